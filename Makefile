@@ -1,0 +1,36 @@
+# Trulience Studio: every install step lives here, so a fresh clone needs only `make`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+.PHONY: install demo test lint dev bench clean-home
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-lock.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip==26.3
+	# torch first and exactly pinned: pip then takes the local CPU wheel.
+	$(BIN)/pip install $(PIP_FLAGS) torch==2.13.0
+	$(BIN)/pip install $(PIP_FLAGS) -c requirements-lock.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/trulience demo
+
+test: install lint
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+dev: install
+	$(BIN)/trulience dev
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,0 +1,21 @@
+"""Domain errors: each says what was wrong and why, in words a producer can act on."""
+
+
+class TrulienceError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+
+class ConfigError(TrulienceError):
+    """A setting (environment variable or file) has a value we cannot use."""
+
+
+class DatabaseUnavailable(TrulienceError):
+    """The catalog database cannot be reached or lacks what we need (pgvector)."""
+
+
+class InvalidStorageKey(TrulienceError):
+    """A storage key would escape its root or holds characters storage cannot take."""
+
+
+class StorageError(TrulienceError):
+    """A storage operation failed (missing object, unreachable bucket)."""
