@@ -135,3 +135,13 @@ def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None)
         return done
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK,))
+
+
+def require_current(conn: psycopg.Connection) -> None:
+    """Raise MigrationError unless every migration file is applied unchanged."""
+    behind = [s for s in status(conn) if s.state != "applied"]
+    if behind:
+        listed = ", ".join(f"{s.name} ({s.state})" for s in behind)
+        raise MigrationError(
+            f"the catalog schema is not current: {listed}. Run `trulience db migrate`."
+        )

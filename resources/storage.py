@@ -1,0 +1,15 @@
+"""Media storage as a Dagster resource (usable outside Dagster too)."""
+
+from dagster import ConfigurableResource
+
+from trulience.storage import Storage
+
+
+class StorageResource(ConfigurableResource):
+    """fsspec storage root: file://, s3:// (s3fs) or memory://."""
+
+    url: str
+    options: dict = {}
+
+    def get(self) -> Storage:
+        return Storage(self.url, self.options)

@@ -1,0 +1,101 @@
+"""The Dagster code location: loads, validates, materialises a partitioned asset."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, build_sensor_context, instance_for_test
+
+from trulience.catalog import characters, projects, scene_types, source_images
+from trulience.config import Settings
+from trulience_assets.definitions import build_definitions
+from trulience_assets.partitions import partition_key
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return Settings.from_env({"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url})
+
+
+@pytest.fixture
+def instance():
+    with instance_for_test() as test_instance:
+        yield test_instance
+
+
+def test_definitions_validate_with_the_dagster_cli(tmp_path):
+    env = os.environ | {"TRULIENCE_HOME": str(tmp_path / "home"),
+                        "DAGSTER_HOME": str(tmp_path / "dagster")}
+    (tmp_path / "dagster").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_character_partition_materialises_its_record(conn, settings, instance: DagsterInstance):
+    projects.create_project(conn, "moonbase", "Moonbase")
+    characters.create_character(conn, "ava", "Ava", {"role": "pilot"}, projects=["moonbase"])
+    source_images.add_source_image(conn, "ava", "ava.png", "file:///x/ava.png", "c" * 64, 512,
+                                   512, "PNG")
+    defs = build_definitions(settings)
+    instance.add_dynamic_partitions("character", ["ava"])
+
+    result = defs.resolve_job_def("characters").execute_in_process(
+        partition_key="ava", instance=instance)
+
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("character_record")
+    assert materialization.partition == "ava"
+    assert materialization.metadata["source_images"].value == 1
+    record_uri = materialization.metadata["uri"].value
+    storage = defs.resources["storage"].get()
+    record = json.loads(storage.read_bytes(storage.key_of(record_uri)))
+    assert record["projects"] == ["moonbase"]
+    assert record["source_images"][0]["sha256"] == "c" * 64
+    # the run's changes are attributed to the run in the audit log
+    actors = {r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log")}
+    assert actors == {"tester"}  # materialising a record reads, it does not write
+
+
+def test_sensor_adds_partitions_from_the_catalog_and_requests_runs_once(conn, settings,
+                                                                         instance):
+    characters.create_character(conn, "ava", "Ava")
+    characters.create_character(conn, "bruno", "Bruno")
+    scene_types.create_scene_type(conn, "walk", "Walk", target_duration_s=10)
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("catalog_partitions_sensor")
+
+    context = build_sensor_context(instance=instance, resources=defs.resources)
+    result = sensor(context)
+    assert sorted(r.partition_key for r in result.run_requests) == ["ava", "bruno"]
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+    assert instance.get_dynamic_partitions("scene_type") == ["walk"]
+
+    again = sensor(build_sensor_context(instance=instance, resources=defs.resources))
+    assert "match the catalog" in again.skip_message
+
+
+@pytest.mark.parametrize("bad", ["ava|walk", "Ava", "a/b", ""])
+def test_partition_keys_refuse_separator_and_unsafe_slugs(bad):
+    from trulience.slugs import InvalidSlug
+
+    with pytest.raises(InvalidSlug):
+        partition_key(bad)
+
+
+def test_stale_schema_is_refused_with_the_command_to_run(empty_db_url, tmp_path):
+    from trulience.catalog.migrations import MigrationError
+
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": empty_db_url})
+    catalog = build_definitions(settings).resources["catalog"]
+    with pytest.raises(MigrationError, match="trulience db migrate"), catalog.connect("x"):
+        pass

@@ -1,0 +1,9 @@
+"""Jobs over the assets."""
+
+from dagster import AssetSelection, define_asset_job
+
+characters_job = define_asset_job(
+    "characters",
+    selection=AssetSelection.groups("characters"),
+    description="Per-character assets, one run per character partition.",
+)
