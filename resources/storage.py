@@ -9,7 +9,7 @@ class StorageResource(ConfigurableResource):
     """fsspec storage root: file://, s3:// (s3fs) or memory://."""
 
     url: str
-    options: dict = {}
+    options: dict = {}  # noqa: RUF012 - pydantic copies field defaults per instance
 
     def get(self) -> Storage:
         return Storage(self.url, self.options)

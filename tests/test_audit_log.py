@@ -20,8 +20,12 @@ def test_audit_log_records_who_changed_what(db_url):
 
         trail = audit_trail(conn, table="characters")
         actions = [(e.actor, e.action) for e in reversed(trail)]
-        assert actions == [("maria", "INSERT"), ("maria", "UPDATE"),
-                           ("pipeline:run-42", "UPDATE"), ("db:postgres", "DELETE")]
+        assert actions == [
+            ("maria", "INSERT"),
+            ("maria", "UPDATE"),
+            ("pipeline:run-42", "UPDATE"),
+            ("db:postgres", "DELETE"),
+        ]
         metadata_change = trail[2]
         assert metadata_change.before["metadata"] == {"hair": "red"}
         assert metadata_change.after["metadata"] == {"hair": "black"}
@@ -36,9 +40,11 @@ def test_audit_log_records_who_changed_what(db_url):
 def test_audit_log_refuses_update_delete_and_truncate(db_url):
     with connect(db_url, actor="maria") as conn:
         projects.create_project(conn, "moonbase", "Moonbase")
-        for statement in ("UPDATE audit_log SET actor = 'nobody'",
-                          "DELETE FROM audit_log",
-                          "TRUNCATE audit_log"):
+        for statement in (
+            "UPDATE audit_log SET actor = 'nobody'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
             with pytest.raises(ReadOnly, match="append-only"), writing(conn):
                 conn.execute(statement)
         assert [e.actor for e in audit_trail(conn, table="projects")] == ["maria"]
@@ -53,8 +59,10 @@ def test_unchanged_update_writes_no_audit_row(db_url):
 
 def test_password_hashes_never_reach_the_audit_log(db_url):
     with connect(db_url, actor="admin") as conn:
-        conn.execute("INSERT INTO users (username, display_name, password_hash) "
-                     "VALUES ('bob', 'Bob', 'scrypt$secret')")
+        conn.execute(
+            "INSERT INTO users (username, display_name, password_hash) "
+            "VALUES ('bob', 'Bob', 'scrypt$secret')"
+        )
         (entry,) = audit_trail(conn, table="users")
         assert "password_hash" not in entry.after
         assert "secret" not in str(entry.after)

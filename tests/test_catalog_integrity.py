@@ -18,8 +18,16 @@ SHA = "a" * 64
 def cast(conn):
     projects.create_project(conn, "moonbase", "Moonbase")
     characters.create_character(conn, "ava", "Ava", {"role": "pilot"}, projects=["moonbase"])
-    scene_types.create_scene_type(conn, "walk", "Walk", target_duration_s=30,
-                                  segment_duration_s=5, fps=24, width=512, height=512)
+    scene_types.create_scene_type(
+        conn,
+        "walk",
+        "Walk",
+        target_duration_s=30,
+        segment_duration_s=5,
+        fps=24,
+        width=512,
+        height=512,
+    )
     return conn
 
 
@@ -83,7 +91,9 @@ def test_foreign_key_restricts_deleting_a_character_with_images(cast):
     with pytest.raises(StillReferenced) as err:
         characters.delete_character(cast, "ava")
     assert err.value.referenced_by == "source image"
-    assert "character 'ava' cannot be deleted: source image rows still refer to it" in str(err.value)
+    assert "character 'ava' cannot be deleted: source image rows still refer to it" in str(
+        err.value
+    )
     assert characters.get_character(cast, "ava")
 
 
@@ -104,8 +114,9 @@ def test_generated_segment_must_carry_its_file(cast):
         scenes.add_segment(cast, scene.id, 0, status="generated")
     assert err.value.field == "status, uri, sha256, frames"
     assert "segments_media_when_generated" in err.value.reason
-    ok = scenes.add_segment(cast, scene.id, 0, status="generated", uri="file:///s0.mp4",
-                            sha256=SHA, frames=120)
+    ok = scenes.add_segment(
+        cast, scene.id, 0, status="generated", uri="file:///s0.mp4", sha256=SHA, frames=120
+    )
     retry = scenes.add_segment(cast, scene.id, 0)
     assert (ok.attempt, retry.attempt) == (1, 2)
 
@@ -134,15 +145,18 @@ def test_embedding_dimension_must_match_the_model(cast):
     with pytest.raises(InvalidValue) as err, writing(cast):
         cast.execute(
             "INSERT INTO face_embeddings (source_image_id, model, embedding) "
-            "VALUES (%s, 'tiny', '[1,2]')", (image.id,))
+            "VALUES (%s, 'tiny', '[1,2]')",
+            (image.id,),
+        )
     assert err.value.field == "embedding"
     assert "2 dimensions" in err.value.reason
 
 
 def test_source_image_versions_never_overwrite(cast):
     first = source_images.add_source_image(cast, "ava", "ava.png", "file:///v1", SHA, 8, 8, "PNG")
-    second = source_images.add_source_image(cast, "ava", "ava.png", "file:///v2", "b" * 64, 8, 8,
-                                            "PNG")
+    second = source_images.add_source_image(
+        cast, "ava", "ava.png", "file:///v2", "b" * 64, 8, 8, "PNG"
+    )
     assert (first.version, second.version) == (1, 2)
     with pytest.raises(AlreadyExists):
         source_images.add_source_image(cast, "ava", "copy.png", "file:///v3", SHA, 8, 8, "PNG")
@@ -162,3 +176,8 @@ def test_metadata_edit_conflict_is_detected(cast):
     with pytest.raises(ConflictingEdit):
         characters.update_metadata(cast, "ava", {"role": "cook"}, ava.metadata_version)
     assert characters.get_character(cast, "ava").metadata == {"role": "captain"}
+
+
+def test_deleting_an_unknown_character_says_not_found(cast):
+    with pytest.raises(NotFound, match="character 'ghost' not found"):
+        characters.delete_character(cast, "ghost")

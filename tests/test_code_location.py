@@ -29,12 +29,18 @@ def instance():
 
 
 def test_definitions_validate_with_the_dagster_cli(tmp_path):
-    env = os.environ | {"TRULIENCE_HOME": str(tmp_path / "home"),
-                        "DAGSTER_HOME": str(tmp_path / "dagster")}
+    env = os.environ | {
+        "TRULIENCE_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
     (tmp_path / "dagster").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
@@ -43,13 +49,15 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
 def test_character_partition_materialises_its_record(conn, settings, instance: DagsterInstance):
     projects.create_project(conn, "moonbase", "Moonbase")
     characters.create_character(conn, "ava", "Ava", {"role": "pilot"}, projects=["moonbase"])
-    source_images.add_source_image(conn, "ava", "ava.png", "file:///x/ava.png", "c" * 64, 512,
-                                   512, "PNG")
+    source_images.add_source_image(
+        conn, "ava", "ava.png", "file:///x/ava.png", "c" * 64, 512, 512, "PNG"
+    )
     defs = build_definitions(settings)
     instance.add_dynamic_partitions("character", ["ava"])
 
     result = defs.resolve_job_def("characters").execute_in_process(
-        partition_key="ava", instance=instance)
+        partition_key="ava", instance=instance
+    )
 
     assert result.success
     (materialization,) = result.asset_materializations_for_node("character_record")
@@ -65,8 +73,7 @@ def test_character_partition_materialises_its_record(conn, settings, instance: D
     assert actors == {"tester"}  # materialising a record reads, it does not write
 
 
-def test_sensor_adds_partitions_from_the_catalog_and_requests_runs_once(conn, settings,
-                                                                         instance):
+def test_sensor_adds_partitions_from_the_catalog_and_requests_runs_once(conn, settings, instance):
     characters.create_character(conn, "ava", "Ava")
     characters.create_character(conn, "bruno", "Bruno")
     scene_types.create_scene_type(conn, "walk", "Walk", target_duration_s=10)

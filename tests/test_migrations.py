@@ -15,7 +15,8 @@ def test_first_run_applies_every_file_in_order_and_second_run_is_a_no_op(empty_d
     with connect(empty_db_url) as conn:
         assert migrations.migrate(conn) == [m.name for m in files]
         recorded = conn.execute(
-            "SELECT name, sha256 FROM schema_migrations ORDER BY name").fetchall()
+            "SELECT name, sha256 FROM schema_migrations ORDER BY name"
+        ).fetchall()
         assert recorded == [(m.name, m.sha256) for m in files]
         assert migrations.migrate(conn) == []
         assert {s.state for s in migrations.status(conn)} == {"applied"}
@@ -42,13 +43,17 @@ def test_failing_migration_is_rolled_back_whole(empty_db_url, tmp_path):
     copy = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, copy)
     (copy / "9998_broken.sql").write_text(
-        "CREATE TABLE half (id int);\nSELECT no_such_function();\n")
+        "CREATE TABLE half (id int);\nSELECT no_such_function();\n"
+    )
     with connect(empty_db_url) as conn:
-        with pytest.raises(MigrationError, match="9998_broken.sql failed and was rolled back"):
+        with pytest.raises(MigrationError, match=r"9998_broken\.sql failed and was rolled back"):
             migrations.migrate(conn, migrations.discover(copy))
         assert conn.execute("SELECT to_regclass('half')").fetchone()[0] is None
-        names = [s.name for s in migrations.status(conn, migrations.discover(copy))
-                 if s.state == "applied"]
+        names = [
+            s.name
+            for s in migrations.status(conn, migrations.discover(copy))
+            if s.state == "applied"
+        ]
         assert "9998_broken.sql" not in names and len(names) == len(migrations.discover())
 
 
@@ -59,7 +64,7 @@ def test_misnamed_or_renumbered_files_are_refused(tmp_path):
         migrations.discover(tmp_path)
     (tmp_path / "0001_b.sql").unlink()
     (tmp_path / "2-bad name.sql").write_text("")
-    with pytest.raises(MigrationError, match="NNNN_lowercase_words.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_lowercase_words\.sql"):
         migrations.discover(tmp_path)
 
 
@@ -67,25 +72,49 @@ def test_database_migrated_by_newer_code_is_refused(empty_db_url, tmp_path):
     with connect(empty_db_url) as conn:
         migrations.migrate(conn)
         conn.execute("INSERT INTO schema_migrations (name, sha256) VALUES ('9999_future.sql', 'x')")
-        with pytest.raises(MigrationError, match="9999_future.sql"):
+        with pytest.raises(MigrationError, match=r"9999_future\.sql"):
             migrations.migrate(conn)
 
 
 def test_migrated_schema_has_every_catalog_table(db_url):
     expected = {
-        "projects", "characters", "project_characters", "source_images", "image_variants",
-        "face_models", "face_embeddings", "workflows", "scene_types", "scene_type_versions",
-        "scenes", "segments", "deliverables", "reviews", "notes", "tags", "entity_tags",
-        "users", "roles", "workers", "audit_log", "schema_migrations",
+        "projects",
+        "characters",
+        "project_characters",
+        "source_images",
+        "image_variants",
+        "face_models",
+        "face_embeddings",
+        "workflows",
+        "scene_types",
+        "scene_type_versions",
+        "scenes",
+        "segments",
+        "deliverables",
+        "reviews",
+        "notes",
+        "tags",
+        "entity_tags",
+        "users",
+        "roles",
+        "workers",
+        "audit_log",
+        "schema_migrations",
     }
     with connect(db_url) as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         assert expected <= tables
         # every table except the log itself and the migration record is audited
-        untracked = {r[0] for r in conn.execute(
-            """SELECT t.tablename FROM pg_tables t WHERE t.schemaname = 'public'
+        untracked = {
+            r[0]
+            for r in conn.execute(
+                """SELECT t.tablename FROM pg_tables t WHERE t.schemaname = 'public'
                  AND NOT EXISTS (SELECT 1 FROM pg_trigger g
                                   WHERE g.tgrelid = format('%I', t.tablename)::regclass
-                                    AND g.tgname = 'audit')""")}
+                                    AND g.tgname = 'audit')"""
+            )
+        }
         assert untracked == {"audit_log", "schema_migrations"}

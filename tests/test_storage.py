@@ -11,9 +11,23 @@ from trulience.storage import Storage, storage_key
 
 @pytest.mark.parametrize(
     "key",
-    ["../etc/passwd", "a/../../b", "/etc/passwd", "a//b", "a/./b", "a/b/", "", "a\\b",
-     "C:/windows", "bad\x00name", "line\nbreak", "tab\there", "s3://other/bucket",
-     "a/\u200bzero-width", " padded"],
+    [
+        "../etc/passwd",
+        "a/../../b",
+        "/etc/passwd",
+        "a//b",
+        "a/./b",
+        "a/b/",
+        "",
+        "a\\b",
+        "C:/windows",
+        "bad\x00name",
+        "line\nbreak",
+        "tab\there",
+        "s3://other/bucket",
+        "a/\u200bzero-width",
+        " padded",
+    ],
 )
 def test_traversal_absolute_and_control_keys_are_refused(storage, key):
     with pytest.raises(InvalidStorageKey):
@@ -77,11 +91,18 @@ def s3_endpoint():
 
 
 def test_s3_round_trip_against_moto_server(s3_endpoint, tmp_path):
-    options = {"key": "test", "secret": "test", "client_kwargs": {"endpoint_url": s3_endpoint,
-                                                                 "region_name": "us-east-1"}}
-    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test",
-                 aws_secret_access_key="test", region_name="us-east-1").create_bucket(
-        Bucket="studio-media")
+    options = {
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="studio-media")
     storage = Storage("s3://studio-media/prod", options)
     stored = storage.put_bytes("characters/ava/source/ava.png", b"\x89PNG fake")
     assert stored.uri == "s3://studio-media/prod/characters/ava/source/ava.png"

@@ -11,11 +11,16 @@ from trulience.catalog.tags import Subject, list_tags, tag, tags_of, untag
 @pytest.fixture
 def library(conn):
     projects.create_project(conn, "moonbase", "Moonbase")
-    characters.create_character(conn, "ava-chen", "Ava Chen",
-                                {"role": "pilot", "bio": "red-haired astronaut from Tycho"},
-                                projects=["moonbase"])
-    characters.create_character(conn, "bruno", "Bruno Sato", {"role": "mechanic"},
-                                projects=["moonbase"])
+    characters.create_character(
+        conn,
+        "ava-chen",
+        "Ava Chen",
+        {"role": "pilot", "bio": "red-haired astronaut from Tycho"},
+        projects=["moonbase"],
+    )
+    characters.create_character(
+        conn, "bruno", "Bruno Sato", {"role": "mechanic"}, projects=["moonbase"]
+    )
     users.create_user(conn, "maria", "Maria", "producer")
     return conn
 
@@ -32,8 +37,9 @@ def test_tags_attach_once_to_any_entity_and_filter_characters(library):
 
     assert [t.name for t in tags_of(library, Subject(character="ava-chen"))] == ["hero"]
     assert [c.slug for c in characters.list_characters(library, tag="hero")] == ["ava-chen"]
-    assert [c.slug for c in characters.list_characters(library, project="moonbase",
-                                                       tag="needs-relight")] == ["bruno"]
+    assert [
+        c.slug for c in characters.list_characters(library, project="moonbase", tag="needs-relight")
+    ] == ["bruno"]
     assert [t.name for t in list_tags(library)] == ["hero", "jitter", "needs-relight"]
     assert untag(library, "HERO", Subject(character="ava-chen"))
     assert not untag(library, "hero", Subject(character="ava-chen"))
@@ -65,8 +71,9 @@ def test_search_finds_characters_by_name_slug_metadata_and_prefix(library):
 
 
 def test_search_reaches_notes_with_stemming(library):
-    note = notes.add_note(library, "maria", "Lighting flickers on the helmet visor",
-                          Subject(character="ava-chen"))
+    note = notes.add_note(
+        library, "maria", "Lighting flickers on the helmet visor", Subject(character="ava-chen")
+    )
     hits = search(library, "flickering helmet")
     assert [(h.kind, h.key) for h in hits] == [("note", str(note.id))]
     assert "<b>" in hits[0].snippet

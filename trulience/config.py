@@ -68,9 +68,7 @@ class Settings:
             )
         storage_options = _json_object(env, "STORAGE_OPTIONS")
         if scheme == "s3" and env.get("S3_ENDPOINT_URL"):
-            storage_options.setdefault("client_kwargs", {})["endpoint_url"] = env[
-                "S3_ENDPOINT_URL"
-            ]
+            storage_options.setdefault("client_kwargs", {})["endpoint_url"] = env["S3_ENDPOINT_URL"]
 
         workers = tuple(w.strip() for w in env.get("COMFYUI_WORKERS", "").split(",") if w.strip())
         for worker in workers:
@@ -101,8 +99,7 @@ class Settings:
             else f"(embedded Postgres under {self.pg_dir})",
             "STORAGE_URL": self.storage_url,
             "STORAGE_OPTIONS": json.dumps(mask_secrets(self.storage_options)),
-            "COMFYUI_WORKERS": ",".join(self.comfyui_workers)
-            or "(none: local preview backend)",
+            "COMFYUI_WORKERS": ",".join(self.comfyui_workers) or "(none: local preview backend)",
             "DAGSTER_HOME": str(self.effective_dagster_home),
             "TRULIENCE_DAGSTER_PORT": str(self.dagster_port),
         }

@@ -1,13 +1,19 @@
-"""The character record: one JSON document per character, kept beside its media."""
+"""The character library on storage: source image files and the character record."""
 
+import hashlib
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
+from PIL import Image, UnidentifiedImageError
 
 from trulience.catalog.characters import get_character, projects_of
-from trulience.catalog.source_images import list_source_images
+from trulience.catalog.records import SourceImage
+from trulience.catalog.source_images import add_source_image, list_source_images
 from trulience.catalog.tags import Subject, tags_of
+from trulience.errors import TrulienceError
 from trulience.storage import Storage, StoredObject, storage_key
 
 
@@ -22,17 +28,74 @@ def character_record(conn: psycopg.Connection, slug: str) -> dict[str, Any]:
         "projects": [p.slug for p in projects_of(conn, slug)],
         "tags": [t.name for t in tags_of(conn, Subject(character=slug))],
         "source_images": [
-            {"name": i.original_name, "version": i.version, "uri": i.uri, "sha256": i.sha256,
-             "width": i.width, "height": i.height, "qa_status": i.qa_status,
-             "primary": i.is_primary}
+            {
+                "name": i.original_name,
+                "version": i.version,
+                "uri": i.uri,
+                "sha256": i.sha256,
+                "width": i.width,
+                "height": i.height,
+                "qa_status": i.qa_status,
+                "primary": i.is_primary,
+            }
             for i in list_source_images(conn, slug)
         ],
     }
 
 
-def write_character_record(conn: psycopg.Connection, storage: Storage,
-                           slug: str) -> tuple[dict[str, Any], StoredObject]:
+def write_character_record(
+    conn: psycopg.Connection, storage: Storage, slug: str
+) -> tuple[dict[str, Any], StoredObject]:
     """Write the character record to `characters/<slug>/character.json` on storage."""
     record = character_record(conn, slug)
     data = json.dumps(record, indent=2, sort_keys=True).encode()
     return record, storage.put_bytes(storage_key("characters", slug, "character.json"), data)
+
+
+class InvalidSourceImage(TrulienceError):
+    """A file offered as a character's source image is not a usable image."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    format: str
+
+
+def read_image_info(path: Path) -> ImageInfo:
+    """Size and format of an image file, read from its header without decoding pixels."""
+    try:
+        with Image.open(path) as image:
+            return ImageInfo(image.width, image.height, image.format or "unknown")
+    except FileNotFoundError as exc:
+        raise InvalidSourceImage(f"{path}: no such file") from exc
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidSourceImage(f"{path}: not a readable image ({exc})") from exc
+
+
+def add_image_file(
+    conn: psycopg.Connection, storage: Storage, character: str, path: Path
+) -> SourceImage | None:
+    """Store a local image file as a source image of `character`.
+
+    The storage key is content-addressed, so a new version never overwrites an old one.
+    Returns None when the character already has exactly these bytes.
+    """
+    info = read_image_info(path)
+    digest = file_sha256(path)
+    if any(i.sha256 == digest for i in list_source_images(conn, character)):
+        return None
+    key = storage_key("characters", character, "source", digest[:16], path.name)
+    stored = storage.put_file(key, path)
+    return add_source_image(
+        conn, character, path.name, stored.uri, stored.sha256, info.width, info.height, info.format
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -91,7 +91,7 @@ class Storage:
         prefix = self.url + "/"
         if not uri.startswith(prefix):
             raise InvalidStorageKey(f"{uri!r} is not under storage root {self.url!r}")
-        return check_key(uri[len(prefix):])
+        return check_key(uri[len(prefix) :])
 
     def put_bytes(self, key: str, data: bytes) -> StoredObject:
         """Store bytes under `key` (replacing it), complete or not at all."""
@@ -165,7 +165,7 @@ class Storage:
         except FileNotFoundError:
             return []
         root = self.root.rstrip("/") + "/"
-        keys = [p[len(root):] for p in found if p.startswith(root)]
+        keys = [p[len(root) :] for p in found if p.startswith(root)]
         return sorted(k for k in keys if ".partial-" not in k)
 
     def sha256(self, key: str) -> str:

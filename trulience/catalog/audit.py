@@ -6,11 +6,17 @@ from trulience.catalog.fetch import many
 from trulience.catalog.records import AuditEntry
 
 
-def audit_trail(conn: psycopg.Connection, table: str | None = None, row_key: str | None = None,
-                actor: str | None = None, limit: int = 100) -> list[AuditEntry]:
+def audit_trail(
+    conn: psycopg.Connection,
+    table: str | None = None,
+    row_key: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
     """The newest audit entries, optionally for one table, one row or one actor."""
     return many(
-        conn, AuditEntry,
+        conn,
+        AuditEntry,
         """SELECT id, at, actor, table_name, row_key, action, before, after FROM audit_log
             WHERE (%(table)s::text IS NULL OR table_name = %(table)s)
               AND (%(row)s::text IS NULL OR row_key = %(row)s)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg.types.json import Jsonb
 
-from trulience.catalog.errors import ConflictingEdit, writing
+from trulience.catalog.errors import ConflictingEdit, NotFound, writing
 from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import Character, Project
 
@@ -13,15 +13,23 @@ _COLUMNS = "id, slug, name, metadata, metadata_version, created_at, updated_at"
 _C_COLUMNS = ", ".join(f"c.{c.strip()}" for c in _COLUMNS.split(","))
 
 
-def create_character(conn: psycopg.Connection, slug: str, name: str,
-                     metadata: dict | None = None, projects: Iterable[str] = ()) -> Character:
+def create_character(
+    conn: psycopg.Connection,
+    slug: str,
+    name: str,
+    metadata: dict | None = None,
+    projects: Iterable[str] = (),
+) -> Character:
     """Add a character to the library and to the named projects, all or nothing."""
     with writing(conn, {"slug": slug, "name": name}):
         character = one(
-            conn, Character,
+            conn,
+            Character,
             f"INSERT INTO characters (slug, name, metadata) VALUES (%s, %s, %s) "
             f"RETURNING {_COLUMNS}",
-            (slug, name, Jsonb(metadata or {})), "character", slug,
+            (slug, name, Jsonb(metadata or {})),
+            "character",
+            slug,
         )
         for project in projects:
             add_to_project(conn, project, slug)
@@ -29,15 +37,23 @@ def create_character(conn: psycopg.Connection, slug: str, name: str,
 
 
 def get_character(conn: psycopg.Connection, slug: str) -> Character:
-    return one(conn, Character, f"SELECT {_COLUMNS} FROM characters WHERE slug = %s", (slug,),
-               "character", slug)
+    return one(
+        conn,
+        Character,
+        f"SELECT {_COLUMNS} FROM characters WHERE slug = %s",
+        (slug,),
+        "character",
+        slug,
+    )
 
 
-def list_characters(conn: psycopg.Connection, project: str | None = None,
-                    tag: str | None = None) -> list[Character]:
+def list_characters(
+    conn: psycopg.Connection, project: str | None = None, tag: str | None = None
+) -> list[Character]:
     """Library characters, optionally only those in a project and/or carrying a tag."""
     return many(
-        conn, Character,
+        conn,
+        Character,
         f"""SELECT {_C_COLUMNS} FROM characters c
              WHERE (%(project)s::text IS NULL OR EXISTS (
                      SELECT 1 FROM project_characters pc JOIN projects p ON p.id = pc.project_id
@@ -56,8 +72,10 @@ def add_to_project(conn: psycopg.Connection, project: str, character: str) -> No
         conn.execute(
             "INSERT INTO project_characters (project_id, character_id) VALUES (%s, %s) "
             "ON CONFLICT DO NOTHING",
-            (id_of(conn, "projects", project, "project"),
-             id_of(conn, "characters", character, "character")),
+            (
+                id_of(conn, "projects", project, "project"),
+                id_of(conn, "characters", character, "character"),
+            ),
         )
 
 
@@ -66,15 +84,18 @@ def remove_from_project(conn: psycopg.Connection, project: str, character: str) 
     with writing(conn):
         conn.execute(
             "DELETE FROM project_characters WHERE project_id = %s AND character_id = %s",
-            (id_of(conn, "projects", project, "project"),
-             id_of(conn, "characters", character, "character")),
+            (
+                id_of(conn, "projects", project, "project"),
+                id_of(conn, "characters", character, "character"),
+            ),
         )
 
 
 def projects_of(conn: psycopg.Connection, character: str) -> list[Project]:
     """The projects a character belongs to."""
     return many(
-        conn, Project,
+        conn,
+        Project,
         """SELECT p.id, p.slug, p.name, p.description, p.status, p.settings, p.created_at,
                   p.updated_at
              FROM projects p JOIN project_characters pc ON pc.project_id = p.id
@@ -84,17 +105,23 @@ def projects_of(conn: psycopg.Connection, character: str) -> list[Project]:
     )
 
 
-def update_metadata(conn: psycopg.Connection, slug: str, metadata: dict,
-                    expected_version: int | None = None) -> Character:
+def update_metadata(
+    conn: psycopg.Connection, slug: str, metadata: dict, expected_version: int | None = None
+) -> Character:
     """Replace a character's metadata and bump its version.
 
     With `expected_version`, refuse (ConflictingEdit) if someone changed it since that
     version was read, instead of silently overwriting their edit.
     """
     with writing(conn, {"metadata": metadata}):
-        current = one(conn, Character,
-                      f"SELECT {_COLUMNS} FROM characters WHERE slug = %s FOR UPDATE",
-                      (slug,), "character", slug)
+        current = one(
+            conn,
+            Character,
+            f"SELECT {_COLUMNS} FROM characters WHERE slug = %s FOR UPDATE",
+            (slug,),
+            "character",
+            slug,
+        )
         if expected_version is not None and current.metadata_version != expected_version:
             raise ConflictingEdit(
                 f"character {slug!r} metadata is at version {current.metadata_version}, "
@@ -103,18 +130,26 @@ def update_metadata(conn: psycopg.Connection, slug: str, metadata: dict,
         if current.metadata == metadata:
             return current
         return one(
-            conn, Character,
+            conn,
+            Character,
             f"UPDATE characters SET metadata = %s, metadata_version = metadata_version + 1 "
             f"WHERE id = %s RETURNING {_COLUMNS}",
-            (Jsonb(metadata), current.id), "character", slug,
+            (Jsonb(metadata), current.id),
+            "character",
+            slug,
         )
 
 
 def rename_character(conn: psycopg.Connection, slug: str, name: str) -> Character:
     with writing(conn, {"name": name}):
-        return one(conn, Character,
-                   f"UPDATE characters SET name = %s WHERE slug = %s RETURNING {_COLUMNS}",
-                   (name, slug), "character", slug)
+        return one(
+            conn,
+            Character,
+            f"UPDATE characters SET name = %s WHERE slug = %s RETURNING {_COLUMNS}",
+            (name, slug),
+            "character",
+            slug,
+        )
 
 
 def delete_character(conn: psycopg.Connection, slug: str) -> None:

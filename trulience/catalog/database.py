@@ -2,6 +2,8 @@
 
 import contextlib
 import logging
+import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -22,15 +24,31 @@ def embedded_server(pg_dir: Path, cleanup_mode: str | None = None):
     `cleanup_mode=None` leaves it running for other processes (the Dagster daemon, the
     apps); tests pass 'delete'.
     """
-    import pgserver  # imported here: only the embedded default needs it
-
     pg_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return pgserver.get_server(pg_dir, cleanup_mode=cleanup_mode)
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset (CI, cron); /tmp is fine
+            warnings.simplefilter("ignore")
+            import pgserver  # imported here: only the embedded default needs it
+
+            return pgserver.get_server(pg_dir, cleanup_mode=cleanup_mode)
     except Exception as exc:  # pgserver raises plain exceptions with its log inside
         raise DatabaseUnavailable(
             f"could not start the embedded Postgres in {pg_dir}: {exc}"
         ) from exc
+
+
+def stop_embedded(pg_dir: Path) -> bool:
+    """Stop the embedded Postgres in `pg_dir` if it runs; True if it was running."""
+    if not (pg_dir / "postmaster.pid").exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs postgres so as root
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pg_dir, user=user)
+    return True
 
 
 def database_url(settings: Settings) -> str:

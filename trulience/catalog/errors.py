@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg import errors as pg
+from psycopg import sql
 
 from trulience.errors import TrulienceError
 
@@ -132,9 +132,7 @@ def _lookup_codes(conn: psycopg.Connection, table: str) -> list[str] | None:
     if columns != ["code", "label", "position"]:
         return None
     rows = conn.execute(
-        sql.SQL("SELECT code FROM {} ORDER BY position").format(
-            sql.Identifier(table)
-        )
+        sql.SQL("SELECT code FROM {} ORDER BY position").format(sql.Identifier(table))
     ).fetchall()
     return [r[0] for r in rows]
 

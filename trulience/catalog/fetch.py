@@ -11,8 +11,9 @@ from trulience.catalog.errors import NotFound
 T = TypeVar("T")
 
 
-def one(conn: psycopg.Connection, record: type[T], query: str, params: Any, entity: str,
-        key: Any) -> T:
+def one(
+    conn: psycopg.Connection, record: type[T], query: str, params: Any, entity: str, key: Any
+) -> T:
     """The single row `query` finds, as `record`; NotFound(entity, key) when there is none."""
     with conn.cursor(row_factory=class_row(record)) as cur:
         row = cur.execute(query, params).fetchone()
@@ -27,8 +28,7 @@ def many(conn: psycopg.Connection, record: type[T], query: str, params: Any = No
         return cur.execute(query, params).fetchall()
 
 
-def id_of(conn: psycopg.Connection, table: str, key: str, entity: str,
-          column: str = "slug") -> int:
+def id_of(conn: psycopg.Connection, table: str, key: str, entity: str, column: str = "slug") -> int:
     """The id of the row of `table` whose `column` equals `key`; NotFound otherwise."""
     query = sql.SQL("SELECT id FROM {} WHERE {} = %s").format(
         sql.Identifier(table), sql.Identifier(column)

@@ -41,9 +41,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if not match:
-            raise MigrationError(
-                f"{path}: migration files are named NNNN_lowercase_words.sql"
-            )
+            raise MigrationError(f"{path}: migration files are named NNNN_lowercase_words.sql")
         if match.group(1) in numbers:
             raise MigrationError(
                 f"{path.name} reuses number {match.group(1)} of {numbers[match.group(1)]}"
@@ -68,7 +66,9 @@ def _applied(conn: psycopg.Connection) -> dict[str, tuple[str, datetime]]:
     return {name: (sha, at) for name, sha, at in rows}
 
 
-def status(conn: psycopg.Connection, migrations: list[Migration] | None = None) -> list[MigrationState]:
+def status(
+    conn: psycopg.Connection, migrations: list[Migration] | None = None
+) -> list[MigrationState]:
     """Each migration's state: applied, pending, changed since applied, or unknown to us."""
     migrations = discover() if migrations is None else migrations
     exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]

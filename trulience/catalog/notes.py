@@ -10,28 +10,37 @@ from trulience.catalog.tags import Subject
 _COLUMNS = "id, author_id, parent_id, body, status, frame, created_at"
 
 
-def add_note(conn: psycopg.Connection, author: str, body: str, subject: Subject,
-             frame: int | None = None, reply_to: int | None = None) -> Note:
+def add_note(
+    conn: psycopg.Connection,
+    author: str,
+    body: str,
+    subject: Subject,
+    frame: int | None = None,
+    reply_to: int | None = None,
+) -> Note:
     """Write a note on a subject (optionally at a frame, or as a reply in a thread)."""
     with writing(conn, {"body": body, "frame": frame}):
         author_id = id_of(conn, "users", author, "user", column="username")
         return one(
-            conn, Note,
+            conn,
+            Note,
             f"""INSERT INTO notes (author_id, parent_id, body, frame, project_id, character_id,
                                    scene_id, segment_id)
                 VALUES (%(author_id)s, %(parent_id)s, %(body)s, %(frame)s, %(project_id)s,
                         %(character_id)s, %(scene_id)s, %(segment_id)s)
                 RETURNING {_COLUMNS}""",
-            subject.columns(conn) | {"author_id": author_id, "parent_id": reply_to,
-                                     "body": body, "frame": frame},
-            "note", body[:40],
+            subject.columns(conn)
+            | {"author_id": author_id, "parent_id": reply_to, "body": body, "frame": frame},
+            "note",
+            body[:40],
         )
 
 
 def notes_on(conn: psycopg.Connection, subject: Subject) -> list[Note]:
     """The notes on one subject, oldest first."""
     return many(
-        conn, Note,
+        conn,
+        Note,
         f"""SELECT {_COLUMNS} FROM notes
              WHERE project_id IS NOT DISTINCT FROM %(project_id)s
                AND character_id IS NOT DISTINCT FROM %(character_id)s

@@ -10,21 +10,30 @@ from trulience.catalog.records import Project
 _COLUMNS = "id, slug, name, description, status, settings, created_at, updated_at"
 
 
-def create_project(conn: psycopg.Connection, slug: str, name: str, description: str = "",
-                   settings: dict | None = None) -> Project:
+def create_project(
+    conn: psycopg.Connection,
+    slug: str,
+    name: str,
+    description: str = "",
+    settings: dict | None = None,
+) -> Project:
     """Register a new project; its slug must be unused."""
     values = {"slug": slug, "name": name, "description": description}
     with writing(conn, values):
         return one(
-            conn, Project,
+            conn,
+            Project,
             f"INSERT INTO projects (slug, name, description, settings) VALUES (%s, %s, %s, %s) "
             f"RETURNING {_COLUMNS}",
-            (slug, name, description, Jsonb(settings or {})), "project", slug,
+            (slug, name, description, Jsonb(settings or {})),
+            "project",
+            slug,
         )
 
 
-def ensure_project(conn: psycopg.Connection, slug: str, name: str,
-                   description: str = "") -> Project:
+def ensure_project(
+    conn: psycopg.Connection, slug: str, name: str, description: str = ""
+) -> Project:
     """The project with this slug, created if absent (idempotent set-up and demos)."""
     with writing(conn, {"slug": slug, "name": name}):
         conn.execute(
@@ -36,13 +45,15 @@ def ensure_project(conn: psycopg.Connection, slug: str, name: str,
 
 
 def get_project(conn: psycopg.Connection, slug: str) -> Project:
-    return one(conn, Project, f"SELECT {_COLUMNS} FROM projects WHERE slug = %s", (slug,),
-               "project", slug)
+    return one(
+        conn, Project, f"SELECT {_COLUMNS} FROM projects WHERE slug = %s", (slug,), "project", slug
+    )
 
 
 def list_projects(conn: psycopg.Connection, status: str | None = None) -> list[Project]:
     return many(
-        conn, Project,
+        conn,
+        Project,
         f"SELECT {_COLUMNS} FROM projects WHERE %(status)s::text IS NULL OR status = %(status)s "
         "ORDER BY slug",
         {"status": status},
@@ -53,7 +64,10 @@ def set_project_status(conn: psycopg.Connection, slug: str, status: str) -> Proj
     """Move a project to another status (active, archived); unknown statuses are refused."""
     with writing(conn, {"status": status}):
         return one(
-            conn, Project,
+            conn,
+            Project,
             f"UPDATE projects SET status = %s WHERE slug = %s RETURNING {_COLUMNS}",
-            (status, slug), "project", slug,
+            (status, slug),
+            "project",
+            slug,
         )

@@ -9,8 +9,19 @@ from trulience.catalog.errors import writing
 from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import SceneType, SceneTypeVersion
 
-SETTINGS = ("workflow_id", "prompt_template", "negative_prompt", "target_duration_s",
-            "segment_duration_s", "fps", "width", "height", "seed_policy", "qa_rules", "presets")
+SETTINGS = (
+    "workflow_id",
+    "prompt_template",
+    "negative_prompt",
+    "target_duration_s",
+    "segment_duration_s",
+    "fps",
+    "width",
+    "height",
+    "seed_policy",
+    "qa_rules",
+    "presets",
+)
 _TYPE_COLUMNS = "id, slug, name, parent_id, created_at"
 _VERSION_COLUMNS = "id, scene_type_id, version, " + ", ".join(SETTINGS) + ", created_at"
 
@@ -23,8 +34,9 @@ def _check_settings(settings: dict[str, Setting]) -> None:
         raise TypeError(f"unknown scene type settings: {', '.join(unknown)}")
 
 
-def create_scene_type(conn: psycopg.Connection, slug: str, name: str, parent: str | None = None,
-                      **settings: Setting) -> SceneTypeVersion:
+def create_scene_type(
+    conn: psycopg.Connection, slug: str, name: str, parent: str | None = None, **settings: Setting
+) -> SceneTypeVersion:
     """Register a scene type and its version 1; unset settings inherit from `parent`."""
     _check_settings(settings)
     with writing(conn, {"slug": slug, "name": name, **settings}):
@@ -50,12 +62,15 @@ def add_version(conn: psycopg.Connection, slug: str, **settings: Setting) -> Sce
         conn.execute("SELECT 1 FROM scene_types WHERE id = %s FOR UPDATE", (type_id,))
         placeholders = ", ".join(f"%({name})s" for name in SETTINGS)
         return one(
-            conn, SceneTypeVersion,
+            conn,
+            SceneTypeVersion,
             f"""INSERT INTO scene_type_versions (scene_type_id, version, {", ".join(SETTINGS)})
                 SELECT %(type_id)s, coalesce(max(version), 0) + 1, {placeholders}
                   FROM scene_type_versions WHERE scene_type_id = %(type_id)s
                 RETURNING {_VERSION_COLUMNS}""",
-            row | {"type_id": type_id}, "scene type", slug,
+            row | {"type_id": type_id},
+            "scene type",
+            slug,
         )
 
 
@@ -63,15 +78,25 @@ def set_parent(conn: psycopg.Connection, slug: str, parent: str | None) -> Scene
     """Change what a scene type inherits from; a cycle is refused by the database."""
     with writing(conn, {"parent_id": parent}):
         parent_id = id_of(conn, "scene_types", parent, "scene type") if parent else None
-        return one(conn, SceneType,
-                   f"UPDATE scene_types SET parent_id = %s WHERE slug = %s "
-                   f"RETURNING {_TYPE_COLUMNS}",
-                   (parent_id, slug), "scene type", slug)
+        return one(
+            conn,
+            SceneType,
+            f"UPDATE scene_types SET parent_id = %s WHERE slug = %s RETURNING {_TYPE_COLUMNS}",
+            (parent_id, slug),
+            "scene type",
+            slug,
+        )
 
 
 def get_scene_type(conn: psycopg.Connection, slug: str) -> SceneType:
-    return one(conn, SceneType, f"SELECT {_TYPE_COLUMNS} FROM scene_types WHERE slug = %s",
-               (slug,), "scene type", slug)
+    return one(
+        conn,
+        SceneType,
+        f"SELECT {_TYPE_COLUMNS} FROM scene_types WHERE slug = %s",
+        (slug,),
+        "scene type",
+        slug,
+    )
 
 
 def list_scene_types(conn: psycopg.Connection) -> list[SceneType]:
@@ -81,9 +106,12 @@ def list_scene_types(conn: psycopg.Connection) -> list[SceneType]:
 def latest_version(conn: psycopg.Connection, slug: str) -> SceneTypeVersion:
     """The newest settings version of a scene type."""
     return one(
-        conn, SceneTypeVersion,
+        conn,
+        SceneTypeVersion,
         f"""SELECT {", ".join("v." + c.strip() for c in _VERSION_COLUMNS.split(","))}
               FROM scene_type_versions v JOIN scene_types t ON t.id = v.scene_type_id
              WHERE t.slug = %s ORDER BY v.version DESC LIMIT 1""",
-        (slug,), "scene type", slug,
+        (slug,),
+        "scene type",
+        slug,
     )

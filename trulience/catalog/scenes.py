@@ -8,23 +8,26 @@ from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import Scene, Segment
 from trulience.catalog.scene_types import latest_version
 
-_SCENE_COLUMNS = ("id, project_id, character_id, scene_type_id, scene_type_version_id, take, "
-                  "status, uri, sha256, frames, created_at, updated_at")
-_SEGMENT_COLUMNS = ("id, scene_id, index, attempt, status, uri, sha256, frames, qa, "
-                    "provenance, created_at, updated_at")
+_SCENE_COLUMNS = (
+    "id, project_id, character_id, scene_type_id, scene_type_version_id, take, "
+    "status, uri, sha256, frames, created_at, updated_at"
+)
+_SEGMENT_COLUMNS = (
+    "id, scene_id, index, attempt, status, uri, sha256, frames, qa, "
+    "provenance, created_at, updated_at"
+)
 
 
-def create_scene(conn: psycopg.Connection, project: str, character: str,
-                 scene_type: str) -> Scene:
+def create_scene(conn: psycopg.Connection, project: str, character: str, scene_type: str) -> Scene:
     """Open the next take of a character in a scene type, on the type's newest version."""
     with writing(conn):
         project_id = id_of(conn, "projects", project, "project")
         character_id = id_of(conn, "characters", character, "character")
         version = latest_version(conn, scene_type)
-        conn.execute("SELECT 1 FROM scene_types WHERE id = %s FOR UPDATE",
-                     (version.scene_type_id,))
+        conn.execute("SELECT 1 FROM scene_types WHERE id = %s FOR UPDATE", (version.scene_type_id,))
         return one(
-            conn, Scene,
+            conn,
+            Scene,
             f"""INSERT INTO scenes (project_id, character_id, scene_type_id,
                                     scene_type_version_id, take)
                 SELECT %(p)s, %(c)s, %(t)s, %(v)s, coalesce(max(take), 0) + 1
@@ -32,20 +35,32 @@ def create_scene(conn: psycopg.Connection, project: str, character: str,
                    AND scene_type_id = %(t)s
                 RETURNING {_SCENE_COLUMNS}""",
             {"p": project_id, "c": character_id, "t": version.scene_type_id, "v": version.id},
-            "scene", f"{project}/{character}/{scene_type}",
+            "scene",
+            f"{project}/{character}/{scene_type}",
         )
 
 
 def get_scene(conn: psycopg.Connection, scene_id: int) -> Scene:
-    return one(conn, Scene, f"SELECT {_SCENE_COLUMNS} FROM scenes WHERE id = %s", (scene_id,),
-               "scene", scene_id)
+    return one(
+        conn,
+        Scene,
+        f"SELECT {_SCENE_COLUMNS} FROM scenes WHERE id = %s",
+        (scene_id,),
+        "scene",
+        scene_id,
+    )
 
 
-def list_scenes(conn: psycopg.Connection, project: str | None = None,
-                character: str | None = None, scene_type: str | None = None) -> list[Scene]:
+def list_scenes(
+    conn: psycopg.Connection,
+    project: str | None = None,
+    character: str | None = None,
+    scene_type: str | None = None,
+) -> list[Scene]:
     cols = ", ".join("s." + c.strip() for c in _SCENE_COLUMNS.split(","))
     return many(
-        conn, Scene,
+        conn,
+        Scene,
         f"""SELECT {cols} FROM scenes s
               JOIN projects p ON p.id = s.project_id
               JOIN characters c ON c.id = s.character_id
@@ -60,51 +75,85 @@ def list_scenes(conn: psycopg.Connection, project: str | None = None,
 
 def set_scene_status(conn: psycopg.Connection, scene_id: int, status: str) -> Scene:
     with writing(conn, {"status": status}):
-        return one(conn, Scene,
-                   f"UPDATE scenes SET status = %s WHERE id = %s RETURNING {_SCENE_COLUMNS}",
-                   (status, scene_id), "scene", scene_id)
+        return one(
+            conn,
+            Scene,
+            f"UPDATE scenes SET status = %s WHERE id = %s RETURNING {_SCENE_COLUMNS}",
+            (status, scene_id),
+            "scene",
+            scene_id,
+        )
 
 
-def add_segment(conn: psycopg.Connection, scene_id: int, index: int, *, status: str = "pending",
-                uri: str | None = None, sha256: str | None = None, frames: int | None = None,
-                provenance: dict | None = None) -> Segment:
+def add_segment(
+    conn: psycopg.Connection,
+    scene_id: int,
+    index: int,
+    *,
+    status: str = "pending",
+    uri: str | None = None,
+    sha256: str | None = None,
+    frames: int | None = None,
+    provenance: dict | None = None,
+) -> Segment:
     """Record the next attempt at segment `index` of a scene (earlier attempts are kept)."""
-    values = {"scene_id": scene_id, "index": index, "status": status, "uri": uri,
-              "sha256": sha256, "frames": frames}
+    values = {
+        "scene_id": scene_id,
+        "index": index,
+        "status": status,
+        "uri": uri,
+        "sha256": sha256,
+        "frames": frames,
+    }
     with writing(conn, values):
         conn.execute("SELECT 1 FROM scenes WHERE id = %s FOR UPDATE", (scene_id,))
         return one(
-            conn, Segment,
+            conn,
+            Segment,
             f"""INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
                                       provenance)
                 SELECT %(scene_id)s, %(index)s, coalesce(max(attempt), 0) + 1, %(status)s,
                        %(uri)s, %(sha256)s, %(frames)s, %(provenance)s
                   FROM segments WHERE scene_id = %(scene_id)s AND index = %(index)s
                 RETURNING {_SEGMENT_COLUMNS}""",
-            values | {"provenance": Jsonb(provenance or {})}, "segment", (scene_id, index),
+            values | {"provenance": Jsonb(provenance or {})},
+            "segment",
+            (scene_id, index),
         )
 
 
-def update_segment(conn: psycopg.Connection, segment_id: int, *, status: str,
-                   uri: str | None = None, sha256: str | None = None, frames: int | None = None,
-                   qa: dict | None = None) -> Segment:
+def update_segment(
+    conn: psycopg.Connection,
+    segment_id: int,
+    *,
+    status: str,
+    uri: str | None = None,
+    sha256: str | None = None,
+    frames: int | None = None,
+    qa: dict | None = None,
+) -> Segment:
     """Move a segment to `status`, recording its file and QA scores when given."""
     values = {"status": status, "uri": uri, "sha256": sha256, "frames": frames}
     with writing(conn, values):
         return one(
-            conn, Segment,
+            conn,
+            Segment,
             f"""UPDATE segments SET status = %(status)s,
                        uri = coalesce(%(uri)s, uri), sha256 = coalesce(%(sha256)s, sha256),
                        frames = coalesce(%(frames)s, frames),
                        qa = coalesce(%(qa)s, qa)
                  WHERE id = %(id)s RETURNING {_SEGMENT_COLUMNS}""",
             values | {"qa": Jsonb(qa) if qa is not None else None, "id": segment_id},
-            "segment", segment_id,
+            "segment",
+            segment_id,
         )
 
 
 def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
     """Every attempt of every segment of a scene, in order."""
-    return many(conn, Segment,
-                f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s "
-                "ORDER BY index, attempt", (scene_id,))
+    return many(
+        conn,
+        Segment,
+        f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s ORDER BY index, attempt",
+        (scene_id,),
+    )

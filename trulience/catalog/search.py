@@ -24,7 +24,8 @@ def search(conn: psycopg.Connection, text: str, limit: int = 20) -> list[SearchH
     else:
         character_q = "to_tsquery('simple', %(prefix)s)"
     return many(
-        conn, SearchHit,
+        conn,
+        SearchHit,
         f"""WITH q AS (SELECT {character_q} AS character_q,
                               websearch_to_tsquery('english', %(text)s) AS note_q)
             SELECT 'character' AS kind, c.slug AS key, c.name AS title,
@@ -43,4 +44,3 @@ def search(conn: psycopg.Connection, text: str, limit: int = 20) -> list[SearchH
             LIMIT %(limit)s""",
         {"text": text, "prefix": " & ".join(terms), "limit": limit},
     )
-

@@ -6,24 +6,41 @@ from trulience.catalog.errors import writing
 from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import SourceImage
 
-_COLUMNS = ("id, character_id, original_name, version, uri, sha256, width, height, format, "
-            "qa_status, qa, is_primary, created_at")
+_COLUMNS = (
+    "id, character_id, original_name, version, uri, sha256, width, height, format, "
+    "qa_status, qa, is_primary, created_at"
+)
 
 
-def add_source_image(conn: psycopg.Connection, character: str, original_name: str, uri: str,
-                     sha256: str, width: int, height: int, format: str) -> SourceImage:
+def add_source_image(
+    conn: psycopg.Connection,
+    character: str,
+    original_name: str,
+    uri: str,
+    sha256: str,
+    width: int,
+    height: int,
+    format: str,
+) -> SourceImage:
     """Record a stored image; a new file under a known name becomes its next version.
 
     The same bytes twice for one character are refused (AlreadyExists on sha256).
     """
-    values = {"original_name": original_name, "uri": uri, "sha256": sha256, "width": width,
-              "height": height, "format": format}
+    values = {
+        "original_name": original_name,
+        "uri": uri,
+        "sha256": sha256,
+        "width": width,
+        "height": height,
+        "format": format,
+    }
     with writing(conn, values):
         character_id = id_of(conn, "characters", character, "character")
         # Serialise version numbering per character.
         conn.execute("SELECT 1 FROM characters WHERE id = %s FOR UPDATE", (character_id,))
         return one(
-            conn, SourceImage,
+            conn,
+            SourceImage,
             f"""INSERT INTO source_images
                     (character_id, original_name, version, uri, sha256, width, height, format)
                 SELECT %(character_id)s, %(original_name)s,
@@ -32,14 +49,17 @@ def add_source_image(conn: psycopg.Connection, character: str, original_name: st
                   FROM source_images
                  WHERE character_id = %(character_id)s AND original_name = %(original_name)s
                 RETURNING {_COLUMNS}""",
-            values | {"character_id": character_id}, "source image", original_name,
+            values | {"character_id": character_id},
+            "source image",
+            original_name,
         )
 
 
 def list_source_images(conn: psycopg.Connection, character: str) -> list[SourceImage]:
     """Every image version of a character, oldest first."""
     return many(
-        conn, SourceImage,
+        conn,
+        SourceImage,
         f"SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))} "
         "FROM source_images s JOIN characters c ON c.id = s.character_id "
         "WHERE c.slug = %s ORDER BY s.original_name, s.version",
@@ -51,13 +71,24 @@ def set_primary(conn: psycopg.Connection, character: str, image_id: int) -> Sour
     """Make one image the character's primary (the seed of its scenes)."""
     with writing(conn):
         character_id = id_of(conn, "characters", character, "character")
-        image = one(conn, SourceImage,
-                    f"SELECT {_COLUMNS} FROM source_images WHERE id = %s AND character_id = %s",
-                    (image_id, character_id), "source image", image_id)
+        image = one(
+            conn,
+            SourceImage,
+            f"SELECT {_COLUMNS} FROM source_images WHERE id = %s AND character_id = %s",
+            (image_id, character_id),
+            "source image",
+            image_id,
+        )
         conn.execute(
             "UPDATE source_images SET is_primary = false WHERE character_id = %s AND is_primary",
             (character_id,),
         )
         conn.execute("UPDATE source_images SET is_primary = true WHERE id = %s", (image.id,))
-    return one(conn, SourceImage, f"SELECT {_COLUMNS} FROM source_images WHERE id = %s",
-               (image_id,), "source image", image_id)
+    return one(
+        conn,
+        SourceImage,
+        f"SELECT {_COLUMNS} FROM source_images WHERE id = %s",
+        (image_id,),
+        "source image",
+        image_id,
+    )

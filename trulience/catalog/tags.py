@@ -20,16 +20,25 @@ class Subject:
 
     def columns(self, conn: psycopg.Connection) -> dict[str, int | None]:
         """The (project_id, character_id, scene_id, segment_id) values for this subject."""
-        given = [v for v in (self.project, self.character, self.scene_id, self.segment_id)
-                 if v is not None]
+        given = [
+            v
+            for v in (self.project, self.character, self.scene_id, self.segment_id)
+            if v is not None
+        ]
         if len(given) != 1:
-            raise InvalidValue("subject", "subject", None,
-                               "name exactly one of project, character, scene or segment")
+            raise InvalidValue(
+                "subject",
+                "subject",
+                None,
+                "name exactly one of project, character, scene or segment",
+            )
         return {
             "project_id": id_of(conn, "projects", self.project, "project")
-            if self.project else None,
+            if self.project
+            else None,
             "character_id": id_of(conn, "characters", self.character, "character")
-            if self.character else None,
+            if self.character
+            else None,
             "scene_id": self.scene_id,
             "segment_id": self.segment_id,
         }
@@ -77,7 +86,8 @@ def untag(conn: psycopg.Connection, name: str, subject: Subject) -> bool:
 def tags_of(conn: psycopg.Connection, subject: Subject) -> list[Tag]:
     """The tags on one subject, by name."""
     return many(
-        conn, Tag,
+        conn,
+        Tag,
         """SELECT t.id, t.name, t.color FROM tags t JOIN entity_tags et ON et.tag_id = t.id
             WHERE et.project_id IS NOT DISTINCT FROM %(project_id)s
               AND et.character_id IS NOT DISTINCT FROM %(character_id)s
