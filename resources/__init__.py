@@ -1,6 +1,8 @@
 """Resources: the only doors to the outside world, chosen from settings in one place."""
 
 from resources.catalog import CatalogResource
+from resources.faces import FacesResource
+from resources.inbox import InboxResource
 from resources.storage import StorageResource
 from trulience.config import Settings
 
@@ -10,7 +12,18 @@ def build_resources(settings: Settings) -> dict:
     return {
         "catalog": CatalogResource(home=str(settings.home), database_url=settings.database_url),
         "storage": StorageResource(url=settings.storage_url, options=settings.storage_options),
+        "inbox": InboxResource(path=str(settings.inbox_dir)),
+        "faces": FacesResource(
+            models_dir=str(settings.models_dir),
+            pack_dir=str(settings.face_pack_dir) if settings.face_pack_dir else None,
+        ),
     }
 
 
-__all__ = ["CatalogResource", "StorageResource", "build_resources"]
+__all__ = [
+    "CatalogResource",
+    "FacesResource",
+    "InboxResource",
+    "StorageResource",
+    "build_resources",
+]

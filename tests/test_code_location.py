@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, build_sensor_context, instance_for_test
 
-from trulience.catalog import characters, projects, scene_types, source_images
+from tests.ingest_files import ASTRONAUT, CAT
+from trulience.catalog import characters, projects, scene_types
 from trulience.config import Settings
 from trulience_assets.definitions import build_definitions
 from trulience_assets.partitions import partition_key
@@ -46,12 +47,19 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_character_partition_materialises_its_record(conn, settings, instance: DagsterInstance):
+def add_character(conn, settings, slug, image):
+    from trulience.library import add_image_file
+    from trulience.storage import Storage
+
+    characters.create_character(conn, slug, slug.title(), {"role": "pilot"}, ["moonbase"])
+    storage = Storage(settings.storage_url)
+    add_image_file(conn, storage, slug, image)
+    return storage
+
+
+def test_character_partition_materialises_every_asset(conn, settings, instance):
     projects.create_project(conn, "moonbase", "Moonbase")
-    characters.create_character(conn, "ava", "Ava", {"role": "pilot"}, projects=["moonbase"])
-    source_images.add_source_image(
-        conn, "ava", "ava.png", "file:///x/ava.png", "c" * 64, 512, 512, "PNG"
-    )
+    storage = add_character(conn, settings, "ava", ASTRONAUT)
     defs = build_definitions(settings)
     instance.add_dynamic_partitions("character", ["ava"])
 
@@ -60,17 +68,48 @@ def test_character_partition_materialises_its_record(conn, settings, instance: D
     )
 
     assert result.success
-    (materialization,) = result.asset_materializations_for_node("character_record")
-    assert materialization.partition == "ava"
-    assert materialization.metadata["source_images"].value == 1
-    record_uri = materialization.metadata["uri"].value
-    storage = defs.resources["storage"].get()
-    record = json.loads(storage.read_bytes(storage.key_of(record_uri)))
+    materialised = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert materialised == {
+        "source_images",
+        "face_identity",
+        "image_variants",
+        "metadata_sidecar",
+        "character_record",
+    }
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        "usable_primary_image": True,
+        "every_image_passes_qa": True,
+        "no_open_duplicates": True,
+        "metadata_in_sync": True,
+    }
+    (record_event,) = result.asset_materializations_for_node("character_record")
+    record = json.loads(storage.read_bytes(storage.key_of(record_event.metadata["uri"].value)))
     assert record["projects"] == ["moonbase"]
-    assert record["source_images"][0]["sha256"] == "c" * 64
-    # the run's changes are attributed to the run in the audit log
+    assert record["source_images"][0]["qa_status"] == "passed"
+    assert record["source_images"][0]["primary"] is True
+    # every change the run made is attributed to the run in the audit log
     actors = {r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log")}
-    assert actors == {"tester"}  # materialising a record reads, it does not write
+    assert f"dagster:{result.run_id}" in actors
+
+
+def test_failing_image_qa_blocks_the_downstream_assets(conn, settings, instance):
+    projects.create_project(conn, "moonbase", "Moonbase")
+    add_character(conn, settings, "cat", CAT)
+    defs = build_definitions(settings)
+    instance.add_dynamic_partitions("character", ["cat"])
+
+    result = defs.resolve_job_def("characters").execute_in_process(
+        partition_key="cat", instance=instance, raise_on_error=False
+    )
+
+    assert not result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["usable_primary_image"].passed
+    assert "no face" in checks["usable_primary_image"].description
+    materialised = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert "face_identity" not in materialised and "image_variants" not in materialised
+    assert "metadata_sidecar" in materialised  # independent of image QA
 
 
 def test_sensor_adds_partitions_from_the_catalog_and_requests_runs_once(conn, settings, instance):

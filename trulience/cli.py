@@ -194,16 +194,16 @@ def characters_add(
     images: tuple[Path, ...],
 ) -> None:
     """Add a character to the library, with its projects and source images, all or nothing."""
-    from trulience.library import add_image_file, read_image_info
+    from trulience.library import add_image_file
+    from trulience.qa.image_decode import decode_image
 
     data = _metadata(metadata)
-    for image in images:  # refuse bad files before anything is written
-        read_image_info(image)
+    decoded = [decode_image(image, name=str(image)) for image in images]  # refuse before writing
     settings = _settings()
     with _connect(settings) as conn, conn.transaction():
         character_repo.create_character(conn, slug, name, data, project_slugs)
-        for image in images:
-            add_image_file(conn, _storage(settings), slug, image)
+        for image, pixels in zip(images, decoded, strict=True):
+            add_image_file(conn, _storage(settings), slug, image, pixels)
     click.echo(f"character {slug} added with {len(images)} image(s)")
 
 
@@ -230,11 +230,154 @@ def characters_list(project: str | None, tag_name: str | None) -> None:
 @characters.command("show")
 @click.argument("slug")
 def characters_show(slug: str) -> None:
-    """Everything the catalog knows about one character."""
+    """Everything the catalog knows about one character, with its readiness."""
+    from dataclasses import asdict
+
+    from trulience.catalog.readiness import readiness
     from trulience.library import character_record
 
     with _connect(_settings()) as conn:
-        click.echo(json.dumps(character_record(conn, slug), indent=2, default=str))
+        record = character_record(conn, slug)
+        state = readiness(conn, slug)
+    record["readiness"] = asdict(state) | {"ready": state.ready}
+    click.echo(json.dumps(record, indent=2, default=str))
+
+
+@characters.command("readiness")
+@click.option("--project")
+def characters_readiness(project: str | None) -> None:
+    """One line per character: images passed, primary, identity, variants, duplicates."""
+    from trulience.catalog.readiness import all_readiness
+
+    with _connect(_settings()) as conn:
+        rows = all_readiness(conn, project)
+    click.echo(
+        f"{'character':<20} {'images':>9} {'primary':>7} {'identity':<15} "
+        f"{'variants':>8} {'dups':>4}  ready"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.slug:<20} {r.images_passed:>4}/{r.images:<4} "
+            f"{'yes' if r.has_primary else 'no':>7} "
+            f"{','.join(r.identity_models) or '-':<15} {r.variants:>8} "
+            f"{r.open_duplicates:>4}  {'yes' if r.ready else 'no'}"
+        )
+
+
+@characters.command("duplicates")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved ones.")
+def characters_duplicates(include_resolved: bool) -> None:
+    """Characters whose faces match another library character's."""
+    from trulience.catalog.readiness import duplicate_candidates
+
+    with _connect(_settings()) as conn:
+        candidates = duplicate_candidates(conn, include_resolved)
+    for d in candidates:
+        click.echo(
+            f"#{d.id:<5} {d.character:<20} looks like {d.other:<20} "
+            f"score {d.score:.3f} ({d.model})  {d.resolution}"
+        )
+    if not candidates:
+        click.echo("no open duplicate candidates")
+
+
+@characters.command("resolve-duplicate")
+@click.argument("candidate_id", type=int)
+@click.argument("resolution", type=click.Choice(["keep-both", "merge"]))
+def characters_resolve_duplicate(candidate_id: int, resolution: str) -> None:
+    """Settle a duplicate: keep both characters, or merge the newer into the older."""
+    from trulience.catalog.readiness import resolve_duplicate
+
+    code = {"keep-both": "keep_both", "merge": "merged"}[resolution]
+    with _connect(_settings()) as conn:
+        resolve_duplicate(conn, candidate_id, code, _actor())
+    click.echo(f"duplicate #{candidate_id}: {code}")
+
+
+@characters.command("set-primary")
+@click.argument("slug")
+@click.argument("image_name")
+@click.option("--version", type=int, help="Image version (default: the newest).")
+def characters_set_primary(slug: str, image_name: str, version: int | None) -> None:
+    """Choose a character's primary image yourself (QA will not override it)."""
+    from trulience.catalog import source_images as images
+    from trulience.catalog.errors import NotFound
+
+    with _connect(_settings()) as conn:
+        matching = [
+            i
+            for i in images.list_source_images(conn, slug)
+            if i.original_name == image_name and (version is None or i.version == version)
+        ]
+        if not matching:
+            raise NotFound("source image", f"{slug}/{image_name}")
+        chosen = max(matching, key=lambda i: i.version)
+        images.set_primary(conn, slug, chosen.id, by="producer")
+    click.echo(f"{slug}: primary image is {chosen.original_name} v{chosen.version}")
+
+
+@characters.command("sync-metadata")
+@click.argument("slugs", nargs=-1)
+@click.option(
+    "--prefer",
+    type=click.Choice(["catalog", "sidecar"]),
+    help="Settle a conflict by taking this side.",
+)
+def characters_sync_metadata(slugs: tuple[str, ...], prefer: str | None) -> None:
+    """Sync catalog metadata with the metadata.json sidecars on storage (all by default)."""
+    from trulience.sidecar import MetadataConflict, character_schema, sync_metadata
+
+    settings = _settings()
+    conflicts = 0
+    with _connect(settings) as conn:
+        names = slugs or [c.slug for c in character_repo.list_characters(conn)]
+        for slug in names:
+            try:
+                schema = character_schema(conn, slug)
+                result = sync_metadata(conn, _storage(settings), slug, schema, prefer)
+                click.echo(f"{slug:<20} {result.action} (version {result.version})")
+            except MetadataConflict as exc:
+                conflicts += 1
+                click.echo(f"{slug:<20} CONFLICT: {exc}")
+    if conflicts:
+        sys.exit(1)
+
+
+@main.group("import", cls=_Commands)
+def import_group() -> None:
+    """Bulk imports."""
+
+
+@import_group.command("characters")
+@click.argument("csv_file", type=click.Path(path_type=Path))
+@click.option("--project", required=True, help="Project the characters join.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--all-or-nothing", is_flag=True, help="Write nothing unless every row is valid.")
+def import_characters_command(
+    csv_file: Path, project: str, dry_run: bool, all_or_nothing: bool
+) -> None:
+    """Onboard characters from a CSV (slug, name, images; other columns are metadata)."""
+    from trulience.ingest.csv_import import import_characters
+
+    settings = _settings()
+    with _connect(settings) as conn:
+        report = import_characters(
+            conn, _storage(settings), csv_file, project, dry_run, all_or_nothing
+        )
+    for row in report.rows:
+        click.echo(row.describe())
+    invalid = len(report.invalid)
+    if dry_run:
+        click.echo(
+            f"dry run: {len(report.rows) - invalid} row(s) valid, {invalid} invalid; "
+            "nothing written"
+        )
+    elif all_or_nothing and invalid:
+        click.echo(f"{invalid} invalid row(s): nothing written (--all-or-nothing)")
+    else:
+        click.echo(f"{report.written} character(s) created, {invalid} invalid row(s) skipped")
+    if invalid:
+        sys.exit(1)
 
 
 def _subject(character: str | None, project: str | None) -> Subject:
@@ -312,34 +455,53 @@ def _ensure_catalog(settings: Settings) -> str:
     return url
 
 
+def _launch(settings: Settings, *args: str) -> bool:
+    """Run Dagster work in a child process (the core imports no Dagster)."""
+    command = [sys.executable, "-m", "trulience_assets.launch", *args]
+    return (
+        subprocess.run(command, cwd=REPO, env=_dagster_env(settings), check=False).returncode == 0
+    )
+
+
 @main.command("demo")
 def demo() -> None:
-    """Set up the embedded catalog, load sample characters and run the pipeline on them."""
-    from trulience.demo import load_sample_library
+    """Set up the embedded catalog, drop sample characters into the inbox and run the
+    pipeline on them through the inbox sensor, as a studio's drop would."""
+    from trulience.catalog.readiness import all_readiness
+    from trulience.demo import DEMO_PROJECT, prepare_demo
 
     settings = _settings()
     click.echo(f"TRULIENCE_HOME   {settings.home}")
     url = _ensure_catalog(settings)
     click.echo(f"catalog          {mask_url(url)} (migrated)")
     with connect(url, actor="demo") as conn:
-        report = load_sample_library(conn, _storage(settings))
-    for line in report:
-        click.echo(f"  {line}")
-    click.echo("running the Dagster job 'characters' for every character ...")
-    result = subprocess.run(
-        [sys.executable, "-m", "trulience_assets.launch", "characters"],
-        cwd=REPO,
-        env=_dagster_env(settings),
-        check=False,
-    )
-    if result.returncode != 0:
-        raise click.ClickException("the demo run failed; see the output above")
+        for line in prepare_demo(conn, settings.inbox_dir):
+            click.echo(f"  {line}")
+    click.echo("inbox sensor: importing new or changed folders and running their assets ...")
+    ok = _launch(settings, "sensor", "inbox_sensor")
+    click.echo("characters job: every character's assets, fresh ...")
+    ok = _launch(settings, "job", "characters") and ok
+    with connect(url) as conn:
+        rows = all_readiness(conn, DEMO_PROJECT)
+    click.echo("\nReadiness:")
+    for r in rows:
+        click.echo(
+            f"  {r.slug:<10} images {r.images_passed}/{r.images} passed, primary "
+            f"{'yes' if r.has_primary else 'no'}, identity {','.join(r.identity_models)}"
+            f", {r.variants} variants, {r.open_duplicates} open duplicates -> "
+            f"{'READY' if r.ready else 'not ready'}"
+        )
+    if not ok:
+        raise click.ClickException("part of the demo failed; see the output above")
     click.echo(f"""
 Where to look:
-  Dagster UI        make dev   (then open http://127.0.0.1:{settings.dagster_port}; runs are in
-                    Runs, the character_record asset in Assets)
-  character records {settings.storage_url}/characters/<slug>/character.json
-  the catalog       .venv/bin/trulience characters list --project demo
+  Dagster UI        make dev   (then open http://127.0.0.1:{settings.dagster_port}: runs in Runs,
+                    assets and their checks in Assets > characters)
+  inbox             {settings.inbox_dir}/<project>/<character>/  (drop more folders here;
+                    the inbox sensor picks them up while `make dev` runs)
+  media             {settings.storage_url}/characters/<slug>/
+  the catalog       .venv/bin/trulience characters readiness --project demo
+                    .venv/bin/trulience characters show eileen
                     .venv/bin/trulience search astronaut
                     .venv/bin/trulience audit
                     .venv/bin/trulience db psql""")

@@ -23,6 +23,7 @@ class Settings:
     comfyui_workers: tuple[str, ...] = ()
     dagster_home: Path | None = None
     dagster_port: int = 3000
+    face_pack_dir: Path | None = None
 
     @property
     def embedded_database(self) -> bool:
@@ -36,6 +37,10 @@ class Settings:
     @property
     def lake_dir(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
 
     @property
     def inbox_dir(self) -> Path:
@@ -80,6 +85,10 @@ class Settings:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ConfigError(f"TRULIENCE_DAGSTER_PORT must be a port number (got {port_text!r})")
 
+        face_pack_dir = Path(env["FACE_PACK_DIR"]).resolve() if env.get("FACE_PACK_DIR") else None
+        if face_pack_dir is not None and not face_pack_dir.is_dir():
+            raise ConfigError(f"FACE_PACK_DIR {str(face_pack_dir)!r} is not a folder")
+
         return cls(
             home=home,
             database_url=database_url,
@@ -88,6 +97,7 @@ class Settings:
             comfyui_workers=workers,
             dagster_home=dagster_home,
             dagster_port=int(port_text),
+            face_pack_dir=face_pack_dir,
         )
 
     def describe(self) -> dict[str, str]:
@@ -102,6 +112,9 @@ class Settings:
             "COMFYUI_WORKERS": ",".join(self.comfyui_workers) or "(none: local preview backend)",
             "DAGSTER_HOME": str(self.effective_dagster_home),
             "TRULIENCE_DAGSTER_PORT": str(self.dagster_port),
+            "FACE_PACK_DIR": str(self.face_pack_dir)
+            if self.face_pack_dir
+            else "(none: YuNet + SFace, converted under TRULIENCE_HOME/models)",
         }
 
 

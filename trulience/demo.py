@@ -1,39 +1,30 @@
-"""The demo library: a sample project with characters from photos in installed packages."""
+"""The demo: a sample project whose characters arrive through the inbox, like a studio's."""
+
+from pathlib import Path
 
 import psycopg
 
-from trulience.catalog import characters, projects, source_images
-from trulience.catalog.errors import NotFound
-from trulience.catalog.tags import Subject, tag
-from trulience.library import add_image_file
+from trulience.catalog import projects
 from trulience.samples import sample_characters
-from trulience.storage import Storage
 
 DEMO_PROJECT = "demo"
+# The second sample face is a 320 px crop: the demo project accepts smaller source images
+# than the studio default (512 px), which is what per-project thresholds are for.
+DEMO_SETTINGS = {"image_qa": {"min_short_side": 320}}
 
 
-def load_sample_library(conn: psycopg.Connection, storage: Storage) -> list[str]:
-    """Create (or find, on a second run) the demo project and its characters; report lines."""
-    report = []
-    projects.ensure_project(
+def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
+    """Create the demo project (once) and drop the sample characters into the inbox."""
+    project = projects.ensure_project(
         conn, DEMO_PROJECT, "Demo: Moonbase", "Sample production made by `make demo`"
     )
+    if project.settings != DEMO_SETTINGS:
+        projects.update_settings(conn, DEMO_PROJECT, DEMO_SETTINGS)
+    report = []
     for sample in sample_characters():
-        try:
-            characters.get_character(conn, sample.slug)
-            created = False
-        except NotFound:
-            characters.create_character(conn, sample.slug, sample.name, sample.metadata)
-            created = True
-        characters.add_to_project(conn, DEMO_PROJECT, sample.slug)
-        added = [add_image_file(conn, storage, sample.slug, path) for path in sample.images]
-        images = source_images.list_source_images(conn, sample.slug)
-        if images and not any(i.is_primary for i in images):
-            source_images.set_primary(conn, sample.slug, images[0].id)
-        tag(conn, "demo", Subject(character=sample.slug))
-        new_images = sum(1 for a in added if a is not None)
+        folder = inbox / DEMO_PROJECT / sample.slug
+        written = sample.write_folder(folder)
         report.append(
-            f"character {sample.slug:<8} {'created' if created else 'exists '}"
-            f"  images: {len(images)} ({new_images} new)"
+            f"inbox/{DEMO_PROJECT}/{sample.slug:<8} {'dropped' if written else 'already there'}"
         )
     return report

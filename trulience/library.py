@@ -2,18 +2,16 @@
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from PIL import Image, UnidentifiedImageError
 
 from trulience.catalog.characters import get_character, projects_of
 from trulience.catalog.records import SourceImage
 from trulience.catalog.source_images import add_source_image, list_source_images
 from trulience.catalog.tags import Subject, tags_of
-from trulience.errors import TrulienceError
+from trulience.qa.image_decode import DecodedImage, decode_image
 from trulience.storage import Storage, StoredObject, storage_key
 
 
@@ -52,44 +50,34 @@ def write_character_record(
     return record, storage.put_bytes(storage_key("characters", slug, "character.json"), data)
 
 
-class InvalidSourceImage(TrulienceError):
-    """A file offered as a character's source image is not a usable image."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int
-    height: int
-    format: str
-
-
-def read_image_info(path: Path) -> ImageInfo:
-    """Size and format of an image file, read from its header without decoding pixels."""
-    try:
-        with Image.open(path) as image:
-            return ImageInfo(image.width, image.height, image.format or "unknown")
-    except FileNotFoundError as exc:
-        raise InvalidSourceImage(f"{path}: no such file") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidSourceImage(f"{path}: not a readable image ({exc})") from exc
-
-
 def add_image_file(
-    conn: psycopg.Connection, storage: Storage, character: str, path: Path
+    conn: psycopg.Connection,
+    storage: Storage,
+    character: str,
+    path: Path,
+    decoded: DecodedImage | None = None,
 ) -> SourceImage | None:
-    """Store a local image file as a source image of `character`.
+    """Store a local image file as a source image of `character`, decoding it safely first
+    (unless the caller already did and passes `decoded`).
 
     The storage key is content-addressed, so a new version never overwrites an old one.
     Returns None when the character already has exactly these bytes.
     """
-    info = read_image_info(path)
+    info = decoded or decode_image(path)
     digest = file_sha256(path)
     if any(i.sha256 == digest for i in list_source_images(conn, character)):
         return None
     key = storage_key("characters", character, "source", digest[:16], path.name)
     stored = storage.put_file(key, path)
     return add_source_image(
-        conn, character, path.name, stored.uri, stored.sha256, info.width, info.height, info.format
+        conn,
+        character,
+        path.name,
+        stored.uri,
+        stored.sha256,
+        info.width,
+        info.height,
+        info.format or "unknown",
     )
 
 

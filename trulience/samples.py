@@ -1,8 +1,14 @@
 """Sample faces shipped inside installed packages, for the demo and the tests."""
 
 import importlib.util
+import io
+import json
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 
 def package_file(package: str, relative: str) -> Path:
@@ -16,37 +22,66 @@ def package_file(package: str, relative: str) -> Path:
     return path
 
 
+def crop_png(path: Path, box: tuple[int, int, int, int]) -> bytes:
+    """A region of an image file, as PNG bytes."""
+    out = io.BytesIO()
+    with Image.open(path) as image:
+        image.convert("RGB").crop(box).save(out, format="PNG")
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class SampleCharacter:
     slug: str
-    name: str
     metadata: dict
-    images: list[Path] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def write_folder(self, folder: Path) -> bool:
+        """Write this character as an inbox folder; False if it is already there as is."""
+        files = {name: data for name, data in self.images.items()}
+        files["metadata.json"] = (json.dumps(self.metadata, indent=2) + "\n").encode()
+        if folder.is_dir() and all(
+            (folder / n).is_file() and (folder / n).read_bytes() == d for n, d in files.items()
+        ):
+            return False
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        # Written whole, here and now: date it back so the inbox does not wait for it to settle.
+        settled = time.time() - 60
+        for path in [*folder.iterdir(), folder]:
+            os.utime(path, (settled, settled))
+        return True
 
 
 def sample_characters() -> list[SampleCharacter]:
-    """Two characters from photos that scikit-image and insightface ship."""
+    """Two characters from photos that scikit-image and insightface ship: the astronaut
+    (512 px), and one face cropped from insightface's group photo (320 px)."""
     return [
         SampleCharacter(
             "eileen",
-            "Eileen",
             {
+                "name": "Eileen",
                 "role": "astronaut",
-                "bio": "Shuttle commander in an orange flight suit",
                 "age": 42,
                 "rating": "general",
+                "bio": "Shuttle commander in an orange flight suit",
             },
-            [package_file("skimage", "data/astronaut.png")],
+            {"eileen.png": package_file("skimage", "data/astronaut.png").read_bytes()},
         ),
         SampleCharacter(
-            "tom",
-            "Tom",
+            "marco",
             {
-                "role": "captain",
-                "bio": "Weathered ship captain with a warm smile",
-                "age": 55,
+                "name": "Marco",
+                "role": "engineer",
+                "age": 31,
                 "rating": "general",
+                "bio": "Station engineer, calm under pressure",
             },
-            [package_file("insightface", "data/images/Tom_Hanks_54745.png")],
+            {
+                "marco.png": crop_png(
+                    package_file("insightface", "data/images/t1.jpg"), (380, 200, 700, 520)
+                )
+            },
         ),
     ]

@@ -4,17 +4,19 @@ from dagster import Definitions, in_process_executor
 
 from resources import build_resources
 from sensors.catalog import catalog_partitions_sensor
+from sensors.inbox import inbox_sensor
 from trulience.config import Settings
-from trulience_assets.assets.characters import character_record
+from trulience_assets.assets.characters import character_record, metadata_sidecar
+from trulience_assets.assets.ingest import face_identity, image_variants, source_images
 from trulience_assets.jobs import characters_job
 
 
 def build_definitions(settings: Settings) -> Definitions:
     """Definitions wired to the resources the settings choose."""
     return Definitions(
-        assets=[character_record],
+        assets=[source_images, face_identity, image_variants, metadata_sidecar, character_record],
         jobs=[characters_job],
-        sensors=[catalog_partitions_sensor],
+        sensors=[catalog_partitions_sensor, inbox_sensor],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.
         executor=in_process_executor,

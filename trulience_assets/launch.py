@@ -1,58 +1,98 @@
-"""Run a job of this code location on the configured Dagster instance (used by the CLI:
-`trulience demo` and, later, batch production). Partitions are synced from the catalog first.
+"""Run work of this code location on the configured Dagster instance, from the CLI
+(`trulience demo`, later batch production). The runs land in the instance the Dagster UI
+shows, exactly as the daemon's would.
 
-    python -m trulience_assets.launch characters [--partition KEY ...]
+    python -m trulience_assets.launch job characters [--partition KEY ...]
+    python -m trulience_assets.launch sensor inbox_sensor
 """
 
 import argparse
 import sys
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, Definitions, build_sensor_context
 
 from trulience.config import Settings
 from trulience_assets.definitions import build_definitions
 from trulience_assets.partitions import missing_partitions
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _execute(
+    defs: Definitions, instance: DagsterInstance, job_name: str, key: str, tags: dict[str, str]
+) -> bool:
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        partition_key=key,
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+        # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
+        run_config=QUIET,
+    )
+    outcome = "ok" if result.success else "FAILED"
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            outcome += f"; check {evaluation.check_name} failed"
+            if evaluation.description:
+                outcome += f": {evaluation.description}"
+    print(f"  {job_name} [{key}]: {outcome}  (run {result.run_id[:8]})")
+    return result.success
+
+
+def run_job(defs: Definitions, instance: DagsterInstance, job_name: str, keys: list[str]) -> bool:
+    """Run a partitioned job for the given keys (every partition when empty)."""
+    with defs.resources["catalog"].connect(actor="dagster:launch") as conn:
+        for definition, missing in missing_partitions(instance, conn).items():
+            if missing:
+                instance.add_dynamic_partitions(definition.name, missing)
+    job = defs.resolve_job_def(job_name)
+    keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+    results = [
+        _execute(defs, instance, job_name, key, {"trulience/launched_by": "cli"}) for key in keys
+    ]
+    return all(results)
+
+
+def run_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: str) -> bool:
+    """Evaluate a sensor once and run what it requests, as the daemon would."""
+    sensor = defs.resolve_sensor_def(sensor_name)
+    result = sensor(
+        build_sensor_context(instance=instance, resources=defs.resources, definitions=defs)
+    )
+    if result is None or not hasattr(result, "run_requests"):
+        print(f"  {sensor_name}: {getattr(result, 'skip_message', None) or 'nothing to do'}")
+        return True
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+    print(f"  {sensor_name}: {len(result.run_requests)} run(s) requested")
+    job_name = sensor.job_name
+    return all(
+        [_execute(defs, instance, job_name, r.partition_key, r.tags) for r in result.run_requests]
+    )
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trulience_assets.launch")
-    parser.add_argument("job")
-    parser.add_argument(
+    sub = parser.add_subparsers(dest="what", required=True)
+    job = sub.add_parser("job")
+    job.add_argument("name")
+    job.add_argument(
         "--partition",
         action="append",
         default=[],
         help="partition key (repeatable); default: every partition",
     )
+    sensor = sub.add_parser("sensor")
+    sensor.add_argument("name")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env()
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(args.job)
+    defs = build_definitions(Settings.from_env())
     instance = DagsterInstance.get()
-    with defs.resources["catalog"].connect(actor="dagster:launch") as conn:
-        for definition, keys in missing_partitions(instance, conn).items():
-            if keys:
-                instance.add_dynamic_partitions(definition.name, keys)
-    keys = args.partition or job.partitions_def.get_partition_keys(
-        dynamic_partitions_store=instance
-    )
-    failed = []
-    for key in keys:
-        result = job.execute_in_process(
-            partition_key=key,
-            instance=instance,
-            tags={"trulience/launched_by": "cli"},
-            raise_on_error=False,
-            # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-        print(
-            f"  {args.job} [{key}]: {'ok' if result.success else 'FAILED'}"
-            f"  (run {result.run_id[:8]})"
-        )
-        if not result.success:
-            failed.append(key)
-    return 1 if failed else 0
+    if args.what == "job":
+        ok = run_job(defs, instance, args.name, args.partition)
+    else:
+        ok = run_sensor(defs, instance, args.name)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -71,3 +71,16 @@ def set_project_status(conn: psycopg.Connection, slug: str, status: str) -> Proj
             "project",
             slug,
         )
+
+
+def update_settings(conn: psycopg.Connection, slug: str, settings: dict) -> Project:
+    """Replace a project's settings (QA thresholds, metadata schema, ...)."""
+    with writing(conn, {"settings": settings}):
+        return one(
+            conn,
+            Project,
+            f"UPDATE projects SET settings = %s WHERE slug = %s RETURNING {_COLUMNS}",
+            (Jsonb(settings), slug),
+            "project",
+            slug,
+        )

@@ -1,6 +1,7 @@
 """Source images of a character: versioned, never overwritten, one primary."""
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import writing
 from trulience.catalog.fetch import id_of, many, one
@@ -67,9 +68,12 @@ def list_source_images(conn: psycopg.Connection, character: str) -> list[SourceI
     )
 
 
-def set_primary(conn: psycopg.Connection, character: str, image_id: int) -> SourceImage:
-    """Make one image the character's primary (the seed of its scenes)."""
-    with writing(conn):
+def set_primary(
+    conn: psycopg.Connection, character: str, image_id: int, by: str = "producer"
+) -> SourceImage:
+    """Make one image the character's primary (the seed of its scenes); `by` is 'producer'
+    (a choice QA will keep) or 'qa' (the automatic best-score choice)."""
+    with writing(conn, {"primary_by": by}):
         character_id = id_of(conn, "characters", character, "character")
         image = one(
             conn,
@@ -80,10 +84,14 @@ def set_primary(conn: psycopg.Connection, character: str, image_id: int) -> Sour
             image_id,
         )
         conn.execute(
-            "UPDATE source_images SET is_primary = false WHERE character_id = %s AND is_primary",
+            "UPDATE source_images SET is_primary = false, primary_by = NULL "
+            "WHERE character_id = %s AND is_primary",
             (character_id,),
         )
-        conn.execute("UPDATE source_images SET is_primary = true WHERE id = %s", (image.id,))
+        conn.execute(
+            "UPDATE source_images SET is_primary = true, primary_by = %s WHERE id = %s",
+            (by, image.id),
+        )
     return one(
         conn,
         SourceImage,
@@ -92,3 +100,22 @@ def set_primary(conn: psycopg.Connection, character: str, image_id: int) -> Sour
         "source image",
         image_id,
     )
+
+
+def primary_chosen_by(conn: psycopg.Connection, character: str) -> str | None:
+    """'producer', 'qa', or None when the character has no primary image yet."""
+    row = conn.execute(
+        "SELECT s.primary_by FROM source_images s JOIN characters c ON c.id = s.character_id "
+        "WHERE c.slug = %s AND s.is_primary",
+        (character,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def record_qa(conn: psycopg.Connection, image_id: int, passed: bool, qa: dict) -> None:
+    """Store an image's QA verdict and measurements."""
+    with writing(conn):
+        conn.execute(
+            "UPDATE source_images SET qa_status = %s, qa = %s WHERE id = %s",
+            ("passed" if passed else "failed", Jsonb(qa), image_id),
+        )

@@ -1,19 +1,76 @@
-"""Per-character assets."""
+"""The character record and the metadata sidecar."""
 
 import json
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from resources import CatalogResource, StorageResource
 from trulience.library import write_character_record
+from trulience.sidecar import MetadataConflict, character_schema, sync_metadata
+from trulience_assets.assets.ingest import face_identity, image_variants, source_images
 from trulience_assets.partitions import character_partitions
 
 
-@asset(partitions_def=character_partitions, group_name="characters", kinds={"postgres", "json"})
+@asset(
+    partitions_def=character_partitions,
+    group_name="characters",
+    kinds={"json"},
+    check_specs=[
+        AssetCheckSpec(
+            "metadata_in_sync",
+            asset="metadata_sidecar",
+            description="Catalog metadata and the storage sidecar agree.",
+        )
+    ],
+)
+def metadata_sidecar(
+    context: AssetExecutionContext, catalog: CatalogResource, storage: StorageResource
+) -> MaterializeResult:
+    """The character's metadata.json on storage, synced both ways with the catalog (PRD-13);
+    an edit on both sides since the last sync is a conflict, never an overwrite."""
+    slug = context.partition_key
+    with catalog.connect(actor=f"dagster:{context.run.run_id}") as conn:
+        try:
+            sync = sync_metadata(conn, storage.get(), slug, character_schema(conn, slug))
+            conflict = None
+        except MetadataConflict as exc:
+            sync, conflict = None, str(exc)
+    return MaterializeResult(
+        metadata={
+            "action": sync.action if sync else "conflict",
+            "version": sync.version if sync else None,
+            "uri": MetadataValue.path(sync.uri) if sync else None,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="metadata_in_sync",
+                passed=conflict is None,
+                severity=AssetCheckSeverity.WARN,
+                description=conflict,
+            )
+        ],
+    )
+
+
+@asset(
+    partitions_def=character_partitions,
+    group_name="characters",
+    deps=[source_images, face_identity, image_variants, metadata_sidecar],
+    kinds={"json"},
+)
 def character_record(
     context: AssetExecutionContext, catalog: CatalogResource, storage: StorageResource
 ) -> MaterializeResult:
-    """The character's catalog record (metadata, projects, tags, images) as JSON on storage."""
+    """The character's catalog record (metadata, projects, tags, images with QA) as JSON on
+    storage, written once its ingest assets are done."""
     with catalog.connect(actor=f"dagster:{context.run.run_id}") as conn:
         record, stored = write_character_record(conn, storage.get(), context.partition_key)
     return MaterializeResult(

@@ -1,0 +1,1 @@
+"""Getting characters into the library: inbox folder drops, CSV onboarding, validation."""

@@ -1,0 +1,123 @@
+"""Source image QA over a character's images (PRD-22), and the choice of its primary."""
+
+from dataclasses import dataclass, fields
+
+import psycopg
+
+from trulience.catalog.characters import projects_of
+from trulience.catalog.records import SourceImage
+from trulience.catalog.source_images import (
+    list_source_images,
+    primary_chosen_by,
+    record_qa,
+    set_primary,
+)
+from trulience.faces.model_set import FaceModelSet
+from trulience.qa.image_checks import QAThresholds, evaluate
+from trulience.qa.image_decode import DecodedImage, InvalidSourceImage, decode_image
+from trulience.storage import Storage
+
+
+@dataclass(frozen=True)
+class Assessment:
+    image: SourceImage
+    passed: bool
+    score: float
+    failures: tuple[str, ...]
+
+
+def load_image(storage: Storage, image: SourceImage) -> DecodedImage:
+    """Decode a stored source image (orientation applied, RGB)."""
+    return decode_image(storage.read_bytes(storage.key_of(image.uri)), name=image.original_name)
+
+
+def current_versions(images: list[SourceImage]) -> list[SourceImage]:
+    """The newest version of each source image name (older versions are superseded)."""
+    newest: dict[str, SourceImage] = {}
+    for image in images:
+        if image.original_name not in newest or image.version > newest[image.original_name].version:
+            newest[image.original_name] = image
+    return sorted(newest.values(), key=lambda i: i.id)
+
+
+def assess_images(
+    conn: psycopg.Connection,
+    storage: Storage,
+    faces: FaceModelSet,
+    character: str,
+    thresholds: QAThresholds,
+    force: bool = False,
+) -> list[Assessment]:
+    """Run QA on each current image not yet assessed (all with `force`), store the verdicts,
+    and make the best passing image primary unless a producer chose one."""
+    assessments = []
+    for image in current_versions(list_source_images(conn, character)):
+        if image.qa_status != "pending" and not force:
+            assessments.append(
+                Assessment(
+                    image,
+                    image.qa_status == "passed",
+                    float(image.qa.get("score", 0.0)),
+                    tuple(image.qa.get("failures", [])),
+                )
+            )
+            continue
+        try:
+            decoded = load_image(storage, image)
+        except InvalidSourceImage as exc:
+            record_qa(
+                conn,
+                image.id,
+                False,
+                {"passed": False, "score": 0.0, "failures": [str(exc)], "checks": []},
+            )
+            assessments.append(Assessment(image, False, 0.0, (str(exc),)))
+            continue
+        detected = faces.detector.detect(decoded.pixels)
+        result = evaluate(decoded, detected, thresholds)
+        failures = tuple(c.message for c in result.failures)
+        qa = result.to_dict() | {
+            "failures": list(failures),
+            "faces": [
+                {
+                    "box": [round(v, 1) for v in f.box],
+                    "score": round(f.score, 4),
+                    "landmarks": f.landmarks.round(1).tolist(),
+                }
+                for f in detected
+            ],
+            "decode_notes": list(decoded.notes),
+            "face_model": faces.code,
+        }
+        record_qa(conn, image.id, result.passed, qa)
+        assessments.append(Assessment(image, result.passed, result.score, failures))
+    _choose_primary(conn, character, assessments)
+    return assessments
+
+
+def _choose_primary(
+    conn: psycopg.Connection, character: str, assessments: list[Assessment]
+) -> None:
+    passing = [a for a in assessments if a.passed]
+    if not passing:
+        return
+    chosen_by = primary_chosen_by(conn, character)
+    current = {a.image.id for a in assessments if a.image.is_primary}
+    if chosen_by == "producer" and current & {a.image.id for a in passing}:
+        return  # a producer's choice stands while it passes QA
+    best = max(passing, key=lambda a: (a.score, a.image.id))
+    if best.image.id not in current or chosen_by != "qa":
+        set_primary(conn, character, best.image.id, by="qa")
+
+
+def thresholds_for(conn: psycopg.Connection, character: str) -> QAThresholds:
+    """The strictest of the QA thresholds of every project the character belongs to (a
+    character must be usable in all of them); the defaults when it is in none."""
+    per_project = [QAThresholds.from_settings(p.settings) for p in projects_of(conn, character)]
+    if not per_project:
+        return QAThresholds()
+    strictest = {}
+    for field in fields(QAThresholds):
+        values = [getattr(t, field.name) for t in per_project]
+        strictest[field.name] = max(values) if field.name.startswith("min_") else min(values)
+    return QAThresholds(**strictest)
