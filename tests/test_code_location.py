@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context, instance_for_test
+from dagster import build_sensor_context, instance_for_test
 
 from tests.ingest_files import ASTRONAUT, CAT
 from trulience.catalog import characters, projects, scene_types
