@@ -79,3 +79,11 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def storage(tmp_path: Path) -> Storage:
     return Storage((tmp_path / "storage").as_uri())
+
+
+@pytest.fixture(scope="session")
+def face_models(tmp_path_factory: pytest.TempPathFactory):
+    """The default face model set (YuNet + SFace), converted once per session."""
+    from trulience.faces import default_model_set
+
+    return default_model_set(tmp_path_factory.mktemp("models"))

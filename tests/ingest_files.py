@@ -2,7 +2,9 @@
 
 import io
 import os
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +50,32 @@ def age(folder: Path, seconds: float) -> None:
     stamp = time.time() - seconds
     for path in [*folder.iterdir(), folder]:
         os.utime(path, (stamp, stamp))
+
+
+def png_chunks(width: int, height: int, bit_depth: int, colour_type: int, raw: bytes) -> bytes:
+    """A PNG written chunk by chunk, for what Pillow will not write (16-bit RGB, bombs)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def bomb_png() -> bytes:
+    """A 20000x20000 PNG of under 1 kB: refused from its header, never decoded."""
+    return png_chunks(20_000, 20_000, 8, 2, b"\x00" * 60_001)
+
+
+def truncated_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.open(ASTRONAUT).convert("RGB").save(out, format="JPEG", quality=90)
+    data = out.getvalue()
+    return data[: len(data) // 2]

@@ -8,7 +8,6 @@ import io
 import json
 import struct
 import tracemalloc
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import skimage.data
 from PIL import Image, ImageFile
 from skimage.filters import gaussian
 
+from tests.ingest_files import png_chunks
 from trulience.errors import ConfigError, TrulienceError
 from trulience.qa.image_checks import (
     QAThresholds,
@@ -35,23 +35,6 @@ ASTRONAUT_FACE = (178, 62, 90, 114)
 class Face:
     box: tuple[float, float, float, float]
     score: float = 0.93
-
-
-def png_chunks(width: int, height: int, bit_depth: int, colour_type: int, raw: bytes) -> bytes:
-    """A PNG written chunk by chunk, for what Pillow will not write (16-bit RGB, bombs)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def encoded(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
