@@ -2,6 +2,7 @@
 
 from resources.catalog import CatalogResource
 from resources.faces import FacesResource
+from resources.generation import GenerationResource
 from resources.inbox import InboxResource
 from resources.storage import StorageResource
 from trulience.config import Settings
@@ -13,6 +14,7 @@ def build_resources(settings: Settings) -> dict:
         "catalog": CatalogResource(home=str(settings.home), database_url=settings.database_url),
         "storage": StorageResource(url=settings.storage_url, options=settings.storage_options),
         "inbox": InboxResource(path=str(settings.inbox_dir)),
+        "generation": GenerationResource(comfyui_workers=list(settings.comfyui_workers)),
         "faces": FacesResource(
             models_dir=str(settings.models_dir),
             pack_dir=str(settings.face_pack_dir) if settings.face_pack_dir else None,

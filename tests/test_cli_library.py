@@ -16,8 +16,11 @@ from trulience.storage import Storage
 
 @pytest.fixture
 def cli(db_url, tmp_path):
-    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url,
-           "TRULIENCE_ACTOR": "cli:maria"}
+    env = {
+        "TRULIENCE_HOME": str(tmp_path / "home"),
+        "DATABASE_URL": db_url,
+        "TRULIENCE_ACTOR": "cli:maria",
+    }
 
     def invoke(*args: str):
         return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
@@ -31,8 +34,19 @@ def test_readiness_duplicates_and_resolution(cli, conn, face_models, tmp_path):
     twin = tmp_path / "twin.png"
     twin.write_bytes(astronaut_variant(0.85))
     for slug, image in (("eileen", ASTRONAUT), ("twin", twin)):
-        assert cli("characters", "add", slug, slug.title(), "--project", "moonbase",
-                   "--image", str(image)).exit_code == 0
+        assert (
+            cli(
+                "characters",
+                "add",
+                slug,
+                slug.title(),
+                "--project",
+                "moonbase",
+                "--image",
+                str(image),
+            ).exit_code
+            == 0
+        )
         storage = Storage(cli.settings.storage_url)
         assess_images(conn, storage, face_models, slug, thresholds_for(conn, slug))
         embed_character(conn, storage, face_models, slug)
@@ -48,13 +62,22 @@ def test_readiness_duplicates_and_resolution(cli, conn, face_models, tmp_path):
     assert again.exit_code == 1 and "already resolved" in again.output
     shown = json.loads(cli("characters", "show", "eileen").output)
     assert shown["readiness"]["has_primary"] and shown["readiness"]["identity_models"] == [
-        "sface-2021dec"]
+        "sface-2021dec"
+    ]
 
 
 def test_set_primary_and_sync_metadata(cli, conn):
     cli("projects", "add", "moonbase", "Moonbase")
-    cli("characters", "add", "eileen", "Eileen", "--metadata", '{"role": "pilot"}',
-        "--image", str(ASTRONAUT))
+    cli(
+        "characters",
+        "add",
+        "eileen",
+        "Eileen",
+        "--metadata",
+        '{"role": "pilot"}',
+        "--image",
+        str(ASTRONAUT),
+    )
     result = cli("characters", "set-primary", "eileen", "astronaut.png")
     assert result.exit_code == 0 and "primary image is astronaut.png v1" in result.output
     missing = cli("characters", "set-primary", "eileen", "nope.png")

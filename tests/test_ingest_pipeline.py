@@ -27,8 +27,9 @@ from trulience.samples import crop_png
 
 @pytest.fixture
 def project(conn):
-    projects.create_project(conn, "moonbase", "Moonbase",
-                            settings={"image_qa": {"min_short_side": 320}})
+    projects.create_project(
+        conn, "moonbase", "Moonbase", settings={"image_qa": {"min_short_side": 320}}
+    )
     return "moonbase"
 
 
@@ -50,18 +51,23 @@ def test_image_qa_verdicts_on_real_photos(conn, storage, project, tmp_path, face
     assert not group.passed and "6 faces found, expected 1" in group.failures
     _, (cat,) = onboard(conn, storage, inbox, "chelsea", {"cat.png": CAT}, face_models)
     assert not cat.passed and "no face" in cat.failures
-    stored = {i.original_name: i.qa_status for c in ("eileen", "crowd", "chelsea")
-              for i in source_images.list_source_images(conn, c)}
+    stored = {
+        i.original_name: i.qa_status
+        for c in ("eileen", "crowd", "chelsea")
+        for i in source_images.list_source_images(conn, c)
+    }
     assert stored == {"a.png": "passed", "t1.jpg": "failed", "cat.png": "failed"}
 
 
-@pytest.mark.parametrize(("name", "data", "reason"), [
-    ("broken.jpg", truncated_jpeg(), "truncated"),
-    ("fake.png", b"just some text pretending to be a png", "not an image"),
-    ("bomb.png", bomb_png(), "exceeds the 50 MP limit"),
-])
-def test_unsafe_files_are_refused_at_the_door(conn, storage, project, tmp_path, name, data,
-                                              reason):
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("broken.jpg", truncated_jpeg(), "truncated"),
+        ("fake.png", b"just some text pretending to be a png", "not an image"),
+        ("bomb.png", bomb_png(), "exceeds the 50 MP limit"),
+    ],
+)
+def test_unsafe_files_are_refused_at_the_door(conn, storage, project, tmp_path, name, data, reason):
     make_folder(tmp_path / "inbox", "moonbase", "eileen", {name: data})
     report = import_drop(conn, storage, scan_inbox(tmp_path / "inbox")[0])
     assert report.outcome == "rejected"
@@ -81,20 +87,29 @@ def test_identity_band_and_pgvector_index(conn, storage, project, tmp_path, face
     row = conn.execute("SELECT threshold, samples FROM character_identities").fetchone()
     assert row == (pytest.approx(band.threshold), band.samples)
     # the per-model partial HNSW index exists and answers the nearest-face query
-    plan = "\n".join(r[0] for r in conn.execute(
-        "EXPLAIN SELECT id FROM face_embeddings WHERE model = 'sface-2021dec' "
-        "ORDER BY embedding::vector(128) <=> (SELECT embedding::vector(128) "
-        "FROM face_embeddings LIMIT 1) LIMIT 5"))
+    plan = "\n".join(
+        r[0]
+        for r in conn.execute(
+            "EXPLAIN SELECT id FROM face_embeddings WHERE model = 'sface-2021dec' "
+            "ORDER BY embedding::vector(128) <=> (SELECT embedding::vector(128) "
+            "FROM face_embeddings LIMIT 1) LIMIT 5"
+        )
+    )
     assert "face_embeddings_hnsw_sface_2021dec" in plan
-    embedding = np.array(conn.execute(
-        "SELECT embedding::text FROM face_embeddings").fetchone()[0].strip("[]").split(","),
-        dtype=np.float32)
+    embedding = np.array(
+        conn.execute("SELECT embedding::text FROM face_embeddings")
+        .fetchone()[0]
+        .strip("[]")
+        .split(","),
+        dtype=np.float32,
+    )
     (hit,) = nearest_characters(conn, face_models.code, 128, embedding)
     assert hit.character == "eileen" and hit.score == pytest.approx(1.0, abs=1e-4)
 
 
-def test_same_person_under_a_new_slug_is_flagged_and_others_are_not(conn, storage, project,
-                                                                     tmp_path, face_models):
+def test_same_person_under_a_new_slug_is_flagged_and_others_are_not(
+    conn, storage, project, tmp_path, face_models
+):
     inbox = tmp_path / "inbox"
     marco = crop_png(GROUP, (380, 200, 700, 520))
     for slug, files in (("eileen", {"a.png": ASTRONAUT}), ("marco", {"m.png": marco})):
@@ -102,7 +117,8 @@ def test_same_person_under_a_new_slug_is_flagged_and_others_are_not(conn, storag
         assert embed_character(conn, storage, face_models, slug).duplicates == []
 
     flipped = Image.open(io.BytesIO(astronaut_variant(1.15))).transpose(
-        Image.Transpose.FLIP_LEFT_RIGHT)
+        Image.Transpose.FLIP_LEFT_RIGHT
+    )
     out = io.BytesIO()
     flipped.save(out, format="PNG")
     onboard(conn, storage, inbox, "commander-collins", {"c.png": out.getvalue()}, face_models)
@@ -140,8 +156,9 @@ def test_keep_both_closes_the_question_for_good(conn, storage, project, tmp_path
         resolve_duplicate(conn, candidate.id, "merged", "producer:maria")
 
 
-def test_primary_is_the_best_image_unless_a_producer_chose(conn, storage, project, tmp_path,
-                                                           face_models):
+def test_primary_is_the_best_image_unless_a_producer_chose(
+    conn, storage, project, tmp_path, face_models
+):
     inbox = tmp_path / "inbox"
     files = {"a.png": ASTRONAUT, "b.png": astronaut_variant(0.7)}
     onboard(conn, storage, inbox, "eileen", files, face_models)
@@ -151,16 +168,20 @@ def test_primary_is_the_best_image_unless_a_producer_chose(conn, storage, projec
     assert [n for n, i in images.items() if i.is_primary] == ["a.png"]
 
     source_images.set_primary(conn, "eileen", images["b.png"].id, by="producer")
-    assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"),
-                  force=True)
-    chosen = [i.original_name for i in source_images.list_source_images(conn, "eileen")
-              if i.is_primary]
+    assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"), force=True)
+    chosen = [
+        i.original_name for i in source_images.list_source_images(conn, "eileen") if i.is_primary
+    ]
     assert chosen == ["b.png"]  # a later QA pass keeps the producer's choice
 
 
 def test_strictest_project_thresholds_apply(conn, project):
-    projects.create_project(conn, "feature-film", "Feature", settings={
-        "image_qa": {"min_short_side": 1024, "min_sharpness": 5}})
+    projects.create_project(
+        conn,
+        "feature-film",
+        "Feature",
+        settings={"image_qa": {"min_short_side": 1024, "min_sharpness": 5}},
+    )
     characters.create_character(conn, "eileen", "Eileen", projects=["moonbase", "feature-film"])
     thresholds = thresholds_for(conn, "eileen")
     assert thresholds.min_short_side == 1024

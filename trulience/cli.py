@@ -343,6 +343,256 @@ def characters_sync_metadata(slugs: tuple[str, ...], prefer: str | None) -> None
         sys.exit(1)
 
 
+@main.group("scene-types", cls=_Commands)
+def scene_types_group() -> None:
+    """Scene types: workflow, prompt template, durations, fps, resolution, presets."""
+
+
+def _json_option(text: str | None, name: str) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint=name) from exc
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=name)
+    return value
+
+
+@scene_types_group.command("add")
+@click.argument("slug")
+@click.option("--name")
+@click.option("--parent", help="Scene type to inherit unset settings from.")
+@click.option("--workflow", help="Registered workflow name (newest version).")
+@click.option(
+    "--prompt", "prompt_template", help="Prompt template, e.g. '{name}, {role}, walking'."
+)
+@click.option("--negative", "negative_prompt")
+@click.option("--duration", "target_duration_s", type=float, help="Target duration in seconds.")
+@click.option("--segment", "segment_duration_s", type=float, help="Segment duration in seconds.")
+@click.option("--fps", type=float)
+@click.option("--width", type=int)
+@click.option("--height", type=int)
+@click.option("--seed-policy", type=click.Choice(["fixed", "increment", "random"]))
+@click.option("--seed", type=int)
+@click.option("--preset")
+@click.option("--presets", help="JSON object of named parameter presets.")
+@click.option("--params", help="JSON object of parameters.")
+@click.option("--qa-rules", help="JSON object of QA rules.")
+def scene_types_add(
+    slug: str,
+    name: str | None,
+    parent: str | None,
+    presets: str | None,
+    params: str | None,
+    qa_rules: str | None,
+    **settings,
+) -> None:
+    """Define a scene type, or store a new version of it (only what is given is set;
+    unset settings are inherited from the parent)."""
+    from trulience.generation.scene_config import parse_definition
+
+    entry = {
+        "slug": slug,
+        "name": name,
+        "parent": parent,
+        **{k: v for k, v in settings.items() if v is not None},
+    }
+    for key, text in (("presets", presets), ("params", params), ("qa_rules", qa_rules)):
+        value = _json_option(text, f"--{key.replace('_', '-')}")
+        if value is not None:
+            entry[key] = value
+    from trulience.generation.scene_config import define
+
+    with _connect(_settings()) as conn:
+        outcome = define(conn, parse_definition(entry, slug))
+    click.echo(f"scene type {slug}: {outcome}")
+
+
+@scene_types_group.command("apply")
+@click.argument("file", type=click.Path(path_type=Path))
+def scene_types_apply(file: Path) -> None:
+    """Define every scene type in a YAML or JSON file, all or nothing."""
+    from trulience.generation.scene_config import apply_file
+
+    with _connect(_settings()) as conn:
+        for slug, outcome in apply_file(conn, file):
+            click.echo(f"scene type {slug}: {outcome}")
+
+
+@scene_types_group.command("show")
+@click.argument("slug")
+def scene_types_show(slug: str) -> None:
+    """The effective configuration (inheritance resolved) and the version history."""
+    from trulience.catalog.scene_types import get_scene_type
+    from trulience.generation.scene_config import resolve
+
+    with _connect(_settings()) as conn:
+        scene_type = get_scene_type(conn, slug)
+        config = resolve(conn, slug)
+        versions = conn.execute(
+            "SELECT version, created_at FROM scene_type_versions WHERE scene_type_id = %s "
+            "ORDER BY version",
+            (scene_type.id,),
+        ).fetchall()
+    shown = config.to_json() | {
+        "frame_plan": config.frame_plan(),
+        "versions": [{"version": v, "created_at": str(at)} for v, at in versions],
+    }
+    click.echo(json.dumps(shown, indent=2, default=str))
+
+
+@scene_types_group.command("list")
+def scene_types_list() -> None:
+    from trulience.catalog.scene_types import list_scene_types
+
+    with _connect(_settings()) as conn:
+        types = {t.id: t for t in list_scene_types(conn)}
+    for t in types.values():
+        parent = types[t.parent_id].slug if t.parent_id in types else "-"
+        click.echo(f"{t.slug:<24} parent {parent:<20} {t.name}")
+
+
+@main.group(cls=_Commands)
+def workflows() -> None:
+    """ComfyUI workflows (API format), versioned by content."""
+
+
+@workflows.command("add")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--description", default="")
+def workflows_add(name: str, file: Path, description: str) -> None:
+    """Register a workflow graph (a changed graph becomes the next version)."""
+    from trulience.catalog.workflows import add_workflow
+
+    try:
+        graph = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"{file}: no such file") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: not valid JSON ({exc})") from exc
+    if not isinstance(graph, dict):
+        raise click.ClickException(f"{file}: a workflow is a JSON object of nodes")
+    with _connect(_settings()) as conn:
+        workflow = add_workflow(conn, name, graph, description)
+    click.echo(f"workflow {workflow.name} v{workflow.version} ({workflow.sha256[:12]})")
+
+
+@workflows.command("list")
+def workflows_list() -> None:
+    from trulience.catalog.workflows import list_workflows
+
+    with _connect(_settings()) as conn:
+        for w in list_workflows(conn):
+            click.echo(f"{w.name:<24} v{w.version:<4} {w.sha256[:12]}  {w.description}")
+
+
+@main.command("generate")
+@click.argument("character")
+@click.argument("scene_type")
+@click.option("--project", help="Project of the take (default: the character's first).")
+def generate(character: str, scene_type: str, project: str | None) -> None:
+    """Generate (or resume) a take here, with the local preview backend; prints progress.
+    Pipelines run the same loop as the Dagster asset `segments`."""
+    import tempfile
+
+    from trulience.generation.loop import run_loop
+    from trulience.generation.preview import LocalPreviewBackend
+
+    settings = _settings()
+
+    def report(kind: str, data: dict) -> None:
+        click.echo(f"{kind} {json.dumps(data, default=str)}")
+
+    with _connect(settings) as conn, tempfile.TemporaryDirectory() as work:
+        result = run_loop(
+            conn,
+            _storage(settings),
+            LocalPreviewBackend(),
+            character,
+            scene_type,
+            Path(work),
+            project=project,
+            events=report,
+        )
+    click.echo(
+        f"take {result.scene.take}: {len(result.plan)} segments, {result.frames} frames"
+        f" ({len(result.generated)} generated now)"
+    )
+
+
+@main.group(cls=_Commands)
+def runs() -> None:
+    """Control a take between segments: pause, resume, cancel; see its state."""
+
+
+def _control(character: str, scene_type: str, project: str | None, control: str) -> None:
+    from trulience.catalog.scenes import set_scene_control
+    from trulience.generation.loop import find_take
+
+    with _connect(_settings()) as conn:
+        take = find_take(conn, character, scene_type, project)
+        set_scene_control(conn, take.id, control, _actor())
+    click.echo(
+        f"{character}/{scene_type} take {take.take}: {control} "
+        f"(the loop acts on it between segments)"
+    )
+
+
+_take_args = [click.argument("character"), click.argument("scene_type"), click.option("--project")]
+
+
+def _with_take_args(function):
+    for decorator in reversed(_take_args):
+        function = decorator(function)
+    return function
+
+
+@runs.command("pause")
+@_with_take_args
+def runs_pause(character: str, scene_type: str, project: str | None) -> None:
+    """Pause the take after its current segment."""
+    _control(character, scene_type, project, "pause")
+
+
+@runs.command("resume")
+@_with_take_args
+def runs_resume(character: str, scene_type: str, project: str | None) -> None:
+    """Let a paused take continue."""
+    _control(character, scene_type, project, "run")
+
+
+@runs.command("cancel")
+@_with_take_args
+def runs_cancel(character: str, scene_type: str, project: str | None) -> None:
+    """Stop the take after its current segment; finished segments are kept."""
+    _control(character, scene_type, project, "cancel")
+
+
+@runs.command("status")
+@_with_take_args
+def runs_status(character: str, scene_type: str, project: str | None) -> None:
+    """The take's status, control and committed segments."""
+    from trulience.catalog.scenes import current_segments
+    from trulience.generation.loop import find_take
+
+    with _connect(_settings()) as conn:
+        take = find_take(conn, character, scene_type, project)
+        done = current_segments(conn, take.id)
+    click.echo(
+        f"take {take.take}: status {take.status}, control {take.control}, "
+        f"segments {len(done)}/{take.planned_segments or '?'}"
+        + (f", failure: {take.failure}" if take.failure else "")
+    )
+    for index, segment in done.items():
+        click.echo(
+            f"  segment {index:>3} attempt {segment.attempt} {segment.frames} frames "
+            f"seed {segment.provenance.get('seed')} {segment.sha256[:12]}"
+        )
+
+
 @main.group("import", cls=_Commands)
 def import_group() -> None:
     """Bulk imports."""
@@ -468,7 +718,7 @@ def demo() -> None:
     """Set up the embedded catalog, drop sample characters into the inbox and run the
     pipeline on them through the inbox sensor, as a studio's drop would."""
     from trulience.catalog.readiness import all_readiness
-    from trulience.demo import DEMO_PROJECT, prepare_demo
+    from trulience.demo import DEMO_PROJECT, prepare_demo, takes_to_make
 
     settings = _settings()
     click.echo(f"TRULIENCE_HOME   {settings.home}")
@@ -482,7 +732,24 @@ def demo() -> None:
     click.echo("characters job: every character's assets, fresh ...")
     ok = _launch(settings, "job", "characters") and ok
     with connect(url) as conn:
+        missing = takes_to_make(conn)
+    if missing:
+        click.echo(
+            f"scenes job: the recursive loop for {len(missing)} take(s), preview backend ..."
+        )
+        args = [a for key in missing for a in ("--partition", key)]
+        ok = _launch(settings, "job", "scenes", *args) and ok
+    else:
+        click.echo("scenes job: every demo take is already generated")
+    with connect(url) as conn:
         rows = all_readiness(conn, DEMO_PROJECT)
+        takes = conn.execute(
+            """SELECT c.slug, t.slug, s.take, s.status, s.frames, count(g.id)
+                 FROM scenes s JOIN characters c ON c.id = s.character_id
+                 JOIN scene_types t ON t.id = s.scene_type_id
+                 LEFT JOIN segments g ON g.scene_id = s.id AND g.current
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3"""
+        ).fetchall()
     click.echo("\nReadiness:")
     for r in rows:
         click.echo(
@@ -490,6 +757,13 @@ def demo() -> None:
             f"{'yes' if r.has_primary else 'no'}, identity {','.join(r.identity_models)}"
             f", {r.variants} variants, {r.open_duplicates} open duplicates -> "
             f"{'READY' if r.ready else 'not ready'}"
+        )
+    click.echo("\nTakes:")
+    for character, scene_type, take, status, frames, count in takes:
+        click.echo(
+            f"  {character:<8} {scene_type:<17} take {take}: {status}, {count} segments, "
+            f"{frames or 0} frames  -> {settings.storage_url}/scenes/{DEMO_PROJECT}/"
+            f"{character}/{scene_type}/take-{take}/"
         )
     if not ok:
         raise click.ClickException("part of the demo failed; see the output above")

@@ -5,12 +5,41 @@ from pathlib import Path
 import psycopg
 
 from trulience.catalog import projects
+from trulience.generation.scene_config import Definition, define
 from trulience.samples import sample_characters
 
 DEMO_PROJECT = "demo"
 # The second sample face is a 320 px crop: the demo project accepts smaller source images
 # than the studio default (512 px), which is what per-project thresholds are for.
 DEMO_SETTINGS = {"image_qa": {"min_short_side": 320}}
+
+
+# Two scene types, the second inheriting from the first: short, so the demo stays quick.
+DEMO_SCENE_TYPES = [
+    Definition(
+        "look-around",
+        "Look around",
+        settings={
+            "prompt_template": "{name}, the {role}, looks around the station",
+            "negative_prompt": "blurry, distorted face",
+            "target_duration_s": 6,
+            "segment_duration_s": 2,
+            "fps": 24,
+            "width": 512,
+            "height": 512,
+            "seed_policy": "increment",
+            "seed": 1000,
+            "presets": {"calm": {"motion": 0.4}, "lively": {"motion": 0.9}},
+            "preset": "calm",
+        },
+    ),
+    Definition(
+        "look-around-wide",
+        "Look around (16:9)",
+        parent="look-around",
+        settings={"width": 768, "height": 432, "preset": "lively"},
+    ),
+]
 
 
 def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
@@ -20,7 +49,7 @@ def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
     )
     if project.settings != DEMO_SETTINGS:
         projects.update_settings(conn, DEMO_PROJECT, DEMO_SETTINGS)
-    report = []
+    report = [f"scene type {d.slug:<17} {define(conn, d)}" for d in DEMO_SCENE_TYPES]
     for sample in sample_characters():
         folder = inbox / DEMO_PROJECT / sample.slug
         written = sample.write_folder(folder)
@@ -28,3 +57,19 @@ def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
             f"inbox/{DEMO_PROJECT}/{sample.slug:<8} {'dropped' if written else 'already there'}"
         )
     return report
+
+
+def takes_to_make(conn: psycopg.Connection) -> list[str]:
+    """Partition keys (character|scene_type) of the demo that have no generated take yet."""
+    rows = conn.execute(
+        """SELECT c.slug, t.slug FROM characters c
+             JOIN project_characters pc ON pc.character_id = c.id
+             JOIN projects p ON p.id = pc.project_id AND p.slug = %s
+             CROSS JOIN scene_types t
+            WHERE t.slug = ANY(%s)
+              AND NOT EXISTS (SELECT 1 FROM scenes s WHERE s.character_id = c.id
+                                 AND s.scene_type_id = t.id AND s.status = 'generated')
+            ORDER BY 1, 2""",
+        (DEMO_PROJECT, [d.slug for d in DEMO_SCENE_TYPES]),
+    ).fetchall()
+    return [f"{character}|{scene_type}" for character, scene_type in rows]

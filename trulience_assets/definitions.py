@@ -8,14 +8,22 @@ from sensors.inbox import inbox_sensor
 from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
-from trulience_assets.jobs import characters_job
+from trulience_assets.assets.scenes import segments
+from trulience_assets.jobs import characters_job, scenes_job
 
 
 def build_definitions(settings: Settings) -> Definitions:
     """Definitions wired to the resources the settings choose."""
     return Definitions(
-        assets=[source_images, face_identity, image_variants, metadata_sidecar, character_record],
-        jobs=[characters_job],
+        assets=[
+            source_images,
+            face_identity,
+            image_variants,
+            metadata_sidecar,
+            character_record,
+            segments,
+        ],
+        jobs=[characters_job, scenes_job],
         sensors=[catalog_partitions_sensor, inbox_sensor],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

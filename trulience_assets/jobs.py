@@ -7,3 +7,9 @@ characters_job = define_asset_job(
     selection=AssetSelection.groups("characters"),
     description="Per-character assets, one run per character partition.",
 )
+
+scenes_job = define_asset_job(
+    "scenes",
+    selection=AssetSelection.groups("scenes"),
+    description="Per character x scene type: generate the take through the recursive loop.",
+)

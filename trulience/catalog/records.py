@@ -70,6 +70,9 @@ class SceneTypeVersion:
     seed_policy: str | None
     qa_rules: dict | None
     presets: dict
+    seed: int | None
+    preset: str | None
+    params: dict | None
     created_at: datetime
 
 
@@ -85,6 +88,10 @@ class Scene:
     uri: str | None
     sha256: str | None
     frames: int | None
+    control: str
+    effective_config: dict
+    planned_segments: int | None
+    failure: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -101,6 +108,7 @@ class Segment:
     frames: int | None
     qa: dict
     provenance: dict
+    current: bool
     created_at: datetime
     updated_at: datetime
 
@@ -152,3 +160,14 @@ class SearchHit:
     title: str
     snippet: str
     rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    id: int
+    name: str
+    version: int
+    sha256: str
+    graph: dict
+    description: str
+    created_at: datetime

@@ -10,16 +10,25 @@ from trulience.catalog.scene_types import latest_version
 
 _SCENE_COLUMNS = (
     "id, project_id, character_id, scene_type_id, scene_type_version_id, take, "
-    "status, uri, sha256, frames, created_at, updated_at"
+    "status, uri, sha256, frames, control, effective_config, planned_segments, failure, "
+    "created_at, updated_at"
 )
 _SEGMENT_COLUMNS = (
     "id, scene_id, index, attempt, status, uri, sha256, frames, qa, "
-    "provenance, created_at, updated_at"
+    "provenance, current, created_at, updated_at"
 )
 
 
-def create_scene(conn: psycopg.Connection, project: str, character: str, scene_type: str) -> Scene:
-    """Open the next take of a character in a scene type, on the type's newest version."""
+def create_scene(
+    conn: psycopg.Connection,
+    project: str,
+    character: str,
+    scene_type: str,
+    effective_config: dict | None = None,
+    planned_segments: int | None = None,
+) -> Scene:
+    """Open the next take of a character in a scene type, on the type's newest version,
+    recording the effective (inherited and resolved) configuration it will be made with."""
     with writing(conn):
         project_id = id_of(conn, "projects", project, "project")
         character_id = id_of(conn, "characters", character, "character")
@@ -29,12 +38,21 @@ def create_scene(conn: psycopg.Connection, project: str, character: str, scene_t
             conn,
             Scene,
             f"""INSERT INTO scenes (project_id, character_id, scene_type_id,
-                                    scene_type_version_id, take)
-                SELECT %(p)s, %(c)s, %(t)s, %(v)s, coalesce(max(take), 0) + 1
+                                    scene_type_version_id, take, effective_config,
+                                    planned_segments)
+                SELECT %(p)s, %(c)s, %(t)s, %(v)s, coalesce(max(take), 0) + 1, %(config)s,
+                       %(planned)s
                   FROM scenes WHERE project_id = %(p)s AND character_id = %(c)s
                    AND scene_type_id = %(t)s
                 RETURNING {_SCENE_COLUMNS}""",
-            {"p": project_id, "c": character_id, "t": version.scene_type_id, "v": version.id},
+            {
+                "p": project_id,
+                "c": character_id,
+                "t": version.scene_type_id,
+                "v": version.id,
+                "config": Jsonb(effective_config or {}),
+                "planned": planned_segments,
+            },
             "scene",
             f"{project}/{character}/{scene_type}",
         )
@@ -157,3 +175,129 @@ def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
         f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s ORDER BY index, attempt",
         (scene_id,),
     )
+
+
+def latest_take(
+    conn: psycopg.Connection, project: str, character: str, scene_type: str
+) -> Scene | None:
+    """The newest take of a character in a scene type within a project, if any."""
+    cols = ", ".join("s." + c.strip() for c in _SCENE_COLUMNS.split(","))
+    rows = many(
+        conn,
+        Scene,
+        f"""SELECT {cols} FROM scenes s
+              JOIN projects p ON p.id = s.project_id
+              JOIN characters c ON c.id = s.character_id
+              JOIN scene_types t ON t.id = s.scene_type_id
+             WHERE p.slug = %s AND c.slug = %s AND t.slug = %s
+             ORDER BY s.take DESC LIMIT 1""",
+        (project, character, scene_type),
+    )
+    return rows[0] if rows else None
+
+
+def current_segments(conn: psycopg.Connection, scene_id: int) -> dict[int, Segment]:
+    """The current take of each committed segment of a scene, by index."""
+    rows = many(
+        conn,
+        Segment,
+        f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s AND current ORDER BY index",
+        (scene_id,),
+    )
+    return {s.index: s for s in rows}
+
+
+def next_attempt(conn: psycopg.Connection, scene_id: int, index: int) -> int:
+    """The attempt number the next take of segment `index` will get."""
+    row = conn.execute(
+        "SELECT coalesce(max(attempt), 0) + 1 FROM segments WHERE scene_id = %s AND index = %s",
+        (scene_id, index),
+    ).fetchone()
+    return row[0]
+
+
+def commit_segment(
+    conn: psycopg.Connection,
+    scene_id: int,
+    index: int,
+    attempt: int,
+    *,
+    uri: str,
+    sha256: str,
+    frames: int,
+    provenance: dict,
+) -> Segment:
+    """Record a generated segment as the current take of its index, in one transaction:
+    this row is the loop's checkpoint."""
+    values = {
+        "scene_id": scene_id,
+        "index": index,
+        "attempt": attempt,
+        "uri": uri,
+        "sha256": sha256,
+        "frames": frames,
+    }
+    with writing(conn, values):
+        conn.execute(
+            "UPDATE segments SET current = false WHERE scene_id = %s AND index = %s AND current",
+            (scene_id, index),
+        )
+        return one(
+            conn,
+            Segment,
+            f"""INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
+                                      provenance, current)
+                VALUES (%(scene_id)s, %(index)s, %(attempt)s, 'generated', %(uri)s,
+                        %(sha256)s, %(frames)s, %(provenance)s, true)
+                RETURNING {_SEGMENT_COLUMNS}""",
+            values | {"provenance": Jsonb(provenance)},
+            "segment",
+            (scene_id, index),
+        )
+
+
+def set_scene_state(
+    conn: psycopg.Connection,
+    scene_id: int,
+    status: str,
+    *,
+    frames: int | None = None,
+    failure: str | None = None,
+) -> Scene:
+    """Record the machine status of a take (and its frame total or failure reason)."""
+    with writing(conn, {"status": status}):
+        return one(
+            conn,
+            Scene,
+            f"""UPDATE scenes SET status = %s, frames = coalesce(%s, frames), failure = %s
+                 WHERE id = %s RETURNING {_SCENE_COLUMNS}""",
+            (status, frames, failure, scene_id),
+            "scene",
+            scene_id,
+        )
+
+
+def set_scene_control(conn: psycopg.Connection, scene_id: int, control: str, by: str) -> Scene:
+    """A producer's instruction to the loop: run, pause or cancel (acted on between segments)."""
+    with writing(conn, {"control": control}):
+        return one(
+            conn,
+            Scene,
+            f"UPDATE scenes SET control = %s, control_by = %s WHERE id = %s "
+            f"RETURNING {_SCENE_COLUMNS}",
+            (control, by, scene_id),
+            "scene",
+            scene_id,
+        )
+
+
+def scene_control(conn: psycopg.Connection, scene_id: int) -> tuple[str, str | None]:
+    """The current instruction for a take and who gave it."""
+    row = conn.execute(
+        "SELECT control, control_by FROM scenes WHERE id = %s", (scene_id,)
+    ).fetchone()
+    if row is None:
+        from trulience.catalog.errors import NotFound
+
+        raise NotFound("scene", scene_id)
+    return row[0], row[1]

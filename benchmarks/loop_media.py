@@ -1,0 +1,109 @@
+"""Loop media benchmark: the last frame by seeking vs a full decode, and preview speed.
+
+1. A noisy 1280×720 clip, 5 s at 30 fps with a keyframe every second, is made in a
+   temporary folder (not timed: grain on a drifting texture keeps the decoder busy, as
+   real footage does). Prints the median time of `last_frame` (seek to the last keyframe,
+   decode one GOP) and of `last_frame_full_decode`, their ratio, and checks both agree.
+2. The local preview backend renders and encodes segments from the astronaut at 720p and
+   512×512; prints frames per second (render + encode, the whole `generate_segment`).
+
+    .venv/bin/python benchmarks/loop_media.py [--runs N]
+"""
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from skimage import data
+
+from trulience.generation.backend import SegmentRequest
+from trulience.generation.preview import LocalPreviewBackend
+from trulience.media.encode import encode_frames
+from trulience.media.frames import last_frame, last_frame_full_decode
+from trulience.media.probe import probe
+
+WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, Fraction(30), 5
+
+
+def noisy_frames(count: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """A smooth random texture drifting 3 px a frame, under fresh grain in every frame."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (HEIGHT // 16, WIDTH // 16 + 40, 3), np.uint8)
+    texture = cv2.resize(coarse, (WIDTH + 640, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    for index in range(count):
+        shift = 3 * index
+        frame = texture[:, shift : shift + WIDTH].astype(np.int16)
+        frame += rng.normal(0, 10, frame.shape).astype(np.int16)
+        yield np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    action()  # warm the page cache and the codec libraries
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def preview_fps(work: Path, width: int, height: int, frames: int, runs: int) -> float:
+    seed = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+    backend = LocalPreviewBackend()
+    rates = []
+    for run in range(runs):
+        request = SegmentRequest(
+            scene="bench/astronaut/idle/take-1",
+            index=run,
+            frames=frames,
+            fps=Fraction(24),
+            width=width,
+            height=height,
+            seed=run,
+        )
+        result = backend.generate_segment(seed, request, work)
+        rates.append(frames / result.compute_s)
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement")
+    args = parser.parse_args()
+    print(f"{platform.node()}: Python {platform.python_version()}, PyAV {av.__version__}")
+
+    with tempfile.TemporaryDirectory(prefix="trulience-bench-") as folder:
+        work = Path(folder)
+        clip = work / "noisy-720p.mp4"
+        start = time.perf_counter()
+        encode_frames(noisy_frames(int(FPS * SECONDS)), clip, FPS, gop=int(FPS))
+        info = probe(clip)
+        print(
+            f"clip: {info.width}x{info.height}, {info.frames} frames at {info.fps} fps, "
+            f"keyframe every {info.keyframe_interval} frames, "
+            f"{(info.bit_rate or 0) / 1e6:.1f} Mbit/s (made in {time.perf_counter() - start:.1f} s)"
+        )
+        if not np.array_equal(last_frame(clip), last_frame_full_decode(clip)):
+            raise SystemExit("last_frame and last_frame_full_decode disagree")
+
+        seek = median_seconds(lambda: last_frame(clip), args.runs)
+        full = median_seconds(lambda: last_frame_full_decode(clip), max(3, args.runs // 2))
+        print(f"last frame, seek to last keyframe: {seek * 1000:7.1f} ms (median)")
+        print(f"last frame, full decode:           {full * 1000:7.1f} ms (median)")
+        print(f"full decode / seek:                {full / seek:7.1f}x")
+
+        for width, height, frames in ((1280, 720, 96), (512, 512, 240)):
+            fps = preview_fps(work / f"preview-{width}", width, height, frames, runs=3)
+            print(f"preview backend {width}x{height}: {fps:6.1f} fps (render + encode, median)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Generation: backends that make one segment from a seed frame, and the recursive loop."""

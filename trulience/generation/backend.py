@@ -1,0 +1,72 @@
+"""The generation backend protocol: one segment from one seed frame.
+
+A backend returns the segment's last frame losslessly (from memory, or a PNG a ComfyUI
+workflow saved): chaining the next segment from a decoded H.264 frame would compound
+compression artefacts and colour drift segment after segment.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from trulience.errors import TrulienceError
+
+
+class BackendError(TrulienceError):
+    """A segment could not be generated."""
+
+
+class TransientBackendError(BackendError):
+    """Worth retrying: a worker went away, a socket dropped, a queue was full."""
+
+
+class PermanentBackendError(BackendError):
+    """Retrying the same request will fail again: a bad workflow, an impossible size."""
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    """What to generate: `frames` frames at `fps`, `width` x `height`, from a seed frame."""
+
+    scene: str  # a label for logs and file names, e.g. "demo/eileen/walk/take-1"
+    index: int
+    frames: int
+    fps: Fraction
+    width: int
+    height: int
+    seed: int
+    prompt: str = ""
+    negative_prompt: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    workflow: dict[str, Any] | None = None  # API-format graph, for ComfyUI backends
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentResult:
+    """A generated segment: its video file (in the caller's work folder), the last frame
+    as lossless RGB uint8 (H, W, 3), the frame count, and what the backend used."""
+
+    video_path: Path
+    last_frame: np.ndarray
+    frames: int
+    backend: str
+    started_at: datetime
+    finished_at: datetime
+    compute_s: float
+    worker: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class GenerationBackend(Protocol):
+    name: str
+
+    def generate_segment(
+        self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
+    ) -> SegmentResult:
+        """Generate one segment starting from `seed_frame` (RGB uint8, request size) and
+        write its video under `work_dir`."""
+        ...

@@ -1,0 +1,1 @@
+"""Video with PyAV: encode, probe, frame access (first / last by seeking), trim."""

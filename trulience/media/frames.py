@@ -1,0 +1,163 @@
+"""Decoded frames as RGB uint8 arrays (H, W, 3): all of them, the first, one by index, the last.
+
+Frames are identified by their presentation timestamps (pts), never by rounding a time in
+seconds: a frame index maps to the index-th smallest pts among the stream's packets. To
+reach a frame we seek to the keyframe at or before it and decode forward, so the cost is at
+most one GOP of decoding, whatever the file's length.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from trulience.errors import TrulienceError
+from trulience.media.probe import InvalidVideo, open_video
+
+# Larger than any timestamp: seeking there, backwards, lands on the last keyframe.
+_END_OF_STREAM = 2**62
+
+
+class FrameOutOfRange(TrulienceError):
+    """A frame number the video does not have; says which file and why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(str(path), reason)
+        self.path = str(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def read_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream, in display order."""
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield _rgb(frame)
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+
+
+def first_frame(path: str | Path) -> np.ndarray:
+    """The first displayed frame."""
+    with open_video(path) as (container, stream):
+        try:
+            for frame in container.decode(stream):
+                return _rgb(frame)
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+    raise InvalidVideo(path, "the video stream holds no frames")
+
+
+def frame_at(path: str | Path, index: int) -> np.ndarray:
+    """Frame number `index` (0-based; negative counts from the end), decoded from the
+    keyframe at or before it."""
+    with open_video(path) as (container, stream):
+        try:
+            packets = _packet_timestamps(container, stream)
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+        if not -len(packets) <= index < len(packets):
+            raise FrameOutOfRange(path, f"has {len(packets)} frames, there is no frame {index}")
+        target = sorted(pts for pts, _, _ in packets)[index]
+        # The target's GOP starts at the last keyframe decoded before or with it. Seek to
+        # that keyframe's pts: FFmpeg's MP4 demuxer picks the last keyframe whose pts is at
+        # or before the request (its dts would land a GOP early), and the target's own pts
+        # could, in a demuxer that indexes by dts, land on the next keyframe.
+        position = next(i for i, (pts, _, _) in enumerate(packets) if pts == target)
+        keyframe = next((packets[i] for i in range(position, -1, -1) if packets[i][2]), packets[0])
+        seek_to = keyframe[0]
+        frame = _decode_until(container, stream, seek_to, target)
+        if frame is None:
+            # The demuxer's seek overshot (some formats index coarsely): start over.
+            frame = _decode_until(container, stream, None, target)
+        if frame is None:
+            raise InvalidVideo(path, f"frame {index} (pts {target}) could not be decoded")
+        return _rgb(frame)
+
+
+def last_frame(path: str | Path) -> np.ndarray:
+    """The last displayed frame, decoding at most the last GOP (a single-GOP file costs a
+    full decode)."""
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        try:
+            container.seek(_END_OF_STREAM, stream=stream, backward=True)
+            last = _last_decoded(container, stream)
+            if last is None:
+                # Nothing presentable after the last keyframe (an edit list may hide
+                # the tail): decode everything instead.
+                container.seek(stream.start_time or 0, stream=stream, backward=True)
+                last = _last_decoded(container, stream)
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+        if last is None:
+            raise InvalidVideo(path, "the video stream holds no frames")
+        return _rgb(last)
+
+
+def last_frame_full_decode(path: str | Path) -> np.ndarray:
+    """The last displayed frame by decoding the whole file: the slow baseline that
+    `last_frame` is measured and checked against."""
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        try:
+            last = _last_decoded(container, stream)
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+        if last is None:
+            raise InvalidVideo(path, "the video stream holds no frames")
+        return _rgb(last)
+
+
+def _rgb(frame: VideoFrame) -> np.ndarray:
+    # The decoder tags each frame with its colour space; PyAV converts with that tag.
+    return frame.to_ndarray(format="rgb24")
+
+
+def _packet_timestamps(
+    container: InputContainer, stream: VideoStream
+) -> list[tuple[int, int | None, bool]]:
+    """(pts, dts, is_keyframe) of each presented packet, in decode order."""
+    packets = [
+        (packet.pts, packet.dts, packet.is_keyframe)
+        for packet in container.demux(stream)
+        if packet.size and packet.pts is not None and not packet.is_discard
+    ]
+    return packets
+
+
+def _decode_until(
+    container: InputContainer, stream: VideoStream, seek_to: int | None, target: int
+) -> VideoFrame | None:
+    """Seek (to the start if `seek_to` is None) and decode forward to the frame with pts
+    `target`; None if decoding began past it."""
+    if seek_to is None:
+        container.seek(stream.start_time or 0, stream=stream, backward=True)
+    else:
+        container.seek(seek_to, stream=stream, backward=True)
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            continue
+        if frame.pts == target:
+            return frame
+        if frame.pts > target:
+            # Frames come in display order, so the target is behind us.
+            return None
+    return None
+
+
+def _last_decoded(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
+    """Decode to the end of the stream and keep the frame with the largest pts."""
+    last = None
+    for frame in container.decode(stream):
+        if last is None or (frame.pts is not None and frame.pts > (last.pts or 0)):
+            last = frame
+    return last
