@@ -209,9 +209,16 @@ def test_demo_runs_twice_in_a_row(db_url, tmp_path):
         assert f"characters [{slug}]: ok" in second
         assert re.search(rf"{slug} +images 1/1 passed.* -> READY", second), second
     assert "make dev" in second
+    assert "every demo take is already generated" in second  # takes are not remade
+    assert "scenes [marco|look-around-wide]: ok" in first
     with connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM source_images").fetchone()[0] == 2
-        assert conn.execute("SELECT count(*) FROM image_variants").fetchone()[0] == 4
+        # crop and pad at both demo resolutions (512x512, 768x432), per character
+        assert conn.execute("SELECT count(*) FROM image_variants").fetchone()[0] == 8
+        assert (
+            conn.execute("SELECT count(*) FROM scenes WHERE status = 'generated'").fetchone()[0]
+            == 4
+        )
     record = tmp_path / "home" / "storage" / "characters" / "eileen" / "character.json"
     assert json.loads(record.read_text())["projects"] == ["demo"]
 

@@ -1,5 +1,6 @@
 """The recursive loop (PRD-24, 28, 34, 69) on the real preview backend and real video."""
 
+import itertools
 import json
 import os
 import signal
@@ -63,7 +64,7 @@ def test_thirty_seconds_in_five_second_segments_is_exact_and_continuous(ready, s
     segments = scenes.current_segments(ready, result.scene.id)
     files = [local(storage, segments[i].uri, tmp_path) for i in range(6)]
     assert sum(probe(f).frames for f in files) == 360
-    for before, after in zip(files, files[1:], strict=False):
+    for before, after in itertools.pairwise(files):
         seam = np.abs(first_frame(after).astype(int) - decoded_last_frame(before).astype(int))
         inside = np.abs(first_frame(before).astype(int) - decoded_last_frame(before).astype(int))
         assert seam.mean() < 3, "segment n must start where segment n-1 ended"

@@ -123,6 +123,28 @@ def test_probe_counts_frames_by_demuxing_when_the_container_has_no_count(
     ]
 
 
+def test_probe_counts_only_the_frames_an_edit_list_shows(clip: Path, tmp_path: Path) -> None:
+    # Shifting timestamps 5 frames early makes the MP4 muxer hide those frames behind an
+    # edit list; the sample table (the container's own count) still holds all 61.
+    cut = tmp_path / "edit-list.mp4"
+    with av.open(str(clip)) as source, av.open(str(cut), "w") as target:
+        video = target.add_stream_from_template(source.streams.video[0])
+        shift = round(5 / 24 / source.streams.video[0].time_base)
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.pts -= shift
+                packet.dts -= shift
+                packet.stream = video
+                target.mux(packet)
+    with av.open(str(cut)) as container:
+        assert container.streams.video[0].frames == 61
+    assert probe(cut).frames == 56
+    assert [number_of(frame) for frame in read_frames(cut)] == list(range(5, 61))
+    assert number_of(first_frame(cut)) == 5
+    assert number_of(frame_at(cut, 7)) == 12
+    assert number_of(last_frame(cut)) == 60
+
+
 def test_first_and_last_frames_carry_their_numbers(clip: Path) -> None:
     assert number_of(first_frame(clip)) == 0
     assert number_of(last_frame(clip)) == 60

@@ -11,7 +11,7 @@ import pytest
 from skimage import data
 
 from trulience.generation.backend import PermanentBackendError, SegmentRequest
-from trulience.generation.preview import LocalPreviewBackend
+from trulience.generation.preview import MAX_ZOOM, LocalPreviewBackend, PreviewMotion
 from trulience.media.frames import first_frame, last_frame, read_frames
 from trulience.media.probe import probe
 
@@ -107,6 +107,21 @@ def test_a_chain_of_segments_plays_as_one_continuous_shot(seed_frame, tmp_path: 
         assert seam < 3
         assert within > 3 * seam
         assert seam < 1.25 * largest_step
+
+
+@pytest.mark.parametrize(("width", "height"), [(128, 128), (1280, 720), (480, 832)])
+def test_the_camera_never_looks_past_the_seed_frame(width: int, height: int) -> None:
+    # Anything outside would be invented (mirrored) border, carried on by the next segment.
+    corners = np.array([[0, width - 1, 0, width - 1], [0, 0, height - 1, height - 1], [1] * 4])
+    for seed in range(40):
+        for duration in (0.5, 2.0, 5.0, 10.0):
+            motion = PreviewMotion.from_seed(seed, 1.0, duration)
+            assert 0 < motion.zoom <= MAX_ZOOM
+            assert np.allclose(motion.matrix(0.0, width, height), [[1, 0, 0], [0, 1, 0]])
+            for progress in np.linspace(0, 1, 49):
+                x, y = motion.matrix(progress, width, height) @ corners
+                assert x.min() >= -1e-9 and x.max() <= width - 1 + 1e-9
+                assert y.min() >= -1e-9 and y.max() <= height - 1 + 1e-9
 
 
 def test_a_seed_of_another_shape_is_cropped_not_stretched(seed_frame, tmp_path: Path) -> None:

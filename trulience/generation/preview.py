@@ -9,10 +9,11 @@ Magnitudes, at motion strength 1 (the default strength is 0.5):
 - push-in: 1.2 % per second of segment, at most 3 % per segment, times a seeded 0.6-1.0;
 - pan: a seeded direction and 0.3-1.0 of the largest shift the push-in can hide, at most
   z / (2 (1 + z)) of the frame for a push-in z (1.5 % at 3 %), so the window never leaves
-  the picture and no invented border reaches the next segment's seed;
-- sway: a rotation of up to 0.3° and a breathing zoom of up to 0.4 %, about one cycle
-  every three seconds, both back to zero at the segment's end.
-At the default strength a chain of ten 3-second segments pushes in by about 15 % in all.
+  the picture and no invented (mirrored) border reaches the next segment's seed;
+- sway: a rotation of up to 0.3° (with the slight extra zoom that keeps the turned
+  picture's corners inside) and a breathing zoom of up to 0.4 %, about one cycle every
+  three seconds, both back to zero at the segment's end.
+At the default strength a chain of ten 3-second segments pushes in by about 13 % in all.
 Each segment resamples its seed once (bicubic), never a frame it rendered itself.
 """
 
@@ -85,12 +86,17 @@ class PreviewMotion:
         envelope = math.sin(math.pi * progress)  # keeps the sway's velocity zero at the ends
         sway = math.sin(2 * math.pi * self.sway_cycles * progress) * envelope
         breath = math.sin(math.pi * self.sway_cycles * progress) ** 2
-        scale = (1 + self.zoom * ease) * (1 + self.breath * breath)
         angle = math.radians(self.sway_deg * sway)
+        half_width, half_height = (width - 1) / 2, (height - 1) / 2
+        # Zooming in by this much more keeps the turned window inside the unturned one.
+        cover = math.cos(angle) + max(half_width / half_height, half_height / half_width) * abs(
+            math.sin(angle)
+        )
+        scale = (1 + self.zoom * ease) * (1 + self.breath * breath) * cover
         cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
         linear = np.array([[cos, -sin], [sin, cos]])
-        centre = np.array([(width - 1) / 2, (height - 1) / 2])
-        pan = np.array([self.pan_x * width, self.pan_y * height]) * ease
+        centre = np.array([half_width, half_height])
+        pan = np.array([self.pan_x * (width - 1), self.pan_y * (height - 1)]) * ease
         offset = centre + pan - linear @ centre
         return np.hstack([linear, offset[:, None]])
 
@@ -180,7 +186,8 @@ def _warp(seed: np.ndarray, motion: PreviewMotion, progress: float) -> np.ndarra
         (width, height),
         # Bicubic: each segment resamples its seed once, and the chain compounds the blur.
         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-        # Only the sway's corners can reach past the picture, by a pixel or so.
+        # Every sample lies inside the seed (see PreviewMotion); the border mode only feeds
+        # the bicubic kernel's outer taps at the picture's edge.
         borderMode=cv2.BORDER_REFLECT,
     )
 

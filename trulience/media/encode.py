@@ -100,6 +100,7 @@ class H264Writer:
         self._container = av.open(
             str(self._partial), mode="w", format="mp4", options={"movflags": "+faststart"}
         )
+        self._open = True
         try:
             stream = self._container.add_stream("libx264", rate=self.fps)
             stream.width = width
@@ -116,7 +117,6 @@ class H264Writer:
             self._discard()
             raise
         self._stream = stream
-        self._open = True
 
     def write(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one frame: RGB uint8 (H, W, 3) at the writer's size, or a decoded

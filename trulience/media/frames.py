@@ -66,14 +66,15 @@ def frame_at(path: str | Path, index: int) -> np.ndarray:
             raise InvalidVideo(path, f"damaged video data ({error})") from error
         if not -len(packets) <= index < len(packets):
             raise FrameOutOfRange(path, f"has {len(packets)} frames, there is no frame {index}")
-        target = sorted(pts for pts, _, _ in packets)[index]
-        # The target's GOP starts at the last keyframe decoded before or with it. Seek to
-        # that keyframe's pts: FFmpeg's MP4 demuxer picks the last keyframe whose pts is at
-        # or before the request (its dts would land a GOP early), and the target's own pts
-        # could, in a demuxer that indexes by dts, land on the next keyframe.
-        position = next(i for i, (pts, _, _) in enumerate(packets) if pts == target)
-        keyframe = next((packets[i] for i in range(position, -1, -1) if packets[i][2]), packets[0])
-        seek_to = keyframe[0]
+        target = sorted(pts for pts, _ in packets)[index]
+        # Seek to the keyframe that opens the target's GOP (the last one decoded before or
+        # with it), by its pts: FFmpeg's MP4 demuxer lands on the last keyframe whose pts
+        # is at or before the request, and B-frames put a keyframe's dts a frame or two
+        # earlier, so seeking by dts would cost a whole extra GOP.
+        position = next(i for i, (pts, _) in enumerate(packets) if pts == target)
+        seek_to = next(
+            (packets[i][0] for i in range(position, -1, -1) if packets[i][1]), packets[0][0]
+        )
         frame = _decode_until(container, stream, seek_to, target)
         if frame is None:
             # The demuxer's seek overshot (some formats index coarsely): start over.
@@ -122,16 +123,13 @@ def _rgb(frame: VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def _packet_timestamps(
-    container: InputContainer, stream: VideoStream
-) -> list[tuple[int, int | None, bool]]:
-    """(pts, dts, is_keyframe) of each presented packet, in decode order."""
-    packets = [
-        (packet.pts, packet.dts, packet.is_keyframe)
+def _packet_timestamps(container: InputContainer, stream: VideoStream) -> list[tuple[int, bool]]:
+    """(pts, is_keyframe) of each presented packet, in decode order; demuxing only."""
+    return [
+        (packet.pts, packet.is_keyframe)
         for packet in container.demux(stream)
         if packet.size and packet.pts is not None and not packet.is_discard
     ]
-    return packets
 
 
 def _decode_until(
@@ -158,6 +156,6 @@ def _last_decoded(container: InputContainer, stream: VideoStream) -> VideoFrame 
     """Decode to the end of the stream and keep the frame with the largest pts."""
     last = None
     for frame in container.decode(stream):
-        if last is None or (frame.pts is not None and frame.pts > (last.pts or 0)):
+        if frame.pts is not None and (last is None or frame.pts > last.pts):
             last = frame
     return last
