@@ -529,7 +529,9 @@ def main() -> None:
             ).fetchone()[0]
         print(
             f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"PostgreSQL {postgres} (embedded pgserver), pgvector {pgvector}"
+            f"PostgreSQL {postgres} (embedded pgserver), pgvector {pgvector}, "
+            # other work on a small machine skews every figure below
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         bench_ingest(ingest_url, work, args.images)
         bench_search(search_url, args.vectors, args.build_memory)

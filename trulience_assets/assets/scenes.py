@@ -46,7 +46,7 @@ class SegmentsConfig(Config):
     deps=[AssetDep(image_variants, partition_mapping=CHARACTER_OF_PARTITION)],
     # transient backend trouble (a worker went away) is retried; the loop resumes after the
     # last committed segment, so a retry never redoes finished work
-    retry_policy=RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL),
+    retry_policy=RetryPolicy(max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL),
     kinds={"video"},
     pool="generation",
 )

@@ -1,0 +1,105 @@
+"""The `segments` asset: the loop per character x scene type partition, with retries for
+transient backend trouble and a clear failure for permanent problems."""
+
+import pytest
+from dagster import DagsterInstance, MultiPartitionKey, instance_for_test
+
+from resources import GenerationResource
+from tests.ingest_files import ASTRONAUT
+from trulience.catalog import characters, projects, scenes
+from trulience.config import Settings
+from trulience.generation.backend import TransientBackendError
+from trulience.generation.preview import LocalPreviewBackend
+from trulience.generation.scene_config import Definition, define
+from trulience.ingest.assess import assess_images, thresholds_for
+from trulience.library import add_image_file
+from trulience.storage import Storage
+from trulience_assets.definitions import build_definitions
+
+FAILURES = {"left": 0}
+
+
+class FlakyBackend(LocalPreviewBackend):
+    """The preview backend, but its worker drops out on the first segment requests."""
+
+    def generate_segment(self, seed_frame, request, work_dir):
+        if FAILURES["left"] > 0:
+            FAILURES["left"] -= 1
+            raise TransientBackendError("worker gpu-1 went away")
+        return super().generate_segment(seed_frame, request, work_dir)
+
+
+class FlakyGeneration(GenerationResource):
+    def backend(self):
+        return FlakyBackend()
+
+
+@pytest.fixture
+def setup(conn, db_url, tmp_path, face_models):
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url})
+    storage = Storage(settings.storage_url)
+    projects.create_project(conn, "moonbase", "Moonbase")
+    characters.create_character(conn, "eileen", "Eileen", {"role": "pilot"}, ["moonbase"])
+    characters.create_character(conn, "ghost", "Ghost", {}, ["moonbase"])
+    add_image_file(conn, storage, "eileen", ASTRONAUT)
+    assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"))
+    define(
+        conn,
+        Definition(
+            "blink",
+            "Blink",
+            settings={
+                "target_duration_s": 2,
+                "segment_duration_s": 1,
+                "fps": 12,
+                "width": 96,
+                "height": 96,
+            },
+        ),
+    )
+    with instance_for_test() as instance:
+        instance.add_dynamic_partitions("character", ["eileen", "ghost"])
+        instance.add_dynamic_partitions("scene_type", ["blink"])
+        yield settings, instance
+
+
+def run(settings: Settings, instance: DagsterInstance, character: str, generation=None):
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def("scenes")
+    key = MultiPartitionKey({"character": character, "scene_type": "blink"})
+    resources = {"generation": generation} if generation else None
+    return job.execute_in_process(
+        partition_key=key, instance=instance, raise_on_error=False, resources=resources
+    )
+
+
+def test_a_partition_generates_its_take(setup, conn):
+    settings, instance = setup
+    result = run(settings, instance, "eileen")
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("segments")
+    assert materialization.metadata["segments"].value == 2
+    assert materialization.metadata["frames"].value == 24
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    assert take.status == "generated"
+
+
+def test_transient_backend_errors_are_retried_and_resume(setup, conn):
+    settings, instance = setup
+    FAILURES["left"] = 1
+    result = run(settings, instance, "eileen", FlakyGeneration())
+    assert result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    rows = conn.execute("SELECT count(*) FROM segments WHERE scene_id = %s", (take.id,))
+    assert rows.fetchone()[0] == 2 and take.status == "generated"
+
+
+def test_a_permanent_problem_fails_once_with_the_reason(setup):
+    settings, instance = setup
+    result = run(settings, instance, "ghost")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no primary image that passed QA" in failure.event_specific_data.error.message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
