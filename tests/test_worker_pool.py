@@ -1,0 +1,152 @@
+"""The worker pool (PRD-46) and hardware monitoring (PRD-06) against the real catalog."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from trulience.catalog.database import connect
+from trulience.catalog.errors import AlreadyExists, InvalidValue
+from trulience.workers import pool
+from trulience.workers.hardware import (
+    record_samples,
+    sample_local_gpus,
+    samples_from_system_stats,
+)
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "comfyui" / "captures"
+CAPABLE = {
+    "node_classes": ["LoadImage", "SaveVideo", "TrulienceAnimatic"],
+    "models": {"checkpoints": ["sdxl.safetensors"]},
+}
+
+
+@pytest.fixture
+def workers(conn):
+    for name, slots in (("gpu-a", 1), ("gpu-b", 2)):
+        pool.add_worker(conn, f"http://127.0.0.1:81{len(name)}{slots}", "studio", slots, name)
+        pool.record_health(conn, name, ok=True, capabilities=CAPABLE, catalogue_sha256="a" * 64)
+    return conn
+
+
+def test_registration_refuses_duplicates_and_bad_urls(workers):
+    with pytest.raises(AlreadyExists):
+        pool.add_worker(workers, "http://127.0.0.1:8152", "studio", 1, "gpu-a")
+    with pytest.raises(InvalidValue) as err:
+        pool.add_worker(workers, "gpu3:8188", "studio", 1, "gpu-c")
+    assert err.value.field == "url"
+    with pytest.raises(InvalidValue) as err:
+        pool.add_worker(workers, "http://gpu3:8188", "studio", 0, "gpu-c")
+    assert err.value.field == "slots"
+
+
+def test_leases_fill_the_least_loaded_worker_and_respect_slots(workers):
+    taken = [pool.acquire(workers, "studio", f"run-{i}") for i in range(4)]
+    assert [lease.worker if lease else None for lease in taken] == [
+        "gpu-a",
+        "gpu-b",
+        "gpu-b",
+        None,
+    ]  # gpu-a is full at 1, gpu-b at 2
+    pool.release(workers, taken[0].id, "done")
+    assert pool.acquire(workers, "studio", "run-4").worker == "gpu-a"
+    assert pool.get_worker(workers, "gpu-b").active_leases == 2
+
+
+def test_concurrent_acquirers_never_share_a_slot(workers, db_url):
+    results, barrier = [], threading.Barrier(6)
+
+    def grab(i):
+        with connect(db_url) as own:
+            barrier.wait()
+            lease = pool.acquire(own, "studio", f"thread-{i}")
+            results.append(lease.worker if lease else None)
+
+    threads = [threading.Thread(target=grab, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r for r in results if r) == ["gpu-a", "gpu-b", "gpu-b"]
+    assert results.count(None) == 3
+
+
+def test_expired_leases_free_the_slot_and_heartbeats_keep_it(workers):
+    lease = pool.acquire(workers, "studio", "run-1", ttl_s=0.3)
+    kept = pool.acquire(workers, "studio", "run-2", ttl_s=0.3)
+    assert pool.heartbeat(workers, kept.id, ttl_s=30)
+    time.sleep(0.4)
+    assert not pool.heartbeat(workers, lease.id)  # the holder was too late: slot lost
+    assert pool.sweep_expired(workers) == 1
+    outcome = workers.execute(
+        "SELECT outcome FROM worker_leases WHERE id = %s", (lease.id,)
+    ).fetchone()[0]
+    assert outcome == "expired"
+    assert pool.get_worker(workers, kept.worker).active_leases == 1
+
+
+def test_routing_follows_capabilities_and_draining(workers):
+    needs = pool.Requirements(frozenset({"LoadImage", "KSampler"}))
+    assert pool.acquire(workers, "studio", "run", requires=needs) is None
+    assert pool.unmet(workers, "studio", needs) == {
+        "gpu-a": ["node KSampler"],
+        "gpu-b": ["node KSampler"],
+    }
+    model = pool.Requirements(
+        frozenset({"LoadImage"}), {"checkpoints": frozenset({"flux.safetensors"})}
+    )
+    assert pool.unmet(workers, "studio", model)["gpu-a"] == ["model checkpoints/flux.safetensors"]
+    pool.set_state(workers, "gpu-b", "draining")
+    runnable = pool.Requirements(frozenset({"LoadImage"}))
+    assert pool.acquire(workers, "studio", "r1", requires=runnable).worker == "gpu-a"
+    assert pool.acquire(workers, "studio", "r2", requires=runnable) is None
+    pool.record_health(workers, "gpu-b", ok=True)
+    assert pool.get_worker(workers, "gpu-b").state == "draining"  # health does not undrain
+
+
+def test_failing_health_checks_take_a_worker_offline_and_back(workers):
+    for _ in range(pool.OFFLINE_AFTER - 1):
+        assert pool.record_health(workers, "gpu-a", ok=False, error="timeout").state == "online"
+    down = pool.record_health(workers, "gpu-a", ok=False, error="connection refused")
+    assert down.state == "offline" and down.last_error == "connection refused"
+    assert pool.acquire(workers, "studio", "run").worker == "gpu-b"
+    assert pool.record_health(workers, "gpu-a", ok=True).state == "online"
+
+
+def test_a_changed_node_catalogue_is_flagged(workers):
+    drifted = pool.record_health(
+        workers, "gpu-a", ok=True, capabilities=CAPABLE, catalogue_sha256="b" * 64
+    )
+    assert drifted.catalogue_drifted
+    assert not pool.acknowledge_catalogue(workers, "gpu-a").catalogue_drifted
+
+
+def test_a_worker_with_leases_is_not_removed_without_force(workers):
+    pool.acquire(workers, "studio", "run")
+    with pytest.raises(InvalidValue, match="drain it first"):
+        pool.remove_worker(workers, "gpu-a")
+    pool.remove_worker(workers, "gpu-a", force=True)
+    assert [w.name for w in pool.list_workers(workers)] == ["gpu-b"]
+
+
+def test_no_gpu_here_is_a_clear_state_not_an_error():
+    local = sample_local_gpus()
+    if local.samples:  # pragma: no cover - only on a machine with an NVIDIA GPU
+        assert local.unavailable is None and local.samples[0].memory_total > 0
+    else:
+        assert local.unavailable.startswith("no NVIDIA GPU")
+
+
+def test_worker_system_stats_are_recorded_over_time(workers):
+    stats = json.loads((CAPTURES / "get" / "system_stats.json").read_text())
+    samples = samples_from_system_stats(stats["response"]["body"]["json"])
+    assert samples[0].device == "cpu:cpu" and samples[0].memory_total > 0
+    worker = pool.get_worker(workers, "gpu-a")
+    assert record_samples(workers, "worker:gpu-a", samples, worker.id) == 1
+    assert record_samples(workers, "worker:gpu-a", samples, worker.id) == 1
+    rows = workers.execute(
+        "SELECT count(*) FROM hardware_samples WHERE worker_id = %s", (worker.id,)
+    ).fetchone()[0]
+    assert rows == 2

@@ -1,0 +1,1 @@
+"""ComfyUI worker pool: registration, health, capabilities, leases; hardware monitoring."""
