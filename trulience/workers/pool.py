@@ -153,7 +153,7 @@ def record_health(
         ).fetchone()
         if row is None:
             raise NotFound("worker", name)
-        worker_id, state, failures, known_sha = row
+        worker_id, failures, known_sha = row
         if ok:
             drifted = known_sha is not None and catalogue_sha256 not in (None, known_sha)
             conn.execute(
