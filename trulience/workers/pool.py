@@ -148,7 +148,7 @@ def record_health(
     failing OFFLINE_AFTER checks in a row goes offline; a changed catalogue is flagged."""
     with writing(conn):
         row = conn.execute(
-            "SELECT id, state, failures, catalogue_sha256 FROM workers WHERE name = %s FOR UPDATE",
+            "SELECT id, failures, catalogue_sha256 FROM workers WHERE name = %s FOR UPDATE",
             (name,),
         ).fetchone()
         if row is None:
