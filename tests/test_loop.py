@@ -199,3 +199,34 @@ def test_killed_run_resumes_after_last_committed_segment(ready, storage, db_url,
     assert json.loads(json.dumps(after[3].provenance))["seed_frame_source"] == "lossless"
     frames = list(read_frames(local(storage, after[3].uri, tmp_path)))
     assert len(frames) == 60
+
+
+def test_cli_generate_status_and_controls(ready, db_url, storage, tmp_path):
+    from click.testing import CliRunner
+
+    from trulience.cli import main
+
+    env = {
+        "TRULIENCE_HOME": str(tmp_path / "home"),
+        "DATABASE_URL": db_url,
+        "STORAGE_URL": storage.url,
+        "TRULIENCE_ACTOR": "cli:maria",
+    }
+
+    def cli(*args):
+        return CliRunner().invoke(main, list(args), env=env)
+
+    made = cli("generate", "eileen", "blink")
+    assert made.exit_code == 0, made.output
+    assert "take 1: 3 segments, 24 frames (3 generated now)" in made.output
+    status = cli("runs", "status", "eileen", "blink")
+    assert "take 1: status generated, control run, segments 3/3" in status.output
+    assert cli("runs", "pause", "eileen", "blink").exit_code == 0
+    take = scenes.latest_take(ready, "moonbase", "eileen", "blink")
+    assert take.control == "pause"
+    assert (
+        ready.execute("SELECT control_by FROM scenes WHERE id = %s", (take.id,)).fetchone()[0]
+        == "cli:maria"
+    )
+    missing = cli("runs", "cancel", "eileen", "walk")
+    assert missing.exit_code == 1 and "not found" in missing.output
