@@ -14,7 +14,11 @@ def build_resources(settings: Settings) -> dict:
         "catalog": CatalogResource(home=str(settings.home), database_url=settings.database_url),
         "storage": StorageResource(url=settings.storage_url, options=settings.storage_options),
         "inbox": InboxResource(path=str(settings.inbox_dir)),
-        "generation": GenerationResource(comfyui_workers=list(settings.comfyui_workers)),
+        "generation": GenerationResource(
+            home=str(settings.home),
+            database_url=settings.database_url,
+            comfyui_workers=list(settings.comfyui_workers),
+        ),
         "faces": FacesResource(
             models_dir=str(settings.models_dir),
             pack_dir=str(settings.face_pack_dir) if settings.face_pack_dir else None,
@@ -25,6 +29,7 @@ def build_resources(settings: Settings) -> dict:
 __all__ = [
     "CatalogResource",
     "FacesResource",
+    "GenerationResource",
     "InboxResource",
     "StorageResource",
     "build_resources",

@@ -30,7 +30,7 @@ class FlakyBackend(LocalPreviewBackend):
 
 
 class FlakyGeneration(GenerationResource):
-    def backend(self):
+    def backend(self, holder: str = "loop"):
         return FlakyBackend()
 
 
@@ -87,7 +87,8 @@ def test_a_partition_generates_its_take(setup, conn):
 def test_transient_backend_errors_are_retried_and_resume(setup, conn):
     settings, instance = setup
     FAILURES["left"] = 1
-    result = run(settings, instance, "eileen", FlakyGeneration())
+    flaky = FlakyGeneration(home=str(settings.home), database_url=settings.database_url)
+    result = run(settings, instance, "eileen", flaky)
     assert result.success
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert len(retries) == 1

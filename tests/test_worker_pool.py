@@ -16,7 +16,8 @@ from trulience.workers.hardware import (
     samples_from_system_stats,
 )
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "comfyui" / "captures"
+# recorded from a real ComfyUI 0.3.64 server (tests/data/comfyui/PROTOCOL.md)
+CAPTURES = Path(__file__).resolve().parent / "data" / "comfyui" / "captures"
 CAPABLE = {
     "node_classes": ["LoadImage", "SaveVideo", "TrulienceAnimatic"],
     "models": {"checkpoints": ["sdxl.safetensors"]},

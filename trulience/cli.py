@@ -459,25 +459,83 @@ def workflows() -> None:
     """ComfyUI workflows (API format), versioned by content."""
 
 
+def _read_json_file(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"{path}: no such file") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise click.ClickException(f"{path}: expected a JSON object")
+    return value
+
+
 @workflows.command("add")
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--slots",
+    "slots_text",
+    required=True,
+    help='JSON: {"seed_image": ["1", "image"], "frames": ["3", "length"], '
+    '"video": "9", "last_frame": "11", ...}',
+)
 @click.option("--description", default="")
-def workflows_add(name: str, file: Path, description: str) -> None:
-    """Register a workflow graph (a changed graph becomes the next version)."""
-    from trulience.catalog.workflows import add_workflow
+@click.option(
+    "--validate-on",
+    "worker",
+    help="Worker name or URL whose /object_info and "
+    "model lists the workflow is checked against (default: the first online worker).",
+)
+def workflows_add(
+    name: str, file: Path, slots_text: str, description: str, worker: str | None
+) -> None:
+    """Register an API-format workflow with its slots, checked against a worker."""
+    from trulience.generation.workflow_registry import register_workflow
+    from trulience.workers import pool
 
-    try:
-        graph = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise click.ClickException(f"{file}: no such file") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file}: not valid JSON ({exc})") from exc
-    if not isinstance(graph, dict):
-        raise click.ClickException(f"{file}: a workflow is a JSON object of nodes")
+    graph = _read_json_file(file)
+    slots = _json_option(slots_text, "--slots")
     with _connect(_settings()) as conn:
-        workflow = add_workflow(conn, name, graph, description)
-    click.echo(f"workflow {workflow.name} v{workflow.version} ({workflow.sha256[:12]})")
+        url = None
+        if worker and "://" in worker:
+            url = worker
+        elif worker:
+            url = pool.get_worker(conn, worker).url
+        else:
+            online = [w for w in pool.list_workers(conn) if w.state == "online"]
+            url = online[0].url if online else None
+        registered = register_workflow(conn, name, graph, slots, description, url)
+    w = registered.workflow
+    checked = (
+        f"validated on {registered.validated_on}"
+        if registered.validated_on
+        else "NOT validated (no worker online; use --validate-on)"
+    )
+    click.echo(f"workflow {w.name} v{w.version} ({w.sha256[:12]}), {checked}")
+    for folder, filename in registered.models:
+        click.echo(f"  model {folder}/{filename}")
+
+
+@workflows.command("show")
+@click.argument("name")
+def workflows_show(name: str) -> None:
+    """A workflow's newest version: slots, models, and the scene types that use it."""
+    from trulience.catalog.workflows import get_workflow, scene_types_using, workflow_models
+
+    with _connect(_settings()) as conn:
+        w = get_workflow(conn, name)
+        shown = {
+            "name": w.name,
+            "version": w.version,
+            "sha256": w.sha256,
+            "slots": w.slots,
+            "nodes": len(w.graph),
+            "models": [f"{f}/{n}" for f, n in workflow_models(conn, w.id)],
+            "scene_types": [f"{t} v{v}" for t, v in scene_types_using(conn, name)],
+        }
+    click.echo(json.dumps(shown, indent=2))
 
 
 @workflows.command("list")
@@ -487,6 +545,107 @@ def workflows_list() -> None:
     with _connect(_settings()) as conn:
         for w in list_workflows(conn):
             click.echo(f"{w.name:<24} v{w.version:<4} {w.sha256[:12]}  {w.description}")
+
+
+@main.group(cls=_Commands)
+def workers() -> None:
+    """ComfyUI workers: register, check, drain, remove."""
+
+
+@workers.command("add")
+@click.argument("url")
+@click.option("--pool", "pool_name", default="default", show_default=True)
+@click.option("--slots", default=1, show_default=True, help="Prompts it may run at once.")
+@click.option("--name", help="Default: made from the URL.")
+def workers_add(url: str, pool_name: str, slots: int, name: str | None) -> None:
+    """Register a worker and check it at once."""
+    from trulience.workers import health, pool
+
+    with _connect(_settings()) as conn:
+        worker = pool.add_worker(conn, url, pool_name, slots, name)
+        worker = health.check_worker(conn, worker.name)
+    click.echo(
+        f"worker {worker.name} ({worker.url}) in pool {worker.pool}: {worker.state}"
+        + (f" - {worker.last_error}" if worker.last_error else "")
+    )
+
+
+@workers.command("list")
+@click.option("--pool", "pool_name")
+def workers_list(pool_name: str | None) -> None:
+    from trulience.workers import pool
+
+    with _connect(_settings()) as conn:
+        for w in pool.list_workers(conn, pool_name):
+            nodes = len(w.capabilities.get("node_classes", []))
+            click.echo(
+                f"{w.name:<24} {w.state:<9} pool {w.pool:<10} slots {w.active_leases}/"
+                f"{w.slots}  {nodes} node classes"
+                + ("  CATALOGUE CHANGED" if w.catalogue_drifted else "")
+                + (f"  last error: {w.last_error}" if w.last_error else "")
+            )
+
+
+@workers.command("check")
+@click.option("--pool", "pool_name")
+def workers_check(pool_name: str | None) -> None:
+    """Health-check every worker now (the worker_health sensor does this every minute)."""
+    from trulience.workers import health
+
+    with _connect(_settings()) as conn:
+        for w in health.check_pool(conn, pool_name):
+            click.echo(f"{w.name:<24} {w.state}" + (f" - {w.last_error}" if w.last_error else ""))
+
+
+def _set_worker_state(name: str, state: str) -> None:
+    from trulience.workers import pool
+
+    with _connect(_settings()) as conn:
+        worker = pool.set_state(conn, name, state)
+    click.echo(f"worker {worker.name}: {worker.state} ({worker.active_leases} running)")
+
+
+@workers.command("drain")
+@click.argument("name")
+def workers_drain(name: str) -> None:
+    """Finish running segments, take no new ones."""
+    _set_worker_state(name, "draining")
+
+
+@workers.command("undrain")
+@click.argument("name")
+def workers_undrain(name: str) -> None:
+    _set_worker_state(name, "online")
+
+
+@workers.command("remove")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Even while it runs segments.")
+def workers_remove(name: str, force: bool) -> None:
+    from trulience.workers import pool
+
+    with _connect(_settings()) as conn:
+        pool.remove_worker(conn, name, force)
+    click.echo(f"worker {name} removed")
+
+
+@main.command("hardware")
+@click.option("--record", is_flag=True, help="Store the samples in the catalog.")
+def hardware(record: bool) -> None:
+    """This host's NVIDIA GPUs through NVML (or why there are none)."""
+    from trulience.workers.hardware import record_samples, sample_local_gpus
+
+    local = sample_local_gpus()
+    if local.unavailable:
+        click.echo(local.unavailable)
+    for s in local.samples:
+        click.echo(
+            f"{s.device}: {s.utilization}% busy, {s.memory_used}/{s.memory_total} bytes, "
+            f"{s.temperature_c} C, {s.power_w} W"
+        )
+    if record and local.samples:
+        with _connect(_settings()) as conn:
+            record_samples(conn, "local", local.samples)
 
 
 @main.command("generate")

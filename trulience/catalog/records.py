@@ -169,5 +169,6 @@ class Workflow:
     version: int
     sha256: str
     graph: dict
+    slots: dict
     description: str
     created_at: datetime

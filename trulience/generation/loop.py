@@ -315,11 +315,11 @@ def _generate(
         config.prompt_template, person.name, person.slug, person.metadata
     )
     negative, _ = render_prompt(config.negative_prompt, person.name, person.slug, person.metadata)
-    workflow = (
-        get_workflow(conn, config.workflow, config.workflow_version).graph
-        if config.workflow
-        else None
-    )
+    params = config.segment_params()
+    workflow = None
+    if config.workflow:  # the exact version the take started with, and its slots
+        registered = get_workflow(conn, config.workflow, config.workflow_version)
+        workflow, params = registered.graph, {**params, "slots": registered.slots}
     prefix = _take_prefix(project, character, scene_type, scene.take)
     work_dir.mkdir(parents=True, exist_ok=True)
     seed: tuple[np.ndarray, str, str] | None = None
@@ -355,7 +355,7 @@ def _generate(
             seed=seed_for(config, index),
             prompt=prompt,
             negative_prompt=negative,
-            params=config.segment_params(),
+            params=params,
             workflow=workflow,
         )
         events("segment_started", {"index": index, "attempt": attempt})

@@ -73,7 +73,7 @@ def segments(
             result = run_loop(
                 conn,
                 storage.get(),
-                generation.backend(),
+                generation.backend(holder=f"dagster:{context.run.run_id}"),
                 character,
                 scene_type,
                 Path(work),

@@ -1,0 +1,1 @@
+"""Test doubles for services the studio talks to (ComfyUI workers, ...)."""

@@ -1,0 +1,60 @@
+"""The ComfyUI backend: HTTP client, WebSocket follower, workflow validation, and the
+generation backend that makes one segment per prompt on a ComfyUI worker."""
+
+from trulience.generation.comfyui.backend import ComfyUIBackend
+from trulience.generation.comfyui.client import (
+    ComfyUIClient,
+    HistoryEntry,
+    OutputFile,
+    QueueEntry,
+    QueueState,
+    Submitted,
+)
+from trulience.generation.comfyui.errors import (
+    ComfyUIError,
+    ExecutionFailed,
+    OutputMissing,
+    Problem,
+    PromptInterrupted,
+    PromptLost,
+    RequestRefused,
+    SegmentTimeout,
+    SlotError,
+    WorkerUnavailable,
+    WorkflowRejected,
+    WorkflowValidationError,
+)
+from trulience.generation.comfyui.workflow import (
+    ModelRef,
+    Slots,
+    check_workflow,
+    extract_models,
+    validate_workflow,
+)
+
+__all__ = [
+    "ComfyUIBackend",
+    "ComfyUIClient",
+    "ComfyUIError",
+    "ExecutionFailed",
+    "HistoryEntry",
+    "ModelRef",
+    "OutputFile",
+    "OutputMissing",
+    "Problem",
+    "PromptInterrupted",
+    "PromptLost",
+    "QueueEntry",
+    "QueueState",
+    "RequestRefused",
+    "SegmentTimeout",
+    "SlotError",
+    "Slots",
+    "Submitted",
+    "WorkerUnavailable",
+    "WorkflowRejected",
+    "WorkflowValidationError",
+    "check_workflow",
+    "extract_models",
+    "validate_workflow",
+]
