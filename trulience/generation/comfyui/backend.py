@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +30,7 @@ from trulience.generation.comfyui.client import (
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     ExecutionFailed,
+    Problem,
     PromptInterrupted,
     PromptLost,
     SegmentTimeout,
@@ -68,6 +70,41 @@ _PNG_UPLOAD = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 # After the done marker the history entry is already written (PROTOCOL section 6); a short
 # grace covers servers that write it a moment later.
 _HISTORY_GRACE_S = 5.0
+
+
+@dataclass
+class _Run:
+    """One prompt on the worker as we follow it: our ids, the worker's answer, the socket's
+    view, and how often we had to reconnect or reconcile."""
+
+    prompt_id: str
+    client_id: str
+    nonce: str
+    tracker: PromptTracker
+    submitted: Submitted | None = None
+    connects: int = 0
+    reconciled: int = 0
+
+    @classmethod
+    def start(cls, request: SegmentRequest) -> "_Run":
+        # uuid5 of the request and a nonce: reproducible from the metadata, never reused
+        # by a retry, and ours before the POST (a lost answer can be looked up).
+        nonce = uuid.uuid4().hex
+        name = f"{request.scene}|{request.index}|{request.seed}|{nonce}"
+        prompt_id = str(uuid.uuid5(PROMPT_NAMESPACE, name))
+        # A fresh clientId per segment: a second socket under one id silences the first.
+        return cls(prompt_id, uuid.uuid4().hex, nonce, PromptTracker(prompt_id))
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "prompt_id": self.prompt_id,
+            "number": self.submitted.number if self.submitted else None,
+            "client_id": self.client_id,
+            "nonce": self.nonce,
+            "executed_nodes": list(self.tracker.ran),
+            "socket_connects": self.connects,
+            "reconciled": self.reconciled,
+        }
 
 
 class ComfyUIBackend:
@@ -132,8 +169,62 @@ class ComfyUIBackend:
         (into `work_dir`) and its lossless last frame."""
         started_at = datetime.now(UTC)
         clock = time.monotonic()
-        deadline = clock + self.segment_timeout_s
         where = f"{request.scene} segment {request.index}"
+        graph, slots, bound, warnings = self._prepare(seed_frame, request, where)
+        image_ref = self._upload_seed(seed_frame, request)
+        for node_id, input_name in slots.inputs["seed_image"]:
+            graph[node_id].setdefault("inputs", {})[input_name] = image_ref
+
+        run = _Run.start(request)
+        entry = self._run(run, graph, request, clock + self.segment_timeout_s, where)
+        self._check_outcome(entry, run.tracker, where)
+
+        video_path, video_file = self._fetch_video(entry, slots, graph, request, work_dir, where)
+        try:
+            frames = probe(video_path).frames
+        except InvalidVideo as error:
+            raise PermanentBackendError(
+                f"{where}: the video node {slots.video} wrote a file we cannot read: {error}"
+            ) from error
+        last, last_source, last_file = self._last_frame(entry, slots, video_path, where)
+        server_compute_s = entry.compute_s
+        return SegmentResult(
+            video_path=video_path,
+            last_frame=last,
+            frames=frames,
+            backend=self.name,
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            compute_s=(
+                server_compute_s if server_compute_s is not None else time.monotonic() - clock
+            ),
+            worker=self.worker,
+            metadata={
+                **run.as_metadata(),
+                "seed_image": image_ref,
+                "cached_nodes": list(entry.cached_nodes),
+                "outputs": {
+                    node: [_file_json(f) for f in entry.files(node)] for node in entry.outputs
+                },
+                "video_file": _file_json(video_file),
+                "last_frame_file": _file_json(last_file) if last_file else None,
+                "last_frame_source": last_source,
+                "workflow_nodes": len(graph),
+                "slots": slots.as_json(),
+                "bound": bound,
+                "validation_warnings": [str(w) for w in warnings],
+                "server_compute_s": server_compute_s,
+                "wall_s": round(time.monotonic() - clock, 3),
+            },
+        )
+
+    # -- preparing --------------------------------------------------------------------------
+
+    def _prepare(
+        self, seed_frame: np.ndarray, request: SegmentRequest, where: str
+    ) -> tuple[dict[str, Any], Slots, dict[str, Any], list[Problem]]:
+        """Check the request and its workflow (against the worker's schemas when validating)
+        and bind it: the bound graph, its slots, what was bound, and validation warnings."""
         _check_seed_frame(seed_frame, where)
         if request.workflow is None:
             raise WorkflowValidationError(
@@ -145,99 +236,7 @@ class ComfyUIBackend:
         slots = parse_slots(request.params.get("slots"), request.workflow, object_info)
         graph, bound = self._bind(request, slots, object_info)
         warnings = check_workflow(graph, object_info) if self.validate else []
-
-        image_ref = self._upload_seed(seed_frame, request)
-        for node_id, input_name in slots.inputs["seed_image"]:
-            graph[node_id].setdefault("inputs", {})[input_name] = image_ref
-
-        nonce = uuid.uuid4().hex
-        prompt_id = str(
-            uuid.uuid5(PROMPT_NAMESPACE, f"{request.scene}|{request.index}|{request.seed}|{nonce}")
-        )
-        client_id = uuid.uuid4().hex
-        extra_data = {
-            "extra_pnginfo": {
-                # SaveImage stamps each key as a PNG text chunk: provenance in the file.
-                "trulience": {
-                    "scene": request.scene,
-                    "index": request.index,
-                    "seed": request.seed,
-                    "prompt_id": prompt_id,
-                }
-            }
-        }
-        socket = PromptSocket(
-            self.client.ws_url(client_id),
-            open_timeout_s=min(self.reconnect_timeout_s, 10.0),
-            ping_interval_s=self.ping_interval_s,
-            ping_timeout_s=self.ping_timeout_s,
-        )
-        tracker = PromptTracker(prompt_id)
-        run: dict[str, Any] = {"reconciled": 0}
-        try:
-            socket.connect()  # before submitting: the server replays nothing
-            submitted = self._submit(graph, client_id, prompt_id, extra_data, where)
-            entry = self._follow(socket, tracker, submitted, deadline, where, run)
-        finally:
-            socket.close()
-        self._check_outcome(entry, tracker, where)
-
-        work_dir = Path(work_dir)
-        work_dir.mkdir(parents=True, exist_ok=True)
-        video_file = self._video_file(entry, slots, graph, where)
-        suffix = PurePosixPath(video_file.filename).suffix or ".mp4"
-        video_path = self.client.download(
-            video_file.filename,
-            video_file.subfolder,
-            video_file.type,
-            work_dir / f"segment-{request.index:03d}{suffix}",
-        )
-        try:
-            frames = probe(video_path).frames
-        except InvalidVideo as error:
-            raise PermanentBackendError(
-                f"{where}: the video node {slots.video} wrote a file we cannot read: {error}"
-            ) from error
-        last, last_source, last_file = self._last_frame(entry, slots, video_path, where)
-        finished_at = datetime.now(UTC)
-        server_compute_s = entry.compute_s
-        return SegmentResult(
-            video_path=video_path,
-            last_frame=last,
-            frames=frames,
-            backend=self.name,
-            started_at=started_at,
-            finished_at=finished_at,
-            compute_s=(
-                server_compute_s if server_compute_s is not None else time.monotonic() - clock
-            ),
-            worker=self.worker,
-            metadata={
-                "prompt_id": submitted.prompt_id,
-                "number": submitted.number,
-                "client_id": client_id,
-                "nonce": nonce,
-                "seed_image": image_ref,
-                "cached_nodes": list(entry.cached_nodes),
-                "executed_nodes": list(tracker.ran),
-                "outputs": {
-                    node: [_file_json(f) for f in entry.files(node)] for node in entry.outputs
-                },
-                "video_file": _file_json(video_file),
-                "last_frame_file": _file_json(last_file) if last_file else None,
-                "last_frame_source": last_source,
-                "workflow_nodes": len(graph),
-                "slots": slots.as_json(),
-                "bound": bound,
-                "validation_warnings": [str(w) for w in warnings],
-                "socket_connects": socket.connects,
-                "reconciled": run["reconciled"],
-                "server_compute_s": server_compute_s,
-                "wall_s": round(time.monotonic() - clock, 3),
-            },
-        )
-
-    # -- preparing --------------------------------------------------------------------------
+        return graph, slots, bound, warnings
 
     def _schemas(self, graph: Mapping[str, Any]) -> dict[str, Any]:
         """The /object_info of each class in `graph`, fetched once per backend."""
@@ -293,6 +292,40 @@ class ComfyUIBackend:
         )
         return f"{subfolder}/{name}"
 
+    def _run(
+        self,
+        run: _Run,
+        graph: dict[str, Any],
+        request: SegmentRequest,
+        deadline: float,
+        where: str,
+    ) -> HistoryEntry:
+        """Open the socket, submit once, follow to the end: the prompt's history entry."""
+        extra_data = {
+            "extra_pnginfo": {
+                # SaveImage stamps each key as a PNG text chunk: provenance in the file.
+                "trulience": {
+                    "scene": request.scene,
+                    "index": request.index,
+                    "seed": request.seed,
+                    "prompt_id": run.prompt_id,
+                }
+            }
+        }
+        socket = PromptSocket(
+            self.client.ws_url(run.client_id),
+            open_timeout_s=min(self.reconnect_timeout_s, 10.0),
+            ping_interval_s=self.ping_interval_s,
+            ping_timeout_s=self.ping_timeout_s,
+        )
+        try:
+            socket.connect()  # before submitting: the server replays nothing
+            run.submitted = self._submit(graph, run.client_id, run.prompt_id, extra_data, where)
+            return self._follow(socket, run, deadline, where)
+        finally:
+            socket.close()
+            run.connects = socket.connects
+
     def _submit(
         self,
         graph: dict[str, Any],
@@ -328,17 +361,9 @@ class ComfyUIBackend:
 
     # -- following --------------------------------------------------------------------------
 
-    def _follow(
-        self,
-        socket: PromptSocket,
-        tracker: PromptTracker,
-        submitted: Submitted,
-        deadline: float,
-        where: str,
-        run: dict[str, Any],
-    ) -> HistoryEntry:
+    def _follow(self, socket: PromptSocket, run: _Run, deadline: float, where: str) -> HistoryEntry:
         """Follow the prompt to its end and return its history entry."""
-        prompt_id = submitted.prompt_id
+        prompt_id, tracker = run.prompt_id, run.tracker
         while True:
             try:
                 socket.follow(
@@ -358,7 +383,7 @@ class ComfyUIBackend:
                     which="segment",
                 ) from None
             except SocketIdle:
-                run["reconciled"] += 1
+                run.reconciled += 1
                 state = self._reconcile(prompt_id, where)
                 if isinstance(state, HistoryEntry):
                     return state
@@ -373,7 +398,7 @@ class ComfyUIBackend:
                     ) from None
                 # Waiting in line behind other prompts is not idleness.
             except SocketLost as lost:
-                run["reconciled"] += 1
+                run.reconciled += 1
                 log.warning("%s: %s; reconnecting", where, lost)
                 self._reconnect(socket, prompt_id, deadline, where)
                 state = self._reconcile(prompt_id, where)
@@ -486,16 +511,33 @@ class ComfyUIBackend:
             },
         )
 
-    def _video_file(
-        self, entry: HistoryEntry, slots: Slots, graph: Mapping[str, Any], where: str
-    ) -> OutputFile:
+    def _fetch_video(
+        self,
+        entry: HistoryEntry,
+        slots: Slots,
+        graph: Mapping[str, Any],
+        request: SegmentRequest,
+        work_dir: Path,
+        where: str,
+    ) -> tuple[Path, OutputFile]:
+        """Download the video slot's file (videos are listed under `images`, `animated`)."""
         files = entry.files(slots.video)
         if not files:
             raise SlotError(
                 f"{where}: the video slot names node {slots.video} "
                 f"({graph[slots.video].get('class_type')}), which listed no file in history"
             )
-        return next((f for f in files if f.animated), files[0])
+        chosen = next((f for f in files if f.animated), files[0])
+        work_dir = Path(work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        suffix = PurePosixPath(chosen.filename).suffix or ".mp4"
+        path = self.client.download(
+            chosen.filename,
+            chosen.subfolder,
+            chosen.type,
+            work_dir / f"segment-{request.index:03d}{suffix}",
+        )
+        return path, chosen
 
     def _last_frame(
         self, entry: HistoryEntry, slots: Slots, video_path: Path, where: str
