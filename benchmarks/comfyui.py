@@ -1,0 +1,182 @@
+"""ComfyUI backend figures against the protocol-faithful fake worker (tests/fakes):
+
+1. client overhead per segment: wall time of `ComfyUIBackend.generate_segment` minus the
+   worker's own execution time (from its history timestamps), on a worker doing almost
+   no work (12 frames of 64x64);
+2. pool utilisation: 8 workers, segments of random length, 8 loops leasing slots through
+   the catalog: busy worker-seconds / (8 x wall), and wall against the ideal schedule.
+
+    .venv/bin/python benchmarks/comfyui.py [--segments N]
+"""
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
+
+from tests.fakes.comfyui import FakeComfyUI  # noqa: E402
+from trulience.catalog import migrations  # noqa: E402
+from trulience.catalog.database import connect, embedded_server  # noqa: E402
+from trulience.generation.backend import SegmentRequest  # noqa: E402
+from trulience.generation.comfyui.backend import ComfyUIBackend  # noqa: E402
+from trulience.workers import health, pool  # noqa: E402
+from trulience.workers.pooled_backend import PooledBackend  # noqa: E402
+
+WORKFLOW = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}},
+    "2": {
+        "class_type": "TrulienceAnimatic",
+        "inputs": {"image": ["1", 0], "frames": 12, "seed": 0, "motion": "zoom_in"},
+    },
+    "3": {"class_type": "CreateVideo", "inputs": {"images": ["2", 0], "fps": 12.0}},
+    "4": {
+        "class_type": "SaveVideo",
+        "inputs": {"video": ["3", 0], "filename_prefix": "b/v", "format": "mp4", "codec": "h264"},
+    },
+    "5": {
+        "class_type": "ImageFromBatch",
+        "inputs": {"image": ["2", 0], "batch_index": 4095, "length": 1},
+    },
+    "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "last"}},
+}
+SLOTS = {
+    "seed_image": ["1", "image"],
+    "frames": ["2", "frames"],
+    "seed": ["2", "seed"],
+    "fps": ["3", "fps"],
+    "video": "4",
+    "last_frame": "6",
+}
+
+
+def request(index: int, frames: int = 12, size: int = 64) -> SegmentRequest:
+    return SegmentRequest(
+        "bench/x/walk/take-1",
+        index,
+        frames,
+        Fraction(12),
+        size,
+        size,
+        seed=index,
+        params={"slots": SLOTS},
+        workflow=WORKFLOW,
+    )
+
+
+def seed(size: int = 64) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 255, (size, size, 3), dtype=np.uint8)
+
+
+def client_overhead(tmp: Path, segments: int) -> None:
+    with FakeComfyUI() as fake:
+        backend = ComfyUIBackend(fake.url, segment_timeout_s=60)
+        overheads, walls = [], []
+        for index in range(segments):
+            work = tmp / f"o{index}"
+            work.mkdir()
+            started = time.perf_counter()
+            result = backend.generate_segment(seed(), request(index), work)
+            wall = time.perf_counter() - started
+            walls.append(wall * 1000)
+            overheads.append((wall - result.compute_s) * 1000)
+    print(f"client overhead per segment ({segments} segments, 12 frames 64x64, zero-work fake)")
+    print(
+        f"  wall p50 {statistics.median(walls):.1f} ms; worker execution excluded: "
+        f"p50 {statistics.median(overheads):.1f} ms, "
+        f"p95 {sorted(overheads)[int(0.95 * len(overheads)) - 1]:.1f} ms"
+    )
+
+
+def utilisation(tmp: Path, segments: int, workers: int = 8) -> None:
+    rng = random.Random(7)
+    lengths = [rng.uniform(0.2, 1.5) for _ in range(segments)]  # seconds of GPU work
+    server = embedded_server(tmp / "pg", cleanup_mode="delete")
+    try:
+        url = server.get_uri()
+        with connect(url) as conn, ExitStack() as stack:
+            migrations.migrate(conn)
+            fakes = [stack.enter_context(FakeComfyUI()) for _ in range(workers)]
+            for i, fake in enumerate(fakes):
+                _FAKES_BY_URL[fake.url.rstrip("/")] = fake
+                pool.add_worker(conn, fake.url, "bench", 1, f"gpu-{i}")
+                health.check_worker(conn, f"gpu-{i}")
+
+            def run(index: int) -> None:
+                work = tmp / f"u{index}"
+                work.mkdir()
+                # the job length is the worker's time per node: spread over the 6 nodes
+                backend = PooledBackend(
+                    url,
+                    "bench",
+                    holder=f"loop-{index % workers}",
+                    backend_factory=partial(_SlowBackend, lengths[index]),
+                    wait_s=120,
+                    poll_s=0.05,
+                )
+                backend.generate_segment(seed(), request(index), work)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=workers) as executor:
+                list(executor.map(run, range(segments)))
+            wall = time.perf_counter() - started
+            busy = conn.execute(
+                "SELECT sum(extract(epoch FROM released_at - leased_at)) FROM worker_leases "
+                "WHERE outcome = 'done'"
+            ).fetchone()[0]
+        ideal = sum(lengths) / workers
+        print(
+            f"\npool utilisation: {workers} workers, {segments} segments of 0.2-1.5 s "
+            f"(total {sum(lengths):.1f} s of work), {workers} concurrent loops"
+        )
+        print(
+            f"  wall {wall:.1f} s, ideal {ideal:.1f} s ({ideal / wall:.0%} of ideal); busy "
+            f"worker time {float(busy):.1f} s = {float(busy) / (workers * wall):.0%} of "
+            f"{workers} x wall"
+        )
+    finally:
+        server.cleanup()
+
+
+class _SlowBackend(ComfyUIBackend):
+    """A ComfyUI backend whose fake worker takes `seconds` for the job."""
+
+    def __init__(self, seconds: float, url: str):
+        super().__init__(url, segment_timeout_s=120)
+        self.seconds = seconds
+
+    def generate_segment(self, seed_frame, request, work_dir):
+        _FAKES_BY_URL[self.client.base_url].slow(self.seconds / 6)
+        return super().generate_segment(seed_frame, request, work_dir)
+
+
+_FAKES_BY_URL: dict[str, FakeComfyUI] = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--segments", type=int, default=40)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-comfyui-"))
+    try:
+        client_overhead(tmp, args.segments)
+        utilisation(tmp, args.segments)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
