@@ -27,13 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
-from tests.fakes.comfyui import FakeComfyUI  # noqa: E402
-from trulience.catalog import migrations  # noqa: E402
-from trulience.catalog.database import connect, embedded_server  # noqa: E402
-from trulience.generation.backend import SegmentRequest  # noqa: E402
-from trulience.generation.comfyui.backend import ComfyUIBackend  # noqa: E402
-from trulience.workers import health, pool  # noqa: E402
-from trulience.workers.pooled_backend import PooledBackend  # noqa: E402
+from tests.fakes.comfyui import FakeComfyUI
+from trulience.catalog import migrations
+from trulience.catalog.database import connect, embedded_server
+from trulience.generation.backend import SegmentRequest
+from trulience.generation.comfyui.backend import ComfyUIBackend
+from trulience.workers import health, pool
+from trulience.workers.pooled_backend import PooledBackend
 
 WORKFLOW = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}},
