@@ -162,3 +162,54 @@ def test_a_workflow_the_worker_cannot_run_is_refused_at_registration(studio, wor
         register_workflow(studio, "broken", broken, SLOTS, worker_url=workers[0].url)
     assert "2" in str(err.value) and "motion" in str(err.value)
     assert studio.execute("SELECT count(*) FROM workflows WHERE name = 'broken'").fetchone() == (0,)
+
+
+def test_comfyui_workers_setting_switches_the_loop_to_the_pool(db_url, tmp_path, workers):
+    from resources import GenerationResource
+    from trulience.catalog.database import connect
+
+    generation = GenerationResource(
+        home=str(tmp_path), database_url=db_url, comfyui_workers=[workers[0].url, workers[1].url]
+    )
+    backend = generation.backend()
+    assert isinstance(backend, PooledBackend) and backend.pool == "default"
+    generation.backend()  # registering again is a no-op
+    with connect(db_url) as conn:
+        assert sorted(w.url for w in pool.list_workers(conn)) == sorted(
+            f.url.rstrip("/") for f in workers
+        )
+    preview = GenerationResource(home=str(tmp_path), database_url=db_url).backend()
+    assert preview.name == "preview"
+
+
+def test_workers_and_workflows_from_the_command_line(db_url, tmp_path, workers):
+    import json
+
+    from click.testing import CliRunner
+
+    from trulience.cli import main
+
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+
+    def cli(*args):
+        return CliRunner().invoke(main, list(args), env=env)
+
+    added = cli("workers", "add", workers[0].url, "--pool", "studio", "--name", "gpu-a")
+    assert added.exit_code == 0 and "gpu-a" in added.output and "online" in added.output
+    assert "gpu-a" in cli("workers", "list").output
+    graph = tmp_path / "animatic.json"
+    graph.write_text(json.dumps(WORKFLOW))
+    registered = cli("workflows", "add", "animatic", str(graph), "--slots", json.dumps(SLOTS))
+    assert registered.exit_code == 0, registered.output
+    assert f"validated on {workers[0].url.rstrip('/')}" in registered.output
+    shown = json.loads(cli("workflows", "show", "animatic").output)
+    assert shown["version"] == 1 and shown["slots"]["video"] == "4"
+    ui = tmp_path / "ui.json"
+    ui.write_text(json.dumps({"nodes": [], "links": [], "version": 0.4}))
+    refused = cli("workflows", "add", "ui", str(ui), "--slots", json.dumps(SLOTS))
+    assert refused.exit_code == 1 and "Export (API)" in refused.output
+    assert "draining" in cli("workers", "drain", "gpu-a").output
+    workers[0].kill()
+    checked = cli("workers", "check")
+    assert "gpu-a" in checked.output and "draining" in checked.output
+    assert cli("workers", "remove", "gpu-a").exit_code == 0
