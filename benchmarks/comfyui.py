@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
+from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
 from trulience.catalog import migrations
 from trulience.catalog.database import connect, embedded_server
@@ -34,32 +35,6 @@ from trulience.generation.backend import SegmentRequest
 from trulience.generation.comfyui.backend import ComfyUIBackend
 from trulience.workers import health, pool
 from trulience.workers.pooled_backend import PooledBackend
-
-WORKFLOW = {
-    "1": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}},
-    "2": {
-        "class_type": "TrulienceAnimatic",
-        "inputs": {"image": ["1", 0], "frames": 12, "seed": 0, "motion": "zoom_in"},
-    },
-    "3": {"class_type": "CreateVideo", "inputs": {"images": ["2", 0], "fps": 12.0}},
-    "4": {
-        "class_type": "SaveVideo",
-        "inputs": {"video": ["3", 0], "filename_prefix": "b/v", "format": "mp4", "codec": "h264"},
-    },
-    "5": {
-        "class_type": "ImageFromBatch",
-        "inputs": {"image": ["2", 0], "batch_index": 4095, "length": 1},
-    },
-    "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "last"}},
-}
-SLOTS = {
-    "seed_image": ["1", "image"],
-    "frames": ["2", "frames"],
-    "seed": ["2", "seed"],
-    "fps": ["3", "fps"],
-    "video": "4",
-    "last_frame": "6",
-}
 
 
 def request(index: int, frames: int = 12, size: int = 64) -> SegmentRequest:

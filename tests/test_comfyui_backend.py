@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.comfyui_nodes import animatic_frames, to_uint8
 from trulience.generation.backend import (
@@ -38,39 +39,6 @@ from trulience.media.frames import last_frame, read_frames
 from trulience.media.probe import probe
 
 WIDTH, HEIGHT = 96, 64
-
-# LoadImage -> TrulienceAnimatic -> CreateVideo -> SaveVideo, and the lossless last frame
-# through ImageFromBatch -> SaveImage.
-WORKFLOW = {
-    "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
-    "2": {
-        "class_type": "TrulienceAnimatic",
-        "inputs": {"image": ["1", 0], "frames": 16, "seed": 0, "motion": "zoom_in"},
-    },
-    "3": {"class_type": "CreateVideo", "inputs": {"images": ["2", 0], "fps": 24.0}},
-    "4": {
-        "class_type": "SaveVideo",
-        "inputs": {
-            "video": ["3", 0],
-            "filename_prefix": "video/x",
-            "format": "mp4",
-            "codec": "h264",
-        },
-    },
-    "5": {
-        "class_type": "ImageFromBatch",
-        "inputs": {"image": ["2", 0], "batch_index": 4095, "length": 1},
-    },
-    "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "last"}},
-}
-SLOTS = {
-    "seed_image": ["1", "image"],
-    "frames": ["2", "frames"],
-    "seed": ["2", "seed"],
-    "fps": ["3", "fps"],
-    "video": "4",
-    "last_frame": "6",
-}
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from functools import partial
 
 import pytest
 
+from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
 from tests.ingest_files import ASTRONAUT
 from trulience.catalog import characters, projects, scenes
@@ -19,38 +20,12 @@ from trulience.library import add_image_file
 from trulience.workers import health, pool
 from trulience.workers.pooled_backend import PooledBackend
 
-WORKFLOW = {
-    "1": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}},
-    "2": {
-        "class_type": "TrulienceAnimatic",
-        "inputs": {"image": ["1", 0], "frames": 12, "seed": 0, "motion": "zoom_in"},
-    },
-    "3": {"class_type": "CreateVideo", "inputs": {"images": ["2", 0], "fps": 12.0}},
-    "4": {
-        "class_type": "SaveVideo",
-        "inputs": {"video": ["3", 0], "filename_prefix": "seg/v", "format": "mp4", "codec": "h264"},
-    },
-    "5": {
-        "class_type": "ImageFromBatch",
-        "inputs": {"image": ["2", 0], "batch_index": 4095, "length": 1},
-    },
-    "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "last"}},
-}
-SLOTS = {
-    "seed_image": ["1", "image"],
-    "frames": ["2", "frames"],
-    "seed": ["2", "seed"],
-    "fps": ["3", "fps"],
-    "video": "4",
-    "last_frame": "6",
-}
-
 
 @pytest.fixture
 def workers():
     with FakeComfyUI() as a, FakeComfyUI() as b:
-        a.add_input("placeholder.png", ASTRONAUT.read_bytes())
-        b.add_input("placeholder.png", ASTRONAUT.read_bytes())
+        a.add_input("example.png", ASTRONAUT.read_bytes())
+        b.add_input("example.png", ASTRONAUT.read_bytes())
         yield a, b
 
 

@@ -19,3 +19,15 @@ class InvalidStorageKey(TrulienceError):
 
 class StorageError(TrulienceError):
     """A storage operation failed (missing object, unreachable bucket)."""
+
+
+class FileProblem(TrulienceError):
+    """Something wrong with one file: names the file and says why."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(str(path), reason)
+        self.path = str(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"

@@ -18,7 +18,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
-from trulience.errors import TrulienceError
+from trulience.errors import FileProblem
 from trulience.media.probe import VideoInfo, probe
 
 DEFAULT_CRF = 20
@@ -43,16 +43,8 @@ _BT709 = 1
 _LIMITED_RANGE = 1
 
 
-class UnencodableFrames(TrulienceError):
+class UnencodableFrames(FileProblem):
     """Frames or settings that cannot become an H.264 file; says which file and why."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        super().__init__(str(path), reason)
-        self.path = str(path)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 def frame_rate(fps: Fraction | int | float | str, path: str | Path = "<video>") -> Fraction:

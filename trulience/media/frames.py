@@ -15,23 +15,15 @@ from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from trulience.errors import TrulienceError
+from trulience.errors import FileProblem
 from trulience.media.probe import InvalidVideo, open_video
 
 # Larger than any timestamp: seeking there, backwards, lands on the last keyframe.
 _END_OF_STREAM = 2**62
 
 
-class FrameOutOfRange(TrulienceError):
+class FrameOutOfRange(FileProblem):
     """A frame number the video does not have; says which file and why."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        super().__init__(str(path), reason)
-        self.path = str(path)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:

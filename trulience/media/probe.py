@@ -16,7 +16,7 @@ import av
 from av.container import InputContainer
 from av.video.stream import VideoStream
 
-from trulience.errors import TrulienceError
+from trulience.errors import FileProblem
 
 # Demuxers whose index entries are the full sample table, read from the header.
 _SAMPLE_TABLE_FORMATS = ("mov", "mp4")
@@ -25,16 +25,8 @@ _SAMPLE_TABLE_FORMATS = ("mov", "mp4")
 _STILL_IMAGE_FORMATS = ("image2",)
 
 
-class InvalidVideo(TrulienceError):
+class InvalidVideo(FileProblem):
     """A file offered as video cannot be read as one; says which file and why."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        super().__init__(str(path), reason)
-        self.path = str(path)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from trulience.errors import ConfigError, TrulienceError
+from trulience.errors import ConfigError, FileProblem
 
 DEFAULT_MAX_PIXELS = 50_000_000
 
@@ -52,16 +52,12 @@ _MODE_NAMES = {
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
-class InvalidSourceImage(TrulienceError):
+class InvalidSourceImage(FileProblem):
     """A file offered as a character's source image cannot be used; says which file and why."""
 
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(file, reason)
-        self.file = file
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.reason}"
+    @property
+    def file(self) -> str:
+        return self.path
 
 
 @dataclass(frozen=True, eq=False)
