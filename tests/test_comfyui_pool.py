@@ -183,6 +183,8 @@ def test_workers_and_workflows_from_the_command_line(db_url, tmp_path, workers):
     ui.write_text(json.dumps({"nodes": [], "links": [], "version": 0.4}))
     refused = cli("workflows", "add", "ui", str(ui), "--slots", json.dumps(SLOTS))
     assert refused.exit_code == 1 and "Export (API)" in refused.output
+    assert "interrupt sent" in cli("workers", "interrupt", "gpu-a").output
+    assert "memory freed" in cli("workers", "free", "gpu-a").output
     assert "draining" in cli("workers", "drain", "gpu-a").output
     workers[0].kill()
     checked = cli("workers", "check")

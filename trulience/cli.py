@@ -618,6 +618,30 @@ def workers_undrain(name: str) -> None:
     _set_worker_state(name, "online")
 
 
+@workers.command("interrupt")
+@click.argument("name")
+def workers_interrupt(name: str) -> None:
+    """Interrupt what the worker is running now (it stops at the next node boundary)."""
+    from trulience.generation.comfyui.client import ComfyUIClient
+    from trulience.workers import pool
+
+    with _connect(_settings()) as conn, ComfyUIClient(pool.get_worker(conn, name).url) as client:
+        client.interrupt()
+    click.echo(f"worker {name}: interrupt sent (takes effect at the next node boundary)")
+
+
+@workers.command("free")
+@click.argument("name")
+def workers_free(name: str) -> None:
+    """Ask the worker to unload models and free memory after its current prompt."""
+    from trulience.generation.comfyui.client import ComfyUIClient
+    from trulience.workers import pool
+
+    with _connect(_settings()) as conn, ComfyUIClient(pool.get_worker(conn, name).url) as client:
+        client.free(unload_models=True, free_memory=True)
+    click.echo(f"worker {name}: models unloaded and memory freed after its current prompt")
+
+
 @workers.command("remove")
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Even while it runs segments.")
