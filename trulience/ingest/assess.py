@@ -1,6 +1,7 @@
 """Source image QA over a character's images (PRD-22), and the choice of its primary."""
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -12,10 +13,12 @@ from trulience.catalog.source_images import (
     record_qa,
     set_primary,
 )
-from trulience.faces.model_set import FaceModelSet
 from trulience.qa.image_checks import QAThresholds, evaluate
 from trulience.qa.image_decode import DecodedImage, InvalidSourceImage, decode_image
 from trulience.storage import Storage
+
+if TYPE_CHECKING:  # annotations only: loading the face models' code costs ~0.5 s
+    from trulience.faces.model_set import FaceModelSet
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def current_versions(images: list[SourceImage]) -> list[SourceImage]:
 def assess_images(
     conn: psycopg.Connection,
     storage: Storage,
-    faces: FaceModelSet,
+    faces: "FaceModelSet",
     character: str,
     thresholds: QAThresholds,
     force: bool = False,

@@ -4,6 +4,7 @@ character's own same-identity band, and possible duplicates in the library.
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
@@ -12,9 +13,11 @@ from PIL import Image, ImageEnhance
 from trulience.catalog.characters import get_character
 from trulience.catalog.errors import writing
 from trulience.catalog.source_images import list_source_images
-from trulience.faces.model_set import FaceModelSet
 from trulience.ingest.assess import current_versions, load_image
 from trulience.storage import Storage
+
+if TYPE_CHECKING:  # annotations only: loading the face models' code costs ~0.5 s
+    from trulience.faces.model_set import FaceModelSet
 
 # The character's own threshold sits this far below the 5th percentile of its images'
 # similarity to their centroid: tight for characters whose photos agree, looser for ones
@@ -34,7 +37,7 @@ class IdentityBand:
     threshold: float
 
 
-def register_model(conn: psycopg.Connection, model_set: FaceModelSet) -> None:
+def register_model(conn: psycopg.Connection, model_set: "FaceModelSet") -> None:
     """Make sure the catalog knows this model and has its partial HNSW index."""
     with writing(conn):
         conn.execute(
@@ -190,7 +193,7 @@ def nearest_characters(
 
 
 def flag_duplicates(
-    conn: psycopg.Connection, character: str, model_set: FaceModelSet, embeddings: np.ndarray
+    conn: psycopg.Connection, character: str, model_set: "FaceModelSet", embeddings: np.ndarray
 ) -> list[Neighbour]:
     """Flag library characters whose faces match this one's above the model threshold."""
     character_id = conn.execute(
@@ -241,7 +244,7 @@ class IdentityResult:
 
 
 def embed_character(
-    conn: psycopg.Connection, storage: Storage, faces: FaceModelSet, character: str
+    conn: psycopg.Connection, storage: Storage, faces: "FaceModelSet", character: str
 ) -> IdentityResult:
     """Embed the face of every current image that passed QA, calibrate the character's
     identity band from them and their augmentations, and flag possible duplicates."""
