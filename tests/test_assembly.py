@@ -1,0 +1,234 @@
+"""Scene assembly: packet-copy joins, seam smoothing that re-encodes only seam GOPs,
+one-segment replacement, fallbacks, colour continuity and browser proxies."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.ingest_files import ASTRONAUT
+from trulience.delivery.assemble import (
+    FULL_REENCODE,
+    PACKET_COPY,
+    SEAM_REENCODE,
+    assemble,
+    reassemble,
+    seam_jumps,
+)
+from trulience.delivery.continuity import (
+    colour_stats,
+    normalise_segment,
+    normalise_to_anchor,
+    segment_stats,
+)
+from trulience.delivery.package import make_proxy
+from trulience.generation.backend import SegmentRequest
+from trulience.generation.preview import LocalPreviewBackend
+from trulience.media.encode import H264Writer
+from trulience.media.frames import first_frame, read_frames
+from trulience.media.probe import probe
+
+SIZE = 128
+FPS = 12
+FRAMES = 24  # two seconds per segment
+GOP = 6
+SEGMENTS = 4
+
+
+def regop(src: Path, dst: Path, *, brightness: int = 0, size: int = SIZE, fps: int = FPS) -> Path:
+    """`src` re-encoded with 6-frame GOPs (optionally brightened, resized or retimed), as a
+    generation backend with short GOPs would write it."""
+    with H264Writer(dst, fps, size, size, gop=GOP) as writer:
+        for frame in read_frames(src):
+            if size != SIZE:
+                frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+            shifted = np.clip(frame.astype(np.int16) + brightness, 0, 255).astype(np.uint8)
+            writer.write(shifted)
+        writer.close()
+    return dst
+
+
+def generate_chain(work: Path, count: int, seed: int) -> list[Path]:
+    """A chained scene from the preview backend: each segment seeded by the previous one's
+    last frame."""
+    backend = LocalPreviewBackend()
+    picture = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    seed_frame = cv2.resize(picture[:256, 96:352], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    paths = []
+    for index in range(count):
+        request = SegmentRequest(
+            scene="test/astronaut/idle/take-1",
+            index=index,
+            frames=FRAMES,
+            fps=Fraction(FPS),
+            width=SIZE,
+            height=SIZE,
+            seed=seed + index,
+            params={"motion": 1.0},
+        )
+        result = backend.generate_segment(seed_frame, request, work / "raw")
+        seed_frame = result.last_frame
+        paths.append(regop(result.video_path, work / f"segment-{index}.mp4"))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return generate_chain(tmp_path_factory.mktemp("scene"), SEGMENTS, seed=11)
+
+
+@pytest.fixture(scope="module")
+def mismatched_scene(scene: list[Path], tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The same chain with each segment 14 levels brighter than the one before: hard seams."""
+    work = tmp_path_factory.mktemp("mismatched")
+    return [
+        regop(path, work / f"bright-{i}.mp4", brightness=14 * i) for i, path in enumerate(scene)
+    ]
+
+
+def test_packet_copy_join_keeps_every_frame_bit_exact_and_reencodes_none(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    result = assemble(scene, tmp_path / "scene.mp4")
+    assert (result.method, result.fallback_reason) == (PACKET_COPY, None)
+    assert (result.frames, result.reencoded_frames, result.copied_frames) == (96, 0, 96)
+    assert result.seams == (24, 48, 72)
+    info = probe(result.path)
+    assert (info.codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", SIZE, SIZE)
+    assert (info.frames, info.fps, info.duration_s) == (FRAMES * SEGMENTS, FPS, 8.0)
+    with av.open(str(result.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.duration * stream.time_base == 8
+    joined = list(read_frames(result.path))
+    originals = [frame for path in scene for frame in read_frames(path)]
+    assert all(np.array_equal(a, b) for a, b in zip(joined, originals, strict=True))
+    # +faststart: the index (moov) comes before the media data (mdat).
+    head = result.path.read_bytes()
+    assert head.index(b"moov") < head.index(b"mdat")
+
+
+def test_smoothing_reencodes_only_the_gops_touching_seams_and_softens_the_jumps(
+    mismatched_scene: list[Path], tmp_path: Path
+) -> None:
+    hard = assemble(mismatched_scene, tmp_path / "hard.mp4")
+    smooth = assemble(mismatched_scene, tmp_path / "smooth.mp4", crossfade_frames=3)
+    assert smooth.method == SEAM_REENCODE
+    # 3 seams x (the last 6-frame GOP before + the first one after).
+    assert (smooth.frames, smooth.reencoded_frames, smooth.copied_frames) == (96, 36, 60)
+    assert probe(smooth.path).frames == 96 and probe(smooth.path).duration_s == 8.0
+    hard_jumps = seam_jumps(hard.path, hard.seams)
+    smooth_jumps = seam_jumps(smooth.path, smooth.seams)
+    assert min(hard_jumps) > 8
+    # The jump is spread over 2n + 1 = 7 steps.
+    assert all(s < h / 3 for s, h in zip(smooth_jumps, hard_jumps, strict=True))
+    # Frames outside the seam GOPs are the segments' own, untouched.
+    joined = list(read_frames(smooth.path))
+    originals = [frame for path in mismatched_scene for frame in read_frames(path)]
+    for index in [*range(0, 18), *range(30, 42), *range(78, 96)]:
+        assert np.array_equal(joined[index], originals[index])
+
+
+def test_replacing_one_segment_reencodes_only_its_seams(
+    scene: list[Path], mismatched_scene: list[Path], tmp_path: Path
+) -> None:
+    first = assemble(mismatched_scene, tmp_path / "v1.mp4", crossfade_frames=3)
+    retake = regop(scene[2], tmp_path / "retake.mp4", brightness=-20)
+    second = reassemble(first.to_dict(), 2, retake, tmp_path / "v2.mp4")
+    assert second.method == SEAM_REENCODE
+    # Segment 2's two seams: 2 x (6 + 6) frames; the seam between 0 and 1 is reused.
+    assert (second.frames, second.reencoded_frames, second.copied_frames) == (96, 24, 72)
+    assert second.segments[2] == retake
+    before, after = list(read_frames(first.path)), list(read_frames(second.path))
+    for index in [*range(0, 42), *range(78, 96)]:
+        assert np.array_equal(before[index], after[index])
+    assert not np.array_equal(before[60], after[60])
+    expected = list(read_frames(retake))
+    assert np.array_equal(after[54], expected[6])
+
+
+def test_segments_that_differ_in_size_fall_back_to_a_full_reencode(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    small = regop(scene[1], tmp_path / "small.mp4", size=96)
+    result = assemble([scene[0], small, scene[2]], tmp_path / "mixed.mp4", crossfade_frames=2)
+    assert result.method == FULL_REENCODE
+    assert "size 96x96" in result.fallback_reason
+    assert (result.frames, result.reencoded_frames, result.copied_frames) == (72, 72, 0)
+    info = probe(result.path)
+    assert (info.width, info.height, info.frames, info.codec) == (SIZE, SIZE, 72, "h264")
+
+
+def test_segments_at_another_rate_fall_back_and_keep_every_frame(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    fast = regop(scene[1], tmp_path / "fast.mp4", fps=24)
+    result = assemble([scene[0], fast], tmp_path / "retimed.mp4")
+    assert result.method == FULL_REENCODE and "fps 24" in result.fallback_reason
+    assert probe(result.path).frames == 48 and probe(result.path).fps == FPS
+
+
+def test_normalising_toward_the_anchor_removes_a_colour_cast(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    anchor = colour_stats(first_frame(scene[0]))
+    cast = tmp_path / "cast.mp4"
+    with H264Writer(cast, FPS, SIZE, SIZE, gop=GOP) as writer:
+        for frame in read_frames(scene[1]):
+            warm = frame.astype(np.int16) + np.array([28, 4, -24])
+            writer.write(np.clip(warm, 0, 255).astype(np.uint8))
+        writer.close()
+
+    def distance(stats) -> float:
+        return float(np.abs(np.subtract(stats.mean, anchor.mean)).sum())
+
+    fixed = normalise_segment(cast, tmp_path / "fixed.mp4", segment_stats(scene[0]))
+    assert fixed.frames == FRAMES and fixed.keyframe_interval == GOP
+    assert distance(segment_stats(fixed.path)) < 0.3 * distance(segment_stats(cast))
+    # Strength 0 leaves a frame as it was.
+    frame = first_frame(cast)
+    assert np.abs(normalise_to_anchor(frame, anchor, 0.0).astype(int) - frame).max() <= 1
+
+
+def _write_source(path: Path, codec: str, size: tuple[int, int], frames: int) -> None:
+    """A moving gradient in a non-H.264 codec, made with PyAV."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=FPS)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(frames):
+            x = np.linspace(0, 255, size[0], dtype=np.float32)[None, :, None]
+            picture = np.broadcast_to((x + index * 9) % 256, (size[1], size[0], 3))
+            frame = av.VideoFrame.from_ndarray(picture.astype(np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"), [("libvpx-vp9", "source.webm"), ("mpeg4", "source.avi")]
+)
+def test_proxy_of_any_codec_is_browser_playable_h264(codec: str, name: str, tmp_path: Path) -> None:
+    source = tmp_path / name
+    _write_source(source, codec, (200, 150), 30)
+    proxy = make_proxy(source, tmp_path / "proxy.mp4", max_height=101, gop_frames=6)
+    assert (proxy.codec, proxy.pix_fmt, proxy.frames) == ("h264", "yuv420p", 30)
+    assert proxy.width % 2 == 0 and proxy.height % 2 == 0 and proxy.height <= 101
+    assert (proxy.width, proxy.height) == (134, 100)
+    assert proxy.fps == FPS and proxy.keyframe_interval <= 6
+
+
+def test_segments_encoded_with_other_settings_are_not_spliced_together(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    other = tmp_path / "other-crf.mp4"
+    with H264Writer(other, FPS, SIZE, SIZE, gop=GOP, crf=30) as writer:
+        for frame in read_frames(scene[1]):
+            writer.write(frame)
+        writer.close()
+    result = assemble([scene[0], other], tmp_path / "joined.mp4")
+    assert result.method == FULL_REENCODE
+    assert "parameter sets" in result.fallback_reason
+    assert probe(result.path).frames == 2 * FRAMES

@@ -1,0 +1,1 @@
+"""Delivery: scene assembly with smoothed seams, colour continuity, proxies, packages, specs."""

@@ -1,0 +1,262 @@
+"""Deliverables (PRD-39/40/83/96): browser proxies, poster frames, and checksummed packages.
+
+A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv` and
+`manifest.json` (sha256 and size of every other file), so a recipient can verify it offline.
+"""
+
+import csv
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+from PIL import Image
+
+from trulience.errors import FileProblem
+from trulience.media.encode import H264Writer
+from trulience.media.frames import frame_at
+from trulience.media.probe import InvalidVideo, VideoInfo, open_video, probe
+
+MANIFEST = "manifest.json"
+SIDECAR = "sidecar.json"
+SEGMENTS_CSV = "segments.csv"
+POSTER = "poster.png"
+# Frames scored for the poster at most: spread evenly, one decode pass.
+POSTER_CANDIDATES = 48
+
+
+class PackageProblem(FileProblem):
+    """A package that cannot be built from what was given; says which file and why."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """A written delivery package and where its parts are."""
+
+    directory: Path
+    video: Path
+    poster: Path
+    poster_frame: int
+    sidecar: Path
+    segments_csv: Path
+    manifest: Path
+
+
+def make_proxy(
+    src: str | Path, dst: str | Path, *, max_height: int = 720, gop_frames: int = 12
+) -> VideoInfo:
+    """A browser-playable H.264 MP4 of any video PyAV decodes: yuv420p, even size at most
+    `max_height` tall, constant rate, a keyframe every `gop_frames` so stepping is cheap.
+    Every decoded frame is kept, timed at the source's average rate."""
+    info = probe(src)
+    scale = min(1.0, max_height / info.height)
+    width = max(2, round(info.width * scale / 2) * 2)
+    height = max(2, round(info.height * scale / 2) * 2)
+    with (
+        open_video(src) as (container, stream),
+        H264Writer(dst, info.fps, width, height, gop=gop_frames) as writer,
+    ):
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                if (frame.width, frame.height) != (width, height):
+                    frame = frame.reformat(width=width, height=height, interpolation="AREA")
+                writer.write(frame)
+        except av.FFmpegError as error:
+            raise InvalidVideo(src, f"damaged video data ({error})") from error
+        return writer.close()
+
+
+def sharpness(frame: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey picture: higher is sharper."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def choose_poster(
+    video: str | Path,
+    *,
+    face_score: Callable[[np.ndarray], float] | None = None,
+    candidates: int = POSTER_CANDIDATES,
+) -> tuple[int, np.ndarray]:
+    """The best poster frame (index, RGB): sharpness relative to the sharpest candidate
+    (0-1) plus `face_score` (expected 0-1, e.g. a detector's confidence) when given."""
+    info = probe(video)
+    step = max(1, info.frames // candidates)
+    scored: list[tuple[int, float, np.ndarray]] = []
+    with open_video(video) as (container, stream):
+        stream.thread_type = "AUTO"
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index % step == 0:
+                    rgb = frame.to_ndarray(format="rgb24")
+                    scored.append((index, sharpness(rgb), rgb))
+        except av.FFmpegError as error:
+            raise InvalidVideo(video, f"damaged video data ({error})") from error
+    top = max(s for _, s, _ in scored) or 1.0
+    best = max(
+        scored, key=lambda item: item[1] / top + (face_score(item[2]) if face_score else 0.0)
+    )
+    return best[0], best[2]
+
+
+def build_package(
+    scene_video: str | Path,
+    out_dir: str | Path,
+    *,
+    segments_info: list[dict[str, Any]],
+    provenance: dict[str, Any],
+    poster_frame: int | None = None,
+    face_score: Callable[[np.ndarray], float] | None = None,
+) -> Package:
+    """Write a delivery package into the new or empty folder `out_dir`: the video, a poster
+    (best frame, or `poster_frame`), sidecar.json, segments.csv and manifest.json.
+    Each `segments_info` entry needs "frames"; its other fields go to the CSV as provenance."""
+    scene_video, out_dir = Path(scene_video), Path(out_dir)
+    info = probe(scene_video)
+    rows = _segment_rows(scene_video, info, segments_info)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise PackageProblem(out_dir, "the package folder is not empty")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video = out_dir / f"scene{scene_video.suffix or '.mp4'}"
+    shutil.copyfile(scene_video, video)
+    if poster_frame is None:
+        poster_index, picture = choose_poster(scene_video, face_score=face_score)
+    else:
+        if not 0 <= poster_frame < info.frames:
+            raise PackageProblem(
+                scene_video, f"has {info.frames} frames, there is no poster frame {poster_frame}"
+            )
+        poster_index, picture = poster_frame, frame_at(scene_video, poster_frame)
+    poster = out_dir / POSTER
+    Image.fromarray(picture).save(poster)
+    sidecar = out_dir / SIDECAR
+    sidecar.write_text(
+        json.dumps(
+            {
+                "video": video.name,
+                "codec": info.codec,
+                "width": info.width,
+                "height": info.height,
+                "pix_fmt": info.pix_fmt,
+                "fps": str(info.fps),
+                "frames": info.frames,
+                "duration_s": info.duration_s,
+                "poster": {"file": poster.name, "frame": poster_index},
+                "seams": [row["start_frame"] for row in rows[1:]],
+                "segments": rows,
+                "provenance": provenance,
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    segments_csv = out_dir / SEGMENTS_CSV
+    _write_csv(segments_csv, rows)
+    manifest = out_dir / MANIFEST
+    files = sorted(p for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
+    manifest.write_text(
+        json.dumps(
+            {
+                "files": [
+                    {"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in files
+                ]
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return Package(out_dir, video, poster, poster_index, sidecar, segments_csv, manifest)
+
+
+def verify_package(directory: str | Path) -> list[str]:
+    """Every way the folder differs from its manifest (missing, changed or unlisted files);
+    empty when it matches."""
+    directory = Path(directory)
+    manifest = directory / MANIFEST
+    try:
+        listed = json.loads(manifest.read_text())["files"]
+    except FileNotFoundError:
+        return [f"{manifest}: no manifest"]
+    except (ValueError, KeyError, TypeError) as error:
+        return [f"{manifest}: unreadable manifest ({error})"]
+    problems = []
+    names = set()
+    for entry in listed:
+        name = entry.get("path", "")
+        names.add(name)
+        path = directory / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            problems.append(f"{name}: listed path leaves the package")
+        elif not path.is_file():
+            problems.append(f"{name}: missing")
+        elif path.stat().st_size != entry.get("size"):
+            problems.append(
+                f"{name}: size {path.stat().st_size}, manifest says {entry.get('size')}"
+            )
+        elif _sha256(path) != entry.get("sha256"):
+            problems.append(f"{name}: sha256 differs from the manifest (file changed)")
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory).as_posix()
+        if path.is_file() and relative != MANIFEST and relative not in names:
+            problems.append(f"{relative}: not listed in the manifest")
+    return problems
+
+
+def _segment_rows(
+    video: Path, info: VideoInfo, segments_info: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per segment with its start frame and seam position; checks the frame total."""
+    rows = []
+    start = 0
+    for index, segment in enumerate(segments_info):
+        frames = segment.get("frames")
+        if not isinstance(frames, int) or frames < 1:
+            raise PackageProblem(
+                video, f"segment {index} needs a positive 'frames', got {frames!r}"
+            )
+        extra = {k: v for k, v in segment.items() if k not in ("index", "frames", "start_frame")}
+        rows.append(
+            {
+                "index": index,
+                "start_frame": start,
+                "frames": frames,
+                "seam_before": start if index else None,
+                **extra,
+            }
+        )
+        start += frames
+    if start != info.frames:
+        raise PackageProblem(
+            video, f"the segments list {start} frames but the video has {info.frames}"
+        )
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    k: json.dumps(v) if isinstance(v, dict | list) else ("" if v is None else v)
+                    for k, v in row.items()
+                }
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
