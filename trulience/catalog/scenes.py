@@ -226,9 +226,13 @@ def commit_segment(
     sha256: str,
     frames: int,
     provenance: dict,
+    qa: dict | None = None,
+    status: str = "generated",
+    current: bool = True,
 ) -> Segment:
-    """Record a generated segment as the current take of its index, in one transaction:
-    this row is the loop's checkpoint."""
+    """Record a generated take of segment `index` in one transaction. As the current take
+    (the default) this row is the loop's checkpoint; a take that failed QA is kept with
+    `status='qa_failed', current=False`."""
     values = {
         "scene_id": scene_id,
         "index": index,
@@ -236,24 +240,40 @@ def commit_segment(
         "uri": uri,
         "sha256": sha256,
         "frames": frames,
+        "status": status,
+        "current": current,
     }
     with writing(conn, values):
-        conn.execute(
-            "UPDATE segments SET current = false WHERE scene_id = %s AND index = %s AND current",
-            (scene_id, index),
-        )
+        if current:
+            conn.execute(
+                "UPDATE segments SET current = false "
+                "WHERE scene_id = %s AND index = %s AND current",
+                (scene_id, index),
+            )
         return one(
             conn,
             Segment,
             f"""INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
-                                      provenance, current)
-                VALUES (%(scene_id)s, %(index)s, %(attempt)s, 'generated', %(uri)s,
-                        %(sha256)s, %(frames)s, %(provenance)s, true)
+                                      provenance, qa, current)
+                VALUES (%(scene_id)s, %(index)s, %(attempt)s, %(status)s, %(uri)s,
+                        %(sha256)s, %(frames)s, %(provenance)s, %(qa)s, %(current)s)
                 RETURNING {_SEGMENT_COLUMNS}""",
-            values | {"provenance": Jsonb(provenance)},
+            values | {"provenance": Jsonb(provenance), "qa": Jsonb(qa or {})},
             "segment",
             (scene_id, index),
         )
+
+
+def qa_failure_counts(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
+    """Takes refused by a QA gate, counted by gate, workflow and worker (PRD-64 data)."""
+    return conn.execute(
+        """SELECT gate, coalesce(provenance ->> 'workflow', '(none)') AS workflow,
+                  coalesce(provenance ->> 'worker', provenance ->> 'backend') AS worker,
+                  count(*)::int
+             FROM segments, jsonb_array_elements_text(coalesce(qa -> 'failed', '[]')) AS gate
+            WHERE status = 'qa_failed'
+            GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3"""
+    ).fetchall()
 
 
 def set_scene_state(

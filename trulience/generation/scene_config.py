@@ -319,12 +319,33 @@ def check_settings(slug: str, settings: dict[str, Any]) -> dict[str, Any]:
         if name in _TEXTS and not isinstance(value, str):
             raise InvalidSceneType(slug, name, f"must be text, got {value!r}")
         checked[name] = value
+    if "qa_rules" in checked:
+        _check_qa_rules(slug, checked["qa_rules"])
     target, segment = checked.get("target_duration_s"), checked.get("segment_duration_s")
     if target is not None and segment is not None and segment > target:
         raise InvalidSceneType(
             slug, "segment_duration_s", f"{segment} s is longer than the target duration {target} s"
         )
     return checked
+
+
+def _check_qa_rules(slug: str, rules: dict[str, Any]) -> None:
+    from trulience.qa.video_rules import QARules  # the video gates' own validation
+
+    unknown = sorted(set(rules) - {"video_qa", "max_takes"})
+    if unknown:
+        raise InvalidSceneType(
+            slug,
+            "qa_rules",
+            f"unknown key(s) {', '.join(unknown)}; known: video_qa (gate settings), max_takes",
+        )
+    takes = rules.get("max_takes", 1)
+    if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 20:
+        raise InvalidSceneType(slug, "qa_rules.max_takes", f"must be 1 to 20, got {takes!r}")
+    try:
+        QARules.from_config(rules.get("video_qa", {}))
+    except TrulienceError as exc:
+        raise InvalidSceneType(slug, "qa_rules", str(exc)) from exc
 
 
 def _to_columns(conn: psycopg.Connection, definition: Definition) -> dict[str, Any]:
