@@ -1,6 +1,8 @@
 """The `segments` asset: the loop per character x scene type partition, with retries for
 transient backend trouble and a clear failure for permanent problems."""
 
+from pathlib import Path
+
 import pytest
 from dagster import DagsterInstance, MultiPartitionKey, instance_for_test
 
@@ -81,7 +83,19 @@ def test_a_partition_generates_its_take(setup, conn):
     assert materialization.metadata["segments"].value == 2
     assert materialization.metadata["frames"].value == 24
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
-    assert take.status == "generated"
+    assert take.status == "assembled"  # the job goes on to scene_video
+    (scene,) = result.asset_materializations_for_node("scene_video")
+    assert scene.metadata["frames"].value == 24
+    assert scene.metadata["method"].value in ("packet_copy", "seam_reencode")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"quality_gates": True}
+    storage = Storage(settings.storage_url)
+    assert storage.exists(storage.key_of(scene.metadata["storyboard"].value))
+    from trulience.media.probe import probe
+
+    local = Path(str(settings.home)) / "scene.mp4"
+    local.write_bytes(storage.read_bytes(storage.key_of(take.uri)))
+    assert probe(local).frames == 24 and take.frames == 24
 
 
 def test_transient_backend_errors_are_retried_and_resume(setup, conn):
@@ -94,7 +108,7 @@ def test_transient_backend_errors_are_retried_and_resume(setup, conn):
     assert len(retries) == 1
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
     rows = conn.execute("SELECT count(*) FROM segments WHERE scene_id = %s", (take.id,))
-    assert rows.fetchone()[0] == 2 and take.status == "generated"
+    assert rows.fetchone()[0] == 2 and take.status == "assembled"
 
 
 def test_a_permanent_problem_fails_once_with_the_reason(setup):
@@ -104,3 +118,46 @@ def test_a_permanent_problem_fails_once_with_the_reason(setup):
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no primary image that passed QA" in failure.event_specific_data.error.message
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+class BlackBackend(LocalPreviewBackend):
+    """Every take of segment 1 comes out black."""
+
+    def generate_segment(self, seed_frame, request, work_dir):
+        result = super().generate_segment(seed_frame, request, work_dir)
+        if request.index != 1:
+            return result
+        import numpy as np
+
+        from trulience.media.encode import encode_frames
+
+        black = [np.zeros_like(seed_frame)] * request.frames
+        encode_frames(black, result.video_path, request.fps)
+        return type(result)(
+            result.video_path,
+            black[-1],
+            request.frames,
+            result.backend,
+            result.started_at,
+            result.finished_at,
+            result.compute_s,
+        )
+
+
+class BlackGeneration(GenerationResource):
+    def backend(self, holder: str = "loop"):
+        return BlackBackend()
+
+
+def test_a_failed_quality_gate_blocks_assembly(setup, conn):
+    settings, instance = setup
+    black = BlackGeneration(home=str(settings.home), database_url=settings.database_url)
+    result = run(settings, instance, "eileen", black)
+    assert not result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "quality_gates" and not check.passed
+    assert "segment 1 failed its quality gates in 3 take(s)" in check.description
+    materialised = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert "scene_video" not in materialised
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    assert take.status == "qa_failed" and take.uri is None

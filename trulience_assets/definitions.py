@@ -9,7 +9,7 @@ from sensors.workers import worker_health_sensor
 from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
-from trulience_assets.assets.scenes import segments
+from trulience_assets.assets.scenes import scene_video, segments
 from trulience_assets.jobs import characters_job, scenes_job
 
 
@@ -23,6 +23,7 @@ def build_definitions(settings: Settings) -> Definitions:
             metadata_sidecar,
             character_record,
             segments,
+            scene_video,
         ],
         jobs=[characters_job, scenes_job],
         sensors=[catalog_partitions_sensor, inbox_sensor, worker_health_sensor],

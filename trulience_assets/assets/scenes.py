@@ -5,6 +5,8 @@ import warnings
 from pathlib import Path
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     Backoff,
@@ -18,10 +20,12 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, GenerationResource, StorageResource
+from resources import CatalogResource, FacesResource, GenerationResource, StorageResource
+from trulience.catalog.scenes import latest_take
+from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
-from trulience.generation.loop import run_loop
+from trulience.generation.loop import QARefused, choose_project, run_loop
 from trulience_assets.assets.ingest import image_variants
 from trulience_assets.partitions import character_scene_partitions
 
@@ -49,6 +53,15 @@ class SegmentsConfig(Config):
     retry_policy=RetryPolicy(max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL),
     kinds={"video"},
     pool="generation",
+    check_specs=[
+        AssetCheckSpec(
+            "quality_gates",
+            asset="segments",
+            blocking=True,
+            description="Every segment passed the scene type's gates (black, frozen, "
+            "flicker, identity, seam, format) within its retake budget.",
+        )
+    ],
 )
 def segments(
     context: AssetExecutionContext,
@@ -56,9 +69,11 @@ def segments(
     catalog: CatalogResource,
     storage: StorageResource,
     generation: GenerationResource,
+    faces: FacesResource,
 ) -> MaterializeResult:
     """The recursive loop: segment n seeded from segment n-1's last frame until the target
-    duration, each segment committed to the catalog as it finishes (the checkpoint)."""
+    duration, each segment judged by the quality gates (retaken with a new seed when it
+    fails) and committed to the catalog as it passes (the checkpoint)."""
     keys = context.partition_key.keys_by_dimension
     character, scene_type = keys["character"], keys["scene_type"]
 
@@ -81,9 +96,20 @@ def segments(
                 run_id=context.run.run_id,
                 max_pause_s=config.max_pause_s,
                 events=report,
+                faces=faces.model_set(),
             )
         except TransientBackendError:
             raise
+        except QARefused as exc:  # the take stands as made; its failed gate blocks assembly
+            take = latest_take(
+                conn, choose_project(conn, character, config.project), character, scene_type
+            )
+            return MaterializeResult(
+                metadata={"scene_id": take.id, "take": take.take, "status": take.status},
+                check_results=[
+                    AssetCheckResult(check_name="quality_gates", passed=False, description=str(exc))
+                ],
+            )
         except TrulienceError as exc:  # permanent: say why, do not retry
             raise Failure(description=str(exc), allow_retries=False) from exc
     scene = result.scene
@@ -96,5 +122,48 @@ def segments(
             "resumed": result.resumed,
             "frames": result.frames,
             "effective_config": MetadataValue.json(scene.effective_config),
+        },
+        check_results=[AssetCheckResult(check_name="quality_gates", passed=True)],
+    )
+
+
+@asset(
+    partitions_def=character_scene_partitions, group_name="scenes", deps=[segments], kinds={"video"}
+)
+def scene_video(
+    context: AssetExecutionContext,
+    config: SegmentsConfig,
+    catalog: CatalogResource,
+    storage: StorageResource,
+) -> MaterializeResult:
+    """The take's segments joined into one scene (seams smoothed, only the seam GOPs
+    re-encoded), its browser proxy and its storyboard strip."""
+    keys = context.partition_key.keys_by_dimension
+    character, scene_type = keys["character"], keys["scene_type"]
+    with (
+        catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
+        tempfile.TemporaryDirectory(prefix="trulience-assemble-") as work,
+    ):
+        take = latest_take(
+            conn, choose_project(conn, character, config.project), character, scene_type
+        )
+        if take is None:
+            raise Failure(
+                description=f"{character}/{scene_type} has no take to assemble", allow_retries=False
+            )
+        try:
+            scene = assemble_take(conn, storage.get(), take.id, Path(work))
+        except TrulienceError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
+    return MaterializeResult(
+        metadata={
+            "scene_id": scene.scene_id,
+            "uri": MetadataValue.path(scene.uri),
+            "proxy": MetadataValue.path(scene.proxy_uri),
+            "storyboard": MetadataValue.path(scene.storyboard_uri),
+            "frames": scene.frames,
+            "method": scene.method,
+            "reencoded_frames": scene.reencoded_frames,
+            "copied_frames": scene.copied_frames,
         }
     )

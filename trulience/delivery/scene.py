@@ -1,0 +1,109 @@
+"""A take's segments assembled into its scene video (PRD-39, PRD-25), with a browser proxy
+(PRD-83) and a storyboard strip of segment keyframes (PRD-62), stored beside the take."""
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from PIL import Image
+
+from trulience.catalog import scenes as scene_repo
+from trulience.catalog.errors import writing
+from trulience.delivery.assemble import assemble
+from trulience.delivery.package import make_proxy
+from trulience.errors import TrulienceError
+from trulience.media.frames import first_frame
+from trulience.storage import Storage
+
+DEFAULT_CROSSFADE_FRAMES = 2
+THUMB_HEIGHT = 96
+
+
+class SceneNotReady(TrulienceError):
+    """The take cannot be assembled yet: says what is missing."""
+
+
+@dataclass(frozen=True)
+class AssembledScene:
+    scene_id: int
+    uri: str
+    sha256: str
+    proxy_uri: str
+    storyboard_uri: str
+    frames: int
+    reencoded_frames: int
+    copied_frames: int
+    method: str
+
+
+def storyboard(frames: list[np.ndarray], height: int = THUMB_HEIGHT) -> bytes:
+    """One PNG strip of thumbnails, one per segment, in order."""
+    thumbs = [
+        Image.fromarray(f).resize((max(1, round(f.shape[1] * height / f.shape[0])), height))
+        for f in frames
+    ]
+    strip = Image.new("RGB", (sum(t.width for t in thumbs) + 2 * (len(thumbs) - 1), height))
+    x = 0
+    for thumb in thumbs:
+        strip.paste(thumb, (x, 0))
+        x += thumb.width + 2
+    out = io.BytesIO()
+    strip.save(out, format="PNG")
+    return out.getvalue()
+
+
+def assemble_take(
+    conn: psycopg.Connection, storage: Storage, scene_id: int, work_dir: Path
+) -> AssembledScene:
+    """Join the take's current segments (seams smoothed over the scene type's
+    `crossfade_frames`, only the seam GOPs re-encoded), store video, proxy and storyboard,
+    and mark the take assembled."""
+    scene = scene_repo.get_scene(conn, scene_id)
+    segments = scene_repo.current_segments(conn, scene_id)
+    planned = scene.planned_segments or 0
+    if scene.status not in ("generated", "assembled") or sorted(segments) != list(range(planned)):
+        raise SceneNotReady(
+            f"take {scene.take} (scene {scene_id}) is {scene.status} with "
+            f"{len(segments)}/{planned} segments; generate it first"
+        )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    local = []
+    for index in range(planned):
+        path = work_dir / f"segment-{index:03d}.mp4"
+        path.write_bytes(storage.read_bytes(storage.key_of(segments[index].uri)))
+        local.append(path)
+    crossfade = int(
+        scene.effective_config.get("params", {}).get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES)
+    )
+    video = work_dir / "scene.mp4"
+    result = assemble(local, video, crossfade_frames=crossfade)
+    proxy = work_dir / "proxy.mp4"
+    make_proxy(video, proxy)
+    prefix = segments[0].uri.rsplit("/", 1)[0]
+    base = storage.key_of(prefix)
+    stored = storage.put_file(f"{base}/scene.mp4", video)
+    stored_proxy = storage.put_file(f"{base}/proxy.mp4", proxy)
+    strip = storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
+    storage.put_bytes(
+        f"{base}/assembly.json", json.dumps(result.to_dict(), indent=2, default=str).encode()
+    )
+    with writing(conn):
+        conn.execute(
+            "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s, status = 'assembled' "
+            "WHERE id = %s",
+            (stored.uri, stored.sha256, result.frames, scene_id),
+        )
+    return AssembledScene(
+        scene_id,
+        stored.uri,
+        stored.sha256,
+        stored_proxy.uri,
+        strip.uri,
+        result.frames,
+        result.reencoded_frames,
+        result.copied_frames,
+        result.method,
+    )
