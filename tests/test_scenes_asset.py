@@ -8,7 +8,7 @@ from dagster import DagsterInstance, MultiPartitionKey, instance_for_test
 
 from resources import GenerationResource
 from tests.ingest_files import ASTRONAUT
-from trulience.catalog import characters, projects, scenes
+from trulience.catalog import characters, projects, scenes, users
 from trulience.config import Settings
 from trulience.generation.backend import TransientBackendError
 from trulience.generation.preview import LocalPreviewBackend
@@ -161,3 +161,28 @@ def test_a_failed_quality_gate_blocks_assembly(setup, conn):
     assert "scene_video" not in materialised
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
     assert take.status == "qa_failed" and take.uri is None
+
+
+def test_delivery_job_packages_only_an_approved_take(setup, conn):
+    settings, instance = setup
+    assert run(settings, instance, "eileen").success
+    defs = build_definitions(settings)
+    key = MultiPartitionKey({"character": "eileen", "scene_type": "blink"})
+    delivery = defs.resolve_job_def("delivery")
+    refused = delivery.execute_in_process(
+        partition_key=key, instance=instance, raise_on_error=False
+    )
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "not approved" in failure.event_specific_data.error.message
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    users.create_user(conn, "rita", "Rita", "reviewer")
+    conn.execute(
+        "INSERT INTO reviews (scene_id, reviewer_id, decision) "
+        "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'",
+        (take.id,),
+    )
+    delivered = delivery.execute_in_process(partition_key=key, instance=instance)
+    assert delivered.success
+    checks = {e.check_name: e.passed for e in delivered.get_asset_check_evaluations()}
+    assert checks == {"complies_with_spec": True}

@@ -8,9 +8,10 @@ from sensors.inbox import inbox_sensor
 from sensors.workers import worker_health_sensor
 from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
+from trulience_assets.assets.delivery import deliverable
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
 from trulience_assets.assets.scenes import scene_video, segments
-from trulience_assets.jobs import characters_job, scenes_job
+from trulience_assets.jobs import characters_job, delivery_job, scenes_job
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -24,8 +25,9 @@ def build_definitions(settings: Settings) -> Definitions:
             character_record,
             segments,
             scene_video,
+            deliverable,
         ],
-        jobs=[characters_job, scenes_job],
+        jobs=[characters_job, scenes_job, delivery_job],
         sensors=[catalog_partitions_sensor, inbox_sensor, worker_health_sensor],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

@@ -13,3 +13,9 @@ scenes_job = define_asset_job(
     selection=AssetSelection.groups("scenes"),
     description="Per character x scene type: generate the take through the recursive loop.",
 )
+
+delivery_job = define_asset_job(
+    "delivery",
+    selection=AssetSelection.groups("delivery"),
+    description="Per character x scene type: package the approved take for delivery.",
+)

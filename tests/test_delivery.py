@@ -1,0 +1,69 @@
+"""Delivery of an approved take: package with manifest, compliance against the spec."""
+
+import pytest
+
+from tests.ingest_files import ASTRONAUT
+from trulience.catalog import characters, projects, users
+from trulience.delivery.deliver import NotApproved, deliver_take
+from trulience.delivery.package import verify_package
+from trulience.delivery.scene import SceneNotReady, assemble_take
+from trulience.generation.loop import run_loop
+from trulience.generation.preview import LocalPreviewBackend
+from trulience.generation.scene_config import Definition, define
+from trulience.ingest.assess import assess_images, thresholds_for
+from trulience.library import add_image_file
+
+
+@pytest.fixture
+def take(conn, storage, face_models, tmp_path):
+    projects.create_project(conn, "moonbase", "Moonbase")
+    characters.create_character(conn, "eileen", "Eileen", {"role": "pilot"}, ["moonbase"])
+    add_image_file(conn, storage, "eileen", ASTRONAUT)
+    assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"))
+    define(conn, Definition("blink", "Blink", settings={
+        "target_duration_s": 3, "segment_duration_s": 1, "fps": 12, "width": 128,
+        "height": 128}))
+    result = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "loop")
+    users.create_user(conn, "rita", "Rita", "reviewer")
+    return result.scene
+
+
+def approve(conn, scene_id):
+    conn.execute("INSERT INTO reviews (scene_id, reviewer_id, decision) "
+                 "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'", (scene_id,))
+
+
+def test_an_approved_assembled_take_is_packaged_and_complies(conn, storage, take, tmp_path):
+    with pytest.raises(NotApproved, match="not approved"):
+        deliver_take(conn, storage, take.id, tmp_path / "d0")
+    approve(conn, take.id)
+    with pytest.raises(NotApproved, match="not assembled"):
+        deliver_take(conn, storage, take.id, tmp_path / "d1")
+    scene = assemble_take(conn, storage, take.id, tmp_path / "a")
+    assert scene.frames == 36
+    delivery = deliver_take(conn, storage, take.id, tmp_path / "d2")
+    assert delivery.status == "packaged" and delivery.violations == []
+    assert verify_package(tmp_path / "d2" / "package") == []
+    row = conn.execute("SELECT status, manifest -> 'files' ? 'manifest.json' FROM deliverables "
+                       "WHERE id = %s", (delivery.deliverable_id,)).fetchone()
+    assert row == ("packaged", True)
+    assert storage.exists(storage.key_of(delivery.uri))
+
+
+def test_a_package_that_misses_the_spec_lists_every_violation(conn, storage, take, tmp_path):
+    projects.update_settings(conn, "moonbase", {"delivery_spec": {
+        "codec": "h264", "width": 1920, "height": 1080, "fps": 24, "duration_s": 10,
+        "duration_tolerance_s": 0.5}})
+    approve(conn, take.id)
+    assemble_take(conn, storage, take.id, tmp_path / "a")
+    delivery = deliver_take(conn, storage, take.id, tmp_path / "d")
+    assert delivery.status == "failed"
+    fields = {v["field"] for v in delivery.violations}
+    assert {"width", "height", "fps", "duration_s"} <= fields
+
+
+def test_an_incomplete_take_is_not_assembled(conn, storage, take, tmp_path):
+    conn.execute("UPDATE segments SET current = false WHERE scene_id = %s AND index = 2",
+                 (take.id,))
+    with pytest.raises(SceneNotReady, match="2/3 segments"):
+        assemble_take(conn, storage, take.id, tmp_path)

@@ -1,0 +1,162 @@
+"""Delivery of an approved take (PRD-39, 40, 96, 102): a package (final video, poster,
+sidecar JSON and CSV, manifest with sha256) checked against the project's delivery spec,
+stored on storage and recorded as a deliverable."""
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from trulience.catalog import scenes as scene_repo
+from trulience.catalog.errors import writing
+from trulience.catalog.fetch import one
+from trulience.delivery.compliance import DeliverySpec, check_compliance
+from trulience.delivery.package import build_package
+from trulience.errors import TrulienceError
+from trulience.storage import Storage, storage_key
+
+
+class NotApproved(TrulienceError):
+    """The take has no approval (its latest review decision is not 'approved')."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    deliverable_id: int
+    status: str  # packaged | failed
+    uri: str
+    violations: list[dict[str, Any]]
+    poster_frame: int
+
+
+def latest_decision(conn: psycopg.Connection, scene_id: int) -> str | None:
+    """The newest review decision on a take, if any (reviewers own this; the pipeline reads
+    it)."""
+    row = conn.execute(
+        "SELECT decision FROM reviews WHERE scene_id = %s "
+        "ORDER BY created_at DESC, id DESC LIMIT 1",
+        (scene_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def spec_for(project_settings: dict[str, Any], config: dict[str, Any], frames: int) -> DeliverySpec:
+    """The project's `delivery_spec` if it has one, else what the scene type promises:
+    H.264 yuv420p at its size and fps, duration exact to one frame."""
+    if project_settings.get("delivery_spec"):
+        return DeliverySpec.from_dict(project_settings["delivery_spec"])
+    fps = Fraction(config["fps"])
+    return DeliverySpec(
+        codec="h264",
+        width=config["width"],
+        height=config["height"],
+        fps=fps,
+        duration_s=float(frames / fps),
+        duration_tolerance_s=float(1 / fps),
+        pix_fmt="yuv420p",
+        audio="any",
+    )
+
+
+def deliver_take(
+    conn: psycopg.Connection,
+    storage: Storage,
+    scene_id: int,
+    work_dir: Path,
+    poster_frame: int | None = None,
+) -> Delivery:
+    """Package an approved, assembled take; a spec violation is recorded as a failed
+    deliverable listing every violation (the files are kept for inspection)."""
+    scene = scene_repo.get_scene(conn, scene_id)
+    if latest_decision(conn, scene_id) != "approved":
+        raise NotApproved(
+            f"take {scene.take} (scene {scene_id}) is not approved; a reviewer "
+            "must approve it before delivery"
+        )
+    if scene.status != "assembled" or scene.uri is None:
+        raise NotApproved(
+            f"take {scene.take} (scene {scene_id}) is {scene.status}, not "
+            "assembled; run its scene_video asset first"
+        )
+    video = work_dir / "scene.mp4"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(storage.read_bytes(storage.key_of(scene.uri)))
+    segments = scene_repo.current_segments(conn, scene_id)
+    info, start = [], 0
+    for index in sorted(segments):
+        s = segments[index]
+        info.append(
+            {
+                "index": index,
+                "start_frame": start,
+                "frames": s.frames,
+                "attempt": s.attempt,
+                "sha256": s.sha256,
+                "seed": s.provenance.get("seed"),
+                "prompt": s.provenance.get("prompt"),
+                "backend": s.provenance.get("backend"),
+                "workflow_sha256": s.provenance.get("workflow_sha256"),
+            }
+        )
+        start += s.frames
+    package = build_package(
+        video,
+        work_dir / "package",
+        segments_info=info,
+        provenance={
+            "scene_id": scene_id,
+            "take": scene.take,
+            "effective_config": scene.effective_config,
+        },
+        poster_frame=poster_frame,
+    )
+    project = conn.execute(
+        "SELECT settings, slug FROM projects WHERE id = %s", (scene.project_id,)
+    ).fetchone()
+    violations = [
+        asdict(v)
+        for v in check_compliance(
+            package.video, spec_for(project[0], scene.effective_config, scene.frames or start)
+        )
+    ]
+    prefix = scene.uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
+    base = ["deliveries", *prefix.split("/")]
+    uploaded = {}
+    for path in sorted(package.directory.iterdir()):
+        uploaded[path.name] = storage.put_file(storage_key(*base, path.name), path)
+    manifest = uploaded[package.manifest.name]
+    status = "failed" if violations else "packaged"
+    with writing(conn):
+        row = one(
+            conn,
+            _Id,
+            """INSERT INTO deliverables (scene_id, status, uri, sha256, manifest)
+                                VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+            (
+                scene_id,
+                status,
+                manifest.uri,
+                manifest.sha256,
+                Jsonb(
+                    {
+                        "files": {
+                            n: {"uri": o.uri, "sha256": o.sha256, "size": o.size}
+                            for n, o in uploaded.items()
+                        },
+                        "violations": violations,
+                        "poster_frame": package.poster_frame,
+                    }
+                ),
+            ),
+            "deliverable",
+            scene_id,
+        )
+    return Delivery(row.id, status, manifest.uri, violations, package.poster_frame)
+
+
+@dataclass(frozen=True)
+class _Id:
+    id: int

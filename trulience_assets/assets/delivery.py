@@ -1,0 +1,76 @@
+"""Per character x scene type: the deliverable of the approved take."""
+
+import tempfile
+from pathlib import Path
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from resources import CatalogResource, StorageResource
+from trulience.catalog.scenes import latest_take
+from trulience.delivery.deliver import deliver_take
+from trulience.errors import TrulienceError
+from trulience.generation.loop import choose_project
+from trulience_assets.assets.scenes import SegmentsConfig, scene_video
+from trulience_assets.partitions import character_scene_partitions
+
+
+@asset(
+    partitions_def=character_scene_partitions,
+    group_name="delivery",
+    deps=[scene_video],
+    kinds={"video"},
+    check_specs=[
+        AssetCheckSpec(
+            "complies_with_spec",
+            asset="deliverable",
+            description="The package meets the project's delivery spec.",
+        )
+    ],
+)
+def deliverable(
+    context: AssetExecutionContext,
+    config: SegmentsConfig,
+    catalog: CatalogResource,
+    storage: StorageResource,
+) -> MaterializeResult:
+    """The approved take as a delivery package (video, poster, sidecars, manifest), checked
+    against the delivery spec; refused with the reason while the take is not approved."""
+    keys = context.partition_key.keys_by_dimension
+    character, scene_type = keys["character"], keys["scene_type"]
+    with (
+        catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
+        tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
+    ):
+        take = latest_take(
+            conn, choose_project(conn, character, config.project), character, scene_type
+        )
+        if take is None:
+            raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
+        try:
+            delivery = deliver_take(conn, storage.get(), take.id, Path(work))
+        except TrulienceError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
+    described = "; ".join(v["message"] for v in delivery.violations) or None
+    return MaterializeResult(
+        metadata={
+            "deliverable_id": delivery.deliverable_id,
+            "status": delivery.status,
+            "manifest": MetadataValue.path(delivery.uri),
+            "poster_frame": delivery.poster_frame,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="complies_with_spec",
+                passed=not delivery.violations,
+                description=described,
+            )
+        ],
+    )
