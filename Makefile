@@ -33,4 +33,7 @@ dev: install
 	$(BIN)/trulience dev
 
 bench: install
+	# the delivery benchmark compares against Debian's ffmpeg
+	command -v ffmpeg >/dev/null || (apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q ffmpeg)
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

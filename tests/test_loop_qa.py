@@ -1,6 +1,8 @@
 """Quality gates inside the loop (PRD-49, 71, 64, 91): planted defects fail the right gate,
 the segment is retaken with another seed, every take and its reason is kept."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,6 +16,7 @@ from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.ingest.identity import embed_character
 from trulience.library import add_image_file
 from trulience.media.encode import encode_frames
+from trulience.media.frames import read_frames
 
 TOM_FRAME = np.asarray(Image.open(TOM).convert("RGB").resize((128, 128)))
 
@@ -41,8 +44,10 @@ class Planted(LocalPreviewBackend):
                 for i in range(request.frames)
             ],
             "stranger": [TOM_FRAME] * request.frames,
+            "wrong_fps": list(read_frames(result.video_path)),
         }[kind]
-        encode_frames(frames, result.video_path, request.fps)
+        fps = Fraction(30) if kind == "wrong_fps" else request.fps
+        encode_frames(frames, result.video_path, fps)
         return type(result)(
             result.video_path,
             frames[-1],
@@ -72,7 +77,7 @@ def eileen(conn, storage, face_models):
                 "fps": 12,
                 "width": 128,
                 "height": 128,
-                "qa_rules": {"max_takes": 2},
+                "qa_rules": {"max_takes": 3},
             },
         ),
     )
@@ -88,17 +93,21 @@ def takes(conn, scene_id):
 
 
 def test_planted_defects_fail_their_gate_and_are_retaken(eileen, storage, face_models, tmp_path):
-    backend = Planted({0: ["black"], 1: ["frozen"], 2: ["flicker"], 3: ["stranger"]})
+    backend = Planted({0: ["black"], 1: ["frozen"], 2: ["flicker"], 3: ["stranger", "wrong_fps"]})
     result = run_loop(eileen, storage, backend, "eileen", "walk", tmp_path, faces=face_models)
     assert result.scene.status == "generated"
     rows = takes(eileen, result.scene.id)
-    failed = {index: gates for index, _, status, _, gates in rows if status == "qa_failed"}
-    assert "black" in failed[0]
-    assert "frozen" in failed[1]
-    assert "flicker" in failed[2]
-    assert "identity" in failed[3]
+    failed: dict[int, list[list[str]]] = {}
+    for index, _, status, _, gates in rows:
+        if status == "qa_failed":
+            failed.setdefault(index, []).append(gates)
+    assert "black" in failed[0][0]
+    assert "frozen" in failed[1][0]
+    assert "flicker" in failed[2][0]
+    assert "identity" in failed[3][0]
+    assert failed[3][1] == ["fps"]  # the second take came at 30 fps: only the fps gate
     passed = [(i, a) for i, a, status, current, _ in rows if current]
-    assert passed == [(0, 2), (1, 2), (2, 2), (3, 2)]  # each retaken once, with a new seed
+    assert passed == [(0, 2), (1, 2), (2, 2), (3, 3)]  # retaken with new seeds
     seeds = eileen.execute(
         "SELECT index, attempt, (provenance ->> 'seed')::bigint FROM segments "
         "WHERE scene_id = %s AND index = 0",
@@ -122,12 +131,12 @@ def test_a_clean_scene_passes_every_gate(eileen, storage, face_models, tmp_path)
 
 
 def test_a_segment_failing_every_take_stops_the_scene_with_the_reasons(eileen, storage, tmp_path):
-    backend = Planted({1: ["black", "black"]})
-    with pytest.raises(QARefused, match="segment 1 failed its quality gates in 2 take"):
+    backend = Planted({1: ["black", "black", "black"]})
+    with pytest.raises(QARefused, match="segment 1 failed its quality gates in 3 take"):
         run_loop(eileen, storage, backend, "eileen", "walk", tmp_path)
     take = scenes.latest_take(eileen, "moonbase", "eileen", "walk")
     assert take.status == "qa_failed" and "black" in take.failure
-    assert [r[2] for r in takes(eileen, take.id)] == ["qa_passed", "qa_failed", "qa_failed"]
+    assert [r[2] for r in takes(eileen, take.id)] == ["qa_passed"] + ["qa_failed"] * 3
     # running it again retakes segment 1 and goes on from there
     result = run_loop(eileen, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path)
     assert result.scene.id == take.id and result.generated == [1, 2, 3]
