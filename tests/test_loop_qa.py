@@ -159,3 +159,63 @@ def test_qa_rules_are_checked_when_the_scene_type_is_saved(conn):
                 },
             ),
         )
+
+
+class Drifting(LocalPreviewBackend):
+    """The preview backend with a warm cast added to every segment, which compounds as each
+    segment starts from the previous one's last frame (a backend's colour drift)."""
+
+    def generate_segment(self, seed_frame, request, work_dir):
+        result = super().generate_segment(seed_frame, request, work_dir)
+        warm = np.array([14, 0, -14])
+        frames = [
+            np.clip(f.astype(int) + warm, 0, 255).astype(np.uint8)
+            for f in read_frames(result.video_path)
+        ]
+        encode_frames(frames, result.video_path, request.fps)
+        return type(result)(
+            result.video_path,
+            frames[-1],
+            request.frames,
+            result.backend,
+            result.started_at,
+            result.finished_at,
+            result.compute_s,
+        )
+
+
+def test_colour_anchor_keeps_drift_from_compounding(eileen, storage, tmp_path):
+    from trulience.delivery.continuity import colour_stats
+    from trulience.media.frames import first_frame, last_frame
+
+    def drift(scene_type):
+        result = run_loop(eileen, storage, Drifting(), "eileen", scene_type, tmp_path / scene_type)
+        segments = scenes.current_segments(eileen, result.scene.id)
+        files = []
+        for index in (0, max(segments)):
+            path = tmp_path / f"{scene_type}-{index}.mp4"
+            path.write_bytes(storage.read_bytes(storage.key_of(segments[index].uri)))
+            files.append(path)
+        start, end = colour_stats(first_frame(files[0])), colour_stats(last_frame(files[1]))
+        return float(np.abs(np.array(end.mean) - np.array(start.mean)).sum()), segments
+
+    settings = {
+        "target_duration_s": 8,
+        "segment_duration_s": 2,
+        "fps": 12,
+        "width": 128,
+        "height": 128,
+    }
+    define(eileen, Definition("free", "Free", settings=settings))
+    define(
+        eileen,
+        Definition(
+            "anchored",
+            "Anchored",
+            settings=settings | {"params": {"colour_anchor": True, "chain_depth_limit": 2}},
+        ),
+    )
+    free, _ = drift("free")
+    anchored, segments = drift("anchored")
+    assert anchored < free / 3, (anchored, free)
+    assert "re-anchored" in segments[2].provenance["seed_frame_source"]

@@ -27,6 +27,12 @@ from trulience.catalog.errors import NotFound
 from trulience.catalog.records import Scene
 from trulience.catalog.source_images import list_source_images
 from trulience.catalog.workflows import get_workflow
+from trulience.delivery.continuity import (
+    LabStats,
+    colour_stats,
+    normalise_segment,
+    normalise_to_anchor,
+)
 from trulience.errors import TrulienceError
 from trulience.generation.backend import (
     GenerationBackend,
@@ -120,6 +126,37 @@ def quality_for(
             centroid = np.array(row[0].strip("[]").split(","), dtype=np.float32)
             identity = (centroid, IdentityBand(*row[1:]))
     return Quality(rules, max(1, max_takes), faces, identity)
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """Colour continuity settings of a take: the anchor's colour statistics (the first seed
+    frame, i.e. the character's primary image), whether every segment is normalised to it
+    (`colour_anchor`), and every how many segments the seed is re-anchored
+    (`chain_depth_limit`)."""
+
+    first_stats: LabStats | None
+    anchor: LabStats | None
+    strength: float
+    reanchor_every: int
+
+
+def _continuity(
+    conn: psycopg.Connection,
+    storage: Storage,
+    character: str,
+    config: SceneConfig,
+    plan: list[int],
+    committed: dict,
+) -> Continuity:
+    params = config.segment_params()
+    normalise = bool(params.get("colour_anchor", False))
+    every = int(params.get("chain_depth_limit", 0) or 0)
+    if (not normalise and not every) or len(committed) == len(plan):
+        return Continuity(None, None, 1.0, 0)
+    stats = colour_stats(first_seed_frame(conn, storage, character, config)[0])
+    strength = float(params.get("colour_anchor_strength", 1.0))
+    return Continuity(stats, stats if normalise else None, strength, every)
 
 
 def _metrics_summary(metrics: SegmentMetrics) -> dict[str, Any]:
@@ -398,6 +435,7 @@ def _generate(
     seed: tuple[np.ndarray, str, str] | None = None
     generated = []
     previous_metrics: SegmentMetrics | None = None
+    continuity = _continuity(conn, storage, character, config, plan, committed)
     for index, frames in enumerate(plan):
         if index in committed:
             continue
@@ -409,6 +447,11 @@ def _generate(
                 else chained_seed(storage, committed[index - 1], work_dir)
             )
         seed_pixels, seed_sha, seed_source = seed
+        if continuity.reanchor_every and index and index % continuity.reanchor_every == 0:
+            # past the chain-depth limit: pull the seed's colour back to the anchor so drift
+            # cannot compound through the chain
+            seed_pixels = normalise_to_anchor(seed_pixels, continuity.first_stats, 1.0)
+            seed_source += ", re-anchored"
         refusals: list[str] = []
         for take in range(quality.max_takes):
             attempt = scene_repo.next_attempt(conn, scene.id, index)
@@ -446,6 +489,13 @@ def _generate(
             if counted != frames:
                 raise PermanentBackendError(
                     f"segment {index} of {request.scene} has {counted} frames, {frames} planned"
+                )
+            if continuity.anchor is not None:  # colour held to the take's anchor (PRD-26)
+                normalised = segment_dir / f"{name}-normalised.mp4"
+                normalise_segment(video, normalised, continuity.anchor, continuity.strength)
+                video = normalised
+                last_pixels = normalise_to_anchor(
+                    last_pixels, continuity.anchor, continuity.strength
                 )
             metrics = measure_segment(
                 video,
