@@ -20,17 +20,31 @@ def take(conn, storage, face_models, tmp_path):
     characters.create_character(conn, "eileen", "Eileen", {"role": "pilot"}, ["moonbase"])
     add_image_file(conn, storage, "eileen", ASTRONAUT)
     assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"))
-    define(conn, Definition("blink", "Blink", settings={
-        "target_duration_s": 3, "segment_duration_s": 1, "fps": 12, "width": 128,
-        "height": 128}))
+    define(
+        conn,
+        Definition(
+            "blink",
+            "Blink",
+            settings={
+                "target_duration_s": 3,
+                "segment_duration_s": 1,
+                "fps": 12,
+                "width": 128,
+                "height": 128,
+            },
+        ),
+    )
     result = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "loop")
     users.create_user(conn, "rita", "Rita", "reviewer")
     return result.scene
 
 
 def approve(conn, scene_id):
-    conn.execute("INSERT INTO reviews (scene_id, reviewer_id, decision) "
-                 "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'", (scene_id,))
+    conn.execute(
+        "INSERT INTO reviews (scene_id, reviewer_id, decision) "
+        "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'",
+        (scene_id,),
+    )
 
 
 def test_an_approved_assembled_take_is_packaged_and_complies(conn, storage, take, tmp_path):
@@ -44,16 +58,29 @@ def test_an_approved_assembled_take_is_packaged_and_complies(conn, storage, take
     delivery = deliver_take(conn, storage, take.id, tmp_path / "d2")
     assert delivery.status == "packaged" and delivery.violations == []
     assert verify_package(tmp_path / "d2" / "package") == []
-    row = conn.execute("SELECT status, manifest -> 'files' ? 'manifest.json' FROM deliverables "
-                       "WHERE id = %s", (delivery.deliverable_id,)).fetchone()
+    row = conn.execute(
+        "SELECT status, manifest -> 'files' ? 'manifest.json' FROM deliverables WHERE id = %s",
+        (delivery.deliverable_id,),
+    ).fetchone()
     assert row == ("packaged", True)
     assert storage.exists(storage.key_of(delivery.uri))
 
 
 def test_a_package_that_misses_the_spec_lists_every_violation(conn, storage, take, tmp_path):
-    projects.update_settings(conn, "moonbase", {"delivery_spec": {
-        "codec": "h264", "width": 1920, "height": 1080, "fps": 24, "duration_s": 10,
-        "duration_tolerance_s": 0.5}})
+    projects.update_settings(
+        conn,
+        "moonbase",
+        {
+            "delivery_spec": {
+                "codec": "h264",
+                "width": 1920,
+                "height": 1080,
+                "fps": 24,
+                "duration_s": 10,
+                "duration_tolerance_s": 0.5,
+            }
+        },
+    )
     approve(conn, take.id)
     assemble_take(conn, storage, take.id, tmp_path / "a")
     delivery = deliver_take(conn, storage, take.id, tmp_path / "d")
@@ -63,7 +90,21 @@ def test_a_package_that_misses_the_spec_lists_every_violation(conn, storage, tak
 
 
 def test_an_incomplete_take_is_not_assembled(conn, storage, take, tmp_path):
-    conn.execute("UPDATE segments SET current = false WHERE scene_id = %s AND index = 2",
-                 (take.id,))
+    conn.execute(
+        "UPDATE segments SET current = false WHERE scene_id = %s AND index = 2", (take.id,)
+    )
     with pytest.raises(SceneNotReady, match="2/3 segments"):
         assemble_take(conn, storage, take.id, tmp_path)
+
+
+def test_face_contact_sheet_across_takes(conn, storage, take, face_models, tmp_path):
+    from PIL import Image
+
+    from trulience.qa.contact_sheet import TILE, contact_sheet
+
+    png, count = contact_sheet(conn, storage, face_models, "eileen", tmp_path)
+    assert count == 6  # 3 segments x 2 samples, a face found in each
+    path = tmp_path / "sheet.png"
+    path.write_bytes(png)
+    with Image.open(path) as sheet:
+        assert sheet.size == (6 * TILE, TILE)

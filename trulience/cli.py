@@ -316,6 +316,24 @@ def characters_set_primary(slug: str, image_name: str, version: int | None) -> N
     click.echo(f"{slug}: primary image is {chosen.original_name} v{chosen.version}")
 
 
+@characters.command("contact-sheet")
+@click.argument("slug")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
+def characters_contact_sheet(slug: str, out: Path) -> None:
+    """A grid of the character's face sampled across all its takes."""
+    import tempfile
+
+    from trulience.faces import default_model_set
+    from trulience.qa.contact_sheet import contact_sheet
+
+    settings = _settings()
+    faces = default_model_set(settings.models_dir)
+    with _connect(settings) as conn, tempfile.TemporaryDirectory() as work:
+        png, count = contact_sheet(conn, _storage(settings), faces, slug, Path(work))
+    out.write_bytes(png)
+    click.echo(f"{out}: {count} faces of {slug}")
+
+
 @characters.command("sync-metadata")
 @click.argument("slugs", nargs=-1)
 @click.option(
