@@ -77,7 +77,7 @@ def eileen(conn, storage, face_models):
                 "fps": 12,
                 "width": 128,
                 "height": 128,
-                "qa_rules": {"max_takes": 3},
+                "qa_rules": {"max_takes": 3, "retake_params": {"motion": 0.2}},
             },
         ),
     )
@@ -114,6 +114,12 @@ def test_planted_defects_fail_their_gate_and_are_retaken(eileen, storage, face_m
         (result.scene.id,),
     ).fetchall()
     assert seeds[0][2] != seeds[1][2]
+    motions = eileen.execute(
+        "SELECT attempt, provenance -> 'params' ->> 'motion' FROM segments "
+        "WHERE scene_id = %s AND index = 0 ORDER BY attempt",
+        (result.scene.id,),
+    ).fetchall()
+    assert motions == [(1, None), (2, "0.2")]  # the retake nudged its parameters
     counts = {gate: n for gate, _, _, n in scenes.qa_failure_counts(eileen)}
     assert counts["black"] == 1 and counts["identity"] >= 1
 

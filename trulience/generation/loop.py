@@ -79,8 +79,8 @@ class TakeBusy(TrulienceError):
 class QARefused(TrulienceError):
     """Every allowed take of a segment failed a quality gate."""
 
-    def __init__(self, index: int, refusals: list[str]):
-        self.index, self.refusals = index, refusals
+    def __init__(self, index: int, refusals: list[str], gates: tuple[str, ...] = ()):
+        self.index, self.refusals, self.gates = index, refusals, gates
         super().__init__(
             f"segment {index} failed its quality gates in {len(refusals)} take(s): "
             + " | ".join(refusals)
@@ -101,6 +101,7 @@ class Quality:
     max_takes: int = DEFAULT_MAX_TAKES
     faces: "FaceModelSet | None" = None
     identity: tuple[np.ndarray, IdentityBand] | None = None
+    retake_params: dict[str, Any] = field(default_factory=dict)
 
 
 def quality_for(
@@ -125,7 +126,9 @@ def quality_for(
         if row is not None:
             centroid = np.array(row[0].strip("[]").split(","), dtype=np.float32)
             identity = (centroid, IdentityBand(*row[1:]))
-    return Quality(rules, max(1, max_takes), faces, identity)
+    return Quality(
+        rules, max(1, max_takes), faces, identity, dict(config.qa_rules.get("retake_params", {}))
+    )
 
 
 @dataclass(frozen=True)
@@ -475,7 +478,8 @@ def _generate(
                 seed=seed_for(config, index) + RETAKE_SEED_STEP * take,
                 prompt=prompt,
                 negative_prompt=negative,
-                params=params,
+                # a retake may also nudge parameters (qa_rules.retake_params), e.g. less motion
+                params=params if take == 0 else {**params, **quality.retake_params},
                 workflow=workflow,
             )
             events("segment_started", {"index": index, "attempt": attempt})
@@ -566,9 +570,10 @@ def _generate(
                 committed[index] = row
                 break
             refusals.append("; ".join(g.message for g in verdict.failed))
+            failed_gates = tuple(g.name for g in verdict.failed)
             events("qa_failed", {"index": index, "attempt": attempt, "gates": qa["failed"]})
         else:
-            raise QARefused(index, refusals)
+            raise QARefused(index, refusals, failed_gates)
         generated.append(index)
         events(
             "segment_committed", {"index": index, "attempt": attempt, "sha256": stored_video.sha256}

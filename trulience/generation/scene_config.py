@@ -332,12 +332,17 @@ def check_settings(slug: str, settings: dict[str, Any]) -> dict[str, Any]:
 def _check_qa_rules(slug: str, rules: dict[str, Any]) -> None:
     from trulience.qa.video_rules import QARules  # the video gates' own validation
 
-    unknown = sorted(set(rules) - {"video_qa", "max_takes"})
+    unknown = sorted(set(rules) - {"video_qa", "max_takes", "retake_params"})
     if unknown:
         raise InvalidSceneType(
             slug,
             "qa_rules",
-            f"unknown key(s) {', '.join(unknown)}; known: video_qa (gate settings), max_takes",
+            f"unknown key(s) {', '.join(unknown)}; "
+            "known: video_qa (gate settings), max_takes, retake_params",
+        )
+    if not isinstance(rules.get("retake_params", {}), dict):
+        raise InvalidSceneType(
+            slug, "qa_rules.retake_params", "must be a mapping of parameters for retakes"
         )
     takes = rules.get("max_takes", 1)
     if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 20:

@@ -125,6 +125,22 @@ class QARules:
 
 DEFAULT_RULES = QARules()
 
+# Every gate `evaluate_segment` can report, in the order it runs them.
+GATES = (
+    "black",
+    "frozen",
+    "flicker",
+    "face_missing",
+    "identity",
+    "identity_drop",
+    "seam",
+    "fps",
+    "frame_count",
+    "resolution",
+    "pix_fmt",
+    "codec",
+)
+
 
 def _setting(key: str, value: Any, expected: Any) -> bool | int | float | str:
     name = f"{SETTINGS_SECTION}.{key}"

@@ -26,6 +26,7 @@ from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
 from trulience.generation.loop import QARefused, choose_project, run_loop
+from trulience.qa.video_rules import GATES
 from trulience_assets.assets.ingest import image_variants
 from trulience_assets.partitions import character_scene_partitions
 
@@ -44,6 +45,18 @@ class SegmentsConfig(Config):
     max_pause_s: float = 3600.0
 
 
+def gate_results(failed: tuple[str, ...], reason: str | None = None) -> list[AssetCheckResult]:
+    """One result per gate: failed for the gates the last refused take failed."""
+    return [
+        AssetCheckResult(
+            check_name=f"gate_{gate}",
+            passed=gate not in failed,
+            description=reason if gate in failed else None,
+        )
+        for gate in GATES
+    ]
+
+
 @asset(
     partitions_def=character_scene_partitions,
     group_name="scenes",
@@ -53,14 +66,15 @@ class SegmentsConfig(Config):
     retry_policy=RetryPolicy(max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL),
     kinds={"video"},
     pool="generation",
+    # one blocking check per quality gate: a take refused by any of them is not assembled
     check_specs=[
         AssetCheckSpec(
-            "quality_gates",
+            f"gate_{gate}",
             asset="segments",
             blocking=True,
-            description="Every segment passed the scene type's gates (black, frozen, "
-            "flicker, identity, seam, format) within its retake budget.",
+            description=f"Every segment of the take passed the {gate} gate.",
         )
+        for gate in GATES
     ],
 )
 def segments(
@@ -106,9 +120,7 @@ def segments(
             )
             return MaterializeResult(
                 metadata={"scene_id": take.id, "take": take.take, "status": take.status},
-                check_results=[
-                    AssetCheckResult(check_name="quality_gates", passed=False, description=str(exc))
-                ],
+                check_results=gate_results(exc.gates, str(exc)),
             )
         except TrulienceError as exc:  # permanent: say why, do not retry
             raise Failure(description=str(exc), allow_retries=False) from exc
@@ -123,7 +135,7 @@ def segments(
             "frames": result.frames,
             "effective_config": MetadataValue.json(scene.effective_config),
         },
-        check_results=[AssetCheckResult(check_name="quality_gates", passed=True)],
+        check_results=gate_results(()),
     )
 
 
