@@ -216,7 +216,7 @@ def test_demo_runs_twice_in_a_row(db_url, tmp_path):
         # crop and pad at both demo resolutions (512x512, 768x432), per character
         assert conn.execute("SELECT count(*) FROM image_variants").fetchone()[0] == 8
         assert (
-            conn.execute("SELECT count(*) FROM scenes WHERE status = 'generated'").fetchone()[0]
+            conn.execute("SELECT count(*) FROM scenes WHERE status = 'assembled'").fetchone()[0]
             == 4
         )
     record = tmp_path / "home" / "storage" / "characters" / "eileen" / "character.json"

@@ -965,6 +965,7 @@ def demo() -> None:
             f"  {character:<8} {scene_type:<17} take {take}: {status}, {count} segments, "
             f"{frames or 0} frames  -> {settings.storage_url}/scenes/{DEMO_PROJECT}/"
             f"{character}/{scene_type}/take-{take}/"
+            + ("scene.mp4 (proxy.mp4, storyboard.png beside it)" if status == "assembled" else "")
         )
     if not ok:
         raise click.ClickException("part of the demo failed; see the output above")

@@ -67,8 +67,9 @@ def takes_to_make(conn: psycopg.Connection) -> list[str]:
              JOIN projects p ON p.id = pc.project_id AND p.slug = %s
              CROSS JOIN scene_types t
             WHERE t.slug = ANY(%s)
-              AND NOT EXISTS (SELECT 1 FROM scenes s WHERE s.character_id = c.id
-                                 AND s.scene_type_id = t.id AND s.status = 'generated')
+              AND NOT EXISTS (SELECT 1 FROM scenes s
+                               WHERE s.character_id = c.id AND s.scene_type_id = t.id
+                                 AND s.status IN ('generated', 'assembled'))
             ORDER BY 1, 2""",
         (DEMO_PROJECT, [d.slug for d in DEMO_SCENE_TYPES]),
     ).fetchall()
