@@ -920,6 +920,7 @@ def demo() -> None:
     pipeline on them through the inbox sensor, as a studio's drop would."""
     from trulience.catalog.readiness import all_readiness
     from trulience.demo import DEMO_PROJECT, prepare_demo, takes_to_make
+    from trulience.samples import sample_characters
 
     settings = _settings()
     click.echo(f"TRULIENCE_HOME   {settings.home}")
@@ -930,8 +931,9 @@ def demo() -> None:
             click.echo(f"  {line}")
     click.echo("inbox sensor: importing new or changed folders and running their assets ...")
     ok = _launch(settings, "sensor", "inbox_sensor")
-    click.echo("characters job: every character's assets, fresh ...")
-    ok = _launch(settings, "job", "characters") and ok
+    click.echo("characters job: the sample characters' assets, fresh ...")
+    samples = [a for sample in sample_characters() for a in ("--partition", sample.slug)]
+    ok = _launch(settings, "job", "characters", *samples) and ok
     with connect(url) as conn:
         missing = takes_to_make(conn)
     if missing:

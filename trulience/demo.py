@@ -60,17 +60,20 @@ def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
 
 
 def takes_to_make(conn: psycopg.Connection) -> list[str]:
-    """Partition keys (character|scene_type) of the demo that have no generated take yet."""
+    """Partition keys (character|scene_type) of the demo whose character has a primary
+    image that passed QA and that have no generated take yet."""
     rows = conn.execute(
         """SELECT c.slug, t.slug FROM characters c
              JOIN project_characters pc ON pc.character_id = c.id
              JOIN projects p ON p.id = pc.project_id AND p.slug = %s
+             JOIN character_readiness r ON r.character_id = c.id AND r.has_primary
+                                       AND c.slug = ANY(%s)
              CROSS JOIN scene_types t
             WHERE t.slug = ANY(%s)
               AND NOT EXISTS (SELECT 1 FROM scenes s
                                WHERE s.character_id = c.id AND s.scene_type_id = t.id
                                  AND s.status IN ('generated', 'assembled'))
             ORDER BY 1, 2""",
-        (DEMO_PROJECT, [d.slug for d in DEMO_SCENE_TYPES]),
+        (DEMO_PROJECT, [s.slug for s in sample_characters()], [d.slug for d in DEMO_SCENE_TYPES]),
     ).fetchall()
     return [f"{character}|{scene_type}" for character, scene_type in rows]

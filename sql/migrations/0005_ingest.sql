@@ -32,7 +32,10 @@ $$;
 -- chose, and a producer's choice is never overridden by a later QA pass.
 ALTER TABLE source_images
     ADD COLUMN primary_by text CONSTRAINT source_images_primary_by_known
-        CHECK (primary_by IN ('qa', 'producer')),
+        CHECK (primary_by IN ('qa', 'producer'));
+-- primaries chosen before this migration were set by hand
+UPDATE source_images SET primary_by = 'producer' WHERE is_primary;
+ALTER TABLE source_images
     ADD CONSTRAINT source_images_primary_by_when_primary CHECK ((primary_by IS NOT NULL) = is_primary);
 
 -- A character's identity per model: the centroid of its source-image embeddings and the
