@@ -125,6 +125,7 @@ def test_smoothing_reencodes_only_the_gops_touching_seams_and_softens_the_jumps(
     assert min(hard_jumps) > 8
     # The jump is spread over 2n + 1 = 7 steps.
     assert all(s < h / 3 for s, h in zip(smooth_jumps, hard_jumps, strict=True))
+    assert max(smooth_jumps) < 5  # below what reads as a cut (the seam gate allows 10)
     # Frames outside the seam GOPs are the segments' own, untouched.
     joined = list(read_frames(smooth.path))
     originals = [frame for path in mismatched_scene for frame in read_frames(path)]
