@@ -1,0 +1,161 @@
+"""The review service: permissions enforced in the service, decisions, queue and notes."""
+
+import dataclasses
+
+import pytest
+
+from tests.review_takes import make_project, make_take
+from trulience.auth import PermissionDenied
+from trulience.auth import users as accounts
+from trulience.catalog.errors import InvalidValue
+from trulience.notify import unread
+from trulience.review import (
+    NotReviewable,
+    add_note,
+    batch_decide,
+    decide,
+    notes_for,
+    resolve_note,
+    review_queue,
+)
+
+
+@pytest.fixture
+def people(conn):
+    return {
+        role: accounts.create_user(conn, name, name.title(), role, "s3cret-pass")
+        for role, name in [
+            ("viewer", "vic"),
+            ("reviewer", "rita"),
+            ("producer", "paul"),
+            ("admin", "ada-admin"),
+        ]
+    }
+
+
+@pytest.fixture
+def takes(conn):
+    make_project(conn)
+    return [make_take(conn, take=n) for n in (1, 2, 3)]
+
+
+def count(conn, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_viewers_approve_is_refused_by_the_service_and_nothing_is_written(conn, people, takes):
+    audit_before = count(conn, "audit_log")
+    with pytest.raises(PermissionDenied, match=r"'vic' \(role viewer\).*'review'"):
+        decide(conn, people["viewer"], takes[0], "approve")
+    assert count(conn, "reviews") == 0
+    assert count(conn, "notifications") == 0
+    assert count(conn, "audit_log") == audit_before
+
+
+def test_forged_role_on_a_user_record_counts_for_nothing(conn, people, takes):
+    forged = dataclasses.replace(people["viewer"], role="admin")
+    with pytest.raises(PermissionDenied):
+        decide(conn, forged, takes[0], "approve")
+
+
+def test_reviewers_approval_is_recorded_and_audited_as_the_reviewer(conn, people, takes):
+    decision = decide(conn, people["reviewer"], takes[0], "approve", "lovely")
+    assert decision.decision == "approved" and decision.request_delivery
+    assert conn.execute("SELECT scene_id, decision, comment FROM reviews").fetchall() == [
+        (takes[0], "approved", "lovely")
+    ]
+    actors = conn.execute(
+        "SELECT actor FROM audit_log WHERE table_name = 'reviews' AND action = 'INSERT'"
+    ).fetchall()
+    assert actors == [("user:rita",)]
+    # the producer hears that the take is ready for delivery; the reviewer does not
+    assert [n.kind for n in unread(conn, people["producer"])] == ["approved"]
+    assert unread(conn, people["reviewer"]) == []
+
+
+def test_session_token_acts_as_its_user(conn, people, takes):
+    token = accounts.authenticate(conn, "rita", "s3cret-pass").token
+    assert not decide(conn, token, takes[0], "reject", "eyes drift").request_delivery
+    accounts.logout(conn, token)
+    with pytest.raises(accounts.SessionRefused):
+        decide(conn, token, takes[1], "approve")
+    assert count(conn, "reviews") == 1
+
+
+def test_unknown_decision_is_refused(conn, people, takes):
+    with pytest.raises(InvalidValue, match="approve, reject or flag"):
+        decide(conn, people["reviewer"], takes[0], "maybe")
+
+
+def test_batch_approve_is_all_or_nothing(conn, people, takes):
+    generating = make_take(conn, take=4, status="generating")
+    with pytest.raises(NotReviewable) as refused:
+        batch_decide(conn, people["reviewer"], [takes[0], generating, takes[1], 999_999], "approve")
+    assert set(refused.value.problems) == {generating, 999_999}
+    assert "not assembled" in str(refused.value) and "no such scene" in str(refused.value)
+    assert count(conn, "reviews") == 0
+    assert count(conn, "notifications") == 0
+
+    decided = batch_decide(conn, people["reviewer"], [takes[0], takes[1]], "approve")
+    assert [d.scene_id for d in decided] == takes[:2]
+    assert count(conn, "reviews") == 2
+
+
+def test_review_queue_lists_undecided_assembled_takes_oldest_first(conn, people):
+    make_project(conn)
+    make_project(conn, "other")
+    newest = make_take(conn, take=1, age_minutes=1)
+    oldest = make_take(conn, take=2, age_minutes=30)
+    middle = make_take(conn, take=3, age_minutes=10)
+    make_take(conn, take=4, status="generating", age_minutes=60)
+    elsewhere = make_take(conn, project="other", take=1, age_minutes=5)
+
+    queue = review_queue(conn, people["viewer"])
+    assert [t.scene_id for t in queue] == [oldest, middle, elsewhere, newest]
+    assert (queue[0].project, queue[0].character, queue[0].scene_type) == ("demo", "ada", "walk")
+    assert [t.scene_id for t in review_queue(conn, people["viewer"], "other")] == [elsewhere]
+
+    decide(conn, people["reviewer"], middle, "flag", "check the hands")
+    assert [t.scene_id for t in review_queue(conn, people["viewer"])] == [
+        oldest,
+        elsewhere,
+        newest,
+    ]
+
+
+def test_note_at_a_frame_is_seen_by_another_user_in_thread_order(conn, people, takes):
+    first = add_note(conn, people["reviewer"], takes[0], "blink at 42", frame=42)
+    second = add_note(conn, people["producer"], takes[0], "colour shifts", frame=90)
+    reply = add_note(conn, people["producer"], takes[0], "agreed, regenerate", reply_to=first.id)
+    add_note(conn, people["reviewer"], takes[1], "another take")
+
+    thread = notes_for(conn, people["viewer"], takes[0])
+    assert [(n.id, n.depth, n.author) for n in thread] == [
+        (first.id, 0, "rita"),
+        (reply.id, 1, "paul"),
+        (second.id, 0, "paul"),
+    ]
+    assert thread[0].frame == 42 and thread[0].body == "blink at 42"
+    actors = conn.execute(
+        "SELECT DISTINCT actor FROM audit_log WHERE table_name = 'notes' ORDER BY actor"
+    ).fetchall()
+    assert actors == [("user:paul",), ("user:rita",)]
+    # the others hear of each note; an author is not told about their own
+    told = unread(conn, people["producer"])
+    assert [(n.kind, n.subject["frame"]) for n in told] == [
+        ("note_added", 42),
+        ("note_added", None),
+    ]
+
+    resolved = resolve_note(conn, people["reviewer"], first.id)
+    assert resolved.status == "resolved"
+    assert notes_for(conn, people["viewer"], takes[0])[0].status == "resolved"
+
+
+def test_viewer_cannot_write_notes_and_replies_stay_on_their_take(conn, people, takes):
+    with pytest.raises(PermissionDenied, match="write_notes"):
+        add_note(conn, people["viewer"], takes[0], "sneaky", frame=1)
+    note = add_note(conn, people["reviewer"], takes[0], "first")
+    with pytest.raises(InvalidValue, match=f"is not a note on scene {takes[1]}"):
+        add_note(conn, people["reviewer"], takes[1], "wrong thread", reply_to=note.id)
+    assert count(conn, "notes") == 1

@@ -1,0 +1,27 @@
+"""Reviewing assembled takes: queue, decisions and notes, with permissions enforced."""
+
+from trulience.review.service import (
+    Decision,
+    NotReviewable,
+    Take,
+    ThreadedNote,
+    add_note,
+    batch_decide,
+    decide,
+    notes_for,
+    resolve_note,
+    review_queue,
+)
+
+__all__ = [
+    "Decision",
+    "NotReviewable",
+    "Take",
+    "ThreadedNote",
+    "add_note",
+    "batch_decide",
+    "decide",
+    "notes_for",
+    "resolve_note",
+    "review_queue",
+]
