@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev bench clean-home
+.PHONY: install demo test lint dev bench browser
 
 install: $(STAMP)
 
@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml requirements-lock.txt
 demo: install
 	$(BIN)/trulience demo
 
-test: install lint
+test: install browser lint
 	$(BIN)/pytest -q
+
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 lint: install
 	$(BIN)/ruff check .

@@ -188,3 +188,29 @@ def test_delivery_job_packages_only_an_approved_take(setup, conn):
     assert delivered.success
     checks = {e.check_name: e.passed for e in delivered.get_asset_check_evaluations()}
     assert checks == {"complies_with_spec": True}
+
+
+def test_an_approval_requests_a_delivery_run_once(setup, conn):
+    from dagster import build_sensor_context
+
+    from trulience.auth.users import create_user
+    from trulience.review.service import decide
+
+    settings, instance = setup
+    assert run(settings, instance, "eileen").success
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("approvals_sensor")
+    waiting = sensor(build_sensor_context(instance=instance, resources=defs.resources))
+    assert "no approved take" in waiting.skip_message
+    reviewer = create_user(conn, "rita", "Rita", "reviewer", "correct horse battery")
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    assert decide(conn, reviewer, take.id, "approved").request_delivery
+    result = sensor(build_sensor_context(instance=instance, resources=defs.resources))
+    (request,) = result.run_requests
+    assert request.partition_key == "eileen|blink" and request.run_key == f"deliver:{take.id}"
+    delivery = defs.resolve_job_def("delivery")
+    assert delivery.execute_in_process(
+        partition_key=request.partition_key, instance=instance
+    ).success
+    done = sensor(build_sensor_context(instance=instance, resources=defs.resources))
+    assert "no approved take" in done.skip_message

@@ -690,6 +690,93 @@ def hardware(record: bool) -> None:
             record_samples(conn, "local", local.samples)
 
 
+@main.group(cls=_Commands)
+def users() -> None:
+    """People who log in to the apps, with a role: admin, producer, reviewer or viewer."""
+
+
+def _password(prompt: str) -> str:
+    # from the environment for scripts (TRULIENCE_PASSWORD), otherwise asked twice, hidden
+    return os.environ.get("TRULIENCE_PASSWORD") or click.prompt(
+        prompt, hide_input=True, confirmation_prompt=True
+    )
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", help="Display name (default: the username).")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "producer", "reviewer", "viewer"]),
+    default="viewer",
+    show_default=True,
+)
+@click.option("--email")
+def users_add(username: str, display_name: str | None, role: str, email: str | None) -> None:
+    """Create a user (the password is asked, or read from TRULIENCE_PASSWORD)."""
+    from trulience.auth.users import create_user
+
+    with _connect(_settings()) as conn:
+        create_user(conn, username, display_name or username, role, _password("Password"), email)
+    click.echo(f"user {username} ({role}) created")
+
+
+@users.command("list")
+def users_list() -> None:
+    from trulience.catalog.users import list_users
+
+    with _connect(_settings()) as conn:
+        for u in list_users(conn):
+            click.echo(
+                f"{u.username:<20} {u.role:<9} {'DISABLED' if u.disabled else 'active':<8}"
+                f" {u.display_name}"
+            )
+
+
+@users.command("passwd")
+@click.argument("username")
+def users_passwd(username: str) -> None:
+    """Set a user's password (their open sessions end)."""
+    from trulience.auth.users import set_password
+
+    with _connect(_settings()) as conn:
+        set_password(conn, username, _password("New password"))
+    click.echo(f"password of {username} changed; their sessions were ended")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Stop a user from logging in or acting (their sessions end now)."""
+    from trulience.auth.users import disable_user
+
+    with _connect(_settings()) as conn:
+        disable_user(conn, username)
+    click.echo(f"user {username} disabled")
+
+
+@users.command("sessions")
+@click.argument("username")
+@click.option("--revoke", "revoke_id", type=int, help="End this session.")
+def users_sessions(username: str, revoke_id: int | None) -> None:
+    """A user's active sessions (PRD-98); --revoke ID ends one."""
+    from trulience.auth.users import revoke_session, sessions_of
+
+    with _connect(_settings()) as conn:
+        if revoke_id is not None:
+            if revoke_id not in {s.id for s in sessions_of(conn, username)}:
+                raise click.ClickException(f"user {username} has no session {revoke_id}")
+            revoke_session(conn, revoke_id)
+            click.echo(f"session {revoke_id} revoked")
+            return
+        for s in sessions_of(conn, username, active_only=True):
+            click.echo(
+                f"#{s.id:<6} since {s.created_at:%Y-%m-%d %H:%M} last seen "
+                f"{s.last_seen_at:%Y-%m-%d %H:%M} expires {s.expires_at:%Y-%m-%d %H:%M}"
+                f"  {s.user_agent}"
+            )
+
+
 @main.command("generate")
 @click.argument("character")
 @click.argument("scene_type")

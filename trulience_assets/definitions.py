@@ -5,6 +5,7 @@ from dagster import Definitions, in_process_executor
 from resources import build_resources
 from sensors.catalog import catalog_partitions_sensor
 from sensors.inbox import inbox_sensor
+from sensors.review import approvals_sensor
 from sensors.workers import worker_health_sensor
 from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
@@ -28,7 +29,12 @@ def build_definitions(settings: Settings) -> Definitions:
             deliverable,
         ],
         jobs=[characters_job, scenes_job, delivery_job],
-        sensors=[catalog_partitions_sensor, inbox_sensor, worker_health_sensor],
+        sensors=[
+            catalog_partitions_sensor,
+            inbox_sensor,
+            worker_health_sensor,
+            approvals_sensor,
+        ],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.
         executor=in_process_executor,

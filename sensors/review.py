@@ -1,0 +1,43 @@
+"""Review decisions drive the pipeline (PRD-35, PRD-97): an approved, assembled take with
+no deliverable yet gets a delivery run."""
+
+from dagster import (
+    DefaultSensorStatus,
+    MultiPartitionKey,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from resources import CatalogResource
+from trulience_assets.jobs import delivery_job
+
+
+@sensor(job=delivery_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
+    """Request a delivery run for every approved take that has no deliverable."""
+    with catalog.connect(actor="dagster:approvals_sensor") as conn:
+        rows = conn.execute(
+            """SELECT s.id, c.slug, t.slug FROM scenes s
+                 JOIN characters c ON c.id = s.character_id
+                 JOIN scene_types t ON t.id = s.scene_type_id
+                WHERE s.status = 'assembled'
+                  AND (SELECT r.decision FROM reviews r WHERE r.scene_id = s.id
+                        ORDER BY r.created_at DESC, r.id DESC LIMIT 1) = 'approved'
+                  AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.scene_id = s.id)
+                ORDER BY s.id"""
+        ).fetchall()
+    if not rows:
+        return SkipReason("no approved take waits for delivery")
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                partition_key=MultiPartitionKey({"character": c, "scene_type": t}),
+                run_key=f"deliver:{scene_id}",
+                tags={"trulience/scene_id": str(scene_id)},
+            )
+            for scene_id, c, t in rows
+        ]
+    )
