@@ -77,6 +77,7 @@ def run(settings: Settings, instance: DagsterInstance, character: str, generatio
 
 def test_a_partition_generates_its_take(setup, conn):
     settings, instance = setup
+    users.create_user(conn, "paul", "Paul", "producer")
     result = run(settings, instance, "eileen")
     assert result.success
     (materialization,) = result.asset_materializations_for_node("segments")
@@ -96,6 +97,8 @@ def test_a_partition_generates_its_take(setup, conn):
     local = Path(str(settings.home)) / "scene.mp4"
     local.write_bytes(storage.read_bytes(storage.key_of(take.uri)))
     assert probe(local).frames == 24 and take.frames == 24
+    kinds = conn.execute("SELECT kind FROM notifications").fetchall()
+    assert kinds == [("ready_for_review",)]  # the producer is told
 
 
 def test_transient_backend_errors_are_retried_and_resume(setup, conn):
@@ -151,6 +154,7 @@ class BlackGeneration(GenerationResource):
 
 def test_a_failed_quality_gate_blocks_assembly(setup, conn):
     settings, instance = setup
+    users.create_user(conn, "paul", "Paul", "producer")
     black = BlackGeneration(home=str(settings.home), database_url=settings.database_url)
     result = run(settings, instance, "eileen", black)
     assert not result.success
@@ -163,6 +167,8 @@ def test_a_failed_quality_gate_blocks_assembly(setup, conn):
     assert "scene_video" not in materialised
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
     assert take.status == "qa_failed" and take.uri is None
+    (body,) = conn.execute("SELECT body FROM notifications WHERE kind = 'gate_failed'").fetchone()
+    assert "segment 1 failed its quality gates" in body
 
 
 def test_delivery_job_packages_only_an_approved_take(setup, conn):
@@ -214,3 +220,28 @@ def test_an_approval_requests_a_delivery_run_once(setup, conn):
     ).success
     done = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     assert "no approved take" in done.skip_message
+
+
+def test_a_failed_run_notifies_producers(setup, conn):
+    from dagster import build_run_status_sensor_context
+
+    settings, instance = setup
+    users.create_user(conn, "paul", "Paul", "producer")
+    result = run(settings, instance, "ghost")
+    failure = next(
+        r.dagster_event
+        for r in instance.all_logs(result.run_id)
+        if r.dagster_event and r.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    )
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("run_failure_notifications")
+    context = build_run_status_sensor_context(
+        sensor_name="run_failure_notifications",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources=defs.resources,
+    ).for_run_failure()
+    sensor(context)
+    (body,) = conn.execute("SELECT body FROM notifications WHERE kind = 'run_failed'").fetchone()
+    assert result.run_id[:8] in body and "scenes" in body

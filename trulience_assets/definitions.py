@@ -4,6 +4,7 @@ from dagster import Definitions, in_process_executor
 
 from resources import build_resources
 from sensors.catalog import catalog_partitions_sensor
+from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
 from sensors.review import approvals_sensor
 from sensors.workers import worker_health_sensor
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
             inbox_sensor,
             worker_health_sensor,
             approvals_sensor,
+            run_failure_notifications,
         ],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

@@ -18,6 +18,7 @@ from trulience.catalog.scenes import latest_take
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.generation.loop import choose_project
+from trulience.notify import notify
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
 from trulience_assets.partitions import character_scene_partitions
 
@@ -58,6 +59,13 @@ def deliverable(
             delivery = deliver_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
+        if delivery.status == "packaged":
+            notify(
+                conn,
+                "delivered",
+                {"scene_id": take.id, "deliverable": delivery.deliverable_id},
+                f"{character} in {scene_type}, take {take.take}, is packaged for delivery",
+            )
     described = "; ".join(v["message"] for v in delivery.violations) or None
     return MaterializeResult(
         metadata={

@@ -26,6 +26,7 @@ from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
 from trulience.generation.loop import QARefused, choose_project, run_loop
+from trulience.notify import notify
 from trulience.qa.video_rules import GATES
 from trulience_assets.assets.ingest import image_variants
 from trulience_assets.partitions import character_scene_partitions
@@ -118,6 +119,12 @@ def segments(
             take = latest_take(
                 conn, choose_project(conn, character, config.project), character, scene_type
             )
+            notify(
+                conn,
+                "gate_failed",
+                {"scene_id": take.id, "character": character, "scene_type": scene_type},
+                str(exc),
+            )
             return MaterializeResult(
                 metadata={"scene_id": take.id, "take": take.take, "status": take.status},
                 check_results=gate_results(exc.gates, str(exc)),
@@ -167,6 +174,12 @@ def scene_video(
             scene = assemble_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
+        notify(
+            conn,
+            "ready_for_review",
+            {"scene_id": take.id, "character": character, "scene_type": scene_type},
+            f"{character} in {scene_type}, take {take.take}, is ready for review",
+        )
     return MaterializeResult(
         metadata={
             "scene_id": scene.scene_id,
