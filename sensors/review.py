@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from resources import CatalogResource
-from trulience_assets.jobs import delivery_job
+from trulience_assets.jobs import delivery_job, scenes_job
 
 
 @sensor(job=delivery_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
@@ -39,5 +39,33 @@ def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource)
                 tags={"trulience/scene_id": str(scene_id)},
             )
             for scene_id, c, t in rows
+        ]
+    )
+
+
+@sensor(job=scenes_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def regeneration_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
+    """Request a scenes run for every take a reviewer sent back with a rejected segment."""
+    with catalog.connect(actor="dagster:regeneration_sensor") as conn:
+        rows = conn.execute(
+            """SELECT s.id, c.slug, t.slug, count(g.id) FROM scenes s
+                 JOIN characters c ON c.id = s.character_id
+                 JOIN scene_types t ON t.id = s.scene_type_id
+                 JOIN segments g ON g.scene_id = s.id AND g.status = 'superseded'
+                WHERE s.status = 'generating'
+                  AND (SELECT r.decision FROM reviews r WHERE r.scene_id = s.id
+                        ORDER BY r.created_at DESC, r.id DESC LIMIT 1) = 'rejected'
+                GROUP BY 1, 2, 3 ORDER BY 1"""
+        ).fetchall()
+    if not rows:
+        return SkipReason("no take waits for a regenerated segment")
+    return SensorResult(
+        run_requests=[
+            # the count of superseded takes makes each new rejection a new run
+            RunRequest(
+                partition_key=MultiPartitionKey({"character": c, "scene_type": t}),
+                run_key=f"regenerate:{scene_id}:{superseded}",
+            )
+            for scene_id, c, t, superseded in rows
         ]
     )

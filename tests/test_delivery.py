@@ -108,3 +108,28 @@ def test_face_contact_sheet_across_takes(conn, storage, take, face_models, tmp_p
     path.write_bytes(png)
     with Image.open(path) as sheet:
         assert sheet.size == (6 * TILE, TILE)
+
+
+def test_rejecting_a_segment_regenerates_only_that_segment(conn, storage, take, tmp_path):
+    from trulience.auth.errors import PermissionDenied
+    from trulience.auth.users import create_user
+    from trulience.catalog import scenes as scene_repo
+    from trulience.review.regenerate import reject_segment
+    from trulience.review.service import notes_for
+
+    assemble_take(conn, storage, take.id, tmp_path / "a")
+    before = {i: s.sha256 for i, s in scene_repo.current_segments(conn, take.id).items()}
+    viewer = create_user(conn, "vic", "Vic", "viewer", "long enough password")
+    with pytest.raises(PermissionDenied):
+        reject_segment(conn, viewer, take.id, 1, "hand glitch")
+    reviewer = create_user(conn, "rhea", "Rhea", "reviewer", "long enough password")
+    reject_segment(conn, reviewer, take.id, 1, "the hand melts at the end")
+    assert scene_repo.get_scene(conn, take.id).status == "generating"
+    (note,) = notes_for(conn, reviewer, take.id)
+    assert note.frame == 12 and "hand melts" in note.body  # segment 1 starts at frame 12
+
+    result = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "l")
+    assert result.resumed and result.generated == [1] and result.scene.id == take.id
+    after = {i: s.sha256 for i, s in scene_repo.current_segments(conn, take.id).items()}
+    assert after[0] == before[0] and after[2] == before[2] and after[1] != before[1]
+    assert assemble_take(conn, storage, take.id, tmp_path / "b").frames == 36

@@ -245,3 +245,32 @@ def test_a_failed_run_notifies_producers(setup, conn):
     sensor(context)
     (body,) = conn.execute("SELECT body FROM notifications WHERE kind = 'run_failed'").fetchone()
     assert result.run_id[:8] in body and "scenes" in body
+
+
+def test_a_rejected_segment_is_regenerated_by_the_sensor(setup, conn):
+    from dagster import build_sensor_context
+
+    from trulience.auth.users import create_user
+    from trulience.review.regenerate import reject_segment
+
+    settings, instance = setup
+    assert run(settings, instance, "eileen").success
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    reviewer = create_user(conn, "rhea", "Rhea", "reviewer", "long enough password")
+    reject_segment(conn, reviewer, take.id, 0, "eyes drift at the start")
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("regeneration_sensor")
+    (request,) = sensor(
+        build_sensor_context(instance=instance, resources=defs.resources)
+    ).run_requests
+    assert request.partition_key == "eileen|blink"
+    assert run(settings, instance, "eileen").success
+    again = scenes.get_scene(conn, take.id)
+    assert again.status == "assembled"
+    attempts = conn.execute(
+        "SELECT attempt FROM segments WHERE scene_id = %s AND index = 0 ORDER BY attempt",
+        (take.id,),
+    ).fetchall()
+    assert attempts == [(1,), (2,)]
+    idle = sensor(build_sensor_context(instance=instance, resources=defs.resources))
+    assert "no take waits" in idle.skip_message

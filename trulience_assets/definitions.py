@@ -6,7 +6,7 @@ from resources import build_resources
 from sensors.catalog import catalog_partitions_sensor
 from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
-from sensors.review import approvals_sensor
+from sensors.review import approvals_sensor, regeneration_sensor
 from sensors.workers import worker_health_sensor
 from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
@@ -35,6 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
             inbox_sensor,
             worker_health_sensor,
             approvals_sensor,
+            regeneration_sensor,
             run_failure_notifications,
         ],
         resources=build_resources(settings),

@@ -474,8 +474,9 @@ def _generate(
                 fps=config.fps,
                 width=config.width,
                 height=config.height,
-                # a retake after a failed gate gets another seed (and so other motion)
-                seed=seed_for(config, index) + RETAKE_SEED_STEP * take,
+                # every retake (after a failed gate, or sent back by a reviewer) gets another
+                # seed, and so other motion
+                seed=seed_for(config, index) + RETAKE_SEED_STEP * (attempt - 1),
                 prompt=prompt,
                 negative_prompt=negative,
                 # a retake may also nudge parameters (qa_rules.retake_params), e.g. less motion
