@@ -84,7 +84,11 @@ class ReviewApp:
         self.keyboard = theme.KeyboardShortcuts(
             {key: self.actions[action] for key, action in SHORTCUTS.items()}
         )
-        self.body = pn.Column(self.login_view, sizing_mode="stretch_width")
+        # All three views stay in the page and only one is visible: swapping the objects of
+        # a layout in and out makes Bokeh re-register their models ("reference already known").
+        self.views = (self.login_view, self.queue_view, self.player_view)
+        self.body = pn.Column(*self.views, sizing_mode="stretch_width")
+        self._show(self.login_view)
         self.root = theme.page("Review", self.body, self.keyboard)
 
     def _player(self) -> pn.Column:
@@ -124,6 +128,10 @@ class ReviewApp:
         )
         return pn.Column(pn.Row(back, self.title), pn.Row(viewer, side))
 
+    def _show(self, view: pn.Column) -> None:
+        for each in self.views:
+            each.visible = each is view
+
     def view(self) -> pn.Column:
         """The app's root layout, to be made servable."""
         return self.root
@@ -152,12 +160,12 @@ class ReviewApp:
             with connect(self.url) as conn:
                 accounts.logout(conn, self.token)
         self.token, self.take = None, None
-        self.body.objects = [self.login_view]
+        self._show(self.login_view)
 
     def _expired(self, error: SessionRefused) -> None:
         self.token, self.take = None, None
         theme.show(self.login_notice, theme.refusal(error), "warning")
-        self.body.objects = [self.login_view]
+        self._show(self.login_view)
 
     # -- queue ---------------------------------------------------------------------------
 
@@ -174,7 +182,7 @@ class ReviewApp:
             return
         rows = [self._queue_row(take) for take in takes]
         self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
-        self.body.objects = [self.queue_view]
+        self._show(self.queue_view)
 
     def _queue_row(self, take: Take) -> pn.Row:
         label = (
@@ -192,7 +200,7 @@ class ReviewApp:
         self.take, self.index = take, 0
         self.notice.visible = False
         self.title.object = f"### {take.character} · {take.scene_type} · take {take.take}"
-        self.body.objects = [self.player_view]
+        self._show(self.player_view)
         try:
             if take.uri is None:
                 raise TrulienceError(f"take {take.take} has no video yet")
