@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev bench browser
+.PHONY: install demo test lint dev review bench browser
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ lint: install
 
 dev: install
 	$(BIN)/trulience dev
+
+review: install
+	$(BIN)/panel serve apps/review.py --address 127.0.0.1
 
 bench: install
 	# the delivery benchmark compares against Debian's ffmpeg
