@@ -209,6 +209,8 @@ def test_demo_runs_twice_in_a_row(db_url, tmp_path):
         assert f"characters [{slug}]: ok" in second
         assert re.search(rf"{slug} +images 1/1 passed.* -> READY", second), second
     assert "make dev" in second
+    assert "make review" in second and "demo-reviewer" in second
+    assert "user demo-reviewer         created" in first
     assert "every demo take is already generated" in second  # takes are not remade
     assert "scenes [marco|look-around-wide]: ok" in first
     with connect(db_url) as conn:

@@ -1006,7 +1006,7 @@ def demo() -> None:
     """Set up the embedded catalog, drop sample characters into the inbox and run the
     pipeline on them through the inbox sensor, as a studio's drop would."""
     from trulience.catalog.readiness import all_readiness
-    from trulience.demo import DEMO_PROJECT, prepare_demo, takes_to_make
+    from trulience.demo import DEMO_PROJECT, DEMO_REVIEWER, prepare_demo, takes_to_make
     from trulience.samples import sample_characters
 
     settings = _settings()
@@ -1065,6 +1065,8 @@ Where to look:
   inbox             {settings.inbox_dir}/<project>/<character>/  (drop more folders here;
                     the inbox sensor picks them up while `make dev` runs)
   media             {settings.storage_url}/characters/<slug>/
+  review app        make review   (then open http://127.0.0.1:5006/review and log in as
+                    {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]}: the assembled takes are in the queue)
   the catalog       .venv/bin/trulience characters readiness --project demo
                     .venv/bin/trulience characters show eileen
                     .venv/bin/trulience search astronaut

@@ -9,6 +9,9 @@ from trulience.generation.scene_config import Definition, define
 from trulience.samples import sample_characters
 
 DEMO_PROJECT = "demo"
+# A local demo login for the review app (printed by `make demo`; change or disable it with
+# `trulience users passwd|disable demo-reviewer` on anything but a laptop).
+DEMO_REVIEWER = ("demo-reviewer", "review-the-demo")
 # The second sample face is a 320 px crop: the demo project accepts smaller source images
 # than the studio default (512 px), which is what per-project thresholds are for.
 DEMO_SETTINGS = {"image_qa": {"min_short_side": 320}}
@@ -50,6 +53,7 @@ def prepare_demo(conn: psycopg.Connection, inbox: Path) -> list[str]:
     if project.settings != DEMO_SETTINGS:
         projects.update_settings(conn, DEMO_PROJECT, DEMO_SETTINGS)
     report = [f"scene type {d.slug:<17} {define(conn, d)}" for d in DEMO_SCENE_TYPES]
+    report.append(_ensure_reviewer(conn))
     for sample in sample_characters():
         folder = inbox / DEMO_PROJECT / sample.slug
         written = sample.write_folder(folder)
@@ -77,3 +81,17 @@ def takes_to_make(conn: psycopg.Connection) -> list[str]:
         (DEMO_PROJECT, [s.slug for s in sample_characters()], [d.slug for d in DEMO_SCENE_TYPES]),
     ).fetchall()
     return [f"{character}|{scene_type}" for character, scene_type in rows]
+
+
+def _ensure_reviewer(conn: psycopg.Connection) -> str:
+    from trulience.auth.users import create_user
+    from trulience.catalog.errors import NotFound
+    from trulience.catalog.users import get_user
+
+    username, password = DEMO_REVIEWER
+    try:
+        get_user(conn, username)
+        return f"user {username:<21} exists"
+    except NotFound:
+        create_user(conn, username, "Demo reviewer", "reviewer", password)
+        return f"user {username:<21} created"
