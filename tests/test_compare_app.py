@@ -1,0 +1,254 @@
+"""The compare app in a real browser: attempts of a segment side by side with their QA
+verdicts, and one scene type across characters stepped in sync, frame-accurately."""
+
+import base64
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from PIL import Image
+
+from tests.conftest import drop_database, new_database
+from tests.review_takes import make_project, make_take
+from tests.test_review_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    REPO,
+    SCREENSHOTS,
+    free_port,
+    grey_of,
+    index_of,
+    wait_until_served,
+)
+from trulience.auth import users as accounts
+from trulience.catalog.database import connect
+from trulience.media.encode import encode_frames
+from trulience.storage import Storage
+
+pytestmark = pytest.mark.browser
+
+FRAMES = 12
+FAILED_QA = {
+    "passed": False,
+    "failed": ["black"],
+    "gates": [
+        {
+            "name": "black",
+            "passed": False,
+            "value": 0.9,
+            "threshold": 0.5,
+            "message": "mostly black frames",
+        },
+        {"name": "frame_count", "passed": True, "value": 4, "threshold": 4, "message": "ok"},
+    ],
+    "metrics": {"identity_median": 0.61},
+}
+PASSED_QA = {
+    "passed": True,
+    "failed": [],
+    "gates": [
+        {"name": "black", "passed": True, "value": 0.0, "threshold": 0.5, "message": "ok"},
+        {"name": "frame_count", "passed": True, "value": 4, "threshold": 4, "message": "ok"},
+    ],
+    "metrics": {"identity_median": 0.82},
+}
+
+
+@dataclass
+class Studio:
+    base_url: str
+
+
+def store_clip(storage: Storage, home: Path, key: str, first: int, count: int):
+    """A real H.264 clip whose frame i is painted grey_of(first + i), stored under `key`."""
+    video = home / key.replace("/", "_")
+    frames = (np.full((64, 64, 3), grey_of(first + i), dtype=np.uint8) for i in range(count))
+    encode_frames(frames, video, 12, gop=4)
+    return storage.put_file(key, video)
+
+
+def character_take(conn: psycopg.Connection, slug: str, take: int, age_minutes: int) -> int:
+    """An assembled take of character `slug` in 'walk' (adding the character if new)."""
+    conn.execute(
+        "INSERT INTO characters (slug, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (slug, slug.title()),
+    )
+    conn.execute(
+        """INSERT INTO project_characters (project_id, character_id)
+           SELECT p.id, c.id FROM projects p, characters c WHERE p.slug = 'demo' AND c.slug = %s
+           ON CONFLICT DO NOTHING""",
+        (slug,),
+    )
+    return conn.execute(
+        """INSERT INTO scenes (project_id, character_id, scene_type_id, scene_type_version_id,
+                               take, status, created_at)
+           SELECT p.id, c.id, st.id, v.id, %s, 'assembled', now() - make_interval(mins => %s)
+             FROM projects p, characters c, scene_types st
+             JOIN scene_type_versions v ON v.scene_type_id = st.id AND v.version = 1
+            WHERE p.slug = 'demo' AND c.slug = %s AND st.slug = 'walk'
+           RETURNING id""",
+        (take, age_minutes, slug),
+    ).fetchone()[0]
+
+
+def attach(conn: psycopg.Connection, scene: int, stored, frames: int) -> None:
+    conn.execute(
+        "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s WHERE id = %s",
+        (stored.uri, stored.sha256, frames, scene),
+    )
+
+
+@pytest.fixture(scope="module")
+def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
+    """Ada's old and new take and Bea's take of 'walk'; segment 0 of Ada's old take has a
+    failed and a passing attempt."""
+    home = tmp_path_factory.mktemp("home")
+    storage = Storage((home / "storage").as_uri())
+    db_url = new_database(server_url)
+    with connect(db_url, actor="tester") as conn:
+        accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
+        make_project(conn)
+        old = make_take(conn, take=1, age_minutes=30)
+        # The old take's video starts at frame 6: the grid must not show it.
+        attach(conn, old, store_clip(storage, home, "scenes/ada/walk/take1.mp4", 6, 6), 6)
+        for attempt, first, status, qa in [
+            (1, 0, "qa_failed", FAILED_QA),
+            (2, 3, "qa_passed", PASSED_QA),
+        ]:
+            clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
+            conn.execute(
+                """INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
+                                         qa, current)
+                   VALUES (%s, 0, %s, %s, %s, %s, 4, %s, %s)""",
+                (
+                    old,
+                    attempt,
+                    status,
+                    clip.uri,
+                    clip.sha256,
+                    psycopg.types.json.Jsonb(qa),
+                    attempt == 2,
+                ),
+            )
+        new = make_take(conn, take=2, age_minutes=10)
+        attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
+        bea = character_take(conn, "bea", 1, 20)
+        attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
+
+    port = free_port()
+    log = home / "panel.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "TRULIENCE_HOME": str(home),
+        "STORAGE_URL": storage.url,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        "apps/compare.py",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--allow-websocket-origin",
+        f"127.0.0.1:{port}",
+    ]
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    try:
+        url = f"http://127.0.0.1:{port}/compare"
+        wait_until_served(url, server, log)
+        yield Studio(url)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        drop_database(server_url, db_url)
+
+
+@pytest.fixture(scope="module")
+def page(studio):
+    """One logged-in viewer's page (the view permission is all the app needs)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed: make test installs it")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(studio.base_url)
+        page.get_by_placeholder("Username").fill("vic")
+        page.get_by_placeholder("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Logged in as")).to_be_visible()
+        yield page
+        browser.close()
+
+
+def decoded(image) -> np.ndarray:
+    """The picture a shown <img> carries, decoded from its PNG data URL."""
+    source = image.get_attribute("src")
+    assert source.startswith("data:image/png;base64,")
+    data = base64.b64decode(source.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_attempts_of_a_segment_show_side_by_side_with_the_failing_gate_named(page):
+    from playwright.sync_api import expect
+
+    page.locator(".compare-take select").select_option(label="Ada · Walk · take 1 (demo)")
+    page.get_by_role("button", name="Compare attempts").click()
+    cards = page.locator(".compare-attempt")
+    expect(cards).to_have_count(2)
+    first, second = cards.nth(0), cards.nth(1)
+    expect(first).to_contain_text("Attempt 1")
+    expect(first).to_contain_text("qa_failed")
+    expect(first).to_contain_text("gates failed: black")
+    expect(first).to_contain_text("identity median: 0.610")
+    expect(second).to_contain_text("Attempt 2")
+    expect(second).to_contain_text("qa_passed · current")
+    expect(second).to_contain_text("gates failed: none")
+    expect(second).to_contain_text("black fixed")
+    expect(second).to_contain_text("identity +0.210")
+    # Each card shows that attempt's own first frame.
+    assert index_of(decoded(first.locator("img.compare-attempt-image"))) == 0
+    assert index_of(decoded(second.locator("img.compare-attempt-image"))) == 3
+
+
+def test_scene_type_grid_steps_every_characters_newest_take_to_the_same_frame(page):
+    from playwright.sync_api import expect
+
+    page.locator(".compare-scene-type select").select_option(label="Walk")
+    page.get_by_role("button", name="Compare characters").click()
+    expect(page.locator(".compare-cell")).to_have_count(2)
+    expect(page.locator(".compare-grid")).to_contain_text("Ada · take 2")
+    expect(page.locator(".compare-grid")).to_contain_text("Bea · take 1")
+    expected = 0
+    for delta in [+1, +1, +1, -1, +1, +1]:  # ends at frame 4, crossing a GOP
+        name = "+1 frame" if delta > 0 else "−1 frame"
+        page.get_by_role("button", name=name).click()
+        expected += delta
+        expect(page.get_by_text(f"frame {expected} / {FRAMES}")).to_be_visible()
+    for character in ("Ada", "Bea"):
+        image = page.locator(f'img.compare-grid-image[data-character="{character}"]')
+        expect(image).to_have_attribute("data-frame", str(expected))
+        assert index_of(decoded(image)) == expected
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
