@@ -1,5 +1,9 @@
 """The review app: log in, pick a take from the queue, step it frame by frame, decide, note.
 
+The queue filters by project and character and approves several takes at once; the player
+shows the take's storyboard and rejects the segment under the current frame; a tray lists
+the user's unread notifications.
+
 Serve with `panel serve apps/review.py`. Every action calls `trulience.review` with the
 session's token, so permissions and the audit log hold exactly as in the pipeline; the app
 only turns refusals into messages. Frames are decoded on the server by index (PRD-37), never
@@ -9,6 +13,7 @@ by seeking a browser <video> to a time, so "frame N" is the frame the reviewer s
 import html
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import panel as pn
@@ -17,11 +22,14 @@ from apps import theme
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError, PermissionDenied, SessionRefused
 from trulience.catalog.database import connect, database_url
+from trulience.catalog.scenes import current_segments
 from trulience.config import Settings
 from trulience.errors import TrulienceError
 from trulience.media.frames import frame_at
 from trulience.media.probe import probe
-from trulience.review import Take, add_note, decide, notes_for, review_queue
+from trulience.notify import mark_read, unread
+from trulience.review import Take, add_note, batch_decide, decide, notes_for, review_queue
+from trulience.review.regenerate import reject_segment
 from trulience.storage import Storage
 
 # Key → action (PRD-35/52). The one place to rebind a shortcut; buttons use the same actions.
@@ -33,6 +41,32 @@ SHORTCUTS: dict[str, str] = {
     "f": "flag",
 }
 _VERB_DONE = {"approve": "approved", "reject": "rejected", "flag": "flagged"}
+ALL = "(all)"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSpan:
+    """A current segment of the open take and the take's frames it covers, [start, end)."""
+
+    index: int
+    start: int
+    end: int
+
+
+def segment_spans(frames_by_index: dict[int, int | None]) -> list[SegmentSpan]:
+    """Segment boundaries in take frames, from each current segment's frame count."""
+    spans, start = [], 0
+    for index in sorted(frames_by_index):
+        end = start + (frames_by_index[index] or 0)
+        spans.append(SegmentSpan(index, start, end))
+        start = end
+    return spans
+
+
+def storyboard_key(video_key: str) -> str | None:
+    """Where a take's storyboard is stored: beside its `scene.mp4`, if it is one."""
+    folder, _, name = video_key.rpartition("/")
+    return f"{folder}/storyboard.png" if name == "scene.mp4" else None
 
 
 def _typed(field: pn.widgets.TextInput) -> str:
@@ -67,9 +101,21 @@ class ReviewApp:
         refresh_queue = pn.widgets.Button(name="Refresh queue")
         refresh_queue.on_click(lambda _: self.show_queue())
         self.queue = pn.Column(css_classes=["review-queue"])
+        self.takes: list[Take] = []
+        self.selected: dict[int, pn.widgets.Checkbox] = {}
+        self.project_filter = pn.widgets.Select(name="Project", options=[ALL], width=160)
+        self.character_filter = pn.widgets.Select(name="Character", options=[ALL], width=160)
+        for choice in (self.project_filter, self.character_filter):
+            choice.param.watch(lambda _: self._list_takes(), "value")
+        approve_selected = pn.widgets.Button(name="Approve selected", button_type="success")
+        approve_selected.on_click(lambda _: self.approve_selected())
+        self.queue_notice = theme.notice()
         self.queue_view = pn.Column(
             pn.Row(self.who, refresh_queue, logout),
+            self._tray(),
             pn.pane.Markdown("### Takes awaiting review"),
+            pn.Row(self.project_filter, self.character_filter, approve_selected),
+            self.queue_notice,
             self.queue,
         )
 
@@ -112,15 +158,30 @@ class ReviewApp:
         refresh_notes = pn.widgets.Button(name="Refresh notes")
         refresh_notes.on_click(lambda _: self.show_notes())
         self.notes = pn.pane.Markdown("", css_classes=["review-notes"])
+        self.storyboard = pn.pane.HTML("", css_classes=["review-storyboard"])
+        self.segments: list[SegmentSpan] = []
+        open_reject = pn.widgets.Button(name="Reject segment…", button_type="danger")
+        open_reject.on_click(lambda _: self._toggle_reject_form())
+        self.segment_label = pn.pane.Markdown("")
+        self.segment_note = pn.widgets.TextInput(placeholder="What is wrong with this segment?")
+        self.reject_segment_button = pn.widgets.Button(name="Reject segment", button_type="danger")
+        self.reject_segment_button.on_click(lambda _: self.reject_segment())
+        self.reject_form = pn.Column(
+            self.segment_label,
+            pn.Row(self.segment_note, self.reject_segment_button),
+            visible=False,
+        )
         steps = pn.Row(button("−1", "back"), button("+1", "forward"))
         decisions = pn.Row(
             button("Approve", "approve", "success"),
             button("Reject", "reject", "danger"),
             button("Flag", "flag", "warning"),
         )
-        viewer = pn.Column(self.frame, self.frame_label, steps)
+        viewer = pn.Column(self.frame, self.frame_label, steps, self.storyboard)
         side = pn.Column(
             decisions,
+            open_reject,
+            self.reject_form,
             self.notice,
             pn.Row(self.note_text, self.add_note_button),
             pn.Row(pn.pane.Markdown("### Notes"), refresh_notes),
@@ -180,18 +241,104 @@ class ReviewApp:
         except SessionRefused as error:
             self._expired(error)
             return
-        rows = [self._queue_row(take) for take in takes]
-        self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
+        self.takes = takes
+        for choice, values in (
+            (self.project_filter, {t.project for t in takes}),
+            (self.character_filter, {t.character for t in takes}),
+        ):
+            options = [ALL, *sorted(values)]
+            keep = choice.value if choice.value in options else ALL
+            choice.options = options
+            choice.value = keep
+        self._list_takes()
+        self.show_notifications()
         self._show(self.queue_view)
+
+    def _list_takes(self) -> None:
+        """Show the queue's takes that pass the project and character filters."""
+        shown = [
+            take
+            for take in self.takes
+            if self.project_filter.value in (ALL, take.project)
+            and self.character_filter.value in (ALL, take.character)
+        ]
+        self.selected = {}
+        rows = [self._queue_row(take) for take in shown]
+        self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
 
     def _queue_row(self, take: Take) -> pn.Row:
         label = (
             f"**{take.character} · {take.scene_type}** — take {take.take} · "
             f"project {take.project} · {take.frames or '?'} frames"
         )
+        pick = pn.widgets.Checkbox(
+            name=f"Select take {take.take}", width=130, css_classes=[f"select-take-{take.take}"]
+        )
+        self.selected[take.scene_id] = pick
         open_button = pn.widgets.Button(name=f"Open take {take.take}", button_type="primary")
         open_button.on_click(lambda _: self.open_take(take))
-        return pn.Row(open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
+        return pn.Row(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
+
+    def approve_selected(self) -> None:
+        """Approve every ticked take at once through the review service, all or nothing."""
+        if self.token is None:
+            return
+        ids = [scene_id for scene_id, pick in self.selected.items() if pick.value]
+        if not ids:
+            theme.show(self.queue_notice, "select the takes to approve first", "warning")
+            return
+        try:
+            with connect(self.url) as conn:
+                decisions = batch_decide(conn, self.token, ids, "approved")
+        except SessionRefused as error:
+            self._expired(error)
+            return
+        except PermissionDenied as error:
+            theme.show(self.queue_notice, f"not allowed: {theme.refusal(error)}", "danger")
+            return
+        except TrulienceError as error:
+            theme.show(self.queue_notice, theme.refusal(error), "danger")
+            return
+        self.show_queue()
+        theme.show(self.queue_notice, f"{len(decisions)} takes approved", "success")
+
+    # -- notifications -------------------------------------------------------------------
+
+    def _tray(self) -> pn.Column:
+        self.tray_badge = pn.pane.HTML("", css_classes=["notification-count"])
+        self.tray_list = pn.pane.Markdown("", css_classes=["notification-tray"])
+        refresh = pn.widgets.Button(name="Refresh notifications")
+        refresh.on_click(lambda _: self.show_notifications())
+        read_all = pn.widgets.Button(name="Mark all read")
+        read_all.on_click(lambda _: self.mark_all_read())
+        heading = pn.pane.Markdown("**Notifications**")
+        return pn.Column(pn.Row(heading, self.tray_badge, refresh, read_all), self.tray_list)
+
+    def show_notifications(self) -> None:
+        """Re-read the logged-in user's unread notifications into the tray."""
+        if self.token is None:
+            return
+        try:
+            with connect(self.url) as conn:
+                waiting = unread(conn, accounts.user_for_session(conn, self.token))
+        except SessionRefused as error:
+            self._expired(error)
+            return
+        self.tray_badge.object = f'<span class="tray-badge">{len(waiting)}</span>'
+        lines = [f"- {n.kind}: {html.escape(n.body)}" for n in waiting]
+        self.tray_list.object = "\n".join(lines) or "No unread notifications."
+
+    def mark_all_read(self) -> None:
+        """Mark all of the user's notifications read and empty the tray."""
+        if self.token is None:
+            return
+        try:
+            with connect(self.url) as conn:
+                mark_read(conn, accounts.user_for_session(conn, self.token))
+        except SessionRefused as error:
+            self._expired(error)
+            return
+        self.show_notifications()
 
     # -- player --------------------------------------------------------------------------
 
@@ -207,12 +354,25 @@ class ReviewApp:
             self.video = self._local_video(take.uri)
             self.total = probe(self.video).frames
         except TrulienceError as error:
-            self.video, self.total = None, 0
+            self.video, self.total, self.segments = None, 0, []
             self.frame.object, self.frame_label.object = "", ""
             theme.show(self.notice, theme.refusal(error), "danger")
         else:
+            with connect(self.url) as conn:
+                found = current_segments(conn, take.scene_id)
+            self.segments = segment_spans({i: s.frames for i, s in found.items()})
             self.show_frame()
+        self.reject_form.visible = False
+        self.storyboard.object = self._storyboard(take.uri)
         self.show_notes()
+
+    def _storyboard(self, uri: str | None) -> str:
+        """The take's storyboard strip as an <img>, or nothing if it has none."""
+        key = None if uri is None else storyboard_key(self.storage.key_of(uri))
+        if key is None or not self.storage.exists(key):
+            return ""
+        source = theme.png_file_data_url(self.storage.read_bytes(key))
+        return f'<img class="review-storyboard-image" alt="storyboard" src="{source}">'
 
     def _local_video(self, uri: str) -> Path:
         """A local path to read the take from: the file itself, or a download of it."""
@@ -242,6 +402,19 @@ class ReviewApp:
         )
         self.frame_label.object = f"frame {self.index} / {self.total}"
         self.add_note_button.name = f"Note at frame {self.index}"
+        span = self._segment_on_screen()
+        if span is None:
+            self.segment_label.object = "No committed segment covers this frame."
+            self.reject_segment_button.name = "Reject segment"
+        else:
+            self.segment_label.object = f"segment {span.index} · frames {span.start}–{span.end - 1}"
+            self.reject_segment_button.name = f"Reject segment {span.index}"
+
+    def _segment_on_screen(self) -> SegmentSpan | None:
+        return next((s for s in self.segments if s.start <= self.index < s.end), None)
+
+    def _toggle_reject_form(self) -> None:
+        self.reject_form.visible = not self.reject_form.visible
 
     # -- decisions and notes -------------------------------------------------------------
 
@@ -264,6 +437,35 @@ class ReviewApp:
                 theme.show(self.notice, f"{done} — delivery requested", "success")
             else:
                 theme.show(self.notice, f"{done} by {decision.reviewer}", "info")
+
+    def reject_segment(self) -> None:
+        """Reject the open take because of the segment on screen, with the typed note."""
+        span = self._segment_on_screen()
+        if self.take is None or self.token is None:
+            return
+        if span is None:
+            theme.show(self.notice, "no committed segment covers this frame", "warning")
+            return
+        try:
+            with connect(self.url) as conn:
+                reject_segment(
+                    conn, self.token, self.take.scene_id, span.index, _typed(self.segment_note)
+                )
+        except SessionRefused as error:
+            self._expired(error)
+            return
+        except PermissionDenied as error:
+            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+            return
+        except TrulienceError as error:
+            theme.show(self.notice, theme.refusal(error), "danger")
+            return
+        self.segment_note.value = self.segment_note.value_input = ""
+        self.reject_form.visible = False
+        theme.show(
+            self.notice, f"segment {span.index} rejected — sent back for regeneration", "success"
+        )
+        self.show_notes()
 
     def write_note(self) -> None:
         """Add the typed note at the frame on screen."""

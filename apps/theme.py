@@ -23,6 +23,8 @@ _CSS = f"""
 :root {{ --trulience-accent: {ACCENT}; }}
 .studio-header {{ border-bottom: 2px solid {ACCENT}; margin-bottom: 8px; }}
 .frame-label {{ font-variant-numeric: tabular-nums; font-weight: 600; }}
+.tray-badge {{ background: {ACCENT}; color: white; border-radius: 10px; padding: 1px 8px;
+               font-weight: 600; font-variant-numeric: tabular-nums; }}
 """
 
 
@@ -61,7 +63,12 @@ def png_bytes(frame: np.ndarray) -> bytes:
 
 def png_data_url(frame: np.ndarray) -> str:
     """A frame as a data: URL for an <img> (no file is written, no URL to guess)."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(frame)).decode("ascii")
+    return png_file_data_url(png_bytes(frame))
+
+
+def png_file_data_url(data: bytes) -> str:
+    """PNG file bytes (such as a stored storyboard) as a data: URL for an <img>."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 class KeyboardShortcuts(pn.custom.JSComponent):

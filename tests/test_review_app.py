@@ -24,7 +24,9 @@ from tests.conftest import drop_database, new_database
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
+from trulience.catalog.scenes import commit_segment
 from trulience.media.encode import encode_frames
+from trulience.notify import notify
 from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
@@ -41,6 +43,7 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 FRAMES = 12
+SEGMENT_FRAMES = 4  # take 6 is three committed segments of four frames
 PASSWORD = "s3cret-pass"
 
 
@@ -52,6 +55,12 @@ def grey_of(index: int) -> int:
 def index_of(picture: np.ndarray) -> int:
     """The frame number a decoded picture carries (H.264 moves a flat grey by a few levels)."""
     return round((float(picture.mean()) - 10) / 20)
+
+
+def png_file(picture: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture, mode="RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @dataclass
@@ -92,17 +101,33 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
             accounts.create_user(conn, name, name.title(), role, PASSWORD)
         make_project(conn)
         takes = {}
-        for number in (1, 2, 3):
+        for number in (1, 2, 3, 4, 5, 6):
             video = home / f"take{number}.mp4"
             frames = (np.full((64, 64, 3), grey_of(i), dtype=np.uint8) for i in range(FRAMES))
             encode_frames(frames, video, 12, gop=4)  # several GOPs: stepping must seek
-            stored = storage.put_file(f"scenes/demo/ada/walk/take{number}.mp4", video)
+            # take 6 is laid out as assembly stores it: scene.mp4 with storyboard.png beside it
+            folder = f"scenes/demo/ada/walk/take{number}"
+            key = f"{folder}/scene.mp4" if number == 6 else f"{folder}.mp4"
+            stored = storage.put_file(key, video)
             scene = make_take(conn, take=number, age_minutes=10 - number)
             conn.execute(
                 "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s WHERE id = %s",
                 (stored.uri, stored.sha256, FRAMES, scene),
             )
             takes[number] = scene
+        strip = np.full((32, 96, 3), 200, dtype=np.uint8)
+        storage.put_bytes("scenes/demo/ada/walk/take6/storyboard.png", png_file(strip))
+        for index in range(FRAMES // SEGMENT_FRAMES):
+            commit_segment(
+                conn,
+                takes[6],
+                index,
+                1,
+                uri=f"{storage.url}/segments/take6/{index}.mp4",
+                sha256="0" * 64,
+                frames=SEGMENT_FRAMES,
+                provenance={"backend": "test"},
+            )
 
     port = free_port()
     log = home / "panel.log"
@@ -280,3 +305,80 @@ def test_note_at_a_frame_is_seen_by_a_second_logged_in_user(studio, new_page):
             "SELECT count(*) FROM reviews WHERE scene_id = %s", (studio.takes[3],)
         ).fetchone()[0]
     assert reviews == 0
+
+
+def test_batch_approve_of_two_selected_takes_writes_two_approved_reviews(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "rita")
+    for number in (4, 5):
+        page.locator(f".select-take-{number} input[type=checkbox]").check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.get_by_text("2 takes approved")).to_be_visible()
+    expect(page.get_by_role("button", name="Open take 4")).to_have_count(0)
+    with connect(studio.db_url) as conn:
+        reviews = conn.execute(
+            "SELECT r.scene_id, r.decision, u.username FROM reviews r "
+            "JOIN users u ON u.id = r.reviewer_id WHERE r.scene_id = ANY(%s) ORDER BY r.scene_id",
+            ([studio.takes[4], studio.takes[5]],),
+        ).fetchall()
+    assert reviews == [
+        (studio.takes[4], "approved", "rita"),
+        (studio.takes[5], "approved", "rita"),
+    ]
+
+
+def test_rejecting_the_segment_on_screen_rejects_notes_and_supersedes_it(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "rita")
+    open_take(page, 6)
+    expect(page.locator("img.review-storyboard-image")).to_be_visible()
+    for _ in range(5):  # frame 5 lies in segment 1 (frames 4–7)
+        page.keyboard.press(".")
+    assert index_of(shown_frame(page, 5)) == 5
+    page.get_by_role("button", name="Reject segment…").click()
+    expect(page.get_by_text("segment 1 · frames 4–7")).to_be_visible()
+    page.get_by_role("button", name="Reject segment 1").click()
+    expect(page.get_by_text("say what is wrong with the segment")).to_be_visible()
+    page.get_by_placeholder("What is wrong with this segment?").fill("the arm pops")
+    page.get_by_role("button", name="Reject segment 1").click()
+    expect(page.get_by_text("segment 1 rejected")).to_be_visible()
+    with connect(studio.db_url) as conn:
+        decisions = conn.execute(
+            "SELECT decision FROM reviews WHERE scene_id = %s", (studio.takes[6],)
+        ).fetchall()
+        notes = conn.execute(
+            "SELECT body, frame FROM notes WHERE scene_id = %s", (studio.takes[6],)
+        ).fetchall()
+        segment = conn.execute(
+            "SELECT status, current FROM segments WHERE scene_id = %s AND index = 1",
+            (studio.takes[6],),
+        ).fetchall()
+    assert decisions == [("rejected",)]
+    assert notes == [("segment 1: the arm pops", SEGMENT_FRAMES)]
+    assert segment == [("superseded", False)]
+
+
+def test_reviewer_sees_a_ready_for_review_notification_and_marks_it_read(studio, new_page):
+    from playwright.sync_api import expect
+
+    body = "take 9 of ada in walk is ready for review"
+    with connect(studio.db_url, actor="tester") as conn:
+        notify(conn, "ready_for_review", {"scene_id": studio.takes[3]}, body, users=["rita"])
+    page = new_page()
+    log_in(page, studio, "rita")
+    tray = page.locator(".notification-tray")
+    expect(tray).to_contain_text(body)
+    expect(page.locator(".tray-badge")).not_to_have_text("0")
+    page.get_by_role("button", name="Mark all read").click()
+    expect(tray).to_contain_text("No unread notifications.")
+    expect(page.locator(".tray-badge")).to_have_text("0")
+    with connect(studio.db_url) as conn:
+        waiting = conn.execute(
+            "SELECT count(*) FROM notifications n JOIN users u ON u.id = n.user_id "
+            "WHERE u.username = 'rita' AND n.read_at IS NULL"
+        ).fetchone()[0]
+    assert waiting == 0
