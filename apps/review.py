@@ -39,7 +39,10 @@ SHORTCUTS: dict[str, str] = {
     "a": "approve",
     "r": "reject",
     "f": "flag",
+    " ": "play",
 }
+# How a key is written on a button's hint, where its character alone would not show.
+_KEY_NAMES = {" ": "Space"}
 _VERB_DONE = {"approve": "approved", "reject": "rejected", "flag": "flagged"}
 ALL = "(all)"
 
@@ -86,6 +89,8 @@ class ReviewApp:
         self.video: Path | None = None
         self.index = 0
         self.total = 0
+        self.fps = 0.0
+        self.playing: pn.io.PeriodicCallback | None = None
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-review-")
 
         self.username = pn.widgets.TextInput(placeholder="Username")
@@ -125,6 +130,7 @@ class ReviewApp:
             "approve": lambda: self.decide("approve"),
             "reject": lambda: self.decide("reject"),
             "flag": lambda: self.decide("flag"),
+            "play": self.toggle_play,
         }
         self.player_view = self._player()
         self.keyboard = theme.KeyboardShortcuts(
@@ -144,7 +150,7 @@ class ReviewApp:
         keys = {action: key for key, action in SHORTCUTS.items()}
 
         def button(label: str, action: str, kind: str = "default") -> pn.widgets.Button:
-            hint = f" ({keys[action]})" if action in keys else ""
+            hint = f" ({_KEY_NAMES.get(keys[action], keys[action])})" if action in keys else ""
             widget = pn.widgets.Button(name=f"{label}{hint}", button_type=kind)
             widget.on_click(lambda _: self.actions[action]())
             return widget
@@ -171,13 +177,27 @@ class ReviewApp:
             pn.Row(self.segment_note, self.reject_segment_button),
             visible=False,
         )
-        steps = pn.Row(button("−1", "back"), button("+1", "forward"))
+        # The jog slider is the frame index itself: moving it shows that frame (decoded on the
+        # server like every other), and stepping or playing moves it.
+        self.jog = pn.widgets.EditableIntSlider(
+            name="Frame",
+            start=0,
+            end=1,
+            fixed_start=0,
+            fixed_end=1,
+            value=0,
+            width=384,
+            css_classes=["review-jog"],
+        )
+        self.jog.param.watch(lambda event: self.go_to(event.new), "value")
+        self.play_button = button("Play", "play", "primary")
+        steps = pn.Row(button("−1", "back"), button("+1", "forward"), self.play_button)
         decisions = pn.Row(
             button("Approve", "approve", "success"),
             button("Reject", "reject", "danger"),
             button("Flag", "flag", "warning"),
         )
-        viewer = pn.Column(self.frame, self.frame_label, steps, self.storyboard)
+        viewer = pn.Column(self.frame, self.frame_label, self.jog, steps, self.storyboard)
         side = pn.Column(
             decisions,
             open_reject,
@@ -190,6 +210,8 @@ class ReviewApp:
         return pn.Column(pn.Row(back, self.title), pn.Row(viewer, side))
 
     def _show(self, view: pn.Column) -> None:
+        if view is not self.player_view:
+            self.pause()
         for each in self.views:
             each.visible = each is view
 
@@ -344,6 +366,7 @@ class ReviewApp:
 
     def open_take(self, take: Take) -> None:
         """Show a take in the player at its first frame, with its notes."""
+        self.pause()
         self.take, self.index = take, 0
         self.notice.visible = False
         self.title.object = f"### {take.character} · {take.scene_type} · take {take.take}"
@@ -352,15 +375,18 @@ class ReviewApp:
             if take.uri is None:
                 raise TrulienceError(f"take {take.take} has no video yet")
             self.video = self._local_video(take.uri)
-            self.total = probe(self.video).frames
+            found_video = probe(self.video)
+            self.total, self.fps = found_video.frames, float(found_video.fps)
         except TrulienceError as error:
-            self.video, self.total, self.segments = None, 0, []
+            self.video, self.total, self.fps, self.segments = None, 0, 0.0, []
             self.frame.object, self.frame_label.object = "", ""
             theme.show(self.notice, theme.refusal(error), "danger")
         else:
             with connect(self.url) as conn:
                 found = current_segments(conn, take.scene_id)
             self.segments = segment_spans({i: s.frames for i, s in found.items()})
+            last = max(self.total - 1, 1)  # a slider needs an end past its start
+            self.jog.param.update(end=last, fixed_end=last, value=0)
             self.show_frame()
         self.reject_form.visible = False
         self.storyboard.object = self._storyboard(take.uri)
@@ -391,6 +417,47 @@ class ReviewApp:
         self.index = min(max(self.index + delta, 0), self.total - 1)
         self.show_frame()
 
+    def go_to(self, index: int) -> None:
+        """Show frame `index` (the jog slider's value), staying within the take."""
+        if self.take is None or self.video is None or index == self.index:
+            return
+        self.index = min(max(index, 0), self.total - 1)
+        self.show_frame()
+
+    def toggle_play(self) -> None:
+        """Play the take from the frame on screen at its fps, or pause it where it is."""
+        if self.playing is not None:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Advance the frame index on the server every 1/fps s, up to the last frame."""
+        if self.take is None or self.video is None or self.playing is not None:
+            return
+        if self.index >= self.total - 1:  # at the end: play again from the start
+            self.index = 0
+            self.show_frame()
+        period = round(1000 / self.fps) if self.fps > 0 else 1000 // 24
+        self.playing = pn.state.add_periodic_callback(self._advance, period=period)
+        self.play_button.name = f"Pause ({_KEY_NAMES[' ']})"
+
+    def pause(self) -> None:
+        """Stop playing; the frame on screen is the decoded frame at the index."""
+        if self.playing is None:
+            return
+        self.playing.stop()
+        self.playing = None
+        self.play_button.name = f"Play ({_KEY_NAMES[' ']})"
+
+    def _advance(self) -> None:
+        if self.take is None or self.video is None or self.index >= self.total - 1:
+            self.pause()
+            return
+        self.step(+1)
+        if self.index >= self.total - 1:
+            self.pause()
+
     def show_frame(self) -> None:
         """Decode the current frame on the server and show it, with its number."""
         assert self.video is not None
@@ -401,6 +468,7 @@ class ReviewApp:
             f'style="width: 384px; image-rendering: pixelated">'
         )
         self.frame_label.object = f"frame {self.index} / {self.total}"
+        self.jog.value = self.index  # go_to() sees the index already shown and does nothing
         self.add_note_button.name = f"Note at frame {self.index}"
         span = self._segment_on_screen()
         if span is None:

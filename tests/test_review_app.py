@@ -101,7 +101,7 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
             accounts.create_user(conn, name, name.title(), role, PASSWORD)
         make_project(conn)
         takes = {}
-        for number in (1, 2, 3, 4, 5, 6):
+        for number in (1, 2, 3, 4, 5, 6, 7):
             video = home / f"take{number}.mp4"
             frames = (np.full((64, 64, 3), grey_of(i), dtype=np.uint8) for i in range(FRAMES))
             encode_frames(frames, video, 12, gop=4)  # several GOPs: stepping must seek
@@ -259,6 +259,32 @@ def test_reviewer_steps_frames_by_keyboard_and_approves_requesting_delivery(stud
             (str(reviews[0][0]),),
         ).fetchall()
     assert audited == [("user:rita",)]
+
+
+def test_jog_slider_and_play_show_the_decoded_frame_at_the_index(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "rita")
+    open_take(page, 7)
+    jog = page.locator(".review-jog input").first
+    jog.fill("7")
+    jog.press("Enter")
+    expect(page.get_by_text(f"frame 7 / {FRAMES}")).to_be_visible()
+    assert index_of(shown_frame(page, 7)) == 7
+
+    page.get_by_role("button", name="Play (Space)").click()
+    expect(page.get_by_role("button", name="Pause (Space)")).to_be_visible()
+    time.sleep(1)  # at 12 fps the last frame (11) comes after a third of a second
+    pause = page.get_by_role("button", name="Pause (Space)")
+    if pause.count():  # still playing: pause it (clicking "Play" now would restart)
+        pause.click()
+    expect(page.get_by_role("button", name="Play (Space)")).to_be_visible()
+    reached = int(page.locator("img.review-frame-image").get_attribute("data-frame"))
+    assert 7 < reached <= FRAMES - 1
+    expect(page.get_by_text(f"frame {reached} / {FRAMES}")).to_be_visible()
+    assert index_of(shown_frame(page, reached)) == reached
+    expect(jog).to_have_value(str(reached))
 
 
 def test_viewers_approve_is_refused_in_the_ui_and_nothing_is_written(studio, new_page):
