@@ -2,11 +2,13 @@
 sidecar JSON and CSV, manifest with sha256) checked against the project's delivery spec,
 stored on storage and recorded as a deliverable."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -67,6 +69,7 @@ def deliver_take(
     scene_id: int,
     work_dir: Path,
     poster_frame: int | None = None,
+    face_score: Callable[[np.ndarray], float] | None = None,
 ) -> Delivery:
     """Package an approved, assembled take; a spec violation is recorded as a failed
     deliverable listing every violation (the files are kept for inspection)."""
@@ -112,6 +115,7 @@ def deliver_take(
             "effective_config": scene.effective_config,
         },
         poster_frame=poster_frame,
+        face_score=face_score,
     )
     project = conn.execute(
         "SELECT settings, slug FROM projects WHERE id = %s", (scene.project_id,)

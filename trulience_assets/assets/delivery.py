@@ -1,8 +1,10 @@
 """Per character x scene type: the deliverable of the approved take."""
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
@@ -13,10 +15,11 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, StorageResource
+from resources import CatalogResource, FacesResource, StorageResource
 from trulience.catalog.scenes import latest_take
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
+from trulience.faces.model_set import FaceModelSet
 from trulience.generation.loop import choose_project
 from trulience.notify import notify
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
@@ -41,6 +44,7 @@ def deliverable(
     config: SegmentsConfig,
     catalog: CatalogResource,
     storage: StorageResource,
+    faces: FacesResource,
 ) -> MaterializeResult:
     """The approved take as a delivery package (video, poster, sidecars, manifest), checked
     against the delivery spec; refused with the reason while the take is not approved."""
@@ -56,7 +60,9 @@ def deliverable(
         if take is None:
             raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
         try:
-            delivery = deliver_take(conn, storage.get(), take.id, Path(work))
+            delivery = deliver_take(
+                conn, storage.get(), take.id, Path(work), face_score=face_score(faces.model_set())
+            )
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
         if delivery.status == "packaged":
@@ -82,3 +88,13 @@ def deliverable(
             )
         ],
     )
+
+
+def face_score(model_set: FaceModelSet) -> Callable[[np.ndarray], float]:
+    """Poster choice weighs a clear face with sharpness: the best face's detector score."""
+
+    def score(frame: np.ndarray) -> float:
+        found = model_set.detector.detect(frame)
+        return max((f.score for f in found), default=0.0)
+
+    return score
