@@ -231,7 +231,10 @@ class CompareApp:
         try:
             with connect(self.url) as conn:
                 login = accounts.authenticate(
-                    conn, _typed(self.username).strip(), _typed(self.password), user_agent="compare"
+                    conn,
+                    theme.typed(self.username).strip(),
+                    theme.typed(self.password),
+                    user_agent="compare",
                 )
                 require(login.user, Permission.VIEW)
                 takes, scene_types = takes_with_segments(conn), scene_types_with_takes(conn)
@@ -369,19 +372,8 @@ class CompareApp:
         self.grid_label.object = f"frame {index} / {self.total}"
 
     def _local_video(self, uri: str) -> Path:
-        """A local path to read a video from: the file itself, or a download of it."""
-        key = self.storage.key_of(uri)
-        if self.storage.url.startswith("file://"):
-            return Path(self.storage.path(key))
-        copy = Path(self._downloads.name) / key.replace("/", "_")
-        if not copy.exists():
-            copy.write_bytes(self.storage.read_bytes(key))
-        return copy
-
-
-def _typed(field: pn.widgets.TextInput) -> str:
-    """What is in a text field now, even before Enter or blur (see apps/review.py)."""
-    return field.value_input or field.value or ""
+        """A local path to read a video from (downloaded once when storage is remote)."""
+        return self.storage.local_file(self.storage.key_of(uri), self._downloads.name)
 
 
 if __name__.startswith("bokeh"):

@@ -72,12 +72,6 @@ def storyboard_key(video_key: str) -> str | None:
     return f"{folder}/storyboard.png" if name == "scene.mp4" else None
 
 
-def _typed(field: pn.widgets.TextInput) -> str:
-    """What is in a text field now: `value_input` follows each keystroke, while `value`
-    waits for Enter or blur, which may arrive after the button click that reads it."""
-    return field.value_input or field.value or ""
-
-
 class ReviewApp:
     """One browser session of the review app; holds that session's login token."""
 
@@ -226,7 +220,10 @@ class ReviewApp:
         try:
             with connect(self.url) as conn:
                 login = accounts.authenticate(
-                    conn, _typed(self.username).strip(), _typed(self.password), user_agent="review"
+                    conn,
+                    theme.typed(self.username).strip(),
+                    theme.typed(self.password),
+                    user_agent="review",
                 )
         except AuthError as error:
             theme.show(self.login_notice, theme.refusal(error), "danger")
@@ -401,14 +398,8 @@ class ReviewApp:
         return f'<img class="review-storyboard-image" alt="storyboard" src="{source}">'
 
     def _local_video(self, uri: str) -> Path:
-        """A local path to read the take from: the file itself, or a download of it."""
-        key = self.storage.key_of(uri)
-        if self.storage.url.startswith("file://"):
-            return Path(self.storage.path(key))
-        copy = Path(self._downloads.name) / key.replace("/", "_")
-        if not copy.exists():
-            copy.write_bytes(self.storage.read_bytes(key))
-        return copy
+        """A local path to read a video from (downloaded once when storage is remote)."""
+        return self.storage.local_file(self.storage.key_of(uri), self._downloads.name)
 
     def step(self, delta: int) -> None:
         """Move `delta` frames, staying within the take."""
@@ -517,7 +508,7 @@ class ReviewApp:
         try:
             with connect(self.url) as conn:
                 reject_segment(
-                    conn, self.token, self.take.scene_id, span.index, _typed(self.segment_note)
+                    conn, self.token, self.take.scene_id, span.index, theme.typed(self.segment_note)
                 )
         except SessionRefused as error:
             self._expired(error)
@@ -537,7 +528,7 @@ class ReviewApp:
 
     def write_note(self) -> None:
         """Add the typed note at the frame on screen."""
-        body = _typed(self.note_text).strip()
+        body = theme.typed(self.note_text).strip()
         if self.take is None or self.token is None or not body:
             return
         try:

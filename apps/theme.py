@@ -106,3 +106,9 @@ class KeyboardShortcuts(pn.custom.JSComponent):
         action = self._bindings.get(msg.get("key")) if isinstance(msg, dict) else None
         if action is not None:
             action()
+
+
+def typed(field: pn.widgets.TextInput) -> str:
+    """What is in a text field now: `value_input` follows each keystroke, while `value`
+    waits for Enter or blur, which may arrive after the button click that reads it."""
+    return field.value_input or field.value or ""

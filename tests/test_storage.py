@@ -1,6 +1,7 @@
 """Storage over fsspec: checked keys, atomic writes, sha256; local and S3 (moto server)."""
 
 import hashlib
+from pathlib import Path
 
 import boto3
 import pytest
@@ -119,3 +120,29 @@ def test_s3_round_trip_against_moto_server(s3_endpoint, tmp_path):
     assert fresh.list("scenes") == []
     with pytest.raises(InvalidStorageKey):
         fresh.put_bytes("../escape", b"x")
+
+
+def test_local_file_reads_in_place_or_downloads_once(storage, s3_endpoint, tmp_path):
+    stored = storage.put_bytes("scenes/a/clip.mp4", b"frames")
+    in_place = storage.local_file("scenes/a/clip.mp4", tmp_path / "cache")
+    assert in_place == Path(storage.path("scenes/a/clip.mp4"))  # no copy of a local file
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(StorageError, match="no object"):
+        storage.local_file("scenes/a/missing.mp4", tmp_path / "cache")
+    options = {
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="cache-test")
+    remote = Storage("s3://cache-test/x", options)
+    remote.put_bytes("scenes/a/clip.mp4", b"frames")
+    copy = remote.local_file("scenes/a/clip.mp4", tmp_path / "cache")
+    assert copy.read_bytes() == b"frames" and copy.parent == tmp_path / "cache"
+    assert stored.sha256

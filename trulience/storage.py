@@ -142,6 +142,20 @@ class Storage:
         with handle:
             yield handle
 
+    def local_file(self, key: str, directory: str | os.PathLike) -> Path:
+        """A local path to read an object from: the file itself when storage is local (no
+        copy), else a download into `directory` (reused if already there)."""
+        if self._local:
+            path = Path(self.path(key))
+            if not path.is_file():
+                raise StorageError(f"no object {key!r} in {self.url}")
+            return path
+        copy = Path(directory) / check_key(key).replace("/", "_")
+        if not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(self.read_bytes(key))
+        return copy
+
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as handle:
             return handle.read()

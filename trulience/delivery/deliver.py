@@ -84,9 +84,8 @@ def deliver_take(
             f"take {scene.take} (scene {scene_id}) is {scene.status}, not "
             "assembled; run its scene_video asset first"
         )
-    video = work_dir / "scene.mp4"
     work_dir.mkdir(parents=True, exist_ok=True)
-    video.write_bytes(storage.read_bytes(storage.key_of(scene.uri)))
+    video = storage.local_file(storage.key_of(scene.uri), work_dir)
     segments = scene_repo.current_segments(conn, scene_id)
     info, start = [], 0
     for index in sorted(segments):

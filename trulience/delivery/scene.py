@@ -71,10 +71,8 @@ def assemble_take(
         )
     work_dir.mkdir(parents=True, exist_ok=True)
     local = []
-    for index in range(planned):
-        path = work_dir / f"segment-{index:03d}.mp4"
-        path.write_bytes(storage.read_bytes(storage.key_of(segments[index].uri)))
-        local.append(path)
+    for index in range(planned):  # read in place when storage is local
+        local.append(storage.local_file(storage.key_of(segments[index].uri), work_dir))
     crossfade = int(
         scene.effective_config.get("params", {}).get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES)
     )

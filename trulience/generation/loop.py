@@ -285,8 +285,7 @@ def chained_seed(storage: Storage, previous: Any, work_dir: Path) -> tuple[np.nd
             log.warning(
                 "lossless last frame of segment %s missing; seeking the video", previous.index
             )
-    local = work_dir / "previous.mp4"
-    local.write_bytes(storage.read_bytes(storage.key_of(previous.uri)))
+    local = storage.local_file(storage.key_of(previous.uri), work_dir)
     pixels = last_frame(local)
     return pixels, _sha256(pixels), "seek"
 

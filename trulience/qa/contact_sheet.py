@@ -54,9 +54,8 @@ def contact_sheet(
     ).fetchall()
     tiles = []
     work_dir.mkdir(parents=True, exist_ok=True)
-    for number, (uri,) in enumerate(rows):
-        local = work_dir / f"segment-{number}.mp4"
-        local.write_bytes(storage.read_bytes(storage.key_of(uri)))
+    for (uri,) in rows:
+        local = storage.local_file(storage.key_of(uri), work_dir)
         count = probe(local).frames
         for k in range(per_segment):
             frame = frame_at(local, min(count - 1, k * count // per_segment))
