@@ -3,7 +3,8 @@ characters in a synced, frame-accurate grid (PRD-68, PRD-36).
 
 Serve with `panel serve apps/compare.py`. Read-only: any role with the view permission may
 use it. Frames are decoded on the server by index (PRD-37) and shown as lossless PNG, so
-"frame N" in every cell of the grid is the same frame N.
+"frame N" in every cell of the grid is the same frame N. The grid steps with the logged-in
+user's own back / forward keys, the same ones the review app uses (PRD-52).
 """
 
 import html
@@ -157,29 +158,34 @@ class CompareApp:
     def __init__(self, settings: Settings):
         self.url = database_url(settings)
         self.storage = Storage(settings.storage_url, settings.storage_options)
-        self.token: str | None = None
         self.grid_takes: list[tuple[CharacterTake, Path, int]] = []
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-compare-")
 
-        self.username = pn.widgets.TextInput(placeholder="Username")
-        self.password = pn.widgets.PasswordInput(placeholder="Password")
-        login = pn.widgets.Button(name="Log in", button_type="primary")
-        login.on_click(lambda _: self.log_in())
-        self.login_notice = theme.notice()
-        self.login_view = pn.Column(self.username, self.password, login, self.login_notice)
-
-        self.who = pn.pane.Markdown("")
-        logout = pn.widgets.Button(name="Log out")
-        logout.on_click(lambda _: self.log_out())
+        self.login = theme.Login(
+            self.url, "compare", Permission.VIEW, self._signed_in, self._signed_out
+        )
+        self.login_view = self.login.form
+        self.shortcuts = theme.ShortcutKeys(
+            {"back": lambda: self.step(-1), "forward": lambda: self.step(+1)}
+        )
         self.notice = theme.notice()
         self.compare_view = pn.Column(
-            pn.Row(self.who, logout), self.notice, self._attempts_section(), self._grid_section()
+            pn.Row(self.login.who, self.login.logout_button),
+            self.notice,
+            self._attempts_section(),
+            self._grid_section(),
+            self.shortcuts.legend,
         )
         # Both views stay in the page, only one visible (see apps/review.py for why).
         self.views = (self.login_view, self.compare_view)
         self.body = pn.Column(*self.views, sizing_mode="stretch_width")
         self._show(self.login_view)
-        self.root = theme.page("Compare", self.body)
+        self.root = theme.page("Compare", self.body, self.shortcuts.keyboard)
+
+    @property
+    def token(self) -> str | None:
+        """The session token of the logged-in user (None before login)."""
+        return self.login.token
 
     def _attempts_section(self) -> pn.Column:
         self.take_select = pn.widgets.Select(name="Take", options={}, css_classes=["compare-take"])
@@ -201,10 +207,8 @@ class CompareApp:
         show.on_click(lambda _: self.show_grid())
         self.frame_slider = pn.widgets.IntSlider(name="Frame", start=0, end=1, value=0)
         self.frame_slider.param.watch(lambda _: self.show_grid_frame(), "value_throttled")
-        back = pn.widgets.Button(name="−1 frame")
-        back.on_click(lambda _: self.step(-1))
-        forward = pn.widgets.Button(name="+1 frame")
-        forward.on_click(lambda _: self.step(+1))
+        back = self.shortcuts.button("−1 frame", "back")
+        forward = self.shortcuts.button("+1 frame", "forward")
         self.grid_label = pn.pane.Markdown("", css_classes=["frame-label", "grid-frame-label"])
         self.grid = pn.Row(css_classes=["compare-grid"])
         self.grid_controls = pn.Row(back, forward, self.frame_slider, self.grid_label)
@@ -226,35 +230,16 @@ class CompareApp:
 
     # -- login ---------------------------------------------------------------------------
 
-    def log_in(self) -> None:
-        """Open a session with the typed credentials; refuse users without view permission."""
-        try:
-            with connect(self.url) as conn:
-                login = accounts.authenticate(
-                    conn,
-                    theme.typed(self.username).strip(),
-                    theme.typed(self.password),
-                    user_agent="compare",
-                )
-                require(login.user, Permission.VIEW)
-                takes, scene_types = takes_with_segments(conn), scene_types_with_takes(conn)
-        except AuthError as error:
-            theme.show(self.login_notice, theme.refusal(error), "danger")
-            return
-        self.token = login.token
-        self.password.value = self.password.value_input = ""
-        self.login_notice.visible = False
-        self.who.object = f"Logged in as **{login.user.username}** ({login.user.role})"
-        self.take_select.options = takes
-        self.scene_type_select.options = scene_types
+    def _signed_in(self, signed_in: theme.SignedIn) -> None:
+        """After login: the user's own keys, the takes and scene types to choose from."""
+        self.shortcuts.use(signed_in.shortcuts.table)
+        with connect(self.url) as conn:
+            self.take_select.options = takes_with_segments(conn)
+            self.scene_type_select.options = scene_types_with_takes(conn)
         self._show(self.compare_view)
 
-    def log_out(self) -> None:
-        """End this session's login and return to the login form."""
-        if self.token is not None:
-            with connect(self.url) as conn:
-                accounts.logout(conn, self.token)
-        self.token = None
+    def _signed_out(self) -> None:
+        """After logout or a refused session: back to the login form."""
         self._show(self.login_view)
 
     def _viewer(self, conn: psycopg.Connection) -> bool:
@@ -264,9 +249,7 @@ class CompareApp:
         try:
             require(accounts.user_for_session(conn, self.token), Permission.VIEW)
         except SessionRefused as error:
-            self.token = None
-            theme.show(self.login_notice, theme.refusal(error), "warning")
-            self._show(self.login_view)
+            self.login.expired(error)
             return False
         except AuthError as error:
             theme.show(self.notice, theme.refusal(error), "danger")

@@ -1,8 +1,11 @@
 """The review app: log in, pick a take from the queue, step it frame by frame, decide, note.
 
 The queue filters by project and character and approves several takes at once; the player
-shows the take's storyboard and rejects the segment under the current frame; a tray lists
-the user's unread notifications.
+shows the take's storyboard, rejects the segment under the current frame, lays the
+neighbouring frames over the current one (onion skin) and enlarges a region of it (zoom);
+notes are threaded, with replies, and resolved or reopened; a tray lists the user's unread
+notifications. Keys are the logged-in user's own shortcut table (`trulience users
+shortcuts`); the layout stacks on a tablet or phone (PRD-55).
 
 Serve with `panel serve apps/review.py`. Every action calls `trulience.review` with the
 session's token, so permissions and the audit log hold exactly as in the pipeline; the app
@@ -12,15 +15,18 @@ by seeking a browser <video> to a time, so "frame N" is the frame the reviewer s
 
 import html
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import panel as pn
 
 from apps import theme
 from trulience.auth import users as accounts
-from trulience.auth.errors import AuthError, PermissionDenied, SessionRefused
+from trulience.auth.errors import PermissionDenied, SessionRefused
+from trulience.auth.permissions import Permission
 from trulience.catalog.database import connect, database_url
 from trulience.catalog.scenes import current_segments
 from trulience.config import Settings
@@ -28,23 +34,29 @@ from trulience.errors import TrulienceError
 from trulience.media.frames import frame_at
 from trulience.media.probe import probe
 from trulience.notify import mark_read, unread
-from trulience.review import Take, add_note, batch_decide, decide, notes_for, review_queue
+from trulience.review import (
+    Take,
+    ThreadedNote,
+    add_note,
+    batch_decide,
+    decide,
+    notes_for,
+    reopen_note,
+    resolve_note,
+    review_queue,
+)
+from trulience.review.onion_skin import NEIGHBOURS, neighbour_indices, onion_skin
 from trulience.review.regenerate import reject_segment
+from trulience.review.zoom import FACTORS, REGIONS, zoom
 from trulience.storage import Storage
 
-# Key → action (PRD-35/52). The one place to rebind a shortcut; buttons use the same actions.
-SHORTCUTS: dict[str, str] = {
-    ",": "back",
-    ".": "forward",
-    "a": "approve",
-    "r": "reject",
-    "f": "flag",
-    " ": "play",
-}
-# How a key is written on a button's hint, where its character alone would not show.
-_KEY_NAMES = {" ": "Space"}
 _VERB_DONE = {"approve": "approved", "reject": "rejected", "flag": "flagged"}
 ALL = "(all)"
+ZOOM_OFF = "off"
+# Decoded frames kept per session: onion skin re-reads the neighbours of each frame.
+_FRAME_CACHE = 8
+# The player's size on a wide screen; it shrinks with a narrow one (PRD-55).
+PLAYER_WIDTH = 384
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,25 +90,21 @@ class ReviewApp:
     def __init__(self, settings: Settings):
         self.url = database_url(settings)
         self.storage = Storage(settings.storage_url, settings.storage_options)
-        self.token: str | None = None
         self.take: Take | None = None
         self.video: Path | None = None
         self.index = 0
         self.total = 0
         self.fps = 0.0
         self.playing: pn.io.PeriodicCallback | None = None
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-review-")
 
-        self.username = pn.widgets.TextInput(placeholder="Username")
-        self.password = pn.widgets.PasswordInput(placeholder="Password")
-        login = pn.widgets.Button(name="Log in", button_type="primary")
-        login.on_click(lambda _: self.log_in())
-        self.login_notice = theme.notice()
-        self.login_view = pn.Column(self.username, self.password, login, self.login_notice)
+        # Anyone who may view may open the review app; deciding is checked per action.
+        self.login = theme.Login(
+            self.url, "review", Permission.VIEW, self._signed_in, self._signed_out
+        )
+        self.login_view = self.login.form
 
-        self.who = pn.pane.Markdown("")
-        logout = pn.widgets.Button(name="Log out")
-        logout.on_click(lambda _: self.log_out())
         refresh_queue = pn.widgets.Button(name="Refresh queue")
         refresh_queue.on_click(lambda _: self.show_queue())
         self.queue = pn.Column(css_classes=["review-queue"])
@@ -110,12 +118,13 @@ class ReviewApp:
         approve_selected.on_click(lambda _: self.approve_selected())
         self.queue_notice = theme.notice()
         self.queue_view = pn.Column(
-            pn.Row(self.who, refresh_queue, logout),
+            _wrapping(self.login.who, refresh_queue, self.login.logout_button),
             self._tray(),
             pn.pane.Markdown("### Takes awaiting review"),
-            pn.Row(self.project_filter, self.character_filter, approve_selected),
+            _wrapping(self.project_filter, self.character_filter, approve_selected),
             self.queue_notice,
             self.queue,
+            sizing_mode="stretch_width",
         )
 
         self.actions: dict[str, Callable[[], None]] = {
@@ -126,28 +135,26 @@ class ReviewApp:
             "flag": lambda: self.decide("flag"),
             "play": self.toggle_play,
         }
+        self.shortcuts = theme.ShortcutKeys(self.actions)
         self.player_view = self._player()
-        self.keyboard = theme.KeyboardShortcuts(
-            {key: self.actions[action] for key, action in SHORTCUTS.items()}
-        )
         # All three views stay in the page and only one is visible: swapping the objects of
         # a layout in and out makes Bokeh re-register their models ("reference already known").
         self.views = (self.login_view, self.queue_view, self.player_view)
         self.body = pn.Column(*self.views, sizing_mode="stretch_width")
         self._show(self.login_view)
-        self.root = theme.page("Review", self.body, self.keyboard)
+        self.root = theme.page("Review", self.body, self.shortcuts.keyboard)
+
+    @property
+    def token(self) -> str | None:
+        """The session token of the logged-in user (None before login)."""
+        return self.login.token
 
     def _player(self) -> pn.Column:
         self.title = pn.pane.Markdown("")
-        self.frame = pn.pane.HTML("", css_classes=["review-frame"])
+        self.frame = pn.pane.HTML("", css_classes=["review-frame"], sizing_mode="stretch_width")
+        self.zoomed = pn.pane.HTML("", css_classes=["review-zoom"], sizing_mode="stretch_width")
         self.frame_label = pn.pane.Markdown("", css_classes=["frame-label"])
-        keys = {action: key for key, action in SHORTCUTS.items()}
-
-        def button(label: str, action: str, kind: str = "default") -> pn.widgets.Button:
-            hint = f" ({_KEY_NAMES.get(keys[action], keys[action])})" if action in keys else ""
-            widget = pn.widgets.Button(name=f"{label}{hint}", button_type=kind)
-            widget.on_click(lambda _: self.actions[action]())
-            return widget
+        button = self.shortcuts.button
 
         back = pn.widgets.Button(name="Back to queue")
         back.on_click(lambda _: self.show_queue())
@@ -157,8 +164,10 @@ class ReviewApp:
         self.add_note_button.on_click(lambda _: self.write_note())
         refresh_notes = pn.widgets.Button(name="Refresh notes")
         refresh_notes.on_click(lambda _: self.show_notes())
-        self.notes = pn.pane.Markdown("", css_classes=["review-notes"])
-        self.storyboard = pn.pane.HTML("", css_classes=["review-storyboard"])
+        self.notes = pn.Column(css_classes=["review-notes"], sizing_mode="stretch_width")
+        self.storyboard = pn.pane.HTML(
+            "", css_classes=["review-storyboard"], sizing_mode="stretch_width"
+        )
         self.segments: list[SegmentSpan] = []
         open_reject = pn.widgets.Button(name="Reject segment…", button_type="danger")
         open_reject.on_click(lambda _: self._toggle_reject_form())
@@ -168,7 +177,7 @@ class ReviewApp:
         self.reject_segment_button.on_click(lambda _: self.reject_segment())
         self.reject_form = pn.Column(
             self.segment_label,
-            pn.Row(self.segment_note, self.reject_segment_button),
+            _wrapping(self.segment_note, self.reject_segment_button),
             visible=False,
         )
         # The jog slider is the frame index itself: moving it shows that frame (decoded on the
@@ -180,28 +189,104 @@ class ReviewApp:
             fixed_start=0,
             fixed_end=1,
             value=0,
-            width=384,
+            sizing_mode="stretch_width",
+            max_width=PLAYER_WIDTH,
             css_classes=["review-jog"],
         )
         self.jog.param.watch(lambda event: self.go_to(event.new), "value")
         self.play_button = button("Play", "play", "primary")
-        steps = pn.Row(button("−1", "back"), button("+1", "forward"), self.play_button)
-        decisions = pn.Row(
+        steps = _wrapping(button("−1", "back"), button("+1", "forward"), self.play_button)
+        decisions = _wrapping(
             button("Approve", "approve", "success"),
             button("Reject", "reject", "danger"),
             button("Flag", "flag", "warning"),
         )
-        viewer = pn.Column(self.frame, self.frame_label, self.jog, steps, self.storyboard)
+        viewer = pn.Column(
+            self.frame,
+            self.frame_label,
+            self.jog,
+            steps,
+            self._visual_aids(),
+            self.zoomed,
+            self.storyboard,
+            sizing_mode="stretch_width",
+            max_width=PLAYER_WIDTH + 20,
+            styles={"flex": f"1 1 {PLAYER_WIDTH // 2}px"},
+            css_classes=["review-viewer"],
+        )
         side = pn.Column(
             decisions,
             open_reject,
             self.reject_form,
             self.notice,
-            pn.Row(self.note_text, self.add_note_button),
-            pn.Row(pn.pane.Markdown("### Notes"), refresh_notes),
+            _wrapping(self.note_text, self.add_note_button),
+            _wrapping(pn.pane.Markdown("### Notes"), refresh_notes),
             self.notes,
+            self._reply_form(),
+            self.shortcuts.legend,
+            sizing_mode="stretch_width",
+            styles={"flex": "1 1 300px"},
+            css_classes=["review-side"],
         )
-        return pn.Column(pn.Row(back, self.title), pn.Row(viewer, side))
+        # Side by side on a wide screen; the side panel wraps below the player on a narrow
+        # one, so a tablet or phone never scrolls sideways (PRD-55).
+        return pn.Column(
+            _wrapping(back, self.title),
+            pn.FlexBox(viewer, side, flex_wrap="wrap", gap="16px", sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def _visual_aids(self) -> pn.FlexBox:
+        """Onion skin and region zoom controls (PRD-37); each change re-composes the frame."""
+        self.onion = pn.widgets.Select(
+            name="Onion skin",
+            options=list(NEIGHBOURS),
+            value="off",
+            width=110,
+            css_classes=["review-onion"],
+        )
+        self.opacity = pn.widgets.IntSlider(
+            name="Opacity %",
+            start=0,
+            end=100,
+            step=5,
+            value=50,
+            width=140,
+            css_classes=["review-onion-opacity"],
+        )
+        self.zoom_region = pn.widgets.Select(
+            name="Zoom",
+            options=[ZOOM_OFF, *REGIONS],
+            value=ZOOM_OFF,
+            width=120,
+            css_classes=["review-zoom-region"],
+        )
+        self.zoom_factor = pn.widgets.Select(
+            name="×",
+            options={f"{f}×": f for f in FACTORS},
+            value=FACTORS[0],
+            width=70,
+            css_classes=["review-zoom-factor"],
+        )
+        for widget in (self.onion, self.opacity, self.zoom_region, self.zoom_factor):
+            widget.param.watch(lambda _: self._recompose(), "value")
+        return _wrapping(self.onion, self.opacity, self.zoom_region, self.zoom_factor)
+
+    def _reply_form(self) -> pn.Column:
+        self.replying_to: ThreadedNote | None = None
+        self.reply_label = pn.pane.Markdown("")
+        self.reply_text = pn.widgets.TextInput(placeholder="Your reply")
+        send = pn.widgets.Button(name="Send reply", button_type="primary")
+        send.on_click(lambda _: self.write_reply())
+        cancel = pn.widgets.Button(name="Cancel reply")
+        cancel.on_click(lambda _: self._close_reply())
+        self.reply_form = pn.Column(
+            self.reply_label,
+            _wrapping(self.reply_text, send, cancel),
+            visible=False,
+            css_classes=["review-reply-form"],
+        )
+        return self.reply_form
 
     def _show(self, view: pn.Column) -> None:
         if view is not self.player_view:
@@ -215,37 +300,18 @@ class ReviewApp:
 
     # -- login ---------------------------------------------------------------------------
 
-    def log_in(self) -> None:
-        """Open a session with the typed credentials; show the queue on success."""
-        try:
-            with connect(self.url) as conn:
-                login = accounts.authenticate(
-                    conn,
-                    theme.typed(self.username).strip(),
-                    theme.typed(self.password),
-                    user_agent="review",
-                )
-        except AuthError as error:
-            theme.show(self.login_notice, theme.refusal(error), "danger")
-            return
-        self.token = login.token
-        self.password.value = self.password.value_input = ""
-        self.login_notice.visible = False
-        self.who.object = f"Logged in as **{login.user.username}** ({login.user.role})"
+    def _signed_in(self, signed_in: theme.SignedIn) -> None:
+        """After login: the user's own keys, then the queue."""
+        self.shortcuts.use(signed_in.shortcuts.table)
         self.show_queue()
 
-    def log_out(self) -> None:
-        """End this session's login and return to the login form."""
-        if self.token is not None:
-            with connect(self.url) as conn:
-                accounts.logout(conn, self.token)
-        self.token, self.take = None, None
+    def _signed_out(self) -> None:
+        """After logout or a refused session: back to the login form."""
+        self.take = None
         self._show(self.login_view)
 
     def _expired(self, error: SessionRefused) -> None:
-        self.token, self.take = None, None
-        theme.show(self.login_notice, theme.refusal(error), "warning")
-        self._show(self.login_view)
+        self.login.expired(error)
 
     # -- queue ---------------------------------------------------------------------------
 
@@ -296,7 +362,7 @@ class ReviewApp:
         self.selected[take.scene_id] = pick
         open_button = pn.widgets.Button(name=f"Open take {take.take}", button_type="primary")
         open_button.on_click(lambda _: self.open_take(take))
-        return pn.Row(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
+        return _wrapping(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
 
     def approve_selected(self) -> None:
         """Approve every ticked take at once through the review service, all or nothing."""
@@ -331,7 +397,11 @@ class ReviewApp:
         read_all = pn.widgets.Button(name="Mark all read")
         read_all.on_click(lambda _: self.mark_all_read())
         heading = pn.pane.Markdown("**Notifications**")
-        return pn.Column(pn.Row(heading, self.tray_badge, refresh, read_all), self.tray_list)
+        return pn.Column(
+            _wrapping(heading, self.tray_badge, refresh, read_all),
+            self.tray_list,
+            sizing_mode="stretch_width",
+        )
 
     def show_notifications(self) -> None:
         """Re-read the logged-in user's unread notifications into the tray."""
@@ -365,7 +435,9 @@ class ReviewApp:
         """Show a take in the player at its first frame, with its notes."""
         self.pause()
         self.take, self.index = take, 0
+        self._frames.clear()
         self.notice.visible = False
+        self._close_reply()
         self.title.object = f"### {take.character} · {take.scene_type} · take {take.take}"
         self._show(self.player_view)
         try:
@@ -376,7 +448,7 @@ class ReviewApp:
             self.total, self.fps = found_video.frames, float(found_video.fps)
         except TrulienceError as error:
             self.video, self.total, self.fps, self.segments = None, 0, 0.0, []
-            self.frame.object, self.frame_label.object = "", ""
+            self.frame.object = self.frame_label.object = self.zoomed.object = ""
             theme.show(self.notice, theme.refusal(error), "danger")
         else:
             with connect(self.url) as conn:
@@ -431,7 +503,7 @@ class ReviewApp:
             self.show_frame()
         period = round(1000 / self.fps) if self.fps > 0 else 1000 // 24
         self.playing = pn.state.add_periodic_callback(self._advance, period=period)
-        self.play_button.name = f"Pause ({_KEY_NAMES[' ']})"
+        self.shortcuts.relabel("play", "Pause")
 
     def pause(self) -> None:
         """Stop playing; the frame on screen is the decoded frame at the index."""
@@ -439,7 +511,7 @@ class ReviewApp:
             return
         self.playing.stop()
         self.playing = None
-        self.play_button.name = f"Play ({_KEY_NAMES[' ']})"
+        self.shortcuts.relabel("play", "Play")
 
     def _advance(self) -> None:
         if self.take is None or self.video is None or self.index >= self.total - 1:
@@ -450,14 +522,10 @@ class ReviewApp:
             self.pause()
 
     def show_frame(self) -> None:
-        """Decode the current frame on the server and show it, with its number."""
+        """Decode the current frame on the server and show it, with its number (blended with
+        its neighbours when onion skin is on, and a region enlarged when zoom is on)."""
         assert self.video is not None
-        picture = frame_at(self.video, self.index)
-        self.frame.object = (
-            f'<img class="review-frame-image" data-frame="{self.index}" '
-            f'alt="frame {self.index}" src="{theme.png_data_url(picture)}" '
-            f'style="width: 384px; image-rendering: pixelated">'
-        )
+        self._recompose()
         self.frame_label.object = f"frame {self.index} / {self.total}"
         self.jog.value = self.index  # go_to() sees the index already shown and does nothing
         self.add_note_button.name = f"Note at frame {self.index}"
@@ -468,6 +536,46 @@ class ReviewApp:
         else:
             self.segment_label.object = f"segment {span.index} · frames {span.start}–{span.end - 1}"
             self.reject_segment_button.name = f"Reject segment {span.index}"
+
+    def _recompose(self) -> None:
+        """Compose the picture of the frame at the index: the decoded frame, the onion skin
+        over it, and the zoomed region, all from full-resolution decoded frames."""
+        if self.video is None:
+            return
+        try:
+            picture = self._decoded(self.index)
+            over = neighbour_indices(self.index, self.total, self.onion.value)
+            shown = onion_skin(picture, [self._decoded(i) for i in over], self.opacity.value / 100)
+        except TrulienceError as error:
+            theme.show(self.notice, theme.refusal(error), "danger")
+            return
+        onion = ",".join(str(i) for i in over)
+        self.frame.object = (
+            f'<img class="review-frame-image" data-frame="{self.index}" data-onion="{onion}" '
+            f'alt="frame {self.index}" src="{theme.png_data_url(shown)}" '
+            f'style="width: {PLAYER_WIDTH}px; max-width: 100%; image-rendering: pixelated">'
+        )
+        region, factor = self.zoom_region.value, self.zoom_factor.value
+        if region == ZOOM_OFF:
+            self.zoomed.object = ""
+        else:
+            self.zoomed.object = (
+                f'<img class="review-zoom-image" data-frame="{self.index}" '
+                f'data-region="{region}" data-factor="{factor}" '
+                f'alt="frame {self.index}, {region} ×{factor}" '
+                f'src="{theme.png_data_url(zoom(shown, region, factor))}" '
+                f'style="width: {PLAYER_WIDTH}px; max-width: 100%; image-rendering: pixelated">'
+            )
+
+    def _decoded(self, index: int) -> np.ndarray:
+        """Frame `index` of the open take, decoded on the server (recent ones kept)."""
+        assert self.video is not None
+        if index not in self._frames:
+            self._frames[index] = frame_at(self.video, index)
+            while len(self._frames) > _FRAME_CACHE:
+                self._frames.popitem(last=False)
+        self._frames.move_to_end(index)
+        return self._frames[index]
 
     def _segment_on_screen(self) -> SegmentSpan | None:
         return next((s for s in self.segments if s.start <= self.index < s.end), None)
@@ -526,29 +634,83 @@ class ReviewApp:
         )
         self.show_notes()
 
+    def _note_action(self, act: Callable[[], object], done: str) -> bool:
+        """Run one note action through the service; show the outcome, or the refusal."""
+        try:
+            act()
+        except SessionRefused as error:
+            self._expired(error)
+            return False
+        except PermissionDenied as error:
+            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+            return False
+        except TrulienceError as error:
+            theme.show(self.notice, theme.refusal(error), "danger")
+            return False
+        theme.show(self.notice, done, "success")
+        self.show_notes()
+        return True
+
     def write_note(self) -> None:
         """Add the typed note at the frame on screen."""
         body = theme.typed(self.note_text).strip()
         if self.take is None or self.token is None or not body:
             return
-        try:
+        take, token, frame = self.take, self.token, self.index
+
+        def act() -> None:
             with connect(self.url) as conn:
-                add_note(conn, self.token, self.take.scene_id, body, frame=self.index)
-        except SessionRefused as error:
-            self._expired(error)
+                add_note(conn, token, take.scene_id, body, frame=frame)
+
+        if self._note_action(act, f"note added at frame {frame}"):
+            self.note_text.value = self.note_text.value_input = ""
+
+    def start_reply(self, note: ThreadedNote) -> None:
+        """Open the reply box under the notes, for a reply to `note`."""
+        self.replying_to = note
+        where = "" if note.frame is None else f" at frame {note.frame}"
+        self.reply_label.object = f"Reply to **{note.author}**'s note{where}:"
+        self.reply_form.visible = True
+
+    def _close_reply(self) -> None:
+        self.replying_to = None
+        self.reply_text.value = self.reply_text.value_input = ""
+        self.reply_form.visible = False
+
+    def write_reply(self) -> None:
+        """Add the typed reply under the note being replied to."""
+        body = theme.typed(self.reply_text).strip()
+        note = self.replying_to
+        if self.take is None or self.token is None or note is None or not body:
             return
-        except PermissionDenied as error:
-            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+        take, token = self.take, self.token
+
+        def act() -> None:
+            with connect(self.url) as conn:
+                add_note(conn, token, take.scene_id, body, reply_to=note.id)
+
+        if self._note_action(act, f"reply added to {note.author}'s note"):
+            self._close_reply()
+
+    def set_note_status(self, note: ThreadedNote, resolved: bool) -> None:
+        """Resolve an open note, or reopen a resolved one."""
+        if self.token is None:
             return
-        except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
-            return
-        self.note_text.value = self.note_text.value_input = ""
-        theme.show(self.notice, f"note added at frame {self.index}", "success")
-        self.show_notes()
+        token = self.token
+
+        def act() -> None:
+            with connect(self.url) as conn:
+                (resolve_note if resolved else reopen_note)(conn, token, note.id)
+
+        self._note_action(act, f"note {'resolved' if resolved else 'reopened'}")
+
+    def jump_to(self, frame: int) -> None:
+        """Show a note's frame in the player (pausing playback)."""
+        self.pause()
+        self.go_to(frame)
 
     def show_notes(self) -> None:
-        """Re-read the open take's notes (other reviewers' notes appear here too)."""
+        """Re-read the open take's notes (other reviewers' notes and replies appear too)."""
         if self.take is None or self.token is None:
             return
         try:
@@ -557,12 +719,40 @@ class ReviewApp:
         except SessionRefused as error:
             self._expired(error)
             return
-        lines = []
-        for note in notes:
-            where = "" if note.frame is None else f"frame {note.frame} · "
-            indent = "  " * note.depth
-            lines.append(f"{indent}- {where}**{note.author}**: {html.escape(note.body)}")
-        self.notes.object = "\n".join(lines) or "No notes yet."
+        rows = [self._note_row(note) for note in notes]
+        self.notes.objects = rows or [pn.pane.Markdown("No notes yet.")]
+
+    def _note_row(self, note: ThreadedNote) -> pn.FlexBox:
+        """One note: its frame (a button that shows it), author, status, text and actions."""
+        parts: list[pn.viewable.Viewable] = []
+        if note.frame is not None:
+            jump = pn.widgets.Button(
+                name=f"frame {note.frame}", button_type="light", css_classes=["note-frame"]
+            )
+            jump.on_click(lambda _: self.jump_to(note.frame))
+            parts.append(jump)
+        text = (
+            f'**{html.escape(note.author)}** · <span class="note-status">{note.status}</span>'
+            f" — {html.escape(note.body)}"
+        )
+        parts.append(pn.pane.Markdown(text, css_classes=["note-text"]))
+        reply = pn.widgets.Button(name="Reply")
+        reply.on_click(lambda _: self.start_reply(note))
+        resolved = note.status == "resolved"
+        toggle = pn.widgets.Button(name="Reopen" if resolved else "Resolve")
+        toggle.on_click(lambda _: self.set_note_status(note, not resolved))
+        parts += [reply, toggle]
+        return _wrapping(
+            *parts,
+            css_classes=["review-note", f"note-{note.status}", f"note-depth-{note.depth}"],
+            styles={"margin-left": f"{24 * note.depth}px"},
+        )
+
+
+def _wrapping(*objects: pn.viewable.Viewable, **params: object) -> pn.FlexBox:
+    """A row that wraps onto the next line when the screen is too narrow for it (PRD-55)."""
+    params.setdefault("sizing_mode", "stretch_width")
+    return pn.FlexBox(*objects, flex_wrap="wrap", align_items="center", **params)
 
 
 if __name__.startswith("bokeh"):

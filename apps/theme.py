@@ -1,12 +1,15 @@
 """The studio's one Panel look (PRD-29) and the small widgets every app shares.
 
-Apps call `page(...)` for their frame, `notice(...)` for feedback and `KeyboardShortcuts`
-for single-key actions, so that a change of look or of key handling happens here once.
+Apps call `page(...)` for their frame, `notice(...)` for feedback, `Login` for the login
+form and session, and `ShortcutKeys` for the user's single-key actions and their legend,
+so that a change of look, of login or of key handling happens here once.
 """
 
 import base64
+import html
 import io
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,7 +17,22 @@ import panel as pn
 import param
 from PIL import Image
 
+from trulience.auth import users as accounts
+from trulience.auth.errors import AuthError
+from trulience.auth.permissions import Permission, require
+from trulience.catalog.database import connect
+from trulience.catalog.records import User
 from trulience.errors import TrulienceError
+from trulience.review.shortcuts import (
+    ACTIONS,
+    DEFAULT_PRESET,
+    HELP_KEY,
+    PRESETS,
+    InvalidShortcuts,
+    Shortcuts,
+    key_label,
+    shortcuts_of,
+)
 
 ACCENT = "#3b5bdb"
 STUDIO_NAME = "Trulience Studio"
@@ -102,6 +120,11 @@ class KeyboardShortcuts(pn.custom.JSComponent):
         self._bindings = dict(bindings)
         super().__init__(keys=list(self._bindings), **params)
 
+    def rebind(self, bindings: Mapping[str, Callable[[], None]]) -> None:
+        """Replace every binding (the browser is sent the new keys at once)."""
+        self._bindings = dict(bindings)
+        self.keys = list(self._bindings)
+
     def _handle_msg(self, msg: Any) -> None:
         action = self._bindings.get(msg.get("key")) if isinstance(msg, dict) else None
         if action is not None:
@@ -112,3 +135,151 @@ def typed(field: pn.widgets.TextInput) -> str:
     """What is in a text field now: `value_input` follows each keystroke, while `value`
     waits for Enter or blur, which may arrive after the button click that reads it."""
     return field.value_input or field.value or ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A successful login: the session's token, its user and the user's shortcuts."""
+
+    token: str
+    user: User
+    shortcuts: Shortcuts
+
+
+def _default_shortcuts() -> Shortcuts:
+    return Shortcuts(DEFAULT_PRESET, {}, dict(PRESETS[DEFAULT_PRESET]))
+
+
+class Login:
+    """The login form and session every app shares.
+
+    A login checks the password and the app's `permission` (a refused user's new session
+    is ended at once), reads the user's shortcuts, and hands the app a `SignedIn`. Logging
+    out, or a session the service refuses (`expired`), returns the app to the form.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        app: str,
+        permission: Permission,
+        on_login: Callable[[SignedIn], None],
+        on_logout: Callable[[], None],
+    ):
+        self.url, self.app, self.permission = url, app, permission
+        self.on_login, self.on_logout = on_login, on_logout
+        self.token: str | None = None
+        self.user: User | None = None
+        self.username = pn.widgets.TextInput(placeholder="Username")
+        self.password = pn.widgets.PasswordInput(placeholder="Password")
+        button = pn.widgets.Button(name="Log in", button_type="primary")
+        button.on_click(lambda _: self.log_in())
+        self.notice = notice()
+        self.form = pn.Column(
+            self.username, self.password, button, self.notice, css_classes=["login-form"]
+        )
+        self.who = pn.pane.Markdown("", css_classes=["logged-in-as"])
+        self.logout_button = pn.widgets.Button(name="Log out")
+        self.logout_button.on_click(lambda _: self.log_out())
+
+    def log_in(self) -> None:
+        """Open a session with the typed credentials; tell the app, or show the refusal."""
+        try:
+            with connect(self.url) as conn:
+                login = accounts.authenticate(
+                    conn,
+                    typed(self.username).strip(),
+                    typed(self.password),
+                    user_agent=self.app,
+                )
+                try:
+                    require(login.user, self.permission)
+                except AuthError:
+                    accounts.logout(conn, login.token)
+                    raise
+                try:
+                    shortcuts = shortcuts_of(conn, login.user.id)
+                except InvalidShortcuts:
+                    # stored before an action was renamed: work with the defaults meanwhile
+                    shortcuts = _default_shortcuts()
+        except AuthError as error:
+            show(self.notice, refusal(error), "danger")
+            return
+        self.token, self.user = login.token, login.user
+        self.password.value = self.password.value_input = ""
+        self.notice.visible = False
+        self.who.object = f"Logged in as **{login.user.username}** ({login.user.role})"
+        self.on_login(SignedIn(login.token, login.user, shortcuts))
+
+    def log_out(self) -> None:
+        """End this session's login and return to the form."""
+        if self.token is not None:
+            with connect(self.url) as conn:
+                accounts.logout(conn, self.token)
+        self._end()
+
+    def expired(self, error: AuthError) -> None:
+        """The service refused this session: say why and return to the form."""
+        show(self.notice, refusal(error), "warning")
+        self._end()
+
+    def _end(self) -> None:
+        self.token, self.user = None, None
+        self.on_logout()
+
+
+class ShortcutKeys:
+    """An app's single-key actions bound to the logged-in user's keys, with the buttons
+    that name those keys and a legend of them (`?` shows or hides it).
+
+    `actions` are the actions this app offers (a subset of `ACTIONS`); `use(table)` rebinds
+    them to a user's action → key table, and relabels the buttons and the legend.
+    """
+
+    def __init__(self, actions: Mapping[str, Callable[[], None]]):
+        self.actions = dict(actions)
+        self.table: dict[str, str] = {}
+        self._buttons: dict[str, tuple[pn.widgets.Button, str]] = {}
+        self.legend = pn.pane.HTML("", css_classes=["shortcut-legend"])
+        self.keyboard = KeyboardShortcuts({})
+        self.use(PRESETS[DEFAULT_PRESET])
+
+    def use(self, table: Mapping[str, str]) -> None:
+        """Bind this app's actions to the keys of `table` (action → key)."""
+        self.table = {action: table[action] for action in self.actions}
+        bindings: dict[str, Callable[[], None]] = {
+            key: self.actions[action] for action, key in self.table.items()
+        }
+        bindings[HELP_KEY] = self.toggle_legend
+        self.keyboard.rebind(bindings)
+        for action, (widget, label) in self._buttons.items():
+            widget.name = label + self.hint(action)
+        entries = [
+            f'<span class="shortcut"><kbd data-action="{action}">'
+            f"{html.escape(key_label(key))}</kbd> {html.escape(ACTIONS[action])}</span>"
+            for action, key in self.table.items()
+        ]
+        entries.append(f"<span><kbd>{HELP_KEY}</kbd> show / hide these keys</span>")
+        self.legend.object = "<b>Keys</b> " + " · ".join(entries)
+
+    def hint(self, action: str) -> str:
+        """How a button names its key: ` (a)`, ` (Space)`."""
+        key = self.table.get(action)
+        return "" if key is None else f" ({key_label(key)})"
+
+    def button(self, label: str, action: str, kind: str = "default") -> pn.widgets.Button:
+        """A button for `action`, named with the user's key for it."""
+        widget = pn.widgets.Button(name=label + self.hint(action), button_type=kind)
+        widget.on_click(lambda _: self.actions[action]())
+        self._buttons[action] = (widget, label)
+        return widget
+
+    def relabel(self, action: str, label: str) -> None:
+        """Rename `action`'s button (such as Play ↔ Pause), keeping its key hint."""
+        widget, _ = self._buttons[action]
+        self._buttons[action] = (widget, label)
+        widget.name = label + self.hint(action)
+
+    def toggle_legend(self) -> None:
+        """Show or hide the legend of keys."""
+        self.legend.visible = not self.legend.visible

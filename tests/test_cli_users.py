@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from trulience.auth.users import authenticate
+from trulience.auth.users import authenticate, create_user
 from trulience.cli import main
 
 
@@ -30,3 +30,40 @@ def test_users_add_list_passwd_sessions_disable(db_url, conn, tmp_path):
     assert "tom" not in cli("users", "list").output
     assert "disabled" in cli("users", "disable", "rita").output
     assert "DISABLED" in cli("users", "list").output
+
+
+def test_users_shortcuts_prints_rebinds_refuses_and_resets(db_url, conn, tmp_path):
+    env = {"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url}
+
+    def cli(*args):
+        return CliRunner().invoke(main, ["users", "shortcuts", *args], env=env)
+
+    create_user(conn, "rita", "Rita", "reviewer", "first password")
+    shown = cli("rita")
+    assert shown.exit_code == 0, shown.output
+    assert "preset default, 0 rebound keys" in shown.output
+    assert "approve  a" in shown.output and "play     Space" in shown.output
+
+    rebound = cli("rita", "--preset", "left_hand", "--set", "approve=k", "--set", "play=space")
+    assert rebound.exit_code == 0, rebound.output
+    assert "preset left_hand, 2 rebound keys" in rebound.output
+    assert "approve  k" in rebound.output and "rebound (preset: q)" in rebound.output
+    assert "back     a" in rebound.output  # left_hand's own key
+
+    before = conn.execute("SELECT * FROM user_preferences").fetchall()
+    for args, reason in [
+        (("--set", "approve=d"), "key 'd' is bound to forward and approve"),
+        (("--set", "approve=ab"), "approve: key 'ab' is not a single printable key"),
+        (("--set", "dance=x"), "unknown action 'dance'"),
+        (("--set", "flag=?"), "flag: key '?' is reserved"),
+        (("--preset", "vim"), "unknown preset 'vim'"),
+        (("--set", "approve"), "'approve' is not action=key"),
+    ]:
+        refused = cli("rita", *args)
+        assert refused.exit_code == 1, refused.output
+        assert reason in refused.output and "Traceback" not in refused.output
+    assert conn.execute("SELECT * FROM user_preferences").fetchall() == before
+
+    assert "user 'nobody' not found" in cli("nobody").output
+    reset = cli("rita", "--reset")
+    assert "preset default, 0 rebound keys" in reset.output and "approve  a" in reset.output

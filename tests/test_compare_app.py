@@ -1,5 +1,6 @@
 """The compare app in a real browser: attempts of a segment side by side with their QA
-verdicts, and one scene type across characters stepped in sync, frame-accurately."""
+verdicts, and one scene type across characters stepped in sync, frame-accurately, with the
+logged-in user's own keys."""
 
 import base64
 import io
@@ -31,6 +32,7 @@ from tests.test_review_app import (
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
 from trulience.media.encode import encode_frames
+from trulience.review.shortcuts import set_shortcuts
 from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
@@ -115,6 +117,8 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     db_url = new_database(server_url)
     with connect(db_url, actor="tester") as conn:
         accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
+        accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
+        set_shortcuts(conn, "lefty", preset="left_hand")
         make_project(conn)
         old = make_take(conn, take=1, age_minutes=30)
         # The old take's video starts at frame 6: the grid must not show it.
@@ -180,26 +184,40 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
 
 
 @pytest.fixture(scope="module")
-def page(studio):
-    """One logged-in viewer's page (the view permission is all the app needs)."""
+def browser():
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed: make test installs it")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.goto(studio.base_url)
-        page.get_by_placeholder("Username").fill("vic")
-        page.get_by_placeholder("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_text("Logged in as")).to_be_visible()
-        yield page
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+def logged_in(browser, studio: Studio, username: str):
+    """A page of a new browser session, logged in as `username`."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(studio.base_url)
+    page.get_by_placeholder("Username").fill(username)
+    page.get_by_placeholder("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Logged in as")).to_be_visible()
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, studio):
+    """One logged-in viewer's page (the view permission is all the app needs)."""
+    page = logged_in(browser, studio, "vic")
+    yield page
+    page.context.close()
 
 
 def decoded(image) -> np.ndarray:
@@ -252,3 +270,25 @@ def test_scene_type_grid_steps_every_characters_newest_take_to_the_same_frame(pa
         assert index_of(decoded(image)) == expected
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+
+
+def test_grid_steps_with_the_users_own_keys_and_not_the_default_ones(browser, studio):
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, studio, "lefty")  # the left_hand preset: a back, d forward
+    try:
+        expect(page.locator('.shortcut-legend kbd[data-action="forward"]')).to_have_text("d")
+        page.locator(".compare-scene-type select").select_option(label="Walk")
+        page.get_by_role("button", name="Compare characters").click()
+        expect(page.get_by_role("button", name="+1 frame (d)")).to_be_visible()
+        for _ in range(3):
+            page.keyboard.press("d")
+        expect(page.get_by_text(f"frame 3 / {FRAMES}")).to_be_visible()
+        page.keyboard.press(".")  # the default forward key: not this user's
+        page.keyboard.press("a")
+        expect(page.get_by_text(f"frame 2 / {FRAMES}")).to_be_visible()
+        image = page.locator('img.compare-grid-image[data-character="Bea"]')
+        expect(image).to_have_attribute("data-frame", "2")
+        assert index_of(decoded(image)) == 2
+    finally:
+        page.context.close()

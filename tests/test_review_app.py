@@ -1,4 +1,5 @@
-"""The review app in a real browser: login, frame-accurate stepping, decisions, shared notes.
+"""The review app in a real browser: login, frame-accurate stepping and playback, decisions,
+threaded notes, each user's own shortcut keys, onion skin and zoom, tablet and phone layout.
 
 One `panel serve` and one chromium serve the whole module; each test uses its own take, so
 the tests do not depend on their order.
@@ -7,6 +8,7 @@ the tests do not depend on their order.
 import base64
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +28,9 @@ from trulience.auth import users as accounts
 from trulience.catalog.database import connect
 from trulience.catalog.scenes import commit_segment
 from trulience.media.encode import encode_frames
+from trulience.media.frames import frame_at
 from trulience.notify import notify
+from trulience.review.shortcuts import set_shortcuts
 from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
@@ -44,7 +48,13 @@ REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 FRAMES = 12
 SEGMENT_FRAMES = 4  # take 6 is three committed segments of four frames
+LONG_FRAMES = 96  # take 9: eight seconds at 12 fps, so a pause lands well before the end
+FPS = 12
+SIDE = 64
 PASSWORD = "s3cret-pass"
+GREEN = (0, 200, 0)
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 
 
 def grey_of(index: int) -> int:
@@ -55,6 +65,37 @@ def grey_of(index: int) -> int:
 def index_of(picture: np.ndarray) -> int:
     """The frame number a decoded picture carries (H.264 moves a flat grey by a few levels)."""
     return round((float(picture.mean()) - 10) / 20)
+
+
+def grey_frame(index: int) -> np.ndarray:
+    return np.full((SIDE, SIDE, 3), grey_of(index), dtype=np.uint8)
+
+
+def green_corner_frame(index: int) -> np.ndarray:
+    """Frame `index` in its grey, with a fixed green top-right quadrant to zoom into."""
+    picture = grey_frame(index)
+    picture[: SIDE // 2, SIDE // 2 :] = GREEN
+    return picture
+
+
+def two_digit_frame(index: int) -> np.ndarray:
+    """Frames past 12 cannot each have their own grey: the left half carries index % 12,
+    the right half index // 12, in the same grey steps."""
+    picture = grey_frame(index % 12)
+    picture[:, SIDE // 2 :] = grey_of(index // 12)
+    return picture
+
+
+def two_digit_index(picture: np.ndarray) -> int:
+    """The number `two_digit_frame` painted, read away from the halves' shared edge."""
+    return index_of(picture[:, : SIDE // 2 - 8]) + 12 * index_of(picture[:, SIDE // 2 + 8 :])
+
+
+# Take number → its frames. Take 6 is laid out as assembly stores it (scene.mp4 with a
+# storyboard beside it), take 8 has a green corner, take 9 is long.
+CLIPS = {n: (grey_frame, FRAMES) for n in range(1, 13)}
+CLIPS[8] = (green_corner_frame, FRAMES)
+CLIPS[9] = (two_digit_frame, LONG_FRAMES)
 
 
 def png_file(picture: np.ndarray) -> bytes:
@@ -68,6 +109,7 @@ class Studio:
     base_url: str
     db_url: str
     takes: dict[int, int]  # take number → scene id
+    home: Path  # where each take's video was made: takeN.mp4
 
 
 def free_port() -> int:
@@ -92,27 +134,29 @@ def wait_until_served(url: str, server: subprocess.Popen, log: Path, timeout: fl
 
 @pytest.fixture(scope="module")
 def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
-    """A catalog with three users and three assembled takes with real videos, served."""
+    """A catalog with four users (nina's approve key is `k`) and twelve assembled takes
+    with real videos, served."""
     home = tmp_path_factory.mktemp("home")
     storage = Storage((home / "storage").as_uri())
     db_url = new_database(server_url)
     with connect(db_url, actor="tester") as conn:
-        for name, role in [("rita", "reviewer"), ("vic", "viewer"), ("paul", "producer")]:
+        people = [("rita", "reviewer"), ("vic", "viewer"), ("paul", "producer")]
+        for name, role in [*people, ("nina", "reviewer")]:
             accounts.create_user(conn, name, name.title(), role, PASSWORD)
+        set_shortcuts(conn, "nina", assignments={"approve": "k"})
         make_project(conn)
         takes = {}
-        for number in (1, 2, 3, 4, 5, 6, 7):
+        for number, (paint, count) in CLIPS.items():
             video = home / f"take{number}.mp4"
-            frames = (np.full((64, 64, 3), grey_of(i), dtype=np.uint8) for i in range(FRAMES))
-            encode_frames(frames, video, 12, gop=4)  # several GOPs: stepping must seek
-            # take 6 is laid out as assembly stores it: scene.mp4 with storyboard.png beside it
+            frames = (paint(i) for i in range(count))
+            encode_frames(frames, video, FPS, gop=4)  # several GOPs: stepping must seek
             folder = f"scenes/demo/ada/walk/take{number}"
             key = f"{folder}/scene.mp4" if number == 6 else f"{folder}.mp4"
             stored = storage.put_file(key, video)
-            scene = make_take(conn, take=number, age_minutes=10 - number)
+            scene = make_take(conn, take=number, age_minutes=20 - number)
             conn.execute(
                 "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s WHERE id = %s",
-                (stored.uri, stored.sha256, FRAMES, scene),
+                (stored.uri, stored.sha256, count, scene),
             )
             takes[number] = scene
         strip = np.full((32, 96, 3), 200, dtype=np.uint8)
@@ -155,7 +199,7 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     try:
         url = f"http://127.0.0.1:{port}/review"
         wait_until_served(url, server, log)
-        yield Studio(url, db_url, takes)
+        yield Studio(url, db_url, takes, home)
     finally:
         server.terminate()
         try:
@@ -184,8 +228,10 @@ def new_page(browser):
     """Pages in fresh browser contexts: each one is a separate browser session."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+    def make(viewport: dict[str, int] | None = None, touch: bool = False):
+        context = browser.new_context(
+            viewport=viewport or {"width": 1280, "height": 800}, has_touch=touch
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -205,11 +251,19 @@ def log_in(page, studio: Studio, username: str) -> None:
     expect(page.get_by_text("Takes awaiting review")).to_be_visible()
 
 
-def open_take(page, number: int) -> None:
+def open_take(page, number: int, frames: int = FRAMES) -> None:
     from playwright.sync_api import expect
 
-    page.get_by_role("button", name=f"Open take {number}").click()
-    expect(page.get_by_text(f"frame 0 / {FRAMES}")).to_be_visible()
+    page.get_by_role("button", name=f"Open take {number}", exact=True).click()
+    expect(page.get_by_text(f"frame 0 / {frames}")).to_be_visible()
+
+
+def decoded(image) -> np.ndarray:
+    """The picture an <img> shows, decoded from its PNG data URL."""
+    source = image.get_attribute("src")
+    assert source.startswith("data:image/png;base64,")
+    data = base64.b64decode(source.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def shown_frame(page, expected: int) -> np.ndarray:
@@ -218,10 +272,29 @@ def shown_frame(page, expected: int) -> np.ndarray:
 
     image = page.locator("img.review-frame-image")
     expect(image).to_have_attribute("data-frame", str(expected))
-    source = image.get_attribute("src")
-    assert source.startswith("data:image/png;base64,")
-    data = base64.b64decode(source.split(",", 1)[1])
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return decoded(image)
+
+
+def frame_on_screen(page) -> int:
+    return int(page.locator("img.review-frame-image").get_attribute("data-frame"))
+
+
+def poll(condition, timeout: float = 10, what: str = "condition") -> None:
+    """Wait until `condition()` holds, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+
+
+def reviews_of(studio: Studio, number: int) -> list[tuple[str, str]]:
+    with connect(studio.db_url) as conn:
+        return conn.execute(
+            "SELECT r.decision, u.username FROM reviews r JOIN users u ON u.id = r.reviewer_id "
+            "WHERE r.scene_id = %s ORDER BY r.id",
+            (studio.takes[number],),
+        ).fetchall()
 
 
 def test_reviewer_steps_frames_by_keyboard_and_approves_requesting_delivery(studio, new_page):
@@ -229,7 +302,7 @@ def test_reviewer_steps_frames_by_keyboard_and_approves_requesting_delivery(stud
 
     page = new_page()
     log_in(page, studio, "rita")
-    expect(page.get_by_role("button", name="Open take 3")).to_be_visible()
+    expect(page.get_by_role("button", name="Open take 3", exact=True)).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
 
@@ -273,18 +346,35 @@ def test_jog_slider_and_play_show_the_decoded_frame_at_the_index(studio, new_pag
     expect(page.get_by_text(f"frame 7 / {FRAMES}")).to_be_visible()
     assert index_of(shown_frame(page, 7)) == 7
 
+    # Played from frame 7, the take stops by itself at its last frame.
     page.get_by_role("button", name="Play (Space)").click()
-    expect(page.get_by_role("button", name="Pause (Space)")).to_be_visible()
-    time.sleep(1)  # at 12 fps the last frame (11) comes after a third of a second
-    pause = page.get_by_role("button", name="Pause (Space)")
-    if pause.count():  # still playing: pause it (clicking "Play" now would restart)
-        pause.click()
+    last = FRAMES - 1
+    assert index_of(shown_frame(page, last)) == last
     expect(page.get_by_role("button", name="Play (Space)")).to_be_visible()
-    reached = int(page.locator("img.review-frame-image").get_attribute("data-frame"))
-    assert 7 < reached <= FRAMES - 1
-    expect(page.get_by_text(f"frame {reached} / {FRAMES}")).to_be_visible()
-    assert index_of(shown_frame(page, reached)) == reached
-    expect(jog).to_have_value(str(reached))
+    expect(page.get_by_text(f"frame {last} / {FRAMES}")).to_be_visible()
+    expect(jog).to_have_value(str(last))
+
+
+def test_space_plays_and_pauses_where_the_shown_frame_is_the_decoded_frame(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "rita")
+    open_take(page, 9, LONG_FRAMES)
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Pause (Space)")).to_be_visible()
+    poll(lambda: frame_on_screen(page) >= 3, what="playing past frame 3")
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Play (Space)")).to_be_visible()
+    paused = frame_on_screen(page)
+    assert 3 <= paused < LONG_FRAMES - 1  # paused before the end
+    # Paused means nothing moves: after several frame periods it is the same frame.
+    page.wait_for_timeout(6 * 1000 / FPS)
+    assert frame_on_screen(page) == paused
+    expect(page.get_by_text(f"frame {paused} / {LONG_FRAMES}")).to_be_visible()
+    assert two_digit_index(shown_frame(page, paused)) == paused
+    page.keyboard.press(".")
+    assert two_digit_index(shown_frame(page, paused + 1)) == paused + 1
 
 
 def test_viewers_approve_is_refused_in_the_ui_and_nothing_is_written(studio, new_page):
@@ -304,7 +394,7 @@ def test_viewers_approve_is_refused_in_the_ui_and_nothing_is_written(studio, new
     assert count == 0
 
 
-def test_note_at_a_frame_is_seen_by_a_second_logged_in_user(studio, new_page):
+def test_note_at_a_frame_is_replied_to_and_resolved_by_a_second_logged_in_user(studio, new_page):
     from playwright.sync_api import expect
 
     writer, reader = new_page(), new_page()
@@ -323,14 +413,47 @@ def test_note_at_a_frame_is_seen_by_a_second_logged_in_user(studio, new_page):
     assert index_of(shown_frame(writer, 3)) == 3
 
     reader.get_by_role("button", name="Refresh notes").click()
-    note = reader.locator("li", has_text=body)
-    expect(note).to_contain_text("frame 3")
+    note = reader.locator(".review-note", has_text=body)
     expect(note).to_contain_text("rita")
+    expect(note).to_contain_text("open")
+    note.get_by_role("button", name="frame 3").click()  # the player jumps to the note's frame
+    expect(reader.get_by_text(f"frame 3 / {FRAMES}")).to_be_visible()
+    assert index_of(shown_frame(reader, 3)) == 3
+
+    answer = "agreed: regenerate segment 0"
+    note.get_by_role("button", name="Reply").click()
+    expect(reader.get_by_text("Reply to rita's note at frame 3")).to_be_visible()
+    reader.get_by_placeholder("Your reply").fill(answer)
+    reader.get_by_role("button", name="Send reply").click()
+    expect(reader.get_by_text("reply added to rita's note")).to_be_visible()
+    reply = reader.locator(".review-note", has_text=answer)
+    expect(reply).to_contain_text("paul")
+    expect(reply).to_have_class(re.compile(r"note-depth-1"))
+    reader.locator(".review-note", has_text=body).get_by_role("button", name="Resolve").click()
+    expect(reader.get_by_text("note resolved")).to_be_visible()
+    expect(reader.locator(".review-note", has_text=body)).to_contain_text("resolved")
+    resolved = reader.locator(".review-note", has_text=body)
+    expect(resolved.get_by_role("button", name="Reopen")).to_be_visible()
+
+    writer.get_by_role("button", name="Refresh notes").click()
+    expect(writer.locator(".review-note", has_text=body)).to_contain_text("resolved")
+    expect(writer.locator(".review-note", has_text=answer)).to_contain_text("paul")
     with connect(studio.db_url) as conn:
-        reviews = conn.execute(
-            "SELECT count(*) FROM reviews WHERE scene_id = %s", (studio.takes[3],)
-        ).fetchone()[0]
-    assert reviews == 0
+        notes = conn.execute(
+            "SELECT n.id, n.parent_id, n.status, n.frame, u.username FROM notes n "
+            "JOIN users u ON u.id = n.author_id WHERE n.scene_id = %s ORDER BY n.id",
+            (studio.takes[3],),
+        ).fetchall()
+        resolved_by = conn.execute(
+            "SELECT actor FROM audit_log WHERE table_name = 'notes' AND action = 'UPDATE' "
+            "AND row_key = %s",
+            (str(notes[0][0]),),
+        ).fetchall()
+    (first, parent, status, frame, author), (_, reply_parent, reply_status, _, replier) = notes
+    assert (parent, status, frame, author) == (None, "resolved", 3, "rita")
+    assert (reply_parent, reply_status, replier) == (first, "open", "paul")
+    assert resolved_by == [("user:paul",)]
+    assert reviews_of(studio, 3) == []
 
 
 def test_batch_approve_of_two_selected_takes_writes_two_approved_reviews(studio, new_page):
@@ -342,7 +465,7 @@ def test_batch_approve_of_two_selected_takes_writes_two_approved_reviews(studio,
         page.locator(f".select-take-{number} input[type=checkbox]").check()
     page.get_by_role("button", name="Approve selected").click()
     expect(page.get_by_text("2 takes approved")).to_be_visible()
-    expect(page.get_by_role("button", name="Open take 4")).to_have_count(0)
+    expect(page.get_by_role("button", name="Open take 4", exact=True)).to_have_count(0)
     with connect(studio.db_url) as conn:
         reviews = conn.execute(
             "SELECT r.scene_id, r.decision, u.username FROM reviews r "
@@ -408,3 +531,98 @@ def test_reviewer_sees_a_ready_for_review_notification_and_marks_it_read(studio,
             "WHERE u.username = 'rita' AND n.read_at IS NULL"
         ).fetchone()[0]
     assert waiting == 0
+
+
+def test_a_users_remapped_approve_key_approves_and_the_old_key_does_not(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "nina")
+    open_take(page, 10)
+    expect(page.get_by_role("button", name="Approve (k)")).to_be_visible()
+    expect(page.locator('.shortcut-legend kbd[data-action="approve"]')).to_have_text("k")
+    page.keyboard.press("a")
+    page.keyboard.press(".")  # handled after the "a": once frame 1 shows, "a" was handled
+    assert index_of(shown_frame(page, 1)) == 1
+    assert reviews_of(studio, 10) == []
+    page.keyboard.press("k")
+    expect(page.get_by_text("approved — delivery requested")).to_be_visible()
+    assert reviews_of(studio, 10) == [("approved", "nina")]
+
+
+def test_onion_skin_blends_the_previous_frame_and_zoom_enlarges_the_chosen_region(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "rita")
+    open_take(page, 8)
+    for _ in range(5):
+        page.keyboard.press(".")
+    current = shown_frame(page, 5)
+    video = studio.home / "take8.mp4"
+    earlier, now = frame_at(video, 4), frame_at(video, 5)
+
+    page.locator(".review-onion select").select_option("previous")
+    image = page.locator("img.review-frame-image")
+    expect(image).to_have_attribute("data-onion", "4")
+    blended = decoded(image)
+    grey = blended[SIDE - 8, 8].astype(int)  # the grey bottom-left, away from the green
+    assert (grey > grey_of(4) + 5).all() and (grey < grey_of(5) - 5).all()
+    expected = np.rint(0.5 * now.astype(float) + 0.5 * earlier.astype(float)).astype(np.uint8)
+    assert np.array_equal(blended, expected)
+    assert not np.array_equal(blended, current)
+
+    page.locator(".review-onion select").select_option("off")
+    expect(image).to_have_attribute("data-onion", "")
+    page.locator(".review-zoom-region select").select_option("top-right")
+    zoomed = page.locator("img.review-zoom-image")
+    expect(zoomed).to_have_attribute("data-region", "top-right")
+    enlarged = decoded(zoomed)
+    assert enlarged.shape == now.shape  # a quarter of the frame, twice as large each way
+    quadrant = now[: SIDE // 2, SIDE // 2 :]
+    assert np.array_equal(enlarged, quadrant.repeat(2, axis=0).repeat(2, axis=1))
+    red, green, blue = enlarged[8:-8, 8:-8].reshape(-1, 3).mean(axis=0)
+    assert green > 150 and red < 40 and blue < 40  # all green: the chosen corner
+    page.locator(".review-zoom-region select").select_option("bottom-left")
+    expect(zoomed).to_have_attribute("data-region", "bottom-left")
+    assert index_of(decoded(zoomed)) == 5  # all grey of frame 5: no green corner in it
+
+
+def no_sideways_scrolling(page) -> bool:
+    return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+
+
+def fits_across(page, locator) -> bool:
+    """Whether `locator` is on screen from its left edge to its right edge."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    width = page.evaluate("window.innerWidth")
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+
+
+@pytest.mark.parametrize(
+    ("viewport", "number"), [(TABLET, 11), (PHONE, 12)], ids=["tablet", "phone"]
+)
+def test_tablet_and_phone_layouts_do_not_scroll_sideways_and_approve_by_tap(
+    studio, new_page, viewport, number
+):
+    from playwright.sync_api import expect
+
+    page = new_page(viewport, touch=True)
+    page.goto(studio.base_url)
+    expect(page.get_by_placeholder("Username")).to_be_visible()
+    assert no_sideways_scrolling(page)
+    log_in(page, studio, "rita")
+    assert no_sideways_scrolling(page)
+    open_take(page, number)
+    image = page.locator("img.review-frame-image")
+    expect(image).to_be_visible()
+    approve = page.get_by_role("button", name="Approve (a)")
+    expect(approve).to_be_visible()
+    assert fits_across(page, image) and fits_across(page, approve)
+    assert no_sideways_scrolling(page)
+    if viewport is TABLET:
+        page.screenshot(path=str(SCREENSHOTS / "review-tablet.png"), full_page=True)
+        approve.tap()
+        expect(page.get_by_text("approved — delivery requested")).to_be_visible()
+        assert reviews_of(studio, number) == [("approved", "rita")]

@@ -7,7 +7,7 @@ import pytest
 from tests.review_takes import make_project, make_take
 from trulience.auth import PermissionDenied
 from trulience.auth import users as accounts
-from trulience.catalog.errors import InvalidValue
+from trulience.catalog.errors import InvalidValue, NotFound
 from trulience.notify import unread
 from trulience.review import (
     NotReviewable,
@@ -15,6 +15,7 @@ from trulience.review import (
     batch_decide,
     decide,
     notes_for,
+    reopen_note,
     resolve_note,
     review_queue,
 )
@@ -159,3 +160,24 @@ def test_viewer_cannot_write_notes_and_replies_stay_on_their_take(conn, people, 
     with pytest.raises(InvalidValue, match=f"is not a note on scene {takes[1]}"):
         add_note(conn, people["reviewer"], takes[1], "wrong thread", reply_to=note.id)
     assert count(conn, "notes") == 1
+
+
+def test_resolved_note_is_reopened_by_a_writer_only_and_both_changes_are_audited(
+    conn, people, takes
+):
+    note = add_note(conn, people["reviewer"], takes[0], "hand flickers", frame=3)
+    reply = add_note(conn, people["producer"], takes[0], "fixed in take 2", reply_to=note.id)
+    assert reply.parent_id == note.id
+    assert resolve_note(conn, people["producer"], note.id).status == "resolved"
+    with pytest.raises(PermissionDenied, match="write_notes"):
+        reopen_note(conn, people["viewer"], note.id)
+    assert notes_for(conn, people["viewer"], takes[0])[0].status == "resolved"
+    assert reopen_note(conn, people["reviewer"], note.id).status == "open"
+    changes = conn.execute(
+        "SELECT actor, after ->> 'status' FROM audit_log "
+        "WHERE table_name = 'notes' AND action = 'UPDATE' AND row_key = %s ORDER BY id",
+        (str(note.id),),
+    ).fetchall()
+    assert changes == [("user:paul", "resolved"), ("user:rita", "open")]
+    with pytest.raises(NotFound, match="note 999999 not found"):
+        reopen_note(conn, people["reviewer"], 999_999)

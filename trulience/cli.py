@@ -777,6 +777,52 @@ def users_sessions(username: str, revoke_id: int | None) -> None:
             )
 
 
+@users.command("shortcuts")
+@click.argument("username")
+@click.option("--preset", help="Preset to work with: default, left_hand or numpad.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="ACTION=KEY",
+    help="Rebind one action (repeatable), e.g. --set approve=k or --set play=space.",
+)
+@click.option("--reset", is_flag=True, help="Back to the default preset, no rebound keys.")
+def users_shortcuts(
+    username: str, preset: str | None, assignments: tuple[str, ...], reset: bool
+) -> None:
+    """A user's keyboard shortcuts in the apps (PRD-52); with options, change them first.
+    Prints the effective table: each action, its key, and where the key comes from."""
+    from trulience.catalog.users import get_user
+    from trulience.review.shortcuts import (
+        ACTIONS,
+        PRESETS,
+        key_label,
+        parse_assignment,
+        set_shortcuts,
+        shortcuts_of,
+    )
+
+    with _connect(_settings()) as conn:
+        if preset is not None or assignments or reset:
+            rebound = dict(parse_assignment(text) for text in assignments)
+            found = set_shortcuts(conn, username, preset, rebound, reset)
+        else:
+            found = shortcuts_of(conn, get_user(conn, username).id)
+    count = len(found.overrides)
+    click.echo(
+        f"shortcuts of {username}: preset {found.preset}, "
+        f"{count} rebound key{'' if count == 1 else 's'}"
+    )
+    for action, key in found.table.items():
+        origin = (
+            f"rebound (preset: {key_label(PRESETS[found.preset][action])})"
+            if action in found.overrides
+            else "preset"
+        )
+        click.echo(f"  {action:<8} {key_label(key):<6} {ACTIONS[action]:<18} {origin}")
+
+
 @main.command("generate")
 @click.argument("character")
 @click.argument("scene_type")

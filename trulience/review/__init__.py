@@ -9,6 +9,7 @@ from trulience.review.service import (
     batch_decide,
     decide,
     notes_for,
+    reopen_note,
     resolve_note,
     review_queue,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "batch_decide",
     "decide",
     "notes_for",
+    "reopen_note",
     "resolve_note",
     "review_queue",
 ]

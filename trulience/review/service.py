@@ -240,14 +240,23 @@ def notes_for(conn: psycopg.Connection, actor: Actor, scene_id: int) -> list[Thr
 
 
 def resolve_note(conn: psycopg.Connection, actor: Actor, note_id: int) -> Note:
-    """Mark a note resolved (its thread stays readable)."""
-    with _as(conn, actor, Permission.WRITE_NOTES), writing(conn):
+    """Mark a note resolved (its thread stays readable). Needs the write-notes permission."""
+    return _set_note_status(conn, actor, note_id, "resolved")
+
+
+def reopen_note(conn: psycopg.Connection, actor: Actor, note_id: int) -> Note:
+    """Mark a resolved note open again. Needs the write-notes permission."""
+    return _set_note_status(conn, actor, note_id, "open")
+
+
+def _set_note_status(conn: psycopg.Connection, actor: Actor, note_id: int, status: str) -> Note:
+    with _as(conn, actor, Permission.WRITE_NOTES), writing(conn, {"status": status}):
         return one(
             conn,
             Note,
-            "UPDATE notes SET status = 'resolved' WHERE id = %s "
+            "UPDATE notes SET status = %s WHERE id = %s "
             "RETURNING id, author_id, parent_id, body, status, frame, created_at",
-            (note_id,),
+            (status, note_id),
             "note",
             note_id,
         )
