@@ -4,6 +4,7 @@ from resources.catalog import CatalogResource
 from resources.faces import FacesResource
 from resources.generation import GenerationResource
 from resources.inbox import InboxResource
+from resources.lake import LakeResource
 from resources.storage import StorageResource
 from trulience.config import Settings
 
@@ -14,6 +15,7 @@ def build_resources(settings: Settings) -> dict:
         "catalog": CatalogResource(home=str(settings.home), database_url=settings.database_url),
         "storage": StorageResource(url=settings.storage_url, options=settings.storage_options),
         "inbox": InboxResource(path=str(settings.inbox_dir)),
+        "lake": LakeResource(path=str(settings.lake_dir)),
         "generation": GenerationResource(
             home=str(settings.home),
             database_url=settings.database_url,
@@ -31,6 +33,7 @@ __all__ = [
     "FacesResource",
     "GenerationResource",
     "InboxResource",
+    "LakeResource",
     "StorageResource",
     "build_resources",
 ]

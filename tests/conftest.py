@@ -4,8 +4,12 @@ The schema is migrated once into a template database; each test gets a clone
 (CREATE DATABASE ... TEMPLATE), which takes milliseconds instead of a full migration.
 """
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -87,3 +91,61 @@ def face_models(tmp_path_factory: pytest.TempPathFactory):
     from trulience.faces import default_model_set
 
     return default_model_set(tmp_path_factory.mktemp("models"))
+
+
+@dataclass(frozen=True)
+class DemoProduction:
+    """`trulience demo` run once per session, then reviewed: the data analysts see."""
+
+    home: Path
+    database_url: str
+    env: dict
+
+    @property
+    def lake(self) -> Path:
+        return self.home / "lake"
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_production(server_url: str, template_url: str, tmp_path_factory) -> DemoProduction:
+    """The demo's takes, then a producer's afternoon: two approved (and delivered through
+    the approvals sensor), one rejected; the lake exported afterwards. Read-only for tests."""
+    from trulience.auth.users import authenticate
+    from trulience.demo import DEMO_REVIEWER
+    from trulience.review.service import decide
+
+    home = tmp_path_factory.mktemp("demo-home")
+    url = new_database(server_url)
+    env = os.environ | {"TRULIENCE_HOME": str(home), "DATABASE_URL": url}
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    run("-m", "trulience.cli", "demo")
+    with connect(url, actor="tests") as conn:
+        takes = conn.execute(
+            """SELECT s.id FROM scenes s JOIN characters c ON c.id = s.character_id
+                JOIN scene_types t ON t.id = s.scene_type_id
+               WHERE s.status = 'assembled' ORDER BY c.slug, t.slug"""
+        ).fetchall()
+        assert len(takes) >= 4
+        reviewer = authenticate(conn, *DEMO_REVIEWER).user
+        decide(conn, reviewer, takes[0][0], "approve")
+        decide(conn, reviewer, takes[1][0], "approve")
+        decide(conn, reviewer, takes[2][0], "reject", "hands look odd")
+    env |= {"DAGSTER_HOME": str(home / "dagster")}
+    run("-m", "trulience_assets.launch", "sensor", "approvals_sensor")
+    run("-m", "trulience.cli", "lake", "export")
+    return DemoProduction(home, url, env)

@@ -1010,6 +1010,69 @@ def audit_command(table: str | None, actor: str | None, limit: int) -> None:
             )
 
 
+# -- the reporting lake (PRD-73) ---------------------------------------------------------
+
+
+@main.group(cls=_Commands)
+def lake() -> None:
+    """The Parquet lake of catalog and run facts that reports, notebooks and dashboards read."""
+
+
+@lake.command("export")
+@click.option("--catalog-only", is_flag=True, help="Only the catalog (no Dagster run facts).")
+@click.option("--full", is_flag=True, help="Rewrite every fact partition, not just changed days.")
+def lake_export(catalog_only: bool, full: bool) -> None:
+    """Export the catalog (and, through Dagster, the run facts) to $TRULIENCE_HOME/lake."""
+    from trulience.lake.catalog_export import export_catalog
+
+    settings = _settings()
+    if catalog_only or full:
+        with _connect(settings) as conn:
+            for report in export_catalog(conn, settings.lake_dir, full=full):
+                click.echo(f"  {report.describe()}")
+    if not catalog_only and not _launch(settings, "job", "lake"):
+        raise click.ClickException("the lake job failed; see the output above")
+    click.echo(f"lake: {settings.lake_dir}")
+
+
+@main.command("report")
+@click.argument("name", type=click.Choice(["production", "throughput", "failures"]))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "parquet"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (required for parquet).",
+)
+def report(name: str, fmt: str, output: Path | None) -> None:
+    """A DuckDB report over the lake (sql/reports/NAME.sql)."""
+    from trulience.lake.reports import format_table, run_report, to_csv, write_parquet
+
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs --output FILE (Parquet is binary)")
+    settings = _settings()
+    try:
+        table = run_report(settings.lake_dir, name)
+    except TrulienceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if fmt == "parquet":
+        write_parquet(table, output)
+        click.echo(f"{table.num_rows} row(s) -> {output}")
+        return
+    text = format_table(table) if fmt == "table" else to_csv(table)
+    if output is None:
+        click.echo(text, nl=fmt == "table")
+    else:
+        output.write_text(text if text.endswith("\n") else text + "\n")
+        click.echo(f"{table.num_rows} row(s) -> {output}")
+
+
 # -- running things -------------------------------------------------------------------
 
 
@@ -1086,6 +1149,8 @@ def demo() -> None:
                  LEFT JOIN segments g ON g.scene_id = s.id AND g.current
                 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3"""
         ).fetchall()
+    click.echo("lake job: the catalog and run facts as Parquet for reports ...")
+    ok = _launch(settings, "job", "lake") and ok
     click.echo("\nReadiness:")
     for r in rows:
         click.echo(
@@ -1102,6 +1167,14 @@ def demo() -> None:
             f"{character}/{scene_type}/take-{take}/"
             + ("scene.mp4 (proxy.mp4, storyboard.png beside it)" if status == "assembled" else "")
         )
+    try:
+        from trulience.lake.reports import format_table, run_report
+
+        click.echo("\nProduction report (trulience report production):")
+        click.echo(format_table(run_report(settings.lake_dir, "production")))
+    except TrulienceError as exc:
+        click.echo(f"\nProduction report unavailable: {exc}")
+        ok = False
     if not ok:
         raise click.ClickException("part of the demo failed; see the output above")
     click.echo(f"""
@@ -1113,6 +1186,10 @@ Where to look:
   media             {settings.storage_url}/characters/<slug>/
   review app        make review   (then open http://127.0.0.1:5006/review and log in as
                     {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]}: the assembled takes are in the queue)
+  reports           .venv/bin/trulience report production|throughput|failures [--format csv]
+                    (DuckDB over the Parquet lake in {settings.lake_dir})
+  dashboards        make dashboards   (then open http://127.0.0.1:5007/dashboards)
+  notebooks         notebooks/*.py (jupytext percent format; open with Jupyter + jupytext)
   the catalog       .venv/bin/trulience characters readiness --project demo
                     .venv/bin/trulience characters show eileen
                     .venv/bin/trulience search astronaut

@@ -1,6 +1,6 @@
 """The Dagster code location (workspace.yaml loads this module)."""
 
-from dagster import Definitions, in_process_executor
+from dagster import DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor
 
 from resources import build_resources
 from sensors.catalog import catalog_partitions_sensor
@@ -12,8 +12,17 @@ from trulience.config import Settings
 from trulience_assets.assets.characters import character_record, metadata_sidecar
 from trulience_assets.assets.delivery import deliverable
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
+from trulience_assets.assets.lake import lake_catalog, lake_runs
 from trulience_assets.assets.scenes import scene_video, segments
-from trulience_assets.jobs import characters_job, delivery_job, scenes_job
+from trulience_assets.jobs import characters_job, delivery_job, lake_job, scenes_job
+
+# The lake is incremental, so a frequent export costs little when nothing changed.
+lake_schedule = ScheduleDefinition(
+    name="lake_every_15_minutes",
+    job=lake_job,
+    cron_schedule="*/15 * * * *",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -28,8 +37,11 @@ def build_definitions(settings: Settings) -> Definitions:
             segments,
             scene_video,
             deliverable,
+            lake_catalog,
+            lake_runs,
         ],
-        jobs=[characters_job, scenes_job, delivery_job],
+        jobs=[characters_job, scenes_job, delivery_job, lake_job],
+        schedules=[lake_schedule],
         sensors=[
             catalog_partitions_sensor,
             inbox_sensor,

@@ -19,3 +19,9 @@ delivery_job = define_asset_job(
     selection=AssetSelection.groups("delivery"),
     description="Per character x scene type: package the approved take for delivery.",
 )
+
+lake_job = define_asset_job(
+    "lake",
+    selection=AssetSelection.groups("lake"),
+    description="Export the catalog and run facts to the Parquet lake (incremental).",
+)

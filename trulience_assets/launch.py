@@ -19,7 +19,12 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _execute(
-    defs: Definitions, instance: DagsterInstance, job_name: str, key: str, tags: dict[str, str]
+    defs: Definitions,
+    instance: DagsterInstance,
+    job_name: str,
+    key: str | None,
+    tags: dict[str, str],
+    run_config: dict | None = None,
 ) -> bool:
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=key,
@@ -27,7 +32,7 @@ def _execute(
         tags=tags,
         raise_on_error=False,
         # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
-        run_config=QUIET,
+        run_config=(run_config or {}) | QUIET,
     )
     outcome = "ok" if result.success else "FAILED"
     for evaluation in result.get_asset_check_evaluations():
@@ -35,7 +40,8 @@ def _execute(
             outcome += f"; check {evaluation.check_name} failed"
             if evaluation.description:
                 outcome += f": {evaluation.description}"
-    print(f"  {job_name} [{key}]: {outcome}  (run {result.run_id[:8]})")
+    where = f" [{key}]" if key else ""
+    print(f"  {job_name}{where}: {outcome}  (run {result.run_id[:8]})")
     return result.success
 
 
@@ -46,6 +52,8 @@ def run_job(defs: Definitions, instance: DagsterInstance, job_name: str, keys: l
             if missing:
                 instance.add_dynamic_partitions(definition.name, missing)
     job = defs.resolve_job_def(job_name)
+    if job.partitions_def is None:  # an unpartitioned job (the lake) runs once
+        return _execute(defs, instance, job_name, None, {"trulience/launched_by": "cli"})
     keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
     results = [
         _execute(defs, instance, job_name, key, {"trulience/launched_by": "cli"}) for key in keys
@@ -67,8 +75,22 @@ def run_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: str) -
     print(f"  {sensor_name}: {len(result.run_requests)} run(s) requested")
     job_name = sensor.job_name
     return all(
-        [_execute(defs, instance, job_name, r.partition_key, r.tags) for r in result.run_requests]
+        [
+            _execute(defs, instance, job_name, r.partition_key, r.tags, r.run_config)
+            for r in result.run_requests
+        ]
     )
+
+
+def run_backfill(defs: Definitions, instance: DagsterInstance, batch_id: int) -> bool:
+    """Launch a recorded batch as a Dagster backfill; the daemon executes it."""
+    try:
+        backfill_id = launch_batch(defs, instance, batch_id)
+    except TrulienceError as exc:
+        print(f"  batch {batch_id}: not launched: {exc}", file=sys.stderr)
+        return False
+    print(f"  batch {batch_id}: Dagster backfill {backfill_id} requested; the daemon runs it")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

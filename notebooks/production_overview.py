@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Production overview
+#
+# Where every take stands, per project and scene type, from the Parquet lake
+# (`$TRULIENCE_HOME/lake`, refreshed by the `lake` job every 15 minutes or by
+# `trulience lake export`). The same numbers as `trulience report production`.
+
+# %%
+import polars as pl
+
+from trulience.config import Settings
+from trulience.lake.reports import open_lake, run_report
+
+lake = Settings.from_env().lake_dir
+con = open_lake(lake)
+print(f"lake: {lake}")
+
+# %% [markdown]
+# ## Production by project and scene type
+
+# %%
+production = pl.from_arrow(run_report(lake, "production", con))
+production
+
+# %% [markdown]
+# ## Every take by stage
+# The newest take of each character x scene type; a rejected take waits for its
+# regenerated segments.
+
+# %%
+stages = con.sql(
+    """SELECT project, stage, count(*) AS takes, round(sum(video_s) / 60, 3) AS minutes
+         FROM take_stages GROUP BY ALL ORDER BY project, stage"""
+).pl()
+stages
+
+# %%
+by_character = con.sql(
+    """SELECT character, scene_type, take, status, stage, review_decision, reviewer,
+              round(video_s, 2) AS seconds
+         FROM take_stages ORDER BY character, scene_type"""
+).pl()
+by_character
+
+# %% [markdown]
+# ## Characters ready for generation
+
+# %%
+ready = con.sql(
+    """SELECT project, count(*) AS characters, count(*) FILTER (WHERE ready) AS ready
+         FROM project_characters GROUP BY project ORDER BY project"""
+).pl()
+ready
+
+# %%
+totals = production.select(
+    pl.col("takes").sum(),
+    pl.col("approved").sum(),
+    pl.col("delivered").sum(),
+    pl.col("awaiting_review").sum(),
+    pl.col("approved_min").sum(),
+)
+print(
+    "takes {takes}, approved {approved}, delivered {delivered}, awaiting review "
+    "{awaiting_review}, approved minutes {approved_min:.3f}".format(**totals.row(0, named=True))
+)

@@ -1,0 +1,95 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Throughput and cost
+#
+# GPU seconds spent per segment attempt (retakes included: a take that failed QA cost GPU
+# time too), per worker, workflow, scene type and resolution, and what that costs at a rate
+# per GPU hour. `GPU_HOUR_RATE` is a parameter: set it to your provider's price.
+
+# %%
+import polars as pl
+
+from trulience.config import Settings
+from trulience.lake.reports import open_lake, run_report
+
+GPU_HOUR_RATE = 2.50  # currency units per GPU hour
+
+lake = Settings.from_env().lake_dir
+con = open_lake(lake)
+
+# %% [markdown]
+# ## Throughput per day, worker and workflow
+
+# %%
+throughput = pl.from_arrow(run_report(lake, "throughput", con))
+throughput
+
+# %% [markdown]
+# ## GPU seconds per second of video, by scene type and resolution
+# The basis of cost estimates: how much GPU time one second of finished video takes,
+# counting every attempt.
+
+# %%
+per_second = con.sql(
+    """SELECT scene_type, width || 'x' || height AS resolution,
+              count(*) AS attempts,
+              count(*) FILTER (WHERE NOT qa_passed) AS retaken,
+              round(sum(compute_s), 3) AS gpu_s,
+              round(sum(video_s) FILTER (WHERE qa_passed), 3) AS good_video_s,
+              round(sum(compute_s) / nullif(sum(video_s) FILTER (WHERE qa_passed), 0), 4)
+                  AS gpu_s_per_good_video_s
+         FROM segments GROUP BY ALL ORDER BY scene_type, resolution"""
+).pl()
+per_second
+
+# %% [markdown]
+# ## Cost per project at the rate above
+
+# %%
+cost = con.sql(
+    """SELECT project, round(sum(compute_s), 3) AS gpu_s,
+              round(sum(video_s) FILTER (WHERE current) / 60, 3) AS minutes_made
+         FROM segments GROUP BY project ORDER BY project"""
+).pl()
+cost = cost.with_columns(
+    (pl.col("gpu_s") / 3600 * GPU_HOUR_RATE).round(4).alias("cost"),
+    (pl.col("gpu_s") / 3600 * GPU_HOUR_RATE / pl.col("minutes_made"))
+    .round(4)
+    .alias("cost_per_minute"),
+)
+cost
+
+# %% [markdown]
+# ## Orchestration overhead
+# Run wall time against the GPU seconds of its segments: what Dagster, QA, assembly and
+# storage add around generation.
+
+# %%
+overhead = con.sql(
+    """SELECT r.job, count(*) AS runs, round(sum(r.duration_s), 2) AS run_s,
+              round(sum(s.gpu_s), 2) AS gpu_s
+         FROM dagster_runs r
+         LEFT JOIN (SELECT run_id, sum(compute_s) AS gpu_s FROM segments GROUP BY run_id) s
+           USING (run_id)
+        WHERE r.status = 'SUCCESS'
+        GROUP BY r.job ORDER BY r.job"""
+).pl()
+overhead
+
+# %%
+print(
+    f"{throughput['attempts'].sum()} segment attempts, {throughput['gpu_s'].sum():.3f} GPU s, "
+    f"cost {cost['cost'].sum():.4f} at {GPU_HOUR_RATE}/GPU hour"
+)
