@@ -202,10 +202,10 @@ def test_demo_runs_twice_in_a_row(db_url, tmp_path):
     first, second = outputs
     # the first run goes through the inbox sensor, the second finds nothing new to import
     assert "inbox/demo/eileen   dropped" in first
-    assert "inbox_sensor: 2 run(s) requested" in first
+    assert "inbox_sensor: 3 run(s) requested" in first
     assert "inbox/demo/eileen   already there" in second
     assert "no new or changed folders" in second or "0 run(s) requested" in second
-    for slug in ("eileen", "marco"):
+    for slug in ("eileen", "marco", "theo"):
         assert f"characters [{slug}]: ok" in second
         assert re.search(rf"{slug} +images 1/1 passed.* -> READY", second), second
     assert "make dev" in second
@@ -214,12 +214,12 @@ def test_demo_runs_twice_in_a_row(db_url, tmp_path):
     assert "every demo take is already generated" in second  # takes are not remade
     assert "scenes [marco|look-around-wide]: ok" in first
     with connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM source_images").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM source_images").fetchone()[0] == 3
         # crop and pad at both demo resolutions (512x512, 768x432), per character
-        assert conn.execute("SELECT count(*) FROM image_variants").fetchone()[0] == 8
+        assert conn.execute("SELECT count(*) FROM image_variants").fetchone()[0] == 12
         assert (
             conn.execute("SELECT count(*) FROM scenes WHERE status = 'assembled'").fetchone()[0]
-            == 4
+            == 6
         )
     record = tmp_path / "home" / "storage" / "characters" / "eileen" / "character.json"
     assert json.loads(record.read_text())["projects"] == ["demo"]

@@ -4,6 +4,8 @@ shows, exactly as the daemon's would.
 
     python -m trulience_assets.launch job characters [--partition KEY ...]
     python -m trulience_assets.launch sensor inbox_sensor
+    python -m trulience_assets.launch backfill BATCH_ID          (a batch's backfill)
+    python -m trulience_assets.launch backfill-status BATCH_ID
 """
 
 import argparse
@@ -12,6 +14,8 @@ import sys
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
 from trulience.config import Settings
+from trulience.errors import TrulienceError
+from trulience_assets.batch import describe_backfill, launch_batch
 from trulience_assets.definitions import build_definitions
 from trulience_assets.partitions import missing_partitions
 
@@ -106,14 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     sensor = sub.add_parser("sensor")
     sensor.add_argument("name")
+    for name in ("backfill", "backfill-status"):
+        sub.add_parser(name).add_argument("batch", type=int)
     args = parser.parse_args(argv)
 
     defs = build_definitions(Settings.from_env())
     instance = DagsterInstance.get()
     if args.what == "job":
         ok = run_job(defs, instance, args.name, args.partition)
-    else:
+    elif args.what == "sensor":
         ok = run_sensor(defs, instance, args.name)
+    elif args.what == "backfill":
+        ok = run_backfill(defs, instance, args.batch)
+    else:
+        ok, lines = describe_backfill(defs, instance, args.batch)
+        print("\n".join(lines))
     return 0 if ok else 1
 
 

@@ -1,0 +1,425 @@
+"""Batches (PRD-57): one take of each character x scene type of a project, estimated and
+checked against the project's budget before anything starts, then launched as one Dagster
+backfill (by the code location; the core only records it) and followed to delivery.
+
+An item's state is read from the catalog (view `batch_item_states`): queued, pending,
+generating, generated, assembled (waiting for a reviewer), in_review (notes, a flag or a
+rejection), approved, delivered, failed, cancelled. Its take is the first take of its
+character and scene type made after the batch was launched, linked once found.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from trulience.catalog.errors import InvalidValue, NotFound, writing
+from trulience.catalog.fetch import many, one
+from trulience.catalog.readiness import Readiness, readiness
+from trulience.errors import TrulienceError
+from trulience.generation.loop import FINISHED
+from trulience.generation.scene_config import InvalidSceneType, resolve
+from trulience.production.budget import Verdict, judge
+from trulience.production.cost import Estimate, estimate_batch
+
+PRIORITY_RANGE = (-100, 100)
+TERMINAL_STATES = ("delivered", "failed", "cancelled")
+STATES = (
+    "queued",
+    "pending",
+    "generating",
+    "generated",
+    "assembled",
+    "in_review",
+    "approved",
+    "delivered",
+    "failed",
+    "cancelled",
+)
+
+
+class InvalidBatch(TrulienceError):
+    """A batch request names things that do not exist or cannot be made; lists each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("batch refused, nothing stored: " + "; ".join(problems))
+
+
+class BatchRefused(TrulienceError):
+    """The project's budget refuses the batch (the message names project, estimate and
+    remaining budget); nothing was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """What a producer asks for: a take of each character in each scene type."""
+
+    project: str
+    characters: tuple[str, ...]
+    scene_types: tuple[str, ...]
+    priority: int = 0
+    requested_by: str = "unknown"
+
+    def normalised(self) -> "BatchRequest":
+        """Each character and scene type once, in the order given."""
+        return replace(
+            self,
+            characters=tuple(dict.fromkeys(c.strip() for c in self.characters if c.strip())),
+            scene_types=tuple(dict.fromkeys(t.strip() for t in self.scene_types if t.strip())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A checked request, its estimate and what the budget says about it."""
+
+    request: BatchRequest
+    estimate: Estimate
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A recorded batch, with its estimate as shown before it started."""
+
+    id: int
+    project: str
+    priority: int
+    requested_by: str
+    status: str
+    estimate_gpu_s: Decimal | None
+    estimate_low_s: Decimal | None
+    estimate_high_s: Decimal | None
+    estimate_basis: dict
+    dagster_backfill_id: str | None
+    launched_at: datetime | None
+    failure: str | None
+    created_at: datetime
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """One character x scene type of a batch: its take, where it stands, its GPU time."""
+
+    character: str
+    scene_type: str
+    scene_id: int | None
+    take: int | None
+    scene_status: str | None
+    scene_failure: str | None
+    decision: str | None
+    deliverable_status: str | None
+    gpu_seconds: Decimal
+    state: str
+
+
+_BATCH_COLUMNS = """b.id, p.slug AS project, b.priority, b.requested_by, b.status,
+    b.estimate_gpu_s, b.estimate_low_s, b.estimate_high_s, b.estimate_basis,
+    b.dagster_backfill_id, b.launched_at, b.failure, b.created_at,
+    (SELECT count(*) FROM batch_items i WHERE i.batch_id = b.id)::int AS items"""
+
+
+def _why_not_ready(r: Readiness) -> str:
+    missing = []
+    if not r.has_primary:
+        missing.append("no primary image that passed QA")
+    if not r.identity_models:
+        missing.append("no face identity")
+    if r.variants == 0:
+        missing.append("no image variants")
+    if r.open_duplicates:
+        missing.append(
+            f"{r.open_duplicates} open duplicate question(s) (`trulience characters duplicates`)"
+        )
+    return ", ".join(missing) or "not ready"
+
+
+def validate(conn: psycopg.Connection, request: BatchRequest) -> None:
+    """Refuse a request naming each bad value: unknown project, character or scene type, a
+    character outside the project or not ready, an incomplete scene type, a priority out of
+    range. Nothing is written."""
+    problems: list[str] = []
+    low, high = PRIORITY_RANGE
+    if not low <= request.priority <= high:
+        problems.append(
+            f"priority {request.priority}: must be a whole number from {low} to {high} "
+            "(higher runs first)"
+        )
+    project = conn.execute(
+        "SELECT id, status FROM projects WHERE slug = %s", (request.project,)
+    ).fetchone()
+    if project is None:
+        problems.append(f"project {request.project!r} does not exist")
+    elif project[1] != "active":
+        problems.append(f"project {request.project!r} is {project[1]}, not active")
+    if not request.characters:
+        problems.append("no characters given")
+    if not request.scene_types:
+        problems.append("no scene types given")
+    for slug in request.characters:
+        row = conn.execute(
+            """SELECT EXISTS (SELECT 1 FROM project_characters pc
+                               WHERE pc.character_id = c.id AND pc.project_id = %s)
+                 FROM characters c WHERE c.slug = %s""",
+            (project[0] if project else None, slug),
+        ).fetchone()
+        if row is None:
+            problems.append(f"character {slug!r} does not exist")
+        elif project is not None and not row[0]:
+            problems.append(f"character {slug!r} is not in project {request.project!r}")
+        else:
+            state = readiness(conn, slug)
+            if not state.ready:
+                problems.append(f"character {slug!r} is not ready: {_why_not_ready(state)}")
+    for slug in request.scene_types:
+        if conn.execute("SELECT 1 FROM scene_types WHERE slug = %s", (slug,)).fetchone() is None:
+            problems.append(f"scene type {slug!r} does not exist")
+            continue
+        try:
+            resolve(conn, slug)
+        except (InvalidSceneType, NotFound) as exc:
+            problems.append(f"scene type {slug!r} cannot be generated: {exc}")
+    if problems:
+        raise InvalidBatch(problems)
+
+
+def plan(
+    conn: psycopg.Connection,
+    request: BatchRequest,
+    lock: bool = False,
+    estimate: Estimate | None = None,
+) -> Plan:
+    """Check a request, estimate it (unless given its estimate) and ask the budget;
+    writes nothing."""
+    request = request.normalised()
+    validate(conn, request)
+    if estimate is None:
+        takes = {t: len(request.characters) for t in request.scene_types}
+        estimate = estimate_batch(conn, takes)
+    verdict = judge(conn, request.project, estimate, request.priority, lock=lock)
+    return Plan(request, estimate, verdict)
+
+
+def create_batch(
+    conn: psycopg.Connection, request: BatchRequest, estimate: Estimate | None = None
+) -> tuple[Batch, Plan]:
+    """Record a batch and its items as queued (launching is the caller's next step when the
+    verdict is `launch`), with its estimate (the one shown to the producer, when given). A
+    refusal raises BatchRefused and stores nothing. The budget row is locked meanwhile, so
+    two batches cannot both take its last hours."""
+    with writing(conn):
+        checked = plan(conn, request, lock=True, estimate=estimate)
+        if checked.verdict.decision == "refuse":
+            raise BatchRefused(checked.verdict.reason)
+        e = checked.estimate
+        r = checked.request
+        batch_id = conn.execute(
+            """INSERT INTO batches (project_id, priority, requested_by, estimate_gpu_s,
+                                    estimate_low_s, estimate_high_s, estimate_basis)
+               SELECT id, %s, %s, %s, %s, %s, %s FROM projects WHERE slug = %s
+               RETURNING id""",
+            (
+                r.priority,
+                r.requested_by,
+                _rounded(e.gpu_seconds),
+                _rounded(e.low),
+                _rounded(e.high),
+                Jsonb(e.basis_json()),
+                r.project,
+            ),
+        ).fetchone()[0]
+        conn.execute(
+            """INSERT INTO batch_items (batch_id, project_id, character_id, scene_type_id)
+               SELECT b.id, b.project_id, c.id, t.id
+                 FROM batches b
+                 CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS cs(slug, n)
+                 JOIN characters c ON c.slug = cs.slug
+                 CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS ts(slug, m)
+                 JOIN scene_types t ON t.slug = ts.slug
+                WHERE b.id = %s ORDER BY cs.n, ts.m""",
+            (list(r.characters), list(r.scene_types), batch_id),
+        )
+    return get_batch(conn, batch_id), checked
+
+
+def _rounded(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(f"{value:.1f}")
+
+
+def get_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
+    """A batch by id; NotFound when there is none."""
+    return one(
+        conn,
+        Batch,
+        f"SELECT {_BATCH_COLUMNS} FROM batches b JOIN projects p ON p.id = b.project_id "
+        "WHERE b.id = %s",
+        (batch_id,),
+        "batch",
+        batch_id,
+    )
+
+
+def list_batches(
+    conn: psycopg.Connection, project: str | None = None, status: str | None = None
+) -> list[Batch]:
+    """Batches, newest first (optionally of one project, or in one status)."""
+    return many(
+        conn,
+        Batch,
+        f"""SELECT {_BATCH_COLUMNS} FROM batches b JOIN projects p ON p.id = b.project_id
+             WHERE (%(p)s::text IS NULL OR p.slug = %(p)s)
+               AND (%(s)s::text IS NULL OR b.status = %(s)s)
+             ORDER BY b.id DESC""",
+        {"p": project, "s": status},
+    )
+
+
+def batch_targets(conn: psycopg.Connection, batch_id: int) -> list[tuple[str, str]]:
+    """The (character, scene type) slugs of a batch's items, in the order requested."""
+    return conn.execute(
+        """SELECT c.slug, t.slug FROM batch_items i
+             JOIN characters c ON c.id = i.character_id
+             JOIN scene_types t ON t.id = i.scene_type_id
+            WHERE i.batch_id = %s ORDER BY i.id""",
+        (batch_id,),
+    ).fetchall()
+
+
+def record_launch(conn: psycopg.Connection, batch_id: int, backfill_id: str) -> Batch:
+    """Mark a queued batch running under its Dagster backfill, and note for each item the
+    newest take already made (a take left unfinished is resumed by the batch, so it counts
+    as not made), so that its own take can be told apart later."""
+    with writing(conn, {"dagster_backfill_id": backfill_id}):
+        batch = _locked(conn, batch_id)
+        if batch.status != "queued":
+            raise InvalidValue(
+                "batch", "status", batch.status, f"batch {batch_id} is not queued; not launched"
+            )
+        conn.execute(
+            """UPDATE batch_items i SET after_take = coalesce((
+                   SELECT CASE WHEN s.status = ANY(%s) THEN s.take ELSE s.take - 1 END
+                     FROM scenes s
+                    WHERE s.project_id = i.project_id AND s.character_id = i.character_id
+                      AND s.scene_type_id = i.scene_type_id
+                    ORDER BY s.take DESC LIMIT 1), 0)
+                WHERE i.batch_id = %s""",
+            (list(FINISHED), batch_id),
+        )
+        conn.execute(
+            """UPDATE batches SET status = 'running', dagster_backfill_id = %s,
+                      launched_at = now(), failure = NULL WHERE id = %s""",
+            (backfill_id, batch_id),
+        )
+    return get_batch(conn, batch_id)
+
+
+def _locked(conn: psycopg.Connection, batch_id: int) -> Batch:
+    conn.execute("SELECT 1 FROM batches WHERE id = %s FOR UPDATE", (batch_id,))
+    return get_batch(conn, batch_id)
+
+
+def mark_failed(conn: psycopg.Connection, batch_id: int, reason: str) -> Batch:
+    """A queued batch that could not be launched: recorded with the reason (it reserves no
+    budget any more)."""
+    with writing(conn, {"failure": reason}):
+        conn.execute(
+            "UPDATE batches SET status = 'failed', failure = %s "
+            "WHERE id = %s AND status = 'queued'",
+            (reason, batch_id),
+        )
+    return get_batch(conn, batch_id)
+
+
+def cancel_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
+    """Cancel a queued batch (a running one is cancelled in Dagster, as its backfill)."""
+    with writing(conn):
+        batch = _locked(conn, batch_id)
+        if batch.status != "queued":
+            raise InvalidValue(
+                "batch",
+                "status",
+                batch.status,
+                "only a queued batch can be cancelled here; cancel a running batch's "
+                f"backfill {batch.dagster_backfill_id} in the Dagster UI",
+            )
+        conn.execute("UPDATE batches SET status = 'cancelled' WHERE id = %s", (batch_id,))
+    return get_batch(conn, batch_id)
+
+
+def item_states(conn: psycopg.Connection, batch_id: int) -> list[ItemState]:
+    """Where each item of a batch stands, from the catalog."""
+    get_batch(conn, batch_id)
+    return many(
+        conn,
+        ItemState,
+        """SELECT c.slug AS character, t.slug AS scene_type, v.scene_id, v.take,
+                  v.scene_status, v.scene_failure, v.decision, v.deliverable_status,
+                  v.gpu_seconds, v.state
+             FROM batch_item_states v
+             JOIN characters c ON c.id = v.character_id
+             JOIN scene_types t ON t.id = v.scene_type_id
+            WHERE v.batch_id = %s ORDER BY v.item_id""",
+        (batch_id,),
+    )
+
+
+def refresh(conn: psycopg.Connection, batch_id: int) -> Batch:
+    """Link each item to its take once it exists, and mark a running batch completed when
+    every item is delivered or failed."""
+    with writing(conn):
+        conn.execute(
+            """UPDATE batch_items i SET scene_id = v.scene_id FROM batch_item_states v
+                WHERE v.item_id = i.id AND i.batch_id = %s AND i.scene_id IS NULL
+                  AND v.scene_id IS NOT NULL""",
+            (batch_id,),
+        )
+        conn.execute(
+            """UPDATE batches b SET status = 'completed' WHERE b.id = %s AND b.status = 'running'
+                 AND NOT EXISTS (SELECT 1 FROM batch_item_states v
+                                  WHERE v.batch_id = b.id AND v.state <> ALL(%s))""",
+            (batch_id, list(TERMINAL_STATES)),
+        )
+    return get_batch(conn, batch_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A queued batch that does not fit yet, and the budget's reason."""
+
+    batch: Batch
+    verdict: Verdict
+
+
+def next_release(
+    conn: psycopg.Connection, project: str | None = None
+) -> tuple[Batch | None, list[Waiting]]:
+    """The first queued batch, in priority order (then oldest first), that now fits its
+    project's budget; and the queued batches ahead of it or left waiting, with why. A
+    batch that does not fit holds the batches of its project behind it."""
+    queued = sorted(list_batches(conn, project, "queued"), key=lambda b: (-b.priority, b.id))
+    waiting = []
+    for batch in queued:
+        estimate = _stored_estimate(batch)
+        verdict = judge(conn, batch.project, estimate, batch.priority, batch_id=batch.id)
+        if verdict.decision == "launch":
+            return batch, waiting
+        waiting.append(Waiting(batch, verdict))
+    return None, waiting
+
+
+def _stored_estimate(batch: Batch) -> Estimate:
+    if batch.estimate_gpu_s is None:
+        return Estimate(
+            (), None, None, None, None, batch.estimate_basis.get("missing", "no estimate")
+        )
+    return Estimate(
+        (),
+        float(batch.estimate_gpu_s),
+        float(batch.estimate_low_s),
+        float(batch.estimate_high_s),
+        batch.estimate_basis.get("expected_retakes"),
+    )
