@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev review bench browser
+.PHONY: install demo test lint dev review dashboards bench browser
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ dev: install
 
 review: install
 	$(BIN)/panel serve apps/review.py --address 127.0.0.1
+
+dashboards: install
+	$(BIN)/panel serve apps/dashboards.py --address 127.0.0.1 --port 5007
 
 bench: install
 	# the delivery benchmark compares against Debian's ffmpeg

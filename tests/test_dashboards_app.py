@@ -1,0 +1,282 @@
+"""The dashboards app: behind the studio login, with explanatory empty states; and in a real
+browser on the demo production, the pulse's numbers, each tab's charts and Refresh."""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.review_takes import make_project, make_take
+from tests.test_review_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    REPO,
+    SCREENSHOTS,
+    free_port,
+    wait_until_served,
+)
+from trulience.auth import users as accounts
+from trulience.catalog.database import connect
+from trulience.catalog.readiness import all_readiness
+from trulience.config import Settings
+from trulience.demo import DEMO_REVIEWER
+
+# -- in process: login, empty states, Refresh ---------------------------------------------
+
+
+def _texts(column) -> str:
+    return " ".join(str(getattr(o, "object", "")) for o in column.objects)
+
+
+def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
+    from apps.dashboards import DashboardsApp
+
+    with connect(db_url, actor="tester") as conn:
+        accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url})
+    app = DashboardsApp(settings)
+    assert app.login_view.visible and not app.dashboard_view.visible
+    assert app.pulse.objects == []  # nothing is read before a login
+
+    app.login.username.value, app.login.password.value = "vic", "wrong-password"
+    app.login.log_in()
+    assert app.login.notice.visible and not app.dashboard_view.visible
+
+    app.login.password.value = PASSWORD
+    app.login.log_in()
+    assert app.dashboard_view.visible and not app.login_view.visible
+    # no lake yet: a notice that says how to make one, and every tab says so too
+    assert app.notice.visible and "no lake here yet" in app.notice.object
+    for tab in (app.pulse, app.performance, app.timeline, app.failures):
+        assert "No lake to read yet" in _texts(tab)
+
+    app.refresh()  # exports the (empty) catalog: a lake with nothing in it
+    assert (tmp_path / "lake" / "_state" / "catalog.json").exists()
+    assert app.notice.alert_type == "success"
+    assert "No projects in the lake yet" in _texts(app.pulse)
+    assert "No segment attempts in the lake yet" in _texts(app.performance)
+    assert "No segment attempts with start and finish times" in _texts(app.timeline)
+    assert "No QA gate has refused" in _texts(app.failures)
+    assert "No failed runs in the lake" in _texts(app.failures)
+    assert "as of **20" in app.as_of.object
+
+    with connect(db_url, actor="tester") as conn:
+        make_project(conn)
+        make_take(conn)
+    app.refresh()  # the new take is read from the catalog, through the lake
+    assert app.project.options == ["(all projects)", "demo"]
+    cards = app.pulse.objects[0].object
+    assert 'data-stat="awaiting_review"><div class="pulse-value">1<' in cards
+    assert 'data-stat="characters_ready"><div class="pulse-value">0 / 1<' in cards
+    assert "No segment attempts in the lake yet" in _texts(app.performance)
+
+    # a session ended elsewhere: the next refresh returns to the login form, saying why
+    with connect(db_url) as conn:
+        accounts.logout(conn, app.login.token)
+    app.refresh()
+    assert app.login_view.visible and not app.dashboard_view.visible
+    assert app.login.notice.visible and app.pulse.objects == []
+
+
+# -- in a browser, on the demo production ---------------------------------------------------
+
+
+@dataclass
+class Served:
+    url: str
+    database_url: str
+    lake: Path
+
+
+@pytest.fixture(scope="module")
+def served(demo_production, tmp_path_factory) -> Iterator[Served]:
+    """The app on a copy of the demo's lake (Refresh writes to it) and the demo catalog."""
+    home = tmp_path_factory.mktemp("dashboards-home")
+    shutil.copytree(demo_production.lake, home / "lake")
+    port = free_port()
+    log = home / "panel.log"
+    env = {**os.environ, "TRULIENCE_HOME": str(home), "DATABASE_URL": demo_production.database_url}
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        "apps/dashboards.py",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--allow-websocket-origin",
+        f"127.0.0.1:{port}",
+    ]
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    try:
+        url = f"http://127.0.0.1:{port}/dashboards"
+        wait_until_served(url, server, log)
+        yield Served(url, demo_production.database_url, home / "lake")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def page(served):
+    """The demo reviewer logged in (viewing is all the dashboards need)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed: make test installs it")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(served.url)
+        username, password = DEMO_REVIEWER
+        page.get_by_placeholder("Username").fill(username)
+        page.get_by_placeholder("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Logged in as")).to_be_visible()
+        yield page
+        browser.close()
+
+
+def _tab(page, name: str) -> None:
+    page.locator(".bk-tab", has_text=name).click()
+
+
+def _stat(page, key: str):
+    return page.locator(f'.pulse-stat[data-stat="{key}"] .pulse-value')
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_pulse_shows_the_catalogs_counts(page, served):
+    from playwright.sync_api import expect
+
+    with connect(served.database_url) as conn:
+        ready = sum(r.ready for r in all_readiness(conn, "demo"))
+        in_flight, waiting, approved, delivered, generated_min, approved_min = conn.execute(
+            """WITH decided AS (
+                   SELECT s.status, s.frames / (s.effective_config ->> 'fps')::float8 AS seconds,
+                          (SELECT decision FROM reviews r WHERE r.scene_id = s.id
+                            ORDER BY created_at DESC, id DESC LIMIT 1) AS decision,
+                          EXISTS (SELECT 1 FROM deliverables d WHERE d.scene_id = s.id
+                                     AND d.status IN ('packaged', 'delivered')) AS delivered
+                     FROM scenes s)
+               SELECT count(*) FILTER (WHERE status IN ('pending', 'generating')),
+                      count(*) FILTER (WHERE status = 'assembled' AND decision IS NULL),
+                      count(*) FILTER (WHERE decision = 'approved'),
+                      count(*) FILTER (WHERE delivered),
+                      sum(seconds) FILTER (WHERE status = 'assembled') / 60,
+                      sum(seconds) FILTER (WHERE decision = 'approved') / 60
+                 FROM decided"""
+        ).fetchone()
+        cast = conn.execute("SELECT count(*) FROM project_characters").fetchone()[0]
+    expect(_stat(page, "delivered")).to_have_text(str(delivered))
+    seen = {
+        key: _stat(page, key).inner_text()
+        for key in (
+            "characters_ready",
+            "in_flight",
+            "awaiting_review",
+            "approved",
+            "delivered",
+            "generated_min",
+            "approved_min",
+        )
+    }
+    assert seen == {
+        "characters_ready": f"{ready} / {cast}",
+        "in_flight": str(in_flight),
+        "awaiting_review": str(waiting),
+        "approved": str(approved),
+        "delivered": str(delivered),
+        "generated_min": f"{generated_min:.2f}",
+        "approved_min": f"{approved_min:.2f}",
+    }
+    # the demo session approved two takes (both delivered) and left at least one waiting
+    assert (seen["approved"], seen["delivered"]) == ("2", "2") and waiting > 0
+    assert float(_stat(page, "gpu_s_per_approved_min").inner_text().replace(",", "")) > 0
+    expect(page.locator(".pulse-stages canvas").first).to_be_visible()
+    expect(page.locator(".pulse-table")).to_contain_text("demo")
+    expect(page.locator(".as-of")).to_contain_text("as of 20")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-pulse.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_timeline_draws_every_segment_attempt_on_its_worker(page, served):
+    from playwright.sync_api import expect
+
+    with connect(served.database_url) as conn:
+        attempts = conn.execute(
+            "SELECT scene_id, index, attempt, provenance ->> 'worker' FROM segments"
+        ).fetchall()
+    _tab(page, "Render timeline")
+    expect(page.locator(".timeline-gantt canvas").first).to_be_visible()
+    # the bars' data, as the browser holds it for drawing and hovering
+    bars = page.wait_for_function(
+        """() => {
+             for (const doc of Bokeh.documents) {
+               const source = doc.get_model_by_name("timeline-attempts");
+               if (source) return source.data;
+             }
+             return null;
+           }"""
+    ).json_value()
+    seen = sorted(
+        zip(bars["scene_id"], bars["segment"], bars["attempt"], bars["worker"], strict=True)
+    )
+    assert seen == sorted(attempts)
+    assert set(bars["qa"]) == {"passed"}
+    assert all(start < end for start, end in zip(bars["start"], bars["end"], strict=True))
+    assert all(scene.endswith("(demo)") for scene in bars["scene"])
+    expect(page.locator(".timeline-table")).to_contain_text("look-around-wide")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-timeline.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_performance_and_failures_tabs_render(page):
+    from playwright.sync_api import expect
+
+    _tab(page, "Performance")
+    expect(page.locator(".performance-workers canvas").first).to_be_visible()
+    expect(page.locator(".performance-trend canvas").first).to_be_visible()
+    table = page.locator(".performance-table")
+    expect(table).to_contain_text("worker")
+    expect(table).to_contain_text("local")  # the demo's one preview worker
+    _tab(page, "Failures")
+    # the demo's attempts all passed and its runs all succeeded: said, not an error
+    expect(page.get_by_text("No QA gate has refused a segment attempt.")).to_be_visible()
+    expect(page.get_by_text("No failed runs in the lake.")).to_be_visible()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_refresh_re_exports_the_catalog_and_redraws(page, served):
+    from playwright.sync_api import expect
+
+    _tab(page, "Studio pulse")
+    before = page.locator(".as-of").inner_text()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_text("Catalog exported to the lake")).to_be_visible()
+    expect(page.locator(".as-of")).not_to_have_text(before)
+    expect(_stat(page, "delivered")).to_have_text("2")
+    # the project filter narrows to one project: the demo is all of it
+    page.locator("select").first.select_option("demo")
+    expect(_stat(page, "approved")).to_have_text("2")
