@@ -214,9 +214,11 @@ def test_an_approval_requests_a_delivery_run_once(setup, conn):
     result = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     (request,) = result.run_requests
     assert request.partition_key == "eileen|blink" and request.run_key == f"deliver:{take.id}"
+    # the run names the take's project (a character may be in several)
+    assert request.run_config == {"ops": {"deliverable": {"config": {"project": "moonbase"}}}}
     delivery = defs.resolve_job_def("delivery")
     assert delivery.execute_in_process(
-        partition_key=request.partition_key, instance=instance
+        partition_key=request.partition_key, instance=instance, run_config=request.run_config
     ).success
     done = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     assert "no approved take" in done.skip_message
@@ -264,6 +266,7 @@ def test_a_rejected_segment_is_regenerated_by_the_sensor(setup, conn):
         build_sensor_context(instance=instance, resources=defs.resources)
     ).run_requests
     assert request.partition_key == "eileen|blink"
+    assert request.run_config["ops"]["segments"] == {"config": {"project": "moonbase"}}
     assert run(settings, instance, "eileen").success
     again = scenes.get_scene(conn, take.id)
     assert again.status == "assembled"
