@@ -72,6 +72,34 @@ cost = cost.with_columns(
 cost
 
 # %% [markdown]
+# ## Batch estimates against what the batches used
+# Each batch printed a GPU estimate with a 90 % range before it launched (`trulience batch
+# create`); here is how the takes it made compare. A batch outside its range says the
+# history it was estimated from no longer fits (new workflow, model or GPU).
+
+# %%
+estimates = con.sql(
+    """SELECT batch_id, project, status, takes, delivered,
+              estimate_low_s, estimate_gpu_s, estimate_high_s,
+              round(actual_gpu_s, 3) AS actual_gpu_s,
+              CASE WHEN actual_gpu_s BETWEEN estimate_low_s AND estimate_high_s THEN 'inside'
+                   WHEN estimate_gpu_s IS NULL THEN 'no estimate'
+                   ELSE 'outside' END AS range_check
+         FROM batches ORDER BY batch_id"""
+).pl()
+estimates
+
+# %%
+budgets = con.sql(
+    """SELECT b.project, b.gpu_seconds_limit, b.policy,
+              coalesce(sum(s.compute_s), 0) AS used_gpu_s,
+              b.gpu_seconds_limit - coalesce(sum(s.compute_s), 0) AS remaining_gpu_s
+         FROM budgets b LEFT JOIN segments s USING (project)
+        GROUP BY b.project, b.gpu_seconds_limit, b.policy ORDER BY b.project"""
+).pl()
+budgets
+
+# %% [markdown]
 # ## Orchestration overhead
 # Run wall time against the GPU seconds of its segments: what Dagster, QA, assembly and
 # storage add around generation.

@@ -22,6 +22,7 @@ from trulience.catalog.users import get_user
 from trulience.cli import main
 from trulience.config import Settings
 from trulience.generation.scene_config import Definition, define
+from trulience.lake.reports import open_lake
 from trulience.library import add_image_file
 from trulience.production.batch import item_states
 from trulience.review.service import batch_decide
@@ -200,6 +201,19 @@ def test_a_batch_runs_through_delivery_with_its_estimate_shown_first(db_url, tmp
         assert "takes: 6 delivered" in status.stdout
         assert "'dagster/priority': '5'" in status.stdout and "6 run(s)" in status.stdout
         assert "delivery runs: 6, 6 SUCCESS" in status.stdout
+
+        # the lake holds the batch: its estimate against what its takes used (PRD-61)
+        assert cli("lake", "export", "--catalog-only").exit_code == 0
+        lake = open_lake(Path(env["TRULIENCE_HOME"]) / "lake")
+        row = lake.sql(
+            "SELECT takes, delivered, estimate_gpu_s, actual_gpu_s FROM batches"
+        ).fetchall()
+        with connect(db_url) as conn:
+            used = conn.execute(
+                "SELECT sum(gpu_seconds)::float8, max(b.estimate_gpu_s)::float8 "
+                "FROM batch_item_states i JOIN batches b ON b.id = i.batch_id"
+            ).fetchone()
+        assert row == [(6, 6, pytest.approx(used[1]), pytest.approx(used[0]))]
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:

@@ -136,6 +136,54 @@ def _fps(expr: str) -> str:
     )
 
 
+DIMENSIONS += [
+    Dimension(
+        "batches",
+        pa.schema(
+            [
+                ("batch_id", pa.int64()),
+                ("project", pa.string()),
+                ("priority", pa.int32()),
+                ("status", pa.string()),
+                ("requested_by", pa.string()),
+                ("takes", pa.int64()),
+                ("delivered", pa.int64()),
+                ("estimate_gpu_s", pa.float64()),
+                ("estimate_low_s", pa.float64()),
+                ("estimate_high_s", pa.float64()),
+                ("actual_gpu_s", pa.float64()),
+                ("created_at", TS),
+                ("launched_at", TS),
+            ]
+        ),
+        # what each batch was estimated to cost against what its takes used (PRD-61)
+        """SELECT b.id, p.slug, b.priority, b.status, b.requested_by,
+                  count(i.item_id), count(i.item_id) FILTER (WHERE i.state = 'delivered'),
+                  b.estimate_gpu_s::float8, b.estimate_low_s::float8,
+                  b.estimate_high_s::float8, coalesce(sum(i.gpu_seconds), 0)::float8,
+                  b.created_at, b.launched_at
+             FROM batches b
+             JOIN projects p ON p.id = b.project_id
+             LEFT JOIN batch_item_states i ON i.batch_id = b.id
+            GROUP BY b.id, p.slug ORDER BY b.id""",
+    ),
+    Dimension(
+        "budgets",
+        pa.schema(
+            [
+                ("project", pa.string()),
+                ("gpu_seconds_limit", pa.float64()),
+                ("policy", pa.string()),
+                ("cost_per_gpu_hour", pa.float64()),
+                ("currency", pa.string()),
+            ]
+        ),
+        """SELECT p.slug, b.gpu_seconds_limit::float8, b.policy, b.cost_per_gpu_hour::float8,
+                  b.currency
+             FROM project_budgets b JOIN projects p ON p.id = b.project_id ORDER BY 1""",
+    ),
+]
+
 _SCENE_CHANGES = """
     SELECT DISTINCT (s.created_at AT TIME ZONE 'UTC')::date FROM scenes s
      WHERE s.updated_at > %(since)s
