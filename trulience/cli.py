@@ -1082,7 +1082,15 @@ def _prepare_dagster_home(settings: Settings) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(
-            "# Local Dagster instance (SQLite under this folder).\ntelemetry:\n  enabled: false\n"
+            "# Local Dagster instance (SQLite under this folder).\n"
+            "telemetry:\n  enabled: false\n"
+            "# queued runs (a batch's backfill) are launched side by side, not one by one\n"
+            "run_coordinator:\n"
+            "  module: dagster.core.run_coordinator\n"
+            "  class: QueuedRunCoordinator\n"
+            "  config:\n"
+            "    dequeue_use_threads: true\n"
+            "    dequeue_num_workers: 4\n"
         )
     return home
 
