@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev review dashboards bench browser
+.PHONY: install demo test lint dev review dashboards bench browser screenshots
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: install
 
 test: install browser lint
 	$(BIN)/pytest -q
+
+# The README's pictures, retaken by the browser tests.
+screenshots: install browser
+	TRULIENCE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -m browser
 
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).
 browser:

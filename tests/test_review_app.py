@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -45,7 +46,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[1]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Browser tests always take their screenshots; `make screenshots` points them at
+# docs/screenshots (the README's pictures), so a plain test run leaves the tree clean.
+SCREENSHOTS = Path(
+    os.environ.get("TRULIENCE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "trulience-screenshots"
+)
 FRAMES = 12
 SEGMENT_FRAMES = 4  # take 6 is three committed segments of four frames
 LONG_FRAMES = 96  # take 9: eight seconds at 12 fps, so a pause lands well before the end
