@@ -1197,6 +1197,9 @@ Where to look:
   reports           .venv/bin/trulience report production|throughput|failures [--format csv]
                     (DuckDB over the Parquet lake in {settings.lake_dir})
   dashboards        make dashboards   (then open http://127.0.0.1:5007/dashboards)
+  batches           .venv/bin/trulience batch create --project demo --characters eileen,marco
+                    --scene-types look-around --dry-run   (the GPU estimate; drop --dry-run
+                    with `make dev` running and the daemon makes the takes)
   notebooks         notebooks/*.py (jupytext percent format; open with Jupyter + jupytext)
   the catalog       .venv/bin/trulience characters readiness --project demo
                     .venv/bin/trulience characters show eileen
