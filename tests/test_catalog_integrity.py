@@ -181,3 +181,20 @@ def test_metadata_edit_conflict_is_detected(cast):
 def test_deleting_an_unknown_character_says_not_found(cast):
     with pytest.raises(NotFound, match="character 'ghost' not found"):
         characters.delete_character(cast, "ghost")
+
+
+def test_every_catalog_table_has_a_name_for_error_messages(conn):
+    from trulience.catalog.errors import ENTITY_NAMES
+
+    tables = {
+        name
+        for (name,) in conn.execute(
+            """SELECT t.table_name FROM information_schema.tables t
+                WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+                  AND t.table_name <> 'schema_migrations'
+                  -- lookup tables (code, label, position) read as their own codes
+                  AND NOT EXISTS (SELECT 1 FROM information_schema.columns c
+                                   WHERE c.table_name = t.table_name AND c.column_name = 'code')"""
+        )
+    }
+    assert tables - ENTITY_NAMES.keys() == set()
