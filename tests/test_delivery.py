@@ -1,5 +1,6 @@
 """Delivery of an approved take: package with manifest, compliance against the spec."""
 
+import numpy as np
 import pytest
 
 from tests.ingest_files import ASTRONAUT
@@ -12,6 +13,7 @@ from trulience.generation.preview import LocalPreviewBackend
 from trulience.generation.scene_config import Definition, define
 from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.library import add_image_file
+from trulience.media.frames import read_frames
 
 
 @pytest.fixture
@@ -132,4 +134,45 @@ def test_rejecting_a_segment_regenerates_only_that_segment(conn, storage, take, 
     assert result.resumed and result.generated == [1] and result.scene.id == take.id
     after = {i: s.sha256 for i, s in scene_repo.current_segments(conn, take.id).items()}
     assert after[0] == before[0] and after[2] == before[2] and after[1] != before[1]
-    assert assemble_take(conn, storage, take.id, tmp_path / "b").frames == 36
+    again = assemble_take(conn, storage, take.id, tmp_path / "b")
+    assert again.frames == 36 and again.replaced_segment == 1
+
+
+def test_a_retaken_segment_is_reassembled_around_its_own_seams_only(conn, storage, take, tmp_path):
+    from trulience.auth.users import create_user
+    from trulience.review.regenerate import reject_segment
+
+    # four 3 s segments at 12 fps: three 12-frame GOPs each; a seam re-encodes the GOP
+    # before it and the one after
+    define(
+        conn,
+        Definition(
+            "walk",
+            "Walk",
+            settings={
+                "target_duration_s": 12,
+                "segment_duration_s": 3,
+                "fps": 12,
+                "width": 96,
+                "height": 96,
+            },
+        ),
+    )
+    scene = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l1").scene
+    first = assemble_take(conn, storage, scene.id, tmp_path / "a")
+    assert first.replaced_segment is None
+    assert (first.frames, first.reencoded_frames) == (144, 72)  # 3 seams x 24 frames
+    old = list(read_frames(storage.local_file(storage.key_of(first.uri), tmp_path / "o")))
+
+    reviewer = create_user(conn, "rhea", "Rhea", "reviewer", "long enough password")
+    reject_segment(conn, reviewer, scene.id, 1, "the hand melts")
+    run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l2")
+    again = assemble_take(conn, storage, scene.id, tmp_path / "b")
+    # segment 1's seams (0|1 and 1|2) are redone: 48 frames; seam 2|3 is copied as it was
+    assert again.replaced_segment == 1
+    assert (again.frames, again.reencoded_frames, again.copied_frames) == (144, 48, 96)
+    new = list(read_frames(storage.local_file(storage.key_of(again.uri), tmp_path / "n")))
+    assert len(new) == 144
+    for index in [*range(0, 24), *range(84, 144)]:  # outside segment 1 and its seams
+        assert np.array_equal(new[index], old[index]), index
+    assert not np.array_equal(new[54], old[54])  # the middle of the new segment 1

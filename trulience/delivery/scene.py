@@ -1,6 +1,7 @@
 """A take's segments assembled into its scene video (PRD-39, PRD-25), with a browser proxy
 (PRD-83) and a storyboard strip of segment keyframes (PRD-62), stored beside the take."""
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from PIL import Image
 
 from trulience.catalog import scenes as scene_repo
 from trulience.catalog.errors import writing
-from trulience.delivery.assemble import assemble
+from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.errors import TrulienceError
 from trulience.media.frames import first_frame
@@ -37,6 +38,7 @@ class AssembledScene:
     reencoded_frames: int
     copied_frames: int
     method: str
+    replaced_segment: int | None = None  # set when only this segment's seams were redone
 
 
 def storyboard(frames: list[np.ndarray], height: int = THUMB_HEIGHT) -> bytes:
@@ -77,17 +79,23 @@ def assemble_take(
         scene.effective_config.get("params", {}).get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES)
     )
     video = work_dir / "scene.mp4"
-    result = assemble(local, video, crossfade_frames=crossfade)
-    proxy = work_dir / "proxy.mp4"
-    make_proxy(video, proxy)
     prefix = segments[0].uri.rsplit("/", 1)[0]
     base = storage.key_of(prefix)
+    sources = [{"uri": segments[i].uri, "sha256": segments[i].sha256} for i in range(planned)]
+    previous = _previous_assembly(storage, base, sources, local, crossfade, work_dir)
+    if previous is not None:  # one segment was retaken: redo only its seams
+        earlier, replaced = previous
+        result = reassemble(earlier, replaced, local[replaced], video)
+    else:
+        replaced = None
+        result = assemble(local, video, crossfade_frames=crossfade)
+    proxy = work_dir / "proxy.mp4"
+    make_proxy(video, proxy)
     stored = storage.put_file(f"{base}/scene.mp4", video)
     stored_proxy = storage.put_file(f"{base}/proxy.mp4", proxy)
     strip = storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
-    storage.put_bytes(
-        f"{base}/assembly.json", json.dumps(result.to_dict(), indent=2, default=str).encode()
-    )
+    manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
+    storage.put_bytes(f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode())
     with writing(conn):
         conn.execute(
             "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s, status = 'assembled' "
@@ -104,4 +112,33 @@ def assemble_take(
         result.reencoded_frames,
         result.copied_frames,
         result.method,
+        replaced,
     )
+
+
+def _previous_assembly(
+    storage: Storage,
+    base: str,
+    sources: list[dict],
+    local: list[Path],
+    crossfade: int,
+    work_dir: Path,
+) -> tuple[AssemblyResult, int] | None:
+    """The take's stored assembly and the one segment that changed since, when exactly one
+    did and the stored video is the one that assembly made; otherwise None (assemble anew)."""
+    manifest_key, video_key = f"{base}/assembly.json", f"{base}/scene.mp4"
+    if not storage.exists(manifest_key) or not storage.exists(video_key):
+        return None
+    try:
+        data = json.loads(storage.read_bytes(manifest_key))
+        earlier = AssemblyResult.from_dict(data)
+    except (ValueError, KeyError, TypeError):
+        return None  # an unreadable manifest only costs a full assembly
+    before = data.get("sources") or []
+    if len(before) != len(sources) or earlier.crossfade_frames != crossfade:
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(before, sources, strict=True)) if a != b]
+    if len(changed) != 1 or storage.sha256(video_key) != data.get("output_sha256"):
+        return None
+    previous_video = storage.local_file(video_key, work_dir / "previous")
+    return dataclasses.replace(earlier, path=previous_video, segments=tuple(local)), changed[0]

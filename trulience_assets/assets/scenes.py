@@ -180,8 +180,14 @@ def scene_video(
             {"scene_id": take.id, "character": character, "scene_type": scene_type},
             f"{character} in {scene_type}, take {take.take}, is ready for review",
         )
+    reuse = (
+        {"reassembled around segment": scene.replaced_segment}
+        if scene.replaced_segment is not None
+        else {}
+    )
     return MaterializeResult(
-        metadata={
+        metadata=reuse
+        | {
             "scene_id": scene.scene_id,
             "uri": MetadataValue.path(scene.uri),
             "proxy": MetadataValue.path(scene.proxy_uri),
