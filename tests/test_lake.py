@@ -360,3 +360,46 @@ def test_lake_export_catalog_only_from_the_command_line(conn, db_url, tmp_path):
         "2026-11-20",
         "2026-11-21",
     ]
+
+
+def test_reports_narrow_to_a_project_and_a_span_of_days(conn, db_url, tmp_path):
+    lake = tmp_path / "home" / "lake"
+    _seed(conn)
+    make_project(conn, "other")
+    other = make_take(conn, project="other")
+    conn.execute(
+        "UPDATE scenes SET created_at = %s, effective_config = %s WHERE id = %s",
+        (DAY2, Jsonb({"fps": "24", "width": 512, "height": 512}), other),
+    )
+    _segment(conn, other, 0, DAY2, compute_s=5.0)
+    export_catalog(conn, lake)
+
+    everything = run_report(lake, "throughput").to_pylist()
+    assert [(r["day"].isoformat(), r["attempts"]) for r in everything] == [
+        ("2026-11-20", 1),
+        ("2026-11-21", 2),
+    ]
+    assert [r["gpu_s"] for r in run_report(lake, "throughput", project="other").to_pylist()] == [
+        5.0
+    ]
+    day2 = run_report(lake, "throughput", since=DAY2.date(), until=DAY2.date()).to_pylist()
+    assert [(r["day"].isoformat(), r["gpu_s"]) for r in day2] == [("2026-11-21", 17.0)]
+    production = run_report(lake, "production", project="demo").to_pylist()
+    assert [(r["project"], r["gpu_s"]) for r in production] == [("demo", 22.0)]
+    with pytest.raises(
+        LakeError, match=r"project 'nowhere' is not in the lake \(projects: demo, other\)"
+    ):
+        run_report(lake, "production", project="nowhere")
+    with pytest.raises(LakeError, match="--until 2026-11-20 is before --since 2026-11-21"):
+        open_lake(lake, since=DAY2.date(), until=DAY1.date())
+
+    env = os.environ | {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    result = CliRunner().invoke(
+        main,
+        ["report", "failures", "--format", "csv", "--project", "demo", "--since", "2026-11-21"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith("qa gate,frozen,walk,wan,gpu-1,1,1,")
+    bad = CliRunner().invoke(main, ["report", "production", "--since", "21/11/2026"], env=env)
+    assert bad.exit_code == 2 and "21/11/2026" in bad.output

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -1044,21 +1045,38 @@ def lake_export(catalog_only: bool, full: bool) -> None:
     default="table",
     show_default=True,
 )
+@click.option("--project", help="Only this project.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Facts from this day (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Facts up to this day (UTC).")
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file (required for parquet).",
 )
-def report(name: str, fmt: str, output: Path | None) -> None:
-    """A DuckDB report over the lake (sql/reports/NAME.sql)."""
+def report(
+    name: str,
+    fmt: str,
+    project: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    output: Path | None,
+) -> None:
+    """A DuckDB report over the lake (sql/reports/NAME.sql), optionally for one project and
+    a span of days."""
     from trulience.lake.reports import format_table, run_report, to_csv, write_parquet
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE (Parquet is binary)")
     settings = _settings()
     try:
-        table = run_report(settings.lake_dir, name)
+        table = run_report(
+            settings.lake_dir,
+            name,
+            project=project,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
     except TrulienceError as exc:
         raise click.ClickException(str(exc)) from exc
     if fmt == "parquet":

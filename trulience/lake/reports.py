@@ -5,6 +5,7 @@ report, over views of the lake's datasets that every report, notebook and dashbo
 import csv
 import io
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -29,14 +30,34 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def open_lake(lake: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per lake dataset plus the shared report views.
-    A dataset not exported yet is an empty view with its columns, so queries still run."""
+# Which column says when a fact happened, for --since / --until.
+_WHEN = {
+    "scenes": "created_at",
+    "segments": "created_at",
+    "qa_gates": "created_at",
+    "reviews": "created_at",
+    "dagster_runs": "created_at",
+    "dagster_steps": "run_created_at",
+}
+
+
+def open_lake(
+    lake: Path,
+    *,
+    project: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per lake dataset plus the shared report views,
+    optionally narrowed to one project and to facts from `since` to `until` (inclusive days,
+    UTC). A dataset not exported yet is an empty view with its columns, so queries run."""
     if not (lake / "_state").is_dir():
         raise LakeError(
             f"{lake}: no lake here yet; export one with `trulience lake export` "
             "(or materialise the lake assets in Dagster)"
         )
+    if since and until and until < since:
+        raise LakeError(f"--until {until} is before --since {since}")
     # Offline by design: never try to download an extension.
     con = duckdb.connect(
         ":memory:",
@@ -47,21 +68,50 @@ def open_lake(lake: Path) -> duckdb.DuckDBPyConnection:
         if files:
             pattern = _quote(str(lake / name / "**" / "*.parquet"))
             con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({pattern}, "
+                f"CREATE VIEW _all_{name} AS SELECT * FROM read_parquet({pattern}, "
                 "hive_partitioning = false, union_by_name = true)"
             )
         else:
-            con.register(f"{name}_empty", schema.empty_table())
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_empty")
+            con.register(f"_all_{name}", schema.empty_table())
+    if project is not None:
+        known = [r[0] for r in con.sql("SELECT project FROM _all_projects ORDER BY 1").fetchall()]
+        if project not in known:
+            raise LakeError(
+                f"project {project!r} is not in the lake (projects: {', '.join(known) or 'none'})"
+            )
+    for name, schema in SCHEMAS.items():
+        where = []
+        if project is not None and "project" in schema.names:
+            where.append(f"project = {_quote(project)}")
+        elif project is not None and name == "dagster_runs":
+            where.append(
+                "character IN (SELECT character FROM _all_project_characters "
+                f"WHERE project = {_quote(project)})"
+            )
+        elif project is not None and name == "dagster_steps":
+            where.append("run_id IN (SELECT run_id FROM dagster_runs)")
+        if name in _WHEN and since is not None:
+            where.append(f"{_WHEN[name]} >= TIMESTAMPTZ {_quote(since.isoformat() + ' 00:00Z')}")
+        if name in _WHEN and until is not None:
+            end = (until + timedelta(days=1)).isoformat()
+            where.append(f"{_WHEN[name]} < TIMESTAMPTZ {_quote(end + ' 00:00Z')}")
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _all_{name}{condition}")
     con.execute((REPORTS_DIR / "views.sql").read_text())
     return con
 
 
-def run_report(lake: Path, name: str, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """The named report as an Arrow table."""
+def run_report(
+    lake: Path,
+    name: str,
+    con: duckdb.DuckDBPyConnection | None = None,
+    **narrowing: object,
+) -> pa.Table:
+    """The named report as an Arrow table (`narrowing`: project, since, until; see
+    `open_lake`)."""
     if name not in report_names():
         raise LakeError(f"unknown report {name!r}: choose one of {', '.join(report_names())}")
-    con = con or open_lake(lake)
+    con = con or open_lake(lake, **narrowing)
     return con.sql((REPORTS_DIR / f"{name}.sql").read_text()).to_arrow_table()
 
 
