@@ -22,9 +22,10 @@
 import polars as pl
 
 from trulience.config import Settings
+from trulience.lake.files import lake_of
 from trulience.lake.reports import open_lake, run_report
 
-lake = Settings.from_env().lake_dir
+lake = lake_of(Settings.from_env())
 con = open_lake(lake)
 print(f"lake: {lake}")
 

@@ -22,11 +22,12 @@
 import polars as pl
 
 from trulience.config import Settings
+from trulience.lake.files import lake_of
 from trulience.lake.reports import open_lake, run_report
 
 GPU_HOUR_RATE = 2.50  # currency units per GPU hour
 
-lake = Settings.from_env().lake_dir
+lake = lake_of(Settings.from_env())
 con = open_lake(lake)
 
 # %% [markdown]

@@ -15,7 +15,7 @@ def build_resources(settings: Settings) -> dict:
         "catalog": CatalogResource(home=str(settings.home), database_url=settings.database_url),
         "storage": StorageResource(url=settings.storage_url, options=settings.storage_options),
         "inbox": InboxResource(path=str(settings.inbox_dir)),
-        "lake": LakeResource(path=str(settings.lake_dir)),
+        "lake": LakeResource(url=settings.effective_lake_url, options=settings.lake_options),
         "generation": GenerationResource(
             home=str(settings.home),
             database_url=settings.database_url,

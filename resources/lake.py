@@ -1,16 +1,16 @@
-"""The reporting lake's folder (Parquet, read with DuckDB), as a Dagster resource."""
-
-from pathlib import Path
+"""The reporting lake (Parquet, read with DuckDB), as a Dagster resource."""
 
 from dagster import ConfigurableResource
+from pydantic import Field
+
+from trulience.lake.files import Lake
 
 
 class LakeResource(ConfigurableResource):
-    """`<path>/<dataset>/...parquet`; see trulience.lake."""
+    """A local folder or object storage URL (`LAKE_URL`); see trulience.lake."""
 
-    path: str
+    url: str
+    options: dict = Field(default_factory=dict)
 
-    def directory(self) -> Path:
-        path = Path(self.path)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def location(self) -> Lake:
+        return Lake(self.url, self.options)

@@ -403,3 +403,79 @@ def test_reports_narrow_to_a_project_and_a_span_of_days(conn, db_url, tmp_path):
     assert result.output.splitlines()[1].startswith("qa gate,frozen,walk,wan,gpu-1,1,1,")
     bad = CliRunner().invoke(main, ["report", "production", "--since", "21/11/2026"], env=env)
     assert bad.exit_code == 2 and "21/11/2026" in bad.output
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_the_same_lake_on_object_storage(conn, s3_endpoint):
+    import boto3
+
+    from trulience.config import Settings
+    from trulience.lake.files import lake_of
+
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="studio-lake")
+    settings = Settings.from_env(
+        {
+            "TRULIENCE_HOME": "/nonexistent",
+            "LAKE_URL": "s3://studio-lake/prod/lake",
+            "LAKE_OPTIONS": json.dumps({"key": "test", "secret": "test"}),
+            "S3_ENDPOINT_URL": s3_endpoint,
+        }
+    )
+    lake = lake_of(settings)
+    assert not lake.local and str(lake) == "s3://studio-lake/prod/lake"
+    _seed(conn)
+    export_catalog(conn, lake)
+    assert [d.isoformat() for d in day_partitions(lake, "segments")] == [
+        "2026-11-20",
+        "2026-11-21",
+    ]
+    keys = sorted(lake.fs.find("studio-lake/prod/lake/segments"))
+    assert keys == [
+        "studio-lake/prod/lake/segments/date=2026-11-20/part-0.parquet",
+        "studio-lake/prod/lake/segments/date=2026-11-21/part-0.parquet",
+    ]
+    # DuckDB reads it through fsspec (no httpfs extension needed, none downloaded)
+    throughput = run_report(lake, "throughput").to_pylist()
+    assert [(r["day"].isoformat(), r["gpu_s"]) for r in throughput] == [
+        ("2026-11-20", 10.0),
+        ("2026-11-21", 12.0),
+    ]
+    conn.execute("UPDATE segments SET status = 'superseded' WHERE index = 1")
+    reports = {r.dataset: r for r in export_catalog(conn, lake)}
+    assert reports["segments"].partitions == ("2026-11-21",)
+    con = open_lake(lake)
+    assert con.sql("SELECT status FROM segments ORDER BY segment_id").fetchall() == [
+        ("qa_passed",),
+        ("superseded",),
+    ]
+
+
+def test_a_lake_url_must_be_a_known_store():
+    from trulience.config import Settings
+    from trulience.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LAKE_URL must be file://, s3:// or memory://"):
+        Settings.from_env({"LAKE_URL": "ftp://lake"})
+    with pytest.raises(ConfigError, match="LAKE_OPTIONS is not valid JSON"):
+        Settings.from_env({"LAKE_URL": "s3://b/lake", "LAKE_OPTIONS": "{key"})
+    shared = Settings.from_env(
+        {"STORAGE_URL": "s3://media/x", "STORAGE_OPTIONS": '{"key": "k"}', "LAKE_URL": "s3://b/l"}
+    )
+    assert shared.lake_options == {"key": "k"}  # the same store: the same credentials
+    assert Settings.from_env({}).effective_lake_url.endswith("/.trulience/lake")

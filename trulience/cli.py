@@ -21,6 +21,7 @@ from trulience.catalog.search import search as search_catalog
 from trulience.catalog.tags import Subject, tag, untag
 from trulience.config import Settings, mask_url
 from trulience.errors import TrulienceError
+from trulience.lake.files import lake_of
 from trulience.storage import Storage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -1029,11 +1030,11 @@ def lake_export(catalog_only: bool, full: bool) -> None:
     settings = _settings()
     if catalog_only or full:
         with _connect(settings) as conn:
-            for report in export_catalog(conn, settings.lake_dir, full=full):
+            for report in export_catalog(conn, lake_of(settings), full=full):
                 click.echo(f"  {report.describe()}")
     if not catalog_only and not _launch(settings, "job", "lake"):
         raise click.ClickException("the lake job failed; see the output above")
-    click.echo(f"lake: {settings.lake_dir}")
+    click.echo(f"lake: {lake_of(settings)}")
 
 
 @main.command("report")
@@ -1071,7 +1072,7 @@ def report(
     settings = _settings()
     try:
         table = run_report(
-            settings.lake_dir,
+            lake_of(settings),
             name,
             project=project,
             since=since.date() if since else None,
@@ -1197,7 +1198,7 @@ def demo() -> None:
         from trulience.lake.reports import format_table, run_report
 
         click.echo("\nProduction report (trulience report production):")
-        click.echo(format_table(run_report(settings.lake_dir, "production")))
+        click.echo(format_table(run_report(lake_of(settings), "production")))
     except TrulienceError as exc:
         click.echo(f"\nProduction report unavailable: {exc}")
         ok = False
@@ -1213,7 +1214,7 @@ Where to look:
   review app        make review   (then open http://127.0.0.1:5006/review and log in as
                     {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]}: the assembled takes are in the queue)
   reports           .venv/bin/trulience report production|throughput|failures [--format csv]
-                    (DuckDB over the Parquet lake in {settings.lake_dir})
+                    (DuckDB over the Parquet lake in {lake_of(settings)})
   dashboards        make dashboards   (then open http://127.0.0.1:5007/dashboards)
   batches           .venv/bin/trulience batch create --project demo --characters eileen,marco
                     --scene-types look-around --dry-run   (the GPU estimate; drop --dry-run

@@ -24,6 +24,8 @@ class Settings:
     dagster_home: Path | None = None
     dagster_port: int = 3000
     face_pack_dir: Path | None = None
+    lake_url: str | None = None  # None: the lake folder under home
+    lake_options: dict = field(default_factory=dict)
 
     @property
     def embedded_database(self) -> bool:
@@ -37,6 +39,10 @@ class Settings:
     @property
     def lake_dir(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def effective_lake_url(self) -> str:
+        return self.lake_url or self.lake_dir.as_uri()
 
     @property
     def models_dir(self) -> Path:
@@ -75,6 +81,16 @@ class Settings:
         if scheme == "s3" and env.get("S3_ENDPOINT_URL"):
             storage_options.setdefault("client_kwargs", {})["endpoint_url"] = env["S3_ENDPOINT_URL"]
 
+        lake_url = env.get("LAKE_URL") or None
+        lake_scheme = urlsplit(lake_url).scheme if lake_url else "file"
+        if lake_scheme not in ("file", "s3", "memory"):
+            raise ConfigError(f"LAKE_URL must be file://, s3:// or memory:// (got {lake_url!r})")
+        lake_options = _json_object(env, "LAKE_OPTIONS")
+        if lake_url and not lake_options and lake_scheme == scheme:
+            lake_options = dict(storage_options)  # the same store: the same credentials
+        elif lake_scheme == "s3" and env.get("S3_ENDPOINT_URL"):
+            lake_options.setdefault("client_kwargs", {})["endpoint_url"] = env["S3_ENDPOINT_URL"]
+
         workers = tuple(w.strip() for w in env.get("COMFYUI_WORKERS", "").split(",") if w.strip())
         for worker in workers:
             if urlsplit(worker).scheme not in ("http", "https"):
@@ -98,6 +114,8 @@ class Settings:
             dagster_home=dagster_home,
             dagster_port=int(port_text),
             face_pack_dir=face_pack_dir,
+            lake_url=lake_url,
+            lake_options=lake_options,
         )
 
     def describe(self) -> dict[str, str]:
@@ -112,6 +130,8 @@ class Settings:
             "COMFYUI_WORKERS": ",".join(self.comfyui_workers) or "(none: local preview backend)",
             "DAGSTER_HOME": str(self.effective_dagster_home),
             "TRULIENCE_DAGSTER_PORT": str(self.dagster_port),
+            "LAKE_URL": self.effective_lake_url,
+            "LAKE_OPTIONS": json.dumps(mask_secrets(self.lake_options)),
             "FACE_PACK_DIR": str(self.face_pack_dir)
             if self.face_pack_dir
             else "(none: YuNet + SFace, converted under TRULIENCE_HOME/models)",

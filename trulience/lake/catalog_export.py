@@ -14,6 +14,7 @@ import psycopg
 import pyarrow as pa
 
 from trulience.lake.files import (
+    Lake,
     WriteReport,
     drop_empty_marker,
     ensure_dataset,
@@ -407,7 +408,7 @@ def _table(conn: psycopg.Connection, schema: pa.Schema, sql: str, params: dict) 
 
 
 def export_catalog(
-    conn: psycopg.Connection, lake: Path, *, full: bool = False
+    conn: psycopg.Connection, lake: "Lake | Path", *, full: bool = False
 ) -> list[WriteReport]:
     """Write the catalog's dimensions and the facts changed since the last export (every
     fact when `full` or on the first export). Returns what was written, per dataset."""

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from trulience.lake.files import LakeError, read_state
+from trulience.lake.files import Lake, LakeError, read_state
 from trulience.lake.reports import REPORTS_DIR, open_lake
 
 DASHBOARDS_DIR = REPORTS_DIR / "dashboards"
@@ -83,7 +83,7 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pa.Table:
     return con.sql(sql, params=params).to_arrow_table()
 
 
-def exported_at(lake: Path, source: str = "catalog") -> datetime | None:
+def exported_at(lake: "Lake | Path", source: str = "catalog") -> datetime | None:
     """When `source` ("catalog" or "runs") was last exported to the lake (None: never)."""
     stamp = read_state(lake, source).get("exported_at")
     return datetime.fromisoformat(stamp) if stamp else None
@@ -144,7 +144,7 @@ def count_by(table: pa.Table, column: str, value: str | None = None) -> pa.Table
 
 
 def load(
-    lake: Path, project: str | None = None, timeline_hours: float | None = WEEK_H
+    lake: "Lake | Path", project: str | None = None, timeline_hours: float | None = WEEK_H
 ) -> Dashboards:
     """Read every dashboard for `project` (None: all) from the lake in one connection.
     Raises LakeError when there is no lake yet or it cannot be read."""
@@ -158,7 +158,7 @@ def load(
         ) from error
 
 
-def _load(lake: Path, project: str | None, timeline_hours: float | None) -> Dashboards:
+def _load(lake: "Lake | Path", project: str | None, timeline_hours: float | None) -> Dashboards:
     con = open_lake(lake)
     try:
         runs = failed_runs(con, project)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trulience.lake.catalog_export import DATASETS
-from trulience.lake.files import LakeError
+from trulience.lake.files import Lake, LakeError, as_lake, has_state
 from trulience.lake.run_facts import RUNS, STEPS
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "sql" / "reports"
@@ -42,7 +42,7 @@ _WHEN = {
 
 
 def open_lake(
-    lake: Path,
+    lake: "Lake | Path | str",
     *,
     project: str | None = None,
     since: date | None = None,
@@ -51,7 +51,8 @@ def open_lake(
     """An in-memory DuckDB with one view per lake dataset plus the shared report views,
     optionally narrowed to one project and to facts from `since` to `until` (inclusive days,
     UTC). A dataset not exported yet is an empty view with its columns, so queries run."""
-    if not (lake / "_state").is_dir():
+    lake = as_lake(lake)
+    if not has_state(lake):
         raise LakeError(
             f"{lake}: no lake here yet; export one with `trulience lake export` "
             "(or materialise the lake assets in Dagster)"
@@ -63,10 +64,11 @@ def open_lake(
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    if not lake.local:  # object storage is read through fsspec (no httpfs extension)
+        con.register_filesystem(lake.fs)
     for name, schema in SCHEMAS.items():
-        files = sorted((lake / name).rglob("*.parquet")) if (lake / name).is_dir() else []
-        if files:
-            pattern = _quote(str(lake / name / "**" / "*.parquet"))
+        if lake.files(name):
+            pattern = _quote(lake.uri(name, "**", "*.parquet"))
             con.execute(
                 f"CREATE VIEW _all_{name} AS SELECT * FROM read_parquet({pattern}, "
                 "hive_partitioning = false, union_by_name = true)"
@@ -102,7 +104,7 @@ def open_lake(
 
 
 def run_report(
-    lake: Path,
+    lake: "Lake | Path | str",
     name: str,
     con: duckdb.DuckDBPyConnection | None = None,
     **narrowing: object,

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from trulience.lake.files import (
+    Lake,
     WriteReport,
     drop_empty_marker,
     ensure_dataset,
@@ -60,14 +61,14 @@ STEPS = pa.schema(
 )
 
 
-def since(lake: Path) -> datetime | None:
+def since(lake: "Lake | Path") -> datetime | None:
     """Where the next export of runs starts (None: from the beginning)."""
     stamp = read_state(lake, "runs").get("exported_at")
     return datetime.fromisoformat(stamp) - OVERLAP if stamp else None
 
 
 def write_run_facts(
-    lake: Path,
+    lake: "Lake | Path",
     runs: Sequence[dict[str, Any]],
     steps: Sequence[dict[str, Any]],
     exported_at: datetime,

@@ -33,7 +33,7 @@ def lake_catalog(
 ) -> MaterializeResult:
     """Catalog dimensions whole and the day partitions of facts changed since last time."""
     with catalog.connect(actor=f"dagster:{context.run.run_id}") as conn:
-        reports = export_catalog(conn, lake.directory())
+        reports = export_catalog(conn, lake.location())
     return MaterializeResult(metadata=_metadata(reports))
 
 
@@ -116,8 +116,8 @@ def run_rows(instance: DagsterInstance, updated_after: datetime | None) -> tuple
 @asset(group_name="lake", kinds={"parquet", "dagster"})
 def lake_runs(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """Runs and steps of this Dagster instance updated since the last export."""
-    directory = lake.directory()
+    location = lake.location()
     exported_at = datetime.now(UTC)
-    runs, steps = run_rows(context.instance, since(directory))
-    reports = write_run_facts(directory, runs, steps, exported_at)
+    runs, steps = run_rows(context.instance, since(location))
+    reports = write_run_facts(location, runs, steps, exported_at)
     return MaterializeResult(metadata=_metadata(reports))
