@@ -188,9 +188,9 @@ class CompareApp:
         return self.login.token
 
     def _attempts_section(self) -> pn.Column:
-        self.take_select = pn.widgets.Select(name="Take", options={}, css_classes=["compare-take"])
-        self.segment_index = pn.widgets.IntInput(name="Segment", value=0, start=0, width=100)
-        show = pn.widgets.Button(name="Compare attempts", button_type="primary")
+        self.take_select = pn.widgets.Select(label="Take", options={}, css_classes=["compare-take"])
+        self.segment_index = pn.widgets.IntInput(label="Segment", value=0, start=0, width=100)
+        show = pn.widgets.Button(label="Compare attempts", color="primary")
         show.on_click(lambda _: self.show_attempts())
         self.attempts = pn.Row(css_classes=["compare-attempts"])
         return pn.Column(
@@ -201,11 +201,11 @@ class CompareApp:
 
     def _grid_section(self) -> pn.Column:
         self.scene_type_select = pn.widgets.Select(
-            name="Scene type", options={}, css_classes=["compare-scene-type"]
+            label="Scene type", options={}, css_classes=["compare-scene-type"]
         )
-        show = pn.widgets.Button(name="Compare characters", button_type="primary")
+        show = pn.widgets.Button(label="Compare characters", color="primary")
         show.on_click(lambda _: self.show_grid())
-        self.frame_slider = pn.widgets.IntSlider(name="Frame", start=0, end=1, value=0)
+        self.frame_slider = pn.widgets.IntSlider(label="Frame", start=0, end=1, value=0)
         self.frame_slider.param.watch(lambda _: self.show_grid_frame(), "value_throttled")
         back = self.shortcuts.button("−1 frame", "back")
         forward = self.shortcuts.button("+1 frame", "forward")

@@ -9,7 +9,6 @@ the catalog to the lake first (run facts arrive through the Dagster `lake` job).
 
 import html
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import panel as pn
@@ -34,6 +33,7 @@ from trulience.config import Settings
 from trulience.errors import TrulienceError
 from trulience.lake.catalog_export import export_catalog
 from trulience.lake.dashboards import WEEK_H, Dashboards, Pulse, count_by, load
+from trulience.lake.files import Lake, lake_of
 
 ALL = "(all projects)"
 # How far back the render timeline reaches from its newest attempt.
@@ -505,7 +505,7 @@ class DashboardsApp:
 
     def __init__(self, settings: Settings):
         self.url = database_url(settings)
-        self.lake: Path = settings.lake_dir
+        self.lake: Lake = lake_of(settings)
         self.data: Dashboards | None = None
         self.login = theme.Login(
             self.url, "dashboards", Permission.VIEW, self._signed_in, self._signed_out

@@ -105,16 +105,16 @@ class ReviewApp:
         )
         self.login_view = self.login.form
 
-        refresh_queue = pn.widgets.Button(name="Refresh queue")
+        refresh_queue = pn.widgets.Button(label="Refresh queue")
         refresh_queue.on_click(lambda _: self.show_queue())
         self.queue = pn.Column(css_classes=["review-queue"])
         self.takes: list[Take] = []
         self.selected: dict[int, pn.widgets.Checkbox] = {}
-        self.project_filter = pn.widgets.Select(name="Project", options=[ALL], width=160)
-        self.character_filter = pn.widgets.Select(name="Character", options=[ALL], width=160)
+        self.project_filter = pn.widgets.Select(label="Project", options=[ALL], width=160)
+        self.character_filter = pn.widgets.Select(label="Character", options=[ALL], width=160)
         for choice in (self.project_filter, self.character_filter):
             choice.param.watch(lambda _: self._list_takes(), "value")
-        approve_selected = pn.widgets.Button(name="Approve selected", button_type="success")
+        approve_selected = pn.widgets.Button(label="Approve selected", color="success")
         approve_selected.on_click(lambda _: self.approve_selected())
         self.queue_notice = theme.notice()
         self.queue_view = pn.Column(
@@ -156,24 +156,24 @@ class ReviewApp:
         self.frame_label = pn.pane.Markdown("", css_classes=["frame-label"])
         button = self.shortcuts.button
 
-        back = pn.widgets.Button(name="Back to queue")
+        back = pn.widgets.Button(label="Back to queue")
         back.on_click(lambda _: self.show_queue())
         self.notice = theme.notice()
         self.note_text = pn.widgets.TextInput(placeholder="What needs fixing here?")
-        self.add_note_button = pn.widgets.Button(name="Note at frame 0", button_type="primary")
+        self.add_note_button = pn.widgets.Button(label="Note at frame 0", color="primary")
         self.add_note_button.on_click(lambda _: self.write_note())
-        refresh_notes = pn.widgets.Button(name="Refresh notes")
+        refresh_notes = pn.widgets.Button(label="Refresh notes")
         refresh_notes.on_click(lambda _: self.show_notes())
         self.notes = pn.Column(css_classes=["review-notes"], sizing_mode="stretch_width")
         self.storyboard = pn.pane.HTML(
             "", css_classes=["review-storyboard"], sizing_mode="stretch_width"
         )
         self.segments: list[SegmentSpan] = []
-        open_reject = pn.widgets.Button(name="Reject segment…", button_type="danger")
+        open_reject = pn.widgets.Button(label="Reject segment…", color="danger")
         open_reject.on_click(lambda _: self._toggle_reject_form())
         self.segment_label = pn.pane.Markdown("")
         self.segment_note = pn.widgets.TextInput(placeholder="What is wrong with this segment?")
-        self.reject_segment_button = pn.widgets.Button(name="Reject segment", button_type="danger")
+        self.reject_segment_button = pn.widgets.Button(label="Reject segment", color="danger")
         self.reject_segment_button.on_click(lambda _: self.reject_segment())
         self.reject_form = pn.Column(
             self.segment_label,
@@ -183,7 +183,7 @@ class ReviewApp:
         # The jog slider is the frame index itself: moving it shows that frame (decoded on the
         # server like every other), and stepping or playing moves it.
         self.jog = pn.widgets.EditableIntSlider(
-            name="Frame",
+            label="Frame",
             start=0,
             end=1,
             fixed_start=0,
@@ -239,14 +239,14 @@ class ReviewApp:
     def _visual_aids(self) -> pn.FlexBox:
         """Onion skin and region zoom controls (PRD-37); each change re-composes the frame."""
         self.onion = pn.widgets.Select(
-            name="Onion skin",
+            label="Onion skin",
             options=list(NEIGHBOURS),
             value="off",
             width=110,
             css_classes=["review-onion"],
         )
         self.opacity = pn.widgets.IntSlider(
-            name="Opacity %",
+            label="Opacity %",
             start=0,
             end=100,
             step=5,
@@ -255,14 +255,14 @@ class ReviewApp:
             css_classes=["review-onion-opacity"],
         )
         self.zoom_region = pn.widgets.Select(
-            name="Zoom",
+            label="Zoom",
             options=[ZOOM_OFF, *REGIONS],
             value=ZOOM_OFF,
             width=120,
             css_classes=["review-zoom-region"],
         )
         self.zoom_factor = pn.widgets.Select(
-            name="×",
+            label="×",
             options={f"{f}×": f for f in FACTORS},
             value=FACTORS[0],
             width=70,
@@ -276,9 +276,9 @@ class ReviewApp:
         self.replying_to: ThreadedNote | None = None
         self.reply_label = pn.pane.Markdown("")
         self.reply_text = pn.widgets.TextInput(placeholder="Your reply")
-        send = pn.widgets.Button(name="Send reply", button_type="primary")
+        send = pn.widgets.Button(label="Send reply", color="primary")
         send.on_click(lambda _: self.write_reply())
-        cancel = pn.widgets.Button(name="Cancel reply")
+        cancel = pn.widgets.Button(label="Cancel reply")
         cancel.on_click(lambda _: self._close_reply())
         self.reply_form = pn.Column(
             self.reply_label,
@@ -357,10 +357,10 @@ class ReviewApp:
             f"project {take.project} · {take.frames or '?'} frames"
         )
         pick = pn.widgets.Checkbox(
-            name=f"Select take {take.take}", width=130, css_classes=[f"select-take-{take.take}"]
+            label=f"Select take {take.take}", width=130, css_classes=[f"select-take-{take.take}"]
         )
         self.selected[take.scene_id] = pick
-        open_button = pn.widgets.Button(name=f"Open take {take.take}", button_type="primary")
+        open_button = pn.widgets.Button(label=f"Open take {take.take}", color="primary")
         open_button.on_click(lambda _: self.open_take(take))
         return _wrapping(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
 
@@ -392,9 +392,9 @@ class ReviewApp:
     def _tray(self) -> pn.Column:
         self.tray_badge = pn.pane.HTML("", css_classes=["notification-count"])
         self.tray_list = pn.pane.Markdown("", css_classes=["notification-tray"])
-        refresh = pn.widgets.Button(name="Refresh notifications")
+        refresh = pn.widgets.Button(label="Refresh notifications")
         refresh.on_click(lambda _: self.show_notifications())
-        read_all = pn.widgets.Button(name="Mark all read")
+        read_all = pn.widgets.Button(label="Mark all read")
         read_all.on_click(lambda _: self.mark_all_read())
         heading = pn.pane.Markdown("**Notifications**")
         return pn.Column(
@@ -528,14 +528,14 @@ class ReviewApp:
         self._recompose()
         self.frame_label.object = f"frame {self.index} / {self.total}"
         self.jog.value = self.index  # go_to() sees the index already shown and does nothing
-        self.add_note_button.name = f"Note at frame {self.index}"
+        self.add_note_button.label = f"Note at frame {self.index}"
         span = self._segment_on_screen()
         if span is None:
             self.segment_label.object = "No committed segment covers this frame."
-            self.reject_segment_button.name = "Reject segment"
+            self.reject_segment_button.label = "Reject segment"
         else:
             self.segment_label.object = f"segment {span.index} · frames {span.start}–{span.end - 1}"
-            self.reject_segment_button.name = f"Reject segment {span.index}"
+            self.reject_segment_button.label = f"Reject segment {span.index}"
 
     def _recompose(self) -> None:
         """Compose the picture of the frame at the index: the decoded frame, the onion skin
@@ -727,7 +727,7 @@ class ReviewApp:
         parts: list[pn.viewable.Viewable] = []
         if note.frame is not None:
             jump = pn.widgets.Button(
-                name=f"frame {note.frame}", button_type="light", css_classes=["note-frame"]
+                label=f"frame {note.frame}", color="light", css_classes=["note-frame"]
             )
             jump.on_click(lambda _: self.jump_to(note.frame))
             parts.append(jump)
@@ -736,10 +736,10 @@ class ReviewApp:
             f" — {html.escape(note.body)}"
         )
         parts.append(pn.pane.Markdown(text, css_classes=["note-text"]))
-        reply = pn.widgets.Button(name="Reply")
+        reply = pn.widgets.Button(label="Reply")
         reply.on_click(lambda _: self.start_reply(note))
         resolved = note.status == "resolved"
-        toggle = pn.widgets.Button(name="Reopen" if resolved else "Resolve")
+        toggle = pn.widgets.Button(label="Reopen" if resolved else "Resolve")
         toggle.on_click(lambda _: self.set_note_status(note, not resolved))
         parts += [reply, toggle]
         return _wrapping(

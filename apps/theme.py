@@ -172,14 +172,14 @@ class Login:
         self.user: User | None = None
         self.username = pn.widgets.TextInput(placeholder="Username")
         self.password = pn.widgets.PasswordInput(placeholder="Password")
-        button = pn.widgets.Button(name="Log in", button_type="primary")
+        button = pn.widgets.Button(label="Log in", color="primary")
         button.on_click(lambda _: self.log_in())
         self.notice = notice()
         self.form = pn.Column(
             self.username, self.password, button, self.notice, css_classes=["login-form"]
         )
         self.who = pn.pane.Markdown("", css_classes=["logged-in-as"])
-        self.logout_button = pn.widgets.Button(name="Log out")
+        self.logout_button = pn.widgets.Button(label="Log out")
         self.logout_button.on_click(lambda _: self.log_out())
 
     def log_in(self) -> None:
@@ -253,7 +253,7 @@ class ShortcutKeys:
         bindings[HELP_KEY] = self.toggle_legend
         self.keyboard.rebind(bindings)
         for action, (widget, label) in self._buttons.items():
-            widget.name = label + self.hint(action)
+            widget.label = label + self.hint(action)
         entries = [
             f'<span class="shortcut"><kbd data-action="{action}">'
             f"{html.escape(key_label(key))}</kbd> {html.escape(ACTIONS[action])}</span>"
@@ -269,7 +269,7 @@ class ShortcutKeys:
 
     def button(self, label: str, action: str, kind: str = "default") -> pn.widgets.Button:
         """A button for `action`, named with the user's key for it."""
-        widget = pn.widgets.Button(name=label + self.hint(action), button_type=kind)
+        widget = pn.widgets.Button(label=label + self.hint(action), color=kind)
         widget.on_click(lambda _: self.actions[action]())
         self._buttons[action] = (widget, label)
         return widget
@@ -278,7 +278,7 @@ class ShortcutKeys:
         """Rename `action`'s button (such as Play ↔ Pause), keeping its key hint."""
         widget, _ = self._buttons[action]
         self._buttons[action] = (widget, label)
-        widget.name = label + self.hint(action)
+        widget.label = label + self.hint(action)
 
     def toggle_legend(self) -> None:
         """Show or hide the legend of keys."""
