@@ -151,6 +151,100 @@ def test_replacing_one_segment_reencodes_only_its_seams(
     assert np.array_equal(after[54], expected[6])
 
 
+def flat_segment(path: Path, levels: list[int]) -> Path:
+    """A segment of flat grey frames, one level per frame, with 6-frame GOPs."""
+    with H264Writer(path, FPS, SIZE, SIZE, gop=GOP) as writer:
+        for level in levels:
+            writer.write(np.full((SIZE, SIZE, 3), level, dtype=np.uint8))
+        writer.close()
+    return path
+
+
+def test_smoothing_moves_each_frame_by_its_share_of_the_jump(tmp_path: Path) -> None:
+    rising = flat_segment(tmp_path / "a.mp4", [20 + 6 * i for i in range(FRAMES)])
+    falling = flat_segment(tmp_path / "b.mp4", [200 - 2 * i for i in range(FRAMES)])
+    result = assemble([rising, falling], tmp_path / "smooth.mp4", crossfade_frames=3)
+    assert (result.frames, result.seams) == (48, (24,))
+    expected = [float(frame.mean()) for path in (rising, falling) for frame in read_frames(path)]
+    jump = expected[24] - expected[23]  # about 200 - 158
+    for k in range(3):  # k places from the seam: +J (n - k) / (2n + 1) before it, minus after
+        expected[23 - k] += jump * (3 - k) / 7
+        expected[24 + k] -= jump * (3 - k) / 7
+    levels = [float(frame.mean()) for frame in read_frames(result.path)]
+    assert levels == pytest.approx(expected, abs=1.5)
+
+
+def timeline(path: Path) -> list[tuple[int, int, int]]:
+    """(pts, dts, duration) of every packet in decode order, in frames."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        per_frame = stream.time_base * FPS
+        return [
+            (int(p.pts * per_frame), int(p.dts * per_frame), int(p.duration * per_frame))
+            for p in container.demux(stream)
+            if p.size
+        ]
+
+
+def assert_one_continuous_timeline(path: Path, frames: int) -> None:
+    packets = timeline(path)
+    assert sorted(pts for pts, _, _ in packets) == list(range(frames))
+    dts = [d for _, d, _ in packets]
+    assert dts == list(range(dts[0], dts[0] + frames))  # one frame apart, in decode order
+    assert all(d <= pts for pts, d, _ in packets)
+    assert {duration for _, _, duration in packets} == {1}
+
+
+def test_copied_and_reencoded_pieces_share_one_continuous_timeline(
+    mismatched_scene: list[Path], tmp_path: Path
+) -> None:
+    plain = assemble(mismatched_scene, tmp_path / "plain.mp4")
+    smooth = assemble(mismatched_scene, tmp_path / "smooth.mp4", crossfade_frames=3)
+    retake = regop(mismatched_scene[1], tmp_path / "retake.mp4", brightness=-20)
+    # Pieces from the segments, the seam encoder and the previous output, all in one file.
+    again = reassemble(smooth, 1, retake, tmp_path / "again.mp4")
+    for result in (plain, smooth, again):
+        assert_one_continuous_timeline(result.path, 96)
+        info = probe(result.path)
+        assert (info.frames, info.keyframe_interval) == (96, GOP)
+
+
+def remux(src: Path, dst: Path) -> Path:
+    """`src`'s packets, untouched, in another container (Matroska for .mkv)."""
+    with av.open(str(src)) as source, av.open(str(dst), mode="w") as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is None:
+                continue
+            packet.stream = stream
+            out.mux(packet)
+    return dst
+
+
+def test_segments_in_matroska_assemble_like_their_mp4_originals(
+    mismatched_scene: list[Path], tmp_path: Path
+) -> None:
+    mkv = [remux(p, tmp_path / f"segment-{i}.mkv") for i, p in enumerate(mismatched_scene)]
+    plain = assemble(mkv, tmp_path / "plain.mp4")
+    assert (plain.method, plain.frames, plain.copied_frames) == (PACKET_COPY, 96, 96)
+    assert_one_continuous_timeline(plain.path, 96)
+    originals = [frame for path in mismatched_scene for frame in read_frames(path)]
+    joined = list(read_frames(plain.path))
+    assert all(np.array_equal(a, b) for a, b in zip(joined, originals, strict=True))
+
+    smooth = assemble(mkv, tmp_path / "smooth.mp4", crossfade_frames=3)
+    reference = assemble(mismatched_scene, tmp_path / "reference.mp4", crossfade_frames=3)
+    assert (smooth.frames, smooth.reencoded_frames, smooth.copied_frames) == (96, 36, 60)
+    assert_one_continuous_timeline(smooth.path, 96)
+    # The same packets decode and smooth to the same pixels, seams included.
+    smoothed = list(read_frames(smooth.path))
+    expected = list(read_frames(reference.path))
+    for seam in smooth.seams:
+        for index in range(seam - 6, seam + 6):
+            assert np.array_equal(smoothed[index], expected[index])
+    assert seam_jumps(smooth.path, smooth.seams) == seam_jumps(reference.path, reference.seams)
+
+
 def test_segments_that_differ_in_size_fall_back_to_a_full_reencode(
     scene: list[Path], tmp_path: Path
 ) -> None:

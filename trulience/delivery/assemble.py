@@ -11,6 +11,12 @@ decoded and re-encoded; every other GOP is copied as packets. Copying needs one 
 parameter sets for the whole file, so the seam encoder reuses the segments' CRF (read from
 x264's settings note in the first packet) and its output is checked against the segments'
 parameter sets; anything else falls back to a full re-encode, and the result says why.
+
+Each file is opened and demuxed once (`_layout`), which records every sample's display frame,
+flags and place in the file. Copying then reads the samples straight from those places: an MP4
+stores each sample whole and the demuxer hands it over unchanged, and opening a file again is
+what costs (FFmpeg decodes its first frames to describe the stream). Other containers are
+demuxed again instead.
 """
 
 import os
@@ -18,21 +24,29 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import av
 import cv2
 import numpy as np
+from av.container import InputContainer
+from av.video.stream import VideoStream
 
 from trulience.errors import TrulienceError
 from trulience.media.encode import DEFAULT_CRF, DEFAULT_PRESET, H264Writer
 from trulience.media.frames import first_frame, frame_at, last_frame
-from trulience.media.probe import InvalidVideo, VideoInfo, open_video, probe
+from trulience.media.probe import (
+    InvalidVideo,
+    VideoInfo,
+    describe,
+    has_sample_table,
+    open_video,
+)
 
 PACKET_COPY = "packet_copy"
 SEAM_REENCODE = "seam_reencode"
@@ -125,6 +139,17 @@ class AssemblyResult:
         )
 
 
+class _Sample(NamedTuple):
+    """One packet of a file, as demuxed: where it shows and where its bytes are."""
+
+    frame: int  # display frame in its file
+    keyframe: bool
+    pts: int
+    dts: int | None
+    pos: int  # byte offset in the file
+    size: int
+
+
 @dataclass(frozen=True)
 class _Gop:
     first: int  # first frame (display order) in its file
@@ -134,7 +159,7 @@ class _Gop:
 
 @dataclass(frozen=True)
 class _Layout:
-    """A file's GOPs, from demuxing only."""
+    """A file's GOPs and samples, from demuxing only."""
 
     info: VideoInfo
     time_base: Fraction
@@ -142,6 +167,9 @@ class _Layout:
     gops: tuple[_Gop, ...]
     closed: bool
     crf: int | None
+    pts0: int  # pts of display frame 0
+    samples: tuple[_Sample, ...] = field(repr=False)  # decode order
+    stored_whole: bool  # each sample's bytes are at (pos, size) in the file, unaltered
 
 
 def assemble(
@@ -232,30 +260,64 @@ def _check_request(paths: tuple[Path, ...], crossfade_frames: int) -> None:
 
 
 def _layout(path: Path) -> _Layout:
-    """GOPs of `path` in display frames, read by demuxing (no decoding)."""
-    info = probe(path)
+    """GOPs and samples of `path` in display frames, read by demuxing (no decoding)."""
     with open_video(path) as (container, stream):
-        time_base = Fraction(stream.time_base)
-        extradata = bytes(stream.codec_context.extradata or b"")
-        packets: list[tuple[int, bool]] = []
-        crf = None
-        try:
-            for packet in container.demux(stream):
-                if not packet.size or packet.pts is None or packet.is_discard:
-                    continue
-                if not packets and info.codec == "h264":
-                    match = _X264_CRF.search(bytes(packet))
-                    crf = round(float(match.group(1))) if match else None
-                packets.append((packet.pts, packet.is_keyframe))
-        except av.FFmpegError as error:
-            raise InvalidVideo(path, f"damaged video data ({error})") from error
-    pts0 = min(pts for pts, _ in packets)
-    indices = [round((pts - pts0) * time_base * info.fps) for pts, _ in packets]
+        info = describe(path, container, stream)
+        if has_sample_table(container, stream):
+            return _scan(path, info, container, stream)
+    # Counting this file's frames demuxed it: read it again.
+    with open_video(path) as (container, stream):
+        return _scan(path, info, container, stream)
+
+
+def _scan(path: Path, info: VideoInfo, container: InputContainer, stream: VideoStream) -> _Layout:
+    """Demux `stream` once, from its first packet, into a `_Layout`."""
+    time_base = Fraction(stream.time_base)
+    # Samples can be read back from the file by place only if the demuxer adds nothing to
+    # them: MP4, no side data, no flag a new packet could not carry.
+    whole = "mp4" in container.format.name.split(",")
+    packets: list[tuple[int, int | None, bool, int, int]] = []  # pts, dts, key, pos, size
+    first_bytes = b""
+    try:
+        for packet in container.demux(stream):
+            if not packet.size or packet.pts is None or packet.is_discard:
+                continue
+            if not packets:
+                first_bytes = bytes(packet)
+            if whole and (
+                packet.pos < 0
+                or packet.is_disposable
+                or next(iter(packet.iter_sidedata()), None) is not None
+            ):
+                whole = False
+            packets.append((packet.pts, packet.dts, packet.is_keyframe, packet.pos, packet.size))
+    except av.FFmpegError as error:
+        raise InvalidVideo(path, f"damaged video data ({error})") from error
+    pts0 = min(pts for pts, *_ in packets)
+    scale = _scale(time_base, info.fps)
+    samples = tuple(
+        _Sample(_display_frame(pts - pts0, scale), keyframe, pts, dts, pos, size)
+        for pts, dts, keyframe, pos, size in packets
+    )
+    # The first sample read back by place must be the packet the demuxer gave.
+    whole = whole and _read_at(path, samples[0].pos, samples[0].size) == first_bytes
+    crf = None
+    if info.codec == "h264":
+        match = _X264_CRF.search(first_bytes)
+        crf = round(float(match.group(1))) if match else None
+    gops, closed = _gops(samples)
+    extradata = bytes(stream.codec_context.extradata or b"")
+    return _Layout(info, time_base, extradata, gops, closed, crf, pts0, samples, whole)
+
+
+def _gops(samples: tuple[_Sample, ...]) -> tuple[tuple[_Gop, ...], bool]:
+    """The GOPs of a file's samples (keyframe to keyframe in decode order), and whether
+    they are all closed."""
     groups: list[list[int]] = []
-    for frame, (_, keyframe) in zip(indices, packets, strict=True):
-        if keyframe or not groups:
+    for sample in samples:
+        if sample.keyframe or not groups:
             groups.append([])
-        groups[-1].append(frame)
+        groups[-1].append(sample.frame)
     gops = []
     closed = True
     expected = 0
@@ -267,7 +329,28 @@ def _layout(path: Path) -> _Layout:
         expected = max(expected, max(group) + 1)
         delay = max(j - (frame - first) for j, frame in enumerate(group))
         gops.append(_Gop(first=first, frames=len(group), delay=max(0, delay)))
-    return _Layout(info, time_base, extradata, tuple(gops), closed, crf)
+    return tuple(gops), closed
+
+
+def _scale(time_base: Fraction, fps: Fraction) -> tuple[int, int]:
+    """time_base x fps as (numerator, denominator): pts ticks to frames."""
+    ratio = time_base * fps
+    return ratio.numerator, ratio.denominator
+
+
+def _display_frame(offset: int, scale: tuple[int, int]) -> int:
+    """round(offset x scale) for a pts offset, in integers (Fraction arithmetic per packet
+    cost more than demuxing it); halves go to even, as `round` does."""
+    quotient, remainder = divmod(offset * scale[0], scale[1])
+    if 2 * remainder > scale[1] or (2 * remainder == scale[1] and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def _read_at(path: Path, pos: int, size: int) -> bytes:
+    with path.open("rb") as file:
+        file.seek(pos)
+        return file.read(size)
 
 
 def _copy_blocker(
@@ -376,37 +459,40 @@ def _write_plan(
     """Encode the dirty runs to scratch files, then mux every piece's packets into `out`."""
     lengths = [layout.info.frames for layout in layouts]
     crf = layouts[0].crf if layouts[0].crf is not None else DEFAULT_CRF
-    jumps = _jumps(paths, n) if n else []
     windows = _windows(lengths, n)
     with tempfile.TemporaryDirectory(prefix=".assemble-", dir=out.parent) as scratch:
-        sources: list[tuple[Path, int, int]] = []  # (file, first frame, delay)
+        sources: list[_Source] = []
         previous_layout = _layout(previous_path) if previous_path is not None and reuse else None
         for number, piece in enumerate(plan):
             if _key(piece) in reuse and previous_layout is not None:
                 old = reuse[_key(piece)]
-                sources.append(
-                    (previous_path, old.start, _delay(previous_layout, old.start, old.frames))
-                )
+                delay = _delay(previous_layout, old.start, old.frames)
+                sources.append(_Source(previous_path, previous_layout, old.start, delay))
             elif piece.kind == "copy":
                 layout = layouts[piece.source]
-                sources.append(
-                    (
-                        paths[piece.source],
-                        piece.source_start,
-                        _delay(layout, piece.source_start, piece.frames),
-                    )
-                )
+                delay = _delay(layout, piece.source_start, piece.frames)
+                sources.append(_Source(paths[piece.source], layout, piece.source_start, delay))
             else:
                 scratch_path = Path(scratch) / f"run-{number:04d}.mp4"
-                _encode_run(piece, paths, layouts[0], scratch_path, jumps, windows, lengths, preset)
+                _encode_run(piece, paths, layouts, scratch_path, windows, lengths, preset)
                 run_layout = _layout(scratch_path)
                 if run_layout.extradata != layouts[0].extradata:
                     raise _ParameterSetsDiffer(
                         f"the seam encoder (libx264 crf {crf} {preset}) writes other H.264 "
                         "parameter sets than the segments, so its GOPs cannot be spliced in"
                     )
-                sources.append((scratch_path, 0, _delay(run_layout, 0, piece.frames)))
+                delay = _delay(run_layout, 0, piece.frames)
+                sources.append(_Source(scratch_path, run_layout, 0, delay))
         _mux(plan, sources, layouts[0], paths[0], out)
+
+
+class _Source(NamedTuple):
+    """Where a piece's packets come from: a file, its layout, the piece's first frame there."""
+
+    path: Path
+    layout: _Layout
+    first: int
+    delay: int
 
 
 def _delay(layout: _Layout, first: int, frames: int) -> int:
@@ -416,22 +502,29 @@ def _delay(layout: _Layout, first: int, frames: int) -> int:
 def _encode_run(
     piece: Piece,
     paths: tuple[Path, ...],
-    reference: _Layout,
+    layouts: list[_Layout],
     dst: Path,
-    jumps: list[np.ndarray],
     windows: list[int],
     lengths: list[int],
     preset: str,
 ) -> None:
     """Decode the run's GOPs, smooth the frames in seam windows, encode them to `dst`."""
-    info = reference.info
-    crf = reference.crf if reference.crf is not None else DEFAULT_CRF
+    info = layouts[0].info
+    crf = layouts[0].crf if layouts[0].crf is not None else DEFAULT_CRF
     gop = max(1, info.keyframe_interval or round(info.fps))
+    # A run holds every smoothed frame of each seam it crosses, so the jumps it needs are
+    # those seams': from its last frame of a segment to the next segment's first.
+    jumps: dict[int, np.ndarray] = {}
     with H264Writer(
         dst, info.fps, info.width, info.height, crf=crf, preset=preset, gop=gop
     ) as writer:
-        for segment, first, count in piece.ranges:
-            for index, frame in _decode_range(paths[segment], first, count):
+        for position, (segment, first, count) in enumerate(piece.ranges):
+            frames = _decode_range(paths[segment], layouts[segment], first, count)
+            if position + 1 < len(piece.ranges):  # the run crosses the seam after `segment`
+                before = frames[-1][1].to_ndarray(format="rgb24").astype(np.float32)
+                after = first_frame(paths[piece.ranges[position + 1][0]]).astype(np.float32)
+                jumps[segment] = after - before
+            for index, frame in frames:
                 correction = _correction(segment, index, lengths, jumps, windows)
                 if correction is None:
                     writer.write(frame)
@@ -441,34 +534,32 @@ def _encode_run(
         writer.close()
 
 
-def _decode_range(path: Path, first: int, count: int) -> Iterator[tuple[int, av.VideoFrame]]:
+def _decode_range(
+    path: Path, layout: _Layout, first: int, count: int
+) -> list[tuple[int, av.VideoFrame]]:
     """Frames `first` .. `first + count - 1` of `path`, decoding only the GOPs that hold them
     (closed GOPs: their packets decode on their own)."""
-    layout = _layout(path)
-    with open_video(path) as (container, stream):
-        frames: list[tuple[int, av.VideoFrame]] = []
-        # Demuxing is cheap; only packets of the wanted GOPs reach the decoder.
-        wanted = [(g.first, g.first + g.frames) for g in layout.gops]
-        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
-        pts0 = min(p.pts for p in packets)
-        for packet in packets:
-            index = round((packet.pts - pts0) * layout.time_base * layout.info.fps)
-            gop = next(r for r in wanted if r[0] <= index < r[1])
-            if gop[1] <= first or gop[0] >= first + count:
-                continue
-            for frame in stream.codec_context.decode(packet):
-                frames.append((_frame_index(frame, pts0, layout), frame))
-        for frame in stream.codec_context.decode(None):
-            frames.append((_frame_index(frame, pts0, layout), frame))
+    gops = [g for g in layout.gops if g.first < first + count and g.first + g.frames > first]
+    start = min(g.first for g in gops)
+    stop = max(g.first + g.frames for g in gops)
+    scale = _scale(layout.time_base, layout.info.fps)
+    frames: list[tuple[int, av.VideoFrame]] = []
+    # Opened only for a decoder set up from the file's own stream (its colour tags decide
+    # the RGB conversion); the packets come by the scan's record.
+    with open_video(path) as (_, stream):
+        decoder = stream.codec_context
+        for sample, packet in _packets(path, layout, start, stop - start):
+            packet.pts, packet.dts = sample.pts, sample.dts
+            packet.time_base = layout.time_base
+            for frame in decoder.decode(packet):
+                frames.append((_display_frame(frame.pts - layout.pts0, scale), frame))
+        for frame in decoder.decode(None):
+            frames.append((_display_frame(frame.pts - layout.pts0, scale), frame))
     frames.sort(key=lambda item: item[0])
     kept = [(i, f) for i, f in frames if first <= i < first + count]
     if len(kept) != count:
         raise InvalidVideo(path, f"frames {first}-{first + count - 1} did not all decode")
-    yield from kept
-
-
-def _frame_index(frame: av.VideoFrame, pts0: int, layout: _Layout) -> int:
-    return round((frame.pts - pts0) * layout.time_base * layout.info.fps)
+    return kept
 
 
 def _jumps(paths: Sequence[Path], n: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
@@ -483,7 +574,11 @@ def _jumps(paths: Sequence[Path], n: int, size: tuple[int, int] | None = None) -
 
 
 def _correction(
-    segment: int, index: int, lengths: list[int], jumps: list[np.ndarray], windows: list[int]
+    segment: int,
+    index: int,
+    lengths: list[int],
+    jumps: Sequence[np.ndarray] | Mapping[int, np.ndarray],
+    windows: list[int],
 ) -> np.ndarray | None:
     """What to add to frame `index` of `segment`: its share of the neighbouring seams' jumps."""
     total = None
@@ -501,7 +596,7 @@ def _correction(
 
 def _mux(
     plan: list[Piece],
-    sources: list[tuple[Path, int, int]],
+    sources: list[_Source],
     reference: _Layout,
     template_path: Path,
     out: Path,
@@ -509,7 +604,7 @@ def _mux(
     """Write every piece's packets with continuous timestamps in frame units."""
     fps = reference.info.fps
     frame_time = 1 / fps
-    delay = max(d for _, _, d in sources)
+    delay = max(source.delay for source in sources)
     partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.mp4")
     try:
         with (
@@ -521,11 +616,14 @@ def _mux(
             stream = output.add_stream_from_template(template)
             stream.time_base = frame_time
             decoded = 0
-            for piece, (path, first, _) in zip(plan, sources, strict=True):
-                for index, packet in _packets(path, first, piece.frames):
+            for piece, source in zip(plan, sources, strict=True):
+                shift = piece.start - source.first
+                for sample, packet in _packets(
+                    source.path, source.layout, source.first, piece.frames
+                ):
                     packet.stream = stream
                     packet.time_base = frame_time
-                    packet.pts = piece.start + index - first
+                    packet.pts = shift + sample.frame
                     # Packets numbered in decode order, shifted by the largest reorder
                     # delay: always increasing across pieces, and never after their pts.
                     packet.dts = decoded - delay
@@ -537,23 +635,38 @@ def _mux(
         partial.unlink(missing_ok=True)
 
 
-def _packets(path: Path, first: int, frames: int) -> Iterator[tuple[int, av.Packet]]:
-    """(display frame, packet) in decode order for frames `first` .. `first + frames - 1`."""
-    layout = _layout(path)
+def _packets(
+    path: Path, layout: _Layout, first: int, frames: int
+) -> Iterator[tuple[_Sample, av.Packet]]:
+    """(sample, packet) in decode order for display frames `first` .. `first + frames - 1`:
+    read by place when the layout allows it, else demuxed again."""
+    wanted = [s for s in layout.samples if first <= s.frame < first + frames]
+    if len(wanted) != frames:
+        raise InvalidVideo(path, f"expected {frames} frames from {first}, found {len(wanted)}")
+    if layout.stored_whole:
+        with path.open("rb") as file:
+            for sample in wanted:
+                file.seek(sample.pos)
+                data = file.read(sample.size)
+                if len(data) != sample.size:
+                    raise InvalidVideo(path, "the file was cut short while it was being read")
+                packet = av.Packet(data)
+                packet.is_keyframe = sample.keyframe
+                yield sample, packet
+        return
     with open_video(path) as (container, stream):
-        pts0 = None
-        count = 0
-        for packet in container.demux(stream):
-            if not packet.size or packet.pts is None or packet.is_discard:
-                continue
-            if pts0 is None:
-                pts0 = packet.pts  # the first packet is a keyframe shown first
-            index = round((packet.pts - pts0) * layout.time_base * layout.info.fps)
-            if first <= index < first + frames:
-                count += 1
-                yield index, packet
-        if count != frames:
-            raise InvalidVideo(path, f"expected {frames} frames from {first}, found {count}")
+        demuxed = (
+            packet
+            for packet in container.demux(stream)
+            if packet.size and packet.pts is not None and not packet.is_discard
+        )
+        try:
+            # The same packets in the same order as the scan that made `layout`.
+            for sample, packet in zip(layout.samples, demuxed, strict=False):
+                if first <= sample.frame < first + frames:
+                    yield sample, packet
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
 
 
 def _result(

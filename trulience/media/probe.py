@@ -72,40 +72,53 @@ def open_video(path: str | Path) -> Iterator[tuple[InputContainer, VideoStream]]
 def probe(path: str | Path) -> VideoInfo:
     """Describe the first video stream of `path`; raise InvalidVideo if there is none."""
     with open_video(path) as (container, stream):
-        try:
-            frames, keyframe_interval = _count_frames(container, stream)
-        except av.FFmpegError as error:
-            raise InvalidVideo(path, f"damaged video data ({error})") from error
-        if frames == 0:
-            raise InvalidVideo(path, "the video stream holds no frames")
-        fps = stream.average_rate or stream.guessed_rate
-        if not fps:
-            raise InvalidVideo(path, "the video stream declares no frame rate")
-        fps = Fraction(fps)
-        context = stream.codec_context
-        return VideoInfo(
-            path=str(path),
-            container=container.format.name,
-            codec=context.name,
-            width=context.width,
-            height=context.height,
-            pix_fmt=context.pix_fmt,
-            fps=fps,
-            frames=frames,
-            duration_s=float(frames / fps),
-            bit_rate=stream.bit_rate or container.bit_rate or None,
-            has_audio=bool(container.streams.audio),
-            keyframe_interval=keyframe_interval,
-        )
+        return describe(path, container, stream)
+
+
+def describe(path: str | Path, container: InputContainer, stream: VideoStream) -> VideoInfo:
+    """`probe` for a file already opened with `open_video`. Counting frames demuxes
+    `stream` unless `has_sample_table`: only then are its packets left for the caller."""
+    try:
+        frames, keyframe_interval = _count_frames(container, stream)
+    except av.FFmpegError as error:
+        raise InvalidVideo(path, f"damaged video data ({error})") from error
+    if frames == 0:
+        raise InvalidVideo(path, "the video stream holds no frames")
+    fps = stream.average_rate or stream.guessed_rate
+    if not fps:
+        raise InvalidVideo(path, "the video stream declares no frame rate")
+    fps = Fraction(fps)
+    context = stream.codec_context
+    return VideoInfo(
+        path=str(path),
+        container=container.format.name,
+        codec=context.name,
+        width=context.width,
+        height=context.height,
+        pix_fmt=context.pix_fmt,
+        fps=fps,
+        frames=frames,
+        duration_s=float(frames / fps),
+        bit_rate=stream.bit_rate or container.bit_rate or None,
+        has_audio=bool(container.streams.audio),
+        keyframe_interval=keyframe_interval,
+    )
+
+
+def has_sample_table(container: InputContainer, stream: VideoStream) -> bool:
+    """True when the header lists every sample of `stream` (a complete MP4 sample table),
+    so its frames are counted without demuxing."""
+    names = container.format.name.split(",")
+    # A complete sample table has one entry per sample; fragmented MP4 fills it lazily.
+    return any(n in _SAMPLE_TABLE_FORMATS for n in names) and 0 < stream.frames == len(
+        stream.index_entries
+    )
 
 
 def _count_frames(container: InputContainer, stream: VideoStream) -> tuple[int, int | None]:
     """Exact count of presented frames and the longest keyframe interval, in decode order."""
-    entries = stream.index_entries
-    names = container.format.name.split(",")
-    # A complete sample table has one entry per sample; fragmented MP4 fills it lazily.
-    if any(n in _SAMPLE_TABLE_FORMATS for n in names) and 0 < stream.frames == len(entries):
-        flags = [(e.is_keyframe, e.is_discard) for e in entries]
+    if has_sample_table(container, stream):
+        flags = [(e.is_keyframe, e.is_discard) for e in stream.index_entries]
     else:
         flags = [
             (packet.is_keyframe, packet.is_discard)
