@@ -149,3 +149,12 @@ def demo_production(server_url: str, template_url: str, tmp_path_factory) -> Dem
     run("-m", "trulience_assets.launch", "sensor", "approvals_sensor")
     run("-m", "trulience.cli", "lake", "export")
     return DemoProduction(home, url, env)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, one per test module."""
+    from tests.panel_apps import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -4,9 +4,6 @@ logged-in user's own keys."""
 
 import base64
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import drop_database, new_database
+from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
-from tests.test_review_app import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    REPO,
-    SCREENSHOTS,
-    free_port,
-    grey_of,
-    index_of,
-    wait_until_served,
-)
+from tests.test_review_app import PASSWORD, grey_of, index_of
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
 from trulience.media.encode import encode_frames
@@ -147,54 +135,12 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
         bea = character_take(conn, "bea", 1, 20)
         attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
 
-    port = free_port()
-    log = home / "panel.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "TRULIENCE_HOME": str(home),
-        "STORAGE_URL": storage.url,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "apps/compare.py",
-        "--address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--allow-websocket-origin",
-        f"127.0.0.1:{port}",
-    ]
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
-        url = f"http://127.0.0.1:{port}/compare"
-        wait_until_served(url, server, log)
-        yield Studio(url)
+        with served("compare", env, home / "panel.log") as url:
+            yield Studio(url)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         drop_database(server_url, db_url)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed: make test installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def logged_in(browser, studio: Studio, username: str):

@@ -1,26 +1,17 @@
 """The dashboards app: behind the studio login, with explanatory empty states; and in a real
 browser on the demo production, the pulse's numbers, each tab's charts and Refresh."""
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests import panel_apps
+from tests.panel_apps import SCREENSHOTS
 from tests.review_takes import make_project, make_take
-from tests.test_review_app import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    REPO,
-    SCREENSHOTS,
-    free_port,
-    wait_until_served,
-)
+from tests.test_review_app import PASSWORD
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
 from trulience.catalog.readiness import all_readiness
@@ -99,47 +90,17 @@ def served(demo_production, tmp_path_factory) -> Iterator[Served]:
     """The app on a copy of the demo's lake (Refresh writes to it) and the demo catalog."""
     home = tmp_path_factory.mktemp("dashboards-home")
     shutil.copytree(demo_production.lake, home / "lake")
-    port = free_port()
-    log = home / "panel.log"
-    env = {**os.environ, "TRULIENCE_HOME": str(home), "DATABASE_URL": demo_production.database_url}
-    command = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "apps/dashboards.py",
-        "--address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--allow-websocket-origin",
-        f"127.0.0.1:{port}",
-    ]
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    try:
-        url = f"http://127.0.0.1:{port}/dashboards"
-        wait_until_served(url, server, log)
+    env = {"TRULIENCE_HOME": str(home), "DATABASE_URL": demo_production.database_url}
+    with panel_apps.served("dashboards", env, home / "panel.log") as url:
         yield Served(url, demo_production.database_url, home / "lake")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")
 def page(served):
     """The demo reviewer logged in (viewing is all the dashboards need)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed: make test installs it")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    with panel_apps.chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -150,7 +111,6 @@ def page(served):
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_text("Logged in as")).to_be_visible()
         yield page
-        browser.close()
 
 
 def _tab(page, name: str) -> None:

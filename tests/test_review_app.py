@@ -7,14 +7,8 @@ the tests do not depend on their order.
 
 import base64
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import drop_database, new_database
+from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
@@ -36,21 +31,6 @@ from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-REPO = Path(__file__).resolve().parents[1]
-# Browser tests always take their screenshots; `make screenshots` points them at
-# docs/screenshots (the README's pictures), so a plain test run leaves the tree clean.
-SCREENSHOTS = Path(
-    os.environ.get("TRULIENCE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "trulience-screenshots"
-)
 FRAMES = 12
 SEGMENT_FRAMES = 4  # take 6 is three committed segments of four frames
 LONG_FRAMES = 96  # take 9: eight seconds at 12 fps, so a pause lands well before the end
@@ -117,26 +97,6 @@ class Studio:
     home: Path  # where each take's video was made: takeN.mp4
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_served(url: str, server: subprocess.Popen, log: Path, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"panel serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"panel serve did not answer at {url} within {timeout} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     """A catalog with four users (nina's approve key is `k`) and twelve assembled takes
@@ -178,54 +138,12 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
                 provenance={"backend": "test"},
             )
 
-    port = free_port()
-    log = home / "panel.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "TRULIENCE_HOME": str(home),
-        "STORAGE_URL": storage.url,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "apps/review.py",
-        "--address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--allow-websocket-origin",
-        f"127.0.0.1:{port}",
-    ]
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
-        url = f"http://127.0.0.1:{port}/review"
-        wait_until_served(url, server, log)
-        yield Studio(url, db_url, takes, home)
+        with served("review", env, home / "panel.log") as url:
+            yield Studio(url, db_url, takes, home)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         drop_database(server_url, db_url)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed: make test installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
