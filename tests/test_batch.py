@@ -309,3 +309,36 @@ def test_cli_release_launches_a_queued_batch_once_the_budget_allows(cli, product
         assert tags == {"dagster/priority": "9", "trulience/batch": "1"}
     finally:
         instance.dispose()
+
+
+def test_a_queued_batch_launches_itself_once_the_budget_allows(production, db_url, tmp_path):
+    from dagster import build_sensor_context
+
+    from trulience.production.budget import set_budget
+
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url})
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("queued_batches_sensor")
+    set_budget(production, "moonbase", gpu_hours=60 / 3600, policy="queue")
+    low, _ = create_batch(production, request(priority=1, characters=("marco",)))
+    high, _ = create_batch(production, request(priority=5, characters=("theo",)))
+    assert {get_batch(production, b.id).status for b in (low, high)} == {"queued"}
+    with instance_for_test() as instance:
+
+        def evaluate() -> str:
+            context = build_sensor_context(
+                instance=instance, resources=defs.resources, definitions=defs
+            )
+            return sensor(context).skip_message
+
+        waiting = evaluate()
+        assert f"batch {high.id} waits" in waiting and f"batch {low.id} waits" in waiting
+        assert instance.get_backfills() == []
+
+        set_budget(production, "moonbase", gpu_hours=10, policy="queue")
+        assert evaluate() == f"launched batch {high.id}; launched batch {low.id}"
+        launched = {b.tags["trulience/batch"]: b.tags for b in instance.get_backfills()}
+        assert launched[str(high.id)]["dagster/priority"] == "5"
+        assert launched[str(low.id)]["dagster/priority"] == "1"
+        assert evaluate() == "no batch is queued"
+    assert {get_batch(production, b.id).status for b in (low, high)} == {"running"}

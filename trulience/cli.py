@@ -1337,7 +1337,10 @@ def batch_create(
         created, final = create_batch(conn, request, checked.estimate)
     if final.verdict.decision == "queue":
         click.echo(f"batch {created.id}: {final.verdict.reason}")
-        click.echo("  `trulience batch release` launches it once it fits")
+        click.echo(
+            "  the queued_batches_sensor (running with `make dev`) launches it once it fits;"
+            " `trulience batch release` does it now"
+        )
         return
     click.echo(
         f"batch {created.id}: launching a Dagster backfill of {created.items} partition(s), "

@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 
 import psycopg
 from dagster import AssetKey, DagsterInstance, Definitions, MultiPartitionKey, RunsFilter
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.execution.backfill import PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
+from resources import CatalogResource
 from trulience.production.batch import Batch, batch_targets, get_batch, record_launch
 from trulience_assets.partitions import missing_partitions
 
@@ -45,7 +47,16 @@ def partition_keys(conn: psycopg.Connection, batch_id: int) -> list[MultiPartiti
 def launch_batch(defs: Definitions, instance: DagsterInstance, batch_id: int) -> str:
     """Create the batch's backfill in the instance (the daemon executes it) and record it
     in the catalog, in one catalog transaction: a failure leaves the batch queued."""
-    with defs.resources["catalog"].connect(actor="dagster:batch") as conn:
+    return launch_batch_in(
+        defs.resolve_asset_graph(), defs.resources["catalog"], instance, batch_id
+    )
+
+
+def launch_batch_in(
+    asset_graph: BaseAssetGraph, catalog: CatalogResource, instance: DagsterInstance, batch_id: int
+) -> str:
+    """`launch_batch` with the asset graph and catalog at hand (as a sensor has them)."""
+    with catalog.connect(actor="dagster:batch") as conn:
         batch = get_batch(conn, batch_id)
         for definition, missing in missing_partitions(instance, conn).items():
             if missing:  # a backfill over unknown dynamic partitions is refused
@@ -54,7 +65,7 @@ def launch_batch(defs: Definitions, instance: DagsterInstance, batch_id: int) ->
         project_config = {"config": {"project": batch.project}}
         backfill = PartitionBackfill.from_asset_partitions(
             backfill_id=make_new_backfill_id(),
-            asset_graph=defs.resolve_asset_graph(),
+            asset_graph=asset_graph,
             partition_names=keys,
             asset_selection=BATCH_ASSETS,
             backfill_timestamp=time.time(),

@@ -3,6 +3,7 @@
 from dagster import DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor
 
 from resources import build_resources
+from sensors.batches import queued_batches_sensor
 from sensors.catalog import catalog_partitions_sensor
 from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
@@ -49,6 +50,7 @@ def build_definitions(settings: Settings) -> Definitions:
             approvals_sensor,
             regeneration_sensor,
             run_failure_notifications,
+            queued_batches_sensor,
         ],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

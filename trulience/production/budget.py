@@ -9,8 +9,8 @@ or the same and older: queued batches keep their place in line).
 
 A batch is admitted when the high end of its estimate fits the remaining budget (so the
 budget holds even when the batch costs more than expected). Otherwise the project's policy
-decides: `refuse` (nothing is stored) or `queue` (the batch waits until
-`trulience batch release` finds that it fits).
+decides: `refuse` (nothing is stored) or `queue` (the batch waits until the
+`queued_batches_sensor`, or `trulience batch release` by hand, finds that it fits).
 """
 
 from dataclasses import dataclass
