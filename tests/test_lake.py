@@ -390,6 +390,8 @@ def test_reports_narrow_to_a_project_and_a_span_of_days(conn, db_url, tmp_path):
         LakeError, match=r"project 'nowhere' is not in the lake \(projects: demo, other\)"
     ):
         run_report(lake, "production", project="nowhere")
+    with pytest.raises(LakeError, match="narrow the lake when opening it"):
+        run_report(lake, "production", open_lake(lake), project="demo")
     with pytest.raises(LakeError, match="--until 2026-11-20 is before --since 2026-11-21"):
         open_lake(lake, since=DAY2.date(), until=DAY1.date())
 

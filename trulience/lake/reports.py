@@ -113,6 +113,9 @@ def run_report(
     `open_lake`)."""
     if name not in report_names():
         raise LakeError(f"unknown report {name!r}: choose one of {', '.join(report_names())}")
+    if con is not None and narrowing:
+        # an open connection's views are already narrowed (or not): say so, never ignore it
+        raise LakeError("narrow the lake when opening it: open_lake(lake, project=..., ...)")
     con = con or open_lake(lake, **narrowing)
     return con.sql((REPORTS_DIR / f"{name}.sql").read_text()).to_arrow_table()
 
