@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from trulience.catalog import migrations
+from trulience.catalog import migrations, snapshot
 from trulience.catalog.database import connect
 from trulience.catalog.migrations import MigrationError
 
@@ -125,3 +125,34 @@ def test_migrated_schema_has_every_catalog_table(db_url):
             "notifications",
             "webhook_deliveries",
         }
+
+
+def test_migrations_produce_exactly_the_schema_snapshot(empty_db_url):
+    with connect(empty_db_url) as conn:
+        migrations.migrate(conn)
+    actual = snapshot.dump_schema(empty_db_url)
+    expected = snapshot.SNAPSHOT_PATH.read_text() if snapshot.SNAPSHOT_PATH.exists() else ""
+    difference = snapshot.snapshot_diff(expected, actual)
+    if difference:
+        pytest.fail(
+            f"sql/schema.sql differs from what sql/migrations produce:\n{difference}\n"
+            f"If the migrations are right, regenerate the snapshot: {snapshot.WRITE_COMMAND}",
+            pytrace=False,
+        )
+
+
+def test_snapshot_shows_a_schema_change_and_nothing_that_varies(empty_db_url, tmp_path):
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.MIGRATIONS_DIR, copy)
+    (copy / "9999_later.sql").write_text("CREATE TABLE later (id int PRIMARY KEY);")
+    with connect(empty_db_url) as conn:
+        migrations.migrate(conn, migrations.discover(copy))
+    actual = snapshot.dump_schema(empty_db_url)
+    difference = snapshot.snapshot_diff(snapshot.SNAPSHOT_PATH.read_text(), actual)
+    added = [line for line in difference.splitlines() if line.startswith("+") and line != "+"]
+    assert "+CREATE TABLE public.later (" in added
+    assert "+    ADD CONSTRAINT later_pkey PRIMARY KEY (id);" in added
+    # no dump banner, server version, session setting or owner reaches the snapshot
+    assert not any(
+        marker in actual for marker in ("Dumped from", "Owner:", "OWNER TO", "SET statement_")
+    )

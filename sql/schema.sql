@@ -1,0 +1,1900 @@
+-- The catalog schema that sql/migrations produce, applied in order (pg_dump --schema-only,
+-- normalised). Generated: do not edit by hand; regenerate with
+--   .venv/bin/python -m trulience.catalog.snapshot --write
+
+CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;
+
+CREATE FUNCTION public.audit_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
+    any_row jsonb;
+    key_parts text[] := '{}';
+    key_column text;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN old_row := to_jsonb(OLD) - '{search,password_hash,secret}'::text[]; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN new_row := to_jsonb(NEW) - '{search,password_hash,secret}'::text[]; END IF;
+    IF TG_OP = 'UPDATE' AND (old_row - 'updated_at') = (new_row - 'updated_at') THEN
+        RETURN NULL;
+    END IF;
+    any_row := coalesce(new_row, old_row);
+    IF TG_NARGS = 0 THEN
+        key_parts := ARRAY[any_row ->> 'id'];
+    ELSE
+        FOREACH key_column IN ARRAY TG_ARGV LOOP
+            key_parts := key_parts || (key_column || '=' || coalesce(any_row ->> key_column, ''));
+        END LOOP;
+    END IF;
+    INSERT INTO audit_log (actor, table_name, row_key, action, before, after)
+    VALUES (current_actor(), TG_TABLE_NAME, array_to_string(key_parts, ','), TG_OP,
+            old_row, new_row);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.check_embedding_dimension() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    expected integer := (SELECT dimension FROM face_models WHERE code = NEW.model);
+BEGIN
+    IF expected IS NOT NULL AND vector_dims(NEW.embedding) <> expected THEN
+        RAISE EXCEPTION 'embedding has % dimensions, model % produces %',
+            vector_dims(NEW.embedding), NEW.model, expected
+            USING ERRCODE = 'check_violation', TABLE = 'face_embeddings',
+                  COLUMN = 'embedding', CONSTRAINT = 'face_embeddings_dimension_matches_model';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION public.create_lookup(table_name text, codes text[], labels text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE %I ('
+        '  code text PRIMARY KEY CONSTRAINT %I CHECK (code ~ ''^[a-z][a-z_]{0,31}$''),'
+        '  label text NOT NULL CONSTRAINT %I CHECK (btrim(label) <> ''''),'
+        '  position smallint NOT NULL)',
+        table_name, table_name || '_code_format', table_name || '_label_not_blank');
+    EXECUTE format(
+        'INSERT INTO %I (code, label, position) '
+        'SELECT c, l, o FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(c, l, o)',
+        table_name) USING codes, labels;
+    PERFORM track_table(table_name::regclass, ARRAY['code']);
+END
+$_$;
+
+CREATE FUNCTION public.current_actor() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(nullif(current_setting('trulience.actor', true), ''), 'db:' || session_user) $$;
+
+CREATE FUNCTION public.ensure_face_model(model_code text, model_dimension integer, model_description text DEFAULT ''::text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    known integer := (SELECT dimension FROM face_models WHERE code = model_code);
+BEGIN
+    IF known IS NOT NULL AND known <> model_dimension THEN
+        RAISE EXCEPTION 'face model % is registered with % dimensions, not %',
+            model_code, known, model_dimension
+            USING ERRCODE = 'check_violation', TABLE = 'face_models', COLUMN = 'dimension',
+                  CONSTRAINT = 'face_models_dimension_fixed';
+    END IF;
+    INSERT INTO face_models (code, dimension, description)
+    VALUES (model_code, model_dimension, model_description)
+    ON CONFLICT (code) DO NOTHING;
+    EXECUTE format(
+        'CREATE INDEX IF NOT EXISTS %I ON face_embeddings USING hnsw '
+        '((embedding::vector(%s)) vector_cosine_ops) WHERE model = %L',
+        'face_embeddings_hnsw_' || replace(model_code, '-', '_'), model_dimension, model_code);
+END
+$$;
+
+CREATE FUNCTION public.is_sha256(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT value ~ '^[0-9a-f]{64}$' $_$;
+
+CREATE FUNCTION public.is_slug(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$ SELECT value ~ '^[a-z0-9][a-z0-9_-]{0,62}$' $_$;
+
+CREATE FUNCTION public.refuse_audit_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege', TABLE = 'audit_log';
+END
+$$;
+
+CREATE FUNCTION public.refuse_scene_type_cycle() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.parent_id IS NOT NULL AND EXISTS (
+        WITH RECURSIVE ancestors(id, parent_id) AS (
+            SELECT id, parent_id FROM scene_types WHERE id = NEW.parent_id
+            UNION
+            SELECT s.id, s.parent_id FROM scene_types s JOIN ancestors a ON s.id = a.parent_id
+        )
+        SELECT 1 FROM ancestors WHERE id = NEW.id
+    ) THEN
+        RAISE EXCEPTION 'scene type % cannot inherit from its own descendant', NEW.slug
+            USING ERRCODE = 'check_violation', TABLE = 'scene_types', COLUMN = 'parent_id',
+                  CONSTRAINT = 'scene_types_parent_acyclic';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION public.refuse_unknown_webhook_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    unknown text := (SELECT string_agg(e, ', ') FROM unnest(NEW.events) AS e
+                      WHERE e IS NULL OR e NOT IN (SELECT code FROM notification_kinds));
+BEGIN
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown event % (must be one of: %)', unknown,
+            (SELECT string_agg(code, ', ' ORDER BY position) FROM notification_kinds)
+            USING ERRCODE = 'check_violation', TABLE = 'webhooks', COLUMN = 'events',
+                  CONSTRAINT = 'webhooks_events_known';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION public.refuse_version_edit() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'scene type versions are immutable: add a new version instead'
+        USING ERRCODE = 'insufficient_privilege', TABLE = 'scene_type_versions';
+END
+$$;
+
+CREATE FUNCTION public.touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION public.track_table(tbl regclass, key_columns text[] DEFAULT '{}'::text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    args text := (SELECT coalesce(string_agg(quote_literal(c), ', '), '') FROM unnest(key_columns) AS c);
+BEGIN
+    EXECUTE format(
+        'CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION audit_row(%s)', tbl, args);
+    IF EXISTS (SELECT 1 FROM pg_attribute
+               WHERE attrelid = tbl AND attname = 'updated_at' AND NOT attisdropped) THEN
+        EXECUTE format(
+            'CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION touch_updated_at()', tbl);
+    END IF;
+END
+$$;
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    actor text NOT NULL,
+    table_name text NOT NULL,
+    row_key text NOT NULL,
+    action text NOT NULL,
+    before jsonb,
+    after jsonb,
+    txid bigint DEFAULT txid_current() NOT NULL,
+    CONSTRAINT audit_log_action_known CHECK ((action = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text])))
+);
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.batch_items (
+    id bigint NOT NULL,
+    batch_id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    after_take integer,
+    scene_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT batch_items_after_take_not_negative CHECK ((after_take >= 0)),
+    CONSTRAINT batch_items_linked_after_launch CHECK (((scene_id IS NULL) OR (after_take IS NOT NULL)))
+);
+
+COMMENT ON CONSTRAINT batch_items_linked_after_launch ON public.batch_items IS 'a take is linked only after the batch was launched';
+
+CREATE TABLE public.batches (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    priority smallint DEFAULT 0 NOT NULL,
+    requested_by text NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    estimate_gpu_s numeric(14,1),
+    estimate_low_s numeric(14,1),
+    estimate_high_s numeric(14,1),
+    estimate_basis jsonb DEFAULT '{}'::jsonb NOT NULL,
+    dagster_backfill_id text,
+    launched_at timestamp with time zone,
+    failure text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT batches_dagster_backfill_id_not_blank CHECK ((btrim(dagster_backfill_id) <> ''::text)),
+    CONSTRAINT batches_estimate_basis_object CHECK ((jsonb_typeof(estimate_basis) = 'object'::text)),
+    CONSTRAINT batches_estimate_complete CHECK ((num_nulls(estimate_gpu_s, estimate_low_s, estimate_high_s) = ANY (ARRAY[0, 3]))),
+    CONSTRAINT batches_estimate_not_negative CHECK ((estimate_gpu_s >= (0)::numeric)),
+    CONSTRAINT batches_estimate_range_ordered CHECK (((estimate_low_s <= estimate_gpu_s) AND (estimate_gpu_s <= estimate_high_s))),
+    CONSTRAINT batches_priority_range CHECK (((priority >= '-100'::integer) AND (priority <= 100))),
+    CONSTRAINT batches_requested_by_not_blank CHECK ((btrim(requested_by) <> ''::text)),
+    CONSTRAINT batches_running_has_backfill CHECK (((status <> ALL (ARRAY['running'::text, 'completed'::text])) OR (dagster_backfill_id IS NOT NULL)))
+);
+
+COMMENT ON CONSTRAINT batches_estimate_complete ON public.batches IS 'an estimate has an expected value, a low and a high bound, or none of them';
+
+COMMENT ON CONSTRAINT batches_estimate_range_ordered ON public.batches IS 'the estimate must lie within its range (low <= expected <= high)';
+
+COMMENT ON CONSTRAINT batches_priority_range ON public.batches IS 'must be a whole number from -100 to 100 (higher runs first)';
+
+COMMENT ON CONSTRAINT batches_running_has_backfill ON public.batches IS 'a running or completed batch must name its Dagster backfill';
+
+CREATE TABLE public.deliverables (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    uri text,
+    sha256 text,
+    manifest jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT deliverables_manifest_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
+    CONSTRAINT deliverables_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT deliverables_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
+CREATE TABLE public.notes (
+    id bigint NOT NULL,
+    author_id bigint NOT NULL,
+    parent_id bigint,
+    project_id bigint,
+    character_id bigint,
+    scene_id bigint,
+    segment_id bigint,
+    frame integer,
+    body text NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, body)) STORED,
+    CONSTRAINT notes_body_not_blank CHECK ((btrim(body) <> ''::text)),
+    CONSTRAINT notes_frame_not_negative CHECK ((frame >= 0)),
+    CONSTRAINT notes_one_subject CHECK ((num_nonnulls(project_id, character_id, scene_id, segment_id) = 1))
+);
+
+CREATE TABLE public.reviews (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    reviewer_id bigint NOT NULL,
+    decision text NOT NULL,
+    comment text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.scenes (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    scene_type_version_id bigint NOT NULL,
+    take integer DEFAULT 1 NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    uri text,
+    sha256 text,
+    frames integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    control text DEFAULT 'run'::text NOT NULL,
+    control_by text,
+    effective_config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    planned_segments integer,
+    failure text,
+    CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
+    CONSTRAINT scenes_frames_positive CHECK ((frames > 0)),
+    CONSTRAINT scenes_planned_segments_positive CHECK ((planned_segments > 0)),
+    CONSTRAINT scenes_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT scenes_take_positive CHECK ((take > 0)),
+    CONSTRAINT scenes_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
+CREATE TABLE public.segments (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    index integer NOT NULL,
+    attempt integer DEFAULT 1 NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    uri text,
+    sha256 text,
+    frames integer,
+    qa jsonb DEFAULT '{}'::jsonb NOT NULL,
+    provenance jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    current boolean DEFAULT false NOT NULL,
+    CONSTRAINT segments_attempt_positive CHECK ((attempt > 0)),
+    CONSTRAINT segments_current_is_generated CHECK (((NOT current) OR (status = ANY (ARRAY['generated'::text, 'qa_passed'::text, 'qa_failed'::text])))),
+    CONSTRAINT segments_frames_positive CHECK ((frames > 0)),
+    CONSTRAINT segments_index_not_negative CHECK ((index >= 0)),
+    CONSTRAINT segments_media_when_generated CHECK (((status = ANY (ARRAY['pending'::text, 'generating'::text, 'failed'::text])) OR ((uri IS NOT NULL) AND (sha256 IS NOT NULL) AND (frames IS NOT NULL)))),
+    CONSTRAINT segments_provenance_object CHECK ((jsonb_typeof(provenance) = 'object'::text)),
+    CONSTRAINT segments_qa_object CHECK ((jsonb_typeof(qa) = 'object'::text)),
+    CONSTRAINT segments_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT segments_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
+CREATE VIEW public.batch_item_states AS
+ SELECT i.id AS item_id,
+    i.batch_id,
+    i.project_id,
+    i.character_id,
+    i.scene_type_id,
+    t.scene_id,
+    s.take,
+    s.status AS scene_status,
+    s.failure AS scene_failure,
+    r.decision,
+    d.status AS deliverable_status,
+    COALESCE(g.gpu_seconds, (0)::numeric) AS gpu_seconds,
+        CASE
+            WHEN (t.scene_id IS NULL) THEN
+            CASE b.status
+                WHEN 'queued'::text THEN 'queued'::text
+                WHEN 'cancelled'::text THEN 'cancelled'::text
+                WHEN 'failed'::text THEN 'failed'::text
+                ELSE 'pending'::text
+            END
+            WHEN (d.status = ANY (ARRAY['packaged'::text, 'delivered'::text])) THEN 'delivered'::text
+            WHEN (d.status = 'failed'::text) THEN 'failed'::text
+            WHEN (s.status = ANY (ARRAY['failed'::text, 'qa_failed'::text, 'cancelled'::text])) THEN 'failed'::text
+            WHEN (s.status = 'generated'::text) THEN 'generated'::text
+            WHEN ((s.status = 'assembled'::text) AND (r.decision = 'approved'::text)) THEN 'approved'::text
+            WHEN ((s.status = 'assembled'::text) AND ((r.decision IS NOT NULL) OR (EXISTS ( SELECT 1
+               FROM public.notes n
+              WHERE (n.scene_id = s.id))))) THEN 'in_review'::text
+            WHEN (s.status = 'assembled'::text) THEN 'assembled'::text
+            ELSE 'generating'::text
+        END AS state
+   FROM ((((((public.batch_items i
+     JOIN public.batches b ON ((b.id = i.batch_id)))
+     CROSS JOIN LATERAL ( SELECT COALESCE(i.scene_id, ( SELECT sc.id
+                   FROM public.scenes sc
+                  WHERE ((sc.project_id = i.project_id) AND (sc.character_id = i.character_id) AND (sc.scene_type_id = i.scene_type_id) AND (sc.take > i.after_take))
+                  ORDER BY sc.take
+                 LIMIT 1)) AS scene_id) t)
+     LEFT JOIN public.scenes s ON ((s.id = t.scene_id)))
+     LEFT JOIN LATERAL ( SELECT rv.decision
+           FROM public.reviews rv
+          WHERE (rv.scene_id = t.scene_id)
+          ORDER BY rv.created_at DESC, rv.id DESC
+         LIMIT 1) r ON (true))
+     LEFT JOIN LATERAL ( SELECT dl.status
+           FROM public.deliverables dl
+          WHERE (dl.scene_id = t.scene_id)
+          ORDER BY dl.id DESC
+         LIMIT 1) d ON (true))
+     LEFT JOIN LATERAL ( SELECT sum(((sg.provenance ->> 'compute_s'::text))::numeric) AS gpu_seconds
+           FROM public.segments sg
+          WHERE ((sg.scene_id = t.scene_id) AND (jsonb_typeof((sg.provenance -> 'compute_s'::text)) = 'number'::text))) g ON (true));
+
+ALTER TABLE public.batch_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.batch_items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.batch_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT batch_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT batch_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.batches ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.batches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.budget_policies (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT budget_policies_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT budget_policies_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.character_identities (
+    character_id bigint NOT NULL,
+    model text NOT NULL,
+    centroid public.vector NOT NULL,
+    samples integer NOT NULL,
+    same_min real NOT NULL,
+    same_p05 real NOT NULL,
+    same_median real NOT NULL,
+    threshold real NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT character_identities_band_ordered CHECK (((same_min <= same_p05) AND (same_p05 <= same_median))),
+    CONSTRAINT character_identities_same_median_range CHECK (((same_median >= ('-1'::integer)::double precision) AND (same_median <= (1)::double precision))),
+    CONSTRAINT character_identities_same_min_range CHECK (((same_min >= ('-1'::integer)::double precision) AND (same_min <= (1)::double precision))),
+    CONSTRAINT character_identities_same_p05_range CHECK (((same_p05 >= ('-1'::integer)::double precision) AND (same_p05 <= (1)::double precision))),
+    CONSTRAINT character_identities_samples_positive CHECK ((samples > 0)),
+    CONSTRAINT character_identities_threshold_range CHECK (((threshold >= ('-1'::integer)::double precision) AND (threshold <= (1)::double precision)))
+);
+
+CREATE TABLE public.characters (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata_version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('simple'::regconfig, ((((slug || ' '::text) || replace(slug, '-'::text, ' '::text)) || ' '::text) || name)), 'A'::"char") || setweight(jsonb_to_tsvector('simple'::regconfig, metadata, '["string"]'::jsonb), 'B'::"char"))) STORED,
+    CONSTRAINT characters_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT characters_metadata_version_positive CHECK ((metadata_version > 0)),
+    CONSTRAINT characters_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT characters_slug_format CHECK (public.is_slug(slug))
+);
+
+CREATE TABLE public.duplicate_candidates (
+    id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    other_character_id bigint NOT NULL,
+    model text NOT NULL,
+    score real NOT NULL,
+    resolution text DEFAULT 'open'::text NOT NULL,
+    resolved_by text,
+    resolved_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT duplicate_candidates_not_self CHECK ((character_id <> other_character_id)),
+    CONSTRAINT duplicate_candidates_resolved_consistently CHECK (((resolution = 'open'::text) = (resolved_at IS NULL))),
+    CONSTRAINT duplicate_candidates_score_range CHECK (((score >= ('-1'::integer)::double precision) AND (score <= (1)::double precision)))
+);
+
+CREATE TABLE public.image_variants (
+    id bigint NOT NULL,
+    source_image_id bigint NOT NULL,
+    kind text NOT NULL,
+    width integer NOT NULL,
+    height integer NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    uri text NOT NULL,
+    sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT image_variants_height_sane CHECK (((height >= 16) AND (height <= 8192))),
+    CONSTRAINT image_variants_params_object CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT image_variants_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT image_variants_uri_not_blank CHECK ((btrim(uri) <> ''::text)),
+    CONSTRAINT image_variants_width_sane CHECK (((width >= 16) AND (width <= 8192)))
+);
+
+CREATE TABLE public.source_images (
+    id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    original_name text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    uri text NOT NULL,
+    sha256 text NOT NULL,
+    width integer NOT NULL,
+    height integer NOT NULL,
+    format text NOT NULL,
+    qa_status text DEFAULT 'pending'::text NOT NULL,
+    qa jsonb DEFAULT '{}'::jsonb NOT NULL,
+    is_primary boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    primary_by text,
+    CONSTRAINT source_images_format_not_blank CHECK ((btrim(format) <> ''::text)),
+    CONSTRAINT source_images_height_positive CHECK ((height > 0)),
+    CONSTRAINT source_images_original_name_not_blank CHECK ((btrim(original_name) <> ''::text)),
+    CONSTRAINT source_images_primary_by_known CHECK ((primary_by = ANY (ARRAY['qa'::text, 'producer'::text]))),
+    CONSTRAINT source_images_primary_by_when_primary CHECK (((primary_by IS NOT NULL) = is_primary)),
+    CONSTRAINT source_images_qa_object CHECK ((jsonb_typeof(qa) = 'object'::text)),
+    CONSTRAINT source_images_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT source_images_uri_not_blank CHECK ((btrim(uri) <> ''::text)),
+    CONSTRAINT source_images_version_positive CHECK ((version > 0)),
+    CONSTRAINT source_images_width_positive CHECK ((width > 0))
+);
+
+CREATE VIEW public.character_readiness AS
+ SELECT id AS character_id,
+    slug,
+    name,
+    ( SELECT count(*) AS count
+           FROM public.source_images s
+          WHERE (s.character_id = c.id)) AS images,
+    ( SELECT count(*) AS count
+           FROM public.source_images s
+          WHERE ((s.character_id = c.id) AND (s.qa_status = 'passed'::text))) AS images_passed,
+    ( SELECT count(*) AS count
+           FROM public.source_images s
+          WHERE ((s.character_id = c.id) AND (s.qa_status = 'failed'::text))) AS images_failed,
+    (EXISTS ( SELECT 1
+           FROM public.source_images s
+          WHERE ((s.character_id = c.id) AND s.is_primary AND (s.qa_status = 'passed'::text)))) AS has_primary,
+    ( SELECT COALESCE(array_agg(i.model ORDER BY i.model), '{}'::text[]) AS "coalesce"
+           FROM public.character_identities i
+          WHERE (i.character_id = c.id)) AS identity_models,
+    ( SELECT count(*) AS count
+           FROM (public.image_variants v
+             JOIN public.source_images s ON ((s.id = v.source_image_id)))
+          WHERE (s.character_id = c.id)) AS variants,
+    ( SELECT count(*) AS count
+           FROM public.duplicate_candidates d
+          WHERE (((d.character_id = c.id) OR (d.other_character_id = c.id)) AND (d.resolution = 'open'::text))) AS open_duplicates,
+    ( SELECT COALESCE(jsonb_object_agg(by_status.status, by_status.n), '{}'::jsonb) AS "coalesce"
+           FROM ( SELECT sc.status,
+                    count(*) AS n
+                   FROM public.scenes sc
+                  WHERE (sc.character_id = c.id)
+                  GROUP BY sc.status) by_status) AS scenes_by_status,
+    ( SELECT count(*) AS count
+           FROM public.scenes sc
+          WHERE ((sc.character_id = c.id) AND (( SELECT r.decision
+                   FROM public.reviews r
+                  WHERE (r.scene_id = sc.id)
+                  ORDER BY r.created_at DESC, r.id DESC
+                 LIMIT 1) = 'approved'::text))) AS scenes_approved,
+    ( SELECT count(*) AS count
+           FROM (public.deliverables dl
+             JOIN public.scenes sc ON ((sc.id = dl.scene_id)))
+          WHERE ((sc.character_id = c.id) AND (dl.status = 'delivered'::text))) AS scenes_delivered
+   FROM public.characters c;
+
+ALTER TABLE public.characters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.characters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.deliverable_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT deliverable_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT deliverable_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.deliverables ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.deliverables_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.drop_outcomes (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT drop_outcomes_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT drop_outcomes_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.duplicate_candidates ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.duplicate_candidates_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.duplicate_resolutions (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT duplicate_resolutions_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT duplicate_resolutions_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.entity_tags (
+    id bigint NOT NULL,
+    tag_id bigint NOT NULL,
+    project_id bigint,
+    character_id bigint,
+    scene_id bigint,
+    segment_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT entity_tags_one_subject CHECK ((num_nonnulls(project_id, character_id, scene_id, segment_id) = 1))
+);
+
+ALTER TABLE public.entity_tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.entity_tags_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.face_embeddings (
+    id bigint NOT NULL,
+    source_image_id bigint NOT NULL,
+    model text NOT NULL,
+    embedding public.vector NOT NULL,
+    det_score real,
+    face_box integer[],
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT face_embeddings_det_score_range CHECK (((det_score >= (0)::double precision) AND (det_score <= (1)::double precision))),
+    CONSTRAINT face_embeddings_face_box_shape CHECK ((cardinality(face_box) = 4))
+);
+
+ALTER TABLE public.face_embeddings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.face_embeddings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.face_models (
+    code text NOT NULL,
+    dimension integer NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    CONSTRAINT face_models_code_format CHECK (public.is_slug(code)),
+    CONSTRAINT face_models_dimension_sane CHECK (((dimension >= 1) AND (dimension <= 4096)))
+);
+
+CREATE TABLE public.hardware_samples (
+    id bigint NOT NULL,
+    source text NOT NULL,
+    worker_id bigint,
+    device text NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    utilization real,
+    memory_used bigint,
+    memory_total bigint,
+    temperature_c real,
+    power_w real,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT hardware_samples_detail_object CHECK ((jsonb_typeof(detail) = 'object'::text)),
+    CONSTRAINT hardware_samples_memory_total_not_negative CHECK ((memory_total >= 0)),
+    CONSTRAINT hardware_samples_memory_used_not_negative CHECK ((memory_used >= 0)),
+    CONSTRAINT hardware_samples_power_not_negative CHECK ((power_w >= (0)::double precision)),
+    CONSTRAINT hardware_samples_source_not_blank CHECK ((btrim(source) <> ''::text)),
+    CONSTRAINT hardware_samples_utilization_range CHECK (((utilization >= (0)::double precision) AND (utilization <= (100)::double precision)))
+);
+
+ALTER TABLE public.hardware_samples ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.hardware_samples_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.image_qa_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT image_qa_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT image_qa_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.image_variants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.image_variants_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.inbox_drops (
+    id bigint NOT NULL,
+    project_slug text NOT NULL,
+    folder text NOT NULL,
+    fingerprint text NOT NULL,
+    outcome text NOT NULL,
+    character_id bigint,
+    report jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inbox_drops_fingerprint_format CHECK (public.is_sha256(fingerprint)),
+    CONSTRAINT inbox_drops_folder_not_blank CHECK ((btrim(folder) <> ''::text)),
+    CONSTRAINT inbox_drops_report_object CHECK ((jsonb_typeof(report) = 'object'::text))
+);
+
+ALTER TABLE public.inbox_drops ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.inbox_drops_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.metadata_sync (
+    character_id bigint NOT NULL,
+    synced_version integer NOT NULL,
+    sidecar_uri text NOT NULL,
+    sidecar_sha256 text NOT NULL,
+    synced_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT metadata_sync_sha256_format CHECK (public.is_sha256(sidecar_sha256)),
+    CONSTRAINT metadata_sync_uri_not_blank CHECK ((btrim(sidecar_uri) <> ''::text)),
+    CONSTRAINT metadata_sync_version_positive CHECK ((synced_version > 0))
+);
+
+CREATE TABLE public.note_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT note_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT note_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.notes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.notes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.notification_kinds (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT notification_kinds_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT notification_kinds_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.notifications (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    kind text NOT NULL,
+    subject jsonb DEFAULT '{}'::jsonb NOT NULL,
+    body text NOT NULL,
+    read_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT notifications_body_not_blank CHECK ((btrim(body) <> ''::text)),
+    CONSTRAINT notifications_subject_object CHECK ((jsonb_typeof(subject) = 'object'::text))
+);
+
+ALTER TABLE public.notifications ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.notifications_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.project_budgets (
+    project_id bigint NOT NULL,
+    gpu_seconds_limit numeric(14,1) NOT NULL,
+    policy text DEFAULT 'refuse'::text NOT NULL,
+    cost_per_gpu_hour numeric(12,4),
+    currency text DEFAULT 'USD'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT project_budgets_cost_not_negative CHECK ((cost_per_gpu_hour >= (0)::numeric)),
+    CONSTRAINT project_budgets_currency_format CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT project_budgets_limit_not_negative CHECK ((gpu_seconds_limit >= (0)::numeric))
+);
+
+COMMENT ON CONSTRAINT project_budgets_cost_not_negative ON public.project_budgets IS 'must not be negative';
+
+COMMENT ON CONSTRAINT project_budgets_currency_format ON public.project_budgets IS 'must be a three-letter ISO 4217 code such as USD or EUR';
+
+COMMENT ON CONSTRAINT project_budgets_limit_not_negative ON public.project_budgets IS 'must not be negative (0 allows no GPU time at all)';
+
+CREATE TABLE public.project_characters (
+    project_id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.project_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT project_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT project_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.projects (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT projects_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT projects_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
+    CONSTRAINT projects_slug_format CHECK (public.is_slug(slug))
+);
+
+ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.projects_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.review_decisions (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT review_decisions_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT review_decisions_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.reviews ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.reviews_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.roles (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT roles_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT roles_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.scene_controls (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT scene_controls_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT scene_controls_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.scene_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT scene_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT scene_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.scene_type_versions (
+    id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    version integer NOT NULL,
+    workflow_id bigint,
+    prompt_template text,
+    negative_prompt text,
+    target_duration_s numeric(9,3),
+    segment_duration_s numeric(9,3),
+    fps numeric(6,3),
+    width integer,
+    height integer,
+    seed_policy text,
+    qa_rules jsonb,
+    presets jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    seed bigint,
+    preset text,
+    params jsonb,
+    created_by text,
+    CONSTRAINT scene_type_versions_fps_range CHECK (((fps > (0)::numeric) AND (fps <= (240)::numeric))),
+    CONSTRAINT scene_type_versions_height_sane CHECK ((((height >= 16) AND (height <= 8192)) AND ((height % 2) = 0))),
+    CONSTRAINT scene_type_versions_params_object CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT scene_type_versions_preset_not_blank CHECK ((btrim(preset) <> ''::text)),
+    CONSTRAINT scene_type_versions_presets_object CHECK ((jsonb_typeof(presets) = 'object'::text)),
+    CONSTRAINT scene_type_versions_qa_rules_object CHECK ((jsonb_typeof(qa_rules) = 'object'::text)),
+    CONSTRAINT scene_type_versions_seed_range CHECK ((seed >= 0)),
+    CONSTRAINT scene_type_versions_segment_duration_positive CHECK ((segment_duration_s > (0)::numeric)),
+    CONSTRAINT scene_type_versions_segment_within_target CHECK ((segment_duration_s <= target_duration_s)),
+    CONSTRAINT scene_type_versions_target_duration_positive CHECK ((target_duration_s > (0)::numeric)),
+    CONSTRAINT scene_type_versions_version_positive CHECK ((version > 0)),
+    CONSTRAINT scene_type_versions_width_sane CHECK ((((width >= 16) AND (width <= 8192)) AND ((width % 2) = 0)))
+);
+
+COMMENT ON CONSTRAINT scene_type_versions_fps_range ON public.scene_type_versions IS 'must be greater than 0 and at most 240';
+
+COMMENT ON CONSTRAINT scene_type_versions_height_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
+
+COMMENT ON CONSTRAINT scene_type_versions_segment_within_target ON public.scene_type_versions IS 'the segment duration must not exceed the target duration';
+
+COMMENT ON CONSTRAINT scene_type_versions_width_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
+
+ALTER TABLE public.scene_type_versions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.scene_type_versions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.scene_types (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    parent_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT scene_types_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT scene_types_parent_not_self CHECK ((parent_id <> id)),
+    CONSTRAINT scene_types_slug_format CHECK (public.is_slug(slug))
+);
+
+ALTER TABLE public.scene_types ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.scene_types_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE public.scenes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.scenes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.schema_migrations (
+    name text NOT NULL,
+    sha256 text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.seed_policies (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT seed_policies_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT seed_policies_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.segment_statuses (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT segment_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT segment_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.segments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.segments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.sessions (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    token_sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    user_agent text DEFAULT ''::text NOT NULL,
+    CONSTRAINT sessions_expiry_after_creation CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_token_sha256_format CHECK (public.is_sha256(token_sha256))
+);
+
+COMMENT ON CONSTRAINT sessions_expiry_after_creation ON public.sessions IS 'a session must expire after it is created';
+
+ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.shortcut_presets (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT shortcut_presets_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT shortcut_presets_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.source_images ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.source_images_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.tags (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    color text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tags_color_format CHECK ((color ~ '^#[0-9a-f]{6}$'::text)),
+    CONSTRAINT tags_name_format CHECK ((name ~ '^[a-z0-9][a-z0-9 _:.-]{0,62}$'::text))
+);
+
+ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tags_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.user_preferences (
+    user_id bigint NOT NULL,
+    shortcut_preset text DEFAULT 'default'::text NOT NULL,
+    shortcut_overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text))
+);
+
+COMMENT ON CONSTRAINT user_preferences_shortcut_overrides_object ON public.user_preferences IS 'shortcut overrides must be a JSON object of action → key';
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    username text NOT NULL,
+    display_name text NOT NULL,
+    email text,
+    password_hash text,
+    role text DEFAULT 'viewer'::text NOT NULL,
+    disabled boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_display_name_not_blank CHECK ((btrim(display_name) <> ''::text)),
+    CONSTRAINT users_email_format CHECK ((email ~ '^[^@\s]+@[^@\s]+$'::text)),
+    CONSTRAINT users_username_format CHECK ((username ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+);
+
+ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.variant_kinds (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT variant_kinds_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT variant_kinds_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.webhook_deliveries (
+    id bigint NOT NULL,
+    webhook_id bigint NOT NULL,
+    event text NOT NULL,
+    payload jsonb NOT NULL,
+    attempt integer NOT NULL,
+    status_code integer,
+    error text,
+    delivered boolean NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_deliveries_attempt_positive CHECK ((attempt > 0)),
+    CONSTRAINT webhook_deliveries_delivered_means_2xx CHECK (((NOT delivered) OR ((status_code >= 200) AND (status_code <= 299)))),
+    CONSTRAINT webhook_deliveries_outcome_recorded CHECK (((status_code IS NOT NULL) OR (error IS NOT NULL))),
+    CONSTRAINT webhook_deliveries_status_code_range CHECK (((status_code >= 100) AND (status_code <= 599)))
+);
+
+COMMENT ON CONSTRAINT webhook_deliveries_delivered_means_2xx ON public.webhook_deliveries IS 'only a 2xx answer counts as delivered';
+
+COMMENT ON CONSTRAINT webhook_deliveries_outcome_recorded ON public.webhook_deliveries IS 'an attempt records either the HTTP status or the connection error';
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.webhooks (
+    id bigint NOT NULL,
+    url text NOT NULL,
+    secret text NOT NULL,
+    events text[] NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhooks_events_not_empty CHECK ((cardinality(events) > 0)),
+    CONSTRAINT webhooks_secret_long_enough CHECK ((length(secret) >= 16)),
+    CONSTRAINT webhooks_url_format CHECK ((url ~ '^https?://[^\s/]+'::text))
+);
+
+COMMENT ON CONSTRAINT webhooks_events_not_empty ON public.webhooks IS 'must subscribe to at least one event';
+
+COMMENT ON CONSTRAINT webhooks_secret_long_enough ON public.webhooks IS 'must be at least 16 characters (it signs every delivery)';
+
+COMMENT ON CONSTRAINT webhooks_url_format ON public.webhooks IS 'must be an http:// or https:// URL';
+
+ALTER TABLE public.webhooks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhooks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.worker_leases (
+    id bigint NOT NULL,
+    worker_id bigint NOT NULL,
+    holder text NOT NULL,
+    purpose text DEFAULT ''::text NOT NULL,
+    leased_at timestamp with time zone DEFAULT now() NOT NULL,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    released_at timestamp with time zone,
+    outcome text,
+    CONSTRAINT worker_leases_expiry_after_start CHECK ((expires_at > leased_at)),
+    CONSTRAINT worker_leases_holder_not_blank CHECK ((btrim(holder) <> ''::text)),
+    CONSTRAINT worker_leases_outcome_known CHECK ((outcome = ANY (ARRAY['done'::text, 'failed'::text, 'expired'::text, 'worker_lost'::text]))),
+    CONSTRAINT worker_leases_released_with_outcome CHECK (((released_at IS NULL) = (outcome IS NULL)))
+);
+
+ALTER TABLE public.worker_leases ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.worker_leases_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.worker_states (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT worker_states_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT worker_states_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.workers (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    url text NOT NULL,
+    pool text DEFAULT 'default'::text NOT NULL,
+    slots integer DEFAULT 1 NOT NULL,
+    state text DEFAULT 'online'::text NOT NULL,
+    capabilities jsonb DEFAULT '{}'::jsonb NOT NULL,
+    last_seen_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    last_error text,
+    catalogue_sha256 text,
+    catalogue_drifted boolean DEFAULT false NOT NULL,
+    CONSTRAINT workers_capabilities_object CHECK ((jsonb_typeof(capabilities) = 'object'::text)),
+    CONSTRAINT workers_catalogue_sha256_format CHECK (public.is_sha256(catalogue_sha256)),
+    CONSTRAINT workers_failures_not_negative CHECK ((failures >= 0)),
+    CONSTRAINT workers_name_format CHECK (public.is_slug(name)),
+    CONSTRAINT workers_pool_format CHECK (public.is_slug(pool)),
+    CONSTRAINT workers_slots_range CHECK (((slots >= 1) AND (slots <= 64))),
+    CONSTRAINT workers_url_format CHECK ((url ~ '^https?://[^\s/]+'::text))
+);
+
+ALTER TABLE public.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.workers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.workflow_models (
+    workflow_id bigint NOT NULL,
+    folder text NOT NULL,
+    filename text NOT NULL,
+    node_id text NOT NULL,
+    input_name text NOT NULL,
+    CONSTRAINT workflow_models_filename_not_blank CHECK ((btrim(filename) <> ''::text)),
+    CONSTRAINT workflow_models_folder_not_blank CHECK ((btrim(folder) <> ''::text))
+);
+
+CREATE TABLE public.workflows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    version integer NOT NULL,
+    sha256 text NOT NULL,
+    graph jsonb NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    slots jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT workflows_graph_object CHECK ((jsonb_typeof(graph) = 'object'::text)),
+    CONSTRAINT workflows_name_format CHECK (public.is_slug(name)),
+    CONSTRAINT workflows_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT workflows_slots_object CHECK ((jsonb_typeof(slots) = 'object'::text)),
+    CONSTRAINT workflows_version_positive CHECK ((version > 0))
+);
+
+ALTER TABLE public.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.workflows_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_once UNIQUE (batch_id, character_id, scene_type_id);
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.batch_statuses
+    ADD CONSTRAINT batch_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.batches
+    ADD CONSTRAINT batches_dagster_backfill_id_unique UNIQUE (dagster_backfill_id);
+
+ALTER TABLE ONLY public.batches
+    ADD CONSTRAINT batches_id_project_unique UNIQUE (id, project_id);
+
+ALTER TABLE ONLY public.batches
+    ADD CONSTRAINT batches_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budget_policies
+    ADD CONSTRAINT budget_policies_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.character_identities
+    ADD CONSTRAINT character_identities_pkey PRIMARY KEY (character_id, model);
+
+ALTER TABLE ONLY public.characters
+    ADD CONSTRAINT characters_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.characters
+    ADD CONSTRAINT characters_slug_unique UNIQUE (slug);
+
+ALTER TABLE ONLY public.deliverable_statuses
+    ADD CONSTRAINT deliverable_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.deliverables
+    ADD CONSTRAINT deliverables_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.drop_outcomes
+    ADD CONSTRAINT drop_outcomes_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_pair_unique UNIQUE (character_id, other_character_id, model);
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.duplicate_resolutions
+    ADD CONSTRAINT duplicate_resolutions_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_once UNIQUE NULLS NOT DISTINCT (tag_id, project_id, character_id, scene_id, segment_id);
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.face_embeddings
+    ADD CONSTRAINT face_embeddings_image_model_unique UNIQUE (source_image_id, model);
+
+ALTER TABLE ONLY public.face_embeddings
+    ADD CONSTRAINT face_embeddings_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.face_models
+    ADD CONSTRAINT face_models_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.hardware_samples
+    ADD CONSTRAINT hardware_samples_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.image_qa_statuses
+    ADD CONSTRAINT image_qa_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.image_variants
+    ADD CONSTRAINT image_variants_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.image_variants
+    ADD CONSTRAINT image_variants_shape_unique UNIQUE (source_image_id, kind, width, height);
+
+ALTER TABLE ONLY public.inbox_drops
+    ADD CONSTRAINT inbox_drops_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.metadata_sync
+    ADD CONSTRAINT metadata_sync_pkey PRIMARY KEY (character_id);
+
+ALTER TABLE ONLY public.note_statuses
+    ADD CONSTRAINT note_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.notification_kinds
+    ADD CONSTRAINT notification_kinds_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.project_budgets
+    ADD CONSTRAINT project_budgets_pkey PRIMARY KEY (project_id);
+
+ALTER TABLE ONLY public.project_characters
+    ADD CONSTRAINT project_characters_pkey PRIMARY KEY (project_id, character_id);
+
+ALTER TABLE ONLY public.project_statuses
+    ADD CONSTRAINT project_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_slug_unique UNIQUE (slug);
+
+ALTER TABLE ONLY public.review_decisions
+    ADD CONSTRAINT review_decisions_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.reviews
+    ADD CONSTRAINT reviews_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.roles
+    ADD CONSTRAINT roles_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.scene_controls
+    ADD CONSTRAINT scene_controls_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.scene_statuses
+    ADD CONSTRAINT scene_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_id_type_unique UNIQUE (id, scene_type_id);
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_version_unique UNIQUE (scene_type_id, version);
+
+ALTER TABLE ONLY public.scene_types
+    ADD CONSTRAINT scene_types_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.scene_types
+    ADD CONSTRAINT scene_types_slug_unique UNIQUE (slug);
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_subject_unique UNIQUE (id, project_id, character_id, scene_type_id);
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_take_unique UNIQUE (project_id, character_id, scene_type_id, take);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY public.seed_policies
+    ADD CONSTRAINT seed_policies_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.segment_statuses
+    ADD CONSTRAINT segment_statuses_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.segments
+    ADD CONSTRAINT segments_index_attempt_unique UNIQUE (scene_id, index, attempt);
+
+ALTER TABLE ONLY public.segments
+    ADD CONSTRAINT segments_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_token_sha256_unique UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.shortcut_presets
+    ADD CONSTRAINT shortcut_presets_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.source_images
+    ADD CONSTRAINT source_images_content_unique UNIQUE (character_id, sha256);
+
+ALTER TABLE ONLY public.source_images
+    ADD CONSTRAINT source_images_name_version_unique UNIQUE (character_id, original_name, version);
+
+ALTER TABLE ONLY public.source_images
+    ADD CONSTRAINT source_images_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_name_unique UNIQUE (name);
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.user_preferences
+    ADD CONSTRAINT user_preferences_pkey PRIMARY KEY (user_id);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_email_unique UNIQUE (email);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_username_unique UNIQUE (username);
+
+ALTER TABLE ONLY public.variant_kinds
+    ADD CONSTRAINT variant_kinds_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.worker_leases
+    ADD CONSTRAINT worker_leases_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.worker_states
+    ADD CONSTRAINT worker_states_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.workers
+    ADD CONSTRAINT workers_name_unique UNIQUE (name);
+
+ALTER TABLE ONLY public.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.workers
+    ADD CONSTRAINT workers_url_unique UNIQUE (url);
+
+ALTER TABLE ONLY public.workflow_models
+    ADD CONSTRAINT workflow_models_pkey PRIMARY KEY (workflow_id, node_id, input_name);
+
+ALTER TABLE ONLY public.workflows
+    ADD CONSTRAINT workflows_name_content_unique UNIQUE (name, sha256);
+
+ALTER TABLE ONLY public.workflows
+    ADD CONSTRAINT workflows_name_version_unique UNIQUE (name, version);
+
+ALTER TABLE ONLY public.workflows
+    ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
+
+CREATE INDEX audit_log_at_idx ON public.audit_log USING btree (at);
+
+CREATE INDEX audit_log_row_idx ON public.audit_log USING btree (table_name, row_key);
+
+CREATE INDEX batch_items_scene_idx ON public.batch_items USING btree (scene_id) WHERE (scene_id IS NOT NULL);
+
+CREATE INDEX batch_items_subject_idx ON public.batch_items USING btree (project_id, character_id, scene_type_id);
+
+CREATE INDEX batches_project_status_idx ON public.batches USING btree (project_id, status);
+
+CREATE INDEX characters_search_idx ON public.characters USING gin (search);
+
+CREATE INDEX entity_tags_character_idx ON public.entity_tags USING btree (character_id) WHERE (character_id IS NOT NULL);
+
+CREATE INDEX hardware_samples_taken_idx ON public.hardware_samples USING btree (source, taken_at DESC);
+
+CREATE INDEX inbox_drops_folder_idx ON public.inbox_drops USING btree (project_slug, folder, created_at DESC);
+
+CREATE INDEX notes_search_idx ON public.notes USING gin (search);
+
+CREATE INDEX notifications_unread_idx ON public.notifications USING btree (user_id, created_at) WHERE (read_at IS NULL);
+
+CREATE INDEX project_characters_character_idx ON public.project_characters USING btree (character_id);
+
+CREATE INDEX reviews_scene_idx ON public.reviews USING btree (scene_id, created_at);
+
+CREATE INDEX scenes_character_idx ON public.scenes USING btree (character_id);
+
+CREATE INDEX scenes_scene_type_idx ON public.scenes USING btree (scene_type_id);
+
+CREATE UNIQUE INDEX segments_one_current ON public.segments USING btree (scene_id, index) WHERE current;
+
+CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
+
+CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btree (character_id) WHERE is_primary;
+
+CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, created_at);
+
+CREATE INDEX worker_leases_active_idx ON public.worker_leases USING btree (worker_id) WHERE (released_at IS NULL);
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batch_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batches FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.budget_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id', 'model');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.deliverable_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.drop_outcomes FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.duplicate_candidates FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.duplicate_resolutions FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.entity_tags FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.face_models FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.image_qa_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.image_variants FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbox_drops FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.notification_kinds FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.project_budgets FOR EACH ROW EXECUTE FUNCTION public.audit_row('project_id');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.project_characters FOR EACH ROW EXECUTE FUNCTION public.audit_row('project_id', 'character_id');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.project_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.review_decisions FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.roles FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_controls FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scenes FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.seed_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.shortcut_presets FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.source_images FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tags FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_preferences FOR EACH ROW EXECUTE FUNCTION public.audit_row('user_id');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.variant_kinds FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhooks FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.worker_leases FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.worker_states FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workers FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workflow_models FOR EACH ROW EXECUTE FUNCTION public.audit_row('workflow_id', 'node_id', 'input_name');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workflows FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_change();
+
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_change();
+
+CREATE TRIGGER face_embeddings_dimension BEFORE INSERT OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.check_embedding_dimension();
+
+CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.refuse_version_edit();
+
+CREATE TRIGGER scene_types_acyclic BEFORE INSERT OR UPDATE OF parent_id ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.refuse_scene_type_cycle();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batches FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.duplicate_candidates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.project_budgets FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.scenes FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.segments FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.source_images FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.user_preferences FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.webhooks FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.workers FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER webhooks_events_known BEFORE INSERT OR UPDATE OF events ON public.webhooks FOR EACH ROW EXECUTE FUNCTION public.refuse_unknown_webhook_event();
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_character_in_project FOREIGN KEY (project_id, character_id) REFERENCES public.project_characters(project_id, character_id) ON DELETE RESTRICT;
+
+COMMENT ON CONSTRAINT batch_items_character_in_project ON public.batch_items IS 'the character is not in the project';
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_of_batch FOREIGN KEY (batch_id, project_id) REFERENCES public.batches(id, project_id) ON DELETE CASCADE;
+
+COMMENT ON CONSTRAINT batch_items_of_batch ON public.batch_items IS 'an item belongs to a batch of the same project';
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.batch_items
+    ADD CONSTRAINT batch_items_take_of_item FOREIGN KEY (scene_id, project_id, character_id, scene_type_id) REFERENCES public.scenes(id, project_id, character_id, scene_type_id) ON DELETE RESTRICT;
+
+COMMENT ON CONSTRAINT batch_items_take_of_item ON public.batch_items IS 'the linked take must be of the item''s project, character and scene type';
+
+ALTER TABLE ONLY public.batches
+    ADD CONSTRAINT batches_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.batches
+    ADD CONSTRAINT batches_status_fkey FOREIGN KEY (status) REFERENCES public.batch_statuses(code);
+
+ALTER TABLE ONLY public.character_identities
+    ADD CONSTRAINT character_identities_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.character_identities
+    ADD CONSTRAINT character_identities_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
+
+ALTER TABLE ONLY public.deliverables
+    ADD CONSTRAINT deliverables_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.deliverables
+    ADD CONSTRAINT deliverables_status_fkey FOREIGN KEY (status) REFERENCES public.deliverable_statuses(code);
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_other_character_id_fkey FOREIGN KEY (other_character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.duplicate_candidates
+    ADD CONSTRAINT duplicate_candidates_resolution_fkey FOREIGN KEY (resolution) REFERENCES public.duplicate_resolutions(code);
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.entity_tags
+    ADD CONSTRAINT entity_tags_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES public.tags(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.face_embeddings
+    ADD CONSTRAINT face_embeddings_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
+
+ALTER TABLE ONLY public.face_embeddings
+    ADD CONSTRAINT face_embeddings_source_image_id_fkey FOREIGN KEY (source_image_id) REFERENCES public.source_images(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.hardware_samples
+    ADD CONSTRAINT hardware_samples_worker_id_fkey FOREIGN KEY (worker_id) REFERENCES public.workers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.image_variants
+    ADD CONSTRAINT image_variants_kind_fkey FOREIGN KEY (kind) REFERENCES public.variant_kinds(code);
+
+ALTER TABLE ONLY public.image_variants
+    ADD CONSTRAINT image_variants_source_image_id_fkey FOREIGN KEY (source_image_id) REFERENCES public.source_images(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.inbox_drops
+    ADD CONSTRAINT inbox_drops_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.inbox_drops
+    ADD CONSTRAINT inbox_drops_outcome_fkey FOREIGN KEY (outcome) REFERENCES public.drop_outcomes(code);
+
+ALTER TABLE ONLY public.metadata_sync
+    ADD CONSTRAINT metadata_sync_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_author_id_fkey FOREIGN KEY (author_id) REFERENCES public.users(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.notes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_status_fkey FOREIGN KEY (status) REFERENCES public.note_statuses(code);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_kind_fkey FOREIGN KEY (kind) REFERENCES public.notification_kinds(code);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_budgets
+    ADD CONSTRAINT project_budgets_policy_fkey FOREIGN KEY (policy) REFERENCES public.budget_policies(code);
+
+ALTER TABLE ONLY public.project_budgets
+    ADD CONSTRAINT project_budgets_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_characters
+    ADD CONSTRAINT project_characters_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_characters
+    ADD CONSTRAINT project_characters_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_status_fkey FOREIGN KEY (status) REFERENCES public.project_statuses(code);
+
+ALTER TABLE ONLY public.reviews
+    ADD CONSTRAINT reviews_decision_fkey FOREIGN KEY (decision) REFERENCES public.review_decisions(code);
+
+ALTER TABLE ONLY public.reviews
+    ADD CONSTRAINT reviews_reviewer_id_fkey FOREIGN KEY (reviewer_id) REFERENCES public.users(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.reviews
+    ADD CONSTRAINT reviews_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_seed_policy_fkey FOREIGN KEY (seed_policy) REFERENCES public.seed_policies(code);
+
+ALTER TABLE ONLY public.scene_type_versions
+    ADD CONSTRAINT scene_type_versions_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES public.workflows(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.scene_types
+    ADD CONSTRAINT scene_types_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.scene_types(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_character_in_project FOREIGN KEY (project_id, character_id) REFERENCES public.project_characters(project_id, character_id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_control_fkey FOREIGN KEY (control) REFERENCES public.scene_controls(code);
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_status_fkey FOREIGN KEY (status) REFERENCES public.scene_statuses(code);
+
+ALTER TABLE ONLY public.scenes
+    ADD CONSTRAINT scenes_version_of_scene_type FOREIGN KEY (scene_type_version_id, scene_type_id) REFERENCES public.scene_type_versions(id, scene_type_id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.segments
+    ADD CONSTRAINT segments_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.segments
+    ADD CONSTRAINT segments_status_fkey FOREIGN KEY (status) REFERENCES public.segment_statuses(code);
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.source_images
+    ADD CONSTRAINT source_images_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.source_images
+    ADD CONSTRAINT source_images_qa_status_fkey FOREIGN KEY (qa_status) REFERENCES public.image_qa_statuses(code);
+
+ALTER TABLE ONLY public.user_preferences
+    ADD CONSTRAINT user_preferences_shortcut_preset_fkey FOREIGN KEY (shortcut_preset) REFERENCES public.shortcut_presets(code);
+
+ALTER TABLE ONLY public.user_preferences
+    ADD CONSTRAINT user_preferences_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_role_fkey FOREIGN KEY (role) REFERENCES public.roles(code);
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_event_fkey FOREIGN KEY (event) REFERENCES public.notification_kinds(code);
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_webhook_id_fkey FOREIGN KEY (webhook_id) REFERENCES public.webhooks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.worker_leases
+    ADD CONSTRAINT worker_leases_worker_id_fkey FOREIGN KEY (worker_id) REFERENCES public.workers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.workers
+    ADD CONSTRAINT workers_state_fkey FOREIGN KEY (state) REFERENCES public.worker_states(code);
+
+ALTER TABLE ONLY public.workflow_models
+    ADD CONSTRAINT workflow_models_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES public.workflows(id) ON DELETE CASCADE;
