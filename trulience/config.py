@@ -2,10 +2,12 @@
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 from trulience.errors import ConfigError
 
@@ -68,14 +70,15 @@ class Settings:
             "postgres",
         ):
             raise ConfigError(
-                f"DATABASE_URL must start with postgresql:// (got {mask_url(database_url)!r})"
+                f"DATABASE_URL must start with postgresql:// (got {mask_secrets(database_url)!r})"
             )
 
         storage_url = env.get("STORAGE_URL") or (home / "storage").as_uri()
         scheme = urlsplit(storage_url).scheme
         if scheme not in ("file", "s3", "memory"):
             raise ConfigError(
-                f"STORAGE_URL must be file://, s3:// or memory:// (got {storage_url!r})"
+                f"STORAGE_URL must be file://, s3:// or memory:// "
+                f"(got {mask_secrets(storage_url)!r})"
             )
         storage_options = _json_object(env, "STORAGE_OPTIONS")
         if scheme == "s3" and env.get("S3_ENDPOINT_URL"):
@@ -84,7 +87,9 @@ class Settings:
         lake_url = env.get("LAKE_URL") or None
         lake_scheme = urlsplit(lake_url).scheme if lake_url else "file"
         if lake_scheme not in ("file", "s3", "memory"):
-            raise ConfigError(f"LAKE_URL must be file://, s3:// or memory:// (got {lake_url!r})")
+            raise ConfigError(
+                f"LAKE_URL must be file://, s3:// or memory:// (got {mask_secrets(lake_url)!r})"
+            )
         lake_options = _json_object(env, "LAKE_OPTIONS")
         if lake_url and not lake_options and lake_scheme == scheme:
             lake_options = dict(storage_options)  # the same store: the same credentials
@@ -94,7 +99,9 @@ class Settings:
         workers = tuple(w.strip() for w in env.get("COMFYUI_WORKERS", "").split(",") if w.strip())
         for worker in workers:
             if urlsplit(worker).scheme not in ("http", "https"):
-                raise ConfigError(f"COMFYUI_WORKERS entry {worker!r} must be an http(s):// URL")
+                raise ConfigError(
+                    f"COMFYUI_WORKERS entry {mask_secrets(worker)!r} must be an http(s):// URL"
+                )
 
         dagster_home = Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None
         port_text = env.get("TRULIENCE_DAGSTER_PORT", "3000")
@@ -120,9 +127,16 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """The effective settings as text, secrets masked, for `trulience config`."""
+        return {name: mask_secrets(text) for name, text in self._as_text().items()}
+
+    def __repr__(self) -> str:
+        # A Settings object in a log line or a traceback must not carry the passwords.
+        return f"Settings({self.describe()!r})"
+
+    def _as_text(self) -> dict[str, str]:
         return {
             "TRULIENCE_HOME": str(self.home),
-            "DATABASE_URL": mask_url(self.database_url)
+            "DATABASE_URL": self.database_url
             if self.database_url
             else f"(embedded Postgres under {self.pg_dir})",
             "STORAGE_URL": self.storage_url,
@@ -151,27 +165,61 @@ def _json_object(env: Mapping[str, str], name: str) -> dict:
     return value
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ****, safe to print or log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:{SECRET_MASK}@{netloc[1]}"))
+# A name that holds a secret: DSN keywords (password, sslpassword), query parameters
+# (token=, X-Amz-Signature=, sig=) and option keys (key, secret, aws_secret_access_key).
+_SECRET_NAME = re.compile(
+    r"pass|pwd|secret|token|key|signature|credential|^sig$|^auth", re.IGNORECASE
+)
+# Userinfo of every URL in the text: greedy up to the last "@" before the next "/" (where
+# libpq and urlsplit end it too), so an unencoded "@", "?" or "#" in a password is masked.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/]*)@")
+# A name=value pair at the start, after whitespace (keyword DSN) or after ? & ; (a URL query).
+# A value is quoted (libpq's 'it''s' or 'it\'s'), or runs to the next separator, or to a comma
+# that starts the next URL of a list (COMFYUI_WORKERS).
+_NAME_VALUE = re.compile(
+    r"(?:^|(?<=[\s?&;]))(?P<name>[A-Za-z_][\w.-]*)(?P<eq>\s*=\s*)"
+    r"(?P<value>'(?:[^'\\]|\\.|'')*'|(?:(?!,[A-Za-z][A-Za-z0-9+.-]*://)[^&#;\s])*)"
+)
+_KEEP_USER = ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg")
 
 
-_SECRET_WORDS = ("secret", "password", "token", "key")
+def mask_secrets(value: Any) -> Any:
+    """`value` with every secret replaced by ****, safe to print, log or put in an error.
+
+    The one masking function for settings: takes a URL (password in the userinfo, secret
+    query parameters), a keyword DSN (`host=db password=x`), a comma list of URLs, and nested
+    options (a mapping's secret-named keys, and every string inside through the same rules).
+    """
+    if isinstance(value, str):
+        return _NAME_VALUE.sub(_mask_pair, _USERINFO.sub(_mask_userinfo, value))
+    if isinstance(value, Mapping):
+        return {name: _mask_option(str(name), item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_secrets(item) for item in value)
+    return value
 
 
-def mask_secrets(options: Mapping) -> dict:
-    """A copy of nested options with every secret-looking value masked."""
-    masked = {}
-    for name, value in options.items():
-        if isinstance(value, Mapping):
-            masked[name] = mask_secrets(value)
-        elif any(word in name.lower() for word in _SECRET_WORDS):
-            masked[name] = SECRET_MASK
-        else:
-            masked[name] = value
-    return masked
+# The name callers have long used for a URL; it is the same function.
+mask_url = mask_secrets
+
+
+def _mask_option(name: str, value: Any) -> Any:
+    if _SECRET_NAME.search(name) and value not in (None, "") and not isinstance(value, Mapping):
+        return SECRET_MASK
+    return mask_secrets(value)  # nested options, and URLs such as endpoint_url, inside
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    scheme, userinfo = match["scheme"], match["userinfo"]
+    user, colon, password = userinfo.partition(":")
+    if colon and password:
+        return f"{scheme}{user}:{SECRET_MASK}@"
+    if colon or scheme[:-3].lower() in _KEEP_USER:
+        return match[0]  # an empty password, or a Postgres role name alone, is not a secret
+    return f"{scheme}{SECRET_MASK}@"  # a bare token as userinfo (https://TOKEN@host)
+
+
+def _mask_pair(match: re.Match) -> str:
+    if not _SECRET_NAME.search(match["name"]) or not match["value"]:
+        return match[0]
+    return f"{match['name']}{match['eq']}{SECRET_MASK}"
