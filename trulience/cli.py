@@ -585,7 +585,7 @@ def workers_add(url: str, pool_name: str, slots: int, name: str | None) -> None:
         worker = pool.add_worker(conn, url, pool_name, slots, name)
         worker = health.check_worker(conn, worker.name)
     click.echo(
-        f"worker {worker.name} ({worker.url}) in pool {worker.pool}: {worker.state}"
+        f"worker {worker.name} ({mask_url(worker.url)}) in pool {worker.pool}: {worker.state}"
         + (f" - {worker.last_error}" if worker.last_error else "")
     )
 
@@ -1190,7 +1190,7 @@ def demo() -> None:
     for character, scene_type, take, status, frames, count in takes:
         click.echo(
             f"  {character:<8} {scene_type:<17} take {take}: {status}, {count} segments, "
-            f"{frames or 0} frames  -> {settings.storage_url}/scenes/{DEMO_PROJECT}/"
+            f"{frames or 0} frames  -> {mask_url(settings.storage_url)}/scenes/{DEMO_PROJECT}/"
             f"{character}/{scene_type}/take-{take}/"
             + ("scene.mp4 (proxy.mp4, storyboard.png beside it)" if status == "assembled" else "")
         )
@@ -1210,7 +1210,7 @@ Where to look:
                     assets and their checks in Assets > characters)
   inbox             {settings.inbox_dir}/<project>/<character>/  (drop more folders here;
                     the inbox sensor picks them up while `make dev` runs)
-  media             {settings.storage_url}/characters/<slug>/
+  media             {mask_url(settings.storage_url)}/characters/<slug>/
   review app        make review   (then open http://127.0.0.1:5006/review and log in as
                     {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]}: the assembled takes are in the queue)
   reports           .venv/bin/trulience report production|throughput|failures [--format csv]
