@@ -6,6 +6,8 @@ for production packs such as buffalo_l's `det_10g.onnx`.
 """
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +32,20 @@ WORKING_SIZE = 640
 
 SCRFD_SCORE_THRESHOLD = 0.5
 SCRFD_INPUT_SIZE = (640, 640)
+
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV's own log held to errors for one call. Loading YuNet makes OpenCV 5's DNN
+    warn on stderr that its new graph engine ignores the preferred target (a notice about
+    its internals, printed by every face command and the demo); errors still show."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
 
 
 class InvalidFaceImage(TrulienceError):
@@ -87,14 +103,15 @@ class YuNetDetector:
         if not self.model_path.is_file():
             raise FaceModelError(f"face detector model {self.model_path} does not exist")
         try:
-            self._yunet = cv2.FaceDetectorYN.create(
-                str(self.model_path),
-                "",
-                (working_size, working_size),
-                score_threshold,
-                YUNET_NMS_THRESHOLD,
-                YUNET_TOP_K,
-            )
+            with _opencv_quiet():
+                self._yunet = cv2.FaceDetectorYN.create(
+                    str(self.model_path),
+                    "",
+                    (working_size, working_size),
+                    score_threshold,
+                    YUNET_NMS_THRESHOLD,
+                    YUNET_TOP_K,
+                )
         except cv2.error as error:
             raise FaceModelError(
                 f"OpenCV cannot load face detector {self.model_path}: {error}"
