@@ -1,14 +1,12 @@
 """Generation backends as a Dagster resource: the local preview backend by default, the
-ComfyUI worker pool when COMFYUI_WORKERS names workers."""
+ComfyUI worker pool when COMFYUI_WORKERS names workers (decided by
+trulience.workers.configured, as for `trulience generate`)."""
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, get_dagster_logger
 
 from resources.catalog import CatalogResource
-from trulience.catalog.database import connect
 from trulience.generation.backend import GenerationBackend
-from trulience.generation.preview import LocalPreviewBackend
-from trulience.workers import pool
-from trulience.workers.pooled_backend import PooledBackend
+from trulience.workers.configured import DEFAULT_POOL, configured_backend
 
 
 class GenerationResource(ConfigurableResource):
@@ -18,17 +16,21 @@ class GenerationResource(ConfigurableResource):
     home: str
     database_url: str | None = None
     comfyui_workers: list[str] = []  # noqa: RUF012 - pydantic copies field defaults
-    pool: str = "default"
+    pool: str = DEFAULT_POOL
 
     def backend(self, holder: str = "loop") -> GenerationBackend:
-        if not self.comfyui_workers:
-            return LocalPreviewBackend()
+        """The configured backend; a segment waiting for a worker says why in the run's log."""
         # the same catalog the catalog resource opens (a nested resource would make every
-        # sensor context a context manager)
-        url = CatalogResource(home=self.home, database_url=self.database_url).url()
-        with connect(url, actor="generation:setup") as conn:
-            known = {w.url for w in pool.list_workers(conn)}
-            for worker_url in self.comfyui_workers:
-                if worker_url.rstrip("/") not in known:
-                    pool.add_worker(conn, worker_url, self.pool)
-        return PooledBackend(url, self.pool, holder=holder)
+        # sensor context a context manager); the preview backend needs none
+        url = (
+            CatalogResource(home=self.home, database_url=self.database_url).url()
+            if self.comfyui_workers
+            else None
+        )
+        return configured_backend(
+            url,
+            self.comfyui_workers,
+            self.pool,
+            holder=holder,
+            report=get_dagster_logger("trulience.pool").info,
+        )

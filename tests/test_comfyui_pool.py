@@ -2,6 +2,8 @@
 catalogues, failover when a worker dies mid-segment, socket drops reconciled without
 resubmission, every segment committed exactly once."""
 
+import threading
+import time
 from functools import partial
 
 import pytest
@@ -183,10 +185,164 @@ def test_workers_and_workflows_from_the_command_line(db_url, tmp_path, workers):
     ui.write_text(json.dumps({"nodes": [], "links": [], "version": 0.4}))
     refused = cli("workflows", "add", "ui", str(ui), "--slots", json.dumps(SLOTS))
     assert refused.exit_code == 1 and "Export (API)" in refused.output
-    assert "interrupt sent" in cli("workers", "interrupt", "gpu-a").output
+    interrupted = cli("workers", "interrupt", "gpu-a")  # nothing of ours runs there
+    assert interrupted.exit_code == 0 and "gpu-a" in interrupted.output
     assert "memory freed" in cli("workers", "free", "gpu-a").output
     assert "draining" in cli("workers", "drain", "gpu-a").output
     workers[0].kill()
     checked = cli("workers", "check")
     assert "gpu-a" in checked.output and "draining" in checked.output
     assert cli("workers", "remove", "gpu-a").exit_code == 0
+
+
+# -- one worker in real use: restarts, interrupts, consecutive faults, waiting -------------
+
+
+def single(db_url, **options):
+    """The pool as the studio has it, with only gpu-a taking work (gpu-b draining)."""
+    factory = partial(
+        ComfyUIBackend, segment_timeout_s=30, reconnect_timeout_s=2, idle_timeout_s=10
+    )
+    options = {"wait_s": 30, "poll_s": 0.1, "recheck_s": 0.2, **options}
+    return PooledBackend(db_url, "studio", backend_factory=factory, **options)
+
+
+def when_running(fake, action, after_s=0.3):
+    """Run `action` once the fake has accepted its first prompt and run for `after_s`."""
+
+    def watch():
+        while not fake.submissions:
+            time.sleep(0.02)
+        time.sleep(after_s)
+        action()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def lease_outcomes(conn):
+    return dict(conn.execute("SELECT outcome, count(*) FROM worker_leases GROUP BY 1").fetchall())
+
+
+def test_a_lone_worker_restarting_mid_segment_takes_the_segment_again_once_healthy(
+    studio, storage, db_url, workers, tmp_path
+):
+    a = workers[0]
+    pool.set_state(studio, "gpu-b", "draining")
+    a.slow(0.2)
+    restarter = when_running(a, a.restart)
+    result = run_loop(studio, storage, single(db_url), "eileen", "walk", tmp_path)
+    restarter.join(5)
+    assert result.scene.status == "generated"
+    assert committed_once(studio, result.scene.id) == [1, 1, 1, 1]
+    used = {
+        s.provenance["backend_metadata"]["worker_name"]
+        for s in scenes.current_segments(studio, result.scene.id).values()
+    }
+    assert used == {"gpu-a"}
+    assert lease_outcomes(studio) == {"done": 4, "worker_lost": 1}
+    assert len(a.submissions) == 5  # the lost prompt, then each segment once
+    worker = pool.get_worker(studio, "gpu-a")
+    assert (worker.state, worker.failures) == ("online", 0)  # its successes ended the fault run
+
+
+def test_an_interrupt_is_retried_on_the_same_worker_and_is_no_fault(
+    studio, storage, db_url, workers, tmp_path
+):
+    from trulience.generation.comfyui.client import ComfyUIClient
+
+    a = workers[0]
+    pool.set_state(studio, "gpu-b", "draining")
+    a.slow(0.2)
+
+    def interrupt():
+        with ComfyUIClient(a.url) as client:
+            client.interrupt()  # another client's global interrupt, mid-run
+
+    interrupter = when_running(a, interrupt)
+    result = run_loop(studio, storage, single(db_url), "eileen", "walk", tmp_path)
+    interrupter.join(5)
+    assert result.scene.status == "generated"
+    assert lease_outcomes(studio) == {"done": 4, "interrupted": 1}
+    worker = pool.get_worker(studio, "gpu-a")
+    assert (worker.state, worker.failures, worker.last_error) == ("online", 0, None)
+
+
+def test_a_lone_worker_that_stays_down_fails_the_segment_naming_the_first_cause(
+    studio, storage, db_url, workers, tmp_path
+):
+    from trulience.generation.backend import TransientBackendError
+
+    a = workers[0]
+    pool.set_state(studio, "gpu-b", "draining")
+    a.slow(0.1)
+    a.die_mid_run(after_nodes=2)  # crashes inside its first segment and stays down
+    with pytest.raises(TransientBackendError) as err:
+        run_loop(studio, storage, single(db_url, wait_s=1), "eileen", "walk", tmp_path)
+    message = str(err.value)
+    # what went wrong to begin with comes first, then the wait it led to
+    assert message.startswith("segment 0 of moonbase/eileen/walk/take-1 failed: gpu-a: ")
+    assert "no worker free for" in message and "gpu-a offline" in message
+
+
+def test_faults_are_consecutive_a_finished_segment_ends_the_run_of_them(
+    studio, storage, db_url, workers, tmp_path
+):
+    pool.set_state(studio, "gpu-b", "draining")
+    for _ in range(2):  # two blips, hours ago
+        pool.record_health(studio, "gpu-a", ok=False, error="connection reset")
+    run_loop(studio, storage, single(db_url), "eileen", "walk", tmp_path)
+    assert pool.get_worker(studio, "gpu-a").failures == 0
+    for _ in range(2):  # two more, later: still no three in a row
+        pool.record_health(studio, "gpu-a", ok=False, error="connection reset")
+    worker = pool.get_worker(studio, "gpu-a")
+    assert (worker.state, worker.failures) == ("online", 2)
+
+
+def test_a_worker_known_only_by_its_url_is_checked_before_its_first_lease(
+    conn, storage, db_url, face_models, tmp_path
+):
+    from trulience.workers.configured import configured_backend
+
+    with FakeComfyUI() as fresh:
+        fresh.add_input("example.png", ASTRONAUT.read_bytes())
+        projects.create_project(conn, "moonbase", "Moonbase")
+        characters.create_character(conn, "eileen", "Eileen", {}, ["moonbase"])
+        add_image_file(conn, storage, "eileen", ASTRONAUT)
+        assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"))
+        register_workflow(conn, "animatic", WORKFLOW, SLOTS, worker_url=fresh.url)
+        walk = {"workflow": "animatic", "target_duration_s": 1, "segment_duration_s": 1}
+        define(
+            conn,
+            Definition("walk", "Walk", settings={**walk, "fps": 12, "width": 64, "height": 64}),
+        )
+        # as COMFYUI_WORKERS names it: registered, never checked
+        backend = configured_backend(db_url, [fresh.url])
+        backend.wait_s = 5
+        (unchecked,) = pool.list_workers(conn)
+        assert unchecked.unchecked
+        result = run_loop(conn, storage, backend, "eileen", "walk", tmp_path)
+    assert result.scene.status == "generated"
+    (checked,) = pool.list_workers(conn)
+    assert "TrulienceAnimatic" in checked.capabilities["node_classes"]
+    assert checked.last_seen_at is not None
+
+
+def test_a_waiting_segment_says_what_it_waits_for(studio, storage, db_url, workers, tmp_path):
+    from trulience.generation.backend import TransientBackendError
+
+    pool.set_state(studio, "gpu-b", "draining")
+    pool.add_worker(studio, "http://127.0.0.1:9", "studio", 1, "gpu-c")
+    pool.record_health(studio, "gpu-c", ok=True, capabilities={"node_classes": ["LoadImage"]})
+    pool.acquire(studio, "studio", "another-take")  # gpu-a's one slot is taken
+    heard: list[str] = []
+    backend = single(db_url, wait_s=1, report_s=0.2, report=heard.append)
+    with pytest.raises(TransientBackendError) as err:
+        run_loop(studio, storage, backend, "eileen", "walk", tmp_path)
+    assert heard, "a waiting segment said nothing"
+    assert all(line.startswith("moonbase/eileen/walk/take-1 segment 1: waiting") for line in heard)
+    last = heard[-1]
+    assert "gpu-a busy (1/1 slots)" in last and "gpu-b draining" in last
+    assert "gpu-c lacks node CreateVideo" in last and "node TrulienceAnimatic" in last
+    assert "gpu-a busy (1/1 slots)" in str(err.value)

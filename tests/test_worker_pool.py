@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trulience.catalog.database import connect
 from trulience.catalog.errors import AlreadyExists, InvalidValue
@@ -151,3 +153,62 @@ def test_worker_system_stats_are_recorded_over_time(workers):
         "SELECT count(*) FROM hardware_samples WHERE worker_id = %s", (worker.id,)
     ).fetchone()[0]
     assert rows == 2
+
+
+# what can happen to a worker between two looks at it
+_EVENTS = st.lists(st.sampled_from(["fault", "check_failed", "check_passed", "segment_done"]))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=_EVENTS)
+def test_a_worker_goes_offline_after_consecutive_faults_only(workers, events):
+    workers.execute(
+        "UPDATE workers SET failures = 0, last_error = NULL, state = 'online' WHERE name = 'gpu-a'"
+    )
+    run, offline = 0, False
+    for event in events:
+        if event == "fault":
+            pool.record_fault(workers, "gpu-a", "segment lost")
+        elif event == "check_failed":
+            pool.record_health(workers, "gpu-a", ok=False, error="connection refused")
+        elif event == "check_passed":
+            pool.record_health(workers, "gpu-a", ok=True)
+        else:
+            pool.record_success(workers, "gpu-a")
+        if event in ("fault", "check_failed"):
+            run += 1
+            offline = offline or run >= pool.OFFLINE_AFTER
+        else:  # a success ends the run of faults; only a passing check brings it back
+            run = 0
+            offline = offline and event != "check_passed"
+        worker = pool.get_worker(workers, "gpu-a")
+        assert worker.failures == run
+        assert worker.state == ("offline" if offline else "online")
+        assert (worker.last_error is None) == (run == 0)
+
+
+def test_a_wait_is_explained_worker_by_worker():
+    def worker(name, state="online", capabilities=CAPABLE, leases=0, error=None):
+        return pool.Worker(
+            1, name, "http://x", "studio", 1, state, capabilities, None, 0, error, False, leases
+        )
+
+    needs = pool.Requirements(frozenset({"LoadImage", "KSampler"}))
+    said = pool.describe_wait(
+        [
+            worker("a", leases=1, capabilities={"node_classes": ["LoadImage", "KSampler"]}),
+            worker("b", state="offline", error="connection refused"),
+            worker("c", state="draining"),
+            worker("d", capabilities={}),
+            worker("e"),
+        ],
+        "studio",
+        needs,
+    )
+    assert said == (
+        "pool 'studio': a busy (1/1 slots); b offline (connection refused); c draining; "
+        "d not checked yet; e lacks node KSampler"
+    )
+    assert "trulience workers add URL --pool studio" in pool.describe_wait([], "studio", needs)

@@ -23,6 +23,11 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: "4.2 s", "12 s", "3 min 05 s", "1 h 02 min"."""
+    return _duration(seconds)
+
+
 class Progress:
     """Counts `done` of `total` units (segments, folders, rows) and prints one line per step,
     with the time elapsed and an estimate of what is left from the pace so far."""

@@ -59,6 +59,10 @@ class SegmentResult:
     compute_s: float
     worker: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # True when the request's workflow is what made the segment (a ComfyUI worker ran it);
+    # a backend that ignores workflows (the preview) leaves it False, so provenance never
+    # names a workflow that did not run.
+    ran_workflow: bool = False
 
 
 class GenerationBackend(Protocol):

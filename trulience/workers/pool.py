@@ -21,7 +21,9 @@ from trulience.errors import TrulienceError
 from trulience.slugs import slugify
 
 LEASE_TTL_S = 60.0
-# Consecutive failed health checks after which a worker is taken offline.
+# Consecutive faults (failed health checks or segments lost on the worker, with no success
+# in between) after which a worker is taken offline. A success resets the count: three blips
+# hours apart say nothing about a worker, three in a row do.
 OFFLINE_AFTER = 3
 
 
@@ -43,6 +45,11 @@ class Worker:
     last_error: str | None
     catalogue_drifted: bool
     active_leases: int
+
+    @property
+    def unchecked(self) -> bool:
+        """No health check has recorded what it can run yet (known only from its URL)."""
+        return not self.capabilities.get("node_classes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +187,48 @@ def record_health(
                 (failures, error, failures, OFFLINE_AFTER, worker_id),
             )
     return get_worker(conn, name)
+
+
+def record_fault(conn: psycopg.Connection, name: str, error: str) -> Worker:
+    """A segment was lost on the worker (it went away, timed out, lost the prompt): one more
+    consecutive fault, as a failed health check counts."""
+    return record_health(conn, name, ok=False, error=error)
+
+
+def record_success(conn: psycopg.Connection, name: str) -> None:
+    """A segment finished on the worker: its run of consecutive faults is over."""
+    with writing(conn):
+        conn.execute(
+            """UPDATE workers SET failures = 0, last_error = NULL, last_seen_at = now()
+                WHERE name = %s""",
+            (name,),
+        )
+
+
+def describe_wait(workers: list[Worker], pool: str, requires: Requirements | None) -> str:
+    """Why no worker of `pool` can take a segment now, worker by worker, in a producer's words:
+    busy, draining, offline (and why), not checked yet, or lacking nodes or models."""
+    if not workers:
+        return (
+            f"pool {pool!r} has no workers; register one with "
+            f"`trulience workers add URL --pool {pool}` or set COMFYUI_WORKERS"
+        )
+    reasons = []
+    for w in workers:
+        if w.state == "offline":
+            reason = "offline" + (f" ({w.last_error})" if w.last_error else "")
+        elif w.state == "draining":
+            reason = "draining"
+        elif w.unchecked:
+            reason = "not checked yet" + (f" ({w.last_error})" if w.last_error else "")
+        elif requires is not None and (lacks := requires.met_by(w.capabilities)):
+            reason = "lacks " + ", ".join(lacks)
+        elif w.active_leases >= w.slots:
+            reason = f"busy ({w.active_leases}/{w.slots} slots)"
+        else:
+            reason = f"free ({w.active_leases}/{w.slots} slots)"
+        reasons.append(f"{w.name} {reason}")
+    return f"pool {pool!r}: " + "; ".join(reasons)
 
 
 def acknowledge_catalogue(conn: psycopg.Connection, name: str) -> Worker:

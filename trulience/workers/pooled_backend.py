@@ -1,8 +1,17 @@
 """Generation on a pool of ComfyUI workers: each segment leases a slot on a capable
 worker, keeps the lease alive with a heartbeat while the worker runs it, and moves to
-another worker if this one dies (the segment is committed only once, by the loop)."""
+another worker if this one dies (the segment is committed only once, by the loop).
 
+A worker known only from its URL is health-checked (its catalogue recorded) before its
+first lease. After a transient error the same worker may take the segment again as soon as
+a health check passes, so a pool of one survives a restart without waiting out `wait_s`.
+A take that waits for a lease says every `report_s` what it waits for.
+"""
+
+import dataclasses
+import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,9 +25,14 @@ from trulience.generation.backend import (
     TransientBackendError,
 )
 from trulience.generation.comfyui.backend import ComfyUIBackend
-from trulience.workers import pool
+from trulience.generation.comfyui.errors import PromptInterrupted
+from trulience.progress import duration
+from trulience.workers import health, pool
 
 BackendFactory = Callable[[str], GenerationBackend]
+Report = Callable[[str], None]
+
+log = logging.getLogger(__name__)
 
 
 class PooledBackend:
@@ -38,16 +52,23 @@ class PooledBackend:
         wait_s: float = 600.0,
         poll_s: float = 1.0,
         attempts: int = 3,
+        recheck_s: float = 5.0,
+        report_s: float = 5.0,
+        check_timeout_s: float = 5.0,
+        report: Report | None = None,
     ):
         self.database_url, self.pool = database_url, pool_name
         self.backend_factory, self.holder = backend_factory, holder
         self.ttl_s, self.heartbeat_s = ttl_s, heartbeat_s or ttl_s / 4
         self.wait_s, self.poll_s, self.attempts = wait_s, poll_s, attempts
+        self.recheck_s, self.report_s, self.check_timeout_s = recheck_s, report_s, check_timeout_s
+        self.report = report or log.info
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
     ) -> SegmentResult:
-        """Generate on a leased worker, failing over to another one when it is lost."""
+        """Generate on a leased worker, failing over to another one when it is lost (or
+        back to the same one once its health check passes again)."""
         requires = pool.Requirements(
             frozenset(
                 node.get("class_type")
@@ -55,22 +76,33 @@ class PooledBackend:
                 if isinstance(node, dict) and node.get("class_type")
             )
         )
-        tried: list[int] = []
+        # workers that lost this segment: leased again only after a passing health check
+        suspects: set[int] = set()
         errors: list[str] = []
         with connect(self.database_url, actor=f"pool:{self.holder}") as conn:
             for _ in range(self.attempts):
-                lease = self._wait_for_lease(conn, requires, request, tried)
+                try:
+                    lease = self._wait_for_lease(conn, requires, request, suspects)
+                except TransientBackendError as exc:
+                    raise _failure(request, [*errors, str(exc)]) from exc
                 beat = _Heartbeat(self.database_url, lease.id, self.ttl_s, self.heartbeat_s)
                 beat.start()
                 try:
                     result = self.backend_factory(lease.url).generate_segment(
                         seed_frame, request, work_dir
                     )
+                except PromptInterrupted as exc:
+                    # someone interrupted the prompt on a worker that answered: not the
+                    # worker's fault, and it may run the segment again at once
+                    beat.stop()
+                    pool.release(conn, lease.id, "interrupted")
+                    errors.append(f"{lease.worker}: {exc}")
+                    continue
                 except TransientBackendError as exc:
                     beat.stop()
                     pool.release(conn, lease.id, "worker_lost")
-                    pool.record_health(conn, lease.worker, ok=False, error=str(exc))
-                    tried.append(lease.worker_id)
+                    pool.record_fault(conn, lease.worker, str(exc))
+                    suspects.add(lease.worker_id)
                     errors.append(f"{lease.worker}: {exc}")
                     continue
                 except BaseException:
@@ -79,41 +111,96 @@ class PooledBackend:
                     raise
                 beat.stop()
                 pool.release(conn, lease.id, "done")
+                pool.record_success(conn, lease.worker)
+                metadata = {
+                    **result.metadata,
+                    "worker_name": lease.worker,
+                    "worker_url": lease.url,
+                    "failed_over_from": errors,
+                }
                 if beat.lost:  # the lease expired under us: still our result, but say so
-                    result.metadata["lease_lost"] = True
-                result.metadata["worker_name"] = lease.worker
-                result.metadata["failed_over_from"] = errors
-                return result
-        raise TransientBackendError(
-            f"segment {request.index} of {request.scene} failed on {len(errors)} worker(s): "
-            + "; ".join(errors)
-        )
+                    metadata["lease_lost"] = True
+                # the pool ran the request's workflow on this worker: provenance names both
+                return dataclasses.replace(
+                    result,
+                    worker=lease.worker,
+                    metadata=metadata,
+                    ran_workflow=request.workflow is not None,
+                )
+        raise _failure(request, errors)
 
     def _wait_for_lease(
-        self, conn, requires: pool.Requirements, request: SegmentRequest, tried: list[int]
+        self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
     ) -> pool.Lease:
-        stop = threading.Event()
-        waited = 0.0
+        started = time.monotonic()
+        next_check, next_report = started, started + self.report_s
         while True:
-            lease = pool.acquire(
-                conn,
-                self.pool,
-                self.holder,
-                requires=requires,
-                ttl_s=self.ttl_s,
-                exclude=tried,
-                purpose=f"{request.scene} segment {request.index}",
-            )
+            now = time.monotonic()
+            due = now >= next_check
+            if due:  # a worker known only from its URL is checked before its first lease
+                self._check(conn, set(), unchecked_only=True)
+            lease = self._acquire(conn, requires, request, suspects)
+            if lease is None and due:
+                # nobody else free: see whether an offline worker, or one that just lost this
+                # segment, is healthy again (a restarted worker of a pool of one is back)
+                suspects.difference_update(self._check(conn, suspects))
+                lease = self._acquire(conn, requires, request, suspects)
+            if due:
+                next_check = now + self.recheck_s
             if lease is not None:
                 return lease
+            waited = time.monotonic() - started
             if waited >= self.wait_s:
-                lacking = {k: v for k, v in pool.unmet(conn, self.pool, requires).items() if v}
-                detail = f"; workers lacking what the workflow needs: {lacking}" if lacking else ""
                 raise TransientBackendError(
-                    f"no worker of pool {self.pool!r} free for {self.wait_s:.0f} s{detail}"
+                    f"no worker free for {duration(waited)}: {self._why(conn, requires)}"
                 )
-            stop.wait(self.poll_s)
-            waited += self.poll_s
+            if now >= next_report:
+                self.report(
+                    f"{request.scene} segment {request.index + 1}: waiting "
+                    f"{duration(waited)} for a worker; {self._why(conn, requires)}"
+                )
+                next_report = now + self.report_s
+            time.sleep(self.poll_s)
+
+    def _acquire(
+        self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
+    ) -> pool.Lease | None:
+        return pool.acquire(
+            conn,
+            self.pool,
+            self.holder,
+            requires=requires,
+            ttl_s=self.ttl_s,
+            exclude=suspects,
+            purpose=f"{request.scene} segment {request.index}",
+        )
+
+    def _check(self, conn, suspects: set[int], unchecked_only: bool = False) -> set[int]:
+        """Health-check the pool's workers never checked (and unless `unchecked_only`, those
+        offline or in `suspects`, draining ones aside); the ids of those that passed."""
+        passed = set()
+        for worker in pool.list_workers(conn, self.pool):
+            if worker.state == "draining":
+                continue
+            again = worker.state == "offline" or worker.id in suspects
+            if (worker.state == "online" and worker.unchecked) or (again and not unchecked_only):
+                checked = health.check_worker(conn, worker.name, self.check_timeout_s)
+                if checked.state == "online" and not checked.last_error:
+                    passed.add(worker.id)
+        return passed
+
+    def _why(self, conn, requires: pool.Requirements) -> str:
+        return pool.describe_wait(pool.list_workers(conn, self.pool), self.pool, requires)
+
+
+def _failure(request: SegmentRequest, errors: list[str]) -> TransientBackendError:
+    """The error a segment ends with: its first cause first (what went wrong to begin with),
+    then what happened after."""
+    where = f"segment {request.index} of {request.scene}"
+    if not errors:
+        return TransientBackendError(f"{where}: no attempt was made")
+    then = f" (then: {'; '.join(errors[1:])})" if len(errors) > 1 else ""
+    return TransientBackendError(f"{where} failed: {errors[0]}{then}")
 
 
 class _Heartbeat(threading.Thread):

@@ -1,0 +1,53 @@
+"""Which backend makes segments, decided in one place from the settings: the local preview
+backend, or the pool of ComfyUI workers COMFYUI_WORKERS names. The `generate` command and
+the Dagster resource both ask here, so a take made either way comes from the same backend."""
+
+from collections.abc import Sequence
+
+from trulience.catalog.database import connect
+from trulience.generation.backend import GenerationBackend
+from trulience.generation.preview import LocalPreviewBackend
+from trulience.workers import pool
+from trulience.workers.pooled_backend import PooledBackend, Report
+
+DEFAULT_POOL = "default"
+
+
+def register_workers(
+    database_url: str, urls: Sequence[str], pool_name: str = DEFAULT_POOL
+) -> list[str]:
+    """Register the workers among `urls` the catalog does not know yet (in `pool_name`);
+    returns their names. They are health-checked before their first lease."""
+    added = []
+    with connect(database_url, actor="generation:setup") as conn:
+        known = {w.url for w in pool.list_workers(conn)}
+        for url in urls:
+            if url.rstrip("/") not in known:
+                added.append(pool.add_worker(conn, url, pool_name).name)
+                known.add(url.rstrip("/"))
+    return added
+
+
+def configured_backend(
+    database_url: str | None,
+    comfyui_workers: Sequence[str],
+    pool_name: str = DEFAULT_POOL,
+    *,
+    holder: str = "loop",
+    report: Report | None = None,
+) -> GenerationBackend:
+    """The preview backend when no ComfyUI worker is configured, else the pool (its workers
+    registered on first use); `report` hears what a waiting segment waits for."""
+    if not comfyui_workers:
+        return LocalPreviewBackend()
+    if database_url is None:
+        raise ValueError("a ComfyUI pool needs the catalog: no database URL given")
+    register_workers(database_url, comfyui_workers, pool_name)
+    return PooledBackend(database_url, pool_name, holder=holder, report=report)
+
+
+def describe_backend(backend: GenerationBackend) -> str:
+    """The backend in a producer's words, for a command's output."""
+    if isinstance(backend, PooledBackend):
+        return f"ComfyUI pool {backend.pool!r}"
+    return f"{backend.name} backend"
