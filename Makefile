@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev review dashboards bench browser screenshots
+.PHONY: install demo test lint dev review dashboards compare bench browser ffmpeg screenshots
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements-lock.txt
 demo: install
 	$(BIN)/trulience demo
 
-test: install browser lint
+test: install browser ffmpeg lint
 	$(BIN)/pytest -q
 
 # The README's pictures, retaken by the browser tests.
@@ -47,8 +47,15 @@ review: install
 dashboards: install
 	$(BIN)/panel serve apps/dashboards.py --address 127.0.0.1 --port 5007
 
-bench: install
-	# the delivery benchmark compares against Debian's ffmpeg
+# Its own port, so it runs beside `make review` (5006) and `make dashboards` (5007).
+compare: install
+	$(BIN)/panel serve apps/compare.py --address 127.0.0.1 --port 5008
+
+# The full benchmarks (the test suite runs each with --quick); they print ratios.
+bench: install ffmpeg
+	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The delivery benchmark (and its quick run in the tests) compares against Debian's ffmpeg.
+ffmpeg:
 	command -v ffmpeg >/dev/null || (apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q ffmpeg)
-	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -6,7 +6,9 @@
 2. pool utilisation: 8 workers, segments of random length, 8 loops leasing slots through
    the catalog: busy worker-seconds / (8 x wall), and wall against the ideal schedule.
 
-    .venv/bin/python benchmarks/comfyui.py [--segments N]
+    .venv/bin/python benchmarks/comfyui.py [--segments N] [--quick]
+
+`--quick` (run by the test suite): 8 segments, 4 workers.
 """
 
 import argparse
@@ -141,14 +143,16 @@ _FAKES_BY_URL: dict[str, FakeComfyUI] = {}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--segments", type=int, default=40)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, help="segments per figure (default 40)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 8 segments, 4 workers")
     args = parser.parse_args()
+    segments = args.segments or (8 if args.quick else 40)
     print(f"{os.cpu_count()} cores")
     tmp = Path(tempfile.mkdtemp(prefix="bench-comfyui-"))
     try:
-        client_overhead(tmp, args.segments)
-        utilisation(tmp, args.segments)
+        client_overhead(tmp, segments)
+        utilisation(tmp, segments, workers=4 if args.quick else 8)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -2,8 +2,11 @@
 `ffmpeg -f concat -c copy` (the same join, done by the reference tool), seam smoothing
 against a full re-encode, and video QA against a plain decode.
 
-    .venv/bin/python benchmarks/delivery.py [--segments N]
-The Makefile's `bench` target installs Debian's ffmpeg for the baseline.
+    .venv/bin/python benchmarks/delivery.py [--segments N] [--quick]
+
+`--quick` (run by the test suite): 12 segments of 4 s at 320x180 (a seam still
+re-encodes only its own GOPs), the same figures.
+The Makefile's `bench` and `test` targets install Debian's ffmpeg for the baseline.
 """
 
 import argparse
@@ -30,12 +33,14 @@ from trulience.samples import package_file
 WIDTH, HEIGHT, FPS, SECONDS = 640, 360, 24, 5
 
 
-def make_segments(tmp: Path, distinct: int) -> list[Path]:
+def make_segments(
+    tmp: Path, distinct: int, width: int = WIDTH, height: int = HEIGHT, seconds: int = SECONDS
+) -> list[Path]:
     """A chain of `distinct` preview segments (each starts where the last one ended)."""
     seed = np.asarray(
         Image.open(package_file("skimage", "data/astronaut.png"))
         .convert("RGB")
-        .resize((WIDTH, HEIGHT))
+        .resize((width, height))
     )
     backend, paths = LocalPreviewBackend(), []
     for index in range(distinct):
@@ -43,7 +48,7 @@ def make_segments(tmp: Path, distinct: int) -> list[Path]:
         work.mkdir()
         result = backend.generate_segment(
             seed,
-            SegmentRequest("bench", index, FPS * SECONDS, Fraction(FPS), WIDTH, HEIGHT, seed=index),
+            SegmentRequest("bench", index, FPS * seconds, Fraction(FPS), width, height, seed=index),
             work,
         )
         paths.append(result.video_path)
@@ -61,15 +66,20 @@ def timed(function, repeat: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--segments", type=int, default=100)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, help="segments to assemble (default 100)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 12 segments of 4 s at 320x180"
+    )
     args = parser.parse_args()
+    count = args.segments or (12 if args.quick else 100)
+    width, height, seconds = (320, 180, 4) if args.quick else (WIDTH, HEIGHT, SECONDS)
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     try:
-        chain = make_segments(tmp, 4)
-        segments = [chain[i % len(chain)] for i in range(args.segments)]
+        chain = make_segments(tmp, 2 if args.quick else 4, width, height, seconds)
+        segments = [chain[i % len(chain)] for i in range(count)]
         print(
-            f"{args.segments} segments of {SECONDS} s, {WIDTH}x{HEIGHT} at {FPS} fps, "
+            f"{count} segments of {seconds} s, {width}x{height} at {FPS} fps, "
             f"{os.cpu_count()} cores"
         )
 
@@ -104,14 +114,14 @@ def main() -> None:
             )
             print(f"  ratio ours / ffmpeg = {ours / theirs:.2f}")
         else:
-            print("ffmpeg not installed: run `make bench` (it installs Debian's ffmpeg)")
+            print("no ratio against ffmpeg: ffmpeg is not installed (`make bench` installs it)")
 
-        few = segments[:10]
+        few = segments[:10]  # (all of them in a quick run)
         smoothed = assemble(few, tmp / "smooth.mp4", crossfade_frames=3)
         smooth_s = timed(lambda: assemble(few, tmp / "smooth.mp4", crossfade_frames=3), 1)
         full_s = timed(lambda: _full(few, tmp / "full.mp4"), 1)
         print(
-            f"\nseam smoothing, 10 segments, 3 frames each side: {smooth_s:.2f} s "
+            f"\nseam smoothing, {len(few)} segments, 3 frames each side: {smooth_s:.2f} s "
             f"({smoothed.reencoded_frames} of {smoothed.frames} frames re-encoded)"
         )
         print(f"full re-encode of the same:                      {full_s:.2f} s")

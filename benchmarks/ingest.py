@@ -502,14 +502,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, help="face images to ingest (default 200)")
     parser.add_argument("--vectors", type=int, help="embeddings to search (default 100000)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 20 images, 10k vectors")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 8 images, 5k vectors")
     parser.add_argument(
         "--build-memory",
         help="maintenance_work_mem for the HNSW build, e.g. 512MB (default: the server's)",
     )
     args = parser.parse_args()
-    args.images = args.images or (20 if args.quick else 200)
-    args.vectors = args.vectors or (10_000 if args.quick else 100_000)
+    args.images = args.images or (8 if args.quick else 200)
+    args.vectors = args.vectors or (5_000 if args.quick else 100_000)
     return args
 
 

@@ -2,7 +2,9 @@
 (target under 1 s) against a plain scan of the same files, and catalog export throughput
 against Postgres's own COPY of the same rows.
 
-    .venv/bin/python benchmarks/lake.py [--rows 10000000] [--export-rows 200000]
+    .venv/bin/python benchmarks/lake.py [--rows 10000000] [--export-rows 200000] [--quick]
+
+`--quick` (run by the test suite): 100,000 segment attempts over 30 days, 5,000 exported.
 """
 
 import argparse
@@ -36,14 +38,14 @@ def timed(function, repeat: int = 5) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def synthetic_lake(lake: Path, rows: int) -> None:
-    """`rows` segment attempts over a year in day partitions, with their takes."""
+def synthetic_lake(lake: Path, rows: int, days: int = DAYS) -> None:
+    """`rows` segment attempts over `days` days (a year) in day partitions, with their takes."""
     rng = np.random.default_rng(7)
     takes = rows // SEGMENTS_PER_TAKE
     projects = pl.Series([f"project-{i}" for i in range(20)])
     scene_types = pl.Series([f"scene-{i}" for i in range(40)])
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    take_day = rng.integers(0, DAYS, takes)
+    take_day = rng.integers(0, days, takes)
     take_project = rng.integers(0, len(projects), takes)
     take_type = rng.integers(0, len(scene_types), takes)
     take_character = rng.integers(0, 5000, takes)
@@ -74,7 +76,7 @@ def synthetic_lake(lake: Path, rows: int) -> None:
         }
     )
     scenes_table = scenes.to_arrow().cast(DATASETS["scenes"])
-    replace_days(lake, "scenes", scenes_table, _days(start), "created_at")
+    replace_days(lake, "scenes", scenes_table, _days(start, days), "created_at")
 
     seg_take = np.repeat(np.arange(takes), SEGMENTS_PER_TAKE)
     passed = rng.random(rows) > 0.08
@@ -112,7 +114,7 @@ def synthetic_lake(lake: Path, rows: int) -> None:
         strict=False,
     )
     table = segments.to_arrow().cast(DATASETS["segments"])
-    replace_days(lake, "segments", table, _days(start), "created_at")
+    replace_days(lake, "segments", table, _days(start, days), "created_at")
     for name in ("projects", "characters", "project_characters", "scene_types", "workers"):
         write_dimension(lake, name, DATASETS[name].empty_table())
     write_state(lake, "catalog", {"exported_at": datetime.now(UTC).isoformat()})
@@ -128,27 +130,29 @@ def _stamps(days: np.ndarray) -> pl.Series:
     return pl.Series(moments).dt.replace_time_zone("UTC")
 
 
-def _days(start: datetime) -> list:
-    return [(start + timedelta(days=d)).date() for d in range(DAYS)]
+def _days(start: datetime, days: int) -> list:
+    return [(start + timedelta(days=d)).date() for d in range(days)]
 
 
-def report_figures(rows: int) -> None:
+def report_figures(rows: int, days: int = DAYS, repeat: int = 5) -> None:
     with tempfile.TemporaryDirectory(prefix="lake-bench-") as tmp:
         lake = Path(tmp) / "lake"
         started = time.perf_counter()
-        synthetic_lake(lake, rows)
+        synthetic_lake(lake, rows, days)
         size = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
         print(
             f"synthetic lake: {rows:,} segment attempts, {rows // SEGMENTS_PER_TAKE:,} takes, "
-            f"{DAYS} day partitions, {size / 1e6:.0f} MB, written in "
+            f"{days} day partitions, {size / 1e6:.0f} MB, written in "
             f"{time.perf_counter() - started:.1f} s"
         )
         con = open_lake(lake)
-        scan, _ = timed(lambda: con.sql("SELECT sum(compute_s) FROM segments").fetchall())
-        report, result = timed(lambda: run_report(lake, "production", con))
-        opened, _ = timed(lambda: run_report(lake, "production"))
-        throughput, _ = timed(lambda: run_report(lake, "throughput", con), repeat=3)
-        print(f"production report: {report * 1000:.0f} ms median of 5 ({result.num_rows} rows)")
+        scan, _ = timed(lambda: con.sql("SELECT sum(compute_s) FROM segments").fetchall(), repeat)
+        report, result = timed(lambda: run_report(lake, "production", con), repeat)
+        opened, _ = timed(lambda: run_report(lake, "production"), repeat)
+        throughput, _ = timed(lambda: run_report(lake, "throughput", con), min(3, repeat))
+        print(
+            f"production report: {report * 1000:.0f} ms median of {repeat} ({result.num_rows} rows)"
+        )
         print(f"  with opening the lake: {opened * 1000:.0f} ms")
         print(f"  baseline, one-column scan of segments: {scan * 1000:.0f} ms")
         print(
@@ -246,12 +250,18 @@ def _fill_catalog(conn, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--export-rows", type=int, default=200_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, help="segment attempts in the lake (default 10M)")
+    parser.add_argument("--export-rows", type=int, help="segments to export (default 200,000)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 100k rows over 30 days, 5k exported"
+    )
     args = parser.parse_args()
-    report_figures(args.rows)
-    export_figures(args.export_rows)
+    if args.quick:
+        report_figures(args.rows or 100_000, days=30, repeat=2)
+    else:
+        report_figures(args.rows or 10_000_000)
+    export_figures(args.export_rows or (5_000 if args.quick else 200_000))
 
 
 if __name__ == "__main__":

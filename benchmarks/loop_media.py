@@ -7,7 +7,9 @@
 2. The local preview backend renders and encodes segments from the astronaut at 720p and
    512×512; prints frames per second (render + encode, the whole `generate_segment`).
 
-    .venv/bin/python benchmarks/loop_media.py [--runs N]
+    .venv/bin/python benchmarks/loop_media.py [--runs N] [--quick]
+
+`--quick` (run by the test suite): a 640x360 clip of 2 s, 2 runs, short preview segments.
 """
 
 import argparse
@@ -33,14 +35,16 @@ from trulience.media.probe import probe
 WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, Fraction(30), 5
 
 
-def noisy_frames(count: int, seed: int = 0) -> Iterator[np.ndarray]:
+def noisy_frames(
+    count: int, width: int = WIDTH, height: int = HEIGHT, seed: int = 0
+) -> Iterator[np.ndarray]:
     """A smooth random texture drifting 3 px a frame, under fresh grain in every frame."""
     rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, (HEIGHT // 16, WIDTH // 16 + 40, 3), np.uint8)
-    texture = cv2.resize(coarse, (WIDTH + 640, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    coarse = rng.integers(0, 256, (height // 16, width // 16 + 40, 3), np.uint8)
+    texture = cv2.resize(coarse, (width + 640, height), interpolation=cv2.INTER_CUBIC)
     for index in range(count):
         shift = 3 * index
-        frame = texture[:, shift : shift + WIDTH].astype(np.int16)
+        frame = texture[:, shift : shift + width].astype(np.int16)
         frame += rng.normal(0, 10, frame.shape).astype(np.int16)
         yield np.clip(frame, 0, 255).astype(np.uint8)
 
@@ -76,15 +80,21 @@ def preview_fps(work: Path, width: int, height: int, frames: int, runs: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement")
+    parser.add_argument("--runs", type=int, help="timed runs per measurement (default 5)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small clip, 2 runs")
     args = parser.parse_args()
+    runs = args.runs or (2 if args.quick else 5)
+    width, height, seconds = (640, 360, 2) if args.quick else (WIDTH, HEIGHT, SECONDS)
+    previews = (
+        ((320, 180, 24), (256, 256, 24)) if args.quick else ((1280, 720, 96), (512, 512, 240))
+    )
     print(f"{platform.node()}: Python {platform.python_version()}, PyAV {av.__version__}")
 
     with tempfile.TemporaryDirectory(prefix="trulience-bench-") as folder:
         work = Path(folder)
-        clip = work / "noisy-720p.mp4"
+        clip = work / f"noisy-{height}p.mp4"
         start = time.perf_counter()
-        encode_frames(noisy_frames(int(FPS * SECONDS)), clip, FPS, gop=int(FPS))
+        encode_frames(noisy_frames(int(FPS * seconds), width, height), clip, FPS, gop=int(FPS))
         info = probe(clip)
         print(
             f"clip: {info.width}x{info.height}, {info.frames} frames at {info.fps} fps, "
@@ -94,15 +104,15 @@ def main() -> None:
         if not np.array_equal(last_frame(clip), last_frame_full_decode(clip)):
             raise SystemExit("last_frame and last_frame_full_decode disagree")
 
-        seek = median_seconds(lambda: last_frame(clip), args.runs)
-        full = median_seconds(lambda: last_frame_full_decode(clip), max(3, args.runs // 2))
+        seek = median_seconds(lambda: last_frame(clip), runs)
+        full = median_seconds(lambda: last_frame_full_decode(clip), max(2, runs // 2))
         print(f"last frame, seek to last keyframe: {seek * 1000:7.1f} ms (median)")
         print(f"last frame, full decode:           {full * 1000:7.1f} ms (median)")
         print(f"full decode / seek:                {full / seek:7.1f}x")
 
-        for width, height, frames in ((1280, 720, 96), (512, 512, 240)):
-            fps = preview_fps(work / f"preview-{width}", width, height, frames, runs=3)
-            print(f"preview backend {width}x{height}: {fps:6.1f} fps (render + encode, median)")
+        for size_x, size_y, frames in previews:
+            fps = preview_fps(work / f"preview-{size_x}", size_x, size_y, frames, min(3, runs))
+            print(f"preview backend {size_x}x{size_y}: {fps:6.1f} fps (render + encode, median)")
 
 
 if __name__ == "__main__":
