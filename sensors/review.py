@@ -1,5 +1,6 @@
-"""Review decisions drive the pipeline (PRD-35, PRD-97): an approved, assembled take with
-no deliverable yet gets a delivery run."""
+"""Review decisions drive the pipeline (PRD-35, PRD-97): an approved revision of an
+assembled take with no deliverable yet gets a delivery run once its undo window has closed;
+a take sent back with a rejected segment gets a scenes run."""
 
 from dagster import (
     DefaultSensorStatus,
@@ -12,6 +13,7 @@ from dagster import (
 )
 
 from resources import CatalogResource
+from trulience.catalog.reviews import request_deliveries, sent_back_for_regeneration
 from trulience_assets.jobs import delivery_job, scenes_job
 
 
@@ -22,31 +24,29 @@ def _for_project(*assets: str, project: str) -> dict:
 
 @sensor(job=delivery_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
-    """Request a delivery run for every approved take that has no deliverable."""
+    """Request a delivery run for every approved revision of a take, once its undo window
+    has closed (an approval undone in time is never delivered), that has no deliverable."""
     with catalog.connect(actor="dagster:approvals_sensor") as conn:
-        rows = conn.execute(
-            """SELECT s.id, c.slug, t.slug, p.slug FROM scenes s
-                 JOIN characters c ON c.id = s.character_id
-                 JOIN scene_types t ON t.id = s.scene_type_id
-                 JOIN projects p ON p.id = s.project_id
-                WHERE s.status = 'assembled'
-                  AND (SELECT r.decision FROM reviews r WHERE r.scene_id = s.id
-                        ORDER BY r.created_at DESC, r.id DESC LIMIT 1) = 'approved'
-                  AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.scene_id = s.id)
-                ORDER BY s.id"""
-        ).fetchall()
-    if not rows:
+        due = request_deliveries(conn)
+    if not due:
         return SkipReason("no approved take waits for delivery")
     return SensorResult(
         run_requests=[
             RunRequest(
-                partition_key=MultiPartitionKey({"character": c, "scene_type": t}),
-                run_key=f"deliver:{scene_id}",
-                tags={"trulience/scene_id": str(scene_id), "trulience/project": project},
+                partition_key=MultiPartitionKey(
+                    {"character": d.character, "scene_type": d.scene_type}
+                ),
+                # each approved revision is delivered once; a later one gets its own run
+                run_key=f"deliver:{d.scene_id}:r{d.revision}",
+                tags={
+                    "trulience/scene_id": str(d.scene_id),
+                    "trulience/revision": str(d.revision),
+                    "trulience/project": d.project,
+                },
                 # the take's own project: a character may belong to several
-                run_config=_for_project("deliverable", project=project),
+                run_config=_for_project("deliverable", project=d.project),
             )
-            for scene_id, c, t, project in rows
+            for d in due
         ]
     )
 
@@ -55,17 +55,7 @@ def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource)
 def regeneration_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Request a scenes run for every take a reviewer sent back with a rejected segment."""
     with catalog.connect(actor="dagster:regeneration_sensor") as conn:
-        rows = conn.execute(
-            """SELECT s.id, c.slug, t.slug, p.slug, count(g.id) FROM scenes s
-                 JOIN characters c ON c.id = s.character_id
-                 JOIN scene_types t ON t.id = s.scene_type_id
-                 JOIN projects p ON p.id = s.project_id
-                 JOIN segments g ON g.scene_id = s.id AND g.status = 'superseded'
-                WHERE s.status = 'generating'
-                  AND (SELECT r.decision FROM reviews r WHERE r.scene_id = s.id
-                        ORDER BY r.created_at DESC, r.id DESC LIMIT 1) = 'rejected'
-                GROUP BY 1, 2, 3, 4 ORDER BY 1"""
-        ).fetchall()
+        rows = sent_back_for_regeneration(conn)
     if not rows:
         return SkipReason("no take waits for a regenerated segment")
     return SensorResult(
@@ -77,6 +67,6 @@ def regeneration_sensor(context: SensorEvaluationContext, catalog: CatalogResour
                 tags={"trulience/project": project},
                 run_config=_for_project("segments", "scene_video", project=project),
             )
-            for scene_id, c, t, project, superseded in rows
+            for c, t, project, scene_id, superseded in rows
         ]
     )

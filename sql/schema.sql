@@ -8,17 +8,41 @@ CREATE FUNCTION public.audit_row() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    hidden text[];
+    stamps text[];
+    redacted text[];
     old_row jsonb;
     new_row jsonb;
     any_row jsonb;
     key_parts text[] := '{}';
     key_column text;
+    secret_column text;
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN old_row := to_jsonb(OLD) - '{search,password_hash,secret}'::text[]; END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN new_row := to_jsonb(NEW) - '{search,password_hash,secret}'::text[]; END IF;
-    IF TG_OP = 'UPDATE' AND (old_row - 'updated_at') = (new_row - 'updated_at') THEN
+    SELECT coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'hidden'), '{}'),
+           coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'stamp'), '{}'),
+           coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'redacted'), '{}')
+      INTO hidden, stamps, redacted
+      FROM (SELECT DISTINCT ON (a.column_name) a.column_name, a.treatment
+              FROM audit_policy a
+             WHERE a.table_name IN (TG_TABLE_NAME, '*')
+             ORDER BY a.column_name, a.table_name = '*') AS p;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN old_row := to_jsonb(OLD) - hidden; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN new_row := to_jsonb(NEW) - hidden; END IF;
+    -- compared before redaction, so a changed secret counts as a change
+    IF TG_OP = 'UPDATE' AND (old_row - stamps) = (new_row - stamps) THEN
         RETURN NULL;
     END IF;
+    FOREACH secret_column IN ARRAY redacted LOOP
+        IF jsonb_typeof(new_row -> secret_column) <> 'null' THEN
+            new_row := jsonb_set(new_row, ARRAY[secret_column], CASE
+                WHEN TG_OP = 'UPDATE'
+                     AND (old_row -> secret_column) IS DISTINCT FROM (new_row -> secret_column)
+                THEN '"[redacted: changed]"' ELSE '"[redacted]"' END::jsonb);
+        END IF;
+        IF jsonb_typeof(old_row -> secret_column) <> 'null' THEN
+            old_row := jsonb_set(old_row, ARRAY[secret_column], '"[redacted]"');
+        END IF;
+    END LOOP;
     any_row := coalesce(new_row, old_row);
     IF TG_NARGS = 0 THEN
         key_parts := ARRAY[any_row ->> 'id'];
@@ -102,6 +126,29 @@ CREATE FUNCTION public.is_slug(value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $_$ SELECT value ~ '^[a-z0-9][a-z0-9_-]{0,62}$' $_$;
 
+CREATE FUNCTION public.record_scene_revision() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    newest scene_revisions;
+BEGIN
+    SELECT * INTO newest FROM scene_revisions WHERE scene_id = NEW.id
+     ORDER BY revision DESC LIMIT 1;
+    IF newest.id IS NOT NULL AND newest.sha256 IS NULL AND newest.uri IS NULL
+       AND NOT EXISTS (SELECT 1 FROM reviews r
+                        WHERE r.scene_id = NEW.id AND r.revision = newest.revision) THEN
+        UPDATE scene_revisions SET uri = NEW.uri, sha256 = NEW.sha256, frames = NEW.frames
+         WHERE id = newest.id;
+    ELSIF newest.id IS NULL
+          OR (TG_OP = 'UPDATE' AND NEW.sha256 IS NOT NULL
+              AND NEW.sha256 IS DISTINCT FROM OLD.sha256) THEN
+        INSERT INTO scene_revisions (scene_id, revision, uri, sha256, frames)
+        VALUES (NEW.id, coalesce(newest.revision, 0) + 1, NEW.uri, NEW.sha256, NEW.frames);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.refuse_audit_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -157,6 +204,24 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.review_supersedes() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.revision IS NULL THEN
+        NEW.revision := coalesce(
+            (SELECT max(v.revision) FROM scene_revisions v WHERE v.scene_id = NEW.scene_id), 1);
+    END IF;
+    IF NEW.current THEN
+        UPDATE reviews SET current = false
+         WHERE scene_id = NEW.scene_id AND revision = NEW.revision
+           AND reviewer_id = NEW.reviewer_id AND current
+        RETURNING id INTO NEW.supersedes;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION public.touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -204,6 +269,30 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.audit_policy (
+    table_name text NOT NULL,
+    column_name text NOT NULL,
+    treatment text NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT audit_policy_column_name_format CHECK ((column_name ~ '^[a-z_][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT audit_policy_reason_not_blank CHECK ((btrim(reason) <> ''::text)),
+    CONSTRAINT audit_policy_table_name_format CHECK (((table_name = '*'::text) OR (table_name ~ '^[a-z_][a-z0-9_]{0,62}$'::text)))
+);
+
+COMMENT ON CONSTRAINT audit_policy_column_name_format ON public.audit_policy IS 'must be a lowercase column name';
+
+COMMENT ON CONSTRAINT audit_policy_reason_not_blank ON public.audit_policy IS 'must say why the column is treated so';
+
+COMMENT ON CONSTRAINT audit_policy_table_name_format ON public.audit_policy IS 'must be a lowercase table name, or * for any table';
+
+CREATE TABLE public.audit_treatments (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT audit_treatments_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT audit_treatments_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
 CREATE TABLE public.batch_items (
@@ -264,7 +353,9 @@ CREATE TABLE public.deliverables (
     manifest jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    revision integer,
     CONSTRAINT deliverables_manifest_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
+    CONSTRAINT deliverables_revision_positive CHECK ((revision > 0)),
     CONSTRAINT deliverables_sha256_format CHECK (public.is_sha256(sha256)),
     CONSTRAINT deliverables_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
@@ -294,8 +385,18 @@ CREATE TABLE public.reviews (
     reviewer_id bigint NOT NULL,
     decision text NOT NULL,
     comment text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revision integer NOT NULL,
+    current boolean DEFAULT true NOT NULL,
+    supersedes bigint,
+    undo_until timestamp with time zone,
+    delivery_requested_at timestamp with time zone,
+    open_notes_acknowledged integer DEFAULT 0 NOT NULL,
+    CONSTRAINT reviews_open_notes_acknowledged_not_negative CHECK ((open_notes_acknowledged >= 0)),
+    CONSTRAINT reviews_revision_positive CHECK ((revision > 0))
 );
+
+COMMENT ON CONSTRAINT reviews_revision_positive ON public.reviews IS 'revisions are numbered from 1';
 
 CREATE TABLE public.scenes (
     id bigint NOT NULL,
@@ -315,9 +416,16 @@ CREATE TABLE public.scenes (
     effective_config jsonb DEFAULT '{}'::jsonb NOT NULL,
     planned_segments integer,
     failure text,
+    prompt_id text,
+    prompt_worker text,
+    prompt_segment integer,
+    prompt_submitted_at timestamp with time zone,
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
     CONSTRAINT scenes_frames_positive CHECK ((frames > 0)),
     CONSTRAINT scenes_planned_segments_positive CHECK ((planned_segments > 0)),
+    CONSTRAINT scenes_prompt_complete CHECK ((((prompt_id IS NULL) = (prompt_worker IS NULL)) AND ((prompt_id IS NULL) = (prompt_segment IS NULL)) AND ((prompt_id IS NULL) = (prompt_submitted_at IS NULL)))),
+    CONSTRAINT scenes_prompt_id_not_blank CHECK ((btrim(prompt_id) <> ''::text)),
+    CONSTRAINT scenes_prompt_segment_not_negative CHECK ((prompt_segment >= 0)),
     CONSTRAINT scenes_sha256_format CHECK (public.is_sha256(sha256)),
     CONSTRAINT scenes_take_positive CHECK ((take > 0)),
     CONSTRAINT scenes_uri_not_blank CHECK ((btrim(uri) <> ''::text))
@@ -790,6 +898,7 @@ CREATE TABLE public.notifications (
     body text NOT NULL,
     read_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    closed_by_review_id bigint,
     CONSTRAINT notifications_body_not_blank CHECK ((btrim(body) <> ''::text)),
     CONSTRAINT notifications_subject_object CHECK ((jsonb_typeof(subject) = 'object'::text))
 );
@@ -890,6 +999,29 @@ CREATE TABLE public.scene_controls (
     "position" smallint NOT NULL,
     CONSTRAINT scene_controls_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
     CONSTRAINT scene_controls_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.scene_revisions (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    revision integer NOT NULL,
+    uri text,
+    sha256 text,
+    frames integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT scene_revisions_frames_not_negative CHECK ((frames >= 0)),
+    CONSTRAINT scene_revisions_revision_positive CHECK ((revision > 0)),
+    CONSTRAINT scene_revisions_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT scene_revisions_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
+ALTER TABLE public.scene_revisions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.scene_revisions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.scene_statuses (
@@ -1071,6 +1203,39 @@ ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE VIEW public.take_decisions AS
+ SELECT s.id AS scene_id,
+    COALESCE(v.revision, 1) AS revision,
+    v.uri AS revision_uri,
+    v.sha256 AS revision_sha256,
+    v.created_at AS revision_created_at,
+    d.id AS review_id,
+    d.decision,
+    d.reviewer_id,
+    d.created_at AS decided_at,
+    d.undo_until,
+    d.delivery_requested_at,
+    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review
+   FROM ((public.scenes s
+     LEFT JOIN LATERAL ( SELECT r.revision,
+            r.uri,
+            r.sha256,
+            r.created_at
+           FROM public.scene_revisions r
+          WHERE (r.scene_id = s.id)
+          ORDER BY r.revision DESC
+         LIMIT 1) v ON (true))
+     LEFT JOIN LATERAL ( SELECT w.id,
+            w.decision,
+            w.reviewer_id,
+            w.created_at,
+            w.undo_until,
+            w.delivery_requested_at
+           FROM public.reviews w
+          WHERE ((w.scene_id = s.id) AND (w.revision = COALESCE(v.revision, 1)) AND w.current)
+          ORDER BY w.created_at DESC, w.id DESC
+         LIMIT 1) d ON (true));
+
 CREATE TABLE public.user_preferences (
     user_id bigint NOT NULL,
     shortcut_preset text DEFAULT 'default'::text NOT NULL,
@@ -1183,7 +1348,7 @@ CREATE TABLE public.worker_leases (
     outcome text,
     CONSTRAINT worker_leases_expiry_after_start CHECK ((expires_at > leased_at)),
     CONSTRAINT worker_leases_holder_not_blank CHECK ((btrim(holder) <> ''::text)),
-    CONSTRAINT worker_leases_outcome_known CHECK ((outcome = ANY (ARRAY['done'::text, 'failed'::text, 'expired'::text, 'worker_lost'::text]))),
+    CONSTRAINT worker_leases_outcome_known CHECK ((outcome = ANY (ARRAY['done'::text, 'failed'::text, 'expired'::text, 'worker_lost'::text, 'interrupted'::text]))),
     CONSTRAINT worker_leases_released_with_outcome CHECK (((released_at IS NULL) = (outcome IS NULL)))
 );
 
@@ -1228,6 +1393,8 @@ CREATE TABLE public.workers (
     CONSTRAINT workers_url_format CHECK ((url ~ '^https?://[^\s/]+'::text))
 );
 
+COMMENT ON COLUMN public.workers.failures IS 'consecutive faults (failed health checks, segments lost on the worker) since its last success';
+
 ALTER TABLE public.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.workers_id_seq
     START WITH 1
@@ -1256,11 +1423,13 @@ CREATE TABLE public.workflows (
     description text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     slots jsonb DEFAULT '{}'::jsonb NOT NULL,
+    warnings jsonb DEFAULT '[]'::jsonb NOT NULL,
     CONSTRAINT workflows_graph_object CHECK ((jsonb_typeof(graph) = 'object'::text)),
     CONSTRAINT workflows_name_format CHECK (public.is_slug(name)),
     CONSTRAINT workflows_sha256_format CHECK (public.is_sha256(sha256)),
     CONSTRAINT workflows_slots_object CHECK ((jsonb_typeof(slots) = 'object'::text)),
-    CONSTRAINT workflows_version_positive CHECK ((version > 0))
+    CONSTRAINT workflows_version_positive CHECK ((version > 0)),
+    CONSTRAINT workflows_warnings_array CHECK ((jsonb_typeof(warnings) = 'array'::text))
 );
 
 ALTER TABLE public.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1274,6 +1443,12 @@ ALTER TABLE public.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.audit_policy
+    ADD CONSTRAINT audit_policy_pkey PRIMARY KEY (table_name, column_name);
+
+ALTER TABLE ONLY public.audit_treatments
+    ADD CONSTRAINT audit_treatments_pkey PRIMARY KEY (code);
 
 ALTER TABLE ONLY public.batch_items
     ADD CONSTRAINT batch_items_once UNIQUE (batch_id, character_id, scene_type_id);
@@ -1394,6 +1569,14 @@ ALTER TABLE ONLY public.roles
 
 ALTER TABLE ONLY public.scene_controls
     ADD CONSTRAINT scene_controls_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.scene_revisions
+    ADD CONSTRAINT scene_revisions_one_number_per_take UNIQUE (scene_id, revision);
+
+COMMENT ON CONSTRAINT scene_revisions_one_number_per_take ON public.scene_revisions IS 'a take has one revision of each number';
+
+ALTER TABLE ONLY public.scene_revisions
+    ADD CONSTRAINT scene_revisions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.scene_statuses
     ADD CONSTRAINT scene_statuses_pkey PRIMARY KEY (code);
@@ -1529,13 +1712,21 @@ CREATE INDEX inbox_drops_folder_idx ON public.inbox_drops USING btree (project_s
 
 CREATE INDEX notes_search_idx ON public.notes USING gin (search);
 
+CREATE INDEX notifications_closed_by_review_idx ON public.notifications USING btree (closed_by_review_id) WHERE (closed_by_review_id IS NOT NULL);
+
 CREATE INDEX notifications_unread_idx ON public.notifications USING btree (user_id, created_at) WHERE (read_at IS NULL);
 
 CREATE INDEX project_characters_character_idx ON public.project_characters USING btree (character_id);
 
+CREATE UNIQUE INDEX reviews_one_current_per_reviewer ON public.reviews USING btree (scene_id, revision, reviewer_id) WHERE current;
+
+CREATE INDEX reviews_revision_idx ON public.reviews USING btree (scene_id, revision, created_at) WHERE current;
+
 CREATE INDEX reviews_scene_idx ON public.reviews USING btree (scene_id, created_at);
 
 CREATE INDEX scenes_character_idx ON public.scenes USING btree (character_id);
+
+CREATE INDEX scenes_prompt_worker_idx ON public.scenes USING btree (prompt_worker) WHERE (prompt_id IS NOT NULL);
 
 CREATE INDEX scenes_scene_type_idx ON public.scenes USING btree (scene_type_id);
 
@@ -1548,6 +1739,10 @@ CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btre
 CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, created_at);
 
 CREATE INDEX worker_leases_active_idx ON public.worker_leases USING btree (worker_id) WHERE (released_at IS NULL);
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.audit_policy FOR EACH ROW EXECUTE FUNCTION public.audit_row('table_name', 'column_name');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.audit_treatments FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
@@ -1607,6 +1802,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.roles FOR EACH R
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_controls FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_revisions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
@@ -1653,9 +1850,13 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EAC
 
 CREATE TRIGGER face_embeddings_dimension BEFORE INSERT OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.check_embedding_dimension();
 
+CREATE TRIGGER reviews_supersede BEFORE INSERT ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.review_supersedes();
+
 CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.refuse_version_edit();
 
 CREATE TRIGGER scene_types_acyclic BEFORE INSERT OR UPDATE OF parent_id ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.refuse_scene_type_cycle();
+
+CREATE TRIGGER scenes_record_revision AFTER INSERT OR UPDATE OF status, uri, sha256 ON public.scenes FOR EACH ROW WHEN ((new.status = 'assembled'::text)) EXECUTE FUNCTION public.record_scene_revision();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
@@ -1694,6 +1895,9 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.webhooks FOR EACH ROW EX
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.workers FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER webhooks_events_known BEFORE INSERT OR UPDATE OF events ON public.webhooks FOR EACH ROW EXECUTE FUNCTION public.refuse_unknown_webhook_event();
+
+ALTER TABLE ONLY public.audit_policy
+    ADD CONSTRAINT audit_policy_treatment_fkey FOREIGN KEY (treatment) REFERENCES public.audit_treatments(code);
 
 ALTER TABLE ONLY public.batch_items
     ADD CONSTRAINT batch_items_character_in_project FOREIGN KEY (project_id, character_id) REFERENCES public.project_characters(project_id, character_id) ON DELETE RESTRICT;
@@ -1804,6 +2008,9 @@ ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_status_fkey FOREIGN KEY (status) REFERENCES public.note_statuses(code);
 
 ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_closed_by_review_id_fkey FOREIGN KEY (closed_by_review_id) REFERENCES public.reviews(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_kind_fkey FOREIGN KEY (kind) REFERENCES public.notification_kinds(code);
 
 ALTER TABLE ONLY public.notifications
@@ -1832,6 +2039,12 @@ ALTER TABLE ONLY public.reviews
 
 ALTER TABLE ONLY public.reviews
     ADD CONSTRAINT reviews_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.reviews
+    ADD CONSTRAINT reviews_supersedes_fkey FOREIGN KEY (supersedes) REFERENCES public.reviews(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.scene_revisions
+    ADD CONSTRAINT scene_revisions_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.scene_type_versions
     ADD CONSTRAINT scene_type_versions_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;

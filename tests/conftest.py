@@ -142,8 +142,9 @@ def demo_production(server_url: str, template_url: str, tmp_path_factory) -> Dem
         ).fetchall()
         assert len(takes) >= 4
         reviewer = authenticate(conn, *DEMO_REVIEWER).user
-        decide(conn, reviewer, takes[0][0], "approve")
-        decide(conn, reviewer, takes[1][0], "approve")
+        # no undo window: the approvals sensor below hands them to delivery at once
+        decide(conn, reviewer, takes[0][0], "approve", undo_window_s=0)
+        decide(conn, reviewer, takes[1][0], "approve", undo_window_s=0)
         decide(conn, reviewer, takes[2][0], "reject", "hands look odd")
     env |= {"DAGSTER_HOME": str(home / "dagster")}
     run("-m", "trulience_assets.launch", "sensor", "approvals_sensor")

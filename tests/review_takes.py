@@ -1,6 +1,10 @@
 """Takes for review tests, inserted with plain SQL (no media, no pipeline)."""
 
+import hashlib
+
 import psycopg
+
+from trulience.catalog.scenes import commit_segment, next_attempt
 
 
 def make_project(conn: psycopg.Connection, slug: str = "demo") -> int:
@@ -47,3 +51,46 @@ def make_take(
            RETURNING id""",
         (take, status, age_minutes, project),
     ).fetchone()[0]
+
+
+def assemble(conn: psycopg.Connection, scene_id: int, content: str, frames: int = 12) -> str:
+    """Record a take as assembled into a file whose sha256 is that of `content`, as
+    assembly does (no media): returns that sha256."""
+    sha = hashlib.sha256(content.encode()).hexdigest()
+    conn.execute(
+        "UPDATE scenes SET status = 'assembled', uri = %s, sha256 = %s, frames = %s WHERE id = %s",
+        (f"file:///storage/scenes/{scene_id}/scene.mp4", sha, frames, scene_id),
+    )
+    return sha
+
+
+def commit_segments(conn: psycopg.Connection, scene_id: int, count: int, frames: int = 4) -> None:
+    """Commit `count` current segments (first attempts, no media) to a take."""
+    for index in range(count):
+        commit_segment(
+            conn,
+            scene_id,
+            index,
+            1,
+            uri=f"file:///storage/segments/{scene_id}/{index}-1.mp4",
+            sha256=hashlib.sha256(f"{scene_id}/{index}/1".encode()).hexdigest(),
+            frames=frames,
+            provenance={"backend": "test"},
+        )
+
+
+def retake_segment(conn: psycopg.Connection, scene_id: int, index: int, frames: int = 4) -> None:
+    """Commit a new attempt of a segment that a reviewer sent back, as the loop does, and
+    mark the take generated again."""
+    attempt = next_attempt(conn, scene_id, index)
+    commit_segment(
+        conn,
+        scene_id,
+        index,
+        attempt,
+        uri=f"file:///storage/segments/{scene_id}/{index}-{attempt}.mp4",
+        sha256=hashlib.sha256(f"{scene_id}/{index}/{attempt}".encode()).hexdigest(),
+        frames=frames,
+        provenance={"backend": "test"},
+    )
+    conn.execute("UPDATE scenes SET status = 'generated' WHERE id = %s", (scene_id,))

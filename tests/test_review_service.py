@@ -8,9 +8,11 @@ from tests.review_takes import make_project, make_take
 from trulience.auth import PermissionDenied
 from trulience.auth import users as accounts
 from trulience.catalog.errors import InvalidValue, NotFound
-from trulience.notify import unread
+from trulience.notify import notify, unread
 from trulience.review import (
     NotReviewable,
+    OpenNotesRemain,
+    UndoRefused,
     add_note,
     batch_decide,
     decide,
@@ -18,6 +20,7 @@ from trulience.review import (
     reopen_note,
     resolve_note,
     review_queue,
+    undo_decision,
 )
 
 
@@ -181,3 +184,112 @@ def test_resolved_note_is_reopened_by_a_writer_only_and_both_changes_are_audited
     assert changes == [("user:paul", "resolved"), ("user:rita", "open")]
     with pytest.raises(NotFound, match="note 999999 not found"):
         reopen_note(conn, people["reviewer"], 999_999)
+
+
+def stored(conn, scene: int) -> list[tuple[str, str, bool]]:
+    """Every review row of a take: (reviewer, decision, in force), oldest first."""
+    return conn.execute(
+        "SELECT u.username, r.decision, r.current FROM reviews r "
+        "JOIN users u ON u.id = r.reviewer_id WHERE r.scene_id = %s ORDER BY r.id",
+        (scene,),
+    ).fetchall()
+
+
+def test_a_second_approval_by_the_same_reviewer_stores_nothing_and_tells_nobody(
+    conn, people, takes
+):
+    first = decide(conn, people["reviewer"], takes[0], "approve", "lovely")
+    again = decide(conn, people["reviewer"], takes[0], "approve")
+    assert again.repeated and not first.repeated
+    assert again.review_id == first.review_id and again.comment == "lovely"
+    assert stored(conn, takes[0]) == [("rita", "approved", True)]
+    assert [n.kind for n in unread(conn, people["producer"])] == ["approved"]
+    batch = batch_decide(conn, people["reviewer"], [takes[0], takes[1]], "approve")
+    assert [d.repeated for d in batch] == [True, False]
+    assert count(conn, "reviews") == 2
+
+
+def test_a_different_decision_supersedes_the_reviewers_own_and_keeps_it_as_history(
+    conn, people, takes
+):
+    decide(conn, people["reviewer"], takes[0], "flag", "check the hands")
+    decide(conn, people["producer"], takes[0], "approve")
+    decide(conn, people["reviewer"], takes[0], "reject", "hands are wrong")
+    assert stored(conn, takes[0]) == [
+        ("rita", "flagged", False),
+        ("paul", "approved", True),
+        ("rita", "rejected", True),
+    ]
+    # the take's decision is the newest one in force: rita's rejection
+    assert conn.execute(
+        "SELECT decision FROM take_decisions WHERE scene_id = %s", (takes[0],)
+    ).fetchone() == ("rejected",)
+
+
+def test_undo_within_the_window_puts_the_take_back_as_it_was(conn, people, takes):
+    for user in ("reviewer", "producer"):
+        notify(conn, "ready_for_review", {"scene_id": takes[0]}, "take 1 is ready", [people[user]])
+    decide(conn, people["reviewer"], takes[0], "flag")
+    assert unread(conn, people["producer"]) == []  # the decision closed both
+    flag_closed = conn.execute(
+        "SELECT count(*) FROM notifications WHERE closed_by_review_id IS NOT NULL"
+    ).fetchone()[0]
+    assert flag_closed == 2
+    approval = decide(conn, people["reviewer"], takes[0], "approve")
+    assert stored(conn, takes[0]) == [("rita", "flagged", False), ("rita", "approved", True)]
+
+    undo_decision(conn, people["reviewer"], approval.review_id)
+    assert stored(conn, takes[0]) == [("rita", "flagged", True)]  # the flag is back
+    assert [n.kind for n in unread(conn, people["producer"])] == []  # no "approved" left
+    flag = conn.execute("SELECT id FROM reviews WHERE scene_id = %s", (takes[0],)).fetchone()[0]
+    undo_decision(conn, people["reviewer"], flag)
+    assert stored(conn, takes[0]) == []
+    assert takes[0] in [t.scene_id for t in review_queue(conn, people["viewer"])]
+    assert [n.kind for n in unread(conn, people["producer"])] == ["ready_for_review"]
+    assert [n.kind for n in unread(conn, people["reviewer"])] == ["ready_for_review"]
+    undone = conn.execute(
+        "SELECT actor, before ->> 'decision' FROM audit_log "
+        "WHERE table_name = 'reviews' AND action = 'DELETE' ORDER BY id"
+    ).fetchall()
+    assert undone == [("user:rita", "approved"), ("user:rita", "flagged")]
+
+
+def test_undo_is_refused_with_the_reason_and_changes_nothing(conn, people, takes):
+    late = decide(conn, people["reviewer"], takes[0], "approve", undo_window_s=0)
+    with pytest.raises(UndoRefused, match="the undo window closed at"):
+        undo_decision(conn, people["reviewer"], late.review_id)
+    mine = decide(conn, people["reviewer"], takes[1], "approve")
+    with pytest.raises(UndoRefused, match="only rita, who made it, can take it back"):
+        undo_decision(conn, people["producer"], mine.review_id)
+    with pytest.raises(PermissionDenied):
+        undo_decision(conn, people["viewer"], mine.review_id)
+    conn.execute(
+        "UPDATE reviews SET delivery_requested_at = now() WHERE id = %s", (mine.review_id,)
+    )
+    with pytest.raises(UndoRefused, match="delivery was requested at"):
+        undo_decision(conn, people["reviewer"], mine.review_id)
+    with pytest.raises(UndoRefused, match="no such review"):
+        undo_decision(conn, people["reviewer"], 999_999)
+    # all or nothing: an undoable decision listed with a refused one stays
+    fresh = decide(conn, people["reviewer"], takes[2], "flag")
+    with pytest.raises(UndoRefused):
+        undo_decision(conn, people["reviewer"], [fresh.review_id, late.review_id])
+    assert count(conn, "reviews") == 3
+
+
+def test_approving_a_take_with_open_notes_asks_first_and_stores_nothing(conn, people, takes):
+    note = add_note(conn, people["producer"], takes[0], "the blink at 42 is doubled", frame=42)
+    with pytest.raises(OpenNotesRemain, match=r"1 open note \(frame 42: the blink at 42") as asked:
+        decide(conn, people["reviewer"], takes[0], "approve")
+    assert [n.id for n in asked.value.notes[takes[0]]] == [note.id]
+    assert count(conn, "reviews") == 0
+    with pytest.raises(OpenNotesRemain):
+        batch_decide(conn, people["reviewer"], [takes[1], takes[0]], "approve")
+    assert count(conn, "reviews") == 0
+
+    # a rejection or a flag is what open notes ask for: no question
+    assert decide(conn, people["reviewer"], takes[0], "flag").decision == "flagged"
+    approved = decide(conn, people["reviewer"], takes[0], "approve", acknowledge_open_notes=True)
+    assert approved.open_notes_acknowledged == 1
+    resolve_note(conn, people["producer"], note.id)
+    assert decide(conn, people["reviewer"], takes[1], "approve").decision == "approved"

@@ -210,10 +210,11 @@ def test_an_approval_requests_a_delivery_run_once(setup, conn):
     assert "no approved take" in waiting.skip_message
     reviewer = create_user(conn, "rita", "Rita", "reviewer", "correct horse battery")
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
-    assert decide(conn, reviewer, take.id, "approved").request_delivery
+    # no undo window: the approval is handed to delivery at the sensor's next tick
+    assert decide(conn, reviewer, take.id, "approved", undo_window_s=0).request_delivery
     result = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     (request,) = result.run_requests
-    assert request.partition_key == "eileen|blink" and request.run_key == f"deliver:{take.id}"
+    assert request.partition_key == "eileen|blink" and request.run_key == f"deliver:{take.id}:r1"
     # the run names the take's project (a character may be in several)
     assert request.run_config == {"ops": {"deliverable": {"config": {"project": "moonbase"}}}}
     delivery = defs.resolve_job_def("delivery")

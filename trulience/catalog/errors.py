@@ -31,6 +31,7 @@ ENTITY_NAMES = {
     "deliverables": "deliverable",
     "users": "user",
     "reviews": "review",
+    "scene_revisions": "take revision",
     "notes": "note",
     "tags": "tag",
     "entity_tags": "tag assignment",

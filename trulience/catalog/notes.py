@@ -49,3 +49,16 @@ def notes_on(conn: psycopg.Connection, subject: Subject) -> list[Note]:
              ORDER BY created_at, id""",
         subject.columns(conn),
     )
+
+
+def open_notes_on_takes(conn: psycopg.Connection, scene_ids: list[int]) -> dict[int, list[Note]]:
+    """The open notes on each of the takes that has any, oldest first, by scene id."""
+    rows = conn.execute(
+        f"""SELECT scene_id, {_COLUMNS} FROM notes
+             WHERE scene_id = ANY(%s) AND status = 'open' ORDER BY created_at, id""",
+        (scene_ids,),
+    ).fetchall()
+    found: dict[int, list[Note]] = {}
+    for scene_id, *values in rows:
+        found.setdefault(scene_id, []).append(Note(*values))
+    return found

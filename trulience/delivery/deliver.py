@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from trulience.catalog import scenes as scene_repo
 from trulience.catalog.errors import writing
 from trulience.catalog.fetch import one
+from trulience.catalog.reviews import take_decisions
 from trulience.delivery.compliance import DeliverySpec, check_compliance
 from trulience.delivery.package import build_package
 from trulience.errors import TrulienceError
@@ -22,7 +23,7 @@ from trulience.storage import Storage, storage_key
 
 
 class NotApproved(TrulienceError):
-    """The take has no approval (its latest review decision is not 'approved')."""
+    """The take's newest revision has no approval, or its stored file is not that revision."""
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,10 @@ class Delivery:
 
 
 def latest_decision(conn: psycopg.Connection, scene_id: int) -> str | None:
-    """The newest review decision on a take, if any (reviewers own this; the pipeline reads
-    it)."""
-    row = conn.execute(
-        "SELECT decision FROM reviews WHERE scene_id = %s "
-        "ORDER BY created_at DESC, id DESC LIMIT 1",
-        (scene_id,),
-    ).fetchone()
-    return row[0] if row else None
+    """The decision in force on a take's newest revision, if any (reviewers own this; the
+    pipeline reads it through the catalog's one rule, the take_decisions view)."""
+    found = take_decisions(conn, [scene_id]).get(scene_id)
+    return None if found is None else found.decision
 
 
 def spec_for(project_settings: dict[str, Any], config: dict[str, Any], frames: int) -> DeliverySpec:
@@ -74,10 +71,11 @@ def deliver_take(
     """Package an approved, assembled take; a spec violation is recorded as a failed
     deliverable listing every violation (the files are kept for inspection)."""
     scene = scene_repo.get_scene(conn, scene_id)
-    if latest_decision(conn, scene_id) != "approved":
+    decided = take_decisions(conn, [scene_id])[scene_id]
+    if decided.decision != "approved":
         raise NotApproved(
-            f"take {scene.take} (scene {scene_id}) is not approved; a reviewer "
-            "must approve it before delivery"
+            f"take {scene.take} (scene {scene_id}) is not approved: its revision "
+            f"{decided.revision} has no approval; a reviewer must approve it before delivery"
         )
     if scene.status != "assembled" or scene.uri is None:
         raise NotApproved(
@@ -85,7 +83,14 @@ def deliver_take(
             "assembled; run its scene_video asset first"
         )
     work_dir.mkdir(parents=True, exist_ok=True)
-    video = storage.local_file(storage.key_of(scene.uri), work_dir)
+    key = storage.key_of(scene.uri)
+    video = storage.local_file(key, work_dir)
+    # the file must be the revision approved, not one assembled over it since
+    if decided.revision_sha256 is not None and storage.sha256(key) != decided.revision_sha256:
+        raise NotApproved(
+            f"take {scene.take} (scene {scene_id}): the stored video is not revision "
+            f"{decided.revision}, the one approved; assemble and review it again"
+        )
     segments = scene_repo.current_segments(conn, scene_id)
     info, start = [], 0
     for index in sorted(segments):
@@ -136,10 +141,11 @@ def deliver_take(
         row = one(
             conn,
             _Id,
-            """INSERT INTO deliverables (scene_id, status, uri, sha256, manifest)
-                                VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+            """INSERT INTO deliverables (scene_id, revision, status, uri, sha256, manifest)
+                                VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
             (
                 scene_id,
+                decided.revision,
                 status,
                 manifest.uri,
                 manifest.sha256,

@@ -95,3 +95,29 @@ def mark_read(
             (user.id, ids, ids),
         )
     return cur.rowcount
+
+
+def close_for_decision(conn: psycopg.Connection, kind: str, scene_id: int, review_id: int) -> int:
+    """Close, for everyone, the unread `kind` notifications about a take that a review has
+    decided (marked read, remembering the review); how many were closed."""
+    with writing(conn):
+        cur = conn.execute(
+            """UPDATE notifications SET read_at = now(), closed_by_review_id = %s
+                WHERE kind = %s AND subject @> %s AND read_at IS NULL""",
+            (review_id, kind, Jsonb({"scene_id": scene_id})),
+        )
+    return cur.rowcount
+
+
+def withdraw_for_review(conn: psycopg.Connection, review_id: int) -> None:
+    """Undo what a review did to notifications: reopen those it closed, remove those it
+    raised (their subject names it), as if it had never been made."""
+    with writing(conn):
+        conn.execute(
+            "UPDATE notifications SET read_at = NULL, closed_by_review_id = NULL "
+            "WHERE closed_by_review_id = %s",
+            (review_id,),
+        )
+        conn.execute(
+            "DELETE FROM notifications WHERE subject @> %s", (Jsonb({"review_id": review_id}),)
+        )

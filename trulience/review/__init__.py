@@ -1,10 +1,13 @@
 """Reviewing assembled takes: queue, decisions and notes, with permissions enforced."""
 
 from trulience.review.service import (
+    DEFAULT_UNDO_WINDOW_S,
     Decision,
     NotReviewable,
+    OpenNotesRemain,
     Take,
     ThreadedNote,
+    UndoRefused,
     add_note,
     batch_decide,
     decide,
@@ -12,13 +15,17 @@ from trulience.review.service import (
     reopen_note,
     resolve_note,
     review_queue,
+    undo_decision,
 )
 
 __all__ = [
+    "DEFAULT_UNDO_WINDOW_S",
     "Decision",
     "NotReviewable",
+    "OpenNotesRemain",
     "Take",
     "ThreadedNote",
+    "UndoRefused",
     "add_note",
     "batch_decide",
     "decide",
@@ -26,4 +33,5 @@ __all__ = [
     "reopen_note",
     "resolve_note",
     "review_queue",
+    "undo_decision",
 ]

@@ -7,7 +7,7 @@ refused the same way. Changes are attributed to `user:<username>` in the audit l
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 import psycopg
@@ -15,13 +15,19 @@ import psycopg
 from trulience.auth.permissions import Permission, require
 from trulience.auth.users import acting_user
 from trulience.catalog import notes as catalog_notes
+from trulience.catalog import reviews
 from trulience.catalog.database import acting_as
 from trulience.catalog.errors import InvalidValue, writing
 from trulience.catalog.fetch import many, one
 from trulience.catalog.records import Note, User
 from trulience.catalog.tags import Subject
 from trulience.errors import TrulienceError
-from trulience.notify.notifications import default_recipients, notify
+from trulience.notify.notifications import (
+    close_for_decision,
+    default_recipients,
+    notify,
+    withdraw_for_review,
+)
 
 Actor = User | str  # a User, or the token of a session
 
@@ -35,6 +41,12 @@ DECISIONS = {
     "flagged": "flagged",
 }
 REVIEWABLE_STATUS = "assembled"
+# How long a decision can be taken back; an approval is handed to delivery only after it.
+DEFAULT_UNDO_WINDOW_S = 10.0
+# Decisions that ask first when the take still has open notes. An approval with a note
+# nobody answered is usually a mistake; a rejection or flag is what open notes call for
+# (the notes are its reasons), so asking there would only teach reviewers to click through.
+WARN_OF_OPEN_NOTES = frozenset({"approved"})
 
 
 class NotReviewable(TrulienceError):
@@ -46,9 +58,38 @@ class NotReviewable(TrulienceError):
         super().__init__(f"nothing was decided: {listed}")
 
 
+class OpenNotesRemain(TrulienceError):
+    """Takes still have open notes: nothing was decided. Decide again with
+    `acknowledge_open_notes=True` to decide anyway (the app asks the reviewer first)."""
+
+    def __init__(self, decision: str, notes: dict[int, list[Note]]):
+        self.decision = decision
+        self.notes = notes
+        listed = "; ".join(
+            f"scene {sid}: {len(found)} open note{'s' if len(found) > 1 else ''} ("
+            + ", ".join(_describe(n) for n in found[:3])
+            + (", ..." if len(found) > 3 else "")
+            + ")"
+            for sid, found in notes.items()
+        )
+        super().__init__(
+            f"not {decision}: {listed}; resolve them, or confirm to decide with them open"
+        )
+
+
+class UndoRefused(TrulienceError):
+    """A decision that cannot be taken back: says why."""
+
+
+def _describe(note: Note) -> str:
+    where = "" if note.frame is None else f"frame {note.frame}: "
+    body = note.body if len(note.body) <= 40 else note.body[:39] + "…"
+    return f"{where}{body}"
+
+
 @dataclass(frozen=True, slots=True)
 class Take:
-    """An assembled take waiting for a decision."""
+    """An assembled take waiting for a decision on its newest revision."""
 
     scene_id: int
     project: str
@@ -58,11 +99,16 @@ class Take:
     uri: str | None
     frames: int | None
     created_at: datetime
+    revision: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A recorded review; `request_delivery` tells the caller to start delivery."""
+    """A decision in force on a revision of a take.
+
+    `request_delivery`: an approval, delivered once `undo_until` has passed (unless undone);
+    `repeated`: the reviewer had already decided the same, and this is that decision (no
+    second one was stored)."""
 
     review_id: int
     scene_id: int
@@ -70,6 +116,10 @@ class Decision:
     reviewer: str
     comment: str
     request_delivery: bool
+    revision: int = 1
+    undo_until: datetime | None = None
+    repeated: bool = False
+    open_notes_acknowledged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +146,10 @@ def _as(conn: psycopg.Connection, actor: Actor, permission: Permission) -> Itera
 
 
 def review_queue(conn: psycopg.Connection, actor: Actor, project: str | None = None) -> list[Take]:
-    """Assembled takes with no decision yet, oldest first (optionally of one project)."""
+    """Assembled takes whose newest revision has no decision, oldest take first (optionally
+    of one project): a take rejected and regenerated is back with its new revision."""
     require(acting_user(conn, actor), Permission.VIEW)
-    return many(
-        conn,
-        Take,
-        """SELECT s.id AS scene_id, p.slug AS project, c.slug AS character,
-                  st.slug AS scene_type, s.take, s.uri, s.frames, s.created_at
-             FROM scenes s
-             JOIN projects p ON p.id = s.project_id
-             JOIN characters c ON c.id = s.character_id
-             JOIN scene_types st ON st.id = s.scene_type_id
-            WHERE s.status = %(status)s
-              AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.scene_id = s.id)
-              AND (%(project)s::text IS NULL OR p.slug = %(project)s)
-            ORDER BY s.created_at, s.id""",
-        {"status": REVIEWABLE_STATUS, "project": project},
-    )
+    return [Take(*astuple(t)) for t in reviews.awaiting_review(conn, project)]
 
 
 def _decision_code(decision: str) -> str:
@@ -122,51 +159,128 @@ def _decision_code(decision: str) -> str:
     return code
 
 
-def _refuse_unreviewable(conn: psycopg.Connection, scene_ids: list[int]) -> None:
-    # FOR UPDATE: a take cannot leave "assembled" between this check and the decision
-    rows = dict(
-        conn.execute(
-            "SELECT id, status FROM scenes WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            (scene_ids,),
-        ).fetchall()
-    )
-    problems = {
-        sid: "no such scene" if sid not in rows else f"status is {rows[sid]!r}, not assembled"
-        for sid in scene_ids
-        if rows.get(sid) != REVIEWABLE_STATUS
-    }
+def _reviewable(
+    conn: psycopg.Connection, scene_ids: list[int], revision: int | None
+) -> dict[int, reviews.TakeDecision]:
+    """The takes' newest revisions, locked against a new assembly until the decision is
+    stored; NotReviewable for a take that is missing, not assembled, or (when `revision`
+    is given) has a newer revision than the one the reviewer saw."""
+    found = reviews.take_decisions(conn, scene_ids, lock=True)
+    problems = {}
+    for sid in scene_ids:
+        take = found.get(sid)
+        if take is None:
+            problems[sid] = "no such scene"
+        elif take.status != REVIEWABLE_STATUS:
+            problems[sid] = f"status is {take.status!r}, not assembled"
+        elif revision is not None and revision != take.revision:
+            problems[sid] = (
+                f"revision {revision} was replaced by revision {take.revision}: "
+                "look at the new revision before deciding"
+            )
     if problems:
         raise NotReviewable(problems)
+    return found
 
 
-def _record(
-    conn: psycopg.Connection, user: User, scene_id: int, code: str, comment: str
-) -> Decision:
-    with writing(conn, {"decision": code, "comment": comment}):
-        review_id = conn.execute(
-            "INSERT INTO reviews (scene_id, reviewer_id, decision, comment) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
-            (scene_id, user.id, code, comment),
-        ).fetchone()[0]
-    approved = code == "approved"
-    if approved:
-        notify(
+def _decision(review: reviews.Review, repeated: bool = False) -> Decision:
+    return Decision(
+        review.id,
+        review.scene_id,
+        review.decision,
+        review.reviewer,
+        review.comment,
+        review.decision == "approved",
+        review.revision,
+        review.undo_until,
+        repeated,
+        review.open_notes_acknowledged,
+    )
+
+
+def _decide_all(
+    conn: psycopg.Connection,
+    user: User,
+    scene_ids: list[int],
+    code: str,
+    comment: str,
+    revision: int | None,
+    acknowledge_open_notes: bool,
+    undo_window_s: float | None,
+) -> list[Decision]:
+    """Decide each take in one transaction: the same decision again is the one in force,
+    open notes refuse an approval unless acknowledged, nothing is stored if any take fails."""
+    takes = _reviewable(conn, scene_ids, revision)
+    standing = {
+        sid: reviews.current_review(conn, sid, takes[sid].revision, user.id) for sid in scene_ids
+    }
+    new = [sid for sid in scene_ids if standing[sid] is None or standing[sid].decision != code]
+    open_notes = catalog_notes.open_notes_on_takes(conn, new) if new else {}
+    if open_notes and code in WARN_OF_OPEN_NOTES and not acknowledge_open_notes:
+        raise OpenNotesRemain(code, open_notes)
+    window = DEFAULT_UNDO_WINDOW_S if undo_window_s is None else max(0.0, undo_window_s)
+    decided = []
+    for sid in scene_ids:
+        if sid not in new:
+            decided.append(_decision(standing[sid], repeated=True))
+            continue
+        review = reviews.record_review(
             conn,
-            "approved",
-            {"scene_id": scene_id, "review_id": review_id},
-            f"scene {scene_id} was approved by {user.username} and is ready for delivery",
+            sid,
+            takes[sid].revision,
+            user.id,
+            code,
+            comment,
+            window,
+            len(open_notes.get(sid, [])),
         )
-    return Decision(review_id, scene_id, code, user.username, comment, approved)
+        close_for_decision(conn, "ready_for_review", sid, review.id)
+        if code == "approved":
+            notify(
+                conn,
+                "approved",
+                {"scene_id": sid, "revision": review.revision, "review_id": review.id},
+                f"scene {sid} (revision {review.revision}) was approved by {user.username} "
+                "and is ready for delivery",
+            )
+        decided.append(_decision(review))
+    return decided
 
 
 def decide(
-    conn: psycopg.Connection, actor: Actor, scene_id: int, decision: str, comment: str = ""
+    conn: psycopg.Connection,
+    actor: Actor,
+    scene_id: int,
+    decision: str,
+    comment: str = "",
+    *,
+    revision: int | None = None,
+    acknowledge_open_notes: bool = False,
+    undo_window_s: float | None = None,
 ) -> Decision:
-    """Approve, reject or flag one assembled take (a later decision supersedes an earlier)."""
+    """Approve, reject or flag the newest revision of an assembled take.
+
+    Each reviewer has one decision in force per revision: the same decision again returns
+    it (nothing stored, nobody told twice); a different one supersedes it (kept in the
+    catalog, no longer current). Give `revision` (the one the reviewer saw) to be refused
+    if a newer revision has been assembled since. An approval of a take with open notes
+    raises OpenNotesRemain unless `acknowledge_open_notes`. The decision can be taken back
+    with `undo_decision` for `undo_window_s` (default DEFAULT_UNDO_WINDOW_S) seconds, and
+    an approval goes to delivery only after that. The take's "ready for review"
+    notifications are closed for everyone."""
     code = _decision_code(decision)
     with _as(conn, actor, Permission.REVIEW) as user:
-        _refuse_unreviewable(conn, [scene_id])
-        return _record(conn, user, scene_id, code, comment)
+        (made,) = _decide_all(
+            conn,
+            user,
+            [scene_id],
+            code,
+            comment,
+            revision,
+            acknowledge_open_notes,
+            undo_window_s,
+        )
+        return made
 
 
 def batch_decide(
@@ -175,13 +289,66 @@ def batch_decide(
     scene_ids: Iterable[int],
     decision: str,
     comment: str = "",
+    *,
+    acknowledge_open_notes: bool = False,
+    undo_window_s: float | None = None,
 ) -> list[Decision]:
-    """The same decision on several takes, all or nothing: one bad id and none is decided."""
+    """The same decision on the newest revision of several takes, all or nothing: one bad
+    id, or open notes on one take of an approval not acknowledged, and none is decided.
+    Otherwise as `decide`, take by take."""
     code = _decision_code(decision)
     ids = list(dict.fromkeys(scene_ids))  # once each, in the order given
     with _as(conn, actor, Permission.REVIEW) as user:
-        _refuse_unreviewable(conn, ids)
-        return [_record(conn, user, sid, code, comment) for sid in ids]
+        return _decide_all(
+            conn, user, ids, code, comment, None, acknowledge_open_notes, undo_window_s
+        )
+
+
+def undo_decision(conn: psycopg.Connection, actor: Actor, review_ids: int | Iterable[int]) -> None:
+    """Take back one's own decisions (all or nothing) within their undo window: each is
+    removed (the audit log keeps it), the reviewer's decision it superseded is in force
+    again, the notifications it closed are open again and those it raised are gone. Refused
+    with UndoRefused, and nothing changed, once the window has closed, once delivery of an
+    approval was requested, or when a rejection already sent a segment back."""
+    ids = [review_ids] if isinstance(review_ids, int) else list(dict.fromkeys(review_ids))
+    with _as(conn, actor, Permission.REVIEW) as user:
+        found = []
+        for review_id in ids:
+            review = reviews.get_review(conn, review_id)
+            if review is not None:  # the take first, then its review: the order decide locks
+                reviews.take_decisions(conn, [review.scene_id], lock=True)
+                review = reviews.get_review(conn, review_id, lock=True)
+            found.append(_undoable(conn, user, review_id, review))
+        for review in found:
+            withdraw_for_review(conn, review.id)
+            reviews.withdraw_review(conn, review)
+
+
+def _undoable(
+    conn: psycopg.Connection, user: User, review_id: int, review: reviews.Review | None
+) -> reviews.Review:
+    """The review if `user` may take it back now; UndoRefused saying why not."""
+    if review is None:
+        raise UndoRefused(f"cannot undo review {review_id}: there is no such review")
+    what = f"cannot undo the {review.decision} decision on scene {review.scene_id}"
+    if review.reviewer_id != user.id:
+        raise UndoRefused(f"{what}: only {review.reviewer}, who made it, can take it back")
+    if not review.current:
+        raise UndoRefused(f"{what}: a later decision replaced it; undo that one instead")
+    started = reviews.delivery_started(conn, review)
+    if started is not None:
+        raise UndoRefused(f"{what}: {started}")
+    if not review.undoable:
+        raise UndoRefused(
+            f"{what}: the undo window closed at {review.undo_until:%H:%M:%S}; decide again instead"
+        )
+    take = reviews.take_decisions(conn, [review.scene_id])[review.scene_id]
+    if take.status != REVIEWABLE_STATUS or take.revision != review.revision:
+        raise UndoRefused(
+            f"{what}: the take has moved on (it is {take.status}, revision {take.revision}); "
+            "a segment sent back for regeneration cannot be called back"
+        )
+    return review
 
 
 def add_note(
