@@ -829,30 +829,42 @@ def users_shortcuts(
 @click.argument("character")
 @click.argument("scene_type")
 @click.option("--project", help="Project of the take (default: the character's first).")
-def generate(character: str, scene_type: str, project: str | None) -> None:
-    """Generate (or resume) a take here, with the local preview backend; prints progress.
-    Pipelines run the same loop as the Dagster asset `segments`."""
+@click.option("--new-take", is_flag=True, help="Start another take when the newest is complete.")
+def generate(character: str, scene_type: str, project: str | None, new_take: bool) -> None:
+    """Generate (or resume) a take here, on the configured backend (the ComfyUI pool when
+    COMFYUI_WORKERS is set, else the local preview); prints progress. Pipelines run the same
+    loop as the Dagster asset `segments`."""
     import tempfile
 
-    from trulience.generation.loop import run_loop
-    from trulience.generation.preview import LocalPreviewBackend
+    from trulience.generation.loop import TakeComplete, run_loop
+    from trulience.progress import Progress, loop_events
+    from trulience.workers.configured import configured_backend, describe_backend
 
     settings = _settings()
-
-    def report(kind: str, data: dict) -> None:
-        click.echo(f"{kind} {json.dumps(data, default=str)}")
-
+    progress = Progress(click.echo, "segment")
     with _connect(settings) as conn, tempfile.TemporaryDirectory() as work:
-        result = run_loop(
-            conn,
-            _storage(settings),
-            LocalPreviewBackend(),
-            character,
-            scene_type,
-            Path(work),
-            project=project,
-            events=report,
+        backend = configured_backend(
+            database_url(settings),
+            settings.comfyui_workers,
+            holder=_actor(),
+            report=progress.note,
         )
+        click.echo(f"{character}/{scene_type} on the {describe_backend(backend)}")
+        try:
+            result = run_loop(
+                conn,
+                _storage(settings),
+                backend,
+                character,
+                scene_type,
+                Path(work),
+                project=project,
+                events=loop_events(progress),
+                new_take=new_take,
+            )
+        except TakeComplete as exc:  # nothing to do is not a failure
+            click.echo(str(exc))
+            return
     click.echo(
         f"take {result.scene.take}: {len(result.plan)} segments, {result.frames} frames"
         f" ({len(result.generated)} generated now)"

@@ -76,6 +76,18 @@ class TakeBusy(TrulienceError):
     """Another run is generating this take right now."""
 
 
+class TakeComplete(TrulienceError):
+    """The newest take is finished and no new take was asked for."""
+
+    def __init__(self, take: Scene, character: str, scene_type: str):
+        self.take = take
+        done = f"{take.frames} frames" if take.frames else take.status
+        super().__init__(
+            f"{character}/{scene_type} take {take.take} is complete ({take.status}, {done}); "
+            "ask for a new take to make another (trulience generate --new-take)"
+        )
+
+
 class QARefused(TrulienceError):
     """Every allowed take of a segment failed a quality gate."""
 
@@ -317,13 +329,20 @@ def _wait_for_control(
 
 
 def open_take(
-    conn: psycopg.Connection, project: str, character: str, scene_type: str
+    conn: psycopg.Connection,
+    project: str,
+    character: str,
+    scene_type: str,
+    new_take: bool = True,
 ) -> tuple[Scene, SceneConfig, bool]:
     """The take to work on: an unfinished one (resumed with the settings it started with),
-    else a new take on the scene type's current effective configuration."""
+    else a new take on the scene type's current effective configuration (TakeComplete
+    when the newest take is finished and `new_take` is False)."""
     take = scene_repo.latest_take(conn, project, character, scene_type)
     if take is not None and take.status not in FINISHED:
         return take, SceneConfig.from_json(take.effective_config), True
+    if take is not None and not new_take:
+        raise TakeComplete(take, character, scene_type)
     config = resolve(conn, scene_type)
     take = scene_repo.create_scene(
         conn,
@@ -350,12 +369,14 @@ def run_loop(
     max_pause_s: float = 3600.0,
     events: Events = _no_events,
     faces: "FaceModelSet | None" = None,
+    new_take: bool = True,
 ) -> LoopResult:
     """Generate (or finish) the current take of a character in a scene type; every take of
     a segment passes the scene type's quality gates or is retaken with another seed (the
-    identity gates need `faces` and the character's calibrated identity)."""
+    identity gates need `faces` and the character's calibrated identity). With `new_take`
+    False a finished newest take raises TakeComplete instead of starting another."""
     project = choose_project(conn, character, project)
-    scene, config, resumed = open_take(conn, project, character, scene_type)
+    scene, config, resumed = open_take(conn, project, character, scene_type, new_take)
     quality = quality_for(conn, character, config, faces)
     if not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x5CE7E, scene.id)).fetchone()[0]:
         raise TakeBusy(
@@ -526,9 +547,11 @@ def _generate(
                 "scene_type": scene_type,
                 "scene_type_version": config.version,
                 "lineage": list(config.lineage),
-                "workflow": config.workflow,
-                "workflow_version": config.workflow_version,
-                "workflow_sha256": config.workflow_sha256,
+                # only what ran: a backend that ignores workflows (the preview) made this
+                # segment without the scene type's workflow
+                "workflow": config.workflow if result.ran_workflow else None,
+                "workflow_version": config.workflow_version if result.ran_workflow else None,
+                "workflow_sha256": config.workflow_sha256 if result.ran_workflow else None,
                 "prompt": prompt,
                 "negative_prompt": negative,
                 "missing_prompt_fields": missing,
