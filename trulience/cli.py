@@ -442,10 +442,14 @@ def scene_types_apply(file: Path) -> None:
 
 
 @scene_types_group.command("show")
+    from trulience.generation.workflow_registry import scene_type_warnings
 @click.argument("slug")
 def scene_types_show(slug: str) -> None:
     """The effective configuration (inheritance resolved) and the version history."""
+        warnings = scene_type_warnings(conn, slug)
     from trulience.catalog.scene_types import get_scene_type
+    for warning in warnings:
+        click.echo(f"  warning: {warning}")
     from trulience.generation.scene_config import resolve
 
     with _connect(_settings()) as conn:
@@ -542,7 +546,12 @@ def workflows_add(
 @click.argument("name")
 def workflows_show(name: str) -> None:
     """A workflow's newest version: slots, models, and the scene types that use it."""
-    from trulience.catalog.workflows import get_workflow, scene_types_using, workflow_models
+    from trulience.catalog.workflows import (
+        get_workflow,
+        scene_types_using,
+        workflow_models,
+        workflow_warnings,
+    )
 
     with _connect(_settings()) as conn:
         w = get_workflow(conn, name)
@@ -554,6 +563,8 @@ def workflows_show(name: str) -> None:
             "nodes": len(w.graph),
             "models": [f"{f}/{n}" for f, n in workflow_models(conn, w.id)],
             "scene_types": [f"{t} v{v}" for t, v in scene_types_using(conn, name)],
+    for warning in registered.warnings:
+        click.echo(f"  warning: {warning}")
         }
     click.echo(json.dumps(shown, indent=2))
 
@@ -572,6 +583,7 @@ def workers() -> None:
     """ComfyUI workers: register, check, drain, remove."""
 
 
+            "warnings": workflow_warnings(conn, w.id),
 @workers.command("add")
 @click.argument("url")
 @click.option("--pool", "pool_name", default="default", show_default=True)

@@ -121,3 +121,17 @@ def workflow_by_id(conn: psycopg.Connection, workflow_id: int) -> Workflow:
 
 def list_workflows(conn: psycopg.Connection) -> list[Workflow]:
     return many(conn, Workflow, f"SELECT {_COLUMNS} FROM workflows ORDER BY name, version")
+
+
+def set_workflow_warnings(conn: psycopg.Connection, workflow_id: int, warnings: list[str]) -> None:
+    """Record what registering a workflow version warned about (replacing earlier warnings)."""
+    with writing(conn):
+        conn.execute(
+            "UPDATE workflows SET warnings = %s WHERE id = %s", (Jsonb(warnings), workflow_id)
+        )
+
+
+def workflow_warnings(conn: psycopg.Connection, workflow_id: int) -> list[str]:
+    """What registering this workflow version warned about."""
+    row = conn.execute("SELECT warnings FROM workflows WHERE id = %s", (workflow_id,)).fetchone()
+    return list(row[0]) if row else []
