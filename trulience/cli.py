@@ -424,10 +424,14 @@ def scene_types_add(
         if value is not None:
             entry[key] = value
     from trulience.generation.scene_config import define
+    from trulience.generation.workflow_registry import scene_type_warnings
 
     with _connect(_settings()) as conn:
         outcome = define(conn, parse_definition(entry, slug))
+        warnings = scene_type_warnings(conn, slug)
     click.echo(f"scene type {slug}: {outcome}")
+    for warning in warnings:
+        click.echo(f"  warning: {warning}")
 
 
 @scene_types_group.command("apply")
@@ -442,14 +446,10 @@ def scene_types_apply(file: Path) -> None:
 
 
 @scene_types_group.command("show")
-    from trulience.generation.workflow_registry import scene_type_warnings
 @click.argument("slug")
 def scene_types_show(slug: str) -> None:
     """The effective configuration (inheritance resolved) and the version history."""
-        warnings = scene_type_warnings(conn, slug)
     from trulience.catalog.scene_types import get_scene_type
-    for warning in warnings:
-        click.echo(f"  warning: {warning}")
     from trulience.generation.scene_config import resolve
 
     with _connect(_settings()) as conn:
@@ -540,6 +540,8 @@ def workflows_add(
     click.echo(f"workflow {w.name} v{w.version} ({w.sha256[:12]}), {checked}")
     for folder, filename in registered.models:
         click.echo(f"  model {folder}/{filename}")
+    for warning in registered.warnings:
+        click.echo(f"  warning: {warning}")
 
 
 @workflows.command("show")
@@ -563,8 +565,7 @@ def workflows_show(name: str) -> None:
             "nodes": len(w.graph),
             "models": [f"{f}/{n}" for f, n in workflow_models(conn, w.id)],
             "scene_types": [f"{t} v{v}" for t, v in scene_types_using(conn, name)],
-    for warning in registered.warnings:
-        click.echo(f"  warning: {warning}")
+            "warnings": workflow_warnings(conn, w.id),
         }
     click.echo(json.dumps(shown, indent=2))
 
@@ -583,7 +584,6 @@ def workers() -> None:
     """ComfyUI workers: register, check, drain, remove."""
 
 
-            "warnings": workflow_warnings(conn, w.id),
 @workers.command("add")
 @click.argument("url")
 @click.option("--pool", "pool_name", default="default", show_default=True)
