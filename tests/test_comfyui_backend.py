@@ -19,8 +19,10 @@ from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.comfyui_nodes import animatic_frames, to_uint8
 from trulience.generation.backend import (
+    OperatorInterrupted,
     PermanentBackendError,
     SegmentRequest,
+    SegmentWatch,
     TransientBackendError,
 )
 from trulience.generation.comfyui import ComfyUIBackend, ComfyUIClient
@@ -425,7 +427,7 @@ def test_a_prompt_deleted_from_the_queue_is_lost(
     helper.join()
 
 
-def test_an_operator_interrupt_is_transient(
+def test_an_interrupt_nobody_of_ours_asked_for_is_transient(
     fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
 ) -> None:
     fake.slow(0.1)
@@ -440,3 +442,137 @@ def test_an_operator_interrupt_is_transient(
         comfy.generate_segment(seed_frame, request(), tmp_path)
     assert isinstance(raised.value, TransientBackendError)
     comfy.free()
+
+
+# -- an operator's interrupt, a silenced socket, a stopped run -------------------------------
+
+
+class Watch:
+    """A take's watch as the loop keeps it: the prompt it was told of, and a cancel flag an
+    operator sets before interrupting."""
+
+    def __init__(self) -> None:
+        self.prompts: list[tuple[str, str]] = []
+        self.cancelled: str | None = None
+
+    def submitted(self, worker: str, prompt_id: str) -> None:
+        self.prompts.append((worker, prompt_id))
+
+    def cancelled_by(self) -> str | None:
+        return self.cancelled
+
+
+def test_an_interrupt_of_a_take_its_operator_cancelled_is_final(
+    fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
+) -> None:
+    fake.slow(0.1)
+    watch = Watch()
+    assert isinstance(watch, SegmentWatch)
+    client = ComfyUIClient(fake.url)
+
+    def operator_interrupts_at_node_2(update) -> None:
+        if update.event == "executing" and update.node == "2" and watch.cancelled is None:
+            watch.cancelled = "maria"  # the take is cancelled first, then its prompt stopped
+            client.interrupt(watch.prompts[-1][1])
+
+    comfy = backend(fake, on_progress=operator_interrupts_at_node_2)
+    with pytest.raises(OperatorInterrupted, match="on the request of maria") as raised:
+        comfy.generate_segment(seed_frame, request(watch=watch), tmp_path)
+    error = raised.value
+    assert isinstance(error, PermanentBackendError) and not isinstance(error, TransientBackendError)
+    assert error.by == "maria" and isinstance(error.__cause__, PromptInterrupted)
+    assert watch.prompts == [(fake.url, fake.submissions[-1].prompt_id)]
+
+
+def test_a_queued_prompt_an_operator_deleted_is_final_without_waiting_for_the_idle_timeout(
+    fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
+) -> None:
+    """A deleted queue item leaves no trace: found by polling while the socket is quiet."""
+    fake.slow(0.3)
+    client = ComfyUIClient(fake.url)
+    blocker = copy.deepcopy(WORKFLOW)
+    blocker["2"]["inputs"]["seed"] = 98
+    blocker["1"]["inputs"]["image"] = "blocker.png"
+    fake.add_input("blocker.png", cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    client.submit(blocker, client_id="someone-else")
+    watch = Watch()
+
+    def operator_deletes_ours() -> None:
+        deadline = time.monotonic() + 5
+        while not watch.prompts and time.monotonic() < deadline:
+            time.sleep(0.01)
+        watch.cancelled = "maria"
+        client.cancel(watch.prompts[-1][1])  # still queued: removed from the queue
+
+    helper = threading.Thread(target=operator_deletes_ours)
+    helper.start()
+    comfy = backend(fake, idle_timeout_s=300, silent_poll_s=0.2)
+    with pytest.raises(OperatorInterrupted) as raised:
+        comfy.generate_segment(seed_frame, request(watch=watch), tmp_path)
+    helper.join()
+    assert isinstance(raised.value.__cause__, PromptLost)
+
+
+def test_a_second_socket_under_our_client_id_is_outlasted_by_polling_history(
+    fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
+) -> None:
+    """The older socket hears nothing more, not even the done marker; the segment finishes
+    from /history, long before the idle timeout, and is submitted once."""
+    fake.slow(0.05)
+    fake.second_socket_on_next_prompt()
+    before = len(fake.submissions)
+    comfy = backend(fake, idle_timeout_s=300, silent_poll_s=0.2)
+    result = comfy.generate_segment(seed_frame, request(frames=10), tmp_path)
+    assert result.metadata["finished_via"] == "history_poll"
+    assert result.metadata["silent_polls"] >= 1 and result.metadata["socket_connects"] == 1
+    assert len(fake.submissions) == before + 1
+    assert result.frames == 10 and probe(result.video_path).frames == 10
+    # the run's messages went to the other socket
+    heard = [json.loads(f)["type"] for f in fake.interloper_frames if isinstance(f, str)]
+    assert "execution_success" in heard
+
+
+def test_a_socket_that_hears_everything_finishes_through_it(
+    fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
+) -> None:
+    result = backend(fake, silent_poll_s=5).generate_segment(seed_frame, request(), tmp_path)
+    assert result.metadata["finished_via"] == "socket" and result.metadata["silent_polls"] == 0
+
+
+def test_a_run_stopped_from_outside_cancels_its_prompt(
+    fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
+) -> None:
+    """SIGTERM reaches the loop as KeyboardInterrupt (ours, or Dagster's interrupt): the
+    prompt must not run on to the end unwatched."""
+    fake.slow(0.3)
+
+    def terminated_at_node_2(update) -> None:
+        if update.event == "executing" and update.node == "2":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backend(fake, on_progress=terminated_at_node_2).generate_segment(
+            seed_frame, request(), tmp_path
+        )
+    prompt_id = fake.submissions[-1].prompt_id
+    client = ComfyUIClient(fake.url)
+    deadline = time.monotonic() + 5
+    while (entry := client.history(prompt_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert entry["status"]["messages"][-1][0] == "execution_interrupted"
+
+
+@pytest.mark.parametrize("width, height", [(95, 64), (96, 63)])
+def test_libx264_refusing_an_odd_size_is_explained(
+    fake: FakeComfyUI, tmp_path: Path, width: int, height: int
+) -> None:
+    seed = np.full((height, width, 3), 120, np.uint8)
+    with pytest.raises(ExecutionFailed) as raised:
+        backend(fake).generate_segment(
+            seed, request(width=width, height=height, seed=width * height), tmp_path
+        )
+    message = str(raised.value)
+    assert 'avcodec_open2("libx264"' in message  # the worker's own words are kept
+    assert "needs an even width and height" in message
+    assert f"{width}x{height} (the scene type's size)" in message
+    assert f"e.g. {width + width % 2}x{height + height % 2}" in message

@@ -278,3 +278,81 @@ def test_a_rejected_segment_is_regenerated_by_the_sensor(setup, conn):
     assert attempts == [(1,), (2,)]
     idle = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     assert "no take waits" in idle.skip_message
+
+
+TERMINATED_SCRIPT = """
+import json, sys, time
+from dagster import MultiPartitionKey, instance_for_test
+from resources import GenerationResource
+from trulience.config import Settings
+from trulience.generation.preview import LocalPreviewBackend
+from trulience_assets.definitions import build_definitions
+
+home, db_url = sys.argv[1:3]
+STOPPED = {"once": False}
+
+class Slow(LocalPreviewBackend):
+    # segment 1 hangs the first time (long enough to be terminated); a retry would not
+    def generate_segment(self, seed_frame, request, work_dir):
+        if request.index == 1 and not STOPPED["once"]:
+            STOPPED["once"] = True
+            print("segment 1 running", flush=True)
+            time.sleep(60)
+        return super().generate_segment(seed_frame, request, work_dir)
+
+class SlowGeneration(GenerationResource):
+    def backend(self, holder="loop"):
+        return Slow()
+
+settings = Settings.from_env({"TRULIENCE_HOME": home, "DATABASE_URL": db_url})
+with instance_for_test() as instance:
+    instance.add_dynamic_partitions("character", ["eileen"])
+    instance.add_dynamic_partitions("scene_type", ["blink"])
+    job = build_definitions(settings).resolve_job_def("scenes")
+    result = job.execute_in_process(
+        partition_key=MultiPartitionKey({"character": "eileen", "scene_type": "blink"}),
+        instance=instance,
+        raise_on_error=False,
+        resources={"generation": SlowGeneration(home=home, database_url=db_url)},
+    )
+    print(json.dumps({
+        "success": result.success,
+        "events": [e.event_type_value for e in result.all_events],
+    }), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_terminated_run_stops_and_is_not_retried(setup, conn, tmp_path):
+    """Dagster terminates a run with SIGTERM, which reaches the step as an interrupt; the
+    RetryPolicy must not start the step again (the retry would succeed here)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings, _ = setup
+    process = subprocess.Popen(
+        [sys.executable, "-c", TERMINATED_SCRIPT, str(settings.home), settings.database_url],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if line.startswith("segment 1 running"):
+                os.kill(process.pid, signal.SIGTERM)
+                break
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err[-3000:]
+    outcome = json.loads(out.strip().splitlines()[-1])
+    assert not outcome["success"]
+    assert "STEP_UP_FOR_RETRY" not in outcome["events"] and "STEP_FAILURE" in outcome["events"]
+    take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    assert take.status == "failed" and "stopped from outside" in take.failure
+    assert sorted(scenes.current_segments(conn, take.id)) == [0]  # kept, to resume from

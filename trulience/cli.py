@@ -653,13 +653,16 @@ def workers_undrain(name: str) -> None:
 @workers.command("interrupt")
 @click.argument("name")
 def workers_interrupt(name: str) -> None:
-    """Interrupt what the worker is running now (it stops at the next node boundary)."""
-    from trulience.generation.comfyui.client import ComfyUIClient
-    from trulience.workers import pool
+    """Stop our takes' prompts on the worker (by prompt id; queued ones are removed) and
+    cancel those takes; other clients' prompts are left alone."""
+    from trulience.generation.interrupt import interrupt_worker
 
-    with _connect(_settings()) as conn, ComfyUIClient(pool.get_worker(conn, name).url) as client:
-        client.interrupt()
-    click.echo(f"worker {name}: interrupt sent (takes effect at the next node boundary)")
+    with _connect(_settings()) as conn:
+        stopped = interrupt_worker(conn, name, _actor())
+    if not stopped:
+        click.echo(f"worker {name}: no take of ours is running or queued there; nothing sent")
+    for outcome in stopped:
+        click.echo(outcome.describe())
 
 
 @workers.command("free")
@@ -929,6 +932,26 @@ def runs_resume(character: str, scene_type: str, project: str | None) -> None:
 def runs_cancel(character: str, scene_type: str, project: str | None) -> None:
     """Stop the take after its current segment; finished segments are kept."""
     _control(character, scene_type, project, "cancel")
+
+
+@runs.command("interrupt")
+@_with_take_args
+def runs_interrupt(character: str, scene_type: str, project: str | None) -> None:
+    """Stop the take now: interrupt its running prompt (or remove it from the worker's
+    queue) and cancel the take; finished segments are kept, nothing is retried."""
+    from trulience.generation.interrupt import interrupt_take
+    from trulience.generation.loop import find_take
+
+    with _connect(_settings()) as conn:
+        take = find_take(conn, character, scene_type, project)
+        stopped = interrupt_take(conn, take.id, _actor())
+    if not stopped:
+        click.echo(
+            f"{character}/{scene_type} take {take.take}: cancelled; no prompt of it is on a "
+            "worker now, so it stops before its next segment"
+        )
+    for outcome in stopped:
+        click.echo(outcome.describe())
 
 
 @runs.command("status")

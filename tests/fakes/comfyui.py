@@ -13,7 +13,12 @@ Nodes run real image and video code on CPU (see comfyui_nodes.py).
 Each server runs its own event loop in a background thread on 127.0.0.1 with an ephemeral
 port, and keeps its input/output/temp folders in a temp directory removed by stop().
 Fault injection (slow nodes, failing nodes, dropped sockets, crashes, a full queue, prompts
-that vanish) is deterministic and reset by reset_faults().
+that vanish, a second socket under a prompt's clientId) is deterministic and reset by
+reset_faults(). The ways the real server fails on its own are kept as they are: a global (or
+targeted) interrupt only sets a flag checked at the next node boundary and cleared when the
+next prompt starts, so one sent during the last node is lost; a deleted queued prompt leaves
+no trace; an identical prompt is answered from the cache at once; libx264 refuses odd
+sizes at run time.
 """
 
 import asyncio
@@ -43,7 +48,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import ClientSession, WSMsgType, web
 from PIL import Image
 
 from tests.fakes.comfyui_nodes import NODE_CLASSES, Folders, NodeClass, NodeContext, NodeOutput
@@ -93,6 +98,7 @@ class Faults:
     drop_sockets_after: int | None = None  # close every socket after this many more frames
     die_after_nodes: int | None = None  # crash once this many more nodes have run
     max_queue: int | None = None  # refuse POST /prompt when running + pending reaches this
+    second_socket_on_start: bool = False  # next prompt: another socket takes its clientId
 
 
 @dataclass(frozen=True)
@@ -316,6 +322,7 @@ class _Process:
         self.worker: asyncio.Task[None] | None = None
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self.interlopers: list[Any] = []  # client sessions of second sockets we opened
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -342,6 +349,9 @@ class _Process:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._abort_sockets()
+        for session in self.interlopers:
+            await session.close()
+        self.interlopers.clear()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
@@ -467,6 +477,20 @@ class _Process:
                 self.ui_cache.clear()
                 self.objects.clear()
 
+    async def _open_second_socket(self, client_id: str) -> None:
+        """Connect another socket under `client_id`, as a second tab or process would: from
+        now on it gets every message meant for that id and the first socket gets none."""
+        session = ClientSession()
+        self.interlopers.append(session)
+        ws = await session.ws_connect(f"http://127.0.0.1:{self.port}/ws?clientId={client_id}")
+        await ws.receive()  # its status frame: the server has registered it
+
+        async def listen() -> None:
+            async for message in ws:
+                self.host.interloper_frames.append(message.data)
+
+        self.tasks.append(asyncio.create_task(listen()))
+
     def _add_message(self, run: _Run, event: str, data: dict[str, Any], broadcast: bool) -> None:
         data = {**data, "timestamp": int(time.time() * 1000)}
         run.status_messages.append([event, data])
@@ -551,6 +575,9 @@ class _Process:
         self.interrupted = False  # an interrupt sent while idle is forgotten
         self.client_id = extra_data.get("client_id")
         self.current_prompt_id = prompt_id
+        if self.host.faults.second_socket_on_start and self.client_id is not None:
+            self.host.faults.second_socket_on_start = False  # one shot
+            await self._open_second_socket(self.client_id)
         run = _Run(prompt_id, prompt, extra_data, keys={})
         self._add_message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
         run.keys = {nid: self._signature(prompt, nid) for nid in prompt}
@@ -1419,6 +1446,7 @@ class FakeComfyUI:
         self._submissions: list[Submission] = []
         self._frames_since_armed = 0
         self._nodes_since_armed = 0
+        self.interloper_frames: list[Any] = []  # what second sockets we opened received
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -1565,6 +1593,13 @@ class FakeComfyUI:
         """Crash (like kill()) once `after_nodes` more nodes have finished running."""
         self._nodes_since_armed = 0
         self.faults.die_after_nodes = after_nodes
+
+    def second_socket_on_next_prompt(self) -> None:
+        """When the next prompt with a client_id starts, open a second socket under that
+        clientId (kept open): the submitter's socket stays open but hears nothing more, not
+        even broadcasts (runs/sockets/c_two_sockets_one_clientId). What the second socket
+        receives is collected in `interloper_frames`."""
+        self.faults.second_socket_on_start = True
 
     def queue_limit(self, n: int | None) -> None:
         """Refuse POST /prompt with 503 {"error": {"type": "queue_full", ...}, "node_errors": {}}

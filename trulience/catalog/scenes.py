@@ -1,5 +1,8 @@
 """Scenes (takes of a character in a scene type within a project) and their segments."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -321,3 +324,65 @@ def scene_control(conn: psycopg.Connection, scene_id: int) -> tuple[str, str | N
 
         raise NotFound("scene", scene_id)
     return row[0], row[1]
+
+
+@dataclass(frozen=True, slots=True)
+class RunningPrompt:
+    """The ComfyUI prompt a take's segment runs now: on which worker (URL), since when."""
+
+    scene_id: int
+    take: int
+    character: str
+    scene_type: str
+    project: str
+    segment: int
+    worker: str
+    prompt_id: str
+    submitted_at: datetime
+
+
+def record_prompt(
+    conn: psycopg.Connection, scene_id: int, segment: int, worker: str, prompt_id: str
+) -> None:
+    """Note the prompt a take's segment was queued as on a worker (one at a time per take)."""
+    with writing(conn, {"prompt_id": prompt_id}):
+        conn.execute(
+            """UPDATE scenes SET prompt_id = %s, prompt_worker = %s, prompt_segment = %s,
+                      prompt_submitted_at = now()
+                WHERE id = %s""",
+            (prompt_id, worker.rstrip("/"), segment, scene_id),
+        )
+
+
+def clear_prompt(conn: psycopg.Connection, scene_id: int, prompt_id: str | None = None) -> None:
+    """Forget a take's running prompt (only `prompt_id`, when given) once its segment ended."""
+    with writing(conn):
+        conn.execute(
+            """UPDATE scenes SET prompt_id = NULL, prompt_worker = NULL, prompt_segment = NULL,
+                      prompt_submitted_at = NULL
+                WHERE id = %s AND prompt_id IS NOT NULL
+                  AND (%s::text IS NULL OR prompt_id = %s)""",
+            (scene_id, prompt_id, prompt_id),
+        )
+
+
+def running_prompts(
+    conn: psycopg.Connection, *, worker: str | None = None, scene_id: int | None = None
+) -> list[RunningPrompt]:
+    """The prompts takes have recorded as running, on one worker (URL) or of one take."""
+    return many(
+        conn,
+        RunningPrompt,
+        """SELECT s.id AS scene_id, s.take, c.slug AS character, t.slug AS scene_type,
+                  p.slug AS project, s.prompt_segment AS segment, s.prompt_worker AS worker,
+                  s.prompt_id, s.prompt_submitted_at AS submitted_at
+             FROM scenes s
+             JOIN projects p ON p.id = s.project_id
+             JOIN characters c ON c.id = s.character_id
+             JOIN scene_types t ON t.id = s.scene_type_id
+            WHERE s.prompt_id IS NOT NULL
+              AND (%(worker)s::text IS NULL OR s.prompt_worker = rtrim(%(worker)s, '/'))
+              AND (%(scene)s::bigint IS NULL OR s.id = %(scene)s)
+            ORDER BY s.prompt_submitted_at, s.id""",
+        {"worker": worker, "scene": scene_id},
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -28,6 +28,29 @@ class PermanentBackendError(BackendError):
     """Retrying the same request will fail again: a bad workflow, an impossible size."""
 
 
+class OperatorInterrupted(PermanentBackendError):
+    """An operator interrupted the segment (and cancelled its take): never retried, and no
+    fault of the worker's. `by` is who asked."""
+
+    def __init__(self, message: str, *, by: str | None = None) -> None:
+        super().__init__(message)
+        self.by = by
+
+
+@runtime_checkable
+class SegmentWatch(Protocol):
+    """How a backend tells the catalog which prompt runs a segment, and learns whether an
+    operator has cancelled the take (so an interrupt of that prompt is theirs)."""
+
+    def submitted(self, worker: str, prompt_id: str) -> None:
+        """The segment's prompt was queued on `worker` (a URL) under `prompt_id`."""
+        ...
+
+    def cancelled_by(self) -> str | None:
+        """Who cancelled the take, or None while it should run."""
+        ...
+
+
 @dataclass(frozen=True)
 class SegmentRequest:
     """What to generate: `frames` frames at `fps`, `width` x `height`, from a seed frame."""
@@ -43,6 +66,8 @@ class SegmentRequest:
     negative_prompt: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     workflow: dict[str, Any] | None = None  # API-format graph, for ComfyUI backends
+    # the loop's link to the catalog while the segment runs (None: nobody is watching)
+    watch: SegmentWatch | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

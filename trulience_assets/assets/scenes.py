@@ -12,6 +12,7 @@ from dagster import (
     Backoff,
     BetaWarning,
     Config,
+    DagsterExecutionInterruptedError,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -63,7 +64,8 @@ def gate_results(failed: tuple[str, ...], reason: str | None = None) -> list[Ass
     group_name="scenes",
     deps=[AssetDep(image_variants, partition_mapping=CHARACTER_OF_PARTITION)],
     # transient backend trouble (a worker went away) is retried; the loop resumes after the
-    # last committed segment, so a retry never redoes finished work
+    # last committed segment, so a retry never redoes finished work. A terminated run (and an
+    # operator's interrupt, a cancel) is not: see the except clauses below.
     retry_policy=RetryPolicy(max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL),
     kinds={"video"},
     pool="generation",
@@ -115,6 +117,17 @@ def segments(
             )
         except TransientBackendError:
             raise
+        except (DagsterExecutionInterruptedError, KeyboardInterrupt) as exc:
+            # Dagster's run termination (SIGTERM, as an interrupt): the RetryPolicy would
+            # start the step again, which is the opposite of what whoever stopped it wanted.
+            raise Failure(
+                description=(
+                    f"{character}/{scene_type}: the run was terminated; its prompt was "
+                    "cancelled and its committed segments are kept (materialise again to "
+                    "resume)"
+                ),
+                allow_retries=False,
+            ) from exc
         except QARefused as exc:  # the take stands as made; its failed gate blocks assembly
             take = latest_take(
                 conn, choose_project(conn, character, config.project), character, scene_type

@@ -4,7 +4,15 @@ A segment goes: bind the request into the workflow through its slots, upload the
 open the WebSocket (before submitting: there is no replay), submit once under a prompt id we
 chose, follow the run, and fetch the outputs named in /history. If the socket drops we
 reconnect and reconcile through /queue and /history; the prompt is never submitted twice. A
-segment is done only when history says success and both files are on our disk.
+socket that stays silent (a second socket under our clientId silences ours, PROTOCOL section
+5) is not trusted to the idle timeout: every few seconds of silence we look the prompt up in
+/queue and /history and finish from there. A segment is done only when history says success
+and both files are on our disk.
+
+The prompt id is reported to the request's watch once queued, so an operator can interrupt
+that prompt (not the worker's whole queue); an interrupt (or a queue deletion) of a take the
+operator cancelled is OperatorInterrupted, never retried; any other interrupt stays
+transient. A run stopped from outside (SIGTERM, Dagster's termination) cancels its prompt.
 """
 
 import logging
@@ -20,7 +28,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trulience.generation.backend import PermanentBackendError, SegmentRequest, SegmentResult
+from trulience.generation.backend import (
+    OperatorInterrupted,
+    PermanentBackendError,
+    SegmentRequest,
+    SegmentResult,
+)
 from trulience.generation.comfyui.client import (
     ComfyUIClient,
     HistoryEntry,
@@ -52,6 +65,7 @@ from trulience.generation.comfyui.workflow import (
     bind_inputs,
     check_api_format,
     check_workflow,
+    fixed_sizes,
     is_link,
     parse_slots,
 )
@@ -84,6 +98,8 @@ class _Run:
     submitted: Submitted | None = None
     connects: int = 0
     reconciled: int = 0
+    polled: int = 0  # /queue + /history look-ups while the socket was silent
+    finished_via: str | None = None  # "socket", "history_poll" or "reconcile"
 
     @classmethod
     def start(cls, request: SegmentRequest) -> "_Run":
@@ -104,6 +120,8 @@ class _Run:
             "executed_nodes": list(self.tracker.ran),
             "socket_connects": self.connects,
             "reconciled": self.reconciled,
+            "silent_polls": self.polled,
+            "finished_via": self.finished_via,
         }
 
 
@@ -121,6 +139,7 @@ class ComfyUIBackend:
         ping_interval_s: float = 5.0,
         ping_timeout_s: float = 10.0,
         poll_interval_s: float = 0.5,
+        silent_poll_s: float = 5.0,
         validate: bool = True,
         on_progress: ProgressCallback | None = None,
         on_preview: PreviewCallback | None = None,
@@ -137,6 +156,9 @@ class ComfyUIBackend:
         self.ping_interval_s = ping_interval_s
         self.ping_timeout_s = ping_timeout_s
         self.poll_interval_s = poll_interval_s
+        # after this long without a message (and as often again while silence lasts) the
+        # prompt is looked up in /queue and /history: a silenced socket never says "done"
+        self.silent_poll_s = silent_poll_s
         self.validate = validate
         self.on_progress = on_progress
         self.on_preview = on_preview
@@ -176,8 +198,18 @@ class ComfyUIBackend:
             graph[node_id].setdefault("inputs", {})[input_name] = image_ref
 
         run = _Run.start(request)
-        entry = self._run(run, graph, request, clock + self.segment_timeout_s, where)
-        self._check_outcome(entry, run.tracker, where)
+        try:
+            entry = self._run(run, graph, request, clock + self.segment_timeout_s, where)
+            self._check_outcome(entry, run.tracker, where, graph, slots, request)
+        except (PromptInterrupted, PromptLost) as error:
+            by = _cancelled_by(request)
+            if by is None:
+                raise  # nobody of ours asked: another client's interrupt, a restart
+            raise OperatorInterrupted(
+                f"{where}: prompt {run.prompt_id} on {self.worker} was stopped on the "
+                f"request of {by}, who cancelled the take ({error})",
+                by=by,
+            ) from error
 
         video_path, video_file = self._fetch_video(entry, slots, graph, request, work_dir, where)
         try:
@@ -321,10 +353,24 @@ class ComfyUIBackend:
         try:
             socket.connect()  # before submitting: the server replays nothing
             run.submitted = self._submit(graph, run.client_id, run.prompt_id, extra_data, where)
+            self._report_submitted(request, run, where)
             return self._follow(socket, run, deadline, where)
+        except BaseException as error:
+            if run.submitted is not None and not isinstance(error, Exception):
+                # SIGTERM, Dagster's termination, Ctrl-C: the run stops, so must its prompt
+                self._give_up(run.prompt_id, where)
+            raise
         finally:
             socket.close()
             run.connects = socket.connects
+
+    def _report_submitted(self, request: SegmentRequest, run: _Run, where: str) -> None:
+        if request.watch is None:
+            return
+        try:
+            request.watch.submitted(self.worker, run.prompt_id)
+        except Exception:  # the record helps operators; its failure must not fail the GPU work
+            log.exception("%s: could not record prompt %s", where, run.prompt_id)
 
     def _submit(
         self,
@@ -364,15 +410,17 @@ class ComfyUIBackend:
     def _follow(self, socket: PromptSocket, run: _Run, deadline: float, where: str) -> HistoryEntry:
         """Follow the prompt to its end and return its history entry."""
         prompt_id, tracker = run.prompt_id, run.tracker
+        waiting_since = time.monotonic()  # silence while queued behind others is not idleness
         while True:
             try:
                 socket.follow(
                     tracker,
                     deadline=deadline,
-                    idle_timeout_s=self.idle_timeout_s,
+                    idle_timeout_s=min(self.silent_poll_s, self.idle_timeout_s),
                     on_progress=self.on_progress,
                     on_preview=self.on_preview,
                 )
+                run.finished_via = "socket"
                 return self._history_after_done(prompt_id, where)
             except DeadlineReached:
                 self._give_up(prompt_id, where)
@@ -383,11 +431,19 @@ class ComfyUIBackend:
                     which="segment",
                 ) from None
             except SocketIdle:
-                run.reconciled += 1
+                # Silent for a while: the run may have ended unheard (a second socket under
+                # our clientId takes every message), so ask the worker itself.
+                run.polled += 1
                 state = self._reconcile(prompt_id, where)
                 if isinstance(state, HistoryEntry):
+                    run.finished_via = "history_poll"
                     return state
-                if state == "running":
+                now = time.monotonic()
+                if state == "pending":
+                    waiting_since = now
+                    continue
+                silent_s = now - max(socket.last_message_at, waiting_since)
+                if silent_s >= self.idle_timeout_s:
                     self._give_up(prompt_id, where)
                     node = f" (node {tracker.current_node})" if tracker.current_node else ""
                     raise SegmentTimeout(
@@ -396,13 +452,13 @@ class ComfyUIBackend:
                         prompt_id=prompt_id,
                         which="idle",
                     ) from None
-                # Waiting in line behind other prompts is not idleness.
             except SocketLost as lost:
                 run.reconciled += 1
                 log.warning("%s: %s; reconnecting", where, lost)
                 self._reconnect(socket, prompt_id, deadline, where)
                 state = self._reconcile(prompt_id, where)
                 if isinstance(state, HistoryEntry):
+                    run.finished_via = "reconcile"
                     return state
 
     def _reconnect(self, socket: PromptSocket, prompt_id: str, deadline: float, where: str) -> None:
@@ -466,7 +522,15 @@ class ComfyUIBackend:
 
     # -- results --------------------------------------------------------------------------
 
-    def _check_outcome(self, entry: HistoryEntry, tracker: PromptTracker, where: str) -> None:
+    def _check_outcome(
+        self,
+        entry: HistoryEntry,
+        tracker: PromptTracker,
+        where: str,
+        graph: Mapping[str, Any] | None = None,
+        slots: Slots | None = None,
+        request: SegmentRequest | None = None,
+    ) -> None:
         """Raise unless history says success (an errored prompt still lists the outputs
         that finished before the failure: outputs alone prove nothing)."""
         outcome = entry.outcome
@@ -491,6 +555,8 @@ class ComfyUIBackend:
                 f"{where}: node {node_id} ({node_type}) failed on {self.worker}: "
                 f"{exception_type or 'error'}: {exception_message or 'no message'}"
             )
+            if "avcodec_open2" in exception_message:
+                message += "; " + encoder_refusal(exception_message, graph, slots, request)
         else:
             message = (
                 f"{where}: prompt {prompt_id} ended with status {entry.status_str!r} on "
@@ -561,6 +627,65 @@ class ComfyUIBackend:
                 "which is not an image we can decode"
             )
         return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB), "lossless", chosen
+
+
+def _cancelled_by(request: SegmentRequest) -> str | None:
+    """Who cancelled the request's take (asked of its watch), or None."""
+    if request.watch is None:
+        return None
+    try:
+        return request.watch.cancelled_by()
+    except Exception:  # cannot tell: treat the interrupt as nobody's, i.e. transient
+        log.exception(
+            "%s segment %s: could not read the take's control", request.scene, request.index
+        )
+        return None
+
+
+_ENCODER = re.compile(r"avcodec_open2\(\W*([\w.-]+)")
+# Encoders that take yuv420p frames only in even sizes (chroma is subsampled 2x2).
+_EVEN_SIZE_ENCODERS = ("libx264", "libx265", "h264", "hevc", "libopenh264", "mpeg4")
+
+
+def encoder_refusal(
+    exception_message: str,
+    graph: Mapping[str, Any] | None,
+    slots: Slots | None,
+    request: SegmentRequest | None,
+) -> str:
+    """Why a video encoder refused to open (PyAV's `avcodec_open2(...)` error) and what to
+    change: the size the segment used, and the node that fixed it, if any."""
+    match = _ENCODER.search(exception_message)
+    encoder = match.group(1) if match else "the encoder"
+    sizes = []
+    if request is not None:
+        sizes.append((request.width, request.height, "the scene type's size"))
+    for fixed in fixed_sizes(graph or {}, slots) if graph else []:
+        sizes.append(
+            (fixed.width, fixed.height, f"fixed by node {fixed.node_id} ({fixed.class_type})")
+        )
+    odd = [
+        (w, h, source)
+        for w, h, source in sizes
+        if (isinstance(w, int) and w % 2) or (isinstance(h, int) and h % 2)
+    ]
+    if any(name in encoder for name in _EVEN_SIZE_ENCODERS) and odd:
+        shown = ", ".join(f"{w}x{h} ({source})" for w, h, source in odd)
+        return (
+            f"{encoder} refused to open: H.264 in yuv420p needs an even width and height, "
+            f"and the frames were {shown}. Use an even size (e.g. "
+            f"{_even(odd[0][0])}x{_even(odd[0][1])}) in the scene type or the workflow, or "
+            "save as WEBM (vp9 accepts odd sizes)"
+        )
+    shown = ", ".join(f"{w}x{h} ({source})" for w, h, source in sizes) or "unknown"
+    return (
+        f"{encoder} refused to open with these settings (frame size {shown}); check the "
+        "video node's codec, pixel format and size against what the encoder accepts"
+    )
+
+
+def _even(value: Any) -> Any:
+    return value + 1 if isinstance(value, int) and value % 2 else value
 
 
 def _image_source(graph: Mapping[str, Any], node_id: str) -> str | None:

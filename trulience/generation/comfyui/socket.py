@@ -215,6 +215,8 @@ class PromptSocket:
         self.ping_timeout_s = ping_timeout_s
         self.connection: ClientConnection | None = None
         self.connects = 0
+        # when the worker last said anything (time.monotonic): a silenced socket stays open
+        self.last_message_at = time.monotonic()
 
     def connect(self) -> None:
         """Open the socket and read the first frame (the server's status with our sid)."""
@@ -235,6 +237,7 @@ class PromptSocket:
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
             raise SocketLost(f"{self.url}: cannot open the WebSocket ({error})") from error
         self.connects += 1
+        self.last_message_at = time.monotonic()
 
     def close(self) -> None:
         if self.connection is not None:
@@ -265,6 +268,7 @@ class PromptSocket:
         except OSError as error:
             self.connection = None
             raise SocketLost(f"{self.url}: the WebSocket failed ({error})") from error
+        self.last_message_at = time.monotonic()
         if isinstance(raw, bytes):
             return parse_binary(raw)
         try:
