@@ -181,3 +181,11 @@ def test_settings_in_a_log_line_carry_no_secret(tmp_path) -> None:
         )
     )
     assert SECRET not in repr(settings) and SECRET not in f"{settings}"
+
+
+def test_a_lake_on_object_storage_is_shown_without_its_credentials() -> None:
+    from trulience.lake.files import Lake
+
+    lake = Lake(f"s3://AKIA:{SECRET}@studio-lake/prod", {"secret": SECRET})
+    assert str(lake) == "s3://AKIA:****@studio-lake/prod"
+    assert SECRET not in repr(lake) and SECRET not in f"{lake}"

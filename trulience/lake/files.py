@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trulience.config import Settings
+from trulience.config import Settings, mask_secrets
 from trulience.errors import TrulienceError
 
 PART = "part-0.parquet"
@@ -69,7 +69,11 @@ class Lake:
         return path if self.local else f"{self.protocol}://{path}"
 
     def __str__(self) -> str:
-        return self.root if self.local else self.url
+        # shown in errors, logs and notebooks: never with the URL's credentials
+        return mask_secrets(self.root if self.local else self.url)
+
+    def __repr__(self) -> str:
+        return f"Lake({mask_secrets(self.url)!r})"
 
     def exists(self, *parts: str) -> bool:
         return self.fs.exists(self.path(*parts))
