@@ -621,6 +621,72 @@ def test_interrupt_lands_at_the_next_node_boundary(comfy: FakeComfyUI) -> None:
     assert entry["outputs"] == {}
 
 
+@pytest.mark.parametrize("target", ["global", "by_id"])
+def test_an_interrupt_sent_during_the_last_node_is_lost(comfy: FakeComfyUI, target: str) -> None:
+    """The flag is checked only before a node starts and cleared when the next prompt
+    starts: sent while the last node runs, it stops nothing (ComfyUI's own behaviour)."""
+    comfy.slow(0.6, "SaveImage")
+
+    async def scenario(session: aiohttp.ClientSession) -> str:
+        ws = await session.ws_connect(f"{comfy.ws_url}?clientId=late-stop")
+        await ws.receive()
+        body = {"prompt": still_graph(40), "client_id": "late-stop"}
+        async with session.post(f"{comfy.url}/prompt", json=body) as response:
+            prompt_id = (await response.json())["prompt_id"]
+        last = {
+            "type": "executing",
+            "data": {"node": "3", "display_node": "3", "prompt_id": prompt_id},
+        }
+        while json.loads((await ws.receive()).data) != last:
+            pass
+        interrupt = {} if target == "global" else {"prompt_id": prompt_id}
+        async with session.post(f"{comfy.url}/interrupt", json=interrupt) as r:
+            assert r.status == 200
+        kinds = [m["type"] for m in texts(await read_until_done(ws, prompt_id))]
+        assert "execution_interrupted" not in kinds and "execution_success" in kinds
+        return prompt_id
+
+    entry = wait_history(comfy, run(scenario))
+    assert entry["status"]["status_str"] == "success"
+    # the lost flag does not linger into the next prompt either
+    following = post_prompt(comfy, {"prompt": still_graph(41)})["prompt_id"]
+    assert wait_history(comfy, following)["status"]["status_str"] == "success"
+
+
+def test_an_interrupt_by_id_of_a_queued_prompt_does_nothing(comfy: FakeComfyUI) -> None:
+    comfy.slow(0.2)
+    running = post_prompt(comfy, {"prompt": still_graph(40)})["prompt_id"]
+    queued = post_prompt(comfy, {"prompt": still_graph(41)})["prompt_id"]
+    assert http(comfy, "POST", "/interrupt", {"prompt_id": queued})[:1] == (200,)
+    assert wait_history(comfy, running)["status"]["status_str"] == "success"
+    assert wait_history(comfy, queued)["status"]["status_str"] == "success"
+
+
+def test_the_second_socket_fault_takes_over_the_submitters_client_id(
+    comfy: FakeComfyUI,
+) -> None:
+    comfy.second_socket_on_next_prompt()
+
+    async def scenario(session: aiohttp.ClientSession) -> str:
+        ours = await session.ws_connect(f"{comfy.ws_url}?clientId=ours")
+        await ours.receive()
+        body = {"prompt": still_graph(40), "client_id": "ours"}
+        async with session.post(f"{comfy.url}/prompt", json=body) as response:
+            prompt_id = (await response.json())["prompt_id"]
+        wait = asyncio.get_running_loop().run_in_executor(None, wait_history, comfy, prompt_id)
+        await wait
+        heard = await drain(ours)
+        assert "execution_start" not in heard and "executing" not in heard
+        assert not ours.closed
+        return prompt_id
+
+    run(scenario)
+    stolen = [json.loads(f)["type"] for f in comfy.interloper_frames if isinstance(f, str)]
+    # (its own status frame was read when it connected)
+    assert stolen[0] == "execution_start" and "execution_success" in stolen
+    assert stolen[-1] == "executing"
+
+
 def test_queue_runs_by_number_and_deleted_prompts_vanish(comfy: FakeComfyUI) -> None:
     comfy.slow(0.15)
     long = post_prompt(comfy, {"prompt": still_graph(40)})
