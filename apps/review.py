@@ -26,7 +26,7 @@ import panel as pn
 from apps import theme
 from trulience.auth import users as accounts
 from trulience.auth.errors import PermissionDenied, SessionRefused
-from trulience.auth.permissions import Permission
+from trulience.auth.permissions import Permission, allows
 from trulience.catalog.database import connect, database_url
 from trulience.catalog.scenes import current_segments
 from trulience.config import Settings
@@ -35,6 +35,8 @@ from trulience.media.frames import frame_at
 from trulience.media.probe import probe
 from trulience.notify import mark_read, unread
 from trulience.review import (
+    Decision,
+    OpenNotesRemain,
     Take,
     ThreadedNote,
     add_note,
@@ -44,6 +46,7 @@ from trulience.review import (
     reopen_note,
     resolve_note,
     review_queue,
+    undo_decision,
 )
 from trulience.review.onion_skin import NEIGHBOURS, neighbour_indices, onion_skin
 from trulience.review.regenerate import reject_segment
@@ -98,6 +101,9 @@ class ReviewApp:
         self.playing: pn.io.PeriodicCallback | None = None
         self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-review-")
+        # What the logged-in user's role may do (set at login); the views follow it.
+        self.may_review = False
+        self.may_write_notes = False
 
         # Anyone who may view may open the review app; deciding is checked per action.
         self.login = theme.Login(
@@ -114,15 +120,20 @@ class ReviewApp:
         self.character_filter = pn.widgets.Select(label="Character", options=[ALL], width=160)
         for choice in (self.project_filter, self.character_filter):
             choice.param.watch(lambda _: self._list_takes(), "value")
-        approve_selected = pn.widgets.Button(label="Approve selected", color="success")
-        approve_selected.on_click(lambda _: self.approve_selected())
+        self.approve_selected_button = pn.widgets.Button(label="Approve selected", color="success")
+        self.approve_selected_button.on_click(lambda _: self.approve_selected())
         self.queue_notice = theme.notice()
+        self.queue_undo = theme.UndoOffer(self._undo, "queue-undo")
+        self.queue_confirm = pn.widgets.Button(
+            label="Approve anyway", color="warning", visible=False, css_classes=["queue-confirm"]
+        )
+        self.queue_confirm.on_click(lambda _: self.approve_selected(acknowledge=True))
         self.queue_view = pn.Column(
             _wrapping(self.login.who, refresh_queue, self.login.logout_button),
             self._tray(),
             pn.pane.Markdown("### Takes awaiting review"),
-            _wrapping(self.project_filter, self.character_filter, approve_selected),
-            self.queue_notice,
+            _wrapping(self.project_filter, self.character_filter, self.approve_selected_button),
+            _wrapping(self.queue_notice, self.queue_confirm, self.queue_undo.button),
             self.queue,
             sizing_mode="stretch_width",
         )
@@ -169,7 +180,7 @@ class ReviewApp:
             "", css_classes=["review-storyboard"], sizing_mode="stretch_width"
         )
         self.segments: list[SegmentSpan] = []
-        open_reject = pn.widgets.Button(label="Reject segment…", color="danger")
+        self.open_reject = open_reject = pn.widgets.Button(label="Reject segment…", color="danger")
         open_reject.on_click(lambda _: self._toggle_reject_form())
         self.segment_label = pn.pane.Markdown("")
         self.segment_note = pn.widgets.TextInput(placeholder="What is wrong with this segment?")
@@ -196,11 +207,19 @@ class ReviewApp:
         self.jog.param.watch(lambda event: self.go_to(event.new), "value")
         self.play_button = button("Play", "play", "primary")
         steps = _wrapping(button("−1", "back"), button("+1", "forward"), self.play_button)
-        decisions = _wrapping(
+        self.decision_buttons = [
             button("Approve", "approve", "success"),
             button("Reject", "reject", "danger"),
             button("Flag", "flag", "warning"),
+        ]
+        decisions = _wrapping(*self.decision_buttons)
+        self.undo = theme.UndoOffer(self._undo, "decision-undo")
+        # Asked when the take still has open notes: decide anyway, knowing of them.
+        self.pending_verb: str | None = None
+        self.confirm_button = pn.widgets.Button(
+            label="Decide anyway", color="warning", visible=False, css_classes=["decide-anyway"]
         )
+        self.confirm_button.on_click(lambda _: self._confirm())
         viewer = pn.Column(
             self.frame,
             self.frame_label,
@@ -218,7 +237,7 @@ class ReviewApp:
             decisions,
             open_reject,
             self.reject_form,
-            self.notice,
+            _wrapping(self.notice, self.confirm_button, self.undo.button),
             _wrapping(self.note_text, self.add_note_button),
             _wrapping(pn.pane.Markdown("### Notes"), refresh_notes),
             self.notes,
@@ -301,8 +320,20 @@ class ReviewApp:
     # -- login ---------------------------------------------------------------------------
 
     def _signed_in(self, signed_in: theme.SignedIn) -> None:
-        """After login: the user's own keys, then the queue."""
+        """After login: the user's own keys and what their role may do, then the queue."""
         self.shortcuts.use(signed_in.shortcuts.table)
+        self.may_review = allows(signed_in.user, Permission.REVIEW)
+        self.may_write_notes = allows(signed_in.user, Permission.WRITE_NOTES)
+        # Controls the role may not use are shown disabled (the service refuses them anyway,
+        # whatever reaches it: a key press, a forged request).
+        for control in (
+            *self.decision_buttons,
+            self.open_reject,
+            self.reject_segment_button,
+            self.approve_selected_button,
+        ):
+            control.disabled = not self.may_review
+        self.add_note_button.disabled = not self.may_write_notes
         self.show_queue()
 
     def _signed_out(self) -> None:
@@ -352,8 +383,10 @@ class ReviewApp:
         self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
 
     def _queue_row(self, take: Take) -> pn.Row:
+        # a take back after a rejection says so: its new revision is what awaits review
+        revision = f" · revision {take.revision}" if take.revision > 1 else ""
         label = (
-            f"**{take.character} · {take.scene_type}** — take {take.take} · "
+            f"**{take.character} · {take.scene_type}** — take {take.take}{revision} · "
             f"project {take.project} · {take.frames or '?'} frames"
         )
         pick = pn.widgets.Checkbox(
@@ -364,28 +397,37 @@ class ReviewApp:
         open_button.on_click(lambda _: self.open_take(take))
         return _wrapping(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
 
-    def approve_selected(self) -> None:
-        """Approve every ticked take at once through the review service, all or nothing."""
+    def approve_selected(self, acknowledge: bool = False) -> None:
+        """Approve every ticked take at once through the review service, all or nothing;
+        when some have open notes, say so and offer to approve anyway."""
         if self.token is None:
             return
+        self.queue_confirm.visible = False
         ids = [scene_id for scene_id, pick in self.selected.items() if pick.value]
         if not ids:
             theme.show(self.queue_notice, "select the takes to approve first", "warning")
             return
         try:
             with connect(self.url) as conn:
-                decisions = batch_decide(conn, self.token, ids, "approved")
+                decisions = batch_decide(
+                    conn, self.token, ids, "approved", acknowledge_open_notes=acknowledge
+                )
         except SessionRefused as error:
             self._expired(error)
             return
         except PermissionDenied as error:
             theme.show(self.queue_notice, f"not allowed: {theme.refusal(error)}", "danger")
             return
+        except OpenNotesRemain as error:
+            theme.show(self.queue_notice, theme.refusal(error), "warning")
+            self.queue_confirm.visible = True
+            return
         except TrulienceError as error:
             theme.show(self.queue_notice, theme.refusal(error), "danger")
             return
         self.show_queue()
         theme.show(self.queue_notice, f"{len(decisions)} takes approved", "success")
+        self.queue_undo.offer(decisions)
 
     # -- notifications -------------------------------------------------------------------
 
@@ -437,6 +479,9 @@ class ReviewApp:
         self.take, self.index = take, 0
         self._frames.clear()
         self.notice.visible = False
+        # an offer or a question about the previous take must not act on this one
+        self.undo.withdraw()
+        self.confirm_button.visible, self.pending_verb = False, None
         self._close_reply()
         self.title.object = f"### {take.character} · {take.scene_type} · take {take.take}"
         self._show(self.player_view)
@@ -585,25 +630,67 @@ class ReviewApp:
 
     # -- decisions and notes -------------------------------------------------------------
 
-    def decide(self, verb: str) -> None:
-        """Approve, reject or flag the open take through the review service."""
+    def decide(self, verb: str, acknowledge: bool = False) -> None:
+        """Approve, reject or flag the revision of the open take on screen through the
+        review service; when the take has open notes, say so and ask before deciding."""
         if self.take is None or self.token is None:
             return
+        self.confirm_button.visible, self.pending_verb = False, None
         try:
             with connect(self.url) as conn:
-                decision = decide(conn, self.token, self.take.scene_id, verb)
+                decision = decide(
+                    conn,
+                    self.token,
+                    self.take.scene_id,
+                    verb,
+                    revision=self.take.revision,
+                    acknowledge_open_notes=acknowledge,
+                )
         except SessionRefused as error:
             self._expired(error)
         except PermissionDenied as error:
             theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+        except OpenNotesRemain as error:
+            theme.show(self.notice, theme.refusal(error), "warning")
+            self.pending_verb = verb
+            self.confirm_button.label = f"{verb.title()} anyway"
+            self.confirm_button.visible = True
         except TrulienceError as error:
             theme.show(self.notice, theme.refusal(error), "danger")
         else:
             done = _VERB_DONE[verb]
-            if decision.request_delivery:
+            if decision.repeated:
+                theme.show(self.notice, f"already {done} by {decision.reviewer}", "info")
+            elif decision.request_delivery:
                 theme.show(self.notice, f"{done} — delivery requested", "success")
             else:
                 theme.show(self.notice, f"{done} by {decision.reviewer}", "info")
+            if not decision.repeated:
+                self.undo.offer([decision])
+
+    def _confirm(self) -> None:
+        """The reviewer read the open notes and decides anyway."""
+        if self.pending_verb is not None:
+            self.decide(self.pending_verb, acknowledge=True)
+
+    def _undo(self, decisions: list[Decision]) -> None:
+        """Take back the decisions just made (the Undo button, within the window)."""
+        if self.token is None:
+            return
+        box = self.notice if self.take is not None else self.queue_notice
+        try:
+            with connect(self.url) as conn:
+                undo_decision(conn, self.token, [d.review_id for d in decisions])
+        except SessionRefused as error:
+            self._expired(error)
+            return
+        except TrulienceError as error:
+            theme.show(box, theme.refusal(error), "danger")
+            return
+        undone = f"{len(decisions)} decisions undone" if len(decisions) > 1 else "decision undone"
+        if self.take is None:
+            self.show_queue()
+        theme.show(box, f"{undone} — back in the queue for review", "info")
 
     def reject_segment(self) -> None:
         """Reject the open take because of the segment on screen, with the typed note."""
@@ -736,10 +823,12 @@ class ReviewApp:
             f" — {html.escape(note.body)}"
         )
         parts.append(pn.pane.Markdown(text, css_classes=["note-text"]))
-        reply = pn.widgets.Button(label="Reply")
+        reply = pn.widgets.Button(label="Reply", disabled=not self.may_write_notes)
         reply.on_click(lambda _: self.start_reply(note))
         resolved = note.status == "resolved"
-        toggle = pn.widgets.Button(label="Reopen" if resolved else "Resolve")
+        toggle = pn.widgets.Button(
+            label="Reopen" if resolved else "Resolve", disabled=not self.may_write_notes
+        )
         toggle.on_click(lambda _: self.set_note_status(note, not resolved))
         parts += [reply, toggle]
         return _wrapping(

@@ -249,12 +249,25 @@ def test_reviewer_steps_frames_by_keyboard_and_approves_requesting_delivery(stud
             "JOIN users u ON u.id = r.reviewer_id WHERE r.scene_id = %s",
             (studio.takes[1],),
         ).fetchall()
-        assert [(decision, who) for _, decision, who in reviews] == [("approved", "rita")]
+    assert [(decision, who) for _, decision, who in reviews] == [("approved", "rita")]
+    # a second `a` is the same approval: nothing more is stored
+    page.keyboard.press("a")
+    expect(page.get_by_text("already approved by rita")).to_be_visible()
+    assert reviews_of(studio, 1) == [("approved", "rita")]
+
+    # taken back within the window: the take is waiting for review again
+    page.get_by_role("button", name=re.compile(r"^Undo \(\d+ s\)$")).click()
+    expect(page.get_by_text("decision undone — back in the queue for review")).to_be_visible()
+    assert reviews_of(studio, 1) == []
+    page.get_by_role("button", name="Back to queue").click()
+    expect(page.get_by_role("button", name="Open take 1", exact=True)).to_be_visible()
+    with connect(studio.db_url) as conn:
         audited = conn.execute(
-            "SELECT actor FROM audit_log WHERE table_name = 'reviews' AND row_key = %s",
+            "SELECT actor, action FROM audit_log WHERE table_name = 'reviews' AND row_key = %s "
+            "ORDER BY id",
             (str(reviews[0][0]),),
         ).fetchall()
-    assert audited == [("user:rita",)]
+    assert audited == [("user:rita", "INSERT"), ("user:rita", "DELETE")]
 
 
 def test_jog_slider_and_play_show_the_decoded_frame_at_the_index(studio, new_page):
@@ -300,15 +313,18 @@ def test_space_plays_and_pauses_where_the_shown_frame_is_the_decoded_frame(studi
     assert two_digit_index(shown_frame(page, paused + 1)) == paused + 1
 
 
-def test_viewers_approve_is_refused_in_the_ui_and_nothing_is_written(studio, new_page):
+def test_a_viewer_sees_decisions_disabled_and_a_key_press_is_refused(studio, new_page):
     from playwright.sync_api import expect
 
     page = new_page()
     log_in(page, studio, "vic")
+    expect(page.get_by_role("button", name="Approve selected")).to_be_disabled()
     open_take(page, 2)
+    for name in ("Approve (a)", "Reject (r)", "Flag (f)", "Reject segment…"):
+        expect(page.get_by_role("button", name=name)).to_be_disabled()
+    expect(page.get_by_role("button", name="Note at frame 0")).to_be_disabled()
+    # the service still decides: a key press reaching it is refused
     page.keyboard.press("a")
-    expect(page.get_by_text("not allowed")).to_be_visible()
-    page.get_by_role("button", name="Approve (a)").click()
     expect(page.get_by_text("not allowed")).to_be_visible()
     with connect(studio.db_url) as conn:
         count = conn.execute(
@@ -377,6 +393,14 @@ def test_note_at_a_frame_is_replied_to_and_resolved_by_a_second_logged_in_user(s
     assert (reply_parent, reply_status, replier) == (first, "open", "paul")
     assert resolved_by == [("user:paul",)]
     assert reviews_of(studio, 3) == []
+
+    # paul's reply is still open: approving asks first, and approves once confirmed
+    writer.get_by_role("button", name="Approve (a)").click()
+    expect(writer.get_by_text("1 open note")).to_be_visible()
+    assert reviews_of(studio, 3) == []
+    writer.get_by_role("button", name="Approve anyway").click()
+    expect(writer.get_by_text("approved — delivery requested")).to_be_visible()
+    assert reviews_of(studio, 3) == [("approved", "rita")]
 
 
 def test_batch_approve_of_two_selected_takes_writes_two_approved_reviews(studio, new_page):

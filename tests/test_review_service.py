@@ -1,8 +1,11 @@
 """The review service: permissions enforced in the service, decisions, queue and notes."""
 
 import dataclasses
+import itertools
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.review_takes import make_project, make_take
 from trulience.auth import PermissionDenied
@@ -293,3 +296,50 @@ def test_approving_a_take_with_open_notes_asks_first_and_stores_nothing(conn, pe
     assert approved.open_notes_acknowledged == 1
     resolve_note(conn, people["producer"], note.id)
     assert decide(conn, people["reviewer"], takes[1], "approve").decision == "approved"
+
+
+VERBS = ("approved", "rejected", "flagged")
+TAKE_NUMBERS = itertools.count(1)
+steps = st.lists(
+    st.tuples(st.sampled_from(["rita", "paul"]), st.sampled_from([*VERBS, "undo"])),
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=steps)
+def test_any_sequence_of_decisions_and_undos_leaves_one_decision_per_reviewer(conn, people, steps):
+    """Against a model: each reviewer's decisions form a stack (a new one on top, an undo
+    pops it); the take's decision is the newest of the reviewers' tops."""
+    if conn.execute("SELECT 1 FROM projects WHERE slug = 'demo'").fetchone() is None:
+        make_project(conn)
+    take = make_take(conn, take=next(TAKE_NUMBERS))  # a fresh take for each example
+    users = {"rita": people["reviewer"], "paul": people["producer"]}
+    stacks: dict[str, list[tuple[int, str, int]]] = {"rita": [], "paul": []}
+    for order, (who, verb) in enumerate(steps):
+        stack = stacks[who]
+        if verb == "undo":
+            if stack:
+                undo_decision(conn, users[who], stack.pop()[2])
+            continue
+        made = decide(conn, users[who], take, verb, undo_window_s=600)
+        if stack and stack[-1][1] == verb:
+            assert made.repeated and made.review_id == stack[-1][2]
+        else:
+            stack.append((order, verb, made.review_id))
+    in_force = conn.execute(
+        "SELECT u.username, r.decision FROM reviews r JOIN users u ON u.id = r.reviewer_id "
+        "WHERE r.scene_id = %s AND r.current ORDER BY u.username",
+        (take,),
+    ).fetchall()
+    assert in_force == sorted((who, s[-1][1]) for who, s in stacks.items() if s)
+    tops = [s[-1] for s in stacks.values() if s]
+    expected = max(tops)[1] if tops else None
+    (decision,) = conn.execute(
+        "SELECT decision FROM take_decisions WHERE scene_id = %s", (take,)
+    ).fetchone()
+    assert decision == expected
