@@ -250,3 +250,52 @@ def test_sigterm_stops_the_loop_cancels_its_prompt_and_leaves_the_take_to_resume
         studio, storage, ComfyUIBackend(worker.url), "eileen", "walk", tmp_path / "again"
     )
     assert result.resumed and result.scene.id == take.id and result.generated == [1, 2, 3]
+
+
+def test_on_the_pool_an_operators_interrupt_does_not_fail_over_to_another_worker(
+    studio, storage, db_url, worker, tmp_path
+):
+    from functools import partial
+
+    from trulience.workers.pooled_backend import PooledBackend
+
+    worker.slow(0.3)
+    with FakeComfyUI() as spare:
+        spare.add_input("example.png", ASTRONAUT.read_bytes())
+        pool.add_worker(studio, spare.url, "studio", 1, "gpu-b")
+        backend = PooledBackend(
+            db_url,
+            "studio",
+            backend_factory=partial(ComfyUIBackend, idle_timeout_s=30),
+            wait_s=10,
+            poll_s=0.2,
+        )
+        loop = LoopThread(db_url, storage, backend, tmp_path)
+        loop.start()
+        running = wait_for_prompt(studio, 0)
+        answer = cli(db_url, storage, tmp_path, "runs", "interrupt", "eileen", "walk")
+        loop.join(timeout=60)
+        assert answer.exit_code == 0, answer.output
+        assert isinstance(loop.error, LoopStopped)
+        assert "cancelled by cli:maria during segment 0" in str(loop.error)
+        assert (
+            history(worker if running.worker == worker.url else spare, running.prompt_id)["status"][
+                "messages"
+            ][-1][0]
+            == "execution_interrupted"
+        )
+        # one submission in all: the interrupted segment was not run again elsewhere
+        assert len(worker.submissions) + len(spare.submissions) == 1
+
+
+def test_runs_interrupt_with_the_worker_gone_still_cancels_the_take(
+    studio, storage, db_url, worker, tmp_path
+):
+    take = scenes.create_scene(studio, "moonbase", "eileen", "walk")
+    scenes.record_prompt(studio, take.id, 2, worker.url, "a-prompt-id")
+    worker.kill()
+    answer = cli(db_url, storage, tmp_path, "runs", "interrupt", "eileen", "walk")
+    assert answer.exit_code == 0, answer.output
+    assert f"could not reach {worker.url} to stop prompt a-prompt-id" in answer.output
+    assert "Traceback" not in answer.output
+    assert scenes.latest_take(studio, "moonbase", "eileen", "walk").control == "cancel"

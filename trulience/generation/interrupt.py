@@ -16,17 +16,19 @@ import psycopg
 from trulience.catalog import scenes as scene_repo
 from trulience.catalog.scenes import RunningPrompt
 from trulience.generation.comfyui.client import ComfyUIClient
+from trulience.generation.comfyui.errors import ComfyUIError
 from trulience.workers import pool
 
 
 @dataclass(frozen=True)
 class PromptStopped:
     """What interrupting one take did: `action` is "interrupted" (it was running; it stops
-    at the next node boundary), "deleted" (it was still queued) or "finished" (the worker
-    no longer has it; nothing to stop)."""
+    at the next node boundary), "deleted" (it was still queued), "finished" (the worker
+    no longer has it; nothing to stop) or "unreachable" (`error` says why)."""
 
     prompt: RunningPrompt
     action: str
+    error: str | None = None
 
     def describe(self) -> str:
         """One line for an operator."""
@@ -40,6 +42,11 @@ class PromptStopped:
             )
         if self.action == "deleted":
             return f"{take}: prompt {p.prompt_id} removed from the queue; the take is cancelled"
+        if self.action == "unreachable":
+            return (
+                f"{take}: could not reach {p.worker} to stop prompt {p.prompt_id} "
+                f"({self.error}); the take is cancelled and stops before its next segment"
+            )
         return f"{take}: prompt {p.prompt_id} already ended on the worker; the take is cancelled"
 
 
@@ -72,9 +79,12 @@ def _stop(
     if client is None:
         with ComfyUIClient(prompt.worker) as own:
             return _stop(conn, prompt, own)
-    position = client.queue().position(prompt.prompt_id)
-    if position is None:
-        return PromptStopped(prompt, "finished")
-    # delete first, then interrupt: a queued prompt cannot start in between (client.cancel)
-    client.cancel(prompt.prompt_id)
+    try:
+        position = client.queue().position(prompt.prompt_id)
+        if position is None:
+            return PromptStopped(prompt, "finished")
+        # delete first, then interrupt: a queued prompt cannot start in between
+        client.cancel(prompt.prompt_id)
+    except ComfyUIError as error:  # the cancel stands; one worker down must not stop the rest
+        return PromptStopped(prompt, "unreachable", str(error))
     return PromptStopped(prompt, "interrupted" if position == 0 else "deleted")
