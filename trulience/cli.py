@@ -1184,47 +1184,88 @@ def _launch(settings: Settings, *args: str) -> bool:
     )
 
 
+def _launch_lines(settings: Settings, log: Path, on_line, *args: str) -> bool:
+    """Run Dagster work in a child process, handing each line it prints to `on_line`; its
+    own log (Dagster's, OpenCV's) goes to `log`, whose tail is shown only if the work fails."""
+    command = [sys.executable, "-m", "trulience_assets.launch", *args]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as errors:
+        start = errors.tell()
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            # line by line as the child prints them, not when its pipe buffer fills
+            env=_dagster_env(settings) | {"PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        for line in process.stdout:
+            on_line(line.rstrip())
+        ok = process.wait() == 0
+    if not ok:
+        with log.open() as errors:
+            errors.seek(start)
+            tail = errors.read().splitlines()[-15:]
+        click.echo("\n".join(f"    | {line}" for line in tail) + f"\n    (all of it: {log})")
+    return ok
+
+
 @main.command("demo")
 def demo() -> None:
     """Set up the embedded catalog, drop sample characters into the inbox and run the
-    pipeline on them through the inbox sensor, as a studio's drop would."""
+    pipeline on them through the inbox sensor, as a studio's drop would. The takes are made
+    by the configured backend (the ComfyUI pool when COMFYUI_WORKERS is set)."""
     from trulience.catalog.readiness import all_readiness
-    from trulience.demo import DEMO_PROJECT, DEMO_REVIEWER, prepare_demo, takes_to_make
+    from trulience.demo import (
+        DEMO_PROJECT,
+        DEMO_REVIEWER,
+        demo_takes,
+        prepare_demo,
+        takes_to_make,
+    )
+    from trulience.progress import Progress
     from trulience.samples import sample_characters
+    from trulience.workers.configured import describe_configuration
 
     settings = _settings()
     click.echo(f"TRULIENCE_HOME   {settings.home}")
     url = _ensure_catalog(settings)
     click.echo(f"catalog          {mask_url(url)} (migrated)")
     with connect(url, actor="demo") as conn:
-        for line in prepare_demo(conn, settings.inbox_dir):
+        for line in prepare_demo(conn, settings.inbox_dir, settings.comfyui_workers):
             click.echo(f"  {line}")
-    click.echo("inbox sensor: importing new or changed folders and running their assets ...")
-    ok = _launch(settings, "sensor", "inbox_sensor")
-    click.echo("characters job: the sample characters' assets, fresh ...")
+    log = settings.home / "logs" / "demo.log"
+    stages = Progress(click.echo, "stage", 4)
+    stages.note("stage 1 of 4: inbox sensor, importing new or changed folders and their assets")
+    ok = _launch_lines(settings, log, click.echo, "sensor", "inbox_sensor")
+    stages.note("stage 2 of 4: characters job, the sample characters' assets, fresh")
     samples = [a for sample in sample_characters() for a in ("--partition", sample.slug)]
-    ok = _launch(settings, "job", "characters", *samples) and ok
+    ok = _launch_lines(settings, log, click.echo, "job", "characters", *samples) and ok
     with connect(url) as conn:
         missing = takes_to_make(conn)
     if missing:
-        click.echo(
-            f"scenes job: the recursive loop for {len(missing)} take(s), preview backend ..."
+        backend = describe_configuration(settings.comfyui_workers)
+        stages.note(
+            f"stage 3 of 4: scenes job, the recursive loop for {len(missing)} take(s) on {backend}"
         )
+        takes_done = Progress(click.echo, "take", len(missing))
+
+        def take_done(line: str) -> None:
+            if line.lstrip().startswith("scenes ["):  # one line per finished partition
+                takes_done.step(takes_done.done, line.strip())
+            else:
+                click.echo(line)
+
         args = [a for key in missing for a in ("--partition", key)]
-        ok = _launch(settings, "job", "scenes", *args) and ok
+        ok = _launch_lines(settings, log, take_done, "job", "scenes", *args) and ok
     else:
-        click.echo("scenes job: every demo take is already generated")
+        stages.note("stage 3 of 4: scenes job, every demo take is already generated")
     with connect(url) as conn:
         rows = all_readiness(conn, DEMO_PROJECT)
-        takes = conn.execute(
-            """SELECT c.slug, t.slug, s.take, s.status, s.frames, count(g.id)
-                 FROM scenes s JOIN characters c ON c.id = s.character_id
-                 JOIN scene_types t ON t.id = s.scene_type_id
-                 LEFT JOIN segments g ON g.scene_id = s.id AND g.current
-                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3"""
-        ).fetchall()
-    click.echo("lake job: the catalog and run facts as Parquet for reports ...")
-    ok = _launch(settings, "job", "lake") and ok
+        takes = demo_takes(conn)
+    stages.note("stage 4 of 4: lake job, the catalog and run facts as Parquet for reports")
+    ok = _launch_lines(settings, log, click.echo, "job", "lake") and ok
     click.echo("\nReadiness:")
     for r in rows:
         click.echo(
@@ -1234,12 +1275,13 @@ def demo() -> None:
             f"{'READY' if r.ready else 'not ready'}"
         )
     click.echo("\nTakes:")
-    for character, scene_type, take, status, frames, count in takes:
+    for t in takes:
         click.echo(
-            f"  {character:<8} {scene_type:<17} take {take}: {status}, {count} segments, "
-            f"{frames or 0} frames  -> {mask_url(settings.storage_url)}/scenes/{DEMO_PROJECT}/"
-            f"{character}/{scene_type}/take-{take}/"
-            + ("scene.mp4 (proxy.mp4, storyboard.png beside it)" if status == "assembled" else "")
+            f"  {t.character:<8} {t.scene_type:<17} take {t.take}: {t.status}, {t.segments} "
+            f"segments, {t.frames or 0} frames, made by {t.made_by}  -> "
+            f"{mask_url(settings.storage_url)}/scenes/{DEMO_PROJECT}/"
+            f"{t.character}/{t.scene_type}/take-{t.take}/"
+            + ("scene.mp4 (proxy.mp4, storyboard.png beside it)" if t.status == "assembled" else "")
         )
     try:
         from trulience.lake.reports import format_table, run_report

@@ -4,6 +4,8 @@ the Dagster resource both ask here, so a take made either way comes from the sam
 
 from collections.abc import Sequence
 
+import psycopg
+
 from trulience.catalog.database import connect
 from trulience.generation.backend import GenerationBackend
 from trulience.generation.preview import LocalPreviewBackend
@@ -14,17 +16,16 @@ DEFAULT_POOL = "default"
 
 
 def register_workers(
-    database_url: str, urls: Sequence[str], pool_name: str = DEFAULT_POOL
+    conn: psycopg.Connection, urls: Sequence[str], pool_name: str = DEFAULT_POOL
 ) -> list[str]:
     """Register the workers among `urls` the catalog does not know yet (in `pool_name`);
     returns their names. They are health-checked before their first lease."""
     added = []
-    with connect(database_url, actor="generation:setup") as conn:
-        known = {w.url for w in pool.list_workers(conn)}
-        for url in urls:
-            if url.rstrip("/") not in known:
-                added.append(pool.add_worker(conn, url, pool_name).name)
-                known.add(url.rstrip("/"))
+    known = {w.url for w in pool.list_workers(conn)}
+    for url in urls:
+        if url.rstrip("/") not in known:
+            added.append(pool.add_worker(conn, url, pool_name).name)
+            known.add(url.rstrip("/"))
     return added
 
 
@@ -42,7 +43,8 @@ def configured_backend(
         return LocalPreviewBackend()
     if database_url is None:
         raise ValueError("a ComfyUI pool needs the catalog: no database URL given")
-    register_workers(database_url, comfyui_workers, pool_name)
+    with connect(database_url, actor="generation:setup") as conn:
+        register_workers(conn, comfyui_workers, pool_name)
     return PooledBackend(database_url, pool_name, holder=holder, report=report)
 
 
@@ -51,3 +53,11 @@ def describe_backend(backend: GenerationBackend) -> str:
     if isinstance(backend, PooledBackend):
         return f"ComfyUI pool {backend.pool!r}"
     return f"{backend.name} backend"
+
+
+def describe_configuration(comfyui_workers: Sequence[str], pool_name: str = DEFAULT_POOL) -> str:
+    """Which backend the settings choose, before one is built (e.g. for the demo's output)."""
+    if not comfyui_workers:
+        return "the local preview backend"
+    count = len(comfyui_workers)
+    return f"the ComfyUI pool {pool_name!r} ({count} worker{'' if count == 1 else 's'})"

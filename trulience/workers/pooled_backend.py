@@ -62,7 +62,7 @@ class PooledBackend:
         self.ttl_s, self.heartbeat_s = ttl_s, heartbeat_s or ttl_s / 4
         self.wait_s, self.poll_s, self.attempts = wait_s, poll_s, attempts
         self.recheck_s, self.report_s, self.check_timeout_s = recheck_s, report_s, check_timeout_s
-        self.report = report or log.info
+        self.report = report or log.warning
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
