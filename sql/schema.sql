@@ -18,14 +18,10 @@ DECLARE
     key_column text;
     secret_column text;
 BEGIN
-    SELECT coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'hidden'), '{}'),
-           coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'stamp'), '{}'),
-           coalesce(array_agg(p.column_name) FILTER (WHERE p.treatment = 'redacted'), '{}')
-      INTO hidden, stamps, redacted
-      FROM (SELECT DISTINCT ON (a.column_name) a.column_name, a.treatment
-              FROM audit_policy a
-             WHERE a.table_name IN (TG_TABLE_NAME, '*')
-             ORDER BY a.column_name, a.table_name = '*') AS p;
+    SELECT c.hidden, c.stamps, c.redacted INTO hidden, stamps, redacted
+      FROM audit_policy_by_table c
+     WHERE c.table_name IN (TG_TABLE_NAME, '*')
+     ORDER BY c.table_name = '*' LIMIT 1;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN old_row := to_jsonb(OLD) - hidden; END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN new_row := to_jsonb(NEW) - hidden; END IF;
     -- compared before redaction, so a changed secret counts as a change
@@ -145,6 +141,15 @@ BEGIN
         INSERT INTO scene_revisions (scene_id, revision, uri, sha256, frames)
         VALUES (NEW.id, coalesce(newest.revision, 0) + 1, NEW.uri, NEW.sha256, NEW.frames);
     END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.refresh_audit_policy() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    REFRESH MATERIALIZED VIEW audit_policy_by_table;
     RETURN NULL;
 END
 $$;
@@ -286,6 +291,23 @@ COMMENT ON CONSTRAINT audit_policy_column_name_format ON public.audit_policy IS 
 COMMENT ON CONSTRAINT audit_policy_reason_not_blank ON public.audit_policy IS 'must say why the column is treated so';
 
 COMMENT ON CONSTRAINT audit_policy_table_name_format ON public.audit_policy IS 'must be a lowercase table name, or * for any table';
+
+CREATE MATERIALIZED VIEW public.audit_policy_by_table AS
+ SELECT t.table_name,
+    COALESCE(array_agg(p.column_name ORDER BY p.column_name) FILTER (WHERE (p.treatment = 'hidden'::text)), '{}'::text[]) AS hidden,
+    COALESCE(array_agg(p.column_name ORDER BY p.column_name) FILTER (WHERE (p.treatment = 'stamp'::text)), '{}'::text[]) AS stamps,
+    COALESCE(array_agg(p.column_name ORDER BY p.column_name) FILTER (WHERE (p.treatment = 'redacted'::text)), '{}'::text[]) AS redacted
+   FROM (( SELECT audit_policy.table_name
+           FROM public.audit_policy
+        UNION
+         SELECT '*'::text) t
+     LEFT JOIN LATERAL ( SELECT DISTINCT ON (a.column_name) a.column_name,
+            a.treatment
+           FROM public.audit_policy a
+          WHERE (a.table_name = ANY (ARRAY[t.table_name, '*'::text]))
+          ORDER BY a.column_name, (a.table_name = '*'::text)) p ON (true))
+  GROUP BY t.table_name
+  WITH NO DATA;
 
 CREATE TABLE public.audit_treatments (
     code text NOT NULL,
@@ -1696,6 +1718,8 @@ CREATE INDEX audit_log_at_idx ON public.audit_log USING btree (at);
 
 CREATE INDEX audit_log_row_idx ON public.audit_log USING btree (table_name, row_key);
 
+CREATE UNIQUE INDEX audit_policy_by_table_key ON public.audit_policy_by_table USING btree (table_name);
+
 CREATE INDEX batch_items_scene_idx ON public.batch_items USING btree (scene_id) WHERE (scene_id IS NOT NULL);
 
 CREATE INDEX batch_items_subject_idx ON public.batch_items USING btree (project_id, character_id, scene_type_id);
@@ -1847,6 +1871,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workflows FOR EA
 CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_change();
 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_change();
+
+CREATE TRIGGER audit_policy_refresh AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_policy FOR EACH STATEMENT EXECUTE FUNCTION public.refresh_audit_policy();
 
 CREATE TRIGGER face_embeddings_dimension BEFORE INSERT OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.check_embedding_dimension();
 

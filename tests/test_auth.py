@@ -1,6 +1,7 @@
 """Passwords, login sessions and the role → permission map."""
 
 import pytest
+from click.testing import CliRunner
 
 from trulience.auth import (
     AccountDisabled,
@@ -13,6 +14,9 @@ from trulience.auth import (
 )
 from trulience.auth import users as accounts
 from trulience.auth.passwords import hash_password, verify_password
+from trulience.catalog.audit import audit_trail
+from trulience.catalog.database import connect
+from trulience.cli import main
 
 
 def test_password_hash_verifies_and_refuses_the_wrong_password():
@@ -122,3 +126,46 @@ def test_roles_grant_what_the_studio_expects(conn):
         require(people["producer"], Permission.MANAGE_USERS)
     for permission in Permission:
         require(people["admin"], permission)
+
+
+def test_a_login_names_the_user_in_the_audit_log(conn, db_url):
+    accounts.create_user(conn, "ann", "Ann", "reviewer", "s3cret-pass")
+    with connect(db_url) as app:  # an app's connection names nobody: db:postgres
+        login = accounts.authenticate(app, "ann", "s3cret-pass", user_agent="pytest")
+        app.execute("UPDATE sessions SET last_seen_at = now() - interval '1 hour'")
+        assert accounts.user_for_session(app, login.token).username == "ann"  # seen again
+        accounts.logout(app, login.token)
+        accounts.logout(app, "made-up-token")  # nothing to end, nothing recorded
+    trail = audit_trail(conn, table="sessions")
+    assert [(e.actor, e.action) for e in reversed(trail)] == [
+        ("user:ann", "INSERT"),
+        ("user:ann", "UPDATE"),  # the logout; being seen again is a liveness stamp only
+    ]
+    assert trail[0].after["revoked_at"] is not None and trail[0].before["revoked_at"] is None
+
+
+def test_a_password_change_is_audited_with_the_hash_redacted(conn, db_url, tmp_path):
+    accounts.create_user(conn, "ann", "Ann", "reviewer", "s3cret-pass")
+    login = accounts.authenticate(conn, "ann", "s3cret-pass")
+    old_hash = conn.execute("SELECT password_hash FROM users").fetchone()[0]
+    env = {
+        "TRULIENCE_HOME": str(tmp_path),
+        "DATABASE_URL": db_url,
+        "TRULIENCE_PASSWORD": "n3w-s3cret-pass",
+        "TRULIENCE_ACTOR": "cli:admin",
+    }
+    changed = CliRunner().invoke(main, ["users", "passwd", "ann"], env=env)
+    assert changed.exit_code == 0, changed.output
+    new_hash = conn.execute("SELECT password_hash FROM users").fetchone()[0]
+    assert new_hash != old_hash
+    passwd = audit_trail(conn, table="users", actor="cli:admin")
+    assert [e.action for e in passwd] == ["UPDATE"]
+    assert (passwd[0].before["password_hash"], passwd[0].after["password_hash"]) == (
+        "[redacted]",
+        "[redacted: changed]",
+    )
+    ended = audit_trail(conn, table="sessions", actor="cli:admin")
+    assert [e.row_key for e in ended] == [str(login.session.id)]  # her session ended
+    logged = conn.execute("SELECT string_agg(concat(before, after), ' ') FROM audit_log")
+    text = logged.fetchone()[0]
+    assert old_hash not in text and new_hash not in text and "scrypt$" not in text

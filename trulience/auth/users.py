@@ -15,12 +15,14 @@ import psycopg
 from trulience.auth.errors import AccountDisabled, LoginRefused, SessionRefused
 from trulience.auth.passwords import hash_password, verify_password
 from trulience.catalog import users as catalog_users
+from trulience.catalog.database import acting_as
 from trulience.catalog.errors import writing
 from trulience.catalog.fetch import many, one
 from trulience.catalog.records import User
 
 DEFAULT_TTL = timedelta(hours=12)
-# last_seen_at is written at most this often: each write is an audited UPDATE.
+# last_seen_at is written at most this often: a write per request would cost a round trip
+# (the audit log ignores it: a liveness stamp in sql/migrations/0012_audit_policy.sql).
 SEEN_RESOLUTION = timedelta(minutes=5)
 _USER_COLUMNS = "u.id, u.username, u.display_name, u.email, u.role, u.disabled"
 _SESSION_COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent"
@@ -51,6 +53,11 @@ def _dummy_hash() -> str:
     # Verified against when the username is unknown, so a wrong name costs as long as a
     # wrong password and response time does not reveal which accounts exist.
     return hash_password("not-a-real-password")
+
+
+def user_actor(username: str) -> str:
+    """How the audit log names a user acting for themselves: `user:<username>`."""
+    return f"user:{username}"
 
 
 def token_digest(token: str) -> str:
@@ -113,7 +120,8 @@ def authenticate(
     if user.disabled:
         raise AccountDisabled(username)
     token = secrets.token_urlsafe(32)
-    with writing(conn, {"user_agent": user_agent}):
+    # the login is the user's own act, whoever's connection carries it (an app, the API)
+    with acting_as(conn, user_actor(username)), writing(conn, {"user_agent": user_agent}):
         session = one(
             conn,
             Session,
@@ -146,7 +154,7 @@ def user_for_session(conn: psycopg.Connection, token: str) -> User:
     if user.disabled:
         raise AccountDisabled(user.username)
     if stale:
-        with conn.transaction():
+        with acting_as(conn, user_actor(user.username)):
             conn.execute("UPDATE sessions SET last_seen_at = now() WHERE id = %s", (session_id,))
     return user
 
@@ -176,11 +184,19 @@ def revoke_session(conn: psycopg.Connection, session_id: int) -> None:
 
 
 def logout(conn: psycopg.Connection, token: str) -> None:
-    """End the session this token opened."""
-    with conn.transaction():
+    """End the session this token opened (attributed to its user; unknown tokens: no-op)."""
+    digest = token_digest(token)
+    row = conn.execute(
+        """SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_sha256 = %s""",
+        (digest,),
+    ).fetchone()
+    if row is None:
+        return
+    with acting_as(conn, user_actor(row[0])):
         conn.execute(
             "UPDATE sessions SET revoked_at = now() WHERE token_sha256 = %s AND revoked_at IS NULL",
-            (token_digest(token),),
+            (digest,),
         )
 
 

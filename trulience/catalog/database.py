@@ -82,10 +82,17 @@ def set_actor(conn: psycopg.Connection, actor: str, local: bool = False) -> None
 
 @contextlib.contextmanager
 def acting_as(conn: psycopg.Connection, actor: str) -> Iterator[psycopg.Connection]:
-    """One transaction whose changes the audit log attributes to `actor` (SET LOCAL)."""
+    """One transaction whose changes the audit log attributes to `actor` (SET LOCAL).
+
+    Inside a caller's longer transaction this is a savepoint, and a SET LOCAL would outlive
+    it to the end of the outer transaction: the actor from before is put back on the way out.
+    """
     with conn.transaction():
+        previous = conn.execute("SELECT current_setting('trulience.actor', true)").fetchone()[0]
         set_actor(conn, actor, local=True)
         yield conn
+        # not in a finally: after an error the savepoint's rollback restores it already
+        set_actor(conn, previous or "", local=True)
 
 
 def check_server(url: str) -> str:

@@ -52,6 +52,7 @@ ENTITY_NAMES = {
     "batches": "batch",
     "batch_items": "batch item",
     "audit_log": "audit log entry",
+    "audit_policy": "audit policy rule",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.
