@@ -434,7 +434,12 @@ class ComfyUIBackend:
                 # Silent for a while: the run may have ended unheard (a second socket under
                 # our clientId takes every message), so ask the worker itself.
                 run.polled += 1
-                state = self._reconcile(prompt_id, where)
+                try:
+                    state = self._reconcile(prompt_id, where)
+                except WorkerUnavailable as error:
+                    # the socket is still up: one failed look-up is no reason to give up
+                    log.warning("%s: looking up prompt %s: %s", where, prompt_id, error)
+                    state = "running"
                 if isinstance(state, HistoryEntry):
                     run.finished_via = "history_poll"
                     return state
