@@ -127,3 +127,29 @@ def test_a_scene_type_matching_its_workflow_has_no_warnings(conn) -> None:
     settings = {"workflow": "scaled", "target_duration_s": 4, "segment_duration_s": 1}
     define(conn, Definition("walk", "Walk", settings=settings | {"width": 128, "height": 128}))
     assert scene_type_warnings(conn, "walk") == []
+
+
+def test_applying_a_scene_type_file_warns_about_its_workflow(db_url, tmp_path) -> None:
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    graph = tmp_path / "scaled.json"
+    graph.write_text(json.dumps(scaled(320, 240)))
+    slots = json.dumps(SLOTS)
+    added = CliRunner().invoke(
+        main, ["workflows", "add", "scaled", str(graph), "--slots", slots], env=env
+    )
+    assert added.exit_code == 0 and "warning" not in added.output, added.output
+    types = tmp_path / "types.json"
+    entry = {
+        "slug": "walk",
+        "name": "Walk",
+        "workflow": "scaled",
+        "target_duration_s": 4,
+        "fps": 12,
+    }
+    types.write_text(json.dumps([entry | {"segment_duration_s": 1, "width": 128, "height": 96}]))
+    applied = CliRunner().invoke(main, ["scene-types", "apply", str(types)], env=env)
+    assert applied.exit_code == 0, applied.output
+    assert "warning: workflow scaled v1: node 7 (ImageScale) input 'width'" in applied.output
+    assert "320x240 is written into the node, but scene type 'walk' asks for 128x96" in (
+        applied.output
+    )

@@ -439,10 +439,13 @@ def scene_types_add(
 def scene_types_apply(file: Path) -> None:
     """Define every scene type in a YAML or JSON file, all or nothing."""
     from trulience.generation.scene_config import apply_file
+    from trulience.generation.workflow_registry import scene_type_warnings
 
     with _connect(_settings()) as conn:
         for slug, outcome in apply_file(conn, file):
             click.echo(f"scene type {slug}: {outcome}")
+            for warning in scene_type_warnings(conn, slug):
+                click.echo(f"  warning: {warning}")
 
 
 @scene_types_group.command("show")
