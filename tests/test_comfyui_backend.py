@@ -516,10 +516,10 @@ def test_a_queued_prompt_an_operator_deleted_is_final_without_waiting_for_the_id
 def test_a_second_socket_under_our_client_id_is_outlasted_by_polling_history(
     fake: FakeComfyUI, seed_frame: np.ndarray, tmp_path: Path
 ) -> None:
-    """The older socket hears nothing more, not even the done marker; the segment finishes
-    from /history, long before the idle timeout, and is submitted once."""
+    """Mid-run, the older socket hears nothing more, not even the done marker; the segment
+    finishes from /history, long before the idle timeout, and is submitted once."""
     fake.slow(0.05)
-    fake.second_socket_on_next_prompt()
+    fake.second_socket_on_next_prompt(after_nodes=2)
     before = len(fake.submissions)
     comfy = backend(fake, idle_timeout_s=300, silent_poll_s=0.2)
     result = comfy.generate_segment(seed_frame, request(frames=10), tmp_path)
@@ -527,9 +527,11 @@ def test_a_second_socket_under_our_client_id_is_outlasted_by_polling_history(
     assert result.metadata["silent_polls"] >= 1 and result.metadata["socket_connects"] == 1
     assert len(fake.submissions) == before + 1
     assert result.frames == 10 and probe(result.video_path).frames == 10
-    # the run's messages went to the other socket
-    heard = [json.loads(f)["type"] for f in fake.interloper_frames if isinstance(f, str)]
-    assert "execution_success" in heard
+    # the rest of the run went to the other socket, which the server told where it was
+    heard = [json.loads(f) for f in fake.interloper_frames if isinstance(f, str)]
+    assert heard[0]["type"] == "executing" and "prompt_id" not in heard[0]["data"]
+    assert "execution_success" in [m["type"] for m in heard]
+    assert 0 < len(result.metadata["executed_nodes"]) < 6  # ours heard the start only
 
 
 def test_a_socket_that_hears_everything_finishes_through_it(

@@ -98,7 +98,8 @@ class Faults:
     drop_sockets_after: int | None = None  # close every socket after this many more frames
     die_after_nodes: int | None = None  # crash once this many more nodes have run
     max_queue: int | None = None  # refuse POST /prompt when running + pending reaches this
-    second_socket_on_start: bool = False  # next prompt: another socket takes its clientId
+    # next prompt: another socket takes its clientId once this many of its nodes have run
+    second_socket_after_nodes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -477,6 +478,13 @@ class _Process:
                 self.ui_cache.clear()
                 self.objects.clear()
 
+    async def _maybe_take_over(self, run: _Run) -> None:
+        """The second-socket fault: fires once the prompt has run the nodes it waits for."""
+        after = self.host.faults.second_socket_after_nodes
+        if after is not None and self.client_id is not None and len(run.executed) >= after:
+            self.host.faults.second_socket_after_nodes = None  # one shot
+            await self._open_second_socket(self.client_id)
+
     async def _open_second_socket(self, client_id: str) -> None:
         """Connect another socket under `client_id`, as a second tab or process would: from
         now on it gets every message meant for that id and the first socket gets none."""
@@ -575,10 +583,8 @@ class _Process:
         self.interrupted = False  # an interrupt sent while idle is forgotten
         self.client_id = extra_data.get("client_id")
         self.current_prompt_id = prompt_id
-        if self.host.faults.second_socket_on_start and self.client_id is not None:
-            self.host.faults.second_socket_on_start = False  # one shot
-            await self._open_second_socket(self.client_id)
         run = _Run(prompt_id, prompt, extra_data, keys={})
+        await self._maybe_take_over(run)
         self._add_message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
         run.keys = {nid: self._signature(prompt, nid) for nid in prompt}
         # The classic cache keeps only what the current prompt can use.
@@ -672,6 +678,7 @@ class _Process:
             return None
         values: dict[str, Any] | None = None
         hidden: dict[str, Any] = {}
+        await self._maybe_take_over(run)
         try:
             self._progress(run, node_id, "running")
             values, hidden = self._input_data(run, node_id, node_class)
@@ -1594,12 +1601,13 @@ class FakeComfyUI:
         self._nodes_since_armed = 0
         self.faults.die_after_nodes = after_nodes
 
-    def second_socket_on_next_prompt(self) -> None:
-        """When the next prompt with a client_id starts, open a second socket under that
-        clientId (kept open): the submitter's socket stays open but hears nothing more, not
-        even broadcasts (runs/sockets/c_two_sockets_one_clientId). What the second socket
-        receives is collected in `interloper_frames`."""
-        self.faults.second_socket_on_start = True
+    def second_socket_on_next_prompt(self, after_nodes: int = 0) -> None:
+        """Once the next prompt with a client_id has run `after_nodes` nodes (0: as it
+        starts), open a second socket under that clientId (kept open): the submitter's
+        socket stays open but hears nothing more, not even broadcasts
+        (runs/sockets/c_two_sockets_one_clientId). What the second socket receives is
+        collected in `interloper_frames`."""
+        self.faults.second_socket_after_nodes = after_nodes
 
     def queue_limit(self, n: int | None) -> None:
         """Refuse POST /prompt with 503 {"error": {"type": "queue_full", ...}, "node_errors": {}}
