@@ -13,8 +13,9 @@ from dagster import (
 )
 
 from resources import CatalogResource, InboxResource, StorageResource
-from trulience.errors import TrulienceError
-from trulience.ingest.inbox import DropReport, Problem, import_drop, quarantine, scan_inbox
+from trulience.ingest.inbox import QuarantineFailed, import_drop, quarantine, scan_inbox
+from trulience.progress import Progress
+from trulience.quoting import quote_name
 from trulience_assets.jobs import characters_job
 from trulience_assets.partitions import character_partitions
 
@@ -26,7 +27,8 @@ def inbox_sensor(
     storage: StorageResource,
     inbox: InboxResource,
 ):
-    """Import each new or changed folder in one transaction; quarantine refused ones."""
+    """Import each new or changed folder in one transaction; quarantine refused ones. Each
+    folder is judged on its own: a refused or failing folder never stops the rest."""
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     inbox_dir = inbox.directory()
     drops = [
@@ -38,23 +40,28 @@ def inbox_sensor(
     store = storage.get()
     known = set(context.instance.get_dynamic_partitions(character_partitions.name))
     runs, new_partitions = [], []
+    progress = Progress(context.log.info, "inbox folder", total=len(drops))
     with catalog.connect(actor="dagster:inbox_sensor") as conn:
-        for drop in drops:
-            try:
-                report = import_drop(conn, store, drop)
-            except TrulienceError as exc:  # refused by the catalog or storage: say why
-                report = DropReport(drop.key, "rejected", problems=[Problem("folder", str(exc))])
+        for index, drop in enumerate(drops):
+            report = import_drop(conn, store, drop)  # a folder's failure comes back as a report
             if report.outcome == "rejected":
-                where = quarantine(drop, report, inbox_dir)
-                context.log.warning(
-                    f"inbox: {drop.key} refused, moved to {where}: "
-                    + "; ".join(str(p) for p in report.problems)
-                )
-                seen.pop(drop.key, None)
+                reasons = "; ".join(str(p) for p in report.problems)
+                try:
+                    where = quarantine(drop, report, inbox_dir)
+                except (QuarantineFailed, OSError) as exc:
+                    # Left in place: remember it so it is not retried until it changes.
+                    seen[drop.key] = drop.fingerprint
+                    context.log.error(
+                        f"inbox: {drop.shown} refused but not moved ({quote_name(str(exc))}): "
+                        + reasons
+                    )
+                else:
+                    seen.pop(drop.key, None)
+                    context.log.warning(f"inbox: {drop.shown} refused, moved to {where}: {reasons}")
+                progress.step(index, f"{drop.shown} refused")
                 continue
             seen[drop.key] = drop.fingerprint
             if report.outcome == "imported":
-                context.log.info(f"inbox: {drop.key} imported ({report.images_added})")
                 if drop.name not in known and drop.name not in new_partitions:
                     new_partitions.append(drop.name)
                 runs.append(
@@ -64,6 +71,8 @@ def inbox_sensor(
                         tags={"trulience/source": "inbox"},
                     )
                 )
+            added = f", added {', '.join(report.images_added)}" if report.images_added else ""
+            progress.step(index, f"{drop.shown} {report.outcome}{added}")
     return SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=(

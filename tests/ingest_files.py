@@ -3,8 +3,10 @@
 import io
 import os
 import struct
+import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,10 +48,11 @@ def make_folder(
 
 
 def age(folder: Path, seconds: float) -> None:
-    """Date a folder and its files `seconds` in the past."""
+    """Date a folder and its entries `seconds` in the past (links themselves, not their
+    targets)."""
     stamp = time.time() - seconds
     for path in [*folder.iterdir(), folder]:
-        os.utime(path, (stamp, stamp))
+        os.utime(path, (stamp, stamp), follow_symlinks=False)
 
 
 def png_chunks(width: int, height: int, bit_depth: int, colour_type: int, raw: bytes) -> bytes:
@@ -79,3 +82,17 @@ def truncated_jpeg() -> bytes:
     Image.open(ASTRONAUT).convert("RGB").save(out, format="JPEG", quality=90)
     data = out.getvalue()
     return data[: len(data) // 2]
+
+
+def unblock_if_stuck(fifo: Path, work: Callable[[], object]) -> object:
+    """Run `work` in a thread; if it is still blocked on the pipe after a while, open the
+    pipe's other end so the test fails instead of hanging the suite."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", work()), daemon=True)
+    thread.start()
+    thread.join(60)
+    if thread.is_alive():
+        with open(fifo, "wb"):
+            pass
+        thread.join(60)
+    return result.get("value")

@@ -1,11 +1,13 @@
 """Storage over fsspec: checked keys, atomic writes, sha256; local and S3 (moto server)."""
 
 import hashlib
+import os
 from pathlib import Path
 
 import boto3
 import pytest
 
+from tests.ingest_files import unblock_if_stuck
 from trulience.errors import InvalidStorageKey, StorageError
 from trulience.storage import Storage, storage_key
 
@@ -146,3 +148,41 @@ def test_local_file_reads_in_place_or_downloads_once(storage, s3_endpoint, tmp_p
     copy = remote.local_file("scenes/a/clip.mp4", tmp_path / "cache")
     assert copy.read_bytes() == b"frames" and copy.parent == tmp_path / "cache"
     assert stored.sha256
+
+
+def test_a_name_at_the_file_system_limit_is_written_whole(storage, tmp_path):
+    name = "é" * 125 + "x.png"  # 255 bytes in UTF-8 (130 characters)
+    key = storage_key("characters", "ava", "source", name)
+    assert storage.put_bytes(key, b"pixels").size == 6
+    source = tmp_path / ("p" * 251 + ".png")
+    source.write_bytes(b"from a file")
+    stored = storage.put_file(storage_key("characters", "ava", source.name), source)
+    assert storage.read_bytes(stored.key) == b"from a file"
+    assert storage.list() == sorted([key, stored.key])  # no partial upload left behind
+
+
+def test_a_key_part_longer_than_a_file_name_may_be_is_refused(storage):
+    with pytest.raises(InvalidStorageKey, match="is 256 bytes long; at most 255"):
+        storage.put_bytes(storage_key("characters", "x" * 256), b"x")
+    with pytest.raises(InvalidStorageKey, match="holds control character"):
+        storage_key("characters", "bad\udcffname")  # an undecodable byte in a file name
+    assert storage.list() == []
+
+
+@pytest.mark.parametrize("kind", ["symbolic link", "named pipe"])
+def test_put_file_reads_regular_files_only(storage, tmp_path, kind):
+    real = tmp_path / "real.bin"
+    real.write_bytes(b"secret")
+    path = tmp_path / "offered.bin"
+    if kind == "symbolic link":
+        path.symlink_to(real)
+    else:
+        os.mkfifo(path)  # opening it for reading would block forever
+
+    def offer():
+        with pytest.raises(StorageError, match=f"is a {kind}"):
+            storage.put_file("a/offered.bin", path)
+        return True
+
+    assert unblock_if_stuck(path, offer) if kind == "named pipe" else offer()
+    assert storage.list() == []

@@ -17,26 +17,43 @@ from typing import IO
 import fsspec
 
 from trulience.errors import InvalidStorageKey, StorageError
+from trulience.local_files import NotARegularFile, open_regular
+from trulience.quoting import excerpt, quote_name
 
 _CHUNK = 1 << 20
 _MAX_KEY_LENGTH = 1024
+# Local file systems limit one name to 255 bytes; object stores accept it too.
+MAX_KEY_PART_BYTES = 255
+# A partial upload is named apart from its target (not after it), so a target name at the
+# length limit still leaves room; list() hides names holding this marker.
+_PARTIAL = ".partial-"
 
 
 def check_key_part(part: str, key: str | None = None) -> str:
     """Refuse a path component that is empty, '.', '..', holds a separator or a control
     character; return it unchanged otherwise."""
-    where = f" in key {key!r}" if key is not None else ""
+    where = f" in key {quote_name(key, 80)}" if key is not None else ""
     if part in ("", ".", ".."):
-        raise InvalidStorageKey(f"storage key part {part!r}{where} is empty or a relative step")
+        raise InvalidStorageKey(
+            f"storage key part {excerpt(part)}{where} is empty or a relative step"
+        )
     if "/" in part or "\\" in part:
-        raise InvalidStorageKey(f"storage key part {part!r}{where} holds a path separator")
-    bad = [ch for ch in part if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+        raise InvalidStorageKey(f"storage key part {excerpt(part)}{where} holds a path separator")
+    bad = [ch for ch in part if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")]
     if bad:
         raise InvalidStorageKey(
-            f"storage key part {part!r}{where} holds control character {bad[0]!r}"
+            f"storage key part {excerpt(part)}{where} holds control character {bad[0]!r}"
         )
     if part != part.strip():
-        raise InvalidStorageKey(f"storage key part {part!r}{where} starts or ends with a space")
+        raise InvalidStorageKey(
+            f"storage key part {excerpt(part)}{where} starts or ends with a space"
+        )
+    size = len(part.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_PART_BYTES:
+        raise InvalidStorageKey(
+            f"storage key part {quote_name(part, 40)}{where} is {size} bytes long; "
+            f"at most {MAX_KEY_PART_BYTES}"
+        )
     return part
 
 
@@ -47,9 +64,9 @@ def check_key(key: str) -> str:
     if len(key) > _MAX_KEY_LENGTH:
         raise InvalidStorageKey(f"storage key is longer than {_MAX_KEY_LENGTH} characters")
     if key.startswith("/") or (len(key) > 1 and key[1] == ":"):
-        raise InvalidStorageKey(f"storage key {key!r} is absolute; keys are relative")
+        raise InvalidStorageKey(f"storage key {excerpt(key)} is absolute; keys are relative")
     if "://" in key:
-        raise InvalidStorageKey(f"storage key {key!r} is a URL; keys are relative paths")
+        raise InvalidStorageKey(f"storage key {excerpt(key)} is a URL; keys are relative paths")
     for part in key.split("/"):
         check_key_part(part, key)
     return key
@@ -90,7 +107,7 @@ class Storage:
         """The key of a URI under this root; refuse URIs from elsewhere."""
         prefix = self.url + "/"
         if not uri.startswith(prefix):
-            raise InvalidStorageKey(f"{uri!r} is not under storage root {self.url!r}")
+            raise InvalidStorageKey(f"{excerpt(uri)} is not under storage root {self.url!r}")
         return check_key(uri[len(prefix) :])
 
     def put_bytes(self, key: str, data: bytes) -> StoredObject:
@@ -103,9 +120,10 @@ class Storage:
         """Copy a local file to `key`, hashing it on the way."""
         digest, size = hashlib.sha256(), 0
         try:
-            source = open(local_path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise StorageError(f"cannot read {local_path}: {exc.strerror}") from exc
+            # A link, a pipe (which would block forever) or a device is never read.
+            source = open_regular(local_path, quote_name(str(local_path)))
+        except NotARegularFile as exc:
+            raise StorageError(f"cannot read {exc}") from exc
         with source, self._writer(key) as out:
             while chunk := source.read(_CHUNK):
                 digest.update(chunk)
@@ -122,7 +140,7 @@ class Storage:
             return
         # Locally: write beside the target, then rename, so readers never see half a file.
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        partial = f"{path}.partial-{uuid.uuid4().hex}"
+        partial = posixpath.join(posixpath.dirname(path), f"{_PARTIAL}{uuid.uuid4().hex}")
         try:
             with open(partial, "wb") as out:
                 yield out
@@ -138,7 +156,7 @@ class Storage:
         try:
             handle = self.fs.open(path, "rb")
         except FileNotFoundError as exc:
-            raise StorageError(f"no object {key!r} in {self.url}") from exc
+            raise StorageError(f"no object {excerpt(key)} in {self.url}") from exc
         with handle:
             yield handle
 
@@ -148,7 +166,7 @@ class Storage:
         if self._local:
             path = Path(self.path(key))
             if not path.is_file():
-                raise StorageError(f"no object {key!r} in {self.url}")
+                raise StorageError(f"no object {excerpt(key)} in {self.url}")
             return path
         copy = Path(directory) / check_key(key).replace("/", "_")
         if not copy.exists():
@@ -180,7 +198,7 @@ class Storage:
             return []
         root = self.root.rstrip("/") + "/"
         keys = [p[len(root) :] for p in found if p.startswith(root)]
-        return sorted(k for k in keys if ".partial-" not in k)
+        return sorted(k for k in keys if _PARTIAL not in k)
 
     def sha256(self, key: str) -> str:
         """The sha256 of a stored object, streamed."""

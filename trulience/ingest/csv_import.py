@@ -6,6 +6,9 @@ typed by the project's metadata schema. Every row is checked before anything is 
 """
 
 import csv
+import io
+import math
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -17,14 +20,31 @@ import psycopg
 
 from trulience.catalog import characters, projects
 from trulience.catalog.errors import CatalogError, NotFound
-from trulience.errors import InvalidStorageKey, StorageError, TrulienceError
-from trulience.ingest.metadata import Problem, metadata_problems, schema_for
+from trulience.errors import (
+    DatabaseUnavailable,
+    InvalidStorageKey,
+    StorageError,
+    TrulienceError,
+)
+from trulience.ingest.metadata import (
+    MAX_NUMBER_DIGITS,
+    Problem,
+    metadata_problems,
+    schema_for,
+    unstorable,
+)
 from trulience.library import add_image_file
-from trulience.qa.image_decode import InvalidSourceImage, decode_image
+from trulience.local_files import NotARegularFile, open_regular
+from trulience.progress import Progress
+from trulience.qa.image_decode import InvalidSourceImage, check_image
+from trulience.quoting import excerpt, quote_name
 from trulience.slugs import InvalidSlug, check_slug
 from trulience.storage import Storage
 
 REQUIRED_COLUMNS = ("slug", "name", "images")
+SLUG_MAX = 63
+# The catalog itself is down: no row is at fault.
+CATALOG_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
 
 
 class InvalidCsv(TrulienceError):
@@ -68,15 +88,21 @@ class ImportReport:
 
 
 def _convert(value: str, spec: dict[str, Any]) -> Any:
-    """A CSV cell as the type its schema property declares (strings otherwise)."""
+    """A CSV cell as the type its schema property declares (strings otherwise, which the
+    schema then refuses with the cell quoted as an excerpt)."""
     kind = spec.get("type")
+    if kind in ("integer", "number") and len(value) > MAX_NUMBER_DIGITS:
+        # int() of thousands of digits is refused by Python itself (and slow): no number.
+        return _TooLong(value)
     if kind == "integer":
-        return int(value) if value.lstrip("-").isdigit() else value
+        return int(value) if _INTEGER.match(value) else value
     if kind == "number":
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return value
+        # NaN and 1e999 (infinity) are floats to Python but no JSON the catalog stores.
+        return number if math.isfinite(number) else value
     if kind == "boolean":
         return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(
             value.lower(), value
@@ -84,6 +110,13 @@ def _convert(value: str, spec: dict[str, Any]) -> Any:
     if kind == "array":
         return [item.strip() for item in value.split(";") if item.strip()]
     return value
+
+
+class _TooLong(str):
+    """A numeric cell too long to be a number: kept as text, reported by its length."""
+
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
 
 
 @contextmanager
@@ -101,8 +134,14 @@ def _local_copy(reference: str, base: Path, storage: Storage) -> Iterator[Path]:
 
 
 def _rows(csv_path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    shown = quote_name(str(csv_path))
+    reader = None
     try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+        # A regular file only: a named pipe would block the import forever.
+        with (
+            open_regular(csv_path, shown) as raw,
+            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle,
+        ):
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -118,68 +157,126 @@ def _rows(csv_path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                 else:
                     rows.append((reader.line_num, row))
             return header, rows
-    except FileNotFoundError as exc:
-        raise InvalidCsv(f"{csv_path}: no such file") from exc
+    except NotARegularFile as exc:
+        raise InvalidCsv(str(exc)) from exc
     except UnicodeDecodeError as exc:
-        raise InvalidCsv(f"{csv_path}: not UTF-8 text") from exc
+        raise InvalidCsv(f"{shown}: not UTF-8 text") from exc
     except csv.Error as exc:
-        raise InvalidCsv(f"{csv_path}: not readable as CSV ({exc})") from exc
+        line = f" at line {reader.line_num}" if reader is not None else ""
+        raise InvalidCsv(f"{shown}: not readable as CSV{line} ({exc})") from exc
+    except OSError as exc:
+        raise InvalidCsv(f"{shown}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def plan_import(
-    conn: psycopg.Connection, storage: Storage, csv_path: Path, project: str
+    conn: psycopg.Connection,
+    storage: Storage,
+    csv_path: Path,
+    project: str,
+    progress: Progress | None = None,
 ) -> list[RowPlan]:
-    """Check every row (names, metadata, images) without writing anything."""
+    """Check every row (names, metadata, images) without writing anything; a row that
+    fails in a way nobody foresaw is reported invalid, and the other rows go on."""
     schema = schema_for(projects.get_project(conn, project).settings)
-    properties = schema.get("properties", {})
     _, rows = _rows(csv_path)
-    plans, seen = [], {}
-    for line, row in rows:
+    if progress is not None:
+        progress.start(len(rows))
+    plans: list[RowPlan] = []
+    seen: dict[str, int] = {}
+    for index, (line, row) in enumerate(rows):
         plan = RowPlan(line=line, slug=(row.get("slug") or "").strip())
-        if "__extra__" in row:
-            plan.problems.append(Problem("(row)", row["__extra__"]))
+        try:
+            _plan_row(conn, storage, csv_path, schema, row, plan, seen)
+        except CATALOG_UNREACHABLE:
+            raise
+        except Exception as exc:  # one row must never stop the others
+            plan.problems.append(
+                Problem(
+                    "(row)", f"cannot be checked: {type(exc).__name__}: {quote_name(str(exc), 200)}"
+                )
+            )
+        if plan.problems:
+            plan.status = "invalid"
+        plans.append(plan)
+        if progress is not None:
+            progress.step(index, f"line {line} checked")
+    return plans
+
+
+def _plan_row(
+    conn: psycopg.Connection,
+    storage: Storage,
+    csv_path: Path,
+    schema: dict[str, Any],
+    row: dict[str, str],
+    plan: RowPlan,
+    seen: dict[str, int],
+) -> None:
+    properties = schema.get("properties", {})
+    if "__extra__" in row:
+        plan.problems.append(Problem("(row)", row["__extra__"]))
+    if len(plan.slug) > SLUG_MAX:
+        plan.problems.append(
+            Problem("slug", f"{excerpt(plan.slug)} is longer than {SLUG_MAX} characters")
+        )
+    else:
         try:
             check_slug(plan.slug, "slug")
         except InvalidSlug as exc:
             plan.problems.append(Problem("slug", str(exc)))
-        if plan.slug in seen:
+    if plan.slug in seen:
+        plan.problems.append(
+            Problem("slug", f"{excerpt(plan.slug)} is also on line {seen[plan.slug]}")
+        )
+    seen.setdefault(plan.slug, plan.line)
+    plan.name = (row.get("name") or "").strip()
+    if not plan.name:
+        plan.problems.append(Problem("name", "is empty"))
+    cells = {
+        column: value.strip()
+        for column, value in row.items()
+        if column not in REQUIRED_COLUMNS and column != "__extra__" and value and value.strip()
+    }
+    for column, value in [("name", plan.name), *cells.items()]:
+        if reason := unstorable(value):
+            plan.problems.append(Problem(column, f"{excerpt(value)} {reason}"))
+    plan.metadata = {}
+    for column, value in cells.items():
+        converted = _convert(value, properties.get(column, {}))
+        if isinstance(converted, _TooLong):
             plan.problems.append(
-                Problem("slug", f"{plan.slug!r} is also on line {seen[plan.slug]}")
+                Problem(
+                    column,
+                    f"{excerpt(value)} is {len(value):,} characters long; a number has at "
+                    f"most {MAX_NUMBER_DIGITS}",
+                )
             )
-        seen.setdefault(plan.slug, line)
-        plan.name = (row.get("name") or "").strip()
-        if not plan.name:
-            plan.problems.append(Problem("name", "is empty"))
-        plan.metadata = {
-            column: _convert(value.strip(), properties.get(column, {}))
-            for column, value in row.items()
-            if column not in REQUIRED_COLUMNS and column != "__extra__" and value and value.strip()
-        }
-        plan.problems += [
-            Problem(p.field.removeprefix("$."), p.message)
-            for p in metadata_problems(plan.metadata, schema)
-        ]
-        plan.images = [r.strip() for r in (row.get("images") or "").split(";") if r.strip()]
-        if not plan.images:
-            plan.problems.append(Problem("images", "no image given"))
-        for reference in plan.images:
-            try:
-                with _local_copy(reference, csv_path.parent, storage) as local:
-                    decode_image(local, name=reference)
-            except (InvalidSourceImage, InvalidStorageKey, StorageError) as exc:
-                plan.problems.append(Problem("images", str(exc)))
-            except OSError as exc:
-                plan.problems.append(Problem("images", f"{reference}: {exc.strerror or exc}"))
-        if not plan.problems:
-            try:
-                characters.get_character(conn, plan.slug)
-                plan.status = "exists"
-            except NotFound:
-                pass
-        else:
-            plan.status = "invalid"
-        plans.append(plan)
-    return plans
+        elif not unstorable(value):
+            plan.metadata[column] = converted
+    plan.problems += [
+        Problem(p.field.removeprefix("$."), p.message)
+        for p in metadata_problems(plan.metadata, schema)
+    ]
+    plan.images = [r.strip() for r in (row.get("images") or "").split(";") if r.strip()]
+    if not plan.images:
+        plan.problems.append(Problem("images", "no image given"))
+    for reference in plan.images:
+        shown = quote_name(reference)
+        try:
+            with _local_copy(reference, csv_path.parent, storage) as local:
+                check_image(local, name=shown)
+        except (InvalidSourceImage, InvalidStorageKey, StorageError) as exc:
+            plan.problems.append(Problem("images", str(exc)))
+        except OSError as exc:
+            plan.problems.append(Problem("images", f"{shown}: {exc.strerror or exc}"))
+        except ValueError as exc:  # e.g. a NUL in a path: no file can have that name
+            plan.problems.append(Problem("images", f"{shown}: {quote_name(str(exc))}"))
+    if not plan.problems:
+        try:
+            characters.get_character(conn, plan.slug)
+            plan.status = "exists"
+        except NotFound:
+            pass
 
 
 def import_characters(
@@ -189,18 +286,21 @@ def import_characters(
     project: str,
     dry_run: bool = False,
     all_or_nothing: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import the valid rows (each whole or not at all); with `all_or_nothing`, write nothing
-    unless every row is valid; with `dry_run`, only report."""
-    plans = plan_import(conn, storage, csv_path, project)
+    unless every row is valid; with `dry_run`, only report. `progress` is told of each row
+    checked, then of each character written."""
+    plans = plan_import(conn, storage, csv_path, project, progress)
     invalid = [p for p in plans if p.status == "invalid"]
     if dry_run or (all_or_nothing and invalid):
         return ImportReport(plans, 0, dry_run)
+    todo = [p for p in plans if p.status == "ok"]
+    if progress is not None:
+        progress.start(len(todo))
     written = 0
     with conn.transaction() if all_or_nothing else nullcontext():
-        for plan in plans:
-            if plan.status != "ok":
-                continue
+        for index, plan in enumerate(todo):
             try:
                 with conn.transaction():
                     characters.create_character(
@@ -209,12 +309,22 @@ def import_characters(
                     for reference in plan.images:
                         with _local_copy(reference, csv_path.parent, storage) as local:
                             add_image_file(conn, storage, plan.slug, local)
-            except CatalogError as exc:  # e.g. created meanwhile by someone else
+            except CATALOG_UNREACHABLE:
+                raise
+            except Exception as exc:  # e.g. created meanwhile, or a file changed since
                 plan.status = "invalid"
-                plan.problems.append(Problem("slug", str(exc)))
+                field = "slug" if isinstance(exc, CatalogError) else "(row)"
+                reason = (
+                    str(exc)
+                    if isinstance(exc, TrulienceError)
+                    else (f"cannot be written: {type(exc).__name__}: {quote_name(str(exc), 200)}")
+                )
+                plan.problems.append(Problem(field, reason))
                 if all_or_nothing:
                     raise
                 continue
             plan.status = "written"
             written += 1
+            if progress is not None:
+                progress.step(index, f"{plan.slug} created")
     return ImportReport(plans, written, dry_run)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from trulience.errors import ConfigError, FileProblem
+from trulience.local_files import NotARegularFile, open_regular
 
 DEFAULT_MAX_PIXELS = 50_000_000
 
@@ -83,6 +84,34 @@ class DecodedImage:
         """Height of the upright pixels (differs from the file's when EXIF rotated it)."""
         return int(self.pixels.shape[0])
 
+    def info(self) -> "ImageInfo":
+        """What is known about the image without its pixels (what an import keeps)."""
+        return ImageInfo(
+            name=self.name,
+            format=self.format,
+            original_mode=self.original_mode,
+            original_width=self.original_width,
+            original_height=self.original_height,
+            width=self.width,
+            height=self.height,
+            notes=self.notes,
+        )
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A checked image's description without its pixels: what the catalog records. A
+    folder of photos is checked one at a time and keeps only these, so memory stays flat."""
+
+    name: str
+    format: str
+    original_mode: str
+    original_width: int
+    original_height: int
+    width: int
+    height: int
+    notes: tuple[str, ...]
+
 
 def decode_image(
     source: Path | bytes, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
@@ -102,19 +131,24 @@ def decode_image(
         return _normalise(image, label)
 
 
+def check_image(
+    source: Path | bytes, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageInfo:
+    """Decode an image file fully (so truncation and corruption are found) and keep only
+    its description; the pixels are released before this returns."""
+    return decode_image(source, name=name, max_pixels=max_pixels).info()
+
+
 def _open_file(source: Path | bytes, label: str) -> BinaryIO:
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise InvalidSourceImage(label, "file is empty (0 bytes)")
         return io.BytesIO(source)
     try:
-        handle = open(source, "rb")  # noqa: SIM115 - the caller closes it with `with`
-    except FileNotFoundError as exc:
-        raise InvalidSourceImage(label, "no such file") from exc
-    except IsADirectoryError as exc:
-        raise InvalidSourceImage(label, "is a directory, not an image file") from exc
-    except OSError as exc:
-        raise InvalidSourceImage(label, f"cannot be read ({exc.strerror or exc})") from exc
+        # Never a link, a pipe (opening one blocks forever) or a device: regular files only.
+        handle = open_regular(source, label)
+    except NotARegularFile as exc:
+        raise InvalidSourceImage(label, exc.reason) from exc
     if os.fstat(handle.fileno()).st_size == 0:
         handle.close()
         raise InvalidSourceImage(label, "file is empty (0 bytes)")
