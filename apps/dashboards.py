@@ -130,7 +130,7 @@ def stat_cards(pulse: Pulse) -> pn.pane.HTML:
         ("characters_ready", f"{pulse.characters_ready} / {pulse.characters}", "characters ready"),
         ("in_flight", str(pulse.in_flight), "takes in flight"),
         ("awaiting_review", str(pulse.awaiting_review), "awaiting review"),
-        ("approved", str(pulse.approved), "approved"),
+        ("approved", str(pulse.approved), "approved, to deliver"),
         ("delivered", str(pulse.delivered), "delivered"),
         ("generated_min", f"{pulse.generated_min:.2f}", "minutes generated"),
         ("approved_min", f"{pulse.approved_min:.2f}", "minutes approved"),
@@ -162,7 +162,7 @@ def pulse_view(data: Dashboards) -> list[pn.viewable.Viewable]:
     stages = {
         "in flight": pulse.in_flight,
         "awaiting review": pulse.awaiting_review,
-        "approved": pulse.approved - pulse.delivered,
+        "approved": pulse.approved,
         "delivered": pulse.delivered,
         "rejected": pulse.rejected,
         "failed": pulse.failed,

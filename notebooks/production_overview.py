@@ -38,8 +38,8 @@ production
 
 # %% [markdown]
 # ## Every take by stage
-# The newest take of each character x scene type; a rejected take waits for its
-# regenerated segments.
+# The newest take of each character x scene type, each in exactly one stage; a rejected
+# take waits for its regenerated segments.
 
 # %%
 stages = con.sql(
@@ -66,15 +66,14 @@ ready = con.sql(
 ).pl()
 ready
 
+# %% [markdown]
+# ## The studio in all
+# The report's studio row: the same figures the dashboards' pulse shows.
+
 # %%
-totals = production.select(
-    pl.col("takes").sum(),
-    pl.col("approved").sum(),
-    pl.col("delivered").sum(),
-    pl.col("awaiting_review").sum(),
-    pl.col("approved_min").sum(),
-)
+studio = production.filter(pl.col("level") == "studio").row(0, named=True)
 print(
-    "takes {takes}, approved {approved}, delivered {delivered}, awaiting review "
-    "{awaiting_review}, approved minutes {approved_min:.3f}".format(**totals.row(0, named=True))
+    "takes {takes} (made {takes_made}), approved {approved}, delivered {delivered}, awaiting "
+    "review {awaiting_review}, minutes generated {generated_min:.3f}, approved "
+    "{approved_min:.3f}".format(**studio)
 )

@@ -57,18 +57,20 @@ per_second
 
 # %% [markdown]
 # ## Cost per project at the rate above
+# GPU seconds and minutes as `production_figures` defines them (the report and the
+# dashboards read the same view): every attempt's GPU time, per approved minute.
 
 # %%
 cost = con.sql(
-    """SELECT project, round(sum(compute_s), 3) AS gpu_s,
-              round(sum(video_s) FILTER (WHERE current) / 60, 3) AS minutes_made
-         FROM segments GROUP BY project ORDER BY project"""
+    """SELECT project, round(gpu_s, 3) AS gpu_s, round(generated_min, 3) AS generated_min,
+              round(approved_min, 3) AS approved_min, gpu_s_per_approved_min
+         FROM production_figures WHERE level = 'project' ORDER BY project"""
 ).pl()
 cost = cost.with_columns(
     (pl.col("gpu_s") / 3600 * GPU_HOUR_RATE).round(4).alias("cost"),
-    (pl.col("gpu_s") / 3600 * GPU_HOUR_RATE / pl.col("minutes_made"))
+    (pl.col("gpu_s_per_approved_min") / 3600 * GPU_HOUR_RATE)
     .round(4)
-    .alias("cost_per_minute"),
+    .alias("cost_per_approved_minute"),
 )
 cost
 
@@ -93,10 +95,11 @@ estimates
 # %%
 budgets = con.sql(
     """SELECT b.project, b.gpu_seconds_limit, b.policy,
-              coalesce(sum(s.compute_s), 0) AS used_gpu_s,
-              b.gpu_seconds_limit - coalesce(sum(s.compute_s), 0) AS remaining_gpu_s
-         FROM budgets b LEFT JOIN segments s USING (project)
-        GROUP BY b.project, b.gpu_seconds_limit, b.policy ORDER BY b.project"""
+              coalesce(f.gpu_s, 0) AS used_gpu_s,
+              b.gpu_seconds_limit - coalesce(f.gpu_s, 0) AS remaining_gpu_s
+         FROM budgets b
+         LEFT JOIN production_figures f ON f.level = 'project' AND f.project = b.project
+        ORDER BY b.project"""
 ).pl()
 budgets
 

@@ -56,16 +56,22 @@ def test_pulse_counts_what_the_catalog_says(demo_production):
                               l.frames / (l.effective_config ->> 'fps')::float8 AS seconds
                          FROM latest l)
                    SELECT count(*),
-                          count(*) FILTER (WHERE status IN ('pending', 'generating')),
+                          count(*) FILTER (WHERE status IN ('pending', 'generating',
+                                                            'generated')),
                           count(*) FILTER (WHERE status = 'assembled' AND decision IS NULL),
-                          count(*) FILTER (WHERE decision = 'approved'),
+                          count(*) FILTER (WHERE decision = 'approved' AND NOT delivered),
                           count(*) FILTER (WHERE delivered),
                           count(*) FILTER (WHERE decision = 'rejected'),
-                          sum(seconds) FILTER (WHERE status = 'assembled') / 60,
+                          NULL,
                           sum(seconds) FILTER (WHERE decision = 'approved') / 60
                      FROM decided"""
             ).fetchone()
         )
+        # minutes generated: every assembled take, older ones included
+        generated_min = conn.execute(
+            """SELECT sum(frames / (effective_config ->> 'fps')::float8) / 60 FROM scenes
+                WHERE status = 'assembled'"""
+        ).fetchone()[0]
         gpu_s, attempts = conn.execute(
             "SELECT sum((provenance ->> 'compute_s')::float8), count(*) FROM segments"
         ).fetchone()
@@ -85,7 +91,7 @@ def test_pulse_counts_what_the_catalog_says(demo_production):
     assert seen.gpu_s == pytest.approx(gpu_s)
     assert seen.gpu_s_per_approved_min == pytest.approx(gpu_s / approved_min)
     # the demo session: two approved and delivered, one rejected, the others waiting
-    assert (seen.approved, seen.delivered, seen.rejected) == (2, 2, 1)
+    assert (seen.approved, seen.delivered, seen.rejected) == (0, 2, 1)
     assert seen.awaiting_review == seen.takes - 3 > 0
     # one project: all projects added up is the same pulse under another name
     assert pulse(con) == replace(seen, project="all projects")

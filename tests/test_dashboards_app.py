@@ -128,22 +128,31 @@ def test_the_pulse_shows_the_catalogs_counts(page, served):
 
     with connect(served.database_url) as conn:
         ready = sum(r.ready for r in all_readiness(conn, "demo"))
-        in_flight, waiting, approved, delivered, generated_min, approved_min = conn.execute(
-            """WITH decided AS (
+        # the newest take of each character x scene type by stage; minutes generated
+        # counts every assembled take, older ones included (production_figures)
+        in_flight, waiting, approved, delivered, approved_min = conn.execute(
+            """WITH latest AS (
+                   SELECT DISTINCT ON (s.project_id, s.character_id, s.scene_type_id) s.*
+                     FROM scenes s
+                    ORDER BY s.project_id, s.character_id, s.scene_type_id, s.take DESC),
+               decided AS (
                    SELECT s.status, s.frames / (s.effective_config ->> 'fps')::float8 AS seconds,
                           (SELECT decision FROM reviews r WHERE r.scene_id = s.id
                             ORDER BY created_at DESC, id DESC LIMIT 1) AS decision,
                           EXISTS (SELECT 1 FROM deliverables d WHERE d.scene_id = s.id
                                      AND d.status IN ('packaged', 'delivered')) AS delivered
-                     FROM scenes s)
-               SELECT count(*) FILTER (WHERE status IN ('pending', 'generating')),
+                     FROM latest s)
+               SELECT count(*) FILTER (WHERE status IN ('pending', 'generating', 'generated')),
                       count(*) FILTER (WHERE status = 'assembled' AND decision IS NULL),
-                      count(*) FILTER (WHERE decision = 'approved'),
+                      count(*) FILTER (WHERE decision = 'approved' AND NOT delivered),
                       count(*) FILTER (WHERE delivered),
-                      sum(seconds) FILTER (WHERE status = 'assembled') / 60,
                       sum(seconds) FILTER (WHERE decision = 'approved') / 60
                  FROM decided"""
         ).fetchone()
+        generated_min = conn.execute(
+            """SELECT sum(frames / (effective_config ->> 'fps')::float8) / 60 FROM scenes
+                WHERE status = 'assembled'"""
+        ).fetchone()[0]
         cast = conn.execute("SELECT count(*) FROM project_characters").fetchone()[0]
     expect(_stat(page, "delivered")).to_have_text(str(delivered))
     seen = {
@@ -168,7 +177,7 @@ def test_the_pulse_shows_the_catalogs_counts(page, served):
         "approved_min": f"{approved_min:.2f}",
     }
     # the demo session approved two takes (both delivered) and left at least one waiting
-    assert (seen["approved"], seen["delivered"]) == ("2", "2") and waiting > 0
+    assert (seen["approved"], seen["delivered"]) == ("0", "2") and waiting > 0
     assert float(_stat(page, "gpu_s_per_approved_min").inner_text().replace(",", "")) > 0
     expect(page.locator(".pulse-stages canvas").first).to_be_visible()
     expect(page.locator(".pulse-table")).to_contain_text("demo")
@@ -239,4 +248,4 @@ def test_refresh_re_exports_the_catalog_and_redraws(page, served):
     expect(_stat(page, "delivered")).to_have_text("2")
     # the project filter narrows to one project: the demo is all of it
     page.locator("select").first.select_option("demo")
-    expect(_stat(page, "approved")).to_have_text("2")
+    expect(_stat(page, "delivered")).to_have_text("2")

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from tests.review_takes import make_project, make_take
 from trulience.catalog.database import connect
 from trulience.cli import main
-from trulience.lake.catalog_export import export_catalog
+from trulience.lake.catalog_export import DATASETS, export_catalog
 from trulience.lake.files import LakeError, day_partitions
 from trulience.lake.reports import open_lake, report_names, run_report
 from trulience.lake.run_facts import write_run_facts
@@ -26,7 +26,10 @@ DAY2 = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
 
 def _rows(table) -> dict:
-    return {(r["project"], r["scene_type"]): r for r in table.to_pylist()}
+    """The report's project x scene type rows (not the project and studio totals)."""
+    return {
+        (r["project"], r["scene_type"]): r for r in table.to_pylist() if r["level"] == "scene type"
+    }
 
 
 # -- reports agree with the catalog ------------------------------------------------------
@@ -51,7 +54,7 @@ def test_production_report_agrees_with_direct_sql_on_the_demo(demo_production):
                SELECT p.slug, t.slug, count(*),
                       (SELECT count(*) FROM scenes s
                         WHERE s.project_id = p.id AND s.scene_type_id = t.id),
-                      count(*) FILTER (WHERE decision = 'approved'),
+                      count(*) FILTER (WHERE decision = 'approved' AND NOT delivered),
                       count(*) FILTER (WHERE decision = 'rejected'),
                       count(*) FILTER (WHERE delivered),
                       count(*) FILTER (WHERE decision IS NULL AND d.status = 'assembled'),
@@ -65,19 +68,20 @@ def test_production_report_agrees_with_direct_sql_on_the_demo(demo_production):
         ).fetchall()
     assert len(direct) == len(report) == 2
     for row_sql in direct:
-        project, scene_type, characters, takes, approved, rejected, delivered = row_sql[:7]
+        project, scene_type, newest, made, approved, rejected, delivered = row_sql[:7]
         waiting, minutes, gpu = row_sql[7:]
         row = report[(project, scene_type)]
-        assert row["characters"] == characters
-        assert row["takes"] == takes
+        assert row["takes"] == newest
+        assert row["takes_made"] == made
         assert row["approved"] == approved
         assert row["rejected"] == rejected
         assert row["delivered"] == delivered
         assert row["awaiting_review"] == waiting
         assert row["approved_min"] == pytest.approx(minutes, abs=1e-3)
         assert row["gpu_s"] == pytest.approx(gpu, abs=1e-3)
-    # the demo session approved two takes and both were delivered through the sensor
-    assert sum(r["approved"] for r in report.values()) == 2
+    # the demo session approved two takes and both were delivered through the sensor (a
+    # delivered take is in the stage delivered, not also approved)
+    assert sum(r["approved"] for r in report.values()) == 0
     assert sum(r["delivered"] for r in report.values()) == 2
     assert sum(r["rejected"] for r in report.values()) == 1
 
@@ -140,7 +144,8 @@ def test_report_command_writes_table_csv_and_parquet(demo_production, tmp_path):
 
     table = run("production")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split()[:3] == ["project", "scene_type", "characters"]
+    assert table.stdout.splitlines()[0].startswith("as of ")
+    assert table.stdout.splitlines()[1].split()[:4] == ["level", "project", "scene_type", "takes"]
     assert "look-around-wide" in table.stdout
     csv_out = run("throughput", "--format", "csv")
     assert csv_out.stdout.startswith("day,worker,workflow,attempts,")
@@ -148,6 +153,7 @@ def test_report_command_writes_table_csv_and_parquet(demo_production, tmp_path):
     parquet = run("failures", "--format", "parquet", "--output", str(target))
     assert parquet.returncode == 0, parquet.stderr
     assert pq.read_table(target).column_names[:2] == ["kind", "cause"]
+    assert b"as_of" in pq.read_schema(target).metadata
     refused = run("production", "--format", "parquet")
     assert refused.returncode != 0 and "--output" in refused.stderr
 
@@ -346,7 +352,8 @@ def test_a_new_take_rewrites_the_day_of_the_take_it_replaces(conn, tmp_path):
     ]
     assert con.sql("SELECT take FROM latest_takes").fetchall() == [(2,)]
     production = run_report(lake, "production").to_pylist()
-    assert [(r["takes"], r["characters"]) for r in production] == [(2, 1)]
+    scene_type = [r for r in production if r["level"] == "scene type"]
+    assert [(r["takes_made"], r["takes"]) for r in scene_type] == [(2, 1)]
 
 
 def test_lake_export_catalog_only_from_the_command_line(conn, db_url, tmp_path):
@@ -360,6 +367,23 @@ def test_lake_export_catalog_only_from_the_command_line(conn, db_url, tmp_path):
         "2026-11-20",
         "2026-11-21",
     ]
+
+
+def test_lake_export_shows_progress_dataset_by_dataset(conn, db_url, tmp_path):
+    _seed(conn)
+    env = os.environ | {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    result = CliRunner().invoke(main, ["lake", "export", "--catalog-only"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    total = len(DATASETS)
+    steps = [line for line in lines if line.startswith("dataset ")]
+    assert [line.split(",")[0] for line in steps] == [
+        f"dataset {i} of {total}" for i in range(1, total + 1)
+    ]
+    assert all(" elapsed" in line for line in steps)
+    assert any(", ~" in line and " left" in line for line in steps[:-1])
+    assert not any(line.lstrip().startswith("{") for line in lines)  # no JSON lines
+    assert lines[-1].startswith(f"lake: {tmp_path / 'home' / 'lake'}, as of 20")
 
 
 def test_reports_narrow_to_a_project_and_a_span_of_days(conn, db_url, tmp_path):
@@ -385,9 +409,13 @@ def test_reports_narrow_to_a_project_and_a_span_of_days(conn, db_url, tmp_path):
     day2 = run_report(lake, "throughput", since=DAY2.date(), until=DAY2.date()).to_pylist()
     assert [(r["day"].isoformat(), r["gpu_s"]) for r in day2] == [("2026-11-21", 17.0)]
     production = run_report(lake, "production", project="demo").to_pylist()
-    assert [(r["project"], r["gpu_s"]) for r in production] == [("demo", 22.0)]
+    assert [(r["level"], r["project"], r["gpu_s"]) for r in production] == [
+        ("scene type", "demo", 22.0),
+        ("project", "demo", 22.0),
+        ("studio", None, 22.0),
+    ]
     with pytest.raises(
-        LakeError, match=r"project 'nowhere' is not in the lake \(projects: demo, other\)"
+        LakeError, match=r"project 'nowhere' not found in the lake \(known: demo, other\)"
     ):
         run_report(lake, "production", project="nowhere")
     with pytest.raises(LakeError, match="narrow the lake when opening it"):

@@ -1076,15 +1076,23 @@ def lake() -> None:
 def lake_export(catalog_only: bool, full: bool) -> None:
     """Export the catalog (and, through Dagster, the run facts) to $TRULIENCE_HOME/lake."""
     from trulience.lake.catalog_export import export_catalog
+    from trulience.lake.reports import as_of
+    from trulience.progress import Progress
 
     settings = _settings()
+    progress = Progress(click.echo, "dataset")  # one line per dataset written
     if catalog_only or full:
         with _connect(settings) as conn:
-            for report in export_catalog(conn, lake_of(settings), full=full):
-                click.echo(f"  {report.describe()}")
-    if not catalog_only and not _launch(settings, "job", "lake"):
-        raise click.ClickException("the lake job failed; see the output above")
-    click.echo(f"lake: {lake_of(settings)}")
+            export_catalog(conn, lake_of(settings), full=full, progress=progress)
+    if not catalog_only:
+        # Dagster's own log goes to a file; the terminal gets the job's outcome line
+        log = settings.home / "logs" / "lake.log"
+        progress.note(f"the Dagster lake job: changed catalog facts and run facts (log: {log})")
+        if not _launch_lines(settings, log, click.echo, "job", "lake"):
+            raise click.ClickException(f"the lake job failed; see {log}")
+        progress.note("the lake job is done")
+    stamp = as_of(lake_of(settings))[b"as_of"].decode()
+    click.echo(f"lake: {lake_of(settings)}, as of {stamp}")
 
 
 @main.command("report")

@@ -23,6 +23,7 @@ from trulience.lake.files import (
     write_dimension,
     write_state,
 )
+from trulience.progress import Progress
 
 # Rows committed by a transaction that began before the last export but ended after it
 # carry an older updated_at; re-reading this much history catches them.
@@ -408,10 +409,15 @@ def _table(conn: psycopg.Connection, schema: pa.Schema, sql: str, params: dict) 
 
 
 def export_catalog(
-    conn: psycopg.Connection, lake: "Lake | Path", *, full: bool = False
+    conn: psycopg.Connection,
+    lake: "Lake | Path",
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
 ) -> list[WriteReport]:
     """Write the catalog's dimensions and the facts changed since the last export (every
-    fact when `full` or on the first export). Returns what was written, per dataset."""
+    fact when `full` or on the first export). Returns what was written, per dataset;
+    `progress` hears of each dataset as it is written ("dataset 3 of 12, ...")."""
     started = conn.execute("SELECT now()").fetchone()[0]
     state = {} if full else read_state(lake, "catalog")
     since = (
@@ -419,15 +425,27 @@ def export_catalog(
         if state.get("exported_at")
         else datetime(1970, 1, 1, tzinfo=started.tzinfo)
     )
-    reports = [write_dimension(lake, d.name, _table(conn, d.schema, d.sql, {})) for d in DIMENSIONS]
+    if progress is not None:
+        progress.start(len(DIMENSIONS) + len(FACTS))
+
+    def written(report: WriteReport) -> WriteReport:
+        if progress is not None:
+            progress.step(progress.done, report.describe())
+        return report
+
+    reports = [
+        written(write_dimension(lake, d.name, _table(conn, d.schema, d.sql, {})))
+        for d in DIMENSIONS
+    ]
     for fact in FACTS:
         days: list[date] = [row[0] for row in conn.execute(fact.changed_sql, {"since": since})]
         if days:
             table = _table(conn, fact.schema, fact.rows_sql, {"days": days})
-            reports.append(replace_days(lake, fact.name, table, days, fact.day_column))
+            report = replace_days(lake, fact.name, table, days, fact.day_column)
             drop_empty_marker(lake, fact.name)
         else:
-            reports.append(WriteReport(fact.name, (), 0))
+            report = WriteReport(fact.name, (), 0)
         ensure_dataset(lake, fact.name, fact.schema)
+        reports.append(written(report))
     write_state(lake, "catalog", {"exported_at": started.isoformat()})
     return reports

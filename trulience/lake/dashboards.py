@@ -23,40 +23,38 @@ WEEK_H = 7 * 24.0
 
 @dataclass(frozen=True, slots=True)
 class Pulse:
-    """Production status of one project, or of several added up (PRD-42)."""
+    """Production status of one project, or of the whole studio (PRD-42). The figures are
+    `production_figures`' (sql/reports/views.sql), the same as `trulience report
+    production` prints."""
 
     project: str
     characters: int
     characters_ready: int
-    takes: int
+    takes: int  # newest takes; the six stages below sum to it
     in_flight: int
     awaiting_review: int
-    approved: int  # approved takes, delivered ones included
+    approved: int  # approved, not delivered yet
     delivered: int
     rejected: int
     failed: int
+    takes_made: int  # every take ever made, older ones included
     generated_min: float
-    approved_min: float
+    approved_min: float  # approved or delivered
     segment_attempts: int
     gpu_s: float
-
-    @property
-    def gpu_s_per_approved_min(self) -> float | None:
-        """GPU seconds every attempt cost per minute approved (None before any approval)."""
-        return self.gpu_s / self.approved_min if self.approved_min else None
+    gpu_s_per_approved_min: float | None  # None before anything is approved
 
     @classmethod
-    def of_row(cls, row: dict[str, Any]) -> "Pulse":
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+    def of_row(cls, row: dict[str, Any], label: str | None = None) -> "Pulse":
+        """A pulse from a row of `dashboards/pulse.sql` (`label` names a studio row)."""
+        values = {f.name: row[f.name] for f in fields(cls)}
+        return cls(**values | {"project": row["project"] or label or "all projects"})
 
     @classmethod
-    def added_up(cls, pulses: list["Pulse"], label: str) -> "Pulse":
-        """Several projects' pulses as one (ratios recomputed from the sums)."""
-        values: dict[str, Any] = {"project": label}
-        for f in fields(cls):
-            if f.name != "project":
-                values[f.name] = sum(getattr(p, f.name) for p in pulses)
-        return cls(**values)
+    def nothing(cls, label: str) -> "Pulse":
+        """The pulse of a project the lake does not hold: every figure zero."""
+        values: dict[str, Any] = {f.name: 0 for f in fields(cls)}
+        return cls(**values | {"project": label, "gpu_s_per_approved_min": None})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +92,24 @@ def projects(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in con.sql("SELECT project FROM projects ORDER BY project").fetchall()]
 
 
+def _pulse_rows(con: duckdb.DuckDBPyConnection, project: str | None) -> list[dict[str, Any]]:
+    return query(con, "pulse", project=project).to_pylist()
+
+
 def pulses(con: duckdb.DuckDBPyConnection, project: str | None = None) -> list[Pulse]:
     """The pulse of each project (only `project`'s when given)."""
-    return [Pulse.of_row(row) for row in query(con, "pulse", project=project).to_pylist()]
+    return [Pulse.of_row(r) for r in _pulse_rows(con, project) if r["project"] is not None]
 
 
 def pulse(con: duckdb.DuckDBPyConnection, project: str | None = None) -> Pulse:
-    """The pulse of `project`, or of every project added up."""
-    return Pulse.added_up(pulses(con, project), project or "all projects")
+    """The pulse of `project`, or of the whole studio (its own ratio, not a sum of ratios)."""
+    return _pulse_of(_pulse_rows(con, project), project)
+
+
+def _pulse_of(rows: list[dict[str, Any]], project: str | None) -> Pulse:
+    label = project or "all projects"
+    wanted = [r for r in rows if r["project"] == project]
+    return Pulse.of_row(wanted[0], label) if wanted else Pulse.nothing(label)
 
 
 def performance(con: duckdb.DuckDBPyConnection, project: str | None = None) -> pa.Table:
@@ -162,14 +170,14 @@ def _load(lake: "Lake | Path", project: str | None, timeline_hours: float | None
     con = open_lake(lake)
     try:
         runs = failed_runs(con, project)
-        by_project = pulses(con, project)
+        rows = _pulse_rows(con, project)
         return Dashboards(
             project=project,
             projects=projects(con),
             exported_at=exported_at(lake, "catalog"),
             runs_exported_at=exported_at(lake, "runs"),
-            pulse=Pulse.added_up(by_project, project or "all projects"),
-            pulse_by_project=by_project,
+            pulse=_pulse_of(rows, project),
+            pulse_by_project=[Pulse.of_row(r) for r in rows if r["project"] is not None],
             performance=performance(con, project),
             trend=performance_trend(con, project),
             timeline=timeline(con, project, timeline_hours),

@@ -5,7 +5,7 @@ report, over views of the lake's datasets that every report, notebook and dashbo
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trulience.lake.catalog_export import DATASETS
-from trulience.lake.files import Lake, LakeError, as_lake, has_state
+from trulience.lake.files import Lake, LakeError, as_lake, has_state, read_state
 from trulience.lake.run_facts import RUNS, STEPS
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "sql" / "reports"
@@ -24,6 +24,36 @@ FORMATS = ("table", "csv", "parquet")
 def report_names() -> list[str]:
     """The reports `sql/reports/` defines (every file but the shared views)."""
     return sorted(p.stem for p in REPORTS_DIR.glob("*.sql") if p.stem != "views")
+
+
+# Where a report table carries the lake export time it reflects (Parquet keeps it as
+# file metadata; the terminal table prints it first; CSV as a column of every row).
+AS_OF = b"as_of"
+RUNS_AS_OF = b"runs_as_of"
+
+
+def as_of(lake: "Lake | Path | str") -> dict[bytes, bytes]:
+    """When the lake's catalog facts (and the Dagster run facts, if ever) were exported, as
+    report table metadata: ISO timestamps in UTC, "never" when not exported."""
+
+    def stamp(source: str) -> bytes:
+        when = read_state(lake, source).get("exported_at")
+        if not when:
+            return b"never"
+        return datetime.fromisoformat(when).astimezone(UTC).isoformat(timespec="seconds").encode()
+
+    return {AS_OF: stamp("catalog"), RUNS_AS_OF: stamp("runs")}
+
+
+def describe_as_of(table: pa.Table) -> str | None:
+    """The report's line `as of <catalog export> (...; run facts <runs export>)`, None when
+    the table does not say."""
+    meta = table.schema.metadata or {}
+    if AS_OF not in meta:
+        return None
+    text = f"as of {meta[AS_OF].decode()} (lake export of the catalog"
+    runs = meta.get(RUNS_AS_OF, b"never").decode()
+    return text + (f"; run facts {runs})" if runs != "never" else ")")
 
 
 def _quote(text: str) -> str:
@@ -78,9 +108,8 @@ def open_lake(
     if project is not None:
         known = [r[0] for r in con.sql("SELECT project FROM _all_projects ORDER BY 1").fetchall()]
         if project not in known:
-            raise LakeError(
-                f"project {project!r} is not in the lake (projects: {', '.join(known) or 'none'})"
-            )
+            known_text = f"known: {', '.join(known)}" if known else "no project yet"
+            raise LakeError(f"project {project!r} not found in the lake ({known_text})")
     for name, schema in SCHEMAS.items():
         where = []
         if project is not None and "project" in schema.names:
@@ -117,11 +146,12 @@ def run_report(
         # an open connection's views are already narrowed (or not): say so, never ignore it
         raise LakeError("narrow the lake when opening it: open_lake(lake, project=..., ...)")
     con = con or open_lake(lake, **narrowing)
-    return con.sql((REPORTS_DIR / f"{name}.sql").read_text()).to_arrow_table()
+    table = con.sql((REPORTS_DIR / f"{name}.sql").read_text()).to_arrow_table()
+    return table.replace_schema_metadata(as_of(lake))
 
 
 def format_table(table: pa.Table) -> str:
-    """A plain aligned text table for the terminal."""
+    """A plain aligned text table for the terminal, after its "as of" line."""
     header = table.column_names
     rows = [["" if v is None else _cell(v) for v in row.values()] for row in table.to_pylist()]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
@@ -135,7 +165,9 @@ def format_table(table: pa.Table) -> str:
             c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)
         ).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])]
+    stated = describe_as_of(table)
+    out = [stated] if stated else []
+    out += [line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     if not rows:
         out.append("(no rows)")
@@ -153,14 +185,19 @@ def _cell(value: object) -> str:
 
 
 def to_csv(table: pa.Table) -> str:
+    """The table as CSV; a last column `as_of` carries the export time on every row (a CSV
+    has no place for metadata that every reader keeps)."""
+    stamp = (table.schema.metadata or {}).get(AS_OF)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.column_names)
+    writer.writerow(table.column_names + (["as_of"] if stamp else []))
+    extra = [stamp.decode()] if stamp else []
     for row in table.to_pylist():
-        writer.writerow(["" if v is None else v for v in row.values()])
+        writer.writerow(["" if v is None else v for v in row.values()] + extra)
     return out.getvalue()
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    """The table as a Parquet file, its "as of" in the file's key-value metadata."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
