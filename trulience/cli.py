@@ -11,12 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import psycopg
 
 from trulience.catalog import characters as character_repo
 from trulience.catalog import migrations
 from trulience.catalog import projects as project_repo
 from trulience.catalog.audit import audit_trail
 from trulience.catalog.database import check_server, connect, database_url, stop_embedded
+from trulience.catalog.errors import NotFound
 from trulience.catalog.search import search as search_catalog
 from trulience.catalog.tags import Subject, tag, untag
 from trulience.config import Settings, mask_url
@@ -25,16 +27,48 @@ from trulience.lake.files import lake_of
 from trulience.storage import Storage
 
 REPO = Path(__file__).resolve().parents[1]
+# Bounds checked by click, so a bad number is a usage error naming the option, not a
+# database error: catalog ids are positive bigints, listings show at most this many rows.
+_ID = click.IntRange(1, 2**63 - 1)
+_LIMIT = click.IntRange(1, 10_000)
 
 
 class _Commands(click.Group):
     """Turns domain errors into one clear line and exit status 1, never a traceback."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A NUL can be neither a name in the catalog (Postgres text refuses it) nor a path.
+        for arg in args:
+            if "\x00" in arg:
+                raise click.UsageError(f"{arg!r}: a NUL character is not allowed here", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except NotFound as exc:
+            raise click.ClickException(_not_found(exc)) from exc
         except TrulienceError as exc:
             raise click.ClickException(str(exc)) from exc
+        except psycopg.DataError as exc:  # a value the catalog's types cannot hold
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise click.ClickException(f"the catalog refused a value: {detail}") from exc
+        except OSError as exc:  # a file named on the command line cannot be read or written
+            if exc.filename is None:
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from exc
+
+
+def _not_found(exc: NotFound) -> str:
+    """The not-found message with the names the catalog does know (when it can be asked)."""
+    from trulience.catalog.names import known_names, not_found_message
+
+    try:
+        with connect(database_url(Settings.from_env())) as conn:
+            known = known_names(conn, exc.entity)
+    except (TrulienceError, psycopg.Error):  # the catalog is what failed: say what we can
+        known = None
+    return not_found_message(exc.entity, exc.key, known)
 
 
 def _settings() -> Settings:
@@ -284,7 +318,7 @@ def characters_duplicates(include_resolved: bool) -> None:
 
 
 @characters.command("resolve-duplicate")
-@click.argument("candidate_id", type=int)
+@click.argument("candidate_id", type=_ID)
 @click.argument("resolution", type=click.Choice(["keep-both", "merge"]))
 def characters_resolve_duplicate(candidate_id: int, resolution: str) -> None:
     """Settle a duplicate: keep both characters, or merge the newer into the older."""
@@ -299,7 +333,7 @@ def characters_resolve_duplicate(candidate_id: int, resolution: str) -> None:
 @characters.command("set-primary")
 @click.argument("slug")
 @click.argument("image_name")
-@click.option("--version", type=int, help="Image version (default: the newest).")
+@click.option("--version", type=_ID, help="Image version (default: the newest).")
 def characters_set_primary(slug: str, image_name: str, version: int | None) -> None:
     """Choose a character's primary image yourself (QA will not override it)."""
     from trulience.catalog import source_images as images
@@ -320,7 +354,9 @@ def characters_set_primary(slug: str, image_name: str, version: int | None) -> N
 
 @characters.command("contact-sheet")
 @click.argument("slug")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG to write."
+)
 def characters_contact_sheet(slug: str, out: Path) -> None:
     """A grid of the character's face sampled across all its takes."""
     import tempfile
@@ -435,7 +471,7 @@ def scene_types_add(
 
 
 @scene_types_group.command("apply")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def scene_types_apply(file: Path) -> None:
     """Define every scene type in a YAML or JSON file, all or nothing."""
     from trulience.generation.scene_config import apply_file
@@ -500,7 +536,7 @@ def _read_json_file(path: Path) -> dict:
 
 @workflows.command("add")
 @click.argument("name")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--slots",
     "slots_text",
@@ -758,8 +794,10 @@ def users_list() -> None:
 def users_passwd(username: str) -> None:
     """Set a user's password (their open sessions end)."""
     from trulience.auth.users import set_password
+    from trulience.catalog.users import get_user
 
     with _connect(_settings()) as conn:
+        get_user(conn, username)  # an unknown user is not found before a password is asked
         set_password(conn, username, _password("New password"))
     click.echo(f"password of {username} changed; their sessions were ended")
 
@@ -777,7 +815,7 @@ def users_disable(username: str) -> None:
 
 @users.command("sessions")
 @click.argument("username")
-@click.option("--revoke", "revoke_id", type=int, help="End this session.")
+@click.option("--revoke", "revoke_id", type=_ID, help="End this session.")
 def users_sessions(username: str, revoke_id: int | None) -> None:
     """A user's active sessions (PRD-98); --revoke ID ends one."""
     from trulience.auth.users import revoke_session, sessions_of
@@ -1038,7 +1076,7 @@ def tag_command(name: str, character: str | None, project: str | None, remove: b
 
 @main.command("search")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=_LIMIT, default=20, show_default=True)
 def search_command(text: tuple[str, ...], limit: int) -> None:
     """Full-text search over characters and notes."""
     with _connect(_settings()) as conn:
@@ -1052,7 +1090,7 @@ def search_command(text: tuple[str, ...], limit: int) -> None:
 @main.command("audit")
 @click.option("--table")
 @click.option("--actor")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=_LIMIT, default=20, show_default=True)
 def audit_command(table: str | None, actor: str | None, limit: int) -> None:
     """The newest audit-log entries: who changed what, when."""
     with _connect(_settings()) as conn:
@@ -1454,7 +1492,7 @@ def batch_create(
 
 
 @batch.command("status")
-@click.argument("batch_id", type=int, required=False)
+@click.argument("batch_id", type=_ID, required=False)
 def batch_status(batch_id: int | None) -> None:
     """A batch's takes (pending ... delivered), its Dagster backfill and runs (default:
     the newest batch)."""
@@ -1545,7 +1583,7 @@ def batch_release(project: str | None) -> None:
 
 
 @batch.command("cancel")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=_ID)
 def batch_cancel(batch_id: int) -> None:
     """Cancel a queued batch (a running one: cancel its backfill in the Dagster UI)."""
     from trulience.production.batch import cancel_batch

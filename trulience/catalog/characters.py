@@ -50,7 +50,10 @@ def get_character(conn: psycopg.Connection, slug: str) -> Character:
 def list_characters(
     conn: psycopg.Connection, project: str | None = None, tag: str | None = None
 ) -> list[Character]:
-    """Library characters, optionally only those in a project and/or carrying a tag."""
+    """Library characters, optionally only those in a project and/or carrying a tag
+    (NotFound for an unknown project: an empty list would read as an empty cast)."""
+    if project is not None:
+        id_of(conn, "projects", project, "project")
     return many(
         conn,
         Character,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import psycopg
 
 from trulience.catalog.errors import InvalidValue, NotFound, writing
-from trulience.catalog.fetch import many, one
+from trulience.catalog.fetch import id_of, many, one
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,10 @@ def readiness(conn: psycopg.Connection, slug: str) -> Readiness:
 
 
 def all_readiness(conn: psycopg.Connection, project: str | None = None) -> list[Readiness]:
+    """Every character's readiness (only `project`'s cast when given; NotFound for a
+    project the catalog does not hold, rather than an empty list that looks like one)."""
+    if project is not None:
+        id_of(conn, "projects", project, "project")
     return many(
         conn,
         Readiness,

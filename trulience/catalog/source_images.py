@@ -57,7 +57,8 @@ def add_source_image(
 
 
 def list_source_images(conn: psycopg.Connection, character: str) -> list[SourceImage]:
-    """Every image version of a character, oldest first."""
+    """Every image version of a character, oldest first (NotFound for an unknown one)."""
+    id_of(conn, "characters", character, "character")
     return many(
         conn,
         SourceImage,

@@ -31,6 +31,7 @@ import psycopg
 from trulience.catalog import scenes as scene_repo
 from trulience.catalog.characters import get_character
 from trulience.catalog.errors import NotFound
+from trulience.catalog.fetch import id_of
 from trulience.catalog.records import Scene
 from trulience.catalog.source_images import list_source_images
 from trulience.catalog.workflows import get_workflow
@@ -253,8 +254,11 @@ def _no_events(_kind: str, _data: dict[str, Any]) -> None:
 
 
 def choose_project(conn: psycopg.Connection, character: str, project: str | None) -> str:
-    """The project a take belongs to: the one given, else the character's first project."""
+    """The project a take belongs to: the one given, else the character's first project.
+    An unknown character or project is NotFound (not "belongs to no project")."""
+    id_of(conn, "characters", character, "character")
     if project is not None:
+        id_of(conn, "projects", project, "project")
         return project
     row = conn.execute(
         """SELECT p.slug FROM project_characters pc
@@ -712,6 +716,7 @@ def find_take(
 ) -> Scene:
     """The newest take of a character in a scene type (for control commands)."""
     project = choose_project(conn, character, project)
+    id_of(conn, "scene_types", scene_type, "scene type")
     take = scene_repo.latest_take(conn, project, character, scene_type)
     if take is None:
         raise NotFound("take", f"{project}/{character}/{scene_type}")

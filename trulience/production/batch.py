@@ -16,7 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import InvalidValue, NotFound, writing
-from trulience.catalog.fetch import many, one
+from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.readiness import Readiness, readiness
 from trulience.errors import TrulienceError
 from trulience.generation.loop import FINISHED
@@ -266,7 +266,10 @@ def get_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
 def list_batches(
     conn: psycopg.Connection, project: str | None = None, status: str | None = None
 ) -> list[Batch]:
-    """Batches, newest first (optionally of one project, or in one status)."""
+    """Batches, newest first (optionally of one project, or in one status; NotFound for a
+    project the catalog does not hold)."""
+    if project is not None:
+        id_of(conn, "projects", project, "project")
     return many(
         conn,
         Batch,

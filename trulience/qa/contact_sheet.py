@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 from PIL import Image
 
+from trulience.catalog.fetch import id_of
 from trulience.media.frames import frame_at
 from trulience.media.probe import probe
 from trulience.storage import Storage
@@ -45,7 +46,8 @@ def contact_sheet(
     per_segment: int = 2,
 ) -> tuple[bytes, int]:
     """PNG of faces from every current segment of every take of `character` (oldest take
-    first), and how many faces it holds."""
+    first), and how many faces it holds. NotFound for a character the catalog lacks."""
+    id_of(conn, "characters", character, "character")
     rows = conn.execute(
         """SELECT g.uri FROM segments g JOIN scenes s ON s.id = g.scene_id
              JOIN characters c ON c.id = s.character_id
