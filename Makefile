@@ -24,9 +24,9 @@ demo: install
 test: install browser ffmpeg lint
 	$(BIN)/pytest -q
 
-# The README's pictures, retaken by the browser tests.
+# The README's pictures, taken from the demo's catalog (not the tests' fixtures).
 screenshots: install browser
-	TRULIENCE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -m browser
+	$(BIN)/python docs/screenshots.py --out docs/screenshots
 
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).
 browser:

@@ -99,3 +99,14 @@ def test_the_review_section_gives_the_demo_login() -> None:
     review = readme.split("## Review app", 1)[1].split("\n## ", 1)[0]
     username, password = DEMO_REVIEWER
     assert f"`{username}`" in review and f"`{password}`" in review
+
+
+def test_every_readme_picture_is_taken_from_the_demo_by_make_screenshots() -> None:
+    pictures = re.findall(r"!\[[^\]]*\]\((docs/screenshots/[^)]+)\)", README.read_text("utf-8"))
+    script = (REPO / "docs" / "screenshots.py").read_text(encoding="utf-8")
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert pictures
+    assert re.search(r"^screenshots:.*\n\t.*docs/screenshots\.py", makefile, re.MULTILINE)
+    for picture in pictures:
+        assert (REPO / picture).is_file(), picture
+        assert f'"{Path(picture).name}"' in script, f"docs/screenshots.py does not take {picture}"

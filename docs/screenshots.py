@@ -1,0 +1,154 @@
+"""The README's pictures, taken from the demo (`make screenshots`), not from test fixtures.
+
+Runs `trulience demo` into a fresh home (its own embedded Postgres), serves the review,
+compare and dashboards apps against that catalog with `panel serve`, logs in as the demo's
+reviewer in Debian's chromium (Playwright) and shoots each page into docs/screenshots/.
+
+    .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--home DIR]
+
+`--home` reuses a home the demo already ran in (it is run again: the demo finds what it made).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.panel_apps: the browser tests' way to serve apps
+
+from tests.panel_apps import chromium, served  # noqa: E402
+from trulience.demo import DEMO_REVIEWER  # noqa: E402
+
+DESKTOP = {"width": 1280, "height": 900}
+TABLET = {"width": 768, "height": 1024}  # the size tests/test_review_app.py checks
+
+
+def run_demo(env: dict[str, str]) -> None:
+    """`trulience demo` into the home `env` names; stops with its output if it fails."""
+    print("running the demo (a few minutes) ...", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "trulience.cli", "demo"],
+        cwd=REPO,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"trulience demo failed:\n{done.stdout}\n{done.stderr}")
+
+
+@contextmanager
+def logged_in(browser, url: str, viewport: dict[str, int], touch: bool = False) -> Iterator:
+    """A fresh browser session on `url`, logged in as the demo's reviewer."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=viewport, has_touch=touch)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        username, password = DEMO_REVIEWER
+        page.get_by_placeholder("Username").fill(username)
+        page.get_by_placeholder("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Logged in as").first).to_be_visible()
+        yield page
+    finally:
+        context.close()
+
+
+def shoot(page, out: Path, name: str) -> None:
+    path = out / name
+    page.screenshot(path=str(path), full_page=True)
+    print(f"  {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+
+def review_pictures(browser, url: str, out: Path) -> None:
+    """The queue, the player a few frames in, and the player on a tablet."""
+    from playwright.sync_api import expect
+
+    with logged_in(browser, url, DESKTOP) as page:
+        expect(page.get_by_text("Takes awaiting review")).to_be_visible()
+        open_first = page.get_by_role("button", name="Open take").first
+        expect(open_first).to_be_visible()
+        shoot(page, out, "review-queue.png")
+        open_first.click()
+        expect(page.get_by_text("frame 0 /")).to_be_visible()
+        expect(page.get_by_role("img", name="storyboard")).to_be_visible()
+        for frame in range(1, 13):  # a dozen frames in; each is decoded on the server
+            page.keyboard.press(".")
+            expect(page.get_by_text(f"frame {frame} /")).to_be_visible()
+        shoot(page, out, "review-player.png")
+    with logged_in(browser, url, TABLET, touch=True) as page:
+        page.get_by_role("button", name="Open take").first.click()
+        expect(page.locator("img.review-frame-image")).to_be_visible()
+        expect(page.get_by_role("img", name="storyboard")).to_be_visible()
+        shoot(page, out, "review-tablet.png")
+
+
+def compare_picture(browser, url: str, out: Path) -> None:
+    """One scene type across the demo's characters, stepped to the same frame."""
+    from playwright.sync_api import expect
+
+    with logged_in(browser, url, DESKTOP) as page:
+        page.get_by_role("button", name="Compare characters").click()
+        expect(page.locator(".compare-cell").first).to_be_visible()
+        for frame in range(1, 13):
+            page.get_by_role("button", name="+1 frame").click()
+            expect(page.get_by_text(f"frame {frame} /")).to_be_visible()
+        shoot(page, out, "compare.png")
+
+
+def dashboard_pictures(browser, url: str, out: Path) -> None:
+    """The studio pulse and the render timeline over the demo's lake."""
+    from playwright.sync_api import expect
+
+    with logged_in(browser, url, DESKTOP) as page:
+        expect(page.locator(".pulse-stages canvas").first).to_be_visible()
+        shoot(page, out, "dashboard-pulse.png")
+        page.locator(".bk-tab", has_text="Render timeline").click()
+        expect(page.locator(".timeline-gantt canvas").first).to_be_visible()
+        shoot(page, out, "dashboard-timeline.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--home", type=Path, help="a demo home to reuse (default: a new one)")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="trulience-screenshots-") as scratch:
+        home = (args.home or Path(scratch) / "home").resolve()
+        # the demo's own embedded catalog and storage, whatever this shell has set
+        env = {"TRULIENCE_HOME": str(home), "DATABASE_URL": "", "STORAGE_URL": "", "LAKE_URL": ""}
+        run_demo(env)
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=60_000)  # a busy machine: wait for pages, never fail fast
+        try:
+            with chromium() as browser:
+                for app, take in (
+                    ("review", review_pictures),
+                    ("compare", compare_picture),
+                    ("dashboards", dashboard_pictures),
+                ):
+                    print(f"{app}:", flush=True)
+                    with served(app, env, Path(scratch) / f"{app}.log") as url:
+                        take(browser, url, out)
+        finally:
+            subprocess.run(
+                [sys.executable, "-m", "trulience.cli", "db", "stop"],
+                cwd=REPO,
+                env=os.environ | env,
+                capture_output=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
