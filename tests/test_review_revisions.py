@@ -1,6 +1,7 @@
 """Revisions of a take: a regenerated take is reviewable again, decisions judge the revision
 they saw, and only an approved revision, past its undo window, is delivered."""
 
+import numpy as np
 import pytest
 from dagster import build_sensor_context
 
@@ -16,7 +17,10 @@ from tests.review_takes import (
 from trulience.auth import users as accounts
 from trulience.catalog import migrations
 from trulience.catalog.database import connect
+from trulience.catalog.scenes import commit_segment
 from trulience.delivery.deliver import NotApproved, deliver_take
+from trulience.delivery.scene import assemble_take
+from trulience.media.encode import encode_frames
 from trulience.review import NotReviewable, decide, review_queue, undo_decision
 from trulience.review.regenerate import reject_segment
 from trulience.storage import Storage
@@ -194,3 +198,41 @@ def test_migration_gives_existing_reviews_revisions_and_one_current_decision(emp
             "ORDER BY scene_id"
         ).fetchall()
         assert found == [(twice, 1, "approved", False), (stuck, 2, None, True)]
+
+
+def test_assembly_reports_whether_it_made_a_new_revision(conn, people, tmp_path):
+    """Real segments joined by assemble_take: the same segments again are the same
+    revision; after a rejected segment is retaken, the new file is revision 2."""
+    storage = Storage((tmp_path / "storage").as_uri())
+    make_project(conn)
+    scene = make_take(conn, status="generated")
+    conn.execute("UPDATE scenes SET planned_segments = 2 WHERE id = %s", (scene,))
+
+    def segment(index: int, attempt: int, grey: int) -> None:
+        clip = tmp_path / f"{index}-{attempt}.mp4"
+        encode_frames((np.full((32, 32, 3), grey, np.uint8) for _ in range(6)), clip, 12, gop=6)
+        stored = storage.put_file(f"scenes/demo/ada/walk/take1/{index}-{attempt}.mp4", clip)
+        commit_segment(
+            conn,
+            scene,
+            index,
+            attempt,
+            uri=stored.uri,
+            sha256=stored.sha256,
+            frames=6,
+            provenance={"backend": "test"},
+        )
+
+    segment(0, 1, 60)
+    segment(1, 1, 120)
+    first = assemble_take(conn, storage, scene, tmp_path / "a")
+    again = assemble_take(conn, storage, scene, tmp_path / "b")
+    assert (first.revision, first.new_revision) == (1, True)
+    assert (again.revision, again.new_revision) == (1, False)
+
+    reject_segment(conn, people["reviewer"], scene, 1, "too dark")
+    segment(1, 2, 200)
+    conn.execute("UPDATE scenes SET status = 'generated' WHERE id = %s", (scene,))
+    retaken = assemble_take(conn, storage, scene, tmp_path / "c")
+    assert (retaken.revision, retaken.new_revision) == (2, True)
+    assert [t.revision for t in review_queue(conn, people["reviewer"])] == [2]

@@ -122,6 +122,15 @@ def take_decisions(
     return {row.scene_id: row for row in rows}
 
 
+def newest_revision(conn: psycopg.Connection, scene_id: int) -> int:
+    """The number of a take's newest revision (0: never assembled)."""
+    row = conn.execute(
+        "SELECT coalesce(max(revision), 0) FROM scene_revisions WHERE scene_id = %s",
+        (scene_id,),
+    ).fetchone()
+    return int(row[0])
+
+
 def current_review(
     conn: psycopg.Connection, scene_id: int, revision: int, reviewer_id: int
 ) -> Review | None:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from trulience.catalog import scenes as scene_repo
 from trulience.catalog.errors import writing
+from trulience.catalog.reviews import newest_revision
 from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.errors import TrulienceError
@@ -39,6 +40,8 @@ class AssembledScene:
     copied_frames: int
     method: str
     replaced_segment: int | None = None  # set when only this segment's seams were redone
+    revision: int = 1  # the take's revision this file is (catalog trigger, 0014)
+    new_revision: bool = True  # False: the same file as before, decisions on it stand
 
 
 def storyboard(frames: list[np.ndarray], height: int = THUMB_HEIGHT) -> bytes:
@@ -96,12 +99,14 @@ def assemble_take(
     strip = storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
     manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
     storage.put_bytes(f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode())
+    before = newest_revision(conn, scene_id)
     with writing(conn):
         conn.execute(
             "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s, status = 'assembled' "
             "WHERE id = %s",
             (stored.uri, stored.sha256, result.frames, scene_id),
         )
+    revision = newest_revision(conn, scene_id)
     return AssembledScene(
         scene_id,
         stored.uri,
@@ -113,6 +118,8 @@ def assemble_take(
         result.copied_frames,
         result.method,
         replaced,
+        revision,
+        revision != before,
     )
 
 
