@@ -1,9 +1,11 @@
 """CSV onboarding (PRD-67): per-row report with line, column and reason; dry run; all-or-nothing."""
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
-from tests.ingest_files import ASTRONAUT, TOM
+from tests.ingest_files import ASTRONAUT, TOM, unblock_if_stuck
 from trulience.catalog import characters, projects, source_images
 from trulience.cli import main
 from trulience.ingest.csv_import import InvalidCsv, import_characters
@@ -116,3 +118,104 @@ def test_cli_dry_run_and_exit_status(db_url, project, tmp_path):
         main, ["import", "characters", str(tmp_path / "nope.csv"), "--project", "moonbase"], env=env
     )
     assert missing.exit_code == 1 and "nope.csv: no such file" in missing.output
+
+
+def rows_described(report):
+    return {r.line: r.describe() for r in report.rows}
+
+
+def test_a_cell_of_thousands_of_digits_is_refused_and_the_other_rows_import(
+    conn, storage, project, tmp_path
+):
+    digits = "4" * 5000
+    text = (
+        f"slug,name,images,age,rating\n"
+        f"eileen,Eileen,{ASTRONAUT},{digits},general\n"
+        f"{digits},Digits,{TOM},30,general\n"
+        f"tom,Tom,{TOM},55,general\n"
+    )
+    report = import_characters(conn, storage, write_csv(tmp_path / "c.csv", text), project)
+    described = rows_described(report)
+    assert "line 2, column age: '44444" in described[2]
+    assert "is 5,000 characters long; a number has at most 40" in described[2]
+    assert "line 3, column slug:" in described[3] and "longer than 63" in described[3]
+    assert all(len(line) < 400 for line in described.values())
+    assert report.written == 1 and [c.slug for c in characters.list_characters(conn)] == ["tom"]
+
+
+def test_values_the_catalog_cannot_store_are_refused_per_row(conn, storage, tmp_path):
+    projects.create_project(
+        conn,
+        "moonbase",
+        "Moonbase",
+        settings={
+            "metadata_schema": {"type": "object", "properties": {"height": {"type": "number"}}}
+        },
+    )
+    text = (
+        "slug,name,images,height,notes\n"
+        f"ann,Ann,{TOM},nan,\n"
+        f"bea,Bea,{TOM},1e999,\n"
+        f"cat,Cat,{TOM},1.8,has a \x00 inside\n"
+        f"dan,Dan\x00,{TOM},1.7,\n"
+        f"eve,Eve,{TOM},1.6,{'x' * 100_000}\n"
+    )
+    report = import_characters(conn, storage, write_csv(tmp_path / "c.csv", text), "moonbase")
+    described = rows_described(report)
+    assert "line 2, column height: 'nan' is not of type 'number'" in described[2]
+    assert "line 3, column height: '1e999' is not of type 'number'" in described[3]
+    assert "line 4, column notes:" in described[4] and "NUL character" in described[4]
+    assert "line 5, column name:" in described[5] and "NUL character" in described[5]
+    assert described[6].startswith("line 6: eve created")
+    assert [c.slug for c in characters.list_characters(conn)] == ["eve"]
+    assert len(characters.get_character(conn, "eve").metadata["notes"]) == 100_000
+
+
+def test_a_named_pipe_or_a_link_is_never_read_as_an_image(conn, storage, project, tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "link.png").symlink_to(TOM)
+    text = f"slug,name,images\nann,Ann,pipe.png\nbea,Bea,link.png\ncat,Cat,{TOM}\n"
+    csv_path = write_csv(tmp_path / "c.csv", text)
+    report = unblock_if_stuck(
+        tmp_path / "pipe.png", lambda: import_characters(conn, storage, csv_path, project)
+    )
+    assert report is not None
+    described = rows_described(report)
+    assert "pipe.png: is a named pipe (FIFO); only regular files are imported" in described[2]
+    assert "link.png: is a symbolic link; only regular files are imported" in described[3]
+    assert report.written == 1
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "long name", "folder"])
+def test_a_csv_that_is_not_a_readable_file_is_refused_in_a_sentence(
+    conn, storage, project, tmp_path, kind
+):
+    path = tmp_path / "c.csv"
+    if kind == "named pipe":
+        os.mkfifo(path)
+        expected = "is a named pipe"
+    elif kind == "long name":
+        path = tmp_path / ("9" * 5000 + ".csv")
+        expected = "File name too long"
+    else:
+        path.mkdir()
+        expected = "is a folder"
+
+    def attempt():
+        with pytest.raises(InvalidCsv, match=expected):
+            import_characters(conn, storage, path, project)
+        return True
+
+    assert unblock_if_stuck(path, attempt) if kind == "named pipe" else attempt()
+
+
+def test_cli_shows_progress_row_by_row(db_url, project, tmp_path):
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    csv_path = write_csv(tmp_path / "c.csv", GOOD)
+    result = CliRunner().invoke(
+        main, ["import", "characters", str(csv_path), "--project", "moonbase"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "row 1 of 2, line 2 checked" in result.output
+    assert "row 2 of 2, tom created" in result.output and "elapsed" in result.output
+    assert "2 character(s) created" in result.output

@@ -1032,11 +1032,14 @@ def import_characters_command(
 ) -> None:
     """Onboard characters from a CSV (slug, name, images; other columns are metadata)."""
     from trulience.ingest.csv_import import import_characters
+    from trulience.progress import Progress
 
     settings = _settings()
+    # Checking a row decodes its images: a long CSV says how far it is (on stderr).
+    progress = Progress(lambda line: click.echo(line, err=True), "row")
     with _connect(settings) as conn:
         report = import_characters(
-            conn, _storage(settings), csv_file, project, dry_run, all_or_nothing
+            conn, _storage(settings), csv_file, project, dry_run, all_or_nothing, progress
         )
     for row in report.rows:
         click.echo(row.describe())
