@@ -161,6 +161,19 @@ def test_a_server_error_page_becomes_a_clear_transient_error(client: ComfyUIClie
     assert raised.value.worker == client.base_url
 
 
+def test_a_password_in_the_worker_url_never_reaches_an_error_or_repr() -> None:
+    # A worker behind an authenticating proxy: nothing listens on port 9, so the call fails
+    # and its message (which the pool stores as the worker's last_error) must not show it.
+    client = ComfyUIClient("http://studio:hunter2@127.0.0.1:9", timeout_s=2)
+    with pytest.raises(WorkerUnavailable) as raised:
+        client.system_stats()
+    assert "hunter2" not in str(raised.value) and "hunter2" not in repr(client)
+    assert "studio:****@127.0.0.1:9" in str(raised.value)
+    with pytest.raises(ValueError) as refused:
+        ComfyUIClient("ftp://studio:hunter2@host")
+    assert "hunter2" not in str(refused.value)
+
+
 # -- submitting ---------------------------------------------------------------------------
 
 

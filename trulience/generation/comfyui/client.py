@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from trulience.config import mask_secrets
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     OutputMissing,
@@ -182,14 +183,19 @@ class ComfyUIClient:
     def __init__(self, base_url: str, *, timeout_s: float = 30) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"a ComfyUI worker URL is http(s)://host:port, got {base_url!r}")
+            raise ValueError(
+                f"a ComfyUI worker URL is http(s)://host:port, got {mask_secrets(base_url)!r}"
+            )
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        # what messages, logs and the catalog's last_error show: a worker behind an
+        # authenticating proxy has a password in its URL
+        self.shown = mask_secrets(self.base_url)
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self.session.headers.pop("Origin", None)
 
     def __repr__(self) -> str:
-        return f"ComfyUIClient({self.base_url!r})"
+        return f"ComfyUIClient({self.shown!r})"
 
     def close(self) -> None:
         self.session.close()
@@ -286,7 +292,7 @@ class ComfyUIClient:
         )
         if not isinstance(answer, dict) or not answer.get("name"):
             raise WorkerUnavailable(
-                f"{self.base_url}: POST /upload/image answered without a file name: {answer!r}"
+                f"{self.shown}: POST /upload/image answered without a file name: {answer!r}"
             )
         return str(answer["name"])
 
@@ -316,7 +322,7 @@ class ComfyUIClient:
         if not isinstance(answer, dict):
             raise _worker(
                 WorkerUnavailable(
-                    f"{self.base_url}: POST /prompt answered 200 with something that is not "
+                    f"{self.shown}: POST /prompt answered 200 with something that is not "
                     f"a prompt: {response.text[:200]!r}"
                 ),
                 self.base_url,
@@ -334,7 +340,7 @@ class ComfyUIClient:
                 status=response.status_code,
             )
         if not accepted_id:
-            raise WorkerUnavailable(f"{self.base_url}: POST /prompt answered without a prompt_id")
+            raise WorkerUnavailable(f"{self.shown}: POST /prompt answered without a prompt_id")
         return Submitted(accepted_id, int(answer.get("number") or 0), {})
 
     def interrupt(self, prompt_id: str | None = None) -> None:
@@ -362,7 +368,7 @@ class ComfyUIClient:
         try:
             self.cancel(prompt_id)
         except ComfyUIError as error:
-            log.warning("could not cancel prompt %s on %s: %s", prompt_id, self.base_url, error)
+            log.warning("could not cancel prompt %s on %s: %s", prompt_id, self.shown, error)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -371,7 +377,7 @@ class ComfyUIClient:
         answer = _json_body(response)
         if answer is _NOT_JSON:
             raise WorkerUnavailable(
-                f"{self.base_url}: {method} {path} answered {response.status_code} with "
+                f"{self.shown}: {method} {path} answered {response.status_code} with "
                 f"something that is not JSON: {response.text[:200]!r}"
             )
         return answer
@@ -399,7 +405,7 @@ class ComfyUIClient:
         if status >= 500:
             raise _worker(
                 WorkerUnavailable(
-                    f"{self.base_url}: {where} failed with {status} {response.reason}"
+                    f"{self.shown}: {where} failed with {status} {response.reason}"
                     + (f": {text}" if text else "")
                 ),
                 self.base_url,
@@ -408,7 +414,7 @@ class ComfyUIClient:
             params = kwargs.get("params") or {}
             raise _worker(
                 OutputMissing(
-                    f"{self.base_url}: {params.get('type')} file {params.get('filename')!r} "
+                    f"{self.shown}: {params.get('type')} file {params.get('filename')!r} "
                     f"in subfolder {params.get('subfolder')!r} is not on the worker (404)"
                 ),
                 self.base_url,
@@ -416,7 +422,7 @@ class ComfyUIClient:
         reason = _REFUSALS.get(status, "")
         raise _worker(
             RequestRefused(
-                f"{self.base_url}: {where} was refused with {status} {response.reason}"
+                f"{self.shown}: {where} was refused with {status} {response.reason}"
                 + (f": {text}" if text else "")
                 + (f" ({reason})" if reason else ""),
                 status=status,
@@ -431,9 +437,7 @@ class ComfyUIClient:
             why = "cannot connect (is the worker running?)"
         else:
             why = type(error).__name__
-        return _worker(
-            WorkerUnavailable(f"{self.base_url}: {where}: {why} ({error})"), self.base_url
-        )
+        return _worker(WorkerUnavailable(f"{self.shown}: {where}: {why} ({error})"), self.base_url)
 
 
 _REFUSALS = {
