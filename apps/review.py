@@ -427,7 +427,7 @@ class ReviewApp:
             return
         self.show_queue()
         theme.show(self.queue_notice, f"{len(decisions)} takes approved", "success")
-        self.queue_undo.offer(decisions)
+        self.queue_undo.offer([d for d in decisions if not d.repeated])
 
     # -- notifications -------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """A rejection that names a segment (PRD-35, PRD-25): the take is rejected with the
 reviewer's note at that segment's first frame, the segment's current take is superseded,
 and the take goes back to the loop, which regenerates only that segment; assembly then
-smooths its seams again."""
+smooths its seams again, and the file it makes is the take's next revision, back in the
+review queue (the rejection stays with the revision it judged)."""
 
 import psycopg
 
