@@ -346,3 +346,26 @@ def test_a_waiting_segment_says_what_it_waits_for(studio, storage, db_url, worke
     assert "gpu-a busy (1/1 slots)" in last and "gpu-b draining" in last
     assert "gpu-c lacks node CreateVideo" in last and "node TrulienceAnimatic" in last
     assert "gpu-a busy (1/1 slots)" in str(err.value)
+
+
+def test_a_take_cancelled_while_waiting_for_a_worker_stops_waiting(
+    studio, storage, db_url, workers, tmp_path
+):
+    from trulience.catalog.database import connect
+    from trulience.generation.loop import LoopStopped
+
+    pool.set_state(studio, "gpu-b", "draining")
+    pool.acquire(studio, "studio", "another-take")  # gpu-a's one slot is taken
+
+    def cancel(_line):  # the producer gives up once told what the take waits for
+        with connect(db_url, actor="producer") as other:
+            take = scenes.latest_take(other, "moonbase", "eileen", "walk")
+            scenes.set_scene_control(other, take.id, "cancel", "producer")
+
+    backend = single(db_url, wait_s=30, report_s=0.2, report=cancel)
+    with pytest.raises(LoopStopped) as stopped:
+        run_loop(studio, storage, backend, "eileen", "walk", tmp_path)
+    assert stopped.value.status == "cancelled" and stopped.value.by == "producer"
+    # it stopped because of the cancel, not after waiting out wait_s
+    assert "cancelled by producer while it waited for a worker" in str(stopped.value.__cause__)
+    assert not workers[0].submissions

@@ -20,6 +20,7 @@ import numpy as np
 from trulience.catalog.database import connect
 from trulience.generation.backend import (
     GenerationBackend,
+    OperatorInterrupted,
     SegmentRequest,
     SegmentResult,
     TransientBackendError,
@@ -149,6 +150,13 @@ class PooledBackend:
                 next_check = now + self.recheck_s
             if lease is not None:
                 return lease
+            by = request.watch.cancelled_by() if request.watch is not None else None
+            if by is not None:  # nobody wants the segment any more: stop waiting for a worker
+                raise OperatorInterrupted(
+                    f"{request.scene} segment {request.index}: the take was cancelled by {by} "
+                    "while it waited for a worker",
+                    by=by,
+                )
             waited = time.monotonic() - started
             if waited >= self.wait_s:
                 raise TransientBackendError(
