@@ -299,3 +299,15 @@ def test_runs_interrupt_with_the_worker_gone_still_cancels_the_take(
     assert f"could not reach {worker.url} to stop prompt a-prompt-id" in answer.output
     assert "Traceback" not in answer.output
     assert scenes.latest_take(studio, "moonbase", "eileen", "walk").control == "cancel"
+
+
+def test_recording_and_clearing_the_running_prompt_writes_no_audit_row(studio):
+    take = scenes.create_scene(studio, "moonbase", "eileen", "walk")
+    count = "SELECT count(*) FROM audit_log WHERE table_name = 'scenes'"
+    before = studio.execute(count).fetchone()[0]
+    for segment in range(3):
+        scenes.record_prompt(studio, take.id, segment, "http://gpu-a:8188", f"p-{segment}")
+        scenes.clear_prompt(studio, take.id, f"p-{segment}")
+    assert studio.execute(count).fetchone()[0] == before
+    scenes.set_scene_control(studio, take.id, "cancel", "operator")  # a decision: recorded
+    assert studio.execute(count).fetchone()[0] == before + 1

@@ -22,3 +22,12 @@ CREATE INDEX scenes_prompt_worker_idx ON scenes (prompt_worker) WHERE prompt_id 
 ALTER TABLE workflows
     ADD COLUMN warnings jsonb NOT NULL DEFAULT '[]'
                CONSTRAINT workflows_warnings_array CHECK (jsonb_typeof(warnings) = 'array');
+
+-- The running prompt moves twice per segment (recorded, cleared): operational state like a
+-- heartbeat, not a decision. An update that changes only these writes no audit row; the
+-- operator's interrupt itself is recorded through the take's control (0012's policy table).
+INSERT INTO audit_policy (table_name, column_name, treatment, reason) VALUES
+    ('scenes', 'prompt_id', 'stamp', 'the prompt a segment runs as, moves twice per segment'),
+    ('scenes', 'prompt_worker', 'stamp', 'the worker of the running prompt'),
+    ('scenes', 'prompt_segment', 'stamp', 'the segment of the running prompt'),
+    ('scenes', 'prompt_submitted_at', 'stamp', 'when the running prompt was queued');
