@@ -369,3 +369,21 @@ def test_a_take_cancelled_while_waiting_for_a_worker_stops_waiting(
     # it stopped because of the cancel, not after waiting out wait_s
     assert "cancelled by producer while it waited for a worker" in str(stopped.value.__cause__)
     assert not workers[0].submissions
+
+
+def test_workers_list_says_which_worker_is_not_checked_yet(db_url, tmp_path, workers):
+    from click.testing import CliRunner
+
+    from trulience.catalog.database import connect
+    from trulience.cli import main
+    from trulience.workers.configured import register_workers
+
+    with connect(db_url) as conn:  # as COMFYUI_WORKERS registers it
+        (name,) = register_workers(conn, [workers[0].url])
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    listed = CliRunner().invoke(main, ["workers", "list"], env=env)
+    assert listed.exit_code == 0 and f"{name}" in listed.output
+    assert "not checked yet" in listed.output and "0 node classes" not in listed.output
+    assert CliRunner().invoke(main, ["workers", "check"], env=env).exit_code == 0
+    listed = CliRunner().invoke(main, ["workers", "list"], env=env)
+    assert "not checked yet" not in listed.output and "node classes" in listed.output

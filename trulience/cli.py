@@ -651,8 +651,11 @@ def workers_list(pool_name: str | None) -> None:
             nodes = len(w.capabilities.get("node_classes", []))
             click.echo(
                 f"{w.name:<24} {w.state:<9} pool {w.pool:<10} slots {w.active_leases}/"
-                f"{w.slots}  {nodes} node classes"
+                f"{w.slots}  "
+                # checked before its first lease; until then it can run nothing we know of
+                + ("not checked yet" if w.unchecked else f"{nodes} node classes")
                 + ("  CATALOGUE CHANGED" if w.catalogue_drifted else "")
+                + (f"  {w.failures} fault(s) in a row" if w.failures else "")
                 + (f"  last error: {w.last_error}" if w.last_error else "")
             )
 
