@@ -21,7 +21,7 @@ from trulience.catalog.scenes import commit_segment
 from trulience.delivery.deliver import NotApproved, deliver_take
 from trulience.delivery.scene import assemble_take
 from trulience.media.encode import encode_frames
-from trulience.review import NotReviewable, decide, review_queue, undo_decision
+from trulience.review import NotReviewable, UndoRefused, decide, review_queue, undo_decision
 from trulience.review.regenerate import reject_segment
 from trulience.storage import Storage
 
@@ -143,9 +143,14 @@ def test_an_approval_is_handed_to_delivery_only_after_its_undo_window(
     (request,) = approvals_sensor(sensor_context(db_url, tmp_path)).run_requests
     assert request.run_key == f"deliver:{take}:r1"
     assert request.tags["trulience/revision"] == "1"
+    requested = "SELECT delivery_requested_at FROM reviews WHERE id = %s"
+    (at,) = conn.execute(requested, (again.review_id,)).fetchone()
     # picked up: asked again, the sensor names the same run (Dagster runs a run key once)
     (same,) = approvals_sensor(sensor_context(db_url, tmp_path)).run_requests
     assert same.run_key == request.run_key
+    assert conn.execute(requested, (again.review_id,)).fetchone() == (at,)
+    with pytest.raises(UndoRefused, match="delivery was requested at"):
+        undo_decision(conn, people["reviewer"], again.review_id)
 
 
 def test_a_rejected_segment_is_requested_for_regeneration_once_per_rejection(

@@ -213,13 +213,15 @@ def withdraw_review(conn: psycopg.Connection, review: Review) -> None:
 
 def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
     """Approved newest revisions of assembled takes, past their undo window and not yet
-    delivered; each is marked as requested (from then on it cannot be undone)."""
+    delivered; each is marked as requested the first time (from then on it cannot be
+    undone), and listed again until its deliverable is recorded."""
     with writing(conn):
         return many(
             conn,
             DeliveryRequest,
             """WITH due AS (
-                   SELECT td.review_id, td.scene_id, td.revision FROM take_decisions td
+                   SELECT td.review_id, td.scene_id, td.revision, td.delivery_requested_at
+                     FROM take_decisions td
                      JOIN scenes s ON s.id = td.scene_id
                     WHERE s.status = 'assembled' AND td.decision = 'approved'
                       AND coalesce(td.undo_until, '-infinity') <= now()
@@ -229,14 +231,17 @@ def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
                              AND (d.revision = td.revision OR d.revision IS NULL))
                ), marked AS (
                    -- waits for an undo in progress; a row it removed is skipped
-                   UPDATE reviews r
-                      SET delivery_requested_at = coalesce(r.delivery_requested_at, now())
-                     FROM due WHERE r.id = due.review_id
+                   UPDATE reviews r SET delivery_requested_at = now()
+                     FROM due WHERE r.id = due.review_id AND due.delivery_requested_at IS NULL
                    RETURNING r.scene_id, r.revision
+               ), chosen AS (
+                   SELECT scene_id, revision FROM due WHERE delivery_requested_at IS NOT NULL
+                   UNION ALL
+                   SELECT scene_id, revision FROM marked
                )
                SELECT m.scene_id, m.revision, c.slug AS character, t.slug AS scene_type,
                       p.slug AS project
-                 FROM marked m
+                 FROM chosen m
                  JOIN scenes s ON s.id = m.scene_id
                  JOIN characters c ON c.id = s.character_id
                  JOIN scene_types t ON t.id = s.scene_type_id
