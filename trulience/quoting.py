@@ -8,15 +8,9 @@ report.json.
 
 import math
 import reprlib
-import unicodedata
 
 NAME_LIMIT = 120
 EXCERPT_LIMIT = 60
-
-# Characters that would break a log line or a JSON/text column when shown raw: controls
-# (newline, ESC, NUL), format characters (bidi overrides, zero-width), line/paragraph
-# separators, lone surrogates (undecodable bytes in a file name) and unassigned code points.
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def _escape_char(ch: str) -> str:
@@ -29,13 +23,14 @@ def _escape_char(ch: str) -> str:
 
 
 def escape(text: str) -> str:
-    """`text` with every character that is unsafe to print (controls, bidi and zero-width
-    marks, lone surrogates) written as a backslash escape; other characters unchanged."""
+    """`text` with every character that is unsafe to print written as a backslash escape;
+    other characters unchanged. Unsafe is what Python deems unprintable: controls (newline,
+    ESC, NUL), format characters (bidi overrides, zero-width), separators other than the
+    ASCII space (no-break space, line separator), lone surrogates (undecodable bytes in a
+    file name), unassigned code points."""
     if text.isprintable():
         return text
-    return "".join(
-        _escape_char(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in text
-    )
+    return "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
 
 
 def _cut(text: str, limit: int) -> str:
