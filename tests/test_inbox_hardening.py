@@ -307,6 +307,8 @@ def test_names_in_logs_reports_and_the_catalog_are_escaped(conn, settings, capsy
     # Dagster's log handler writes one line per message to stderr
     lines = [line for line in capsys.readouterr().err.splitlines() if "inbox" in line]
     assert len(lines) == 4  # refused + progress, for each folder
+    assert "inbox folder 1 of 2, moonbase/eve\\x0aINFO" in lines[1] and "elapsed" in lines[1]
+    assert "inbox folder 2 of 2, moonbase/tom refused" in lines[3]
     for line in lines:
         assert_printable(line)
     assert any("eve\\x0aINFO inbox: all good\\x1b[31m\\u202e" in line for line in lines)

@@ -119,15 +119,16 @@ def _hidden(entry: os.DirEntry) -> bool:
 
 
 def fingerprint(folder: Path) -> str:
-    """A cheap identity of a folder's contents: names, kinds, sizes and modification times
-    (from lstat: nothing inside is followed or opened)."""
+    """A cheap identity of a folder's contents: names, sizes and modification times (from
+    lstat: nothing inside is followed or opened; a link put in a file's place has its own
+    time). The same digest as before links were refused, so no folder re-imports."""
     digest = hashlib.sha256()
     for entry in _entries(folder):
         if _hidden(entry):
             continue
         info = entry.stat(follow_symlinks=False)
         digest.update(os.fsencode(entry.name))
-        digest.update(f"\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        digest.update(f"\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -341,6 +342,8 @@ def _last_import(conn: psycopg.Connection, drop: DropFolder) -> tuple[str, dict]
 
 def _label(name: str) -> str:
     # inbox_drops refuses blank names, and a name may hold what text columns cannot store.
+    if not name:
+        return "(not a project folder)"
     return quote_name(name) if name.strip() else repr(name)
 
 

@@ -74,6 +74,7 @@ class Problem:
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, str | None]:
+        """The problem as report.json and inbox_drops record it."""
         return {"file": self.file, "field": self.field, "message": self.message}
 
 
