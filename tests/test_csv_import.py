@@ -219,3 +219,13 @@ def test_cli_shows_progress_row_by_row(db_url, project, tmp_path):
     assert "row 1 of 2, line 2 checked" in result.output
     assert "row 2 of 2, tom created" in result.output and "elapsed" in result.output
     assert "2 character(s) created" in result.output
+
+
+def test_a_column_name_the_catalog_cannot_store_refuses_the_rows_using_it(
+    conn, storage, project, tmp_path
+):
+    text = f"slug,name,images,mo\x00od\neileen,Eileen,{ASTRONAUT},calm\ntom,Tom,{TOM},\n"
+    report = import_characters(conn, storage, write_csv(tmp_path / "c.csv", text), project)
+    described = rows_described(report)
+    assert "line 2, column mo\\x00od: the column name holds a NUL character" in described[2]
+    assert report.written == 1 and [c.slug for c in characters.list_characters(conn)] == ["tom"]

@@ -238,7 +238,9 @@ def _plan_row(
         if column not in REQUIRED_COLUMNS and column != "__extra__" and value and value.strip()
     }
     for column, value in [("name", plan.name), *cells.items()]:
-        if reason := unstorable(value):
+        if reason := unstorable(column):  # a header cell becomes a metadata key
+            plan.problems.append(Problem(column, f"the column name {reason}"))
+        elif reason := unstorable(value):
             plan.problems.append(Problem(column, f"{excerpt(value)} {reason}"))
     plan.metadata = {}
     for column, value in cells.items():
@@ -251,7 +253,7 @@ def _plan_row(
                     f"most {MAX_NUMBER_DIGITS}",
                 )
             )
-        elif not unstorable(value):
+        elif not unstorable(value) and not unstorable(column):
             plan.metadata[column] = converted
     plan.problems += [
         Problem(p.field.removeprefix("$."), p.message)
