@@ -364,3 +364,22 @@ def test_one_large_photo_at_a_time_each_described_not_kept(conn, storage, inbox)
         ("2.jpg", 1200, 900),
     ]
     assert not any(hasattr(i, "pixels") for _, i in images)
+
+
+def test_a_folder_of_many_stray_files_gets_a_report_of_bounded_size(conn, storage, inbox):
+    files = {f"stray-{i:04d}.txt": b"x" for i in range(400)}
+    make_folder(inbox, "moonbase", "eileen", {"p.png": TOM, **files})
+    drop = drop_named(inbox, "eileen")
+    report = import_drop(conn, storage, drop)
+    assert len(report.problems) == 50
+    assert str(report.problems[-1]) == "folder: and 351 more"
+    where = quarantine(drop, report, inbox)
+    assert (where / "report.json").stat().st_size < 20_000
+
+
+def test_metadata_json_written_by_a_windows_editor_is_read(conn, storage, inbox):
+    text = b'\xef\xbb\xbf{"name": "Eileen Collins"}'  # UTF-8 with a byte-order mark
+    make_folder(inbox, "moonbase", "eileen", {"p.png": TOM, "metadata.json": text})
+    report = import_drop(conn, storage, drop_named(inbox, "eileen"))
+    assert report.outcome == "imported", said(report)
+    assert characters.get_character(conn, "eileen").name == "Eileen Collins"

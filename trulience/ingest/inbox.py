@@ -42,6 +42,8 @@ REJECTED_DIR = "_rejected"
 REPORT_FILE = "report.json"
 # A folder whose files changed this recently may still be being copied in.
 SETTLE_SECONDS = 3.0
+# A report lists this many problems at most (the last one counts the rest).
+MAX_PROBLEMS = 50
 # The catalog itself is down: no folder is at fault, so none is refused (the next tick
 # tries again).
 CATALOG_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
@@ -381,6 +383,9 @@ def import_drop(conn: psycopg.Connection, storage: Storage, drop: DropFolder) ->
 
 
 def _reject(conn: psycopg.Connection, drop: DropFolder, problems: list[Problem]) -> DropReport:
+    if len(problems) > MAX_PROBLEMS:  # a folder of 100 000 stray files: say so, briefly
+        more = len(problems) - MAX_PROBLEMS + 1
+        problems = [*problems[: MAX_PROBLEMS - 1], Problem("folder", f"and {more:,} more")]
     report = DropReport(folder=drop.shown, outcome="rejected", problems=problems)
     try:
         with conn.transaction():

@@ -144,7 +144,7 @@ def read_metadata_file(
         problem = Problem("$", f"is larger than {MAX_METADATA_BYTES // 1024} kB", source)
         raise InvalidMetadata(source, [problem])
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # Windows editors start UTF-8 files with a BOM
     except UnicodeDecodeError as exc:
         problem = Problem("$", f"not UTF-8 text (byte {exc.start})", source)
         raise InvalidMetadata(source, [problem]) from exc
