@@ -186,3 +186,24 @@ def test_put_file_reads_regular_files_only(storage, tmp_path, kind):
 
     assert unblock_if_stuck(path, offer) if kind == "named pipe" else offer()
     assert storage.list() == []
+
+
+def test_a_download_of_a_long_key_fits_the_file_name_limit(s3_endpoint, tmp_path):
+    options = {
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="long-names")
+    remote = Storage("s3://long-names/x", options)
+    key = storage_key("characters", "ava", "source", "0123456789abcdef", "p" * 240 + ".png")
+    remote.put_bytes(key, b"pixels")
+    copy = remote.local_file(key, tmp_path / "cache")
+    assert copy.read_bytes() == b"pixels" and copy.suffix == ".png"
+    assert remote.local_file(key, tmp_path / "cache") == copy  # found again, not re-fetched

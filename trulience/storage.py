@@ -168,10 +168,16 @@ class Storage:
             if not path.is_file():
                 raise StorageError(f"no object {excerpt(key)} in {self.url}")
             return path
-        copy = Path(directory) / check_key(key).replace("/", "_")
+        copy = Path(directory) / _local_name(check_key(key))
         if not copy.exists():
             copy.parent.mkdir(parents=True, exist_ok=True)
-            copy.write_bytes(self.read_bytes(key))
+            # Beside it, then renamed: an interrupted download is never taken for the copy.
+            partial = copy.parent / f"{_PARTIAL}{uuid.uuid4().hex}"
+            try:
+                partial.write_bytes(self.read_bytes(key))
+                os.replace(partial, copy)
+            finally:
+                partial.unlink(missing_ok=True)
         return copy
 
     def read_bytes(self, key: str) -> bytes:
@@ -207,6 +213,17 @@ class Storage:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
+
+
+def _local_name(key: str) -> str:
+    """One file name for a key's local copy: the key flattened when it fits the file name
+    limit, else a digest of the key keeping its extension (the same key, the same name)."""
+    flat = key.replace("/", "_")
+    if len(flat.encode("utf-8")) <= MAX_KEY_PART_BYTES:
+        return flat
+    suffix = posixpath.splitext(key)[1]
+    suffix = suffix if len(suffix.encode("utf-8")) <= 16 else ""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest() + suffix
 
 
 def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
