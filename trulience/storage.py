@@ -171,13 +171,7 @@ class Storage:
         copy = Path(directory) / _local_name(check_key(key))
         if not copy.exists():
             copy.parent.mkdir(parents=True, exist_ok=True)
-            # Beside it, then renamed: an interrupted download is never taken for the copy.
-            partial = copy.parent / f"{_PARTIAL}{uuid.uuid4().hex}"
-            try:
-                partial.write_bytes(self.read_bytes(key))
-                os.replace(partial, copy)
-            finally:
-                partial.unlink(missing_ok=True)
+            copy.write_bytes(self.read_bytes(key))
         return copy
 
     def read_bytes(self, key: str) -> bytes:
