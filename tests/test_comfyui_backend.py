@@ -153,6 +153,7 @@ def test_the_submission_carries_slots_upload_name_and_provenance(
     submission = fake.submissions[-1]
     assert submission.prompt_id == result.metadata["prompt_id"]
     assert submission.client_id == result.metadata["client_id"]
+    assert result.ran_workflow  # the loop's provenance names the workflow only when it ran
     image = submission.prompt["1"]["inputs"]["image"]
     assert image == "trulience/demo/eileen/walk/take-1/seg-004.png"
     uploaded = cv2.imread(str(fake.input_dir / image))

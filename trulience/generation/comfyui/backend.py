@@ -231,6 +231,7 @@ class ComfyUIBackend:
                 server_compute_s if server_compute_s is not None else time.monotonic() - clock
             ),
             worker=self.worker,
+            ran_workflow=True,  # the request's workflow ran on this server: provenance names it
             metadata={
                 **run.as_metadata(),
                 "seed_image": image_ref,
