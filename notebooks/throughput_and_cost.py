@@ -23,12 +23,13 @@ import polars as pl
 
 from trulience.config import Settings
 from trulience.lake.files import lake_of
-from trulience.lake.reports import open_lake, run_report
+from trulience.lake.reports import as_of, open_lake, run_report
 
 GPU_HOUR_RATE = 2.50  # currency units per GPU hour
 
 lake = lake_of(Settings.from_env())
 con = open_lake(lake)
+print(f"lake: {lake}, as of {as_of(lake)[b'as_of'].decode()}")
 
 # %% [markdown]
 # ## Throughput per day, worker and workflow

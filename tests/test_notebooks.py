@@ -53,6 +53,7 @@ def test_production_overview_runs_on_the_demo(demo_production, tmp_path):
     # two approved and delivered, one rejected, the rest waiting (see demo_production): the
     # stages are exclusive, so both delivered takes count as delivered, not also approved
     assert "approved 0, delivered 2" in out
+    assert re.search(r"lake: \S+, as of 20\d\d-", out)
     assert "awaiting review" in out
 
 

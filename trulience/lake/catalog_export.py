@@ -428,9 +428,9 @@ def export_catalog(
     if progress is not None:
         progress.start(len(DIMENSIONS) + len(FACTS))
 
-    def written(report: WriteReport) -> WriteReport:
+    def written(report: WriteReport, detail: str | None = None) -> WriteReport:
         if progress is not None:
-            progress.step(progress.done, report.describe())
+            progress.step(progress.done, detail or report.describe())
         return report
 
     reports = [
@@ -446,6 +446,6 @@ def export_catalog(
         else:
             report = WriteReport(fact.name, (), 0)
         ensure_dataset(lake, fact.name, fact.schema)
-        reports.append(written(report))
+        reports.append(written(report, None if days else f"{fact.name}: no day changed"))
     write_state(lake, "catalog", {"exported_at": started.isoformat()})
     return reports
