@@ -383,3 +383,37 @@ def test_metadata_json_written_by_a_windows_editor_is_read(conn, storage, inbox)
     report = import_drop(conn, storage, drop_named(inbox, "eileen"))
     assert report.outcome == "imported", said(report)
     assert characters.get_character(conn, "eileen").name == "Eileen Collins"
+
+
+def test_a_dangling_link_in_one_folder_does_not_stop_the_scan(conn, settings):
+    folder = make_folder(settings.inbox_dir, "moonbase", "broken", {"p.png": TOM})
+    (folder / "gone.png").symlink_to(settings.inbox_dir / "nowhere.png")
+    age(folder, 60)
+    make_folder(settings.inbox_dir, "moonbase", "zed", {"portrait.png": ASTRONAUT})
+    result = run_sensor(settings)
+    assert [r.partition_key for r in result.run_requests] == ["zed"]
+    (where,) = (settings.inbox_dir / REJECTED_DIR).iterdir()
+    (problem,) = json.loads((where / "report.json").read_text())["problems"]
+    assert problem == {
+        "file": "gone.png",
+        "field": "gone.png",
+        "message": "is a symbolic link; only regular files are imported",
+    }
+
+
+def test_when_the_rejected_folder_is_a_link_the_sensor_writes_nothing_outside_and_goes_on(
+    conn, settings, tmp_path, capsys
+):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    settings.inbox_dir.mkdir(parents=True)
+    (settings.inbox_dir / REJECTED_DIR).symlink_to(outside, target_is_directory=True)
+    make_folder(settings.inbox_dir, "moonbase", "broken", {"notes.docx": b"PK"})
+    make_folder(settings.inbox_dir, "moonbase", "zed", {"portrait.png": ASTRONAUT})
+    first = run_sensor(settings)
+    assert [r.partition_key for r in first.run_requests] == ["zed"]
+    assert list(outside.iterdir()) == []
+    assert (settings.inbox_dir / "moonbase" / "broken").is_dir()
+    assert "moonbase/broken refused but not moved" in capsys.readouterr().err
+    # remembered: not refused again on every tick until it changes
+    assert "no new or changed folders" in run_sensor(settings, first.cursor).skip_message
