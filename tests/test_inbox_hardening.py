@@ -417,3 +417,27 @@ def test_when_the_rejected_folder_is_a_link_the_sensor_writes_nothing_outside_an
     assert "moonbase/broken refused but not moved" in capsys.readouterr().err
     # remembered: not refused again on every tick until it changes
     assert "no new or changed folders" in run_sensor(settings, first.cursor).skip_message
+
+
+def test_a_tick_past_its_time_budget_leaves_the_rest_for_the_next_tick(conn, settings):
+    from resources.inbox import InboxResource
+
+    for name in ("ann", "bea", "cat"):
+        make_folder(settings.inbox_dir, "moonbase", name, {"p.png": TOM})
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    # a budget of nothing: each tick imports one folder, then stops
+    resources = defs.resources | {
+        "inbox": InboxResource(path=str(settings.inbox_dir), tick_budget_seconds=0)
+    }
+    imported, cursor = [], None
+    with instance_for_test() as instance:
+        for _ in range(3):
+            result = sensor(
+                build_sensor_context(instance=instance, resources=resources, cursor=cursor)
+            )
+            imported += [r.partition_key for r in result.run_requests]
+            cursor = result.cursor
+        last = sensor(build_sensor_context(instance=instance, resources=resources, cursor=cursor))
+    assert imported == ["ann", "bea", "cat"]
+    assert "no new or changed folders" in last.skip_message
