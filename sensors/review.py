@@ -43,8 +43,13 @@ def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource)
                     "trulience/revision": str(d.revision),
                     "trulience/project": d.project,
                 },
-                # the take's own project: a character may belong to several
-                run_config=_for_project("deliverable", project=d.project),
+                # the approved take itself (a newer take may stand beside it), in its own
+                # project: a character may belong to several
+                run_config={
+                    "ops": {
+                        "deliverable": {"config": {"project": d.project, "scene_id": d.scene_id}}
+                    }
+                },
             )
             for d in due
         ]

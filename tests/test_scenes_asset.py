@@ -216,13 +216,72 @@ def test_an_approval_requests_a_delivery_run_once(setup, conn):
     (request,) = result.run_requests
     assert request.partition_key == "eileen|blink" and request.run_key == f"deliver:{take.id}:r1"
     # the run names the take's project (a character may be in several)
-    assert request.run_config == {"ops": {"deliverable": {"config": {"project": "moonbase"}}}}
+    assert request.run_config == {
+        "ops": {"deliverable": {"config": {"project": "moonbase", "scene_id": take.id}}}
+    }
     delivery = defs.resolve_job_def("delivery")
     assert delivery.execute_in_process(
         partition_key=request.partition_key, instance=instance, run_config=request.run_config
     ).success
     done = sensor(build_sensor_context(instance=instance, resources=defs.resources))
     assert "no approved take" in done.skip_message
+
+
+def test_an_approved_take_is_delivered_though_a_newer_take_stands_beside_it(setup, conn):
+    from dagster import build_sensor_context
+
+    from trulience.auth.users import create_user
+    from trulience.review.service import decide
+
+    settings, instance = setup
+    assert run(settings, instance, "eileen").success
+    defs = build_definitions(settings)
+    approved = scenes.latest_take(conn, "moonbase", "eileen", "blink")
+    reviewer = create_user(conn, "rita", "Rita", "reviewer", "correct horse battery")
+    decide(conn, reviewer, approved.id, "approved", undo_window_s=0)
+    newer = scenes.create_scene(conn, "moonbase", "eileen", "blink")  # take 2, not reviewed
+    assert scenes.latest_take(conn, "moonbase", "eileen", "blink").id == newer.id
+    sensor = defs.resolve_sensor_def("approvals_sensor")
+    (request,) = sensor(
+        build_sensor_context(instance=instance, resources=defs.resources)
+    ).run_requests
+    delivered = defs.resolve_job_def("delivery").execute_in_process(
+        partition_key=request.partition_key, instance=instance, run_config=request.run_config
+    )
+    assert delivered.success
+    (package,) = conn.execute("SELECT scene_id FROM deliverables").fetchall()
+    assert package == (approved.id,)
+    # a run naming a take of another partition is refused, not delivered
+    foreign = {"ops": {"deliverable": {"config": {"project": "moonbase", "scene_id": 10**9}}}}
+    refused = defs.resolve_job_def("delivery").execute_in_process(
+        partition_key=request.partition_key,
+        instance=instance,
+        run_config=foreign,
+        raise_on_error=False,
+    )
+    assert not refused.success
+
+
+def test_assembling_the_same_take_again_raises_no_second_ready_for_review(setup, conn):
+    from dagster import materialize
+
+    from trulience_assets.assets.scenes import scene_video
+
+    settings, instance = setup
+    users.create_user(conn, "rita", "Rita", "reviewer")
+    assert run(settings, instance, "eileen").success
+    defs = build_definitions(settings)
+    again = materialize(  # the same segments assembled again: the same file, nothing new
+        [scene_video],
+        partition_key=MultiPartitionKey({"character": "eileen", "scene_type": "blink"}),
+        instance=instance,
+        resources=defs.resources,
+    )
+    assert again.success
+    ready = conn.execute(
+        "SELECT subject FROM notifications WHERE kind = 'ready_for_review'"
+    ).fetchall()
+    assert [(subject["scene_id"], subject["revision"]) for (subject,) in ready] == [(1, 1)]
 
 
 def test_a_failed_run_notifies_producers(setup, conn):

@@ -16,7 +16,8 @@ from dagster import (
 )
 
 from resources import CatalogResource, FacesResource, StorageResource
-from trulience.catalog.scenes import latest_take
+from trulience.catalog.records import Scene
+from trulience.catalog.scenes import get_scene, latest_take, list_scenes
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
@@ -24,6 +25,13 @@ from trulience.generation.loop import choose_project
 from trulience.notify import notify
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
 from trulience_assets.partitions import character_scene_partitions
+
+
+class DeliveryConfig(SegmentsConfig):
+    """Which take to deliver: the one a reviewer approved (the approvals sensor names it),
+    else the partition's newest take."""
+
+    scene_id: int | None = None
 
 
 @asset(
@@ -41,7 +49,7 @@ from trulience_assets.partitions import character_scene_partitions
 )
 def deliverable(
     context: AssetExecutionContext,
-    config: SegmentsConfig,
+    config: DeliveryConfig,
     catalog: CatalogResource,
     storage: StorageResource,
     faces: FacesResource,
@@ -54,11 +62,7 @@ def deliverable(
         catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
         tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
     ):
-        take = latest_take(
-            conn, choose_project(conn, character, config.project), character, scene_type
-        )
-        if take is None:
-            raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
+        take = _take_to_deliver(conn, config, character, scene_type)
         try:
             delivery = deliver_take(
                 conn, storage.get(), take.id, Path(work), face_score=face_score(faces.model_set())
@@ -88,6 +92,25 @@ def deliverable(
             )
         ],
     )
+
+
+def _take_to_deliver(conn, config: DeliveryConfig, character: str, scene_type: str) -> Scene:
+    """The approved take the run names (an older take may be approved while a newer one is
+    made beside it), checked to be this partition's; else the newest take."""
+    if config.scene_id is None:
+        take = latest_take(
+            conn, choose_project(conn, character, config.project), character, scene_type
+        )
+        if take is None:
+            raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
+        return take
+    takes = {t.id for t in list_scenes(conn, character=character, scene_type=scene_type)}
+    if config.scene_id not in takes:
+        raise Failure(
+            description=f"take {config.scene_id} is not a take of {character} in {scene_type}",
+            allow_retries=False,
+        )
+    return get_scene(conn, config.scene_id)
 
 
 def face_score(model_set: FaceModelSet) -> Callable[[np.ndarray], float]:

@@ -187,12 +187,19 @@ def scene_video(
             scene = assemble_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
-        notify(
-            conn,
-            "ready_for_review",
-            {"scene_id": take.id, "character": character, "scene_type": scene_type},
-            f"{character} in {scene_type}, take {take.take}, is ready for review",
-        )
+        if scene.new_revision:  # the same file assembled again is nothing new to review
+            notify(
+                conn,
+                "ready_for_review",
+                {
+                    "scene_id": take.id,
+                    "revision": scene.revision,
+                    "character": character,
+                    "scene_type": scene_type,
+                },
+                f"{character} in {scene_type}, take {take.take} revision {scene.revision},"
+                " is ready for review",
+            )
     reuse = (
         {"reassembled around segment": scene.replaced_segment}
         if scene.replaced_segment is not None
