@@ -45,6 +45,14 @@ def test_registration_refuses_duplicates_and_bad_urls(workers):
     assert err.value.field == "slots"
 
 
+def test_a_password_in_a_worker_url_is_in_neither_its_name_nor_an_error(conn):
+    named = pool.add_worker(conn, "http://studio:hunter2@gpu3:8188/comfy", "studio")
+    assert named.name == "gpu3-8188-comfy"
+    with pytest.raises(AlreadyExists) as err:  # the refusal quotes the URL, masked
+        pool.add_worker(conn, "http://studio:hunter2@gpu3:8188/comfy", "studio")
+    assert "hunter2" not in str(err.value)
+
+
 def test_leases_fill_the_least_loaded_worker_and_respect_slots(workers):
     taken = [pool.acquire(workers, "studio", f"run-{i}") for i in range(4)]
     assert [lease.worker if lease else None for lease in taken] == [

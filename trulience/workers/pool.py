@@ -11,12 +11,14 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import InvalidValue, NotFound, writing
 from trulience.catalog.fetch import many, one
+from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
 from trulience.slugs import slugify
 
@@ -94,9 +96,12 @@ def add_worker(
     slots: int = 1,
     name: str | None = None,
 ) -> Worker:
-    """Register a ComfyUI worker (its name defaults to one made from the URL)."""
-    name = name or slugify(url.split("://", 1)[-1])
-    with writing(conn, {"name": name, "url": url, "pool": pool, "slots": slots}):
+    """Register a ComfyUI worker (its name defaults to one made from the URL's host, port
+    and path: never from its userinfo, which may hold a proxy's password)."""
+    parts = urlsplit(url)
+    name = name or slugify(f"{parts.hostname or ''}-{parts.port or ''}{parts.path}".strip("-"))
+    shown = mask_secrets(url)
+    with writing(conn, {"name": name, "url": shown, "pool": pool, "slots": slots}):
         conn.execute(
             "INSERT INTO workers (name, url, pool, slots) VALUES (%s, %s, %s, %s)",
             (name, url.rstrip("/"), pool, slots),
