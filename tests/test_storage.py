@@ -207,3 +207,13 @@ def test_a_download_of_a_long_key_fits_the_file_name_limit(s3_endpoint, tmp_path
     copy = remote.local_file(key, tmp_path / "cache")
     assert copy.read_bytes() == b"pixels" and copy.suffix == ".png"
     assert remote.local_file(key, tmp_path / "cache") == copy  # found again, not re-fetched
+
+
+def test_a_password_in_the_storage_url_never_reaches_an_error():
+    storage = Storage("memory://studio:hunter2@box/root")
+    with pytest.raises(InvalidStorageKey) as outside:
+        storage.key_of("memory://other/x")
+    with pytest.raises(StorageError) as missing:
+        storage.read_bytes("characters/nobody/a.png")
+    for refused in (outside.value, missing.value):
+        assert "hunter2" not in str(refused) and "studio:****@box" in str(refused)

@@ -11,6 +11,7 @@ from trulience.catalog.characters import get_character, projects_of
 from trulience.catalog.records import SourceImage
 from trulience.catalog.source_images import add_source_image, list_source_images
 from trulience.catalog.tags import Subject, tags_of
+from trulience.local_files import open_regular
 from trulience.qa.image_decode import DecodedImage, decode_image
 from trulience.storage import Storage, StoredObject, storage_key
 
@@ -83,7 +84,7 @@ def add_image_file(
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:  # never follows a link or waits on a pipe
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()

@@ -16,6 +16,7 @@ from typing import IO
 
 import fsspec
 
+from trulience.config import mask_secrets
 from trulience.errors import InvalidStorageKey, StorageError
 from trulience.local_files import NotARegularFile, open_regular
 from trulience.quoting import excerpt, quote_name
@@ -90,6 +91,7 @@ class Storage:
 
     def __init__(self, url: str, options: dict | None = None):
         self.url = url.rstrip("/")
+        self.shown = mask_secrets(self.url)  # for messages: a URL may carry credentials
         self.fs, self.root = fsspec.core.url_to_fs(self.url, **(options or {}))
         self._local = "file" in _protocols(self.fs)
         if self._local:
@@ -107,7 +109,7 @@ class Storage:
         """The key of a URI under this root; refuse URIs from elsewhere."""
         prefix = self.url + "/"
         if not uri.startswith(prefix):
-            raise InvalidStorageKey(f"{excerpt(uri)} is not under storage root {self.url!r}")
+            raise InvalidStorageKey(f"{excerpt(uri)} is not under storage root {self.shown!r}")
         return check_key(uri[len(prefix) :])
 
     def put_bytes(self, key: str, data: bytes) -> StoredObject:
@@ -156,7 +158,7 @@ class Storage:
         try:
             handle = self.fs.open(path, "rb")
         except FileNotFoundError as exc:
-            raise StorageError(f"no object {excerpt(key)} in {self.url}") from exc
+            raise StorageError(f"no object {excerpt(key)} in {self.shown}") from exc
         with handle:
             yield handle
 
@@ -166,7 +168,7 @@ class Storage:
         if self._local:
             path = Path(self.path(key))
             if not path.is_file():
-                raise StorageError(f"no object {excerpt(key)} in {self.url}")
+                raise StorageError(f"no object {excerpt(key)} in {self.shown}")
             return path
         copy = Path(directory) / _local_name(check_key(key))
         if not copy.exists():
