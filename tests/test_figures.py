@@ -280,3 +280,25 @@ def test_every_report_states_as_of_in_table_csv_and_parquet(conn, db_url, tmp_pa
     # the budget the CLI prints counts the GPU seconds the report does
     gpu_s = _report_rows(lake)[("project", project)]["gpu_s"]
     assert f"({gpu_s:,.1f} GPU s used so far)" in cli("budgets", "show", project)
+
+
+def test_a_rejected_take_reassembled_as_a_new_revision_awaits_review_in_the_lake(conn, tmp_path):
+    # the review queue's rule (take_decisions): the decision on the newest revision counts
+    history = History(conn)
+    project = history.project()
+    ada = history.character(project, "ada")
+    history.add(project, ada, "walk", Take("assembled", "rejected"))
+    lake = tmp_path / "lake"
+    export_catalog(conn, lake)
+    assert pulse(open_lake(lake), project).rejected == 1
+    (scene,) = conn.execute("SELECT id FROM scenes").fetchone()
+    conn.execute(  # the rejected segment regenerated and the take assembled again
+        "UPDATE scenes SET uri = 'file:///scenes/r2/scene.mp4', sha256 = %s WHERE id = %s",
+        ("b" * 64, scene),
+    )
+    assert conn.execute(
+        "SELECT revision, awaiting_review FROM take_decisions WHERE scene_id = %s", (scene,)
+    ).fetchone() == (2, True)
+    export_catalog(conn, lake)
+    again = pulse(open_lake(lake), project)
+    assert (again.rejected, again.awaiting_review) == (0, 1)

@@ -190,6 +190,8 @@ _SCENE_CHANGES = """
     SELECT DISTINCT (s.created_at AT TIME ZONE 'UTC')::date FROM scenes s
      WHERE s.updated_at > %(since)s
         OR EXISTS (SELECT 1 FROM reviews r WHERE r.scene_id = s.id AND r.created_at > %(since)s)
+        OR EXISTS (SELECT 1 FROM scene_revisions v
+                    WHERE v.scene_id = s.id AND v.created_at > %(since)s)
         OR EXISTS (SELECT 1 FROM deliverables d
                     WHERE d.scene_id = s.id AND d.updated_at > %(since)s)
         -- a newer take makes the older ones no longer the latest
@@ -231,7 +233,7 @@ FACTS = [
                   {_fps("s.effective_config ->> 'fps'")},
                   (s.effective_config ->> 'width')::int, (s.effective_config ->> 'height')::int,
                   s.frames / nullif({_fps("s.effective_config ->> 'fps'")}, 0),
-                  s.planned_segments, r.decision, u.username, r.created_at, d.updated_at,
+                  s.planned_segments, r.decision, u.username, r.decided_at, d.updated_at,
                   s.created_at, s.updated_at
              FROM scenes s
              JOIN projects p ON p.id = s.project_id
@@ -244,9 +246,9 @@ FACTS = [
                      FROM scenes GROUP BY 1, 2, 3) newest
                ON (newest.project_id, newest.character_id, newest.scene_type_id)
                   = (s.project_id, s.character_id, s.scene_type_id)
-             LEFT JOIN LATERAL (SELECT decision, reviewer_id, created_at FROM reviews
-                                 WHERE scene_id = s.id
-                                 ORDER BY created_at DESC, id DESC LIMIT 1) r ON true
+             -- the decision in force on the take's newest revision: the review queue's
+             -- own rule (a take reassembled after a rejection awaits review again)
+             LEFT JOIN take_decisions r ON r.scene_id = s.id
              LEFT JOIN users u ON u.id = r.reviewer_id
              LEFT JOIN LATERAL (SELECT updated_at FROM deliverables
                                  WHERE scene_id = s.id AND status IN ('packaged', 'delivered')
