@@ -7,7 +7,7 @@ refused the same way. Changes are attributed to `user:<username>` in the audit l
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -87,19 +87,8 @@ def _describe(note: Note) -> str:
     return f"{where}{body}"
 
 
-@dataclass(frozen=True, slots=True)
-class Take:
-    """An assembled take waiting for a decision on its newest revision."""
-
-    scene_id: int
-    project: str
-    character: str
-    scene_type: str
-    take: int
-    uri: str | None
-    frames: int | None
-    created_at: datetime
-    revision: int = 1
+# An assembled take waiting for a decision on its newest revision (the catalog's record).
+Take = reviews.QueuedTake
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +138,7 @@ def review_queue(conn: psycopg.Connection, actor: Actor, project: str | None = N
     """Assembled takes whose newest revision has no decision, oldest take first (optionally
     of one project): a take rejected and regenerated is back with its new revision."""
     require(acting_user(conn, actor), Permission.VIEW)
-    return [Take(*astuple(t)) for t in reviews.awaiting_review(conn, project)]
+    return reviews.awaiting_review(conn, project)
 
 
 def _decision_code(decision: str) -> str:
