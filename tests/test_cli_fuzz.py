@@ -5,8 +5,11 @@ control characters, NUL, very long strings, paths that do not exist) against a r
 migrated catalog. Each must end with exit code 0, 1 or 2 and a message, never an uncaught
 exception."""
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -36,6 +39,14 @@ FORCED = {
 EXAMPLES = int(os.environ.get("TRULIENCE_FUZZ_EXAMPLES", "4"))
 # Names that exist in the seeded catalog, so some values reach the code past "not found".
 KNOWN = ["moonbase", "ada", "walk"]
+
+
+@contextlib.contextmanager
+def own_folder(tmp_path: Path) -> Iterator[None]:
+    """Run in a fresh folder under the test's own: a relative path the CLI writes lands
+    there, never in the checkout or beside a system file."""
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder, contextlib.chdir(folder):
+        yield
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()):
@@ -158,7 +169,7 @@ def test_no_command_answers_bad_input_with_a_traceback(cli_env, tmp_path, path, 
     @given(args=invocation(path, command))
     def run(args: list[str]) -> None:
         runner = CliRunner()
-        with runner.isolated_filesystem(temp_dir=tmp_path):
+        with own_folder(tmp_path):
             result = runner.invoke(main, args, env=os.environ | cli_env, input="")
         shown = f"trulience {args!r} -> {result.exit_code}: {result.output[-2000:]}"
         if result.exception is not None:
@@ -267,7 +278,7 @@ def named_env(server_url, template_url, cli_env) -> Iterator[dict[str, str]]:
 @pytest.mark.parametrize(("args", "entity"), NOT_FOUND, ids=[" ".join(a) for a, _ in NOT_FOUND])
 def test_an_unknown_name_is_not_found_with_the_known_ones(named_env, tmp_path, args, entity):
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
+    with own_folder(tmp_path):
         result = runner.invoke(main, args, env=os.environ | named_env, input="")
     assert result.exit_code == 1, result.output
     key = "999" if entity == "batch" else "'nope'"
