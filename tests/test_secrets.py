@@ -2,6 +2,7 @@
 function (`trulience.config.mask_secrets`), and `trulience config` / `db url` go through it."""
 
 import json
+import os
 from urllib.parse import quote
 
 import pytest
@@ -189,3 +190,29 @@ def test_a_lake_on_object_storage_is_shown_without_its_credentials() -> None:
     lake = Lake(f"s3://AKIA:{SECRET}@studio-lake/prod", {"secret": SECRET})
     assert str(lake) == "s3://AKIA:****@studio-lake/prod"
     assert SECRET not in repr(lake) and SECRET not in f"{lake}"
+
+
+# RepositorySnap reads a deprecated schedule property inside Dagster itself
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:dagster.*")
+def test_the_dagster_ui_is_shown_setting_names_not_their_secrets(db_url, tmp_path, monkeypatch):
+    from dagster import build_sensor_context
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    from trulience_assets.definitions import build_definitions
+
+    # the real catalog, reached through a URL carrying a password (the embedded server's
+    # socket trusts its user and ignores it)
+    with_password = db_url + ("&" if "?" in db_url else "?") + "password=hunter2"
+    monkeypatch.setenv("DATABASE_URL", with_password)
+    monkeypatch.setenv("STORAGE_URL", f"memory://studio:hunter2@box{tmp_path}")
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path)} | dict(os.environ))
+    defs = build_definitions(settings)
+    # what the webserver is given to show: the resources' configured values
+    snapshot = RepositorySnap.from_def(defs.get_repository_def())
+    assert "hunter2" not in repr(snapshot)
+    shown = {r.name: r.configured_values for r in snapshot.resources}
+    assert "DATABASE_URL" in repr(shown["catalog"]) and "STORAGE_URL" in repr(shown["storage"])
+    # and a run still reaches the catalog: Dagster resolves the variable when it starts
+    sensor = defs.resolve_sensor_def("approvals_sensor")
+    answer = sensor(build_sensor_context(resources=defs.resources))
+    assert "no approved take" in answer.skip_message
