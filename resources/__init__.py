@@ -1,25 +1,13 @@
 """Resources: the only doors to the outside world, chosen from settings in one place."""
 
-import os
-
-from dagster import EnvVar
-
 from resources.catalog import CatalogResource
+from resources.environment import from_environment
 from resources.faces import FacesResource
 from resources.generation import GenerationResource
 from resources.inbox import InboxResource
 from resources.lake import LakeResource
 from resources.storage import StorageResource
 from trulience.config import Settings
-
-
-def from_environment(name: str, value: str | None) -> str | EnvVar | None:
-    """A setting taken from the environment variable `name`, handed to Dagster as that
-    variable: Dagster resolves it when a run starts and shows only its name in the UI, so a
-    password in DATABASE_URL or STORAGE_URL never appears there."""
-    if value is not None and os.environ.get(name) == value:
-        return EnvVar(name)
-    return value
 
 
 def build_resources(settings: Settings) -> dict:

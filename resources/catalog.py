@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import psycopg
 from dagster import ConfigurableResource
 
+from resources.environment import resolved
 from trulience.catalog import migrations
 from trulience.catalog.database import connect, embedded_server
 
@@ -18,7 +19,7 @@ class CatalogResource(ConfigurableResource):
 
     def url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return resolved(self.database_url)
         from pathlib import Path
 
         return embedded_server(Path(self.home) / "pg").get_uri()

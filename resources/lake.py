@@ -3,6 +3,7 @@
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from resources.environment import resolved
 from trulience.lake.files import Lake
 
 
@@ -13,4 +14,4 @@ class LakeResource(ConfigurableResource):
     options: dict = Field(default_factory=dict)
 
     def location(self) -> Lake:
-        return Lake(self.url, self.options)
+        return Lake(resolved(self.url), self.options)

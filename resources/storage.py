@@ -2,6 +2,7 @@
 
 from dagster import ConfigurableResource
 
+from resources.environment import resolved
 from trulience.storage import Storage
 
 
@@ -12,4 +13,4 @@ class StorageResource(ConfigurableResource):
     options: dict = {}  # noqa: RUF012 - pydantic copies field defaults per instance
 
     def get(self) -> Storage:
-        return Storage(self.url, self.options)
+        return Storage(resolved(self.url), self.options)

@@ -212,6 +212,10 @@ def test_the_dagster_ui_is_shown_setting_names_not_their_secrets(db_url, tmp_pat
     assert "hunter2" not in repr(snapshot)
     shown = {r.name: r.configured_values for r in snapshot.resources}
     assert "DATABASE_URL" in repr(shown["catalog"]) and "STORAGE_URL" in repr(shown["storage"])
+    # used outside a run (the CLI's launches), the resources read the variable themselves
+    with defs.resources["catalog"].connect(actor="test") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert defs.resources["storage"].get().url == f"memory://studio:hunter2@box{tmp_path}"
     # and a run still reaches the catalog: Dagster resolves the variable when it starts
     sensor = defs.resolve_sensor_def("approvals_sensor")
     answer = sensor(build_sensor_context(resources=defs.resources))

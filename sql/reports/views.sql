@@ -44,11 +44,7 @@ SELECT *,
 --   gpu_s_per_approved_min    gpu_s / approved_min at the row's own level (NULL before
 --                    anything is approved): what each approved minute cost in all
 CREATE OR REPLACE VIEW production_figures AS
-WITH cells AS (
-    SELECT project, scene_type FROM scenes
-     UNION
-    SELECT project, scene_type FROM segments
-), newest AS (
+WITH newest AS (
     SELECT project, scene_type,
            count(*) AS takes,
            count(*) FILTER (WHERE stage = 'in flight') AS in_flight,
@@ -74,6 +70,10 @@ WITH cells AS (
            coalesce(sum(compute_s), 0) AS gpu_s
       FROM segments
      GROUP BY ALL
+), cells AS (  -- every cell with a take or an attempt, from the aggregates: no third scan
+    SELECT project, scene_type FROM made
+     UNION
+    SELECT project, scene_type FROM spent
 ), per_cell AS (
     SELECT c.project, c.scene_type,
            coalesce(n.takes, 0) AS takes,

@@ -188,10 +188,9 @@ DIMENSIONS += [
 
 _SCENE_CHANGES = """
     SELECT DISTINCT (s.created_at AT TIME ZONE 'UTC')::date FROM scenes s
+     -- a new revision of a take is an update of its row (uri, sha256): updated_at covers it
      WHERE s.updated_at > %(since)s
         OR EXISTS (SELECT 1 FROM reviews r WHERE r.scene_id = s.id AND r.created_at > %(since)s)
-        OR EXISTS (SELECT 1 FROM scene_revisions v
-                    WHERE v.scene_id = s.id AND v.created_at > %(since)s)
         OR EXISTS (SELECT 1 FROM deliverables d
                     WHERE d.scene_id = s.id AND d.updated_at > %(since)s)
         -- a newer take makes the older ones no longer the latest
