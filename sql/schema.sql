@@ -420,6 +420,20 @@ CREATE TABLE public.reviews (
 
 COMMENT ON CONSTRAINT reviews_revision_positive ON public.reviews IS 'revisions are numbered from 1';
 
+CREATE TABLE public.scene_revisions (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    revision integer NOT NULL,
+    uri text,
+    sha256 text,
+    frames integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT scene_revisions_frames_not_negative CHECK ((frames >= 0)),
+    CONSTRAINT scene_revisions_revision_positive CHECK ((revision > 0)),
+    CONSTRAINT scene_revisions_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT scene_revisions_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
 CREATE TABLE public.scenes (
     id bigint NOT NULL,
     project_id bigint NOT NULL,
@@ -478,6 +492,39 @@ CREATE TABLE public.segments (
     CONSTRAINT segments_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
 
+CREATE VIEW public.take_decisions AS
+ SELECT s.id AS scene_id,
+    COALESCE(v.revision, 1) AS revision,
+    v.uri AS revision_uri,
+    v.sha256 AS revision_sha256,
+    v.created_at AS revision_created_at,
+    d.id AS review_id,
+    d.decision,
+    d.reviewer_id,
+    d.created_at AS decided_at,
+    d.undo_until,
+    d.delivery_requested_at,
+    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review
+   FROM ((public.scenes s
+     LEFT JOIN LATERAL ( SELECT r.revision,
+            r.uri,
+            r.sha256,
+            r.created_at
+           FROM public.scene_revisions r
+          WHERE (r.scene_id = s.id)
+          ORDER BY r.revision DESC
+         LIMIT 1) v ON (true))
+     LEFT JOIN LATERAL ( SELECT w.id,
+            w.decision,
+            w.reviewer_id,
+            w.created_at,
+            w.undo_until,
+            w.delivery_requested_at
+           FROM public.reviews w
+          WHERE ((w.scene_id = s.id) AND (w.revision = COALESCE(v.revision, 1)) AND w.current)
+          ORDER BY w.created_at DESC, w.id DESC
+         LIMIT 1) d ON (true));
+
 CREATE VIEW public.batch_item_states AS
  SELECT i.id AS item_id,
     i.batch_id,
@@ -518,11 +565,7 @@ CREATE VIEW public.batch_item_states AS
                   ORDER BY sc.take
                  LIMIT 1)) AS scene_id) t)
      LEFT JOIN public.scenes s ON ((s.id = t.scene_id)))
-     LEFT JOIN LATERAL ( SELECT rv.decision
-           FROM public.reviews rv
-          WHERE (rv.scene_id = t.scene_id)
-          ORDER BY rv.created_at DESC, rv.id DESC
-         LIMIT 1) r ON (true))
+     LEFT JOIN public.take_decisions r ON ((r.scene_id = t.scene_id)))
      LEFT JOIN LATERAL ( SELECT dl.status
            FROM public.deliverables dl
           WHERE (dl.scene_id = t.scene_id)
@@ -1023,20 +1066,6 @@ CREATE TABLE public.scene_controls (
     CONSTRAINT scene_controls_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
-CREATE TABLE public.scene_revisions (
-    id bigint NOT NULL,
-    scene_id bigint NOT NULL,
-    revision integer NOT NULL,
-    uri text,
-    sha256 text,
-    frames integer,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT scene_revisions_frames_not_negative CHECK ((frames >= 0)),
-    CONSTRAINT scene_revisions_revision_positive CHECK ((revision > 0)),
-    CONSTRAINT scene_revisions_sha256_format CHECK (public.is_sha256(sha256)),
-    CONSTRAINT scene_revisions_uri_not_blank CHECK ((btrim(uri) <> ''::text))
-);
-
 ALTER TABLE public.scene_revisions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.scene_revisions_id_seq
     START WITH 1
@@ -1224,39 +1253,6 @@ ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
-
-CREATE VIEW public.take_decisions AS
- SELECT s.id AS scene_id,
-    COALESCE(v.revision, 1) AS revision,
-    v.uri AS revision_uri,
-    v.sha256 AS revision_sha256,
-    v.created_at AS revision_created_at,
-    d.id AS review_id,
-    d.decision,
-    d.reviewer_id,
-    d.created_at AS decided_at,
-    d.undo_until,
-    d.delivery_requested_at,
-    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review
-   FROM ((public.scenes s
-     LEFT JOIN LATERAL ( SELECT r.revision,
-            r.uri,
-            r.sha256,
-            r.created_at
-           FROM public.scene_revisions r
-          WHERE (r.scene_id = s.id)
-          ORDER BY r.revision DESC
-         LIMIT 1) v ON (true))
-     LEFT JOIN LATERAL ( SELECT w.id,
-            w.decision,
-            w.reviewer_id,
-            w.created_at,
-            w.undo_until,
-            w.delivery_requested_at
-           FROM public.reviews w
-          WHERE ((w.scene_id = s.id) AND (w.revision = COALESCE(v.revision, 1)) AND w.current)
-          ORDER BY w.created_at DESC, w.id DESC
-         LIMIT 1) d ON (true));
 
 CREATE TABLE public.user_preferences (
     user_id bigint NOT NULL,

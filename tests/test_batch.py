@@ -150,6 +150,27 @@ def test_items_follow_their_takes_from_pending_to_delivered(production):
     assert refresh(production, batch.id).status == "completed"
 
 
+def test_an_item_reads_the_decision_on_its_takes_newest_revision(production):
+    # as the review queue does: an approval of revision 1 does not approve revision 2
+    production.execute(
+        "INSERT INTO users (username, display_name, role) VALUES ('rita', 'Rita', 'reviewer')"
+    )
+    batch, _ = create_batch(production, request(characters=("eileen",), scene_types=("walk",)))
+    record_launch(production, batch.id, "bf-1")
+    scene = add_take(production, "eileen", "walk", [[3.0], [3.0]])
+    production.execute(
+        "INSERT INTO reviews (scene_id, reviewer_id, decision) "
+        "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'",
+        (scene,),
+    )
+    assert [i.state for i in item_states(production, batch.id)] == ["approved"]
+    production.execute(  # a segment regenerated, the take assembled again: revision 2
+        "UPDATE scenes SET uri = 'file:///r2/scene.mp4', sha256 = %s WHERE id = %s",
+        ("c" * 64, scene),
+    )
+    assert [i.state for i in item_states(production, batch.id)] == ["assembled"]
+
+
 def test_only_a_queued_batch_is_launched_or_cancelled(production):
     batch, _ = create_batch(production, request())
     record_launch(production, batch.id, "bf-1")
