@@ -737,16 +737,23 @@ CREATE VIEW public.character_readiness AS
                   WHERE (sc.character_id = c.id)
                   GROUP BY sc.status) by_status) AS scenes_by_status,
     ( SELECT count(*) AS count
-           FROM public.scenes sc
-          WHERE ((sc.character_id = c.id) AND (( SELECT r.decision
-                   FROM public.reviews r
-                  WHERE (r.scene_id = sc.id)
-                  ORDER BY r.created_at DESC, r.id DESC
-                 LIMIT 1) = 'approved'::text))) AS scenes_approved,
+           FROM (public.scenes sc
+             JOIN public.take_decisions td ON ((td.scene_id = sc.id)))
+          WHERE ((sc.character_id = c.id) AND (td.decision = 'approved'::text))) AS scenes_approved,
     ( SELECT count(*) AS count
            FROM (public.deliverables dl
              JOIN public.scenes sc ON ((sc.id = dl.scene_id)))
-          WHERE ((sc.character_id = c.id) AND (dl.status = 'delivered'::text))) AS scenes_delivered
+          WHERE ((sc.character_id = c.id) AND (dl.status = 'delivered'::text))) AS scenes_delivered,
+    ((EXISTS ( SELECT 1
+           FROM public.source_images s
+          WHERE ((s.character_id = c.id) AND s.is_primary AND (s.qa_status = 'passed'::text)))) AND (EXISTS ( SELECT 1
+           FROM public.character_identities i
+          WHERE (i.character_id = c.id))) AND (EXISTS ( SELECT 1
+           FROM (public.image_variants v
+             JOIN public.source_images s ON ((s.id = v.source_image_id)))
+          WHERE (s.character_id = c.id))) AND (NOT (EXISTS ( SELECT 1
+           FROM public.duplicate_candidates d
+          WHERE (((d.character_id = c.id) OR (d.other_character_id = c.id)) AND (d.resolution = 'open'::text)))))) AS ready
    FROM public.characters c;
 
 ALTER TABLE public.characters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

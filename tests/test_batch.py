@@ -7,6 +7,7 @@ from dagster import AssetKey, DagsterInstance, instance_for_test
 
 from tests.batch_history import add_take, make_character, make_project, make_scene_type
 from trulience.catalog.errors import InvalidValue
+from trulience.catalog.readiness import readiness
 from trulience.cli import main
 from trulience.config import Settings
 from trulience.generation.scene_config import Definition, define
@@ -164,11 +165,14 @@ def test_an_item_reads_the_decision_on_its_takes_newest_revision(production):
         (scene,),
     )
     assert [i.state for i in item_states(production, batch.id)] == ["approved"]
+    assert readiness(production, "eileen").scenes_approved == 1
     production.execute(  # a segment regenerated, the take assembled again: revision 2
         "UPDATE scenes SET uri = 'file:///r2/scene.mp4', sha256 = %s WHERE id = %s",
         ("c" * 64, scene),
     )
     assert [i.state for i in item_states(production, batch.id)] == ["assembled"]
+    # readiness counts approved takes by the same rule
+    assert readiness(production, "eileen").scenes_approved == 0
 
 
 def test_only_a_queued_batch_is_launched_or_cancelled(production):

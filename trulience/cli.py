@@ -275,7 +275,7 @@ def characters_show(slug: str) -> None:
     with _connect(_settings()) as conn:
         record = character_record(conn, slug)
         state = readiness(conn, slug)
-    record["readiness"] = asdict(state) | {"ready": state.ready}
+    record["readiness"] = asdict(state)
     click.echo(json.dumps(record, indent=2, default=str))
 
 

@@ -23,23 +23,14 @@ class Readiness:
     scenes_by_status: dict
     scenes_approved: int
     scenes_delivered: int
-
-    @property
-    def ready(self) -> bool:
-        """Ready for generation: a passing primary image, an identity, variants, and no
-        unresolved duplicate question."""
-        return (
-            self.has_primary
-            and self.images_passed > 0
-            and bool(self.identity_models)
-            and self.variants > 0
-            and self.open_duplicates == 0
-        )
+    # ready for generation: a passing primary image, an identity, variants, and no
+    # unresolved duplicate question (the view's one rule, which the lake reads too)
+    ready: bool
 
 
 _COLUMNS = (
     "slug, name, images, images_passed, images_failed, has_primary, identity_models, "
-    "variants, open_duplicates, scenes_by_status, scenes_approved, scenes_delivered"
+    "variants, open_duplicates, scenes_by_status, scenes_approved, scenes_delivered, ready"
 )
 
 

@@ -86,9 +86,7 @@ DIMENSIONS = [
                 ("added_at", TS),
             ]
         ),
-        """SELECT p.slug, c.slug, coalesce(r.has_primary AND r.images_passed > 0
-                  AND cardinality(r.identity_models) > 0 AND r.variants > 0
-                  AND r.open_duplicates = 0, false), pc.added_at
+        """SELECT p.slug, c.slug, coalesce(r.ready, false), pc.added_at
              FROM project_characters pc
              JOIN projects p ON p.id = pc.project_id
              JOIN characters c ON c.id = pc.character_id
