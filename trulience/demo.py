@@ -13,6 +13,7 @@ import psycopg
 import requests
 
 from trulience.catalog import projects
+from trulience.catalog.scenes import cells_without_a_made_take, take_overview
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
 from trulience.generation.scene_config import Definition, define
@@ -173,20 +174,12 @@ def prepare_demo(
 def takes_to_make(conn: psycopg.Connection) -> list[str]:
     """Partition keys (character|scene_type) of the demo whose character has a primary
     image that passed QA and that have no generated take yet."""
-    rows = conn.execute(
-        """SELECT c.slug, t.slug FROM characters c
-             JOIN project_characters pc ON pc.character_id = c.id
-             JOIN projects p ON p.id = pc.project_id AND p.slug = %s
-             JOIN character_readiness r ON r.character_id = c.id AND r.has_primary
-                                       AND c.slug = ANY(%s)
-             CROSS JOIN scene_types t
-            WHERE t.slug = ANY(%s)
-              AND NOT EXISTS (SELECT 1 FROM scenes s
-                               WHERE s.character_id = c.id AND s.scene_type_id = t.id
-                                 AND s.status IN ('generated', 'assembled'))
-            ORDER BY 1, 2""",
-        (DEMO_PROJECT, [s.slug for s in sample_characters()], [d.slug for d in DEMO_SCENE_TYPES]),
-    ).fetchall()
+    rows = cells_without_a_made_take(
+        conn,
+        DEMO_PROJECT,
+        [s.slug for s in sample_characters()],
+        [d.slug for d in DEMO_SCENE_TYPES],
+    )
     return [f"{character}|{scene_type}" for character, scene_type in rows]
 
 
@@ -205,16 +198,7 @@ class DemoTake:
 
 def demo_takes(conn: psycopg.Connection) -> list[DemoTake]:
     """Every take in the catalog, with the backend (and workers) that made its segments."""
-    rows = conn.execute(
-        """SELECT c.slug, t.slug, s.take, s.status, s.frames, count(g.id)::int,
-                  coalesce(string_agg(DISTINCT g.provenance ->> 'backend', ', '), '-'),
-                  string_agg(DISTINCT g.provenance ->> 'worker', ', ')
-                    FILTER (WHERE g.provenance ->> 'backend' <> 'preview')
-             FROM scenes s JOIN characters c ON c.id = s.character_id
-             JOIN scene_types t ON t.id = s.scene_type_id
-             LEFT JOIN segments g ON g.scene_id = s.id AND g.current
-            GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3"""
-    ).fetchall()
+    rows = take_overview(conn)
     return [DemoTake(*row[:6], row[6] + (f" on {row[7]}" if row[7] else "")) for row in rows]
 
 

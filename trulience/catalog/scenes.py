@@ -386,3 +386,39 @@ def running_prompts(
             ORDER BY s.prompt_submitted_at, s.id""",
         {"worker": worker, "scene": scene_id},
     )
+
+
+def cells_without_a_made_take(
+    conn: psycopg.Connection, project: str, characters: list[str], scene_types: list[str]
+) -> list[tuple[str, str]]:
+    """(character, scene type) pairs of `project` whose character has a primary image that
+    passed QA and that have no generated or assembled take yet."""
+    return conn.execute(
+        """SELECT c.slug, t.slug FROM characters c
+             JOIN project_characters pc ON pc.character_id = c.id
+             JOIN projects p ON p.id = pc.project_id AND p.slug = %s
+             JOIN character_readiness r ON r.character_id = c.id AND r.has_primary
+                                       AND c.slug = ANY(%s)
+             CROSS JOIN scene_types t
+            WHERE t.slug = ANY(%s)
+              AND NOT EXISTS (SELECT 1 FROM scenes s
+                               WHERE s.character_id = c.id AND s.scene_type_id = t.id
+                                 AND s.status IN ('generated', 'assembled'))
+            ORDER BY 1, 2""",
+        (project, characters, scene_types),
+    ).fetchall()
+
+
+def take_overview(conn: psycopg.Connection) -> list[tuple]:
+    """Every take: character, scene type, take, status, frames, current segments, the
+    backends that made them and the workers other than the preview's (NULL for none)."""
+    return conn.execute(
+        """SELECT c.slug, t.slug, s.take, s.status, s.frames, count(g.id)::int,
+                  coalesce(string_agg(DISTINCT g.provenance ->> 'backend', ', '), '-'),
+                  string_agg(DISTINCT g.provenance ->> 'worker', ', ')
+                    FILTER (WHERE g.provenance ->> 'backend' <> 'preview')
+             FROM scenes s JOIN characters c ON c.id = s.character_id
+             JOIN scene_types t ON t.id = s.scene_type_id
+             LEFT JOIN segments g ON g.scene_id = s.id AND g.current
+            GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3"""
+    ).fetchall()
