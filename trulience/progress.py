@@ -12,7 +12,8 @@ from typing import Any
 Echo = Callable[[str], None]
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: "4.2 s", "12 s", "3 min 05 s", "1 h 02 min"."""
     seconds = max(0.0, seconds)
     if seconds < 60:
         return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
@@ -21,11 +22,6 @@ def _duration(seconds: float) -> str:
         return f"{minutes} min {rest:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def duration(seconds: float) -> str:
-    """Seconds as a person reads them: "4.2 s", "12 s", "3 min 05 s", "1 h 02 min"."""
-    return _duration(seconds)
 
 
 class Progress:
@@ -72,10 +68,10 @@ class Progress:
         parts = [f"{self.unit} {index + 1}{of}"]
         if detail:
             parts.append(detail)
-        parts.append(f"{_duration(self.elapsed())} elapsed")
+        parts.append(f"{duration(self.elapsed())} elapsed")
         left = self.remaining()
         if left is not None and self.total is not None and self.done < self.total:
-            parts.append(f"~{_duration(left)} left")
+            parts.append(f"~{duration(left)} left")
         return ", ".join(parts)
 
     def step(self, index: int, detail: str = "") -> None:
@@ -84,7 +80,7 @@ class Progress:
         self.echo(self.line(index, detail))
 
     def note(self, text: str) -> None:
-        self.echo(f"{text} ({_duration(self.elapsed())} elapsed)")
+        self.echo(f"{text} ({duration(self.elapsed())} elapsed)")
 
 
 def loop_events(progress: Progress) -> Callable[[str, dict[str, Any]], None]:
