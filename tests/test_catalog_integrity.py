@@ -100,16 +100,16 @@ def test_foreign_key_restricts_deleting_a_character_with_images(cast):
 def test_scene_requires_the_character_to_be_in_the_project(cast):
     projects.create_project(cast, "other", "Other")
     with pytest.raises(InvalidValue) as err:
-        scenes.create_scene(cast, "other", "ava", "walk")
+        scenes.create_take(cast, "other", "ava", "walk")
     assert "not in the project" in str(err.value)
     characters.add_to_project(cast, "other", "ava")  # PRD-60: one character, two projects
-    scene = scenes.create_scene(cast, "other", "ava", "walk")
+    scene = scenes.create_take(cast, "other", "ava", "walk")
     assert scene.take == 1
     assert [p.slug for p in characters.projects_of(cast, "ava")] == ["moonbase", "other"]
 
 
 def test_generated_segment_must_carry_its_file(cast):
-    scene = scenes.create_scene(cast, "moonbase", "ava", "walk")
+    scene = scenes.create_take(cast, "moonbase", "ava", "walk")
     with pytest.raises(InvalidValue) as err:
         scenes.add_segment(cast, scene.id, 0, status="generated")
     assert err.value.field == "status, uri, sha256, frames"

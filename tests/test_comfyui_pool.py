@@ -360,7 +360,7 @@ def test_a_take_cancelled_while_waiting_for_a_worker_stops_waiting(
     def cancel(_line):  # the producer gives up once told what the take waits for
         with connect(db_url, actor="producer") as other:
             take = scenes.latest_take(other, "moonbase", "eileen", "walk")
-            scenes.set_scene_control(other, take.id, "cancel", "producer")
+            scenes.set_take_control(other, take.id, "cancel", "producer")
 
     backend = single(db_url, wait_s=30, report_s=0.2, report=cancel)
     with pytest.raises(LoopStopped) as stopped:

@@ -126,7 +126,7 @@ def test_rejecting_a_segment_regenerates_only_that_segment(conn, storage, take, 
         reject_segment(conn, viewer, take.id, 1, "hand glitch")
     reviewer = create_user(conn, "rhea", "Rhea", "reviewer", "long enough password")
     reject_segment(conn, reviewer, take.id, 1, "the hand melts at the end")
-    assert scene_repo.get_scene(conn, take.id).status == "generating"
+    assert scene_repo.get_take(conn, take.id).status == "generating"
     (note,) = notes_for(conn, reviewer, take.id)
     assert note.frame == 12 and "hand melts" in note.body  # segment 1 starts at frame 12
 

@@ -108,18 +108,18 @@ def test_pause_resume_and_cancel_between_segments(ready, storage, tmp_path, db_u
         if kind == "segment_committed" and data["index"] == 0:
             with connect(db_url) as other:  # a producer, elsewhere
                 take = scenes.latest_take(other, "moonbase", "eileen", "walk")
-                scenes.set_scene_control(other, take.id, "pause", "maria")
+                scenes.set_take_control(other, take.id, "pause", "maria")
 
                 def resume_later():
                     time.sleep(0.5)
                     with connect(db_url) as again:
-                        scenes.set_scene_control(again, take.id, "run", "maria")
+                        scenes.set_take_control(again, take.id, "run", "maria")
 
                 threading.Thread(target=resume_later).start()
         if kind == "segment_committed" and data["index"] == 2:
             with connect(db_url) as other:
                 take = scenes.latest_take(other, "moonbase", "eileen", "walk")
-                scenes.set_scene_control(other, take.id, "cancel", "maria")
+                scenes.set_take_control(other, take.id, "cancel", "maria")
 
     with pytest.raises(LoopStopped, match="cancelled by maria"):
         run_loop(

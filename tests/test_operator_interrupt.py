@@ -291,7 +291,7 @@ def test_on_the_pool_an_operators_interrupt_does_not_fail_over_to_another_worker
 def test_runs_interrupt_with_the_worker_gone_still_cancels_the_take(
     studio, storage, db_url, worker, tmp_path
 ):
-    take = scenes.create_scene(studio, "moonbase", "eileen", "walk")
+    take = scenes.create_take(studio, "moonbase", "eileen", "walk")
     scenes.record_prompt(studio, take.id, 2, worker.url, "a-prompt-id")
     worker.kill()
     answer = cli(db_url, storage, tmp_path, "runs", "interrupt", "eileen", "walk")
@@ -302,12 +302,12 @@ def test_runs_interrupt_with_the_worker_gone_still_cancels_the_take(
 
 
 def test_recording_and_clearing_the_running_prompt_writes_no_audit_row(studio):
-    take = scenes.create_scene(studio, "moonbase", "eileen", "walk")
+    take = scenes.create_take(studio, "moonbase", "eileen", "walk")
     count = "SELECT count(*) FROM audit_log WHERE table_name = 'scenes'"
     before = studio.execute(count).fetchone()[0]
     for segment in range(3):
         scenes.record_prompt(studio, take.id, segment, "http://gpu-a:8188", f"p-{segment}")
         scenes.clear_prompt(studio, take.id, f"p-{segment}")
     assert studio.execute(count).fetchone()[0] == before
-    scenes.set_scene_control(studio, take.id, "cancel", "operator")  # a decision: recorded
+    scenes.set_take_control(studio, take.id, "cancel", "operator")  # a decision: recorded
     assert studio.execute(count).fetchone()[0] == before + 1

@@ -239,7 +239,7 @@ def test_an_approved_take_is_delivered_though_a_newer_take_stands_beside_it(setu
     approved = scenes.latest_take(conn, "moonbase", "eileen", "blink")
     reviewer = create_user(conn, "rita", "Rita", "reviewer", "correct horse battery")
     decide(conn, reviewer, approved.id, "approved", undo_window_s=0)
-    newer = scenes.create_scene(conn, "moonbase", "eileen", "blink")  # take 2, not reviewed
+    newer = scenes.create_take(conn, "moonbase", "eileen", "blink")  # take 2, not reviewed
     assert scenes.latest_take(conn, "moonbase", "eileen", "blink").id == newer.id
     sensor = defs.resolve_sensor_def("approvals_sensor")
     (request,) = sensor(
@@ -328,7 +328,7 @@ def test_a_rejected_segment_is_regenerated_by_the_sensor(setup, conn):
     assert request.partition_key == "eileen|blink"
     assert request.run_config["ops"]["segments"] == {"config": {"project": "moonbase"}}
     assert run(settings, instance, "eileen").success
-    again = scenes.get_scene(conn, take.id)
+    again = scenes.get_take(conn, take.id)
     assert again.status == "assembled"
     attempts = conn.execute(
         "SELECT attempt FROM segments WHERE scene_id = %s AND index = 0 ORDER BY attempt",

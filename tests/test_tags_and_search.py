@@ -31,7 +31,7 @@ def test_tags_attach_once_to_any_entity_and_filter_characters(library):
     tag(library, "needs-relight", Subject(character="bruno"))
     tag(library, "hero", Subject(project="moonbase"))
     scene_types.create_scene_type(library, "walk", "Walk", target_duration_s=10)
-    scene = scenes.create_scene(library, "moonbase", "bruno", "walk")
+    scene = scenes.create_take(library, "moonbase", "bruno", "walk")
     segment = scenes.add_segment(library, scene.id, 0)
     tag(library, "jitter", Subject(segment_id=segment.id))
 

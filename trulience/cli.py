@@ -936,12 +936,12 @@ def runs() -> None:
 
 
 def _control(character: str, scene_type: str, project: str | None, control: str) -> None:
-    from trulience.catalog.scenes import set_scene_control
+    from trulience.catalog.scenes import set_take_control
     from trulience.generation.loop import find_take
 
     with _connect(_settings()) as conn:
         take = find_take(conn, character, scene_type, project)
-        set_scene_control(conn, take.id, control, _actor())
+        set_take_control(conn, take.id, control, _actor())
     click.echo(
         f"{character}/{scene_type} take {take.take}: {control} "
         f"(the loop acts on it between segments)"

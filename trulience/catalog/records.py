@@ -77,7 +77,7 @@ class SceneTypeVersion:
 
 
 @dataclass(frozen=True, slots=True)
-class Scene:
+class Take:
     id: int
     project_id: int
     character_id: int

@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import writing
 from trulience.catalog.fetch import id_of, many, one
-from trulience.catalog.records import Scene, Segment
+from trulience.catalog.records import Segment, Take
 from trulience.catalog.scene_types import latest_version
 
 _SCENE_COLUMNS = (
@@ -22,14 +22,14 @@ _SEGMENT_COLUMNS = (
 )
 
 
-def create_scene(
+def create_take(
     conn: psycopg.Connection,
     project: str,
     character: str,
     scene_type: str,
     effective_config: dict | None = None,
     planned_segments: int | None = None,
-) -> Scene:
+) -> Take:
     """Open the next take of a character in a scene type, on the type's newest version,
     recording the effective (inherited and resolved) configuration it will be made with."""
     with writing(conn):
@@ -39,7 +39,7 @@ def create_scene(
         conn.execute("SELECT 1 FROM scene_types WHERE id = %s FOR UPDATE", (version.scene_type_id,))
         return one(
             conn,
-            Scene,
+            Take,
             f"""INSERT INTO scenes (project_id, character_id, scene_type_id,
                                     scene_type_version_id, take, effective_config,
                                     planned_segments)
@@ -61,10 +61,10 @@ def create_scene(
         )
 
 
-def get_scene(conn: psycopg.Connection, scene_id: int) -> Scene:
+def get_take(conn: psycopg.Connection, scene_id: int) -> Take:
     return one(
         conn,
-        Scene,
+        Take,
         f"SELECT {_SCENE_COLUMNS} FROM scenes WHERE id = %s",
         (scene_id,),
         "scene",
@@ -72,16 +72,16 @@ def get_scene(conn: psycopg.Connection, scene_id: int) -> Scene:
     )
 
 
-def list_scenes(
+def list_takes(
     conn: psycopg.Connection,
     project: str | None = None,
     character: str | None = None,
     scene_type: str | None = None,
-) -> list[Scene]:
+) -> list[Take]:
     cols = ", ".join("s." + c.strip() for c in _SCENE_COLUMNS.split(","))
     return many(
         conn,
-        Scene,
+        Take,
         f"""SELECT {cols} FROM scenes s
               JOIN projects p ON p.id = s.project_id
               JOIN characters c ON c.id = s.character_id
@@ -92,18 +92,6 @@ def list_scenes(
              ORDER BY p.slug, c.slug, t.slug, s.take""",
         {"p": project, "c": character, "t": scene_type},
     )
-
-
-def set_scene_status(conn: psycopg.Connection, scene_id: int, status: str) -> Scene:
-    with writing(conn, {"status": status}):
-        return one(
-            conn,
-            Scene,
-            f"UPDATE scenes SET status = %s WHERE id = %s RETURNING {_SCENE_COLUMNS}",
-            (status, scene_id),
-            "scene",
-            scene_id,
-        )
 
 
 def add_segment(
@@ -182,12 +170,12 @@ def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
 
 def latest_take(
     conn: psycopg.Connection, project: str, character: str, scene_type: str
-) -> Scene | None:
+) -> Take | None:
     """The newest take of a character in a scene type within a project, if any."""
     cols = ", ".join("s." + c.strip() for c in _SCENE_COLUMNS.split(","))
     rows = many(
         conn,
-        Scene,
+        Take,
         f"""SELECT {cols} FROM scenes s
               JOIN projects p ON p.id = s.project_id
               JOIN characters c ON c.id = s.character_id
@@ -279,19 +267,19 @@ def qa_failure_counts(conn: psycopg.Connection) -> list[tuple[str, str, str, int
     ).fetchall()
 
 
-def set_scene_state(
+def set_take_state(
     conn: psycopg.Connection,
     scene_id: int,
     status: str,
     *,
     frames: int | None = None,
     failure: str | None = None,
-) -> Scene:
+) -> Take:
     """Record the machine status of a take (and its frame total or failure reason)."""
     with writing(conn, {"status": status}):
         return one(
             conn,
-            Scene,
+            Take,
             f"""UPDATE scenes SET status = %s, frames = coalesce(%s, frames), failure = %s
                  WHERE id = %s RETURNING {_SCENE_COLUMNS}""",
             (status, frames, failure, scene_id),
@@ -300,12 +288,12 @@ def set_scene_state(
         )
 
 
-def set_scene_control(conn: psycopg.Connection, scene_id: int, control: str, by: str) -> Scene:
+def set_take_control(conn: psycopg.Connection, scene_id: int, control: str, by: str) -> Take:
     """A producer's instruction to the loop: run, pause or cancel (acted on between segments)."""
     with writing(conn, {"control": control}):
         return one(
             conn,
-            Scene,
+            Take,
             f"UPDATE scenes SET control = %s, control_by = %s WHERE id = %s "
             f"RETURNING {_SCENE_COLUMNS}",
             (control, by, scene_id),
@@ -314,7 +302,7 @@ def set_scene_control(conn: psycopg.Connection, scene_id: int, control: str, by:
         )
 
 
-def scene_control(conn: psycopg.Connection, scene_id: int) -> tuple[str, str | None]:
+def take_control(conn: psycopg.Connection, scene_id: int) -> tuple[str, str | None]:
     """The current instruction for a take and who gave it."""
     row = conn.execute(
         "SELECT control, control_by FROM scenes WHERE id = %s", (scene_id,)

@@ -70,7 +70,7 @@ def deliver_take(
 ) -> Delivery:
     """Package an approved, assembled take; a spec violation is recorded as a failed
     deliverable listing every violation (the files are kept for inspection)."""
-    scene = scene_repo.get_scene(conn, scene_id)
+    scene = scene_repo.get_take(conn, scene_id)
     decided = take_decisions(conn, [scene_id])[scene_id]
     if decided.decision != "approved":
         raise NotApproved(

@@ -66,7 +66,7 @@ def assemble_take(
     """Join the take's current segments (seams smoothed over the scene type's
     `crossfade_frames`, only the seam GOPs re-encoded), store video, proxy and storyboard,
     and mark the take assembled."""
-    scene = scene_repo.get_scene(conn, scene_id)
+    scene = scene_repo.get_take(conn, scene_id)
     segments = scene_repo.current_segments(conn, scene_id)
     planned = scene.planned_segments or 0
     if scene.status not in ("generated", "assembled") or sorted(segments) != list(range(planned)):

@@ -53,7 +53,7 @@ class PromptStopped:
 def interrupt_take(conn: psycopg.Connection, scene_id: int, by: str) -> list[PromptStopped]:
     """Cancel a take and stop the prompt its running segment has on a worker (none when it
     is between segments: then the cancel stops it before the next one)."""
-    scene_repo.set_scene_control(conn, scene_id, "cancel", by)
+    scene_repo.set_take_control(conn, scene_id, "cancel", by)
     return [_stop(conn, p) for p in scene_repo.running_prompts(conn, scene_id=scene_id)]
 
 
@@ -68,7 +68,7 @@ def interrupt_worker(conn: psycopg.Connection, name: str, by: str) -> list[Promp
             if prompt.prompt_id not in queue:
                 # ended between our look-ups, or left behind by a killed run: not ours to cancel
                 continue
-            scene_repo.set_scene_control(conn, prompt.scene_id, "cancel", by)
+            scene_repo.set_take_control(conn, prompt.scene_id, "cancel", by)
             stopped.append(_stop(conn, prompt, client))
     return stopped
 

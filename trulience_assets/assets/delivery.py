@@ -16,8 +16,8 @@ from dagster import (
 )
 
 from resources import CatalogResource, FacesResource, StorageResource
-from trulience.catalog.records import Scene
-from trulience.catalog.scenes import get_scene, latest_take, list_scenes
+from trulience.catalog.records import Take
+from trulience.catalog.scenes import get_take, latest_take, list_takes
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
@@ -94,7 +94,7 @@ def deliverable(
     )
 
 
-def _take_to_deliver(conn, config: DeliveryConfig, character: str, scene_type: str) -> Scene:
+def _take_to_deliver(conn, config: DeliveryConfig, character: str, scene_type: str) -> Take:
     """The approved take the run names (an older take may be approved while a newer one is
     made beside it), checked to be this partition's; else the newest take."""
     if config.scene_id is None:
@@ -104,13 +104,13 @@ def _take_to_deliver(conn, config: DeliveryConfig, character: str, scene_type: s
         if take is None:
             raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
         return take
-    takes = {t.id for t in list_scenes(conn, character=character, scene_type=scene_type)}
+    takes = {t.id for t in list_takes(conn, character=character, scene_type=scene_type)}
     if config.scene_id not in takes:
         raise Failure(
             description=f"take {config.scene_id} is not a take of {character} in {scene_type}",
             allow_retries=False,
         )
-    return get_scene(conn, config.scene_id)
+    return get_take(conn, config.scene_id)
 
 
 def face_score(model_set: FaceModelSet) -> Callable[[np.ndarray], float]:
