@@ -1,5 +1,8 @@
 """Production notes on any entity, threaded, searchable (PRD-95; review notes build on it)."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import psycopg
 
 from trulience.catalog.errors import writing
@@ -8,6 +11,20 @@ from trulience.catalog.records import Note
 from trulience.catalog.tags import Subject
 
 _COLUMNS = "id, author_id, parent_id, body, status, frame, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadedNote:
+    """A note in reading order: `depth` is 0 for a thread's first note, 1 for a reply..."""
+
+    id: int
+    parent_id: int | None
+    author: str
+    body: str
+    frame: int | None
+    status: str
+    depth: int
+    created_at: datetime
 
 
 def add_note(
@@ -62,3 +79,44 @@ def open_notes_on_takes(conn: psycopg.Connection, scene_ids: list[int]) -> dict[
     for scene_id, *values in rows:
         found.setdefault(scene_id, []).append(Note(*values))
     return found
+
+
+def scene_of_note(conn: psycopg.Connection, note_id: int) -> int | None:
+    """The take a note is on (None: no such note, or it is not on a take)."""
+    row = conn.execute("SELECT scene_id FROM notes WHERE id = %s", (note_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def threads_on_take(conn: psycopg.Connection, scene_id: int) -> list[ThreadedNote]:
+    """A take's notes in reading order: each thread oldest first, replies under their note."""
+    return many(
+        conn,
+        ThreadedNote,
+        """WITH RECURSIVE thread AS (
+               SELECT id, parent_id, author_id, body, frame, status, created_at,
+                      0 AS depth, ARRAY[id] AS path
+                 FROM notes WHERE scene_id = %s AND parent_id IS NULL
+               UNION ALL
+               SELECT n.id, n.parent_id, n.author_id, n.body, n.frame, n.status, n.created_at,
+                      t.depth + 1, t.path || n.id
+                 FROM notes n JOIN thread t ON n.parent_id = t.id
+           )
+           SELECT t.id, t.parent_id, u.username AS author, t.body, t.frame, t.status,
+                  t.depth, t.created_at
+             FROM thread t JOIN users u ON u.id = t.author_id
+            ORDER BY t.path""",
+        (scene_id,),
+    )
+
+
+def set_note_status(conn: psycopg.Connection, note_id: int, status: str) -> Note:
+    """Mark a note open or resolved; NotFound when there is no such note."""
+    with writing(conn, {"status": status}):
+        return one(
+            conn,
+            Note,
+            f"UPDATE notes SET status = %s WHERE id = %s RETURNING {_COLUMNS}",
+            (status, note_id),
+            "note",
+            note_id,
+        )

@@ -72,6 +72,14 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentAt:
+    """A take's current segment and the frame of the take it starts at."""
+
+    segment_id: int
+    start_frame: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryRequest:
     """An approved revision whose undo window has closed, to be delivered."""
 
@@ -263,3 +271,32 @@ def sent_back_for_regeneration(conn: psycopg.Connection) -> list[tuple[str, str,
             WHERE s.status = 'generating' AND td.decision = 'rejected'
             GROUP BY 1, 2, 3, 4 ORDER BY 4"""
     ).fetchall()
+
+
+def current_segment_at(conn: psycopg.Connection, scene_id: int, index: int) -> SegmentAt | None:
+    """The take's current segment `index` and its first frame (None: there is none)."""
+    rows = many(
+        conn,
+        SegmentAt,
+        """SELECT g.id AS segment_id,
+                  (SELECT coalesce(sum(p.frames), 0)::int FROM segments p
+                    WHERE p.scene_id = g.scene_id AND p.current AND p.index < g.index)
+                  AS start_frame
+             FROM segments g WHERE g.scene_id = %s AND g.index = %s AND g.current""",
+        (scene_id, index),
+    )
+    return rows[0] if rows else None
+
+
+def send_segment_back(conn: psycopg.Connection, scene_id: int, segment_id: int) -> None:
+    """Supersede the take's segment and put the take back to generating (its file gone),
+    so the loop regenerates that segment."""
+    with writing(conn):
+        conn.execute(
+            "UPDATE segments SET current = false, status = 'superseded' WHERE id = %s",
+            (segment_id,),
+        )
+        conn.execute(
+            "UPDATE scenes SET status = 'generating', uri = NULL, sha256 = NULL WHERE id = %s",
+            (scene_id,),
+        )

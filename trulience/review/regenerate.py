@@ -8,8 +8,9 @@ import psycopg
 
 from trulience.auth.permissions import Permission, require
 from trulience.auth.users import acting_user
+from trulience.catalog import reviews
 from trulience.catalog.database import acting_as
-from trulience.catalog.errors import InvalidValue, writing
+from trulience.catalog.errors import InvalidValue
 from trulience.review.service import Actor, add_note, decide
 
 
@@ -22,26 +23,13 @@ def reject_segment(
         raise InvalidValue("rejection", "note", note, "say what is wrong with the segment")
     user = acting_user(conn, actor)
     require(user, Permission.REVIEW)
-    row = conn.execute(
-        """SELECT g.id, (SELECT coalesce(sum(p.frames), 0) FROM segments p
-                          WHERE p.scene_id = g.scene_id AND p.current AND p.index < g.index)
-             FROM segments g WHERE g.scene_id = %s AND g.index = %s AND g.current""",
-        (scene_id, index),
-    ).fetchone()
-    if row is None:
+    found = reviews.current_segment_at(conn, scene_id, index)
+    if found is None:
         raise InvalidValue(
             "rejection", "segment", index, f"take {scene_id} has no current segment {index}"
         )
-    segment_id, start_frame = row
     with conn.transaction():
         decide(conn, user, scene_id, "rejected", f"segment {index}: {note}")
-        add_note(conn, user, scene_id, f"segment {index}: {note}", frame=int(start_frame))
-        with acting_as(conn, f"user:{user.username}"), writing(conn):
-            conn.execute(
-                "UPDATE segments SET current = false, status = 'superseded' WHERE id = %s",
-                (segment_id,),
-            )
-            conn.execute(
-                "UPDATE scenes SET status = 'generating', uri = NULL, sha256 = NULL WHERE id = %s",
-                (scene_id,),
-            )
+        add_note(conn, user, scene_id, f"segment {index}: {note}", frame=found.start_frame)
+        with acting_as(conn, f"user:{user.username}"):
+            reviews.send_segment_back(conn, scene_id, found.segment_id)

@@ -17,8 +17,7 @@ from trulience.auth.users import acting_user
 from trulience.catalog import notes as catalog_notes
 from trulience.catalog import reviews
 from trulience.catalog.database import acting_as
-from trulience.catalog.errors import InvalidValue, writing
-from trulience.catalog.fetch import many, one
+from trulience.catalog.errors import InvalidValue
 from trulience.catalog.records import Note, User
 from trulience.catalog.tags import Subject
 from trulience.errors import TrulienceError
@@ -89,6 +88,8 @@ def _describe(note: Note) -> str:
 
 # An assembled take waiting for a decision on its newest revision (the catalog's record).
 Take = reviews.QueuedTake
+# A note of a take's threads in reading order (the catalog's record).
+ThreadedNote = catalog_notes.ThreadedNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,20 +110,6 @@ class Decision:
     undo_until: datetime | None = None
     repeated: bool = False
     open_notes_acknowledged: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadedNote:
-    """A note in reading order: `depth` is 0 for a thread's first note, 1 for a reply..."""
-
-    id: int
-    parent_id: int | None
-    author: str
-    body: str
-    frame: int | None
-    status: str
-    depth: int
-    created_at: datetime
 
 
 @contextmanager
@@ -350,13 +337,8 @@ def add_note(
 ) -> Note:
     """Write a note on a take, optionally at a frame or as a reply within the same take."""
     with _as(conn, actor, Permission.WRITE_NOTES) as user:
-        if reply_to is not None:
-            parent = conn.execute("SELECT scene_id FROM notes WHERE id = %s", (reply_to,))
-            row = parent.fetchone()
-            if row is None or row[0] != scene_id:
-                raise InvalidValue(
-                    "note", "reply_to", reply_to, f"is not a note on scene {scene_id}"
-                )
+        if reply_to is not None and catalog_notes.scene_of_note(conn, reply_to) != scene_id:
+            raise InvalidValue("note", "reply_to", reply_to, f"is not a note on scene {scene_id}")
         note = catalog_notes.add_note(
             conn, user.username, body, Subject(scene_id=scene_id), frame, reply_to
         )
@@ -375,24 +357,7 @@ def add_note(
 def notes_for(conn: psycopg.Connection, actor: Actor, scene_id: int) -> list[ThreadedNote]:
     """A take's notes in reading order: each thread oldest first, replies under their note."""
     require(acting_user(conn, actor), Permission.VIEW)
-    return many(
-        conn,
-        ThreadedNote,
-        """WITH RECURSIVE thread AS (
-               SELECT id, parent_id, author_id, body, frame, status, created_at,
-                      0 AS depth, ARRAY[id] AS path
-                 FROM notes WHERE scene_id = %s AND parent_id IS NULL
-               UNION ALL
-               SELECT n.id, n.parent_id, n.author_id, n.body, n.frame, n.status, n.created_at,
-                      t.depth + 1, t.path || n.id
-                 FROM notes n JOIN thread t ON n.parent_id = t.id
-           )
-           SELECT t.id, t.parent_id, u.username AS author, t.body, t.frame, t.status,
-                  t.depth, t.created_at
-             FROM thread t JOIN users u ON u.id = t.author_id
-            ORDER BY t.path""",
-        (scene_id,),
-    )
+    return catalog_notes.threads_on_take(conn, scene_id)
 
 
 def resolve_note(conn: psycopg.Connection, actor: Actor, note_id: int) -> Note:
@@ -406,13 +371,5 @@ def reopen_note(conn: psycopg.Connection, actor: Actor, note_id: int) -> Note:
 
 
 def _set_note_status(conn: psycopg.Connection, actor: Actor, note_id: int, status: str) -> Note:
-    with _as(conn, actor, Permission.WRITE_NOTES), writing(conn, {"status": status}):
-        return one(
-            conn,
-            Note,
-            "UPDATE notes SET status = %s WHERE id = %s "
-            "RETURNING id, author_id, parent_id, body, status, frame, created_at",
-            (status, note_id),
-            "note",
-            note_id,
-        )
+    with _as(conn, actor, Permission.WRITE_NOTES):
+        return catalog_notes.set_note_status(conn, note_id, status)

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from trulience.catalog.errors import writing
+from trulience.catalog.shortcuts import store_shortcuts, stored_shortcuts
 from trulience.catalog.users import get_user
 from trulience.errors import TrulienceError
 
@@ -151,10 +150,7 @@ def effective_table(preset: str, overrides: Mapping[str, str]) -> dict[str, str]
 
 def shortcuts_of(conn: psycopg.Connection, user_id: int) -> Shortcuts:
     """A user's stored shortcuts (the default preset if they never chose any)."""
-    row = conn.execute(
-        "SELECT shortcut_preset, shortcut_overrides FROM user_preferences WHERE user_id = %s",
-        (user_id,),
-    ).fetchone()
+    row = stored_shortcuts(conn, user_id)
     preset, overrides = row if row is not None else (DEFAULT_PRESET, {})
     return Shortcuts(preset, dict(overrides), effective_table(preset, overrides))
 
@@ -180,13 +176,5 @@ def set_shortcuts(
     table = effective_table(chosen, overrides)
     # an override equal to the preset's own key is no override
     overrides = {a: k for a, k in overrides.items() if PRESETS[chosen][a] != k}
-    with writing(conn, {"shortcut_preset": chosen}):
-        conn.execute(
-            """INSERT INTO user_preferences (user_id, shortcut_preset, shortcut_overrides)
-               VALUES (%s, %s, %s)
-               ON CONFLICT (user_id) DO UPDATE
-                  SET shortcut_preset = EXCLUDED.shortcut_preset,
-                      shortcut_overrides = EXCLUDED.shortcut_overrides""",
-            (user.id, chosen, Jsonb(overrides)),
-        )
+    store_shortcuts(conn, user.id, chosen, overrides)
     return Shortcuts(chosen, overrides, table)
