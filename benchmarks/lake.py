@@ -8,7 +8,6 @@ against Postgres's own COPY of the same rows.
 """
 
 import argparse
-import io
 import statistics
 import tempfile
 import time
@@ -17,10 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from psycopg.types.json import Jsonb
 
 from trulience.catalog import migrations
 from trulience.catalog.database import connect, embedded_server
+from trulience.catalog.synthetic import (
+    change_an_old_segment,
+    copy_segments_out,
+    fill_synthetic_catalog,
+)
 from trulience.lake.catalog_export import DATASETS, export_catalog
 from trulience.lake.files import replace_days, write_dimension, write_state
 from trulience.lake.reports import open_lake, run_report
@@ -171,24 +174,16 @@ def export_figures(rows: int) -> None:
             url = server.get_uri()
             with connect(url, actor="bench") as conn:
                 migrations.migrate(conn)
-                _fill_catalog(conn, rows)
+                fill_synthetic_catalog(conn, rows // SEGMENTS_PER_TAKE, SEGMENTS_PER_TAKE)
                 started = time.perf_counter()
                 reports = export_catalog(conn, Path(tmp) / "lake")
                 export_s = time.perf_counter() - started
                 exported = sum(r.rows for r in reports)
                 started = time.perf_counter()
-                buffer = io.BytesIO()
-                with conn.cursor().copy(
-                    "COPY (SELECT * FROM segments) TO STDOUT (FORMAT binary)"
-                ) as copy:
-                    for block in copy:
-                        buffer.write(block)
+                copy_segments_out(conn)
                 copy_s = time.perf_counter() - started
                 started = time.perf_counter()
-                conn.execute(  # a segment from weeks ago changes: only its day is rewritten
-                    "UPDATE segments SET status = 'superseded' WHERE id = "
-                    "(SELECT min(id) FROM segments WHERE created_at < now() - interval '20 days')"
-                )
+                change_an_old_segment(conn)  # only its day is rewritten
                 reports = export_catalog(conn, Path(tmp) / "lake")
                 again_s = time.perf_counter() - started
                 changed = [p for r in reports for p in r.partitions]
@@ -208,45 +203,6 @@ def export_figures(rows: int) -> None:
         f"({len(changed)} fact partition(s) rewritten; full / incremental "
         f"{export_s / again_s:.0f}x)"
     )
-
-
-def _fill_catalog(conn, rows: int) -> None:
-    conn.execute("INSERT INTO projects (slug, name) VALUES ('bench', 'Bench')")
-    conn.execute("INSERT INTO characters (slug, name) VALUES ('ada', 'Ada')")
-    conn.execute("INSERT INTO project_characters SELECT p.id, c.id FROM projects p, characters c")
-    conn.execute("INSERT INTO scene_types (slug, name) VALUES ('walk', 'Walk')")
-    conn.execute(
-        "INSERT INTO scene_type_versions (scene_type_id, version) SELECT id, 1 FROM scene_types"
-    )
-    takes = rows // SEGMENTS_PER_TAKE
-    conn.execute(
-        """INSERT INTO scenes (project_id, character_id, scene_type_id, scene_type_version_id,
-                               take, status, frames, effective_config, created_at,
-                               updated_at)
-           SELECT p.id, c.id, t.id, v.id, n, 'assembled', 480, %s,
-                  now() - make_interval(days => 1 + n %% 60),
-                  now() - make_interval(days => 1 + n %% 60)
-             FROM projects p, characters c, scene_types t
-             JOIN scene_type_versions v ON v.scene_type_id = t.id,
-                  generate_series(1, %s) n""",
-        (Jsonb({"fps": "24", "width": 1280, "height": 720}), takes),
-    )
-    gates = [
-        {"name": g, "value": 0.5, "passed": True, "threshold": 1.0}
-        for g in ("black", "frozen", "identity", "seam")
-    ]
-    conn.execute(
-        """INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
-                                 provenance, qa, created_at, updated_at)
-           SELECT s.id, i, 1, 'qa_passed', 'file:///x.mp4', repeat('a', 64), 120,
-                  jsonb_build_object('fps', '24', 'width', 1280, 'height', 720,
-                                     'compute_s', random() * 100, 'worker', 'gpu-1',
-                                     'workflow', 'wan', 'backend', 'comfyui'),
-                  %s, s.created_at, s.created_at
-             FROM scenes s, generate_series(0, %s) i""",
-        (Jsonb({"passed": True, "failed": [], "gates": gates}), SEGMENTS_PER_TAKE - 1),
-    )
-    conn.execute("ANALYZE")
 
 
 def main() -> None:

@@ -10,16 +10,15 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from psycopg.types.json import Jsonb
 
+from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
-from trulience.catalog.errors import writing
-from trulience.catalog.fetch import one
-from trulience.catalog.reviews import take_decisions
+from trulience.catalog.records import Segment, Take
+from trulience.catalog.reviews import TakeDecision, take_decisions
 from trulience.delivery.compliance import DeliverySpec, check_compliance
 from trulience.delivery.package import build_package
 from trulience.errors import TrulienceError
-from trulience.storage import Storage, storage_key
+from trulience.storage import Storage, StoredObject, storage_key
 
 
 class NotApproved(TrulienceError):
@@ -33,13 +32,6 @@ class Delivery:
     uri: str
     violations: list[dict[str, Any]]
     poster_frame: int
-
-
-def latest_decision(conn: psycopg.Connection, scene_id: int) -> str | None:
-    """The decision in force on a take's newest revision, if any (reviewers own this; the
-    pipeline reads it through the catalog's one rule, the take_decisions view)."""
-    found = take_decisions(conn, [scene_id]).get(scene_id)
-    return None if found is None else found.decision
 
 
 def spec_for(project_settings: dict[str, Any], config: dict[str, Any], frames: int) -> DeliverySpec:
@@ -70,6 +62,52 @@ def deliver_take(
 ) -> Delivery:
     """Package an approved, assembled take; a spec violation is recorded as a failed
     deliverable listing every violation (the files are kept for inspection)."""
+    scene, decided = _approved_take(conn, scene_id)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    video = _approved_video(storage, scene, decided, work_dir)
+    info, frames = _segments_info(scene_repo.current_segments(conn, scene_id))
+    package = build_package(
+        video,
+        work_dir / "package",
+        segments_info=info,
+        provenance={
+            "scene_id": scene_id,
+            "take": scene.take,
+            "effective_config": scene.effective_config,
+        },
+        poster_frame=poster_frame,
+        face_score=face_score,
+    )
+    spec = spec_for(
+        deliveries.project_settings(conn, scene.project_id),
+        scene.effective_config,
+        scene.frames or frames,
+    )
+    violations = [asdict(v) for v in check_compliance(package.video, spec)]
+    uploaded = _upload(storage, scene.uri, package.directory)
+    manifest = uploaded[package.manifest.name]
+    status = "failed" if violations else "packaged"
+    deliverable_id = deliveries.record_deliverable(
+        conn,
+        scene_id,
+        decided.revision,
+        status,
+        manifest.uri,
+        manifest.sha256,
+        {
+            "files": {
+                n: {"uri": o.uri, "sha256": o.sha256, "size": o.size} for n, o in uploaded.items()
+            },
+            "violations": violations,
+            "poster_frame": package.poster_frame,
+        },
+    )
+    return Delivery(deliverable_id, status, manifest.uri, violations, package.poster_frame)
+
+
+def _approved_take(conn: psycopg.Connection, scene_id: int) -> tuple[Take, TakeDecision]:
+    """The take and the decision in force on its newest revision; NotApproved unless that
+    is an approval of an assembled take."""
     scene = scene_repo.get_take(conn, scene_id)
     decided = take_decisions(conn, [scene_id])[scene_id]
     if decided.decision != "approved":
@@ -82,16 +120,24 @@ def deliver_take(
             f"take {scene.take} (scene {scene_id}) is {scene.status}, not "
             "assembled; run its scene_video asset first"
         )
-    work_dir.mkdir(parents=True, exist_ok=True)
+    return scene, decided
+
+
+def _approved_video(storage: Storage, scene: Take, decided: TakeDecision, work_dir: Path) -> Path:
+    """The take's stored video as a local file; NotApproved when it is not the revision
+    approved (one was assembled over it since)."""
     key = storage.key_of(scene.uri)
     video = storage.local_file(key, work_dir)
-    # the file must be the revision approved, not one assembled over it since
     if decided.revision_sha256 is not None and storage.sha256(key) != decided.revision_sha256:
         raise NotApproved(
-            f"take {scene.take} (scene {scene_id}): the stored video is not revision "
+            f"take {scene.take} (scene {scene.id}): the stored video is not revision "
             f"{decided.revision}, the one approved; assemble and review it again"
         )
-    segments = scene_repo.current_segments(conn, scene_id)
+    return video
+
+
+def _segments_info(segments: dict[int, Segment]) -> tuple[list[dict[str, Any]], int]:
+    """Each current segment's place in the take and provenance, and the frames in all."""
     info, start = [], 0
     for index in sorted(segments):
         s = segments[index]
@@ -109,63 +155,15 @@ def deliver_take(
             }
         )
         start += s.frames
-    package = build_package(
-        video,
-        work_dir / "package",
-        segments_info=info,
-        provenance={
-            "scene_id": scene_id,
-            "take": scene.take,
-            "effective_config": scene.effective_config,
-        },
-        poster_frame=poster_frame,
-        face_score=face_score,
-    )
-    project = conn.execute(
-        "SELECT settings, slug FROM projects WHERE id = %s", (scene.project_id,)
-    ).fetchone()
-    violations = [
-        asdict(v)
-        for v in check_compliance(
-            package.video, spec_for(project[0], scene.effective_config, scene.frames or start)
-        )
-    ]
-    prefix = scene.uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
+    return info, start
+
+
+def _upload(storage: Storage, scene_uri: str, directory: Path) -> dict[str, StoredObject]:
+    """Store each file of the package under deliveries/, beside where the take's files
+    are; what was stored, by file name."""
+    prefix = scene_uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
     base = ["deliveries", *prefix.split("/")]
-    uploaded = {}
-    for path in sorted(package.directory.iterdir()):
-        uploaded[path.name] = storage.put_file(storage_key(*base, path.name), path)
-    manifest = uploaded[package.manifest.name]
-    status = "failed" if violations else "packaged"
-    with writing(conn):
-        row = one(
-            conn,
-            _Id,
-            """INSERT INTO deliverables (scene_id, revision, status, uri, sha256, manifest)
-                                VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-            (
-                scene_id,
-                decided.revision,
-                status,
-                manifest.uri,
-                manifest.sha256,
-                Jsonb(
-                    {
-                        "files": {
-                            n: {"uri": o.uri, "sha256": o.sha256, "size": o.size}
-                            for n, o in uploaded.items()
-                        },
-                        "violations": violations,
-                        "poster_frame": package.poster_frame,
-                    }
-                ),
-            ),
-            "deliverable",
-            scene_id,
-        )
-    return Delivery(row.id, status, manifest.uri, violations, package.poster_frame)
-
-
-@dataclass(frozen=True)
-class _Id:
-    id: int
+    return {
+        path.name: storage.put_file(storage_key(*base, path.name), path)
+        for path in sorted(directory.iterdir())
+    }

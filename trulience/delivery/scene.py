@@ -11,8 +11,8 @@ import numpy as np
 import psycopg
 from PIL import Image
 
+from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
-from trulience.catalog.errors import writing
 from trulience.catalog.reviews import newest_revision
 from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
@@ -100,12 +100,7 @@ def assemble_take(
     manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
     storage.put_bytes(f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode())
     before = newest_revision(conn, scene_id)
-    with writing(conn):
-        conn.execute(
-            "UPDATE scenes SET uri = %s, sha256 = %s, frames = %s, status = 'assembled' "
-            "WHERE id = %s",
-            (stored.uri, stored.sha256, result.frames, scene_id),
-        )
+    deliveries.record_assembly(conn, scene_id, stored.uri, stored.sha256, result.frames)
     revision = newest_revision(conn, scene_id)
     return AssembledScene(
         scene_id,

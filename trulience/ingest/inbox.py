@@ -7,28 +7,35 @@ records why in the catalog, and moves it to `<inbox>/_rejected/` beside a report
 nothing reaches the catalog. Each folder is judged on its own: one bad folder never stops
 the others.
 
-Only real folders and regular files are read: entries are checked with lstat, and nothing
-else (a symbolic link, a named pipe, a device) is ever opened or followed.
+The scan and the drops it finds are trulience/ingest/drops.py, the move of a refused
+folder trulience/ingest/quarantine.py; their names are importable from here too. Only real
+folders and regular files are read: entries are checked with lstat, and nothing else (a
+symbolic link, a named pipe, a device) is ever opened or followed.
 """
 
-import hashlib
-import json
 import os
-import shutil
 import stat
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from trulience.catalog import characters, projects
+from trulience.catalog import inbox as drop_log
 from trulience.catalog.errors import ConflictingEdit, NotFound
 from trulience.errors import DatabaseUnavailable, TrulienceError
+from trulience.ingest.drops import (  # noqa: F401 (the inbox's names, importable from here)
+    REJECTED_DIR,
+    SETTLE_SECONDS,
+    DropFolder,
+    DropReport,
+    fingerprint,
+    folder_entries,
+    is_hidden,
+    scan_inbox,
+)
 from trulience.ingest.metadata import InvalidMetadata, Problem, read_metadata_file, schema_for
+from trulience.ingest.quarantine import REPORT_FILE, QuarantineFailed, quarantine  # noqa: F401
 from trulience.library import add_image_file
 from trulience.local_files import refusal
 from trulience.qa.image_decode import ImageInfo, InvalidSourceImage, check_image
@@ -38,19 +45,11 @@ from trulience.storage import Storage, storage_key
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"})
 METADATA_FILE = "metadata.json"
-REJECTED_DIR = "_rejected"
-REPORT_FILE = "report.json"
-# A folder whose files changed this recently may still be being copied in.
-SETTLE_SECONDS = 3.0
 # A report lists this many problems at most (the last one counts the rest).
 MAX_PROBLEMS = 50
 # The catalog itself is down: no folder is at fault, so none is refused (the next tick
 # tries again).
 CATALOG_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
-
-
-class QuarantineFailed(TrulienceError):
-    """A refused folder could not be moved to the _rejected folder; says why."""
 
 
 class _DropFailed(Exception):
@@ -59,173 +58,6 @@ class _DropFailed(Exception):
     def __init__(self, problems: list[Problem]):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class DropFolder:
-    """One character folder in the inbox, as the scan saw it. `refusal` is set when the
-    scan already knows it cannot be imported (not a real folder, unreadable)."""
-
-    project: str
-    name: str
-    path: Path
-    fingerprint: str
-    refusal: Problem | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.project}/{self.name}" if self.name else self.project
-
-    @property
-    def shown(self) -> str:
-        """The key as it may appear in a log line or a report (escaped, bounded)."""
-        return quote_name(self.key)
-
-
-@dataclass
-class DropReport:
-    """What importing one folder did, or why it was refused."""
-
-    folder: str
-    outcome: str  # imported | unchanged | rejected
-    character: str | None = None
-    created: bool = False
-    images_added: list[str] = field(default_factory=list)
-    metadata_updated: bool = False
-    metadata_version: int | None = None
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": self.folder,
-            "outcome": self.outcome,
-            "character": self.character,
-            "created": self.created,
-            "images_added": self.images_added,
-            "metadata_updated": self.metadata_updated,
-            "metadata_version": self.metadata_version,
-            "problems": [p.to_dict() for p in self.problems],
-            "warnings": self.warnings,
-        }
-
-
-def _entries(folder: Path) -> list[os.DirEntry]:
-    """A folder's entries sorted by name; DirEntry caches their lstat (no link followed)."""
-    with os.scandir(folder) as found:
-        return sorted(found, key=lambda e: e.name)
-
-
-def _hidden(entry: os.DirEntry) -> bool:
-    return entry.name.startswith(".")
-
-
-def fingerprint(folder: Path) -> str:
-    """A cheap identity of a folder's contents: names, sizes and modification times (from
-    lstat: nothing inside is followed or opened; a link put in a file's place has its own
-    time). The same digest as before links were refused, so no folder re-imports."""
-    digest = hashlib.sha256()
-    for entry in _entries(folder):
-        if _hidden(entry):
-            continue
-        info = entry.stat(follow_symlinks=False)
-        digest.update(os.fsencode(entry.name))
-        digest.update(f"\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def _entry_fingerprint(path: Path, info: os.stat_result, note: str = "") -> str:
-    digest = hashlib.sha256(os.fsencode(str(path)))
-    digest.update(f"\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{note}".encode())
-    return digest.hexdigest()
-
-
-def _settled(folder: Path, now: float, settle_s: float) -> bool:
-    newest = max(
-        [os.lstat(folder).st_mtime]
-        + [e.stat(follow_symlinks=False).st_mtime for e in _entries(folder)]
-    )
-    return now - newest >= settle_s
-
-
-def _refused_entry(
-    project: str, name: str, path: Path, info: os.stat_result, what: str, reason: str
-) -> DropFolder:
-    return DropFolder(
-        project, name, path, _entry_fingerprint(path, info, reason), Problem(what, reason)
-    )
-
-
-def scan_inbox(
-    inbox: Path, settle_s: float = SETTLE_SECONDS, now: float | None = None
-) -> list[DropFolder]:
-    """Character folders ready to import, sorted; folders still being written are left for
-    the next scan, and the _rejected folder is never scanned. Whatever else sits where a
-    character folder belongs (a link, a file, a pipe, a folder that cannot be read) comes
-    back as a drop the scan already refused, so it is reported instead of staying forever."""
-    now = time.time() if now is None else now
-    drops: list[DropFolder] = []
-    try:
-        if not stat.S_ISDIR(os.lstat(inbox).st_mode):
-            return drops
-        projects_found = _entries(inbox)
-    except OSError:
-        return drops
-    for project_entry in projects_found:
-        if project_entry.name == REJECTED_DIR:
-            continue
-        drops += _scan_project(inbox / project_entry.name, project_entry, now, settle_s)
-    return drops
-
-
-def _scan_project(path: Path, entry: os.DirEntry, now: float, settle_s: float) -> list[DropFolder]:
-    project = entry.name
-    try:
-        info = entry.stat(follow_symlinks=False)
-        if not stat.S_ISDIR(info.st_mode):
-            if stat.S_ISREG(info.st_mode) and _hidden(entry):
-                return []  # .DS_Store and the like: clutter a file manager leaves
-            if now - info.st_mtime < settle_s:
-                return []
-            reason = f"{quote_name(project)} {refusal(info.st_mode, 'real folders')}"
-            return [_refused_entry(project, "", path, info, "project folder", reason)]
-        children = _entries(path)
-    except OSError as exc:
-        return [_unreadable(project, "", path, exc)]
-    drops = []
-    for child in children:
-        try:
-            drop = _scan_character(project, path / child.name, child, now, settle_s)
-        except OSError as exc:  # gone or unreadable meanwhile: that folder only
-            drop = _unreadable(project, child.name, path / child.name, exc)
-        if drop is not None:
-            drops.append(drop)
-    return drops
-
-
-def _scan_character(
-    project: str, path: Path, entry: os.DirEntry, now: float, settle_s: float
-) -> DropFolder | None:
-    info = entry.stat(follow_symlinks=False)
-    if not stat.S_ISDIR(info.st_mode):
-        if stat.S_ISREG(info.st_mode) and _hidden(entry):
-            return None
-        if now - info.st_mtime < settle_s:
-            return None
-        reason = (
-            f"{quote_name(entry.name)} {refusal(info.st_mode, 'real folders')} "
-            f"(a character is a folder of images: {quote_name(project)}/<character>/)"
-        )
-        return _refused_entry(project, entry.name, path, info, "character folder", reason)
-    if not _settled(path, now, settle_s):
-        return None
-    return DropFolder(project, entry.name, path, fingerprint(path))
-
-
-def _unreadable(project: str, name: str, path: Path, exc: OSError) -> DropFolder:
-    reason = f"cannot be read ({exc.strerror or type(exc).__name__})"
-    digest = hashlib.sha256(os.fsencode(str(path)) + b"\0unreadable").hexdigest()
-    return DropFolder(project, name, path, digest, Problem("folder", reason))
 
 
 def _check_names(drop: DropFolder) -> list[Problem]:
@@ -279,8 +111,8 @@ def inspect_drop(
         )
     metadata: dict[str, Any] | None = None
     images: list[tuple[Path, ImageInfo]] = []
-    for entry in _entries(drop.path):
-        if _hidden(entry):
+    for entry in folder_entries(drop.path):
+        if is_hidden(entry):
             continue  # never read; it moves with the folder if the folder is refused
         name = quote_name(entry.name)
         path = drop.path / entry.name
@@ -332,16 +164,6 @@ def _unexpected(where: str, doing: str, exc: BaseException) -> Problem:
     return Problem(where, f"{doing}: {type(exc).__name__}: {quote_name(str(exc), 200)}", where)
 
 
-def _last_import(conn: psycopg.Connection, drop: DropFolder) -> tuple[str, dict] | None:
-    row = conn.execute(
-        """SELECT fingerprint, report FROM inbox_drops
-            WHERE project_slug = %s AND folder = %s AND outcome <> 'rejected'
-            ORDER BY created_at DESC, id DESC LIMIT 1""",
-        (drop.project, drop.name),
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
 def _label(name: str) -> str:
     # inbox_drops refuses blank names, and a name may hold what text columns cannot store.
     if not name:
@@ -350,18 +172,14 @@ def _label(name: str) -> str:
 
 
 def _record(conn: psycopg.Connection, drop: DropFolder, report: DropReport) -> None:
-    conn.execute(
-        """INSERT INTO inbox_drops (project_slug, folder, fingerprint, outcome, character_id,
-                                    report)
-           VALUES (%s, %s, %s, %s, (SELECT id FROM characters WHERE slug = %s), %s)""",
-        (
-            _label(drop.project),
-            _label(drop.name),
-            drop.fingerprint,
-            report.outcome,
-            report.character,
-            Jsonb(report.to_dict()),
-        ),
+    drop_log.record_drop(
+        conn,
+        _label(drop.project),
+        _label(drop.name),
+        drop.fingerprint,
+        report.outcome,
+        report.character,
+        report.to_dict(),
     )
 
 
@@ -404,7 +222,7 @@ def _import(conn: psycopg.Connection, storage: Storage, drop: DropFolder) -> Dro
     problems = _check_names(drop)
     if problems:
         raise _DropFailed(problems)
-    last = _last_import(conn, drop)
+    last = drop_log.last_import(conn, drop.project, drop.name)
     if last and last[0] == drop.fingerprint:
         report.outcome = "unchanged"
         return report
@@ -459,58 +277,3 @@ def _add_image(
             else _unexpected(name, "could not be stored", exc)
         )
         raise _DropFailed([problem]) from exc
-
-
-def _rejected_dir(inbox: Path) -> Path:
-    """The inbox's _rejected folder, made if missing; refused unless it is a real folder
-    (a link there would make quarantine write outside the inbox)."""
-    rejected = inbox / REJECTED_DIR
-    try:
-        os.mkdir(rejected)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise QuarantineFailed(f"cannot create {rejected}: {exc.strerror or exc}") from exc
-    mode = os.lstat(rejected).st_mode
-    if not stat.S_ISDIR(mode):
-        raise QuarantineFailed(
-            f"{rejected} {refusal(mode, 'real folders')}: refused folders are left in place "
-            "(nothing is written outside the inbox)"
-        )
-    return rejected
-
-
-def _safe_part(text: str) -> str:
-    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in text)
-    return safe[:100] or "folder"
-
-
-def quarantine(drop: DropFolder, report: DropReport, inbox: Path) -> Path:
-    """Move a refused folder to `<inbox>/_rejected/<project>_<name>-<UTC time>/`, beside
-    its report.json, so the studio sees why and the scan does not retry it. The folder (or
-    link, or file) is moved as it is, never followed or written into."""
-    rejected = _rejected_dir(inbox)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = f"{_safe_part(drop.key)}-{stamp}"
-    for suffix in range(1, 1000):
-        target = rejected / (base if suffix == 1 else f"{base}-{suffix}")
-        try:
-            os.mkdir(target)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise QuarantineFailed(f"too many refused copies of {drop.shown} at {stamp}")
-    inside = target / (drop.path.name if drop.path.name != REPORT_FILE else "_" + REPORT_FILE)
-    try:
-        shutil.move(str(drop.path), str(inside))
-    except OSError as exc:
-        os.rmdir(target)
-        raise QuarantineFailed(
-            f"cannot move {drop.shown} to {target}: {exc.strerror or exc}"
-        ) from exc
-    text = json.dumps(report.to_dict(), indent=2) + "\n"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    with os.fdopen(os.open(target / REPORT_FILE, flags, 0o644), "w", encoding="utf-8") as out:
-        out.write(text)
-    return target
