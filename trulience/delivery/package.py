@@ -126,54 +126,61 @@ def build_package(
     out_dir.mkdir(parents=True, exist_ok=True)
     video = out_dir / f"scene{scene_video.suffix or '.mp4'}"
     shutil.copyfile(scene_video, video)
-    if poster_frame is None:
-        poster_index, picture = choose_poster(scene_video, face_score=face_score)
-    else:
-        if not 0 <= poster_frame < info.frames:
-            raise PackageProblem(
-                scene_video, f"has {info.frames} frames, there is no poster frame {poster_frame}"
-            )
-        poster_index, picture = poster_frame, frame_at(scene_video, poster_frame)
+    poster_index, picture = _poster(scene_video, info, poster_frame, face_score)
     poster = out_dir / POSTER
     Image.fromarray(picture).save(poster)
     sidecar = out_dir / SIDECAR
-    sidecar.write_text(
-        json.dumps(
-            {
-                "video": video.name,
-                "codec": info.codec,
-                "width": info.width,
-                "height": info.height,
-                "pix_fmt": info.pix_fmt,
-                "fps": str(info.fps),
-                "frames": info.frames,
-                "duration_s": info.duration_s,
-                "poster": {"file": poster.name, "frame": poster_index},
-                "seams": [row["start_frame"] for row in rows[1:]],
-                "segments": rows,
-                "provenance": provenance,
-            },
-            indent=2,
-            default=str,
-        )
-        + "\n"
+    _write_json(
+        sidecar,
+        {
+            "video": video.name,
+            "codec": info.codec,
+            "width": info.width,
+            "height": info.height,
+            "pix_fmt": info.pix_fmt,
+            "fps": str(info.fps),
+            "frames": info.frames,
+            "duration_s": info.duration_s,
+            "poster": {"file": poster.name, "frame": poster_index},
+            "seams": [row["start_frame"] for row in rows[1:]],
+            "segments": rows,
+            "provenance": provenance,
+        },
     )
     segments_csv = out_dir / SEGMENTS_CSV
     _write_csv(segments_csv, rows)
     manifest = out_dir / MANIFEST
     files = sorted(p for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
-    manifest.write_text(
-        json.dumps(
-            {
-                "files": [
-                    {"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in files
-                ]
-            },
-            indent=2,
-        )
-        + "\n"
+    _write_json(
+        manifest,
+        {
+            "files": [
+                {"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in files
+            ]
+        },
+        serialise=None,
     )
     return Package(out_dir, video, poster, poster_index, sidecar, segments_csv, manifest)
+
+
+def _poster(
+    scene_video: Path,
+    info: VideoInfo,
+    poster_frame: int | None,
+    face_score: Callable[[np.ndarray], float] | None,
+) -> tuple[int, np.ndarray]:
+    """The poster's frame and picture: the one asked for, else the best one."""
+    if poster_frame is None:
+        return choose_poster(scene_video, face_score=face_score)
+    if not 0 <= poster_frame < info.frames:
+        raise PackageProblem(
+            scene_video, f"has {info.frames} frames, there is no poster frame {poster_frame}"
+        )
+    return poster_frame, frame_at(scene_video, poster_frame)
+
+
+def _write_json(path: Path, data: dict[str, Any], serialise: Callable | None = str) -> None:
+    path.write_text(json.dumps(data, indent=2, default=serialise) + "\n")
 
 
 def verify_package(directory: str | Path) -> list[str]:

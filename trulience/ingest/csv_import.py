@@ -212,9 +212,28 @@ def _plan_row(
     plan: RowPlan,
     seen: dict[str, int],
 ) -> None:
-    properties = schema.get("properties", {})
     if "__extra__" in row:
         plan.problems.append(Problem("(row)", row["__extra__"]))
+    _check_slug(plan, seen)
+    plan.name = (row.get("name") or "").strip()
+    if not plan.name:
+        plan.problems.append(Problem("name", "is empty"))
+    _plan_metadata(row, schema, plan)
+    plan.images = [r.strip() for r in (row.get("images") or "").split(";") if r.strip()]
+    if not plan.images:
+        plan.problems.append(Problem("images", "no image given"))
+    for reference in plan.images:
+        _check_image(reference, csv_path, storage, plan)
+    if not plan.problems:
+        try:
+            characters.get_character(conn, plan.slug)
+            plan.status = "exists"
+        except NotFound:
+            pass
+
+
+def _check_slug(plan: RowPlan, seen: dict[str, int]) -> None:
+    """The row's slug is a valid one, and on no earlier line (`seen`: slug -> first line)."""
     if len(plan.slug) > SLUG_MAX:
         plan.problems.append(
             Problem("slug", f"{excerpt(plan.slug)} is longer than {SLUG_MAX} characters")
@@ -229,9 +248,12 @@ def _plan_row(
             Problem("slug", f"{excerpt(plan.slug)} is also on line {seen[plan.slug]}")
         )
     seen.setdefault(plan.slug, plan.line)
-    plan.name = (row.get("name") or "").strip()
-    if not plan.name:
-        plan.problems.append(Problem("name", "is empty"))
+
+
+def _plan_metadata(row: dict[str, str], schema: dict[str, Any], plan: RowPlan) -> None:
+    """The row's other cells as metadata, converted by the project's schema and checked
+    against it; what the catalog cannot store is a problem, not metadata."""
+    properties = schema.get("properties", {})
     cells = {
         column: value.strip()
         for column, value in row.items()
@@ -259,26 +281,20 @@ def _plan_row(
         Problem(p.field.removeprefix("$."), p.message)
         for p in metadata_problems(plan.metadata, schema)
     ]
-    plan.images = [r.strip() for r in (row.get("images") or "").split(";") if r.strip()]
-    if not plan.images:
-        plan.problems.append(Problem("images", "no image given"))
-    for reference in plan.images:
-        shown = quote_name(reference)
-        try:
-            with _local_copy(reference, csv_path.parent, storage) as local:
-                check_image(local, name=shown)
-        except (InvalidSourceImage, InvalidStorageKey, StorageError) as exc:
-            plan.problems.append(Problem("images", str(exc)))
-        except OSError as exc:
-            plan.problems.append(Problem("images", f"{shown}: {exc.strerror or exc}"))
-        except ValueError as exc:  # e.g. a NUL in a path: no file can have that name
-            plan.problems.append(Problem("images", f"{shown}: {quote_name(str(exc))}"))
-    if not plan.problems:
-        try:
-            characters.get_character(conn, plan.slug)
-            plan.status = "exists"
-        except NotFound:
-            pass
+
+
+def _check_image(reference: str, csv_path: Path, storage: Storage, plan: RowPlan) -> None:
+    """One image of the row can be read and decoded (a path beside the CSV, or a URI)."""
+    shown = quote_name(reference)
+    try:
+        with _local_copy(reference, csv_path.parent, storage) as local:
+            check_image(local, name=shown)
+    except (InvalidSourceImage, InvalidStorageKey, StorageError) as exc:
+        plan.problems.append(Problem("images", str(exc)))
+    except OSError as exc:
+        plan.problems.append(Problem("images", f"{shown}: {exc.strerror or exc}"))
+    except ValueError as exc:  # e.g. a NUL in a path: no file can have that name
+        plan.problems.append(Problem("images", f"{shown}: {quote_name(str(exc))}"))
 
 
 def import_characters(
