@@ -31,7 +31,17 @@ from trulience.delivery.seams import encode_run, reencode_all, seam_jumps, seam_
 from trulience.errors import TrulienceError
 from trulience.media.encode import DEFAULT_CRF, DEFAULT_PRESET
 
-__all__ = ["AssemblyError", "AssemblyResult", "Piece", "assemble", "reassemble", "seam_jumps"]
+__all__ = [
+    "FULL_REENCODE",
+    "PACKET_COPY",
+    "SEAM_REENCODE",
+    "AssemblyError",
+    "AssemblyResult",
+    "Piece",
+    "assemble",
+    "reassemble",
+    "seam_jumps",
+]
 
 PACKET_COPY = "packet_copy"
 SEAM_REENCODE = "seam_reencode"
