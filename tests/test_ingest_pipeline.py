@@ -17,11 +17,13 @@ from tests.ingest_files import (
     truncated_jpeg,
 )
 from trulience.catalog import characters, projects, scene_types, source_images
+from trulience.catalog.embeddings import nearest_characters
 from trulience.catalog.readiness import duplicate_candidates, readiness, resolve_duplicate
+from trulience.faces.crops import make_variants
 from trulience.ingest.assess import assess_images, thresholds_for
-from trulience.ingest.identity import embed_character, nearest_characters
+from trulience.ingest.identity import embed_character
 from trulience.ingest.inbox import import_drop, scan_inbox
-from trulience.ingest.variants import make_variants, store_variants, variant_sizes
+from trulience.ingest.variants import store_variants, variant_sizes
 from trulience.samples import crop_png
 
 

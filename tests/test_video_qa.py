@@ -14,10 +14,10 @@ from skimage import data
 
 import trulience.qa.video as video_module
 from trulience.errors import ConfigError
+from trulience.faces.identity import IdentityBand, augmentations, identity_band
 from trulience.faces.model_set import FaceModelSet
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.preview import LocalPreviewBackend
-from trulience.ingest.identity import IdentityBand, augmentations, identity_band
 from trulience.media.encode import encode_frames
 from trulience.media.frames import last_frame, read_frames
 from trulience.qa.video import SegmentMetrics, measure_segment

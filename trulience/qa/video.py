@@ -14,8 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from trulience.faces.identity import IdentityBand
 from trulience.faces.model_set import FaceModelSet
-from trulience.ingest.identity import IdentityBand
 from trulience.media.frames import read_frames
 from trulience.media.probe import probe
 
