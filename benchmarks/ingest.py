@@ -41,8 +41,8 @@ from trulience.catalog.source_images import record_qa
 from trulience.faces import DetectedFace, FaceModelSet, default_model_set
 from trulience.ingest.identity import nearest_characters, register_model, store_embedding
 from trulience.library import add_image_file
+from trulience.media.image_decode import DecodedImage, decode_image
 from trulience.qa.image_checks import ImageQAResult, QAThresholds, evaluate
-from trulience.qa.image_decode import DecodedImage, decode_image
 from trulience.storage import Storage
 
 ASTRONAUT = Path(skimage.__file__).parent / "data" / "astronaut.png"

@@ -19,13 +19,13 @@ from skimage.filters import gaussian
 
 from tests.ingest_files import png_chunks
 from trulience.errors import ConfigError, TrulienceError
+from trulience.media.image_decode import DecodedImage, InvalidSourceImage, decode_image
 from trulience.qa.image_checks import (
     QAThresholds,
     evaluate,
     measure_exposure,
     measure_sharpness,
 )
-from trulience.qa.image_decode import DecodedImage, InvalidSourceImage, decode_image
 
 ASTRONAUT = Path(skimage.data.__file__).parent / "astronaut.png"
 ASTRONAUT_FACE = (178, 62, 90, 114)

@@ -42,6 +42,8 @@ from trulience.delivery.continuity import (
     normalise_to_anchor,
 )
 from trulience.errors import TrulienceError
+from trulience.faces.crops import face_crop
+from trulience.faces.identity import IdentityBand
 from trulience.generation.backend import (
     BackendError,
     GenerationBackend,
@@ -49,10 +51,8 @@ from trulience.generation.backend import (
     SegmentRequest,
 )
 from trulience.generation.scene_config import SceneConfig, render_prompt, resolve
-from trulience.ingest.assess import load_image
-from trulience.ingest.identity import IdentityBand
-from trulience.ingest.variants import face_crop
 from trulience.media.frames import last_frame
+from trulience.media.image_decode import load_image
 from trulience.media.probe import probe
 from trulience.media.trim import trim_to_frames
 from trulience.qa.video import SegmentMetrics, measure_segment

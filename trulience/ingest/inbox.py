@@ -28,10 +28,10 @@ from psycopg.types.json import Jsonb
 from trulience.catalog import characters, projects
 from trulience.catalog.errors import ConflictingEdit, NotFound
 from trulience.errors import DatabaseUnavailable, TrulienceError
-from trulience.ingest.metadata import InvalidMetadata, Problem, read_metadata_file, schema_for
 from trulience.library import add_image_file
 from trulience.local_files import refusal
-from trulience.qa.image_decode import ImageInfo, InvalidSourceImage, check_image
+from trulience.media.image_decode import ImageInfo, InvalidSourceImage, check_image
+from trulience.metadata import InvalidMetadata, Problem, read_metadata_file, schema_for
 from trulience.quoting import quote_name
 from trulience.slugs import InvalidSlug, check_slug
 from trulience.storage import Storage, storage_key

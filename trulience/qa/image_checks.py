@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from trulience.errors import ConfigError
-from trulience.qa.image_decode import DecodedImage
+from trulience.media.image_decode import DecodedImage
 
 # Sharpness and exposure are measured on the image scaled to this long side, so that the
 # score of a framing does not depend on the file's resolution.
