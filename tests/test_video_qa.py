@@ -21,7 +21,8 @@ from trulience.generation.preview import LocalPreviewBackend
 from trulience.media.encode import encode_frames
 from trulience.media.frames import last_frame, read_frames
 from trulience.qa.video import SegmentMetrics, measure_segment
-from trulience.qa.video_rules import DEFAULT_RULES, Expected, QARules, evaluate_segment
+from trulience.qa.video_gates import evaluate_segment
+from trulience.qa.video_rules import DEFAULT_RULES, Expected, QARules
 
 from .ingest_files import TOM
 

@@ -56,7 +56,8 @@ from trulience.media.image_decode import load_image
 from trulience.media.probe import probe
 from trulience.media.trim import trim_to_frames
 from trulience.qa.video import SegmentMetrics, measure_segment
-from trulience.qa.video_rules import Expected, QARules, evaluate_segment
+from trulience.qa.video_gates import evaluate_segment
+from trulience.qa.video_rules import Expected, QARules
 from trulience.storage import Storage, storage_key
 
 if TYPE_CHECKING:  # annotations only: the face models' code is loaded where it runs
