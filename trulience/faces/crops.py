@@ -1,5 +1,6 @@
 """Face-centred crops and padded frames of an image (PRD-21): pure image maths, used for a
-character's variants at onboarding and for a take's seed image in generation."""
+character's variants at onboarding, a take's seed image in generation, and the tiles of a
+face contact sheet."""
 
 import io
 from dataclasses import dataclass
@@ -74,3 +75,17 @@ def make_variants(
 ) -> list[Variant]:
     """A face crop and a padded frame at each width x height."""
     return [v for w, h in sizes for v in (face_crop(image, box, w, h), padded(image, w, h))]
+
+
+def face_tile(frame: np.ndarray, box: tuple[float, float, float, float], size: int) -> Image.Image:
+    """A square crop around a face box (with a margin), resized to `size`."""
+    x, y, w, h = box
+    side = max(w, h) * 1.4
+    cx, cy = x + w / 2, y + h / 2
+    region = (
+        round(cx - side / 2),
+        round(cy - side / 2),
+        round(cx + side / 2),
+        round(cy + side / 2),
+    )
+    return Image.fromarray(frame).crop(region).resize((size, size))
