@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
 
 from trulience.catalog.errors import writing
 from trulience.faces.identity import IdentityBand
@@ -144,3 +146,127 @@ def nearest_characters(
             },
         ).fetchall()
     return [Neighbour(slug, score) for slug, score in rows]
+
+
+# --- measuring the index: bulk loads, plans and raw searches (benchmarks/ingest.py) -------
+
+
+def search_statement(model: str, dimension: int, k: int) -> sql.Composed:
+    """The k nearest face embeddings of one model to a vector (the statement's one
+    parameter), through the model's partial HNSW index unless the planner is told not to."""
+    return sql.SQL(
+        """SELECT id FROM face_embeddings WHERE model = {model}
+                  ORDER BY embedding::vector({dim}) <=> %s::vector({dim})
+                  LIMIT {k}"""
+    ).format(model=sql.Literal(model), dim=sql.Literal(int(dimension)), k=sql.Literal(int(k)))
+
+
+def search_embeddings(
+    conn: psycopg.Connection, statement: sql.Composed, vector: np.ndarray
+) -> list[int]:
+    """Ids of the embeddings `statement` (a search_statement) finds for `vector`, planned
+    afresh under the transaction's settings (never a cached generic plan)."""
+    rows = conn.execute(statement, (vector_text(vector),), prepare=False).fetchall()
+    return [r[0] for r in rows]
+
+
+def explain_search(
+    conn: psycopg.Connection, statement: sql.Composed, vector: np.ndarray
+) -> list[str]:
+    """The plan's lines (COSTS OFF) for `statement` on `vector`."""
+    rows = conn.execute(
+        sql.SQL("EXPLAIN (COSTS OFF) {}").format(statement), (vector_text(vector),)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def load_synthetic_faces(
+    conn: psycopg.Connection, model: str, dimension: int, vectors: np.ndarray, per_identity: int
+) -> None:
+    """Bulk-load synthetic identities for measuring the index, in one transaction: the model
+    row (its index is left to ensure_face_model, after the load), characters
+    'identity-<i>', `per_identity` source images each, and `vectors` as their embeddings
+    (vector i is image i % per_identity of identity i // per_identity), over binary COPY.
+    The catalog's triggers stay on (audit log, dimension check)."""
+    identities = len(vectors) // per_identity
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO face_models (code, dimension) VALUES (%s, %s)", (model, dimension)
+        )
+        conn.execute(
+            """INSERT INTO characters (slug, name)
+               SELECT 'identity-' || i, 'Identity ' || i FROM generate_series(0, %s - 1) AS i""",
+            (identities,),
+        )
+        conn.execute(
+            """INSERT INTO source_images
+                   (character_id, original_name, uri, sha256, width, height, format)
+               SELECT c.id, 'face-' || n || '.png',
+                      'file:///bench/' || c.slug || '/face-' || n || '.png',
+                      encode(sha256(convert_to(c.slug || '/' || n, 'UTF8')), 'hex'),
+                      1024, 1024, 'PNG'
+                 FROM characters c CROSS JOIN generate_series(0, %s - 1) AS n
+                WHERE c.slug LIKE 'identity-%%'""",
+            (per_identity,),
+        )
+        image_ids = np.empty(len(vectors), dtype=np.int64)
+        for image_id, identity, image in conn.execute(
+            """SELECT s.id, substr(c.slug, 10)::int, substr(s.original_name, 6,
+                      length(s.original_name) - 9)::int
+                 FROM source_images s JOIN characters c ON c.id = s.character_id
+                WHERE c.slug LIKE 'identity-%%'"""
+        ):
+            image_ids[identity * per_identity + image] = image_id
+        register_vector(conn)  # numpy arrays go over COPY in pgvector's binary form
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY face_embeddings (source_image_id, model, embedding) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(["int8", "text", "vector"])
+            for image_id, vector in zip(image_ids.tolist(), vectors, strict=True):
+                copy.write_row((image_id, model, vector))
+
+
+def analyze_faces(conn: psycopg.Connection) -> None:
+    """Fresh planner statistics for the tables a face search reads."""
+    conn.execute("ANALYZE characters, source_images, face_embeddings")
+
+
+def synthetic_identity_of_embeddings(conn: psycopg.Connection) -> dict[int, int]:
+    """The identity index <i> of every embedding of a character 'identity-<i>', by embedding
+    id (see load_synthetic_faces)."""
+    rows = conn.execute(
+        """SELECT e.id, substr(c.slug, 10)::int FROM face_embeddings e
+             JOIN source_images s ON s.id = e.source_image_id
+             JOIN characters c ON c.id = s.character_id"""
+    )
+    return dict(rows.fetchall())
+
+
+def set_session(conn: psycopg.Connection, name: str, value: str) -> None:
+    """A server setting for the rest of the session (`set_config(..., false)`)."""
+    conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
+
+def show_settings(conn: psycopg.Connection, names: tuple[str, ...]) -> dict[str, str]:
+    """The current value of each named server setting."""
+    return {
+        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in names
+    }
+
+
+def index_size(conn: psycopg.Connection, index: str) -> str:
+    """An index's size on disk, as Postgres prints it (e.g. '62 MB')."""
+    return conn.execute(
+        "SELECT pg_size_pretty(pg_relation_size(%s::regclass))", (index,)
+    ).fetchone()[0]
+
+
+def pgvector_version(conn: psycopg.Connection) -> str:
+    """The installed pgvector extension's version."""
+    return conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[
+        0
+    ]
