@@ -5,6 +5,7 @@ the characters whose faces are nearest to an embedding.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import psycopg
@@ -12,7 +13,6 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from trulience.catalog.errors import writing
-from trulience.faces.identity import IdentityBand
 
 NEIGHBOURS = 20
 
@@ -23,6 +23,16 @@ class Neighbour:
 
     character: str
     score: float
+
+
+class Band(Protocol):
+    """A character's identity band as stored (trulience.faces.identity.IdentityBand)."""
+
+    samples: int
+    same_min: float
+    same_p05: float
+    same_median: float
+    threshold: float
 
 
 def vector_text(values: np.ndarray) -> str:
@@ -70,7 +80,7 @@ def store_identity(
     character_id: int,
     model: str,
     centroid: np.ndarray,
-    band: IdentityBand,
+    band: Band,
 ) -> None:
     """Record (or replace) a character's centroid and identity band for one model."""
     with writing(conn):
