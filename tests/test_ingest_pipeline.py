@@ -107,6 +107,14 @@ def test_identity_band_and_pgvector_index(conn, storage, project, tmp_path, face
     )
     (hit,) = nearest_characters(conn, face_models.code, 128, embedding)
     assert hit.character == "eileen" and hit.score == pytest.approx(1.0, abs=1e-4)
+    # the exact scan finds the same face; its planner settings end with its transaction
+    (exact,) = nearest_characters(conn, face_models.code, 128, embedding, exact=True, ef_search=7)
+    assert exact == hit
+    settings = conn.execute(
+        "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+        "current_setting('hnsw.ef_search')"
+    ).fetchone()
+    assert settings == ("on", "on", "40")
 
 
 def test_same_person_under_a_new_slug_is_flagged_and_others_are_not(
