@@ -12,6 +12,13 @@ Starts its own embedded Postgres in a temporary folder and removes both when don
 
     .venv/bin/python benchmarks/ingest.py [--images N] [--vectors N] [--quick]
                                           [--build-memory 512MB]
+
+Every statement goes through trulience.catalog (embeddings.py holds the bulk load and the
+raw index search), and the QA payload is trulience.ingest.assess.qa_record.
+
+Why this module is long: each file in benchmarks/ is one runnable benchmark
+(tests/test_benchmarks.py runs every `benchmarks/*.py --quick` and checks its figures), so
+its synthetic data, its two measured parts and their tables stay in one script.
 """
 
 import argparse
@@ -30,19 +37,35 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import skimage
-from pgvector.psycopg import register_vector
 from PIL import Image, ImageEnhance, ImageOps
 
 from trulience.catalog import migrations
 from trulience.catalog.characters import create_character
-from trulience.catalog.database import connect, embedded_server, with_database
+from trulience.catalog.database import check_server, connect, embedded_server, with_database
+from trulience.catalog.embeddings import (
+    analyze_faces,
+    ensure_face_model,
+    explain_search,
+    index_size,
+    load_synthetic_faces,
+    nearest_characters,
+    pgvector_version,
+    search_embeddings,
+    search_statement,
+    set_local,
+    set_session,
+    show_settings,
+    store_embedding,
+    synthetic_identity_of_embeddings,
+)
 from trulience.catalog.projects import create_project
 from trulience.catalog.source_images import record_qa
-from trulience.faces import DetectedFace, FaceModelSet, default_model_set
-from trulience.ingest.identity import nearest_characters, register_model, store_embedding
+from trulience.faces import FaceModelSet, default_model_set
+from trulience.ingest.assess import qa_record
+from trulience.ingest.identity import register_model
 from trulience.library import add_image_file
-from trulience.qa.image_checks import ImageQAResult, QAThresholds, evaluate
-from trulience.qa.image_decode import DecodedImage, decode_image
+from trulience.media.image_decode import decode_image
+from trulience.qa.image_checks import QAThresholds, evaluate
 from trulience.storage import Storage
 
 ASTRONAUT = Path(skimage.__file__).parent / "data" / "astronaut.png"
@@ -70,9 +93,7 @@ STAGES = ("decode", "detect", "QA", "embed", "database")
 INDEX = "face_embeddings_hnsw_" + MODEL.replace("-", "_")
 EXACT = "exact scan"
 
-SEARCH_SQL = f"""SELECT id FROM face_embeddings WHERE model = '{MODEL}'
-                  ORDER BY embedding::vector({DIMENSION}) <=> %s::vector({DIMENSION})
-                  LIMIT {K}"""
+SEARCH = search_statement(MODEL, DIMENSION, K)
 
 
 # --- 1. ingest ---------------------------------------------------------------------------
@@ -159,35 +180,15 @@ def ingest_images(
             image = add_image_file(conn, storage, slug, path, decoded)
             if image is None:  # same bytes as an earlier image of this character
                 continue
-            record_qa(conn, image.id, result.passed, qa_record(result, detected, decoded, faces))
+            record_qa(
+                conn, image.id, result.passed, qa_record(result, detected, decoded, faces.code)
+            )
             if embedding is not None:
                 face = detected[0]
                 store_embedding(conn, image.id, faces.code, embedding, face.score, face.box)
         counts["faces"] += embedding is not None
         counts["qa_passed"] += result.passed
     return clock, counts
-
-
-def qa_record(
-    result: ImageQAResult,
-    detected: list[DetectedFace],
-    decoded: DecodedImage,
-    faces: FaceModelSet,
-) -> dict:
-    """The QA payload as `trulience.ingest.assess.assess_images` stores it."""
-    return result.to_dict() | {
-        "failures": [c.message for c in result.failures],
-        "faces": [
-            {
-                "box": [round(v, 1) for v in f.box],
-                "score": round(f.score, 4),
-                "landmarks": f.landmarks.round(1).tolist(),
-            }
-            for f in detected
-        ],
-        "decode_notes": list(decoded.notes),
-        "face_model": faces.code,
-    }
 
 
 def bench_ingest(url: str, work: Path, count: int) -> None:
@@ -276,80 +277,26 @@ def load_embeddings(conn: psycopg.Connection, vectors: np.ndarray) -> float:
     The catalog's triggers stay on (audit log, dimension check): this is what importing
     that many embeddings costs.
     """
-    identities = len(vectors) // IMAGES_PER_IDENTITY
     start = time.perf_counter()
-    with conn.transaction():
-        # The model row only: its index comes after the load (building it once is far
-        # cheaper than growing it row by row).
-        conn.execute(
-            "INSERT INTO face_models (code, dimension) VALUES (%s, %s)", (MODEL, DIMENSION)
-        )
-        conn.execute(
-            """INSERT INTO characters (slug, name)
-               SELECT 'identity-' || i, 'Identity ' || i FROM generate_series(0, %s - 1) AS i""",
-            (identities,),
-        )
-        conn.execute(
-            """INSERT INTO source_images
-                   (character_id, original_name, uri, sha256, width, height, format)
-               SELECT c.id, 'face-' || n || '.png',
-                      'file:///bench/' || c.slug || '/face-' || n || '.png',
-                      encode(sha256(convert_to(c.slug || '/' || n, 'UTF8')), 'hex'),
-                      1024, 1024, 'PNG'
-                 FROM characters c CROSS JOIN generate_series(0, %s - 1) AS n
-                WHERE c.slug LIKE 'identity-%%'""",
-            (IMAGES_PER_IDENTITY,),
-        )
-        image_ids = np.empty(len(vectors), dtype=np.int64)
-        for image_id, identity, image in conn.execute(
-            """SELECT s.id, substr(c.slug, 10)::int, substr(s.original_name, 6,
-                      length(s.original_name) - 9)::int
-                 FROM source_images s JOIN characters c ON c.id = s.character_id
-                WHERE c.slug LIKE 'identity-%%'"""
-        ):
-            image_ids[identity * IMAGES_PER_IDENTITY + image] = image_id
-        register_vector(conn)  # numpy arrays go over COPY in pgvector's binary form
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                "COPY face_embeddings (source_image_id, model, embedding) "
-                "FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.set_types(["int8", "text", "vector"])
-            for image_id, vector in zip(image_ids.tolist(), vectors, strict=True):
-                copy.write_row((image_id, MODEL, vector))
+    # The model row only: its index comes after the load (building it once is far cheaper
+    # than growing it row by row).
+    load_synthetic_faces(conn, MODEL, DIMENSION, vectors, IMAGES_PER_IDENTITY)
     # Fresh statistics, as autovacuum would give a table this size soon after the load.
-    conn.execute("ANALYZE characters, source_images, face_embeddings")
+    analyze_faces(conn)
     return time.perf_counter() - start
-
-
-def embedding_identities(conn: psycopg.Connection) -> dict[int, int]:
-    """Identity index of every loaded embedding, by embedding id."""
-    rows = conn.execute(
-        """SELECT e.id, substr(c.slug, 10)::int FROM face_embeddings e
-             JOIN source_images s ON s.id = e.source_image_id
-             JOIN characters c ON c.id = s.character_id"""
-    )
-    return dict(rows.fetchall())
 
 
 def build_index(conn: psycopg.Connection, build_memory: str | None) -> str:
     """Build the partial HNSW index through `ensure_face_model`; describe how it went."""
     if build_memory:
-        conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (build_memory,))
-    settings = {
-        name: conn.execute(f"SHOW {name}").fetchone()[0]
-        for name in ("maintenance_work_mem", "max_parallel_maintenance_workers")
-    }
+        set_session(conn, "maintenance_work_mem", build_memory)
+    settings = show_settings(conn, ("maintenance_work_mem", "max_parallel_maintenance_workers"))
     notices: list[str] = []
     conn.add_notice_handler(lambda notice: notices.append(notice.message_primary))
     start = time.perf_counter()
-    conn.execute("SELECT ensure_face_model(%s, %s)", (MODEL, DIMENSION))
+    ensure_face_model(conn, MODEL, DIMENSION)
     built = time.perf_counter() - start
-    size = conn.execute(
-        "SELECT pg_size_pretty(pg_relation_size(%s::regclass))", (INDEX,)
-    ).fetchone()[0]
+    size = index_size(conn, INDEX)
     lines = [
         f"HNSW build (ensure_face_model): {built:.1f} s, index {size}, "
         + ", ".join(f"{k}={v}" for k, v in settings.items())
@@ -376,8 +323,8 @@ def ground_truth_summary(data: SearchData) -> str:
 
 def plan_summary(conn: psycopg.Connection, query: np.ndarray) -> str:
     """The plan's nodes on one line (COSTS OFF), e.g. 'Limit → Index Scan using ...'."""
-    rows = conn.execute(f"EXPLAIN (COSTS OFF) {SEARCH_SQL}", (vector_text(query),)).fetchall()
-    nodes = [r[0].strip().removeprefix("->").strip() for r in rows]
+    lines = explain_search(conn, SEARCH, query)
+    nodes = [line.strip().removeprefix("->").strip() for line in lines]
     skip = ("Order By", "Filter", "Sort Key", "Workers")
     return " → ".join(n for n in nodes if not n.startswith(skip))
 
@@ -389,22 +336,16 @@ def timed_queries(
     latencies (s) and the ids found."""
     latencies, found = [], []
     for query in queries:
-        text = vector_text(query)
         with conn.transaction():
             setup()
             start = time.perf_counter()
-            # prepare=False: each run is planned under its mode's settings, as the EXPLAIN
-            # shows; a prepared statement may move to a cached generic plan, which a later
+            # Planned afresh each time, under its mode's settings, as the EXPLAIN shows; a
+            # prepared statement may move to a cached generic plan, which a later
             # SET LOCAL would not change.
-            rows = conn.execute(SEARCH_SQL, (text,), prepare=False).fetchall()
+            ids = search_embeddings(conn, SEARCH, query)
             latencies.append(time.perf_counter() - start)
-        found.append([r[0] for r in rows])
+        found.append(ids)
     return latencies, found
-
-
-def vector_text(vector: np.ndarray) -> str:
-    """pgvector's text form of a vector."""
-    return "[" + ",".join(f"{v:.7g}" for v in vector.tolist()) + "]"
 
 
 def print_search_table(
@@ -445,7 +386,7 @@ def bench_search(url: str, vector_count: int, build_memory: str | None) -> None:
     others = np.einsum("ij,ij->i", data.vectors[:half], data.vectors[half : 2 * half])
     with connect(url, actor="benchmark") as conn:
         loaded = load_embeddings(conn, data.vectors)
-        identity_of = embedding_identities(conn)
+        identity_of = synthetic_identity_of_embeddings(conn)
         print(
             f"\n== Face search: {len(data.vectors):,} embeddings ({len(data.centres):,} "
             f"identities × {IMAGES_PER_IDENTITY}), {DIMENSION}-d, model {MODEL}, "
@@ -461,10 +402,10 @@ def bench_search(url: str, vector_count: int, build_memory: str | None) -> None:
         print(ground_truth_summary(data))
 
         def ef_search(value: int) -> Callable[[], None]:
-            return lambda: conn.execute(f"SET LOCAL hnsw.ef_search = {int(value)}")
+            return lambda: set_local(conn, {"hnsw.ef_search": str(int(value))})
 
         def exact_scan() -> None:
-            conn.execute("SET LOCAL enable_indexscan = off")
+            set_local(conn, {"enable_indexscan": "off"})
 
         modes = {f"hnsw ef_search={ef}": ef_search(ef) for ef in EF_SEARCHES} | {EXACT: exact_scan}
         for name, setup in modes.items():
@@ -522,11 +463,9 @@ def main() -> None:
         server_url = server.get_uri()
         ingest_url = new_catalog(server_url, "bench_ingest")
         search_url = new_catalog(server_url, "bench_search")
+        postgres = check_server(ingest_url)
         with connect(ingest_url) as conn:
-            postgres = conn.execute("SHOW server_version").fetchone()[0]
-            pgvector = conn.execute(
-                "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
-            ).fetchone()[0]
+            pgvector = pgvector_version(conn)
         print(
             f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"PostgreSQL {postgres} (embedded pgserver), pgvector {pgvector}, "

@@ -484,3 +484,46 @@ def test_faces_resource_loads_the_model_set_once_per_process(models_dir):
     first = resource.model_set()
     assert first.code == "sface-2021dec"
     assert FacesResource(models_dir=str(models_dir)).model_set() is first
+
+
+def test_identity_band_sits_below_the_characters_own_spread_within_bounds():
+    from trulience.faces.identity import BAND_MARGIN, identity_band
+
+    rng = np.random.default_rng(7)
+    centre = rng.standard_normal(16)
+    embeddings = centre + 0.3 * rng.standard_normal((40, 16))
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    centroid, band = identity_band(embeddings, model_threshold=0.2)
+    assert np.isclose(np.linalg.norm(centroid), 1.0)
+    assert band.samples == 40
+    assert band.same_min <= band.same_p05 <= band.same_median
+    assert band.threshold == pytest.approx(max(0.2, band.same_p05 - BAND_MARGIN))
+    # never below the model's own threshold, never above 0.95
+    assert identity_band(embeddings, model_threshold=0.9)[1].threshold == pytest.approx(0.9)
+    assert identity_band(np.stack([centroid] * 3), 0.2)[1].threshold == pytest.approx(0.85)
+    assert identity_band(embeddings, model_threshold=0.99)[1].threshold == pytest.approx(0.95)
+
+
+def test_importing_the_band_and_crops_does_not_load_the_face_models():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, trulience.faces.identity, trulience.faces.crops; "
+        "print('insightface' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_face_tile_is_a_square_around_the_face_with_a_margin():
+    from trulience.faces.crops import face_tile
+
+    frame = np.zeros((200, 300, 3), dtype=np.uint8)
+    frame[80:120, 130:170] = 255  # the "face": 40 px square at (130, 80)
+    tile = face_tile(frame, (130, 80, 40, 40), 56)
+    assert tile.size == (56, 56)
+    pixels = np.asarray(tile)
+    # 40 px face in a 56 px window: the centre is the face, the corners the margin
+    assert pixels[28, 28].tolist() == [255, 255, 255]
+    assert pixels[1, 1].tolist() == [0, 0, 0]

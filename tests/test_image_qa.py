@@ -19,13 +19,9 @@ from skimage.filters import gaussian
 
 from tests.ingest_files import png_chunks
 from trulience.errors import ConfigError, TrulienceError
-from trulience.qa.image_checks import (
-    QAThresholds,
-    evaluate,
-    measure_exposure,
-    measure_sharpness,
-)
-from trulience.qa.image_decode import DecodedImage, InvalidSourceImage, decode_image
+from trulience.media.image_decode import DecodedImage, InvalidSourceImage, decode_image
+from trulience.qa.image_checks import QAThresholds, evaluate
+from trulience.qa.image_measures import measure_exposure, measure_sharpness
 
 ASTRONAUT = Path(skimage.data.__file__).parent / "astronaut.png"
 ASTRONAUT_FACE = (178, 62, 90, 114)
@@ -425,3 +421,23 @@ def test_bad_project_settings_are_refused_naming_the_key(section, named, why):
 def test_image_qa_settings_must_be_an_object():
     with pytest.raises(ConfigError, match="image_qa must be an object"):
         QAThresholds.from_settings({"image_qa": 768})
+
+
+def test_one_settings_loader_keeps_each_sections_wording():
+    # image_qa and video_qa share trulience.qa.settings; each keeps its own messages
+    from trulience.qa.video_rules import QARules
+
+    with pytest.raises(ConfigError) as image:
+        QAThresholds.from_settings({"image_qa": {"min_short_side": "768"}})
+    assert str(image.value) == (
+        "project setting image_qa.min_short_side must be an integer (pixels), got str '768'"
+    )
+    with pytest.raises(ConfigError) as section:
+        QAThresholds.from_settings({"image_qa": 768})
+    assert str(section.value) == "project setting image_qa must be an object of thresholds, got int"
+    with pytest.raises(ConfigError) as video:
+        QARules.from_config({"black_max_frames": True})
+    assert str(video.value) == "video_qa.black_max_frames must be an integer, got bool True"
+    with pytest.raises(ConfigError) as unknown:
+        QARules.from_config({"frozen_seconds": 1})
+    assert str(unknown.value).startswith("unknown setting video_qa.frozen_seconds; known: ")

@@ -17,11 +17,13 @@ from tests.ingest_files import (
     truncated_jpeg,
 )
 from trulience.catalog import characters, projects, scene_types, source_images
+from trulience.catalog.embeddings import nearest_characters
 from trulience.catalog.readiness import duplicate_candidates, readiness, resolve_duplicate
+from trulience.faces.crops import make_variants
 from trulience.ingest.assess import assess_images, thresholds_for
-from trulience.ingest.identity import embed_character, nearest_characters
+from trulience.ingest.identity import embed_character
 from trulience.ingest.inbox import import_drop, scan_inbox
-from trulience.ingest.variants import make_variants, store_variants, variant_sizes
+from trulience.ingest.variants import store_variants, variant_sizes
 from trulience.samples import crop_png
 
 
@@ -105,6 +107,14 @@ def test_identity_band_and_pgvector_index(conn, storage, project, tmp_path, face
     )
     (hit,) = nearest_characters(conn, face_models.code, 128, embedding)
     assert hit.character == "eileen" and hit.score == pytest.approx(1.0, abs=1e-4)
+    # the exact scan finds the same face; its planner settings end with its transaction
+    (exact,) = nearest_characters(conn, face_models.code, 128, embedding, exact=True, ef_search=7)
+    assert exact == hit
+    settings = conn.execute(
+        "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+        "current_setting('hnsw.ef_search')"
+    ).fetchone()
+    assert settings == ("on", "on", "40")
 
 
 def test_same_person_under_a_new_slug_is_flagged_and_others_are_not(

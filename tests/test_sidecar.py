@@ -5,7 +5,7 @@ import json
 import pytest
 
 from trulience.catalog import characters
-from trulience.ingest.metadata import DEFAULT_SCHEMA, InvalidMetadata
+from trulience.metadata import DEFAULT_SCHEMA, InvalidMetadata
 from trulience.sidecar import MetadataConflict, sidecar_key, sync_metadata
 
 

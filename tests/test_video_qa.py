@@ -14,14 +14,15 @@ from skimage import data
 
 import trulience.qa.video as video_module
 from trulience.errors import ConfigError
+from trulience.faces.identity import IdentityBand, augmentations, identity_band
 from trulience.faces.model_set import FaceModelSet
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.preview import LocalPreviewBackend
-from trulience.ingest.identity import IdentityBand, augmentations, identity_band
 from trulience.media.encode import encode_frames
 from trulience.media.frames import last_frame, read_frames
 from trulience.qa.video import SegmentMetrics, measure_segment
-from trulience.qa.video_rules import DEFAULT_RULES, Expected, QARules, evaluate_segment
+from trulience.qa.video_gates import evaluate_segment
+from trulience.qa.video_rules import DEFAULT_RULES, Expected, QARules
 
 from .ingest_files import TOM
 

@@ -231,7 +231,7 @@ def characters_add(
 ) -> None:
     """Add a character to the library, with its projects and source images, all or nothing."""
     from trulience.library import add_image_file
-    from trulience.qa.image_decode import decode_image
+    from trulience.media.image_decode import decode_image
 
     data = _metadata(metadata)
     decoded = [decode_image(image, name=str(image)) for image in images]  # refuse before writing

@@ -12,7 +12,7 @@ from trulience.catalog.records import SourceImage
 from trulience.catalog.source_images import add_source_image, list_source_images
 from trulience.catalog.tags import Subject, tags_of
 from trulience.local_files import open_regular
-from trulience.qa.image_decode import DecodedImage, decode_image
+from trulience.media.image_decode import DecodedImage, decode_image
 from trulience.storage import Storage, StoredObject, storage_key
 
 

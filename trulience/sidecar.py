@@ -16,7 +16,7 @@ import psycopg
 from trulience.catalog.characters import get_character, projects_of, update_metadata
 from trulience.catalog.errors import writing
 from trulience.errors import TrulienceError
-from trulience.ingest.metadata import InvalidMetadata, Problem, schema_for, validate_metadata
+from trulience.metadata import InvalidMetadata, Problem, schema_for, validate_metadata
 from trulience.storage import Storage, storage_key
 
 

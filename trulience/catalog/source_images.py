@@ -120,3 +120,16 @@ def record_qa(conn: psycopg.Connection, image_id: int, passed: bool, qa: dict) -
             "UPDATE source_images SET qa_status = %s, qa = %s WHERE id = %s",
             ("passed" if passed else "failed", Jsonb(qa), image_id),
         )
+
+
+def current_segment_uris(conn: psycopg.Connection, character: str) -> list[str]:
+    """The URI of every current segment of every take of a character, oldest take first and
+    in segment order (what its face contact sheet samples); NotFound for an unknown one."""
+    id_of(conn, "characters", character, "character")
+    rows = conn.execute(
+        """SELECT g.uri FROM segments g JOIN scenes s ON s.id = g.scene_id
+             JOIN characters c ON c.id = s.character_id
+            WHERE c.slug = %s AND g.current ORDER BY s.id, g.index""",
+        (character,),
+    ).fetchall()
+    return [uri for (uri,) in rows]

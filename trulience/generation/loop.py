@@ -42,6 +42,8 @@ from trulience.delivery.continuity import (
     normalise_to_anchor,
 )
 from trulience.errors import TrulienceError
+from trulience.faces.crops import face_crop
+from trulience.faces.identity import IdentityBand
 from trulience.generation.backend import (
     BackendError,
     GenerationBackend,
@@ -49,14 +51,13 @@ from trulience.generation.backend import (
     SegmentRequest,
 )
 from trulience.generation.scene_config import SceneConfig, render_prompt, resolve
-from trulience.ingest.assess import load_image
-from trulience.ingest.identity import IdentityBand
-from trulience.ingest.variants import face_crop
 from trulience.media.frames import last_frame
+from trulience.media.image_decode import load_image
 from trulience.media.probe import probe
 from trulience.media.trim import trim_to_frames
 from trulience.qa.video import SegmentMetrics, measure_segment
-from trulience.qa.video_rules import Expected, QARules, evaluate_segment
+from trulience.qa.video_gates import evaluate_segment
+from trulience.qa.video_rules import Expected, QARules
 from trulience.storage import Storage, storage_key
 
 if TYPE_CHECKING:  # annotations only: the face models' code is loaded where it runs

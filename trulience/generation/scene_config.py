@@ -23,7 +23,7 @@ from trulience.catalog import scene_types as repo
 from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.workflows import get_workflow, workflow_by_id
 from trulience.errors import TrulienceError
-from trulience.ingest.metadata import DEFAULT_SCHEMA
+from trulience.metadata import DEFAULT_SCHEMA
 from trulience.slugs import InvalidSlug, check_slug
 
 REQUIRED = ("target_duration_s", "segment_duration_s", "fps", "width", "height")

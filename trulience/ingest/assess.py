@@ -13,11 +13,12 @@ from trulience.catalog.source_images import (
     record_qa,
     set_primary,
 )
-from trulience.qa.image_checks import QAThresholds, evaluate
-from trulience.qa.image_decode import DecodedImage, InvalidSourceImage, decode_image
+from trulience.media.image_decode import DecodedImage, InvalidSourceImage, load_image
+from trulience.qa.image_checks import ImageQAResult, QAThresholds, evaluate
 from trulience.storage import Storage
 
 if TYPE_CHECKING:  # annotations only: loading the face models' code costs ~0.5 s
+    from trulience.faces.detector import DetectedFace
     from trulience.faces.model_set import FaceModelSet
 
 
@@ -27,11 +28,6 @@ class Assessment:
     passed: bool
     score: float
     failures: tuple[str, ...]
-
-
-def load_image(storage: Storage, image: SourceImage) -> DecodedImage:
-    """Decode a stored source image (orientation applied, RGB)."""
-    return decode_image(storage.read_bytes(storage.key_of(image.uri)), name=image.original_name)
 
 
 def current_versions(images: list[SourceImage]) -> list[SourceImage]:
@@ -78,24 +74,34 @@ def assess_images(
             continue
         detected = faces.detector.detect(decoded.pixels)
         result = evaluate(decoded, detected, thresholds)
+        record_qa(conn, image.id, result.passed, qa_record(result, detected, decoded, faces.code))
         failures = tuple(c.message for c in result.failures)
-        qa = result.to_dict() | {
-            "failures": list(failures),
-            "faces": [
-                {
-                    "box": [round(v, 1) for v in f.box],
-                    "score": round(f.score, 4),
-                    "landmarks": f.landmarks.round(1).tolist(),
-                }
-                for f in detected
-            ],
-            "decode_notes": list(decoded.notes),
-            "face_model": faces.code,
-        }
-        record_qa(conn, image.id, result.passed, qa)
         assessments.append(Assessment(image, result.passed, result.score, failures))
     _choose_primary(conn, character, assessments)
     return assessments
+
+
+def qa_record(
+    result: ImageQAResult,
+    detected: "list[DetectedFace]",
+    decoded: DecodedImage,
+    face_model: str,
+) -> dict:
+    """The QA verdict and measurements a source image's `qa` holds: the checks, their
+    failures' messages, the faces found, the decoding notes and the face model used."""
+    return result.to_dict() | {
+        "failures": [c.message for c in result.failures],
+        "faces": [
+            {
+                "box": [round(v, 1) for v in f.box],
+                "score": round(f.score, 4),
+                "landmarks": f.landmarks.round(1).tolist(),
+            }
+            for f in detected
+        ],
+        "decode_notes": list(decoded.notes),
+        "face_model": face_model,
+    }
 
 
 def _choose_primary(

@@ -26,17 +26,17 @@ from trulience.errors import (
     StorageError,
     TrulienceError,
 )
-from trulience.ingest.metadata import (
+from trulience.library import add_image_file
+from trulience.local_files import NotARegularFile, open_regular
+from trulience.media.image_decode import InvalidSourceImage, check_image
+from trulience.metadata import (
     MAX_NUMBER_DIGITS,
     Problem,
     metadata_problems,
     schema_for,
     unstorable,
 )
-from trulience.library import add_image_file
-from trulience.local_files import NotARegularFile, open_regular
 from trulience.progress import Progress
-from trulience.qa.image_decode import InvalidSourceImage, check_image
 from trulience.quoting import excerpt, quote_name
 from trulience.slugs import InvalidSlug, check_slug
 from trulience.storage import Storage

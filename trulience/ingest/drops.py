@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trulience.ingest.metadata import Problem
 from trulience.local_files import refusal
+from trulience.metadata import Problem
 from trulience.quoting import quote_name
 
 REJECTED_DIR = "_rejected"

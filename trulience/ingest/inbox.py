@@ -34,11 +34,11 @@ from trulience.ingest.drops import (  # noqa: F401 (the inbox's names, importabl
     is_hidden,
     scan_inbox,
 )
-from trulience.ingest.metadata import InvalidMetadata, Problem, read_metadata_file, schema_for
 from trulience.ingest.quarantine import REPORT_FILE, QuarantineFailed, quarantine  # noqa: F401
 from trulience.library import add_image_file
 from trulience.local_files import refusal
-from trulience.qa.image_decode import ImageInfo, InvalidSourceImage, check_image
+from trulience.media.image_decode import ImageInfo, InvalidSourceImage, check_image
+from trulience.metadata import InvalidMetadata, Problem, read_metadata_file, schema_for
 from trulience.quoting import quote_name
 from trulience.slugs import InvalidSlug, check_slug
 from trulience.storage import Storage, storage_key

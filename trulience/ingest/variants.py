@@ -1,96 +1,20 @@
-"""Image variants (PRD-21): face-centred crops and padded frames of a character's primary
-image, at the resolutions its scene types ask for."""
+"""Image variants at onboarding (PRD-21): face-centred crops and padded frames of a
+character's primary image (trulience.faces.crops), at the resolutions its scene types ask
+for, stored beside its media and recorded in the catalog."""
 
-import io
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 import psycopg
-from PIL import Image
-from psycopg.types.json import Jsonb
 
-from trulience.catalog.errors import writing
 from trulience.catalog.records import SourceImage
+from trulience.catalog.variants import record_variant, scene_type_sizes
+from trulience.faces.crops import Variant
 from trulience.storage import Storage, storage_key
 
 DEFAULT_SIZES = ((512, 512),)
-# In a crop, the face box fills this share of the frame height: a head-and-shoulders shot.
-FACE_SHARE = 0.4
-
-
-@dataclass(frozen=True, eq=False)
-class Variant:
-    kind: str  # crop | pad
-    width: int
-    height: int
-    params: dict[str, Any]
-    pixels: np.ndarray
-
-    def png(self) -> bytes:
-        out = io.BytesIO()
-        Image.fromarray(self.pixels).save(out, format="PNG")
-        return out.getvalue()
-
-
-def face_crop(
-    image: np.ndarray,
-    box: tuple[float, float, float, float],
-    width: int,
-    height: int,
-    face_share: float = FACE_SHARE,
-) -> Variant:
-    """A window of the target aspect ratio centred on the face, kept inside the image, then
-    resized to width x height."""
-    image_h, image_w = image.shape[:2]
-    x, y, w, h = box
-    aspect = width / height
-    window_h = h / face_share
-    window_w = window_h * aspect
-    scale = min(1.0, image_w / window_w, image_h / window_h)  # never reach outside the image
-    window_w, window_h = window_w * scale, window_h * scale
-    centre_x, centre_y = x + w / 2, y + h / 2 - 0.05 * window_h  # a little headroom
-    left = min(max(centre_x - window_w / 2, 0.0), image_w - window_w)
-    top = min(max(centre_y - window_h / 2, 0.0), image_h - window_h)
-    region = (round(left), round(top), round(left + window_w), round(top + window_h))
-    pixels = Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS, box=region)
-    params = {
-        "crop_box": list(region),
-        "face_box": [round(v) for v in box],
-        "face_share": round(h / window_h, 3),
-    }
-    return Variant("crop", width, height, params, np.asarray(pixels))
-
-
-def padded(image: np.ndarray, width: int, height: int) -> Variant:
-    """The whole image fitted inside width x height, the rest filled with its edge colour."""
-    image_h, image_w = image.shape[:2]
-    scale = min(width / image_w, height / image_h)
-    fit_w, fit_h = max(1, round(image_w * scale)), max(1, round(image_h * scale))
-    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    fill = tuple(int(v) for v in np.median(edges, axis=0))
-    canvas = Image.new("RGB", (width, height), fill)
-    offset = ((width - fit_w) // 2, (height - fit_h) // 2)
-    canvas.paste(Image.fromarray(image).resize((fit_w, fit_h), Image.Resampling.LANCZOS), offset)
-    params = {"scale": round(scale, 4), "offset": list(offset), "fill": list(fill)}
-    return Variant("pad", width, height, params, np.asarray(canvas))
 
 
 def variant_sizes(conn: psycopg.Connection) -> list[tuple[int, int]]:
     """The default size plus every width x height a scene type's newest version asks for."""
-    rows = conn.execute(
-        """SELECT DISTINCT v.width, v.height FROM scene_type_versions v
-            WHERE v.width IS NOT NULL AND v.height IS NOT NULL
-              AND v.version = (SELECT max(version) FROM scene_type_versions w
-                                WHERE w.scene_type_id = v.scene_type_id)"""
-    ).fetchall()
-    return sorted(set(DEFAULT_SIZES) | {(w, h) for w, h in rows})
-
-
-def make_variants(
-    image: np.ndarray, box: tuple[float, float, float, float], sizes: list[tuple[int, int]]
-) -> list[Variant]:
-    return [v for w, h in sizes for v in (face_crop(image, box, w, h), padded(image, w, h))]
+    return sorted(set(DEFAULT_SIZES) | set(scene_type_sizes(conn)))
 
 
 def store_variants(
@@ -111,23 +35,15 @@ def store_variants(
             f"{variant.kind}-{variant.width}x{variant.height}.png",
         )
         stored = storage.put_bytes(key, variant.png())
-        with writing(conn, {"width": variant.width, "height": variant.height}):
-            conn.execute(
-                """INSERT INTO image_variants (source_image_id, kind, width, height, params, uri,
-                                               sha256)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (source_image_id, kind, width, height) DO UPDATE
-                      SET params = EXCLUDED.params, uri = EXCLUDED.uri,
-                          sha256 = EXCLUDED.sha256""",
-                (
-                    source.id,
-                    variant.kind,
-                    variant.width,
-                    variant.height,
-                    Jsonb(variant.params),
-                    stored.uri,
-                    stored.sha256,
-                ),
-            )
+        record_variant(
+            conn,
+            source.id,
+            variant.kind,
+            variant.width,
+            variant.height,
+            variant.params,
+            stored.uri,
+            stored.sha256,
+        )
         uris.append(stored.uri)
     return uris

@@ -1,2 +1,3 @@
-"""Source image QA: safe decoding (`image_decode`) and the checks a source image must pass
-before it can stand for a character (`image_checks`)."""
+"""Quality gates: the checks a decoded source image must pass before it can stand for a
+character (`image_checks`), and the gates of a generated segment (`video`, `video_rules`).
+Decoding itself is trulience.media.image_decode's."""

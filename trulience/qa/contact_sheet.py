@@ -5,11 +5,11 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import psycopg
 from PIL import Image
 
-from trulience.catalog.fetch import id_of
+from trulience.catalog.source_images import current_segment_uris
+from trulience.faces.crops import face_tile
 from trulience.media.frames import frame_at
 from trulience.media.probe import probe
 from trulience.storage import Storage
@@ -19,22 +19,6 @@ if TYPE_CHECKING:
 
 TILE = 112
 COLUMNS = 8
-
-
-def face_tile(
-    frame: np.ndarray, box: tuple[float, float, float, float], size: int = TILE
-) -> Image.Image:
-    """A square crop around a face box (with a margin), resized to `size`."""
-    x, y, w, h = box
-    side = max(w, h) * 1.4
-    cx, cy = x + w / 2, y + h / 2
-    region = (
-        round(cx - side / 2),
-        round(cy - side / 2),
-        round(cx + side / 2),
-        round(cy + side / 2),
-    )
-    return Image.fromarray(frame).crop(region).resize((size, size))
 
 
 def contact_sheet(
@@ -47,23 +31,17 @@ def contact_sheet(
 ) -> tuple[bytes, int]:
     """PNG of faces from every current segment of every take of `character` (oldest take
     first), and how many faces it holds. NotFound for a character the catalog lacks."""
-    id_of(conn, "characters", character, "character")
-    rows = conn.execute(
-        """SELECT g.uri FROM segments g JOIN scenes s ON s.id = g.scene_id
-             JOIN characters c ON c.id = s.character_id
-            WHERE c.slug = %s AND g.current ORDER BY s.id, g.index""",
-        (character,),
-    ).fetchall()
+    uris = current_segment_uris(conn, character)
     tiles = []
     work_dir.mkdir(parents=True, exist_ok=True)
-    for (uri,) in rows:
+    for uri in uris:
         local = storage.local_file(storage.key_of(uri), work_dir)
         count = probe(local).frames
         for k in range(per_segment):
             frame = frame_at(local, min(count - 1, k * count // per_segment))
             found = faces.detector.detect(frame)
             if found:
-                tiles.append(face_tile(frame, found[0].box))
+                tiles.append(face_tile(frame, found[0].box, TILE))
     columns = max(1, min(COLUMNS, len(tiles)))
     rows_needed = max(1, -(-len(tiles) // columns))
     sheet = Image.new("RGB", (columns * TILE, rows_needed * TILE), (24, 24, 24))

@@ -4,27 +4,17 @@ Pure functions over a DecodedImage and the face boxes a detector found in its up
 pixels: resolution, one face of a usable size with room around it, sharpness and exposure.
 Sharpness and exposure are measured inside the face when there is exactly one, because
 that is what generation copies: a sharp face on a bokeh background or a well-lit face
-against a white studio wall must pass.
+against a white studio wall must pass. The measuring is trulience.qa.image_measures'.
 """
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-import cv2
-import numpy as np
-
 from trulience.errors import ConfigError
-from trulience.qa.image_decode import DecodedImage
-
-# Sharpness and exposure are measured on the image scaled to this long side, so that the
-# score of a framing does not depend on the file's resolution.
-WORKING_LONG_SIDE = 1024
-
-# Luma at or beyond these counts as clipped: detail there is lost, not just dark or bright.
-SHADOW_CLIP = 2
-HIGHLIGHT_CLIP = 253
+from trulience.media.image_decode import DecodedImage
+from trulience.qa.image_measures import Exposure, measure
+from trulience.qa.settings import overrides
 
 SETTINGS_SECTION = "image_qa"
 
@@ -79,39 +69,19 @@ class QAThresholds:
         """Thresholds for a project: defaults overridden by `settings["image_qa"]`.
 
         Raises ConfigError naming the key for unknown keys, wrong types or impossible values."""
-        overrides = settings.get(SETTINGS_SECTION, {})
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(
-                f"project setting {SETTINGS_SECTION} must be an object of thresholds, "
-                f"got {type(overrides).__name__}"
-            )
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(overrides) - set(known))
-        if unknown:
-            named = ", ".join(f"{SETTINGS_SECTION}.{key}" for key in unknown)
-            raise ConfigError(f"unknown project setting {named}; known: {', '.join(known)}")
-        values = {key: _setting(key, value, known[key]) for key, value in overrides.items()}
+        values = overrides(
+            settings.get(SETTINGS_SECTION, {}),
+            cls,
+            SETTINGS_SECTION,
+            holds="thresholds",
+            label="project setting ",
+            unknown_as="project setting",
+            integer_unit="pixels",
+        )
         return cls(**values)
 
 
 DEFAULT_THRESHOLDS = QAThresholds()
-
-
-def _setting(key: str, value: Any, expected: Any) -> int | float:
-    # bool is an int to Python, but `true` for a pixel count is a typo, not a threshold.
-    if expected is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                f"project setting {SETTINGS_SECTION}.{key} must be an integer (pixels), "
-                f"got {type(value).__name__} {value!r}"
-            )
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(
-            f"project setting {SETTINGS_SECTION}.{key} must be a number, "
-            f"got {type(value).__name__} {value!r}"
-        )
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -127,20 +97,6 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """Luma statistics of a region: shares of clipped pixels and the mean (0–255)."""
-
-    shadow_share: float
-    highlight_share: float
-    mean: float
-
-    @property
-    def clipped_share(self) -> float:
-        """Share of pixels clipped at either end."""
-        return self.shadow_share + self.highlight_share
 
 
 @dataclass(frozen=True)
@@ -188,11 +144,7 @@ def evaluate(
     checks = [_resolution(image, thresholds), _face_count(len(faces))]
     if box is not None:
         checks += [_face_size(box, thresholds), _face_margin(image, box, thresholds)]
-    luma, scale = _working_luma(image)
-    sharpness = (
-        _face_sharpness(image, box) if box is not None else _laplacian_variance(luma, None, scale)
-    )
-    exposure = _exposure(_region(luma, box, scale))
+    sharpness, exposure = measure(image, box)
     checks += [
         _sharpness(sharpness, region, thresholds),
         _clipping(exposure, region, thresholds),
@@ -210,86 +162,6 @@ def evaluate(
         face_score=float(face.score) if face is not None else None,
         thresholds=thresholds,
     )
-
-
-def measure_sharpness(
-    image: DecodedImage, box: tuple[float, float, float, float] | None = None
-) -> float:
-    """Variance of the Laplacian of the luma: inside `box` at a fixed face size if given,
-    else over the whole frame at the working size."""
-    if box is not None:
-        return _face_sharpness(image, box)
-    luma, scale = _working_luma(image)
-    return _laplacian_variance(luma, None, scale)
-
-
-def _face_sharpness(image: DecodedImage, box: tuple[float, float, float, float]) -> float:
-    # Judge the face at one fixed size, whatever the photo's resolution: enlarging a small
-    # face to a frame-wide working size would smear it and read as blur, shrinking a large
-    # one would hide real blur.
-    x, y, w, h = box
-    left, top = max(0, math.floor(x)), max(0, math.floor(y))
-    right, bottom = min(image.width, math.ceil(x + w)), min(image.height, math.ceil(y + h))
-    luma = cv2.cvtColor(image.pixels[top:bottom, left:right], cv2.COLOR_RGB2GRAY)
-    scale = FACE_WORKING_SIDE / max(luma.shape)
-    size = (max(8, round(luma.shape[1] * scale)), max(8, round(luma.shape[0] * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    resized = cv2.resize(luma, size, interpolation=interpolation)
-    return float(cv2.Laplacian(resized, cv2.CV_64F)[2:-2, 2:-2].var())
-
-
-def measure_exposure(
-    image: DecodedImage, box: tuple[float, float, float, float] | None = None
-) -> Exposure:
-    """Clipped shares and mean of the luma at the working size, inside `box` if given."""
-    luma, scale = _working_luma(image)
-    return _exposure(_region(luma, box, scale))
-
-
-FACE_WORKING_SIDE = 160
-
-
-def _laplacian_variance(
-    luma: np.ndarray, box: tuple[float, float, float, float] | None, scale: float
-) -> float:
-    # Filter the whole frame, then crop: filtering the crop would add the crop's own border.
-    return float(_region(cv2.Laplacian(luma, cv2.CV_64F), box, scale).var())
-
-
-def _exposure(luma: np.ndarray) -> Exposure:
-    return Exposure(
-        shadow_share=float(np.count_nonzero(luma <= SHADOW_CLIP) / luma.size),
-        highlight_share=float(np.count_nonzero(luma >= HIGHLIGHT_CLIP) / luma.size),
-        mean=float(luma.mean()),
-    )
-
-
-def _working_luma(image: DecodedImage) -> tuple[np.ndarray, float]:
-    luma = cv2.cvtColor(image.pixels, cv2.COLOR_RGB2GRAY)
-    scale = WORKING_LONG_SIDE / max(image.width, image.height)
-    if scale == 1:
-        return luma, scale
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    # Area averaging when shrinking avoids aliasing that would read as detail; cubic when
-    # enlarging keeps a sharp small image from looking as soft as a blurred one.
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(luma, size, interpolation=interpolation), scale
-
-
-def _region(
-    values: np.ndarray, box: tuple[float, float, float, float] | None, scale: float
-) -> np.ndarray:
-    if box is None:
-        return values
-    x, y, w, h = (v * scale for v in box)
-    height, width = values.shape[:2]
-    left, top = max(0, math.floor(x)), max(0, math.floor(y))
-    right, bottom = min(width, math.ceil(x + w)), min(height, math.ceil(y + h))
-    # A box outside the frame is a detector fault the margin check reports; measure the
-    # whole image rather than nothing.
-    if right - left < 2 or bottom - top < 2:
-        return values
-    return values[top:bottom, left:right]
 
 
 def _resolution(image: DecodedImage, t: QAThresholds) -> CheckResult:

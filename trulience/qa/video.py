@@ -2,7 +2,8 @@
 
 Each frame is decoded once and reduced on the spot to its mean luminance and a small grey
 thumbnail; sampled frames also go through the face model. Format facts come from `probe`,
-which only demuxes. The gates themselves live in `trulience.qa.video_rules`.
+which only demuxes. The gates themselves live in `trulience.qa.video_gates`, their rules in
+`trulience.qa.video_rules`.
 """
 
 import statistics
@@ -14,8 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from trulience.faces.identity import IdentityBand
 from trulience.faces.model_set import FaceModelSet
-from trulience.ingest.identity import IdentityBand
 from trulience.media.frames import read_frames
 from trulience.media.probe import probe
 

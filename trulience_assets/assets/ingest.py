@@ -12,9 +12,11 @@ from dagster import (
 
 from resources import CatalogResource, FacesResource, StorageResource
 from trulience.catalog.source_images import list_source_images
-from trulience.ingest.assess import assess_images, current_versions, load_image, thresholds_for
+from trulience.faces.crops import make_variants
+from trulience.ingest.assess import assess_images, current_versions, thresholds_for
 from trulience.ingest.identity import embed_character
-from trulience.ingest.variants import make_variants, store_variants, variant_sizes
+from trulience.ingest.variants import store_variants, variant_sizes
+from trulience.media.image_decode import load_image
 from trulience_assets.partitions import character_partitions
 
 GROUP = "characters"

@@ -12,13 +12,16 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from trulience.errors import ConfigError, FileProblem
 from trulience.local_files import NotARegularFile, open_regular
+
+if TYPE_CHECKING:
+    from trulience.storage import Storage
 
 DEFAULT_MAX_PIXELS = 50_000_000
 
@@ -137,6 +140,21 @@ def check_image(
     """Decode an image file fully (so truncation and corruption are found) and keep only
     its description; the pixels are released before this returns."""
     return decode_image(source, name=name, max_pixels=max_pixels).info()
+
+
+class StoredImage(Protocol):
+    """A stored source image as the catalog records it: where it is and what it was called."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def original_name(self) -> str: ...
+
+
+def load_image(storage: "Storage", image: StoredImage) -> DecodedImage:
+    """Decode a stored source image (orientation applied, RGB)."""
+    return decode_image(storage.read_bytes(storage.key_of(image.uri)), name=image.original_name)
 
 
 def _open_file(source: Path | bytes, label: str) -> BinaryIO:
