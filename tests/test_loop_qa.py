@@ -191,7 +191,7 @@ class Drifting(LocalPreviewBackend):
 
 
 def test_colour_anchor_keeps_drift_from_compounding(eileen, storage, tmp_path):
-    from trulience.delivery.continuity import colour_stats
+    from trulience.generation.continuity import colour_stats
     from trulience.media.frames import first_frame, last_frame
 
     def drift(scene_type):
