@@ -1,6 +1,6 @@
 """The take's control as the loop obeys it: run / pause / cancel between segments, the
 running segment's prompt recorded for an operator to interrupt, SIGTERM turned into a stop,
-and the record on the take that its run was stopped from outside."""
+and the record on the take of why its run stopped."""
 
 import logging
 import signal
@@ -13,8 +13,9 @@ import psycopg
 
 from trulience.catalog import scenes
 from trulience.catalog.records import Take
+from trulience.generation.backend import PermanentBackendError
 from trulience.generation.plan import Run
-from trulience.generation.stops import LoopStopped, RunTerminated
+from trulience.generation.stops import LoopStopped, NotReady, QARefused, RunTerminated
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,28 @@ def wait_for_control(conn: psycopg.Connection, take: Take, run: Run) -> None:
     run.events("resumed", {"scene_id": take.id, "by": by})
 
 
-def record_stop(conn: psycopg.Connection, take: Take, exc: BaseException) -> None:
+@contextmanager
+def stops_recorded(conn: psycopg.Connection, take: Take) -> Iterator[None]:
+    """Record on the take why the block stopped it: paused or cancelled, refused by the
+    gates, failed for good, or stopped from outside (it resumes when run again)."""
+    try:
+        yield
+    except LoopStopped as exc:
+        scenes.set_take_state(conn, take.id, exc.status, failure=str(exc))
+        raise
+    except QARefused as exc:
+        scenes.set_take_state(conn, take.id, "qa_failed", failure=str(exc))
+        raise
+    except (PermanentBackendError, NotReady) as exc:
+        scenes.set_take_state(conn, take.id, "failed", failure=str(exc))
+        raise
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # SIGTERM, Dagster's termination, Ctrl-C
+            _record_stop(conn, take, exc)
+        raise
+
+
+def _record_stop(conn: psycopg.Connection, take: Take, exc: BaseException) -> None:
     """Say on the take that its run was stopped from outside; it resumes when run again."""
     how = "SIGTERM" if isinstance(exc, RunTerminated) else type(exc).__name__
     try:
