@@ -62,9 +62,9 @@ def local(storage, uri, tmp_path):
 
 def test_thirty_seconds_in_five_second_segments_is_exact_and_continuous(ready, storage, tmp_path):
     result = run_loop(ready, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "w")
-    assert result.plan == [60] * 6 and result.scene.status == "generated"
-    assert result.scene.frames == 30 * 12
-    segments = scenes.current_segments(ready, result.scene.id)
+    assert result.plan == [60] * 6 and result.take.status == "generated"
+    assert result.take.frames == 30 * 12
+    segments = scenes.current_segments(ready, result.take.id)
     files = [local(storage, segments[i].uri, tmp_path) for i in range(6)]
     assert sum(probe(f).frames for f in files) == 360
     for before, after in itertools.pairwise(files):
@@ -84,15 +84,15 @@ def test_thirty_seconds_in_five_second_segments_is_exact_and_continuous(ready, s
 def test_last_segment_is_trimmed_to_the_exact_total(ready, storage, tmp_path):
     result = run_loop(ready, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "w")
     assert result.plan == [9, 9, 6] and result.frames == 24
-    segments = scenes.current_segments(ready, result.scene.id)
+    segments = scenes.current_segments(ready, result.take.id)
     assert [probe(local(storage, s.uri, tmp_path)).frames for s in segments.values()] == [9, 9, 6]
 
 
 def test_rerun_of_a_finished_take_starts_the_next_take_and_keeps_the_old(ready, storage, tmp_path):
     first = run_loop(ready, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "a")
     second = run_loop(ready, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "b")
-    assert (first.scene.take, second.scene.take) == (1, 2)
-    assert len(scenes.current_segments(ready, first.scene.id)) == 3
+    assert (first.take.take, second.take.take) == (1, 2)
+    assert len(scenes.current_segments(ready, first.take.id)) == 3
 
 
 def test_a_character_without_a_usable_image_is_not_ready(ready, storage, tmp_path):
@@ -221,7 +221,7 @@ def test_killed_run_resumes_after_last_committed_segment(ready, storage, db_url,
 
     result = run_loop(ready, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "w")
 
-    assert result.resumed and result.scene.id == take.id and result.generated == [3, 4, 5]
+    assert result.resumed and result.take.id == take.id and result.generated == [3, 4, 5]
     after = scenes.current_segments(ready, take.id)
     assert {i: after[i].sha256 for i in (0, 1, 2)} == before  # untouched
     rows = ready.execute(
@@ -229,7 +229,7 @@ def test_killed_run_resumes_after_last_committed_segment(ready, storage, db_url,
         (take.id,),
     ).fetchall()
     assert rows == [(i, 1) for i in range(6)]  # no duplicate rows
-    assert result.scene.status == "generated" and result.frames == 360
+    assert result.take.status == "generated" and result.frames == 360
     # no stray files: every stored segment file belongs to a committed row
     keys = [k for k in storage.list("scenes") if k.endswith(".mp4")]
     assert sorted(storage.uri(k) for k in keys) == sorted(s.uri for s in after.values())

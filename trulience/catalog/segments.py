@@ -25,7 +25,7 @@ def add_segment(
     frames: int | None = None,
     provenance: dict | None = None,
 ) -> Segment:
-    """Record the next attempt at segment `index` of a scene (earlier attempts are kept)."""
+    """Record the next attempt at segment `index` of a take (earlier attempts are kept)."""
     values = {
         "scene_id": scene_id,
         "index": index,
@@ -79,7 +79,7 @@ def update_segment(
 
 
 def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
-    """Every attempt of every segment of a scene, in order."""
+    """Every attempt at every segment of a take, in order."""
     return many(
         conn,
         Segment,
@@ -89,7 +89,7 @@ def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
 
 
 def current_segments(conn: psycopg.Connection, scene_id: int) -> dict[int, Segment]:
-    """The current take of each committed segment of a scene, by index."""
+    """The current attempt at each committed segment of a take, by index."""
     rows = many(
         conn,
         Segment,
@@ -100,7 +100,7 @@ def current_segments(conn: psycopg.Connection, scene_id: int) -> dict[int, Segme
 
 
 def next_attempt(conn: psycopg.Connection, scene_id: int, index: int) -> int:
-    """The attempt number the next take of segment `index` will get."""
+    """The number the next attempt at segment `index` will get."""
     row = conn.execute(
         "SELECT coalesce(max(attempt), 0) + 1 FROM segments WHERE scene_id = %s AND index = %s",
         (scene_id, index),
@@ -122,9 +122,9 @@ def commit_segment(
     status: str = "generated",
     current: bool = True,
 ) -> Segment:
-    """Record a generated take of segment `index` in one transaction. As the current take
-    (the default) this row is the loop's checkpoint; a take that failed QA is kept with
-    `status='qa_failed', current=False`."""
+    """Record a generated attempt at segment `index` in one transaction. As the current
+    attempt (the default) this row is the loop's checkpoint; an attempt that failed QA is
+    kept with `status='qa_failed', current=False`."""
     values = {
         "scene_id": scene_id,
         "index": index,
@@ -157,7 +157,7 @@ def commit_segment(
 
 
 def qa_failure_counts(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
-    """Takes refused by a QA gate, counted by gate, workflow and worker (PRD-64 data)."""
+    """Attempts refused by a QA gate, counted by gate, workflow and worker (PRD-64 data)."""
     return conn.execute(
         """SELECT gate, coalesce(provenance ->> 'workflow', '(none)') AS workflow,
                   coalesce(provenance ->> 'worker', provenance ->> 'backend') AS worker,

@@ -197,37 +197,37 @@ def scene_video(
                 description=f"{character}/{scene_type} has no take to assemble", allow_retries=False
             )
         try:
-            scene = assemble_take(conn, storage.get(), take.id, Path(work))
+            assembled = assemble_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
-        if scene.new_revision:  # the same file assembled again is nothing new to review
+        if assembled.new_revision:  # the same file assembled again is nothing new to review
             notify(
                 conn,
                 "ready_for_review",
                 {
                     "scene_id": take.id,
-                    "revision": scene.revision,
+                    "revision": assembled.revision,
                     "character": character,
                     "scene_type": scene_type,
                 },
-                f"{character} in {scene_type}, take {take.take} revision {scene.revision},"
+                f"{character} in {scene_type}, take {take.take} revision {assembled.revision},"
                 " is ready for review",
             )
     reuse = (
-        {"reassembled around segment": scene.replaced_segment}
-        if scene.replaced_segment is not None
+        {"reassembled around segment": assembled.replaced_segment}
+        if assembled.replaced_segment is not None
         else {}
     )
     return MaterializeResult(
         metadata=reuse
         | {
-            "scene_id": scene.scene_id,
-            "uri": MetadataValue.path(scene.uri),
-            "proxy": MetadataValue.path(scene.proxy_uri),
-            "storyboard": MetadataValue.path(scene.storyboard_uri),
-            "frames": scene.frames,
-            "method": scene.method,
-            "reencoded_frames": scene.reencoded_frames,
-            "copied_frames": scene.copied_frames,
+            "scene_id": assembled.scene_id,
+            "uri": MetadataValue.path(assembled.uri),
+            "proxy": MetadataValue.path(assembled.proxy_uri),
+            "storyboard": MetadataValue.path(assembled.storyboard_uri),
+            "frames": assembled.frames,
+            "method": assembled.method,
+            "reencoded_frames": assembled.reencoded_frames,
+            "copied_frames": assembled.copied_frames,
         }
     )
