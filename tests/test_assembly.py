@@ -19,14 +19,14 @@ from trulience.delivery.assemble import (
     reassemble,
     seam_jumps,
 )
-from trulience.delivery.continuity import (
+from trulience.delivery.package import make_proxy
+from trulience.generation.backend import SegmentRequest
+from trulience.generation.continuity import (
     colour_stats,
     normalise_segment,
     normalise_to_anchor,
     segment_stats,
 )
-from trulience.delivery.package import make_proxy
-from trulience.generation.backend import SegmentRequest
 from trulience.generation.preview import LocalPreviewBackend
 from trulience.media.encode import H264Writer
 from trulience.media.frames import first_frame, read_frames

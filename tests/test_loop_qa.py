@@ -95,8 +95,8 @@ def takes(conn, scene_id):
 def test_planted_defects_fail_their_gate_and_are_retaken(eileen, storage, face_models, tmp_path):
     backend = Planted({0: ["black"], 1: ["frozen"], 2: ["flicker"], 3: ["stranger", "wrong_fps"]})
     result = run_loop(eileen, storage, backend, "eileen", "walk", tmp_path, faces=face_models)
-    assert result.scene.status == "generated"
-    rows = takes(eileen, result.scene.id)
+    assert result.take.status == "generated"
+    rows = takes(eileen, result.take.id)
     failed: dict[int, list[list[str]]] = {}
     for index, _, status, _, gates in rows:
         if status == "qa_failed":
@@ -111,13 +111,13 @@ def test_planted_defects_fail_their_gate_and_are_retaken(eileen, storage, face_m
     seeds = eileen.execute(
         "SELECT index, attempt, (provenance ->> 'seed')::bigint FROM segments "
         "WHERE scene_id = %s AND index = 0",
-        (result.scene.id,),
+        (result.take.id,),
     ).fetchall()
     assert seeds[0][2] != seeds[1][2]
     motions = eileen.execute(
         "SELECT attempt, provenance -> 'params' ->> 'motion' FROM segments "
         "WHERE scene_id = %s AND index = 0 ORDER BY attempt",
-        (result.scene.id,),
+        (result.take.id,),
     ).fetchall()
     assert motions == [(1, None), (2, "0.2")]  # the retake nudged its parameters
     counts = {gate: n for gate, _, _, n in scenes.qa_failure_counts(eileen)}
@@ -128,9 +128,9 @@ def test_a_clean_scene_passes_every_gate(eileen, storage, face_models, tmp_path)
     result = run_loop(
         eileen, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path, faces=face_models
     )
-    statuses = {status for _, _, status, _, _ in takes(eileen, result.scene.id)}
+    statuses = {status for _, _, status, _, _ in takes(eileen, result.take.id)}
     assert statuses == {"qa_passed"}
-    segment = scenes.current_segments(eileen, result.scene.id)[1]
+    segment = scenes.current_segments(eileen, result.take.id)[1]
     gates = {g["name"]: g["passed"] for g in segment.qa["gates"]}
     assert gates["identity"] and gates["seam"] and gates["frame_count"]
     assert segment.qa["metrics"]["identity_band"] is not None
@@ -145,7 +145,7 @@ def test_a_segment_failing_every_take_stops_the_scene_with_the_reasons(eileen, s
     assert [r[2] for r in takes(eileen, take.id)] == ["qa_passed"] + ["qa_failed"] * 3
     # running it again retakes segment 1 and goes on from there
     result = run_loop(eileen, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path)
-    assert result.scene.id == take.id and result.generated == [1, 2, 3]
+    assert result.take.id == take.id and result.generated == [1, 2, 3]
 
 
 def test_qa_rules_are_checked_when_the_scene_type_is_saved(conn):
@@ -191,12 +191,12 @@ class Drifting(LocalPreviewBackend):
 
 
 def test_colour_anchor_keeps_drift_from_compounding(eileen, storage, tmp_path):
-    from trulience.delivery.continuity import colour_stats
+    from trulience.generation.continuity import colour_stats
     from trulience.media.frames import first_frame, last_frame
 
     def drift(scene_type):
         result = run_loop(eileen, storage, Drifting(), "eileen", scene_type, tmp_path / scene_type)
-        segments = scenes.current_segments(eileen, result.scene.id)
+        segments = scenes.current_segments(eileen, result.take.id)
         files = []
         for index in (0, max(segments)):
             path = tmp_path / f"{scene_type}-{index}.mp4"

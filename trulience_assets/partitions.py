@@ -1,10 +1,19 @@
-"""Partitions: character x scene type, both dynamic; the catalog is the source of truth."""
+"""Partitions: character x scene type, both dynamic; the catalog is the source of truth.
+And from a partition to its take."""
 
 import psycopg
-from dagster import DagsterInstance, DynamicPartitionsDefinition, MultiPartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    DagsterInstance,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+)
 
 from trulience.catalog.characters import list_characters
+from trulience.catalog.records import Take
 from trulience.catalog.scene_types import list_scene_types
+from trulience.catalog.scenes import latest_take
+from trulience.generation.takes import choose_project
 from trulience.slugs import check_slug
 
 character_partitions = DynamicPartitionsDefinition(name="character")
@@ -34,3 +43,16 @@ def missing_partitions(
         known = set(instance.get_dynamic_partitions(definition.name))
         missing[definition] = [k for k in keys if k not in known]
     return missing
+
+
+def partition_cell(context: AssetExecutionContext) -> tuple[str, str]:
+    """The character and the scene type of the run's character x scene type partition."""
+    keys = context.partition_key.keys_by_dimension
+    return keys["character"], keys["scene_type"]
+
+
+def partition_take(
+    conn: psycopg.Connection, character: str, scene_type: str, project: str | None
+) -> Take | None:
+    """The newest take of the partition, in `project` (default: the character's first)."""
+    return latest_take(conn, choose_project(conn, character, project), character, scene_type)

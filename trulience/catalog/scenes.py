@@ -1,4 +1,7 @@
-"""Scenes (takes of a character in a scene type within a project) and their segments."""
+"""Takes (table `scenes`: takes of a character in a scene type within a project), what a
+take is planned from, and the prompt its running segment was queued as. A take's segments are
+in trulience/catalog/segments.py (their functions are also reachable from here, by the names
+callers have always used)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,17 +11,50 @@ from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import writing
 from trulience.catalog.fetch import id_of, many, one
-from trulience.catalog.records import Segment, Take
+from trulience.catalog.records import Take
 from trulience.catalog.scene_types import latest_version
+from trulience.catalog.segments import (
+    add_segment,
+    commit_segment,
+    current_segments,
+    list_segments,
+    next_attempt,
+    qa_failure_counts,
+    update_segment,
+)
+
+__all__ = [
+    "CharacterIdentity",
+    "RunningPrompt",
+    "StoredVariant",
+    "add_segment",
+    "cells_without_a_made_take",
+    "character_identity",
+    "clear_prompt",
+    "commit_segment",
+    "create_take",
+    "crop_variant",
+    "current_segments",
+    "first_project_of",
+    "get_take",
+    "latest_take",
+    "list_segments",
+    "list_takes",
+    "next_attempt",
+    "qa_failure_counts",
+    "record_prompt",
+    "running_prompts",
+    "set_take_control",
+    "set_take_state",
+    "take_control",
+    "take_overview",
+    "update_segment",
+]
 
 _SCENE_COLUMNS = (
     "id, project_id, character_id, scene_type_id, scene_type_version_id, take, "
     "status, uri, sha256, frames, control, effective_config, planned_segments, failure, "
     "created_at, updated_at"
-)
-_SEGMENT_COLUMNS = (
-    "id, scene_id, index, attempt, status, uri, sha256, frames, qa, "
-    "provenance, current, created_at, updated_at"
 )
 
 
@@ -94,80 +130,6 @@ def list_takes(
     )
 
 
-def add_segment(
-    conn: psycopg.Connection,
-    scene_id: int,
-    index: int,
-    *,
-    status: str = "pending",
-    uri: str | None = None,
-    sha256: str | None = None,
-    frames: int | None = None,
-    provenance: dict | None = None,
-) -> Segment:
-    """Record the next attempt at segment `index` of a scene (earlier attempts are kept)."""
-    values = {
-        "scene_id": scene_id,
-        "index": index,
-        "status": status,
-        "uri": uri,
-        "sha256": sha256,
-        "frames": frames,
-    }
-    with writing(conn, values):
-        conn.execute("SELECT 1 FROM scenes WHERE id = %s FOR UPDATE", (scene_id,))
-        return one(
-            conn,
-            Segment,
-            f"""INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
-                                      provenance)
-                SELECT %(scene_id)s, %(index)s, coalesce(max(attempt), 0) + 1, %(status)s,
-                       %(uri)s, %(sha256)s, %(frames)s, %(provenance)s
-                  FROM segments WHERE scene_id = %(scene_id)s AND index = %(index)s
-                RETURNING {_SEGMENT_COLUMNS}""",
-            values | {"provenance": Jsonb(provenance or {})},
-            "segment",
-            (scene_id, index),
-        )
-
-
-def update_segment(
-    conn: psycopg.Connection,
-    segment_id: int,
-    *,
-    status: str,
-    uri: str | None = None,
-    sha256: str | None = None,
-    frames: int | None = None,
-    qa: dict | None = None,
-) -> Segment:
-    """Move a segment to `status`, recording its file and QA scores when given."""
-    values = {"status": status, "uri": uri, "sha256": sha256, "frames": frames}
-    with writing(conn, values):
-        return one(
-            conn,
-            Segment,
-            f"""UPDATE segments SET status = %(status)s,
-                       uri = coalesce(%(uri)s, uri), sha256 = coalesce(%(sha256)s, sha256),
-                       frames = coalesce(%(frames)s, frames),
-                       qa = coalesce(%(qa)s, qa)
-                 WHERE id = %(id)s RETURNING {_SEGMENT_COLUMNS}""",
-            values | {"qa": Jsonb(qa) if qa is not None else None, "id": segment_id},
-            "segment",
-            segment_id,
-        )
-
-
-def list_segments(conn: psycopg.Connection, scene_id: int) -> list[Segment]:
-    """Every attempt of every segment of a scene, in order."""
-    return many(
-        conn,
-        Segment,
-        f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s ORDER BY index, attempt",
-        (scene_id,),
-    )
-
-
 def latest_take(
     conn: psycopg.Connection, project: str, character: str, scene_type: str
 ) -> Take | None:
@@ -187,84 +149,66 @@ def latest_take(
     return rows[0] if rows else None
 
 
-def current_segments(conn: psycopg.Connection, scene_id: int) -> dict[int, Segment]:
-    """The current take of each committed segment of a scene, by index."""
+def first_project_of(conn: psycopg.Connection, character: str) -> str | None:
+    """The slug of the project the character joined first (None: it belongs to none)."""
+    row = conn.execute(
+        """SELECT p.slug FROM project_characters pc
+             JOIN projects p ON p.id = pc.project_id JOIN characters c ON c.id = pc.character_id
+            WHERE c.slug = %s ORDER BY pc.added_at, p.slug LIMIT 1""",
+        (character,),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterIdentity:
+    """A character's calibrated identity under one face model: the centroid of its face
+    embeddings and the band of similarities its own faces span around it."""
+
+    centroid: list[float]
+    samples: int
+    same_min: float
+    same_p05: float
+    same_median: float
+    threshold: float
+
+
+def character_identity(
+    conn: psycopg.Connection, character: str, model: str
+) -> CharacterIdentity | None:
+    """The character's identity under face model `model`, if it was calibrated."""
+    row = conn.execute(
+        """SELECT i.centroid::text, i.samples, i.same_min, i.same_p05, i.same_median,
+                  i.threshold
+             FROM character_identities i JOIN characters c ON c.id = i.character_id
+            WHERE c.slug = %s AND i.model = %s""",
+        (character, model),
+    ).fetchone()
+    if row is None:
+        return None
+    return CharacterIdentity([float(v) for v in row[0].strip("[]").split(",")], *row[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVariant:
+    """Where a stored image variant's file is, and its sha256."""
+
+    uri: str
+    sha256: str
+
+
+def crop_variant(
+    conn: psycopg.Connection, source_image_id: int, width: int, height: int
+) -> StoredVariant | None:
+    """The stored face-centred crop of a source image at exactly `width` x `height`."""
     rows = many(
         conn,
-        Segment,
-        f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE scene_id = %s AND current ORDER BY index",
-        (scene_id,),
+        StoredVariant,
+        "SELECT uri, sha256 FROM image_variants WHERE source_image_id = %s AND kind = 'crop' "
+        "AND width = %s AND height = %s",
+        (source_image_id, width, height),
     )
-    return {s.index: s for s in rows}
-
-
-def next_attempt(conn: psycopg.Connection, scene_id: int, index: int) -> int:
-    """The attempt number the next take of segment `index` will get."""
-    row = conn.execute(
-        "SELECT coalesce(max(attempt), 0) + 1 FROM segments WHERE scene_id = %s AND index = %s",
-        (scene_id, index),
-    ).fetchone()
-    return row[0]
-
-
-def commit_segment(
-    conn: psycopg.Connection,
-    scene_id: int,
-    index: int,
-    attempt: int,
-    *,
-    uri: str,
-    sha256: str,
-    frames: int,
-    provenance: dict,
-    qa: dict | None = None,
-    status: str = "generated",
-    current: bool = True,
-) -> Segment:
-    """Record a generated take of segment `index` in one transaction. As the current take
-    (the default) this row is the loop's checkpoint; a take that failed QA is kept with
-    `status='qa_failed', current=False`."""
-    values = {
-        "scene_id": scene_id,
-        "index": index,
-        "attempt": attempt,
-        "uri": uri,
-        "sha256": sha256,
-        "frames": frames,
-        "status": status,
-        "current": current,
-    }
-    with writing(conn, values):
-        if current:
-            conn.execute(
-                "UPDATE segments SET current = false "
-                "WHERE scene_id = %s AND index = %s AND current",
-                (scene_id, index),
-            )
-        return one(
-            conn,
-            Segment,
-            f"""INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
-                                      provenance, qa, current)
-                VALUES (%(scene_id)s, %(index)s, %(attempt)s, %(status)s, %(uri)s,
-                        %(sha256)s, %(frames)s, %(provenance)s, %(qa)s, %(current)s)
-                RETURNING {_SEGMENT_COLUMNS}""",
-            values | {"provenance": Jsonb(provenance), "qa": Jsonb(qa or {})},
-            "segment",
-            (scene_id, index),
-        )
-
-
-def qa_failure_counts(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
-    """Takes refused by a QA gate, counted by gate, workflow and worker (PRD-64 data)."""
-    return conn.execute(
-        """SELECT gate, coalesce(provenance ->> 'workflow', '(none)') AS workflow,
-                  coalesce(provenance ->> 'worker', provenance ->> 'backend') AS worker,
-                  count(*)::int
-             FROM segments, jsonb_array_elements_text(coalesce(qa -> 'failed', '[]')) AS gate
-            WHERE status = 'qa_failed'
-            GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3"""
-    ).fetchall()
+    return rows[0] if rows else None
 
 
 def set_take_state(

@@ -17,14 +17,13 @@ from dagster import (
 
 from resources import CatalogResource, FacesResource, StorageResource
 from trulience.catalog.records import Take
-from trulience.catalog.scenes import get_take, latest_take, list_takes
+from trulience.catalog.scenes import get_take, list_takes
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
-from trulience.generation.loop import choose_project
 from trulience.notify import notify
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
-from trulience_assets.partitions import character_scene_partitions
+from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
 
 
 class DeliveryConfig(SegmentsConfig):
@@ -56,8 +55,7 @@ def deliverable(
 ) -> MaterializeResult:
     """The approved take as a delivery package (video, poster, sidecars, manifest), checked
     against the delivery spec; refused with the reason while the take is not approved."""
-    keys = context.partition_key.keys_by_dimension
-    character, scene_type = keys["character"], keys["scene_type"]
+    character, scene_type = partition_cell(context)
     with (
         catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
         tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
@@ -98,9 +96,7 @@ def _take_to_deliver(conn, config: DeliveryConfig, character: str, scene_type: s
     """The approved take the run names (an older take may be approved while a newer one is
     made beside it), checked to be this partition's; else the newest take."""
     if config.scene_id is None:
-        take = latest_take(
-            conn, choose_project(conn, character, config.project), character, scene_type
-        )
+        take = partition_take(conn, character, scene_type, config.project)
         if take is None:
             raise Failure(description=f"{character}/{scene_type} has no take", allow_retries=False)
         return take

@@ -2,6 +2,7 @@
 
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from dagster import (
@@ -22,15 +23,14 @@ from dagster import (
 )
 
 from resources import CatalogResource, FacesResource, GenerationResource, StorageResource
-from trulience.catalog.scenes import latest_take
 from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
-from trulience.generation.loop import QARefused, choose_project, run_loop
+from trulience.generation.loop import LoopResult, QARefused, run_loop
 from trulience.notify import notify
 from trulience.qa.video_rules import GATES
 from trulience_assets.assets.ingest import image_variants
-from trulience_assets.partitions import character_scene_partitions
+from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
 
 with warnings.catch_warnings():
     # the mapping is beta in Dagster 1.13, and exactly what character x scene type needs
@@ -91,72 +91,88 @@ def segments(
     """The recursive loop: segment n seeded from segment n-1's last frame until the target
     duration, each segment judged by the quality gates (retaken with a new seed when it
     fails) and committed to the catalog as it passes (the checkpoint)."""
-    keys = context.partition_key.keys_by_dimension
-    character, scene_type = keys["character"], keys["scene_type"]
-
-    def report(kind: str, data: dict) -> None:
-        context.log.info(f"{kind}: {data}")
-
+    character, scene_type = partition_cell(context)
+    by = f"dagster:{context.run.run_id}"
     with (
-        catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
+        catalog.connect(actor=by) as conn,
         tempfile.TemporaryDirectory(prefix="trulience-loop-") as work,
     ):
         try:
             result = run_loop(
                 conn,
                 storage.get(),
-                generation.backend(holder=f"dagster:{context.run.run_id}"),
+                generation.backend(holder=by),
                 character,
                 scene_type,
                 Path(work),
                 project=config.project,
                 run_id=context.run.run_id,
                 max_pause_s=config.max_pause_s,
-                events=report,
+                events=_logged(context),
                 faces=faces.model_set(),
             )
         except TransientBackendError:
             raise
         except (DagsterExecutionInterruptedError, KeyboardInterrupt) as exc:
-            # Dagster's run termination (SIGTERM, as an interrupt): the RetryPolicy would
-            # start the step again, which is the opposite of what whoever stopped it wanted.
-            raise Failure(
-                description=(
-                    f"{character}/{scene_type}: the run was terminated; its prompt was "
-                    "cancelled and its committed segments are kept (materialise again to "
-                    "resume)"
-                ),
-                allow_retries=False,
-            ) from exc
+            raise _terminated(character, scene_type) from exc
         except QARefused as exc:  # the take stands as made; its failed gate blocks assembly
-            take = latest_take(
-                conn, choose_project(conn, character, config.project), character, scene_type
-            )
-            notify(
-                conn,
-                "gate_failed",
-                {"scene_id": take.id, "character": character, "scene_type": scene_type},
-                str(exc),
-            )
-            return MaterializeResult(
-                metadata={"scene_id": take.id, "take": take.take, "status": take.status},
-                check_results=gate_results(exc.gates, str(exc)),
-            )
+            return _refused(conn, config, character, scene_type, exc)
         except TrulienceError as exc:  # permanent: say why, do not retry
             raise Failure(description=str(exc), allow_retries=False) from exc
-    scene = result.scene
-    return MaterializeResult(
-        metadata={
-            "scene_id": scene.id,
-            "take": scene.take,
-            "segments": len(result.plan),
-            "generated_now": len(result.generated),
-            "resumed": result.resumed,
-            "frames": result.frames,
-            "effective_config": MetadataValue.json(scene.effective_config),
-        },
-        check_results=gate_results(()),
+    return MaterializeResult(metadata=_made(result), check_results=gate_results(()))
+
+
+def _logged(context: AssetExecutionContext) -> Callable[[str, dict], None]:
+    """The loop's events, written to the run's log."""
+
+    def report(kind: str, data: dict) -> None:
+        context.log.info(f"{kind}: {data}")
+
+    return report
+
+
+def _terminated(character: str, scene_type: str) -> Failure:
+    """Dagster's run termination (SIGTERM, as an interrupt): the RetryPolicy would start the
+    step again, which is the opposite of what whoever stopped it wanted."""
+    return Failure(
+        description=(
+            f"{character}/{scene_type}: the run was terminated; its prompt was "
+            "cancelled and its committed segments are kept (materialise again to "
+            "resume)"
+        ),
+        allow_retries=False,
     )
+
+
+def _refused(
+    conn, config: SegmentsConfig, character: str, scene_type: str, exc: QARefused
+) -> MaterializeResult:
+    """A take refused by a gate: the producers told, and the failed gates' checks failed."""
+    take = partition_take(conn, character, scene_type, config.project)
+    notify(
+        conn,
+        "gate_failed",
+        {"scene_id": take.id, "character": character, "scene_type": scene_type},
+        str(exc),
+    )
+    return MaterializeResult(
+        metadata={"scene_id": take.id, "take": take.take, "status": take.status},
+        check_results=gate_results(exc.gates, str(exc)),
+    )
+
+
+def _made(result: LoopResult) -> dict:
+    """What a made take records on its materialisation."""
+    take = result.take
+    return {
+        "scene_id": take.id,
+        "take": take.take,
+        "segments": len(result.plan),
+        "generated_now": len(result.generated),
+        "resumed": result.resumed,
+        "frames": result.frames,
+        "effective_config": MetadataValue.json(take.effective_config),
+    }
 
 
 @asset(
@@ -170,51 +186,48 @@ def scene_video(
 ) -> MaterializeResult:
     """The take's segments joined into one scene (seams smoothed, only the seam GOPs
     re-encoded), its browser proxy and its storyboard strip."""
-    keys = context.partition_key.keys_by_dimension
-    character, scene_type = keys["character"], keys["scene_type"]
+    character, scene_type = partition_cell(context)
     with (
         catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
         tempfile.TemporaryDirectory(prefix="trulience-assemble-") as work,
     ):
-        take = latest_take(
-            conn, choose_project(conn, character, config.project), character, scene_type
-        )
+        take = partition_take(conn, character, scene_type, config.project)
         if take is None:
             raise Failure(
                 description=f"{character}/{scene_type} has no take to assemble", allow_retries=False
             )
         try:
-            scene = assemble_take(conn, storage.get(), take.id, Path(work))
+            assembled = assemble_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
-        if scene.new_revision:  # the same file assembled again is nothing new to review
+        if assembled.new_revision:  # the same file assembled again is nothing new to review
             notify(
                 conn,
                 "ready_for_review",
                 {
                     "scene_id": take.id,
-                    "revision": scene.revision,
+                    "revision": assembled.revision,
                     "character": character,
                     "scene_type": scene_type,
                 },
-                f"{character} in {scene_type}, take {take.take} revision {scene.revision},"
+                f"{character} in {scene_type}, take {take.take} revision {assembled.revision},"
                 " is ready for review",
             )
     reuse = (
-        {"reassembled around segment": scene.replaced_segment}
-        if scene.replaced_segment is not None
+        {"reassembled around segment": assembled.replaced_segment}
+        if assembled.replaced_segment is not None
         else {}
     )
     return MaterializeResult(
         metadata=reuse
         | {
-            "scene_id": scene.scene_id,
-            "uri": MetadataValue.path(scene.uri),
-            "proxy": MetadataValue.path(scene.proxy_uri),
-            "storyboard": MetadataValue.path(scene.storyboard_uri),
-            "frames": scene.frames,
-            "method": scene.method,
-            "reencoded_frames": scene.reencoded_frames,
-            "copied_frames": scene.copied_frames,
+            "scene_id": assembled.scene_id,
+            "uri": MetadataValue.path(assembled.uri),
+            "proxy": MetadataValue.path(assembled.proxy_uri),
+            "storyboard": MetadataValue.path(assembled.storyboard_uri),
+            "frames": assembled.frames,
+            "method": assembled.method,
+            "reencoded_frames": assembled.reencoded_frames,
+            "copied_frames": assembled.copied_frames,
         }
     )
