@@ -24,13 +24,9 @@ from trulience.generation.comfyui.errors import (
     WorkflowRejected,
     WorkflowValidationError,
 )
-from trulience.generation.comfyui.workflow import (
-    ModelRef,
-    Slots,
-    check_workflow,
-    extract_models,
-    validate_workflow,
-)
+from trulience.generation.comfyui.models import ModelRef, extract_models
+from trulience.generation.comfyui.slots import Slots
+from trulience.generation.comfyui.validation import check_workflow, validate_workflow
 
 __all__ = [
     "ComfyUIBackend",

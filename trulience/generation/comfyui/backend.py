@@ -34,6 +34,7 @@ from trulience.generation.backend import (
     SegmentRequest,
     SegmentResult,
 )
+from trulience.generation.comfyui.api_format import check_api_format, is_link
 from trulience.generation.comfyui.client import (
     ComfyUIClient,
     HistoryEntry,
@@ -51,6 +52,8 @@ from trulience.generation.comfyui.errors import (
     WorkerUnavailable,
     WorkflowValidationError,
 )
+from trulience.generation.comfyui.registration import fixed_sizes
+from trulience.generation.comfyui.slots import Slots, bind_inputs, parse_slots
 from trulience.generation.comfyui.socket import (
     DeadlineReached,
     PreviewCallback,
@@ -60,15 +63,7 @@ from trulience.generation.comfyui.socket import (
     SocketIdle,
     SocketLost,
 )
-from trulience.generation.comfyui.workflow import (
-    Slots,
-    bind_inputs,
-    check_api_format,
-    check_workflow,
-    fixed_sizes,
-    is_link,
-    parse_slots,
-)
+from trulience.generation.comfyui.validation import check_workflow
 from trulience.media.frames import last_frame
 from trulience.media.probe import InvalidVideo, probe
 

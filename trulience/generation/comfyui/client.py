@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from trulience.config import mask_secrets
+from trulience.generation.comfyui.api_format import check_api_format
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     OutputMissing,
@@ -23,7 +24,6 @@ from trulience.generation.comfyui.errors import (
     WorkerUnavailable,
     WorkflowRejected,
 )
-from trulience.generation.comfyui.workflow import check_api_format
 
 log = logging.getLogger(__name__)
 
