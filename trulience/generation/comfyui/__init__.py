@@ -1,15 +1,15 @@
 """The ComfyUI backend: HTTP client, WebSocket follower, workflow validation, and the
 generation backend that makes one segment per prompt on a ComfyUI worker."""
 
-from trulience.generation.comfyui.backend import ComfyUIBackend
-from trulience.generation.comfyui.client import (
-    ComfyUIClient,
+from trulience.generation.comfyui.answers import (
     HistoryEntry,
     OutputFile,
     QueueEntry,
     QueueState,
     Submitted,
 )
+from trulience.generation.comfyui.backend import ComfyUIBackend
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     ExecutionFailed,

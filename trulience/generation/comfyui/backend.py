@@ -29,8 +29,9 @@ from trulience.generation.backend import (
     SegmentRequest,
     SegmentResult,
 )
+from trulience.generation.comfyui.answers import HistoryEntry
 from trulience.generation.comfyui.api_format import check_api_format
-from trulience.generation.comfyui.client import ComfyUIClient, HistoryEntry
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import (
     PromptInterrupted,
     PromptLost,

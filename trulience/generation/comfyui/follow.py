@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from trulience.generation.backend import SegmentRequest
-from trulience.generation.comfyui.client import ComfyUIClient, HistoryEntry, Submitted
+from trulience.generation.comfyui.answers import HistoryEntry, Submitted
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     PromptLost,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trulience.generation.backend import SegmentRequest
-from trulience.generation.comfyui.client import HistoryEntry
+from trulience.generation.comfyui.answers import HistoryEntry
 from trulience.generation.comfyui.errors import ExecutionFailed, PromptInterrupted
 from trulience.generation.comfyui.registration import fixed_sizes
 from trulience.generation.comfyui.slots import Slots

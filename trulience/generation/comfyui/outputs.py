@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from trulience.generation.backend import SegmentRequest
-from trulience.generation.comfyui.client import ComfyUIClient, HistoryEntry, OutputFile
+from trulience.generation.comfyui.answers import HistoryEntry, OutputFile
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import SlotError
 from trulience.generation.comfyui.slots import Slots
 from trulience.media.frames import last_frame

@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 
 from trulience.generation.backend import PermanentBackendError, SegmentRequest
+from trulience.generation.comfyui.answers import Submitted
 from trulience.generation.comfyui.api_format import is_link
-from trulience.generation.comfyui.client import ComfyUIClient, Submitted
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import Problem
 from trulience.generation.comfyui.slots import Slots, bind_inputs
 from trulience.generation.comfyui.socket import PromptTracker
