@@ -7,6 +7,7 @@ catalog by a start-up step (`register_configured_workers`: the worker health sen
 tick, the `generate` command and the demo before they start)."""
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -59,13 +60,11 @@ def configured_backend(
     database_url: str | None,
     comfyui_workers: Sequence[str],
     pool_name: str = DEFAULT_POOL,
-    *,
-    holder: str = "loop",
-    report: Report | None = None,
+    **options: Any,
 ) -> GenerationBackend:
-    """`backend_for`, with the pool's workers registered first (for a command that has not
-    called `register_configured_workers` at its start)."""
-    backend = backend_for(database_url, comfyui_workers, pool_name, holder=holder, report=report)
+    """`backend_for` (`options`: its holder and report), with the pool's workers registered
+    first: for a command that has not called `register_configured_workers` at its start."""
+    backend = backend_for(database_url, comfyui_workers, pool_name, **options)
     if isinstance(backend, PooledBackend):
         with connect(backend.database_url, actor="generation:setup") as conn:
             register_configured_workers(conn, comfyui_workers, pool_name)
