@@ -1,5 +1,10 @@
 """The ComfyUI backend: HTTP client, WebSocket follower, workflow validation, and the
-generation backend that makes one segment per prompt on a ComfyUI worker."""
+generation backend that makes one segment per prompt on a ComfyUI worker.
+
+The protocol: client (HTTP), answers (its records), refusals, socket (WebSocket), errors.
+A workflow: api_format, schemas (/object_info), validation and values, models, slots, and
+registration (its warnings). One segment: backend, with request (the prompt), follow (its
+run), outcome (how it ended) and outputs (its files)."""
 
 from trulience.generation.comfyui.answers import (
     HistoryEntry,
