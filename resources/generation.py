@@ -1,17 +1,18 @@
 """Generation backends as a Dagster resource: the local preview backend by default, the
 ComfyUI worker pool when COMFYUI_WORKERS names workers (decided by
-trulience.workers.configured, as for `trulience generate`)."""
+trulience.workers.configured, as for `trulience generate`). The resource only vends the
+backend; the worker health sensor registers the configured workers in the catalog."""
 
 from dagster import ConfigurableResource, get_dagster_logger
 
 from resources.catalog import CatalogResource
 from trulience.generation.backend import GenerationBackend
-from trulience.workers.configured import DEFAULT_POOL, configured_backend
+from trulience.workers.configured import DEFAULT_POOL, backend_for
 
 
 class GenerationResource(ConfigurableResource):
     """Which backend makes segments: the preview backend, or the pool `pool` of ComfyUI
-    workers (those in `comfyui_workers` are registered in it on first use)."""
+    workers (those in `comfyui_workers` are registered in it by the worker health sensor)."""
 
     home: str
     database_url: str | None = None
@@ -27,7 +28,7 @@ class GenerationResource(ConfigurableResource):
             if self.comfyui_workers
             else None
         )
-        return configured_backend(
+        return backend_for(
             url,
             self.comfyui_workers,
             self.pool,

@@ -1,18 +1,25 @@
-"""Worker health (PRD-46, PRD-06): check every ComfyUI worker each minute, take dead ones
-offline, record their devices, and close leases nobody renews any more."""
+"""Worker health (PRD-46, PRD-06): register the workers COMFYUI_WORKERS names, check every
+ComfyUI worker each minute, take dead ones offline, record their devices, and close leases
+nobody renews any more."""
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from resources import CatalogResource
+from resources import CatalogResource, GenerationResource
 from trulience.workers import health, pool
+from trulience.workers.configured import register_configured_workers
 
 
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
-def worker_health_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
-    """Health-check the worker pool; requests no runs."""
+def worker_health_sensor(
+    context: SensorEvaluationContext, catalog: CatalogResource, generation: GenerationResource
+):
+    """Register the configured workers and health-check the worker pool; requests no runs."""
     with catalog.connect(actor="dagster:worker_health_sensor") as conn:
+        added = register_configured_workers(conn, generation.comfyui_workers, generation.pool)
         checked = health.check_pool(conn)
         expired = pool.sweep_expired(conn)
+    if added:
+        context.log.info(f"registered {', '.join(added)} from COMFYUI_WORKERS")
     if not checked:
         return SkipReason("no ComfyUI workers registered")
     states = ", ".join(f"{w.name} {w.state}" for w in checked)

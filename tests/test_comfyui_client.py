@@ -19,7 +19,8 @@ import pytest
 from tests.fakes.comfyui import FakeComfyUI
 from trulience.errors import TrulienceError
 from trulience.generation.backend import PermanentBackendError, TransientBackendError
-from trulience.generation.comfyui.client import ComfyUIClient, HistoryEntry
+from trulience.generation.comfyui.answers import HistoryEntry
+from trulience.generation.comfyui.client import ComfyUIClient
 from trulience.generation.comfyui.errors import (
     OutputMissing,
     RequestRefused,

@@ -226,3 +226,24 @@ def test_cli_add_show_list(db_url, tmp_path):
     refused = run("scene-types", "add", "run", "--duration", "-3")
     assert refused.exit_code == 1 and "must be greater than 0" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_the_catalog_reads_a_parents_slug_and_the_projects_metadata_schemas(walk):
+    from trulience.catalog.errors import NotFound
+    from trulience.generation.scene_config import known_fields
+
+    define(walk, Definition("walk-slow", "Slow", parent="walk", settings={"fps": 12}))
+    child = scene_types.get_scene_type(walk, "walk-slow")
+    assert scene_types.scene_type_slug(walk, child.parent_id) == "walk"
+    with pytest.raises(NotFound):
+        scene_types.scene_type_slug(walk, -1)
+    assert scene_types.project_metadata_schemas(walk) == []
+    schema = {"type": "object", "properties": {"helmet": {"type": "string"}}}
+    projects.create_project(walk, "moonbase", "Moonbase", settings={"metadata_schema": schema})
+    projects.create_project(walk, "plain", "Plain")
+    assert scene_types.project_metadata_schemas(walk) == [schema]
+    assert "helmet" in known_fields(walk)
+    # a template may name a project's field; an unknown one is refused
+    define(walk, Definition("walk-helmet", "Helmet", "walk", {"prompt_template": "{helmet}"}))
+    with pytest.raises(InvalidSceneType, match="unknown placeholder"):
+        define(walk, Definition("walk-visor", "Visor", "walk", {"prompt_template": "{visor}"}))

@@ -10,16 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from trulience.generation.comfyui.api_format import check_api_format
 from trulience.generation.comfyui.errors import SlotError, WorkflowValidationError
-from trulience.generation.comfyui.workflow import (
-    InputSpec,
-    bind_inputs,
-    check_api_format,
-    check_workflow,
-    extract_models,
-    parse_slots,
-    validate_workflow,
-)
+from trulience.generation.comfyui.models import extract_models
+from trulience.generation.comfyui.schemas import InputSpec
+from trulience.generation.comfyui.slots import bind_inputs, parse_slots
+from trulience.generation.comfyui.validation import check_workflow, validate_workflow
 
 DATA = Path(__file__).parent / "data" / "comfyui"
 # recorded from a real ComfyUI 0.3.64 server (tests/data/comfyui/PROTOCOL.md)

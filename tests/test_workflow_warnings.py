@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from tests.fakes.animatic import SLOTS, WORKFLOW
 from trulience.catalog.workflows import workflow_warnings
 from trulience.cli import main
-from trulience.generation.comfyui.workflow import (
+from trulience.generation.comfyui.registration import (
     FixedSize,
     fixed_sizes,
-    parse_slots,
     registration_warnings,
     size_disagreements,
 )
+from trulience.generation.comfyui.slots import parse_slots
 from trulience.generation.scene_config import Definition, define
 from trulience.generation.workflow_registry import register_workflow, scene_type_warnings
 

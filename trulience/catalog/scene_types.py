@@ -5,7 +5,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Jsonb
 
-from trulience.catalog.errors import writing
+from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import SceneType, SceneTypeVersion
 
@@ -19,9 +19,9 @@ SETTINGS = (
     "width",
     "height",
     "seed_policy",
+    "seed",
     "qa_rules",
     "presets",
-    "seed",
     "preset",
     "params",
 )
@@ -118,3 +118,21 @@ def latest_version(conn: psycopg.Connection, slug: str) -> SceneTypeVersion:
         "scene type",
         slug,
     )
+
+
+def scene_type_slug(conn: psycopg.Connection, scene_type_id: int) -> str:
+    """The slug of the scene type with this id (a parent is stored by its id)."""
+    row = conn.execute("SELECT slug FROM scene_types WHERE id = %s", (scene_type_id,)).fetchone()
+    if row is None:
+        raise NotFound("scene type", scene_type_id)
+    return row[0]
+
+
+def project_metadata_schemas(conn: psycopg.Connection) -> list[dict | None]:
+    """The metadata schema of every project that declares one (a prompt may use its fields)."""
+    return [
+        schema
+        for (schema,) in conn.execute(
+            "SELECT settings -> 'metadata_schema' FROM projects WHERE settings ? 'metadata_schema'"
+        )
+    ]

@@ -7,9 +7,7 @@ above; presets and params merge key by key. Editing a scene type stores a new ve
 take keeps the effective configuration it started with.
 """
 
-import json
 import math
-import string
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -17,72 +15,47 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import yaml
 
 from trulience.catalog import scene_types as repo
 from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.workflows import get_workflow, workflow_by_id
-from trulience.errors import TrulienceError
+from trulience.generation.scene_definition import (
+    FIELDS,
+    Definition,
+    InvalidSceneType,
+    check_settings,
+    load_file,
+    parse_definition,
+    placeholders,
+)
 from trulience.metadata import DEFAULT_SCHEMA
-from trulience.slugs import InvalidSlug, check_slug
+
+__all__ = [
+    "FIELDS",
+    "REQUIRED",
+    "Definition",
+    "InvalidSceneType",
+    "SceneConfig",
+    "apply_file",
+    "check_settings",
+    "define",
+    "known_fields",
+    "load_file",
+    "parse_definition",
+    "placeholders",
+    "render_prompt",
+    "resolve",
+    "resolve_if_complete",
+]
 
 REQUIRED = ("target_duration_s", "segment_duration_s", "fps", "width", "height")
-# What a scene type definition (CLI or file) may say, besides slug, name and parent.
-FIELDS = (
-    "workflow",
-    "prompt_template",
-    "negative_prompt",
-    "target_duration_s",
-    "segment_duration_s",
-    "fps",
-    "width",
-    "height",
-    "seed_policy",
-    "seed",
-    "qa_rules",
-    "presets",
-    "preset",
-    "params",
-)
-_NUMBERS = ("target_duration_s", "segment_duration_s", "fps")
-_INTEGERS = ("width", "height", "seed")
-_OBJECTS = ("qa_rules", "presets", "params")
-_TEXTS = ("workflow", "prompt_template", "negative_prompt", "seed_policy", "preset")
-
-
-class InvalidSceneType(TrulienceError):
-    """A scene type definition that cannot be stored; names the scene type and field."""
-
-    def __init__(self, scene_type: str, field: str, reason: str):
-        self.scene_type, self.field, self.reason = scene_type, field, reason
-        super().__init__(f"scene type {scene_type!r}, {field}: {reason}")
-
-
-def placeholders(template: str, scene_type: str, field: str) -> set[str]:
-    """The {names} a prompt template uses; a malformed template is refused."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise InvalidSceneType(scene_type, field, f"malformed template: {exc}") from exc
-    names = set()
-    for _, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if not name.isidentifier() or spec or conversion:
-            raise InvalidSceneType(
-                scene_type, field, f"placeholder {{{name}}} must be a plain field name"
-            )
-        names.add(name)
-    return names
 
 
 def known_fields(conn: psycopg.Connection) -> set[str]:
     """Fields a prompt may use: the character's name and slug, and every metadata field the
     studio schema or any project's schema declares."""
     known = {"name", "slug"} | set(DEFAULT_SCHEMA["properties"])
-    for (schema,) in conn.execute(
-        "SELECT settings -> 'metadata_schema' FROM projects WHERE settings ? 'metadata_schema'"
-    ):
+    for schema in repo.project_metadata_schemas(conn):
         known |= set((schema or {}).get("properties", {}))
     return known
 
@@ -164,22 +137,52 @@ def _fps(value: Decimal) -> Fraction:
 def resolve(conn: psycopg.Connection, slug: str) -> SceneConfig:
     """The effective configuration of a scene type's newest version, parents included.
     Raises InvalidSceneType when a required setting is set nowhere in the chain."""
-    chain = []
+    chain, lineage = _chain(conn, slug)
+    merged = _merge(chain)
+    _check_merged(slug, merged, lineage)
+    workflow = workflow_by_id(conn, merged["workflow_id"]) if merged.get("workflow_id") else None
+    own = chain[-1]
+    return SceneConfig(
+        scene_type=slug,
+        version_id=own.id,
+        version=own.version,
+        lineage=lineage,
+        target_duration_s=Decimal(merged["target_duration_s"]),
+        segment_duration_s=Decimal(merged["segment_duration_s"]),
+        fps=_fps(Decimal(merged["fps"])),
+        width=int(merged["width"]),
+        height=int(merged["height"]),
+        prompt_template=merged.get("prompt_template") or "",
+        negative_prompt=merged.get("negative_prompt") or "",
+        seed_policy=merged.get("seed_policy") or "increment",
+        seed=int(merged.get("seed") or 0),
+        workflow=workflow.name if workflow else None,
+        workflow_version=workflow.version if workflow else None,
+        workflow_sha256=workflow.sha256 if workflow else None,
+        qa_rules=merged.get("qa_rules") or {},
+        presets=merged["presets"],
+        preset=merged.get("preset"),
+        params=merged["params"],
+    )
+
+
+def _chain(conn: psycopg.Connection, slug: str) -> tuple[list[Any], tuple[str, ...]]:
+    """The newest version of the scene type and of each parent, root first, and their slugs."""
+    versions, slugs = [], []
     current: str | None = slug
     while current is not None:
-        chain.append(repo.latest_version(conn, current))
+        versions.append(repo.latest_version(conn, current))
+        slugs.append(current)
         parent_id = repo.get_scene_type(conn, current).parent_id
-        current = (
-            conn.execute("SELECT slug FROM scene_types WHERE id = %s", (parent_id,)).fetchone()[0]
-            if parent_id
-            else None
-        )
-    lineage = tuple(
-        conn.execute("SELECT slug FROM scene_types WHERE id = %s", (v.scene_type_id,)).fetchone()[0]
-        for v in reversed(chain)
-    )
+        current = repo.scene_type_slug(conn, parent_id) if parent_id else None
+    return versions[::-1], tuple(reversed(slugs))
+
+
+def _merge(chain: list[Any]) -> dict[str, Any]:
+    """The settings of a chain of versions (root first), each level overriding the one above;
+    presets and params merge key by key."""
     merged: dict[str, Any] = {"presets": {}, "params": {}}
-    for version in reversed(chain):  # root first, the scene type itself last
+    for version in chain:  # root first, the scene type itself last
         for name in repo.SETTINGS:
             value = getattr(version, name)
             if value is None:
@@ -188,6 +191,11 @@ def resolve(conn: psycopg.Connection, slug: str) -> SceneConfig:
                 merged[name] = {**merged[name], **value}
             else:
                 merged[name] = value
+    return merged
+
+
+def _check_merged(slug: str, merged: dict[str, Any], lineage: tuple[str, ...]) -> None:
+    """Refuse an effective configuration that lacks a required setting or contradicts itself."""
     missing = [name for name in REQUIRED if merged.get(name) is None]
     if missing:
         raise InvalidSceneType(
@@ -210,30 +218,6 @@ def resolve(conn: psycopg.Connection, slug: str) -> SceneConfig:
             f"{preset!r} is not one of the presets "
             f"({', '.join(sorted(merged['presets'])) or 'none defined'})",
         )
-    workflow = workflow_by_id(conn, merged["workflow_id"]) if merged.get("workflow_id") else None
-    own = chain[0]
-    return SceneConfig(
-        scene_type=slug,
-        version_id=own.id,
-        version=own.version,
-        lineage=lineage,
-        target_duration_s=Decimal(merged["target_duration_s"]),
-        segment_duration_s=Decimal(merged["segment_duration_s"]),
-        fps=_fps(Decimal(merged["fps"])),
-        width=int(merged["width"]),
-        height=int(merged["height"]),
-        prompt_template=merged.get("prompt_template") or "",
-        negative_prompt=merged.get("negative_prompt") or "",
-        seed_policy=merged.get("seed_policy") or "increment",
-        seed=int(merged.get("seed") or 0),
-        workflow=workflow.name if workflow else None,
-        workflow_version=workflow.version if workflow else None,
-        workflow_sha256=workflow.sha256 if workflow else None,
-        qa_rules=merged.get("qa_rules") or {},
-        presets=merged["presets"],
-        preset=preset,
-        params=merged["params"],
-    )
 
 
 def render_prompt(
@@ -252,105 +236,6 @@ def render_prompt(
         }
     )
     return " ".join(rendered.split()), missing
-
-
-@dataclass(frozen=True)
-class Definition:
-    """One scene type as a producer writes it (CLI options or an entry of a YAML file)."""
-
-    slug: str
-    name: str
-    parent: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_definition(entry: Any, where: str) -> Definition:
-    """A definition from a YAML/JSON mapping, with every field's type checked."""
-    if not isinstance(entry, dict):
-        raise InvalidSceneType(where, "(entry)", "must be a mapping of fields")
-    slug = entry.get("slug")
-    if not isinstance(slug, str):
-        raise InvalidSceneType(where, "slug", "is required (text)")
-    try:
-        check_slug(slug, "slug")
-    except InvalidSlug as exc:
-        raise InvalidSceneType(slug, "slug", str(exc)) from exc
-    unknown = sorted(set(entry) - {"slug", "name", "parent", *FIELDS})
-    if unknown:
-        raise InvalidSceneType(
-            slug,
-            ", ".join(unknown),
-            "unknown field(s); known: slug, name, parent, " + ", ".join(FIELDS),
-        )
-    settings = check_settings(slug, {n: entry[n] for n in FIELDS if entry.get(n) is not None})
-    name = entry.get("name") or slug.replace("-", " ").capitalize()
-    parent = entry.get("parent")
-    if parent is not None and not isinstance(parent, str):
-        raise InvalidSceneType(slug, "parent", "must be a scene type slug")
-    return Definition(slug, str(name), parent, settings)
-
-
-def check_settings(slug: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Each setting's type and range checked, numbers as Decimal; names the field."""
-    checked = {}
-    for name, value in settings.items():
-        if name not in FIELDS:
-            raise InvalidSceneType(slug, name, "unknown setting; known: " + ", ".join(FIELDS))
-        if name in _NUMBERS:
-            if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-                raise InvalidSceneType(slug, name, f"must be a number, got {value!r}")
-            try:
-                value = Decimal(str(value))
-            except ArithmeticError as exc:
-                raise InvalidSceneType(slug, name, f"must be a number, got {value!r}") from exc
-            if not value.is_finite() or value <= 0:
-                raise InvalidSceneType(slug, name, f"must be greater than 0, got {value}")
-        if name in _INTEGERS and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidSceneType(slug, name, f"must be a whole number, got {value!r}")
-        if name in ("width", "height") and (value % 2 or not 16 <= value <= 8192):
-            raise InvalidSceneType(
-                slug,
-                name,
-                f"must be an even number of pixels from 16 to "
-                f"8192 (H.264 refuses odd sizes), got {value}",
-            )
-        if name in _OBJECTS and not isinstance(value, dict):
-            raise InvalidSceneType(slug, name, f"must be a mapping, got {type(value).__name__}")
-        if name in _TEXTS and not isinstance(value, str):
-            raise InvalidSceneType(slug, name, f"must be text, got {value!r}")
-        checked[name] = value
-    if "qa_rules" in checked:
-        _check_qa_rules(slug, checked["qa_rules"])
-    target, segment = checked.get("target_duration_s"), checked.get("segment_duration_s")
-    if target is not None and segment is not None and segment > target:
-        raise InvalidSceneType(
-            slug, "segment_duration_s", f"{segment} s is longer than the target duration {target} s"
-        )
-    return checked
-
-
-def _check_qa_rules(slug: str, rules: dict[str, Any]) -> None:
-    from trulience.qa.video_rules import QARules  # the video gates' own validation
-
-    unknown = sorted(set(rules) - {"video_qa", "max_takes", "retake_params"})
-    if unknown:
-        raise InvalidSceneType(
-            slug,
-            "qa_rules",
-            f"unknown key(s) {', '.join(unknown)}; "
-            "known: video_qa (gate settings), max_takes, retake_params",
-        )
-    if not isinstance(rules.get("retake_params", {}), dict):
-        raise InvalidSceneType(
-            slug, "qa_rules.retake_params", "must be a mapping of parameters for retakes"
-        )
-    takes = rules.get("max_takes", 1)
-    if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 20:
-        raise InvalidSceneType(slug, "qa_rules.max_takes", f"must be 1 to 20, got {takes!r}")
-    try:
-        QARules.from_config(rules.get("video_qa", {}))
-    except TrulienceError as exc:
-        raise InvalidSceneType(slug, "qa_rules", str(exc)) from exc
 
 
 def _to_columns(conn: psycopg.Connection, definition: Definition) -> dict[str, Any]:
@@ -441,51 +326,6 @@ def resolve_if_complete(conn: psycopg.Connection, slug: str) -> None:
     except InvalidSceneType as exc:
         if "not set on the scene type nor on any parent" not in exc.reason:
             raise
-
-
-def load_file(path: Path) -> list[Definition]:
-    """Definitions from a YAML or JSON file: a list, or a mapping with `scene_types:`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InvalidSceneType(str(path), "(file)", "no such file") from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidSceneType(str(path), "(file)", f"not valid {path.suffix[1:]}: {exc}") from exc
-    if isinstance(data, dict):
-        data = data.get("scene_types")
-    if not isinstance(data, list):
-        raise InvalidSceneType(
-            str(path), "(file)", "must hold a list of scene types (or scene_types: [...])"
-        )
-    definitions = [parse_definition(entry, f"{path}[{i}]") for i, entry in enumerate(data)]
-    slugs = [d.slug for d in definitions]
-    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
-    if duplicates:
-        raise InvalidSceneType(str(path), "slug", "defined twice: " + ", ".join(duplicates))
-    return _parents_first(definitions)
-
-
-def _parents_first(definitions: list[Definition]) -> list[Definition]:
-    by_slug = {d.slug: d for d in definitions}
-    ordered: list[Definition] = []
-    visiting: set[str] = set()
-
-    def visit(definition: Definition) -> None:
-        if definition in ordered:
-            return
-        if definition.slug in visiting:
-            raise InvalidSceneType(definition.slug, "parent", "the file's parents form a cycle")
-        visiting.add(definition.slug)
-        if definition.parent in by_slug:
-            visit(by_slug[definition.parent])
-        visiting.discard(definition.slug)
-        ordered.append(definition)
-
-    for definition in definitions:
-        visit(definition)
-    return ordered
 
 
 def apply_file(conn: psycopg.Connection, path: Path) -> list[tuple[str, str]]:

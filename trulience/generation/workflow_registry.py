@@ -17,17 +17,16 @@ from trulience.catalog.workflows import (
     set_workflow_warnings,
 )
 from trulience.errors import TrulienceError
+from trulience.generation.comfyui.api_format import check_api_format
 from trulience.generation.comfyui.client import ComfyUIClient
-from trulience.generation.comfyui.workflow import (
-    Slots,
-    check_api_format,
-    check_workflow,
-    extract_models,
+from trulience.generation.comfyui.models import extract_models
+from trulience.generation.comfyui.registration import (
     fixed_sizes,
-    parse_slots,
     registration_warnings,
     size_disagreements,
 )
+from trulience.generation.comfyui.slots import Slots, parse_slots
+from trulience.generation.comfyui.validation import check_workflow
 from trulience.generation.scene_config import resolve
 
 

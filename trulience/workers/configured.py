@@ -1,8 +1,13 @@
 """Which backend makes segments, decided in one place from the settings: the local preview
 backend, or the pool of ComfyUI workers COMFYUI_WORKERS names. The `generate` command and
-the Dagster resource both ask here, so a take made either way comes from the same backend."""
+the Dagster resource both ask here, so a take made either way comes from the same backend.
+
+Vending a backend writes nothing: the workers COMFYUI_WORKERS names are registered in the
+catalog by a start-up step (`register_configured_workers`: the worker health sensor on each
+tick, the `generate` command and the demo before they start)."""
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -15,7 +20,7 @@ from trulience.workers.pooled_backend import PooledBackend, Report
 DEFAULT_POOL = "default"
 
 
-def register_workers(
+def register_configured_workers(
     conn: psycopg.Connection, urls: Sequence[str], pool_name: str = DEFAULT_POOL
 ) -> list[str]:
     """Register the workers among `urls` the catalog does not know yet (in `pool_name`);
@@ -29,7 +34,11 @@ def register_workers(
     return added
 
 
-def configured_backend(
+# the name the demo and older callers know
+register_workers = register_configured_workers
+
+
+def backend_for(
     database_url: str | None,
     comfyui_workers: Sequence[str],
     pool_name: str = DEFAULT_POOL,
@@ -37,15 +46,29 @@ def configured_backend(
     holder: str = "loop",
     report: Report | None = None,
 ) -> GenerationBackend:
-    """The preview backend when no ComfyUI worker is configured, else the pool (its workers
-    registered on first use); `report` hears what a waiting segment waits for."""
+    """The preview backend when no ComfyUI worker is configured, else the pool (writing
+    nothing: its workers are registered at start-up); `report` hears what a waiting segment
+    waits for."""
     if not comfyui_workers:
         return LocalPreviewBackend()
     if database_url is None:
         raise ValueError("a ComfyUI pool needs the catalog: no database URL given")
-    with connect(database_url, actor="generation:setup") as conn:
-        register_workers(conn, comfyui_workers, pool_name)
     return PooledBackend(database_url, pool_name, holder=holder, report=report)
+
+
+def configured_backend(
+    database_url: str | None,
+    comfyui_workers: Sequence[str],
+    pool_name: str = DEFAULT_POOL,
+    **options: Any,
+) -> GenerationBackend:
+    """`backend_for` (`options`: its holder and report), with the pool's workers registered
+    first: for a command that has not called `register_configured_workers` at its start."""
+    backend = backend_for(database_url, comfyui_workers, pool_name, **options)
+    if isinstance(backend, PooledBackend):
+        with connect(backend.database_url, actor="generation:setup") as conn:
+            register_configured_workers(conn, comfyui_workers, pool_name)
+    return backend
 
 
 def describe_backend(backend: GenerationBackend) -> str:

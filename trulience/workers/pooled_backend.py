@@ -77,58 +77,69 @@ class PooledBackend:
                 if isinstance(node, dict) and node.get("class_type")
             )
         )
-        # workers that lost this segment: leased again only after a passing health check
-        suspects: set[int] = set()
-        errors: list[str] = []
+        tries = _Failover()
         with connect(self.database_url, actor=f"pool:{self.holder}") as conn:
             for _ in range(self.attempts):
                 try:
-                    lease = self._wait_for_lease(conn, requires, request, suspects)
+                    lease = self._wait_for_lease(conn, requires, request, tries.suspects)
                 except TransientBackendError as exc:
-                    raise _failure(request, [*errors, str(exc)]) from exc
-                beat = _Heartbeat(self.database_url, lease.id, self.ttl_s, self.heartbeat_s)
-                beat.start()
-                try:
-                    result = self.backend_factory(lease.url).generate_segment(
-                        seed_frame, request, work_dir
-                    )
-                except PromptInterrupted as exc:
-                    # someone interrupted the prompt on a worker that answered: not the
-                    # worker's fault, and it may run the segment again at once
-                    beat.stop()
-                    pool.release(conn, lease.id, "interrupted")
-                    errors.append(f"{lease.worker}: {exc}")
-                    continue
-                except TransientBackendError as exc:
-                    beat.stop()
-                    pool.release(conn, lease.id, "worker_lost")
-                    pool.record_fault(conn, lease.worker, str(exc))
-                    suspects.add(lease.worker_id)
-                    errors.append(f"{lease.worker}: {exc}")
-                    continue
-                except BaseException:
-                    beat.stop()
-                    pool.release(conn, lease.id, "failed")
-                    raise
-                beat.stop()
-                pool.release(conn, lease.id, "done")
-                pool.record_success(conn, lease.worker)
-                metadata = {
-                    **result.metadata,
-                    "worker_name": lease.worker,
-                    "worker_url": lease.url,
-                    "failed_over_from": errors,
-                }
-                if beat.lost:  # the lease expired under us: still our result, but say so
-                    metadata["lease_lost"] = True
-                # the pool ran the request's workflow on this worker: provenance names both
-                return dataclasses.replace(
-                    result,
-                    worker=lease.worker,
-                    metadata=metadata,
-                    ran_workflow=request.workflow is not None,
-                )
-        raise _failure(request, errors)
+                    raise _failure(request, [*tries.errors, str(exc)]) from exc
+                result = self._attempt(conn, lease, seed_frame, request, work_dir, tries)
+                if result is not None:
+                    return result
+        raise _failure(request, tries.errors)
+
+    def _attempt(
+        self,
+        conn,
+        lease: pool.Lease,
+        seed_frame: np.ndarray,
+        request: SegmentRequest,
+        work_dir: Path,
+        tries: "_Failover",
+    ) -> SegmentResult | None:
+        """Run the segment on a leased worker under a heartbeat: its result, or None (the
+        reason noted in `tries`) when the segment may run again."""
+        beat = _Heartbeat(self.database_url, lease.id, self.ttl_s, self.heartbeat_s)
+        beat.start()
+        try:
+            result = self.backend_factory(lease.url).generate_segment(seed_frame, request, work_dir)
+        except PromptInterrupted as exc:
+            # someone interrupted the prompt on a worker that answered: not the
+            # worker's fault, and it may run the segment again at once
+            beat.stop()
+            pool.release(conn, lease.id, "interrupted")
+            tries.errors.append(f"{lease.worker}: {exc}")
+            return None
+        except TransientBackendError as exc:
+            beat.stop()
+            pool.release(conn, lease.id, "worker_lost")
+            pool.record_fault(conn, lease.worker, str(exc))
+            tries.suspects.add(lease.worker_id)
+            tries.errors.append(f"{lease.worker}: {exc}")
+            return None
+        except BaseException:
+            beat.stop()
+            pool.release(conn, lease.id, "failed")
+            raise
+        beat.stop()
+        pool.release(conn, lease.id, "done")
+        pool.record_success(conn, lease.worker)
+        metadata = {
+            **result.metadata,
+            "worker_name": lease.worker,
+            "worker_url": lease.url,
+            "failed_over_from": tries.errors,
+        }
+        if beat.lost:  # the lease expired under us: still our result, but say so
+            metadata["lease_lost"] = True
+        # the pool ran the request's workflow on this worker: provenance names both
+        return dataclasses.replace(
+            result,
+            worker=lease.worker,
+            metadata=metadata,
+            ran_workflow=request.workflow is not None,
+        )
 
     def _wait_for_lease(
         self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
@@ -199,6 +210,15 @@ class PooledBackend:
 
     def _why(self, conn, requires: pool.Requirements) -> str:
         return pool.describe_wait(pool.list_workers(conn, self.pool), self.pool, requires)
+
+
+@dataclasses.dataclass
+class _Failover:
+    """One segment's tries so far: what went wrong on each worker, and the workers that lost
+    it (leased again only after a passing health check)."""
+
+    errors: list[str] = dataclasses.field(default_factory=list)
+    suspects: set[int] = dataclasses.field(default_factory=set)
 
 
 def _failure(request: SegmentRequest, errors: list[str]) -> TransientBackendError:

@@ -2,12 +2,12 @@
 
 Every failure becomes a domain error: an unreachable or overloaded worker is transient
 (WorkerUnavailable), a refused workflow is permanent (WorkflowRejected, with each problem
-the server named), and a 200 answer that still lists node errors is a refusal too.
+the server named), and a 200 answer that still lists node errors is a refusal too. Its
+answers are the records of answers.py; a refusal's problems are read in refusals.py.
 """
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -15,165 +15,24 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from trulience.config import mask_secrets
+from trulience.generation.comfyui.answers import (
+    QueueEntry,
+    QueueState,
+    Submitted,
+)
+from trulience.generation.comfyui.api_format import check_api_format
 from trulience.generation.comfyui.errors import (
     ComfyUIError,
     OutputMissing,
-    Problem,
     RequestRefused,
     WorkerUnavailable,
     WorkflowRejected,
 )
-from trulience.generation.comfyui.workflow import check_api_format
+from trulience.generation.comfyui.refusals import node_problems, rejection
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """The worker's answer to POST /prompt: the prompt id and its queue number (a counter in
-    the server's memory, with gaps, restarting at 0: not an id)."""
-
-    prompt_id: str
-    number: int
-    node_errors: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One queued or running prompt: `[number, prompt_id, prompt, extra_data, outputs]`."""
-
-    number: float
-    prompt_id: str
-    prompt: dict[str, Any]
-    extra_data: dict[str, Any]
-    outputs_to_execute: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, raw: Any) -> "QueueEntry":
-        number, prompt_id, prompt, extra, outputs = (list(raw) + [None] * 5)[:5]
-        return cls(
-            number=number if isinstance(number, int | float) else 0,
-            prompt_id=str(prompt_id),
-            prompt=prompt if isinstance(prompt, dict) else {},
-            extra_data=extra if isinstance(extra, dict) else {},
-            outputs_to_execute=tuple(str(o) for o in outputs or ()),
-        )
-
-
-@dataclass(frozen=True)
-class QueueState:
-    """GET /queue: the running prompt(s) and the pending ones in the order they will run
-    (the server does not sort them; we do, by number)."""
-
-    running: tuple[QueueEntry, ...]
-    pending: tuple[QueueEntry, ...]
-
-    def position(self, prompt_id: str) -> int | None:
-        """0 if running, n for the n-th pending prompt, None if not queued at all."""
-        if any(e.prompt_id == prompt_id for e in self.running):
-            return 0
-        for place, entry in enumerate(self.pending, start=1):
-            if entry.prompt_id == prompt_id:
-                return place
-        return None
-
-    def __contains__(self, prompt_id: object) -> bool:
-        return isinstance(prompt_id, str) and self.position(prompt_id) is not None
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """A file a node wrote, as /view addresses it."""
-
-    filename: str
-    subfolder: str
-    type: str
-    animated: bool = False
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """A finished prompt as /history/<id> reports it. `outcome` is "success", "error" or
-    "interrupted" (the server says "error" for both of the last two; the last message
-    tells them apart)."""
-
-    prompt_id: str
-    number: float | None
-    status_str: str | None
-    completed: bool
-    messages: tuple[tuple[str, dict[str, Any]], ...]
-    outputs: dict[str, dict[str, Any]]
-
-    @classmethod
-    def parse(cls, prompt_id: str, raw: Mapping[str, Any]) -> "HistoryEntry":
-        status = raw.get("status") or {}
-        messages = tuple(
-            (str(m[0]), m[1] if isinstance(m[1], dict) else {})
-            for m in status.get("messages") or ()
-            if isinstance(m, list | tuple) and len(m) == 2
-        )
-        prompt = raw.get("prompt") or []
-        number = prompt[0] if prompt and isinstance(prompt[0], int | float) else None
-        return cls(
-            prompt_id=prompt_id,
-            number=number,
-            status_str=status.get("status_str"),
-            completed=bool(status.get("completed")),
-            messages=messages,
-            outputs=dict(raw.get("outputs") or {}),
-        )
-
-    def message(self, event: str) -> dict[str, Any] | None:
-        """The data of the last status message named `event`, if any."""
-        for name, data in reversed(self.messages):
-            if name == event:
-                return data
-        return None
-
-    @property
-    def outcome(self) -> str | None:
-        if self.message("execution_interrupted") is not None:
-            return "interrupted"
-        if self.message("execution_error") is not None or self.status_str == "error":
-            return "error"
-        if self.status_str == "success" and self.completed:
-            return "success"
-        return None
-
-    @property
-    def cached_nodes(self) -> tuple[str, ...]:
-        cached = self.message("execution_cached") or {}
-        return tuple(str(n) for n in cached.get("nodes") or ())
-
-    @property
-    def compute_s(self) -> float | None:
-        """Server time from execution_start to its end message (timestamps in ms)."""
-        start = (self.message("execution_start") or {}).get("timestamp")
-        end = None
-        for event in ("execution_success", "execution_error", "execution_interrupted"):
-            end = end or (self.message(event) or {}).get("timestamp")
-        if isinstance(start, int | float) and isinstance(end, int | float):
-            return max(0.0, (end - start) / 1000)
-        return None
-
-    def files(self, node_id: str) -> list[OutputFile]:
-        """The files node `node_id` wrote; videos are listed under `images` with
-        `animated: [true]` (there is no `videos` key)."""
-        output = self.outputs.get(str(node_id)) or {}
-        animated = any(output.get("animated") or ())
-        return [
-            OutputFile(
-                filename=item["filename"],
-                subfolder=item.get("subfolder", ""),
-                type=item.get("type", "output"),
-                animated=animated,
-            )
-            for key in ("images", "gifs", "videos")  # custom nodes use other keys
-            for item in output.get(key) or ()
-            if isinstance(item, dict) and item.get("filename")
-        ]
 
 
 class ComfyUIClient:
@@ -318,7 +177,7 @@ class ComfyUIClient:
         response = self._request("POST", "/prompt", json=body, accept=(200, 400))
         answer = _json_body(response)
         if response.status_code == 400:
-            raise _rejection(answer, response.status_code, graph)
+            raise rejection(answer, response.status_code, graph)
         if not isinstance(answer, dict):
             raise _worker(
                 WorkerUnavailable(
@@ -334,7 +193,7 @@ class ComfyUIClient:
             raise WorkflowRejected(
                 f"the worker accepted only part of the workflow (prompt {accepted_id}); "
                 "that part was cancelled",
-                _node_problems(node_errors, graph),
+                node_problems(node_errors, graph),
                 error_type="partial_acceptance",
                 prompt_id=accepted_id,
                 status=response.status_code,
@@ -460,82 +319,3 @@ def _json_body(response: requests.Response) -> Any:
 def _worker(error: ComfyUIError, base_url: str) -> Any:
     error.worker = base_url
     return error
-
-
-def _rejection(answer: Any, status: int, graph: Mapping[str, Any]) -> WorkflowRejected:
-    """A 400 from POST /prompt as a WorkflowRejected listing each problem."""
-    if not isinstance(answer, dict):
-        return WorkflowRejected(
-            f"the worker refused the workflow with {status} and no explanation", status=status
-        )
-    error = answer.get("error") or {}
-    if isinstance(error, str):  # very old servers answer {"error": "text"}
-        error = {"type": "invalid_prompt", "message": error}
-    problems = _node_problems(answer.get("node_errors") or {}, graph)
-    if not problems:
-        node_id = _node_from_details(str(error.get("details") or ""))
-        node = graph.get(node_id) if node_id else None
-        problems = [
-            Problem(
-                node_id,
-                node.get("class_type") if isinstance(node, Mapping) else None,
-                None,
-                str(error.get("type") or "invalid_prompt"),
-                str(error.get("message") or "the worker refused the workflow"),
-                details={"details": error.get("details"), "extra_info": error.get("extra_info")},
-            )
-        ]
-    message = str(error.get("message") or "the worker refused the workflow")
-    return WorkflowRejected(
-        f"the worker refused the workflow: {message}",
-        problems,
-        error_type=error.get("type"),
-        status=status,
-    )
-
-
-def _node_from_details(details: str) -> str | None:
-    # invalid_prompt names the node only in the text: "Node ID '#9'".
-    marker = "Node ID '#"
-    if marker in details:
-        return details.split(marker, 1)[1].split("'", 1)[0] or None
-    return None
-
-
-def _node_problems(node_errors: Mapping[str, Any], graph: Mapping[str, Any]) -> list[Problem]:
-    problems = []
-    for node_id, entry in node_errors.items():
-        entry = entry if isinstance(entry, Mapping) else {}
-        node = graph.get(str(node_id))
-        class_type = entry.get("class_type") or (
-            node.get("class_type") if isinstance(node, Mapping) else None
-        )
-        for error in entry.get("errors") or [{}]:
-            extra = error.get("extra_info") or {}
-            input_name = extra.get("input_name")
-            details = str(error.get("details") or "")
-            if input_name is None and error.get("type") == "required_input_missing":
-                input_name = details or None
-            message = str(error.get("message") or "invalid")
-            if details and error.get("type") != "exception_during_validation":
-                message = f"{message}: {details}"
-            elif error.get("type") == "exception_during_validation":
-                # The server's traceback is for its log, not for a producer.
-                kind = extra.get("exception_type") or "error"
-                message = f"{message} ({kind} {details})"
-            problems.append(
-                Problem(
-                    str(node_id),
-                    class_type,
-                    input_name,
-                    str(error.get("type") or "invalid"),
-                    message,
-                    details={
-                        k: v
-                        for k, v in extra.items()
-                        if k in ("received_value", "received_type", "linked_node", "input_config")
-                    }
-                    | {"dependent_outputs": entry.get("dependent_outputs") or []},
-                )
-            )
-    return problems
