@@ -57,14 +57,17 @@ def upsert_budget(
 
 def budget_of(conn: psycopg.Connection, project: str) -> Budget | None:
     """The project's budget; None when it has none."""
-    rows = many(conn, Budget, f"{_SELECT} WHERE p.slug = %s", (project,))
-    return rows[0] if rows else None
+    return _budget(conn, project, "")
 
 
 def budget_of_for_update(conn: psycopg.Connection, project: str) -> Budget | None:
     """The project's budget, its row held (FOR UPDATE) until the transaction ends; None
     when it has none."""
-    rows = many(conn, Budget, f"{_SELECT} WHERE p.slug = %s FOR UPDATE OF b", (project,))
+    return _budget(conn, project, " FOR UPDATE OF b")
+
+
+def _budget(conn: psycopg.Connection, project: str, locking: str) -> Budget | None:
+    rows = many(conn, Budget, f"{_SELECT} WHERE p.slug = %s{locking}", (project,))
     return rows[0] if rows else None
 
 
