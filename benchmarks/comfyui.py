@@ -33,6 +33,7 @@ from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
 from trulience.catalog import migrations
 from trulience.catalog.database import connect, embedded_server
+from trulience.catalog.workers import done_lease_seconds
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.comfyui.backend import ComfyUIBackend
 from trulience.workers import health, pool
@@ -109,10 +110,7 @@ def utilisation(tmp: Path, segments: int, workers: int = 8) -> None:
             with ThreadPoolExecutor(max_workers=workers) as executor:
                 list(executor.map(run, range(segments)))
             wall = time.perf_counter() - started
-            busy = conn.execute(
-                "SELECT sum(extract(epoch FROM released_at - leased_at)) FROM worker_leases "
-                "WHERE outcome = 'done'"
-            ).fetchone()[0]
+            busy = done_lease_seconds(conn)
         ideal = sum(lengths) / workers
         print(
             f"\npool utilisation: {workers} workers, {segments} segments of 0.2-1.5 s "

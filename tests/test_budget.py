@@ -156,3 +156,19 @@ def test_bad_budgets_are_refused_clearly(production, project, hours, policy, err
 def test_a_bad_currency_is_refused_by_the_catalog(production):
     with pytest.raises(InvalidValue, match="three-letter ISO 4217 code"):
         set_budget(production, "moonbase", 1, currency="dollars")
+
+
+def test_a_locked_budget_holds_a_second_locker_but_not_a_reader(production, db_url):
+    # create_batch locks the budget row so two batches cannot both take its last hours
+    from psycopg import errors as pg
+
+    from trulience.catalog.budgets import budget_of, budget_of_for_update
+    from trulience.catalog.database import connect
+
+    set_budget(production, "moonbase", 1)
+    with connect(db_url) as other, production.transaction():
+        assert budget_of_for_update(production, "moonbase").policy == "refuse"
+        other.execute("SET lock_timeout = '200ms'")
+        assert budget_of(other, "moonbase").project == "moonbase"  # reading does not wait
+        with pytest.raises(pg.LockNotAvailable):
+            budget_of_for_update(other, "moonbase")

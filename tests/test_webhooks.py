@@ -12,8 +12,8 @@ import pytest
 from trulience.auth import PermissionDenied
 from trulience.auth import users as accounts
 from trulience.catalog.errors import InvalidValue
+from trulience.catalog.webhooks import deliveries_of
 from trulience.notify import add_webhook, deliver, mark_read, notify, publish, unread, verify
-from trulience.notify.webhooks import deliveries_of
 
 SECRET = "a-long-shared-secret-for-tests"
 

@@ -84,6 +84,20 @@ def test_concurrent_acquirers_never_share_a_slot(workers, db_url):
     assert results.count(None) == 3
 
 
+def test_a_worker_being_leased_is_skipped_not_waited_for(workers, db_url):
+    from trulience.catalog import workers as catalog
+
+    gpu_a = pool.get_worker(workers, "gpu-a")
+    with connect(db_url) as other, workers.transaction():
+        assert catalog.online_slots_for_update_skip_locked(workers, gpu_a.id) == 1
+        other.execute("SET lock_timeout = '2s'")  # a lock waited for fails the test
+        started = time.monotonic()
+        assert catalog.online_slots_for_update_skip_locked(other, gpu_a.id) is None
+        lease = pool.acquire(other, "studio", "second")
+        assert time.monotonic() - started < 5
+    assert lease is not None and lease.worker == "gpu-b"
+
+
 def test_expired_leases_free_the_slot_and_heartbeats_keep_it(workers):
     lease = pool.acquire(workers, "studio", "run-1", ttl_s=0.3)
     kept = pool.acquire(workers, "studio", "run-2", ttl_s=0.3)

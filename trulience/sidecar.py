@@ -15,6 +15,7 @@ import psycopg
 
 from trulience.catalog.characters import get_character, projects_of, update_metadata
 from trulience.catalog.errors import writing
+from trulience.catalog.sidecars import lock_character_for_update, record_sync, sync_state_of
 from trulience.errors import TrulienceError
 from trulience.metadata import InvalidMetadata, Problem, schema_for, validate_metadata
 from trulience.storage import Storage, storage_key
@@ -73,14 +74,13 @@ def sync_metadata(
     uri = storage.uri(key)
     with writing(conn):
         character = get_character(conn, slug)
-        conn.execute("SELECT 1 FROM characters WHERE id = %s FOR UPDATE", (character.id,))
-        state = conn.execute(
-            "SELECT synced_version, sidecar_sha256 FROM metadata_sync WHERE character_id = %s",
-            (character.id,),
-        ).fetchone()
+        lock_character_for_update(conn, character.id)
+        state = sync_state_of(conn, character.id)
         sidecar = _read_sidecar(storage, key, schema)
-        catalog_changed = state is None or state[0] != character.metadata_version
-        sidecar_changed = sidecar is not None and (state is None or state[1] != sidecar[1])
+        catalog_changed = state is None or state.synced_version != character.metadata_version
+        sidecar_changed = sidecar is not None and (
+            state is None or state.sidecar_sha256 != sidecar[1]
+        )
 
         if sidecar is not None and sidecar[0] == character.metadata:
             action, version, sha = "in_sync", character.metadata_version, sidecar[1]
@@ -101,15 +101,7 @@ def sync_metadata(
             version = character.metadata_version
             sha = storage.put_bytes(key, _sidecar_bytes(slug, version, character.metadata)).sha256
             action = "wrote_sidecar"
-        conn.execute(
-            """INSERT INTO metadata_sync (character_id, synced_version, sidecar_uri, sidecar_sha256)
-               VALUES (%s, %s, %s, %s)
-               ON CONFLICT (character_id) DO UPDATE
-                  SET synced_version = EXCLUDED.synced_version,
-                      sidecar_uri = EXCLUDED.sidecar_uri,
-                      sidecar_sha256 = EXCLUDED.sidecar_sha256, synced_at = now()""",
-            (character.id, version, uri, sha),
-        )
+        record_sync(conn, character.id, version, uri, sha)
     return SyncResult(action, version, uri)
 
 

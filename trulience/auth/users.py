@@ -8,35 +8,23 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
 from trulience.auth.errors import AccountDisabled, LoginRefused, SessionRefused
 from trulience.auth.passwords import hash_password, verify_password
+from trulience.catalog import sessions as catalog_sessions
 from trulience.catalog import users as catalog_users
 from trulience.catalog.database import acting_as
-from trulience.catalog.errors import writing
-from trulience.catalog.fetch import many, one
+from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.records import User
+from trulience.catalog.sessions import Session
 
 DEFAULT_TTL = timedelta(hours=12)
 # last_seen_at is written at most this often: a write per request would cost a round trip
 # (the audit log ignores it: a liveness stamp in sql/migrations/0012_audit_policy.sql).
 SEEN_RESOLUTION = timedelta(minutes=5)
-_USER_COLUMNS = "u.id, u.username, u.display_name, u.email, u.role, u.disabled"
-_SESSION_COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent"
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    id: int
-    user_id: int
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    user_agent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +65,7 @@ def create_user(
     encoded = hash_password(password)  # before writing: a weak password leaves no user behind
     with conn.transaction():
         user = catalog_users.create_user(conn, username, display_name, role, email)
-        conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (encoded, user.id))
+        catalog_users.set_password_hash(conn, user.id, encoded)
     return user
 
 
@@ -86,16 +74,16 @@ def set_password(conn: psycopg.Connection, username: str, password: str) -> None
     encoded = hash_password(password)
     with writing(conn):
         user = catalog_users.get_user(conn, username)
-        conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (encoded, user.id))
-        _revoke_all(conn, user.id)
+        catalog_users.set_password_hash(conn, user.id, encoded)
+        catalog_sessions.revoke_sessions_of_user(conn, user.id)
 
 
 def disable_user(conn: psycopg.Connection, username: str) -> User:
     """Stop a user from logging in or acting; their open sessions end now."""
     with writing(conn):
         user = catalog_users.get_user(conn, username)
-        conn.execute("UPDATE users SET disabled = true WHERE id = %s", (user.id,))
-        _revoke_all(conn, user.id)
+        catalog_users.set_disabled(conn, user.id)
+        catalog_sessions.revoke_sessions_of_user(conn, user.id)
     return catalog_users.get_user(conn, username)
 
 
@@ -108,54 +96,40 @@ def authenticate(
     user_agent: str = "",
 ) -> Login:
     """Check the password and open a session; LoginRefused for any wrong credential."""
-    row = conn.execute(
-        "SELECT password_hash FROM users WHERE username = %s", (username,)
-    ).fetchone()
-    if row is None:
+    try:
+        stored = catalog_users.password_hash_of(conn, username)
+    except NotFound:
         verify_password(password, _dummy_hash())
-        raise LoginRefused("wrong username or password")
-    if not verify_password(password, row[0]):
+        raise LoginRefused("wrong username or password") from None
+    if not verify_password(password, stored):
         raise LoginRefused("wrong username or password")
     user = catalog_users.get_user(conn, username)
     if user.disabled:
         raise AccountDisabled(username)
     token = secrets.token_urlsafe(32)
     # the login is the user's own act, whoever's connection carries it (an app, the API)
-    with acting_as(conn, user_actor(username)), writing(conn, {"user_agent": user_agent}):
-        session = one(
-            conn,
-            Session,
-            f"INSERT INTO sessions (user_id, token_sha256, expires_at, user_agent) "
-            f"VALUES (%s, %s, now() + %s, %s) RETURNING {_SESSION_COLUMNS}",
-            (user.id, token_digest(token), ttl, user_agent),
-            "session",
-            username,
+    with acting_as(conn, user_actor(username)):
+        session = catalog_sessions.open_session(
+            conn, user.id, token_digest(token), ttl, user_agent, username
         )
     return Login(token=token, session=session, user=user)
 
 
 def user_for_session(conn: psycopg.Connection, token: str) -> User:
     """The user a session token belongs to; SessionRefused or AccountDisabled otherwise."""
-    row = conn.execute(
-        f"""SELECT s.id, s.revoked_at IS NOT NULL, s.expires_at <= now(),
-                   s.last_seen_at < now() - %s, {_USER_COLUMNS}
-              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_sha256 = %s""",
-        (SEEN_RESOLUTION, token_digest(token)),
-    ).fetchone()
-    if row is None:
+    check = catalog_sessions.check_token(conn, token_digest(token), SEEN_RESOLUTION)
+    if check is None:
         raise SessionRefused("unknown session: log in again")
-    session_id, revoked, expired, stale = row[:4]
-    user = User(*row[4:])
-    if revoked:
-        raise SessionRefused(f"session {session_id} of {user.username!r} was revoked")
-    if expired:
-        raise SessionRefused(f"session {session_id} of {user.username!r} has expired")
+    user = check.user
+    if check.revoked:
+        raise SessionRefused(f"session {check.session_id} of {user.username!r} was revoked")
+    if check.expired:
+        raise SessionRefused(f"session {check.session_id} of {user.username!r} has expired")
     if user.disabled:
         raise AccountDisabled(user.username)
-    if stale:
+    if check.stale:
         with acting_as(conn, user_actor(user.username)):
-            conn.execute("UPDATE sessions SET last_seen_at = now() WHERE id = %s", (session_id,))
+            catalog_sessions.touch_session(conn, check.session_id)
     return user
 
 
@@ -164,47 +138,23 @@ def sessions_of(
 ) -> list[Session]:
     """A user's sessions, newest first (only those still usable with `active_only`)."""
     user = catalog_users.get_user(conn, username)
-    condition = "AND revoked_at IS NULL AND expires_at > now()" if active_only else ""
-    return many(
-        conn,
-        Session,
-        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE user_id = %s {condition} "
-        f"ORDER BY created_at DESC, id DESC",
-        (user.id,),
-    )
+    return catalog_sessions.sessions_of_user(conn, user.id, active_only)
 
 
 def revoke_session(conn: psycopg.Connection, session_id: int) -> None:
     """End one session (revoking twice is harmless)."""
     with conn.transaction():
-        conn.execute(
-            "UPDATE sessions SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
-            (session_id,),
-        )
+        catalog_sessions.revoke_session(conn, session_id)
 
 
 def logout(conn: psycopg.Connection, token: str) -> None:
     """End the session this token opened (attributed to its user; unknown tokens: no-op)."""
     digest = token_digest(token)
-    row = conn.execute(
-        """SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_sha256 = %s""",
-        (digest,),
-    ).fetchone()
-    if row is None:
+    username = catalog_sessions.username_of_token(conn, digest)
+    if username is None:
         return
-    with acting_as(conn, user_actor(row[0])):
-        conn.execute(
-            "UPDATE sessions SET revoked_at = now() WHERE token_sha256 = %s AND revoked_at IS NULL",
-            (digest,),
-        )
-
-
-def _revoke_all(conn: psycopg.Connection, user_id: int) -> None:
-    conn.execute(
-        "UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL",
-        (user_id,),
-    )
+    with acting_as(conn, user_actor(username)):
+        catalog_sessions.revoke_token(conn, digest)
 
 
 def acting_user(conn: psycopg.Connection, actor: "User | str") -> User:
@@ -215,14 +165,7 @@ def acting_user(conn: psycopg.Connection, actor: "User | str") -> User:
     """
     if isinstance(actor, str):
         return user_for_session(conn, actor)
-    user = one(
-        conn,
-        User,
-        f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = %s",
-        (actor.id,),
-        "user",
-        actor.username,
-    )
+    user = catalog_users.get_user_by_id(conn, actor.id, actor.username)
     if user.disabled:
         raise AccountDisabled(user.username)
     return user

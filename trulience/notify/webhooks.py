@@ -17,53 +17,23 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
 import requests
-from psycopg.types.json import Jsonb
 
 from trulience.auth.permissions import Permission, require
 from trulience.auth.users import acting_user
+from trulience.catalog import webhooks as catalog
 from trulience.catalog.database import acting_as
-from trulience.catalog.errors import writing
-from trulience.catalog.fetch import many, one
 from trulience.catalog.records import User
+from trulience.catalog.webhooks import DeliveryAttempt as DeliveryAttempt  # re-exported
+from trulience.catalog.webhooks import Webhook, webhooks_for
 
 SIGNATURE_HEADER = "X-Trulience-Signature"
 TIMESTAMP_HEADER = "X-Trulience-Timestamp"
 EVENT_HEADER = "X-Trulience-Event"
 REPLAY_TOLERANCE_S = 300
-
-_COLUMNS = "id, url, secret, events, active"
-_DELIVERY_COLUMNS = (
-    "id, webhook_id, event, payload, attempt, status_code, error, delivered, created_at"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    id: int
-    url: str
-    secret: str
-    events: list[str]
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryAttempt:
-    """One row of webhook_deliveries."""
-
-    id: int
-    webhook_id: int
-    event: str
-    payload: dict[str, Any]
-    attempt: int
-    status_code: int | None
-    error: str | None
-    delivered: bool
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,37 +83,8 @@ def add_webhook(
     """Register an endpoint for some events (admins only); a secret is made if none given."""
     user = acting_user(conn, actor)
     require(user, Permission.MANAGE_WEBHOOKS)
-    values = {"url": url, "events": list(events)}
-    with acting_as(conn, f"user:{user.username}"), writing(conn, values):
-        return one(
-            conn,
-            Webhook,
-            f"INSERT INTO webhooks (url, secret, events) VALUES (%s, %s, %s) RETURNING {_COLUMNS}",
-            (url, secret or secrets.token_urlsafe(32), values["events"]),
-            "webhook",
-            url,
-        )
-
-
-def webhooks_for(conn: psycopg.Connection, event: str) -> list[Webhook]:
-    """The active webhooks subscribed to `event`."""
-    return many(
-        conn,
-        Webhook,
-        f"SELECT {_COLUMNS} FROM webhooks WHERE active AND %s = ANY(events) ORDER BY id",
-        (event,),
-    )
-
-
-def deliveries_of(conn: psycopg.Connection, webhook_id: int) -> list[DeliveryAttempt]:
-    """Every attempt made for a webhook, in order."""
-    return many(
-        conn,
-        DeliveryAttempt,
-        f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = %s "
-        f"ORDER BY created_at, id",
-        (webhook_id,),
-    )
+    with acting_as(conn, f"user:{user.username}"):
+        return catalog.insert_webhook(conn, url, secret or secrets.token_urlsafe(32), events)
 
 
 def deliver(
@@ -186,7 +127,9 @@ def deliver(
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         delivered = status is not None and 200 <= status < 300
-        _log_attempt(conn, webhook.id, event, stored, attempt, status, error, delivered)
+        catalog.log_delivery_attempt(
+            conn, webhook.id, event, stored, attempt, status, error, delivered
+        )
         retryable = status is None or status >= 500
         if delivered or not retryable or attempt > retries:
             break
@@ -206,24 +149,3 @@ def publish(
 ) -> list[DeliveryResult]:
     """Deliver an event to every active webhook subscribed to it (options as in `deliver`)."""
     return [deliver(conn, hook, event, payload, **options) for hook in webhooks_for(conn, event)]
-
-
-def _log_attempt(
-    conn: psycopg.Connection,
-    webhook_id: int,
-    event: str,
-    payload: Any,
-    attempt: int,
-    status: int | None,
-    error: str | None,
-    delivered: bool,
-) -> None:
-    # its own transaction (a savepoint inside the caller's): each attempt is kept even if
-    # a later one fails
-    with writing(conn, {"event": event}):
-        conn.execute(
-            """INSERT INTO webhook_deliveries
-                   (webhook_id, event, payload, attempt, status_code, error, delivered)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            (webhook_id, event, Jsonb(payload), attempt, status, error, delivered),
-        )

@@ -9,15 +9,18 @@ character and scene type made after the batch was launched, linked once found.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from psycopg.types.json import Jsonb
 
+from trulience.catalog import batches as catalog
+from trulience.catalog.batches import Batch, ItemState, NewBatch, get_batch
+from trulience.catalog.batches import batch_targets as batch_targets  # re-exported
 from trulience.catalog.errors import InvalidValue, NotFound, writing
-from trulience.catalog.fetch import id_of, many, one
+from trulience.catalog.fetch import id_of
+from trulience.catalog.projects import get_project
 from trulience.catalog.readiness import Readiness, readiness
+from trulience.catalog.scene_types import get_scene_type
 from trulience.errors import TrulienceError
 from trulience.generation.loop import FINISHED
 from trulience.generation.scene_config import InvalidSceneType, resolve
@@ -81,48 +84,6 @@ class Plan:
     verdict: Verdict
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """A recorded batch, with its estimate as shown before it started."""
-
-    id: int
-    project: str
-    priority: int
-    requested_by: str
-    status: str
-    estimate_gpu_s: Decimal | None
-    estimate_low_s: Decimal | None
-    estimate_high_s: Decimal | None
-    estimate_basis: dict
-    dagster_backfill_id: str | None
-    launched_at: datetime | None
-    failure: str | None
-    created_at: datetime
-    items: int
-
-
-@dataclass(frozen=True, slots=True)
-class ItemState:
-    """One character x scene type of a batch: its take, where it stands, its GPU time."""
-
-    character: str
-    scene_type: str
-    scene_id: int | None
-    take: int | None
-    scene_status: str | None
-    scene_failure: str | None
-    decision: str | None
-    deliverable_status: str | None
-    gpu_seconds: Decimal
-    state: str
-
-
-_BATCH_COLUMNS = """b.id, p.slug AS project, b.priority, b.requested_by, b.status,
-    b.estimate_gpu_s, b.estimate_low_s, b.estimate_high_s, b.estimate_basis,
-    b.dagster_backfill_id, b.launched_at, b.failure, b.created_at,
-    (SELECT count(*) FROM batch_items i WHERE i.batch_id = b.id)::int AS items"""
-
-
 def _why_not_ready(r: Readiness) -> str:
     missing = []
     if not r.has_primary:
@@ -149,34 +110,32 @@ def validate(conn: psycopg.Connection, request: BatchRequest) -> None:
             f"priority {request.priority}: must be a whole number from {low} to {high} "
             "(higher runs first)"
         )
-    project = conn.execute(
-        "SELECT id, status FROM projects WHERE slug = %s", (request.project,)
-    ).fetchone()
-    if project is None:
+    try:
+        project = get_project(conn, request.project)
+    except NotFound:
+        project = None
         problems.append(f"project {request.project!r} does not exist")
-    elif project[1] != "active":
-        problems.append(f"project {request.project!r} is {project[1]}, not active")
+    else:
+        if project.status != "active":
+            problems.append(f"project {request.project!r} is {project.status}, not active")
     if not request.characters:
         problems.append("no characters given")
     if not request.scene_types:
         problems.append("no scene types given")
     for slug in request.characters:
-        row = conn.execute(
-            """SELECT EXISTS (SELECT 1 FROM project_characters pc
-                               WHERE pc.character_id = c.id AND pc.project_id = %s)
-                 FROM characters c WHERE c.slug = %s""",
-            (project[0] if project else None, slug),
-        ).fetchone()
-        if row is None:
+        member = catalog.character_in_project(conn, slug, project.id if project else None)
+        if member is None:
             problems.append(f"character {slug!r} does not exist")
-        elif project is not None and not row[0]:
+        elif project is not None and not member:
             problems.append(f"character {slug!r} is not in project {request.project!r}")
         else:
             state = readiness(conn, slug)
             if not state.ready:
                 problems.append(f"character {slug!r} is not ready: {_why_not_ready(state)}")
     for slug in request.scene_types:
-        if conn.execute("SELECT 1 FROM scene_types WHERE slug = %s", (slug,)).fetchone() is None:
+        try:
+            get_scene_type(conn, slug)
+        except NotFound:
             problems.append(f"scene type {slug!r} does not exist")
             continue
         try:
@@ -217,50 +176,22 @@ def create_batch(
             raise BatchRefused(checked.verdict.reason)
         e = checked.estimate
         r = checked.request
-        batch_id = conn.execute(
-            """INSERT INTO batches (project_id, priority, requested_by, estimate_gpu_s,
-                                    estimate_low_s, estimate_high_s, estimate_basis)
-               SELECT id, %s, %s, %s, %s, %s, %s FROM projects WHERE slug = %s
-               RETURNING id""",
-            (
-                r.priority,
-                r.requested_by,
-                _rounded(e.gpu_seconds),
-                _rounded(e.low),
-                _rounded(e.high),
-                Jsonb(e.basis_json()),
-                r.project,
-            ),
-        ).fetchone()[0]
-        conn.execute(
-            """INSERT INTO batch_items (batch_id, project_id, character_id, scene_type_id)
-               SELECT b.id, b.project_id, c.id, t.id
-                 FROM batches b
-                 CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS cs(slug, n)
-                 JOIN characters c ON c.slug = cs.slug
-                 CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS ts(slug, m)
-                 JOIN scene_types t ON t.slug = ts.slug
-                WHERE b.id = %s ORDER BY cs.n, ts.m""",
-            (list(r.characters), list(r.scene_types), batch_id),
+        recorded = NewBatch(
+            r.project,
+            r.priority,
+            r.requested_by,
+            _rounded(e.gpu_seconds),
+            _rounded(e.low),
+            _rounded(e.high),
+            e.basis_json(),
         )
+        batch_id = catalog.insert_batch(conn, recorded)
+        catalog.insert_items(conn, batch_id, r.characters, r.scene_types)
     return get_batch(conn, batch_id), checked
 
 
 def _rounded(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(f"{value:.1f}")
-
-
-def get_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
-    """A batch by id; NotFound when there is none."""
-    return one(
-        conn,
-        Batch,
-        f"SELECT {_BATCH_COLUMNS} FROM batches b JOIN projects p ON p.id = b.project_id "
-        "WHERE b.id = %s",
-        (batch_id,),
-        "batch",
-        batch_id,
-    )
 
 
 def list_batches(
@@ -270,26 +201,7 @@ def list_batches(
     project the catalog does not hold)."""
     if project is not None:
         id_of(conn, "projects", project, "project")
-    return many(
-        conn,
-        Batch,
-        f"""SELECT {_BATCH_COLUMNS} FROM batches b JOIN projects p ON p.id = b.project_id
-             WHERE (%(p)s::text IS NULL OR p.slug = %(p)s)
-               AND (%(s)s::text IS NULL OR b.status = %(s)s)
-             ORDER BY b.id DESC""",
-        {"p": project, "s": status},
-    )
-
-
-def batch_targets(conn: psycopg.Connection, batch_id: int) -> list[tuple[str, str]]:
-    """The (character, scene type) slugs of a batch's items, in the order requested."""
-    return conn.execute(
-        """SELECT c.slug, t.slug FROM batch_items i
-             JOIN characters c ON c.id = i.character_id
-             JOIN scene_types t ON t.id = i.scene_type_id
-            WHERE i.batch_id = %s ORDER BY i.id""",
-        (batch_id,),
-    ).fetchall()
+    return catalog.list_batches(conn, project, status)
 
 
 def record_launch(conn: psycopg.Connection, batch_id: int, backfill_id: str) -> Batch:
@@ -302,26 +214,13 @@ def record_launch(conn: psycopg.Connection, batch_id: int, backfill_id: str) -> 
             raise InvalidValue(
                 "batch", "status", batch.status, f"batch {batch_id} is not queued; not launched"
             )
-        conn.execute(
-            """UPDATE batch_items i SET after_take = coalesce((
-                   SELECT CASE WHEN s.status = ANY(%s) THEN s.take ELSE s.take - 1 END
-                     FROM scenes s
-                    WHERE s.project_id = i.project_id AND s.character_id = i.character_id
-                      AND s.scene_type_id = i.scene_type_id
-                    ORDER BY s.take DESC LIMIT 1), 0)
-                WHERE i.batch_id = %s""",
-            (list(FINISHED), batch_id),
-        )
-        conn.execute(
-            """UPDATE batches SET status = 'running', dagster_backfill_id = %s,
-                      launched_at = now(), failure = NULL WHERE id = %s""",
-            (backfill_id, batch_id),
-        )
+        catalog.note_takes_before_launch(conn, batch_id, FINISHED)
+        catalog.mark_running(conn, batch_id, backfill_id)
     return get_batch(conn, batch_id)
 
 
 def _locked(conn: psycopg.Connection, batch_id: int) -> Batch:
-    conn.execute("SELECT 1 FROM batches WHERE id = %s FOR UPDATE", (batch_id,))
+    catalog.lock_batch_for_update(conn, batch_id)
     return get_batch(conn, batch_id)
 
 
@@ -329,11 +228,7 @@ def mark_failed(conn: psycopg.Connection, batch_id: int, reason: str) -> Batch:
     """A queued batch that could not be launched: recorded with the reason (it reserves no
     budget any more)."""
     with writing(conn, {"failure": reason}):
-        conn.execute(
-            "UPDATE batches SET status = 'failed', failure = %s "
-            "WHERE id = %s AND status = 'queued'",
-            (reason, batch_id),
-        )
+        catalog.mark_queued_failed(conn, batch_id, reason)
     return get_batch(conn, batch_id)
 
 
@@ -349,43 +244,22 @@ def cancel_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
                 "only a queued batch can be cancelled here; cancel a running batch's "
                 f"backfill {batch.dagster_backfill_id} in the Dagster UI",
             )
-        conn.execute("UPDATE batches SET status = 'cancelled' WHERE id = %s", (batch_id,))
+        catalog.mark_cancelled(conn, batch_id)
     return get_batch(conn, batch_id)
 
 
 def item_states(conn: psycopg.Connection, batch_id: int) -> list[ItemState]:
     """Where each item of a batch stands, from the catalog."""
     get_batch(conn, batch_id)
-    return many(
-        conn,
-        ItemState,
-        """SELECT c.slug AS character, t.slug AS scene_type, v.scene_id, v.take,
-                  v.scene_status, v.scene_failure, v.decision, v.deliverable_status,
-                  v.gpu_seconds, v.state
-             FROM batch_item_states v
-             JOIN characters c ON c.id = v.character_id
-             JOIN scene_types t ON t.id = v.scene_type_id
-            WHERE v.batch_id = %s ORDER BY v.item_id""",
-        (batch_id,),
-    )
+    return catalog.item_states(conn, batch_id)
 
 
 def refresh(conn: psycopg.Connection, batch_id: int) -> Batch:
     """Link each item to its take once it exists, and mark a running batch completed when
     every item is delivered or failed."""
     with writing(conn):
-        conn.execute(
-            """UPDATE batch_items i SET scene_id = v.scene_id FROM batch_item_states v
-                WHERE v.item_id = i.id AND i.batch_id = %s AND i.scene_id IS NULL
-                  AND v.scene_id IS NOT NULL""",
-            (batch_id,),
-        )
-        conn.execute(
-            """UPDATE batches b SET status = 'completed' WHERE b.id = %s AND b.status = 'running'
-                 AND NOT EXISTS (SELECT 1 FROM batch_item_states v
-                                  WHERE v.batch_id = b.id AND v.state <> ALL(%s))""",
-            (batch_id, list(TERMINAL_STATES)),
-        )
+        catalog.link_found_takes(conn, batch_id)
+        catalog.complete_if_settled(conn, batch_id, TERMINAL_STATES)
     return get_batch(conn, batch_id)
 
 

@@ -14,32 +14,17 @@ decides: `refuse` (nothing is stored) or `queue` (the batch waits until the
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import psycopg
 
-from trulience.catalog.errors import InvalidValue, writing
-from trulience.catalog.fetch import id_of, many
+from trulience.catalog import budgets as catalog
+from trulience.catalog.budgets import Budget
+from trulience.catalog.budgets import list_budgets as list_budgets  # re-exported
+from trulience.catalog.errors import InvalidValue
+from trulience.catalog.fetch import id_of
 from trulience.production.cost import Estimate, hours
 
 POLICIES = ("refuse", "queue")
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A project's GPU budget: a limit in GPU seconds, the policy beyond it, a price."""
-
-    project: str
-    gpu_seconds_limit: Decimal
-    policy: str
-    cost_per_gpu_hour: Decimal | None
-    currency: str
-
-    def money(self, gpu_seconds: float) -> str:
-        """GPU seconds as money, when the project has a price per GPU hour."""
-        if self.cost_per_gpu_hour is None:
-            return ""
-        return f"{float(self.cost_per_gpu_hour) * gpu_seconds / 3600:,.2f} {self.currency}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +68,6 @@ class Verdict:
     reason: str
 
 
-_BUDGET_COLUMNS = (
-    "p.slug AS project, b.gpu_seconds_limit, b.policy, b.cost_per_gpu_hour, b.currency"
-)
-
-
 def set_budget(
     conn: psycopg.Connection,
     project: str,
@@ -102,17 +82,9 @@ def set_budget(
     if gpu_hours < 0:
         raise InvalidValue("project budget", "gpu_hours", gpu_hours, "must not be negative")
     project_id = id_of(conn, "projects", project, "project")
-    values = {"policy": policy, "cost_per_gpu_hour": cost_per_gpu_hour, "currency": currency}
-    with writing(conn, values):
-        conn.execute(
-            """INSERT INTO project_budgets (project_id, gpu_seconds_limit, policy,
-                                            cost_per_gpu_hour, currency)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (project_id) DO UPDATE SET
-                   gpu_seconds_limit = EXCLUDED.gpu_seconds_limit, policy = EXCLUDED.policy,
-                   cost_per_gpu_hour = EXCLUDED.cost_per_gpu_hour, currency = EXCLUDED.currency""",
-            (project_id, round(gpu_hours * 3600, 1), policy, cost_per_gpu_hour, currency),
-        )
+    catalog.upsert_budget(
+        conn, project_id, round(gpu_hours * 3600, 1), policy, cost_per_gpu_hour, currency
+    )
     budget = get_budget(conn, project)
     assert budget is not None
     return budget
@@ -122,70 +94,7 @@ def get_budget(conn: psycopg.Connection, project: str, lock: bool = False) -> Bu
     """The project's budget, or None when it has none (`lock`: hold it for this
     transaction, so two batches cannot both take the last of it)."""
     id_of(conn, "projects", project, "project")
-    rows = many(
-        conn,
-        Budget,
-        f"""SELECT {_BUDGET_COLUMNS} FROM project_budgets b
-              JOIN projects p ON p.id = b.project_id WHERE p.slug = %s"""
-        + (" FOR UPDATE OF b" if lock else ""),
-        (project,),
-    )
-    return rows[0] if rows else None
-
-
-def list_budgets(conn: psycopg.Connection) -> list[Budget]:
-    """Every project budget, by project slug."""
-    return many(
-        conn,
-        Budget,
-        f"""SELECT {_BUDGET_COLUMNS} FROM project_budgets b
-              JOIN projects p ON p.id = b.project_id ORDER BY p.slug""",
-    )
-
-
-def used_seconds(conn: psycopg.Connection, project: str) -> float:
-    """GPU seconds every segment attempt of the project's takes recorded."""
-    row = conn.execute(
-        """SELECT coalesce(sum((g.provenance ->> 'compute_s')::float8), 0)
-             FROM segments g JOIN scenes s ON s.id = g.scene_id
-             JOIN projects p ON p.id = s.project_id
-            WHERE p.slug = %s AND jsonb_typeof(g.provenance -> 'compute_s') = 'number'""",
-        (project,),
-    ).fetchone()
-    return float(row[0])
-
-
-def reserved_seconds(
-    conn: psycopg.Connection,
-    project: str,
-    priority: int | None = None,
-    batch_id: int | None = None,
-) -> float:
-    """What running batches of the project may still spend, and queued ones ahead of a batch
-    of this `priority` (higher priority, or the same and older; every queued batch when no
-    priority is given). `batch_id` itself is left out."""
-    row = conn.execute(
-        """SELECT coalesce(sum(CASE
-                      WHEN b.status = 'queued' THEN b.estimate_high_s
-                      WHEN st.busy THEN greatest(0, b.estimate_high_s - st.spent)
-                      ELSE 0 END), 0)
-             FROM batches b
-             JOIN projects p ON p.id = b.project_id
-             JOIN LATERAL (
-                   SELECT coalesce(sum(v.gpu_seconds), 0) AS spent,
-                          coalesce(bool_or(v.state IN ('queued', 'pending', 'generating')),
-                                   false) AS busy
-                     FROM batch_item_states v WHERE v.batch_id = b.id) AS st ON true
-            WHERE p.slug = %(project)s AND b.estimate_high_s IS NOT NULL
-              AND b.id IS DISTINCT FROM %(id)s
-              AND (b.status = 'running'
-                   OR (b.status = 'queued' AND (
-                       %(priority)s::int IS NULL OR b.priority > %(priority)s
-                       OR (b.priority = %(priority)s
-                           AND (%(id)s::bigint IS NULL OR b.id < %(id)s)))))""",
-        {"project": project, "priority": priority, "id": batch_id},
-    ).fetchone()
-    return float(row[0])
+    return catalog.budget_of_for_update(conn, project) if lock else catalog.budget_of(conn, project)
 
 
 def standing(
@@ -196,12 +105,12 @@ def standing(
     lock: bool = False,
 ) -> Standing:
     """The project's budget, what is used and what is reserved ahead of a batch of this
-    priority (see `reserved_seconds`)."""
+    priority (see trulience/catalog/budgets.py `reserved_seconds`)."""
     return Standing(
         project,
         get_budget(conn, project, lock=lock),
-        used_seconds(conn, project),
-        reserved_seconds(conn, project, priority, batch_id),
+        catalog.used_seconds(conn, project),
+        catalog.reserved_seconds(conn, project, priority, batch_id),
     )
 
 

@@ -43,6 +43,7 @@ from fractions import Fraction
 import numpy as np
 import psycopg
 
+from trulience.catalog.costs import segment_costs
 from trulience.generation.scene_config import SceneConfig, resolve
 
 HISTORY_LIMIT = 2000
@@ -234,29 +235,24 @@ NO_HISTORY = (
 
 def load_history(conn: psycopg.Connection) -> list[HistorySegment]:
     """Every past segment with recorded GPU time (all its attempts summed), newest first."""
-    rows = conn.execute(
-        """SELECT g.scene_id, t.slug, (g.provenance ->> 'width')::int,
-                  (g.provenance ->> 'height')::int, g.provenance ->> 'fps', max(g.frames),
-                  count(*), sum((g.provenance ->> 'compute_s')::float8)
-             FROM segments g
-             JOIN scenes s ON s.id = g.scene_id
-             JOIN scene_types t ON t.id = s.scene_type_id
-            WHERE jsonb_typeof(g.provenance -> 'compute_s') = 'number'
-              AND jsonb_typeof(g.provenance -> 'width') = 'number'
-              AND jsonb_typeof(g.provenance -> 'height') = 'number'
-              AND g.provenance ? 'fps' AND g.frames IS NOT NULL
-            GROUP BY g.scene_id, g.index, t.slug, 3, 4, 5
-            ORDER BY max(g.created_at) DESC, g.scene_id DESC, g.index DESC"""
-    ).fetchall()
     history = []
-    for scene_id, slug, width, height, fps, frames, attempts, gpu in rows:
+    for row in segment_costs(conn):
         try:
-            rate = Fraction(fps)
+            rate = Fraction(row.fps)
         except (ValueError, ZeroDivisionError):
             continue  # not written by the loop; nothing to learn from it
-        if rate > 0 and width > 0 and height > 0:
+        if rate > 0 and row.width > 0 and row.height > 0:
             history.append(
-                HistorySegment(scene_id, slug, width, height, rate, frames, attempts, gpu)
+                HistorySegment(
+                    row.scene_id,
+                    row.scene_type,
+                    row.width,
+                    row.height,
+                    rate,
+                    row.frames,
+                    row.attempts,
+                    row.gpu_seconds,
+                )
             )
     return history
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import writing
+from trulience.catalog.workers import insert_hardware_sample
 
 
 @dataclass(frozen=True)
@@ -81,20 +81,16 @@ def record_samples(
     """Store samples taken now; returns how many."""
     with writing(conn):
         for s in samples:
-            conn.execute(
-                """INSERT INTO hardware_samples (source, worker_id, device, utilization,
-                       memory_used, memory_total, temperature_c, power_w, detail)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                (
-                    source,
-                    worker_id,
-                    s.device,
-                    s.utilization,
-                    s.memory_used,
-                    s.memory_total,
-                    s.temperature_c,
-                    s.power_w,
-                    Jsonb(s.detail),
-                ),
+            insert_hardware_sample(
+                conn,
+                source,
+                worker_id,
+                s.device,
+                s.utilization,
+                s.memory_used,
+                s.memory_total,
+                s.temperature_c,
+                s.power_w,
+                s.detail,
             )
     return len(samples)

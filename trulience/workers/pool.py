@@ -5,19 +5,22 @@ A segment leases one slot of the least-loaded online worker that can run its wor
 (node classes and model files from the worker's own /object_info). The lease has a
 heartbeat and an expiry: a run or a worker that dies stops renewing it, it expires, and
 the slot is free again.
+
+The pool decides (who gets a slot, when a worker goes offline); trulience/catalog/workers.py
+runs the statements. Worker, Lease, get_worker and list_workers are the catalog's, used from
+here by the pool's callers.
 """
 
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg.types.json import Jsonb
 
+from trulience.catalog import workers as catalog
 from trulience.catalog.errors import InvalidValue, NotFound, writing
-from trulience.catalog.fetch import many, one
+from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
 from trulience.slugs import slugify
@@ -31,37 +34,6 @@ OFFLINE_AFTER = 3
 
 class WorkerUnavailable(TrulienceError):
     """No worker of the pool can take the work now."""
-
-
-@dataclass(frozen=True, slots=True)
-class Worker:
-    id: int
-    name: str
-    url: str
-    pool: str
-    slots: int
-    state: str
-    capabilities: dict
-    last_seen_at: datetime | None
-    failures: int
-    last_error: str | None
-    catalogue_drifted: bool
-    active_leases: int
-
-    @property
-    def unchecked(self) -> bool:
-        """No health check has recorded what it can run yet (known only from its URL)."""
-        return not self.capabilities.get("node_classes")
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    id: int
-    worker_id: int
-    worker: str
-    url: str
-    holder: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -81,14 +53,6 @@ class Requirements:
         return lacks
 
 
-_WORKER = """SELECT w.id, w.name, w.url, w.pool, w.slots, w.state, w.capabilities, w.last_seen_at,
-                    w.failures, w.last_error, w.catalogue_drifted,
-                    (SELECT count(*) FROM worker_leases l WHERE l.worker_id = w.id
-                        AND l.released_at IS NULL AND l.expires_at > now())::int
-                        AS active_leases
-               FROM workers w"""
-
-
 def add_worker(
     conn: psycopg.Connection,
     url: str,
@@ -102,33 +66,14 @@ def add_worker(
     name = name or slugify(f"{parts.hostname or ''}-{parts.port or ''}{parts.path}".strip("-"))
     shown = mask_secrets(url)
     with writing(conn, {"name": name, "url": shown, "pool": pool, "slots": slots}):
-        conn.execute(
-            "INSERT INTO workers (name, url, pool, slots) VALUES (%s, %s, %s, %s)",
-            (name, url.rstrip("/"), pool, slots),
-        )
+        catalog.insert_worker(conn, name, url.rstrip("/"), pool, slots)
     return get_worker(conn, name)
-
-
-def get_worker(conn: psycopg.Connection, name: str) -> Worker:
-    return one(conn, Worker, f"{_WORKER} WHERE w.name = %s", (name,), "worker", name)
-
-
-def list_workers(conn: psycopg.Connection, pool: str | None = None) -> list[Worker]:
-    return many(
-        conn,
-        Worker,
-        f"{_WORKER} WHERE %(pool)s::text IS NULL OR w.pool = %(pool)s ORDER BY w.name",
-        {"pool": pool},
-    )
 
 
 def set_state(conn: psycopg.Connection, name: str, state: str) -> Worker:
     """online, draining (finish current leases, take no new ones) or offline."""
     with writing(conn, {"state": state}):
-        if (
-            conn.execute("UPDATE workers SET state = %s WHERE name = %s", (state, name)).rowcount
-            == 0
-        ):
+        if not catalog.set_worker_state(conn, name, state):
             raise NotFound("worker", name)
     return get_worker(conn, name)
 
@@ -144,7 +89,7 @@ def remove_worker(conn: psycopg.Connection, name: str, force: bool = False) -> N
             "the worker is still running segments; drain it first or --force",
         )
     with writing(conn):
-        conn.execute("DELETE FROM workers WHERE id = %s", (worker.id,))
+        catalog.delete_worker(conn, worker.id)
 
 
 def record_health(
@@ -159,38 +104,16 @@ def record_health(
     """Record a health check: a healthy worker comes (back) online unless draining; a worker
     failing OFFLINE_AFTER checks in a row goes offline; a changed catalogue is flagged."""
     with writing(conn):
-        row = conn.execute(
-            "SELECT id, failures, catalogue_sha256 FROM workers WHERE name = %s FOR UPDATE",
-            (name,),
-        ).fetchone()
-        if row is None:
+        known = catalog.health_record_for_update(conn, name)
+        if known is None:
             raise NotFound("worker", name)
-        worker_id, failures, known_sha = row
         if ok:
+            known_sha = known.catalogue_sha256
             drifted = known_sha is not None and catalogue_sha256 not in (None, known_sha)
-            conn.execute(
-                """UPDATE workers SET failures = 0, last_error = NULL, last_seen_at = now(),
-                          state = CASE WHEN state = 'draining' THEN state ELSE 'online' END,
-                          capabilities = coalesce(%s, capabilities),
-                          catalogue_sha256 = coalesce(%s, catalogue_sha256),
-                          catalogue_drifted = catalogue_drifted OR %s
-                    WHERE id = %s""",
-                (
-                    Jsonb(capabilities) if capabilities is not None else None,
-                    catalogue_sha256,
-                    drifted,
-                    worker_id,
-                ),
-            )
+            catalog.record_healthy(conn, known.id, capabilities, catalogue_sha256, drifted)
         else:
-            failures += 1
-            conn.execute(
-                """UPDATE workers SET failures = %s, last_error = %s,
-                          state = CASE WHEN %s >= %s AND state <> 'draining' THEN 'offline'
-                                       ELSE state END
-                    WHERE id = %s""",
-                (failures, error, failures, OFFLINE_AFTER, worker_id),
-            )
+            failures = known.failures + 1
+            catalog.record_unhealthy(conn, known.id, failures, error, failures >= OFFLINE_AFTER)
     return get_worker(conn, name)
 
 
@@ -202,12 +125,7 @@ def record_fault(conn: psycopg.Connection, name: str, error: str) -> Worker:
 
 def record_success(conn: psycopg.Connection, name: str) -> None:
     """A segment finished on the worker: its run of consecutive faults is over."""
-    with writing(conn):
-        conn.execute(
-            """UPDATE workers SET failures = 0, last_error = NULL, last_seen_at = now()
-                WHERE name = %s""",
-            (name,),
-        )
+    catalog.clear_faults(conn, name)
 
 
 def describe_wait(workers: list[Worker], pool: str, requires: Requirements | None) -> str:
@@ -238,8 +156,7 @@ def describe_wait(workers: list[Worker], pool: str, requires: Requirements | Non
 
 def acknowledge_catalogue(conn: psycopg.Connection, name: str) -> Worker:
     """Accept a worker's changed catalogue (clears the drift flag)."""
-    with writing(conn):
-        conn.execute("UPDATE workers SET catalogue_drifted = false WHERE name = %s", (name,))
+    catalog.clear_catalogue_drift(conn, name)
     return get_worker(conn, name)
 
 
@@ -276,44 +193,23 @@ def _try_acquire(
     ttl_s: float,
     excluded: list[int],
 ) -> tuple[Lease | None, bool]:
-    candidates = conn.execute(
-        """SELECT w.id, w.name, w.url, w.capabilities FROM workers w
-            WHERE w.pool = %(pool)s AND w.state = 'online' AND NOT (w.id = ANY(%(ex)s))
-            ORDER BY (SELECT count(*) FROM worker_leases l
-                       WHERE l.worker_id = w.id AND l.released_at IS NULL
-                         AND l.expires_at > now())::float / w.slots, w.id""",
-        {"pool": pool, "ex": excluded},
-    ).fetchall()
     skipped = False
-    for worker_id, name, url, capabilities in candidates:
-        if requires is not None and requires.met_by(capabilities):
+    for worker in catalog.lease_candidates(conn, pool, excluded):
+        if requires is not None and requires.met_by(worker.capabilities):
             continue
         with writing(conn):
             # Lock only this worker: a concurrent acquirer skips it and tries the next one.
-            locked = conn.execute(
-                "SELECT slots FROM workers WHERE id = %s AND state = 'online' "
-                "FOR UPDATE SKIP LOCKED",
-                (worker_id,),
-            ).fetchone()
-            if locked is None:
+            slots = catalog.online_slots_for_update_skip_locked(conn, worker.id)
+            if slots is None:
                 skipped = True
                 continue
             # Count in a statement of its own: its snapshot sees the leases committed by
             # whoever held the lock before us (the locking statement's snapshot may not).
-            active = conn.execute(
-                "SELECT count(*) FROM worker_leases WHERE worker_id = %s "
-                "AND released_at IS NULL AND expires_at > now()",
-                (worker_id,),
-            ).fetchone()[0]
-            if active >= locked[0]:
+            if catalog.active_leases(conn, worker.id) >= slots:
                 continue
-            lease_id, expires = conn.execute(
-                """INSERT INTO worker_leases (worker_id, holder, purpose, expires_at)
-                   VALUES (%s, %s, %s, now() + make_interval(secs => %s))
-                   RETURNING id, expires_at""",
-                (worker_id, holder, purpose, ttl_s),
-            ).fetchone()
-            return Lease(lease_id, worker_id, name, url, holder, expires), False
+            lease = catalog.insert_lease(conn, worker.id, holder, purpose, ttl_s)
+            taken = Lease(lease.id, worker.id, worker.name, worker.url, holder, lease.expires_at)
+            return taken, False
     return None, skipped
 
 
@@ -328,30 +224,14 @@ def unmet(conn: psycopg.Connection, pool: str, requires: Requirements) -> dict[s
 
 def heartbeat(conn: psycopg.Connection, lease_id: int, ttl_s: float = LEASE_TTL_S) -> bool:
     """Extend a lease; False when it already expired or was released (the slot is lost)."""
-    with writing(conn):
-        updated = conn.execute(
-            """UPDATE worker_leases SET heartbeat_at = now(),
-                      expires_at = now() + make_interval(secs => %s)
-                WHERE id = %s AND released_at IS NULL AND expires_at > now()""",
-            (ttl_s, lease_id),
-        ).rowcount
-    return updated == 1
+    return catalog.renew_lease(conn, lease_id, ttl_s)
 
 
 def release(conn: psycopg.Connection, lease_id: int, outcome: str) -> None:
     """Give a slot back: done, failed, or worker_lost."""
-    with writing(conn, {"outcome": outcome}):
-        conn.execute(
-            "UPDATE worker_leases SET released_at = now(), outcome = %s "
-            "WHERE id = %s AND released_at IS NULL",
-            (outcome, lease_id),
-        )
+    catalog.release_lease(conn, lease_id, outcome)
 
 
 def sweep_expired(conn: psycopg.Connection) -> int:
     """Close leases whose holder stopped renewing them; returns how many."""
-    with writing(conn):
-        return conn.execute(
-            """UPDATE worker_leases SET released_at = now(), outcome = 'expired'
-                WHERE released_at IS NULL AND expires_at <= now()"""
-        ).rowcount
+    return catalog.expire_leases(conn)
