@@ -41,7 +41,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from trulience.catalog import migrations
 from trulience.catalog.characters import create_character
-from trulience.catalog.database import check_server, connect, embedded_server, with_database
+from trulience.catalog.database import check_server, connect, create_database, embedded_server
 from trulience.catalog.embeddings import (
     analyze_faces,
     ensure_face_model,
@@ -431,9 +431,7 @@ def bench_search(url: str, vector_count: int, build_memory: str | None) -> None:
 
 def new_catalog(server_url: str, name: str) -> str:
     """A freshly migrated catalog database on the benchmark's server."""
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = with_database(server_url, name)
+    url = create_database(server_url, name)
     with connect(url) as conn:
         migrations.migrate(conn)
     return url

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from trulience.catalog import migrations
-from trulience.catalog.database import connect, embedded_server, with_database
+from trulience.catalog.database import connect, create_database, embedded_server
 from trulience.storage import Storage
 
 TEMPLATE = "trulience_template"
@@ -37,9 +37,7 @@ def server_url(pg_server) -> str:
 
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> str:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {TEMPLATE}")
-    url = with_database(server_url, TEMPLATE)
+    url = create_database(server_url, TEMPLATE)
     with connect(url) as conn:
         migrations.migrate(conn)
     return url
@@ -47,9 +45,7 @@ def template_url(server_url: str) -> str:
 
 def new_database(server_url: str, template: str = TEMPLATE) -> str:
     name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    return with_database(server_url, name)
+    return create_database(server_url, name, template)
 
 
 def drop_database(server_url: str, url: str) -> None:

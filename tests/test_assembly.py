@@ -17,9 +17,9 @@ from trulience.delivery.assemble import (
     SEAM_REENCODE,
     assemble,
     reassemble,
-    seam_jumps,
 )
 from trulience.delivery.package import make_proxy
+from trulience.delivery.seams import seam_jumps
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.continuity import (
     colour_stats,

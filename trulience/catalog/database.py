@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
 from trulience.config import Settings, mask_url
 from trulience.errors import DatabaseUnavailable
@@ -120,3 +121,14 @@ def with_database(url: str, dbname: str) -> str:
     """The same server URL pointing at another database."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + dbname))
+
+
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create database `name` on the server (a copy of `template` when given) and return its
+    URL. For tests, benchmarks and the schema snapshot: the catalog itself is made by migrating."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(statement)
+    return with_database(server_url, name)

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from trulience.catalog import migrations
-from trulience.catalog.database import connect, embedded_server, with_database
+from trulience.catalog.database import connect, create_database, embedded_server
 from trulience.config import mask_url
 from trulience.errors import TrulienceError
 
@@ -106,10 +106,8 @@ def dump_schema(url: str) -> str:
 def migrated_schema(server_url: str) -> str:
     """Migrate a scratch database on the server at `server_url`, dump its schema, drop it."""
     name = f"snapshot_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        # template0: nothing a local template1 may carry leaks into the snapshot
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0")
-    url = with_database(server_url, name)
+    # template0: nothing a local template1 may carry leaks into the snapshot
+    url = create_database(server_url, name, "template0")
     try:
         with connect(url) as conn:
             migrations.migrate(conn)

@@ -27,21 +27,9 @@ from typing import Any
 import numpy as np
 
 from trulience.delivery.packets import Gop, Layout, Source, mux, read_layout, reorder_delay
-from trulience.delivery.seams import encode_run, reencode_all, seam_jumps, seam_windows
+from trulience.delivery.seams import encode_run, reencode_all, seam_windows
 from trulience.errors import TrulienceError
 from trulience.media.encode import DEFAULT_CRF, DEFAULT_PRESET
-
-__all__ = [
-    "FULL_REENCODE",
-    "PACKET_COPY",
-    "SEAM_REENCODE",
-    "AssemblyError",
-    "AssemblyResult",
-    "Piece",
-    "assemble",
-    "reassemble",
-    "seam_jumps",
-]
 
 PACKET_COPY = "packet_copy"
 SEAM_REENCODE = "seam_reencode"
