@@ -24,6 +24,11 @@ import numpy as np
 import panel as pn
 
 from apps import theme
+from apps.actions import refusal
+from apps.images import png_data_url, png_file_data_url
+from apps.login import Login, SignedIn, typed
+from apps.shortcuts import ShortcutKeys
+from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import PermissionDenied, SessionRefused
 from trulience.auth.permissions import Permission, allows
@@ -106,9 +111,7 @@ class ReviewApp:
         self.may_write_notes = False
 
         # Anyone who may view may open the review app; deciding is checked per action.
-        self.login = theme.Login(
-            self.url, "review", Permission.VIEW, self._signed_in, self._signed_out
-        )
+        self.login = Login(self.url, "review", Permission.VIEW, self._signed_in, self._signed_out)
         self.login_view = self.login.form
 
         refresh_queue = pn.widgets.Button(label="Refresh queue")
@@ -123,7 +126,7 @@ class ReviewApp:
         self.approve_selected_button = pn.widgets.Button(label="Approve selected", color="success")
         self.approve_selected_button.on_click(lambda _: self.approve_selected())
         self.queue_notice = theme.notice()
-        self.queue_undo = theme.UndoOffer(self._undo, "queue-undo")
+        self.queue_undo = UndoOffer(self._undo, "queue-undo")
         self.queue_confirm = pn.widgets.Button(
             label="Approve anyway", color="warning", visible=False, css_classes=["queue-confirm"]
         )
@@ -146,7 +149,7 @@ class ReviewApp:
             "flag": lambda: self.decide("flag"),
             "play": self.toggle_play,
         }
-        self.shortcuts = theme.ShortcutKeys(self.actions)
+        self.shortcuts = ShortcutKeys(self.actions)
         self.player_view = self._player()
         # All three views stay in the page and only one is visible: swapping the objects of
         # a layout in and out makes Bokeh re-register their models ("reference already known").
@@ -213,7 +216,7 @@ class ReviewApp:
             button("Flag", "flag", "warning"),
         ]
         decisions = _wrapping(*self.decision_buttons)
-        self.undo = theme.UndoOffer(self._undo, "decision-undo")
+        self.undo = UndoOffer(self._undo, "decision-undo")
         # Asked when the take still has open notes: decide anyway, knowing of them.
         self.pending_verb: str | None = None
         self.confirm_button = pn.widgets.Button(
@@ -319,7 +322,7 @@ class ReviewApp:
 
     # -- login ---------------------------------------------------------------------------
 
-    def _signed_in(self, signed_in: theme.SignedIn) -> None:
+    def _signed_in(self, signed_in: SignedIn) -> None:
         """After login: the user's own keys and what their role may do, then the queue."""
         self.shortcuts.use(signed_in.shortcuts.table)
         self.may_review = allows(signed_in.user, Permission.REVIEW)
@@ -416,14 +419,14 @@ class ReviewApp:
             self._expired(error)
             return
         except PermissionDenied as error:
-            theme.show(self.queue_notice, f"not allowed: {theme.refusal(error)}", "danger")
+            theme.show(self.queue_notice, f"not allowed: {refusal(error)}", "danger")
             return
         except OpenNotesRemain as error:
-            theme.show(self.queue_notice, theme.refusal(error), "warning")
+            theme.show(self.queue_notice, refusal(error), "warning")
             self.queue_confirm.visible = True
             return
         except TrulienceError as error:
-            theme.show(self.queue_notice, theme.refusal(error), "danger")
+            theme.show(self.queue_notice, refusal(error), "danger")
             return
         self.show_queue()
         theme.show(self.queue_notice, f"{len(decisions)} takes approved", "success")
@@ -494,7 +497,7 @@ class ReviewApp:
         except TrulienceError as error:
             self.video, self.total, self.fps, self.segments = None, 0, 0.0, []
             self.frame.object = self.frame_label.object = self.zoomed.object = ""
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
         else:
             with connect(self.url) as conn:
                 found = current_segments(conn, take.scene_id)
@@ -511,7 +514,7 @@ class ReviewApp:
         key = None if uri is None else storyboard_key(self.storage.key_of(uri))
         if key is None or not self.storage.exists(key):
             return ""
-        source = theme.png_file_data_url(self.storage.read_bytes(key))
+        source = png_file_data_url(self.storage.read_bytes(key))
         return f'<img class="review-storyboard-image" alt="storyboard" src="{source}">'
 
     def _local_video(self, uri: str) -> Path:
@@ -592,12 +595,12 @@ class ReviewApp:
             over = neighbour_indices(self.index, self.total, self.onion.value)
             shown = onion_skin(picture, [self._decoded(i) for i in over], self.opacity.value / 100)
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return
         onion = ",".join(str(i) for i in over)
         self.frame.object = (
             f'<img class="review-frame-image" data-frame="{self.index}" data-onion="{onion}" '
-            f'alt="frame {self.index}" src="{theme.png_data_url(shown)}" '
+            f'alt="frame {self.index}" src="{png_data_url(shown)}" '
             f'style="width: {PLAYER_WIDTH}px; max-width: 100%; image-rendering: pixelated">'
         )
         region, factor = self.zoom_region.value, self.zoom_factor.value
@@ -608,7 +611,7 @@ class ReviewApp:
                 f'<img class="review-zoom-image" data-frame="{self.index}" '
                 f'data-region="{region}" data-factor="{factor}" '
                 f'alt="frame {self.index}, {region} ×{factor}" '
-                f'src="{theme.png_data_url(zoom(shown, region, factor))}" '
+                f'src="{png_data_url(zoom(shown, region, factor))}" '
                 f'style="width: {PLAYER_WIDTH}px; max-width: 100%; image-rendering: pixelated">'
             )
 
@@ -649,14 +652,14 @@ class ReviewApp:
         except SessionRefused as error:
             self._expired(error)
         except PermissionDenied as error:
-            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+            theme.show(self.notice, f"not allowed: {refusal(error)}", "danger")
         except OpenNotesRemain as error:
-            theme.show(self.notice, theme.refusal(error), "warning")
+            theme.show(self.notice, refusal(error), "warning")
             self.pending_verb = verb
             self.confirm_button.label = f"{verb.title()} anyway"
             self.confirm_button.visible = True
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
         else:
             done = _VERB_DONE[verb]
             if decision.repeated:
@@ -685,7 +688,7 @@ class ReviewApp:
             self._expired(error)
             return
         except TrulienceError as error:
-            theme.show(box, theme.refusal(error), "danger")
+            theme.show(box, refusal(error), "danger")
             return
         undone = f"{len(decisions)} decisions undone" if len(decisions) > 1 else "decision undone"
         if self.take is None:
@@ -703,16 +706,16 @@ class ReviewApp:
         try:
             with connect(self.url) as conn:
                 reject_segment(
-                    conn, self.token, self.take.scene_id, span.index, theme.typed(self.segment_note)
+                    conn, self.token, self.take.scene_id, span.index, typed(self.segment_note)
                 )
         except SessionRefused as error:
             self._expired(error)
             return
         except PermissionDenied as error:
-            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+            theme.show(self.notice, f"not allowed: {refusal(error)}", "danger")
             return
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return
         self.segment_note.value = self.segment_note.value_input = ""
         self.reject_form.visible = False
@@ -729,10 +732,10 @@ class ReviewApp:
             self._expired(error)
             return False
         except PermissionDenied as error:
-            theme.show(self.notice, f"not allowed: {theme.refusal(error)}", "danger")
+            theme.show(self.notice, f"not allowed: {refusal(error)}", "danger")
             return False
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return False
         theme.show(self.notice, done, "success")
         self.show_notes()
@@ -740,7 +743,7 @@ class ReviewApp:
 
     def write_note(self) -> None:
         """Add the typed note at the frame on screen."""
-        body = theme.typed(self.note_text).strip()
+        body = typed(self.note_text).strip()
         if self.take is None or self.token is None or not body:
             return
         take, token, frame = self.take, self.token, self.index
@@ -766,7 +769,7 @@ class ReviewApp:
 
     def write_reply(self) -> None:
         """Add the typed reply under the note being replied to."""
-        body = theme.typed(self.reply_text).strip()
+        body = typed(self.reply_text).strip()
         note = self.replying_to
         if self.take is None or self.token is None or note is None or not body:
             return
