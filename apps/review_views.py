@@ -19,7 +19,7 @@ from apps.review_state import ALL, ReviewSession
 from apps.shortcuts import ShortcutKeys
 from apps.theme import notice, show
 from apps.undo import UndoButton
-from trulience.review import ThreadedNote
+from trulience.review import Take, ThreadedNote
 
 
 def wrapping(*objects: pn.viewable.Viewable, **params: object) -> pn.FlexBox:
@@ -122,7 +122,7 @@ class QueueView(_SessionView):
         rows = [self._row(take) for take in self.session.shown]
         self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
 
-    def _row(self, take) -> pn.FlexBox:
+    def _row(self, take: Take) -> pn.FlexBox:
         # a take back after a rejection says so: its new revision is what awaits review
         revision = f" · revision {take.revision}" if take.revision > 1 else ""
         label = (

@@ -11,9 +11,8 @@ import pytest
 from apps.login import SignedIn
 from apps.review import ReviewApp
 from apps.review_state import ALL, ReviewSession
-from tests.review_takes import assemble, make_project, make_take
+from tests.review_takes import assemble, commit_segments, make_project, make_take
 from trulience.auth import users as accounts
-from trulience.catalog.scenes import commit_segment
 from trulience.config import Settings
 from trulience.media.encode import encode_frames
 from trulience.notify import notify
@@ -56,17 +55,7 @@ def studio(conn, db_url, tmp_path):
     stored = storage.put_file(f"{folder}/scene.mp4", video)
     storage.put_bytes(f"{folder}/storyboard.png", b"\x89PNG storyboard")
     conn.execute("UPDATE scenes SET uri = %s WHERE id = %s", (stored.uri, takes[2]))
-    for index in range(FRAMES // SEGMENT_FRAMES):
-        commit_segment(
-            conn,
-            takes[2],
-            index,
-            1,
-            uri=f"{storage.url}/segments/take3/{index}.mp4",
-            sha256="0" * 64,
-            frames=SEGMENT_FRAMES,
-            provenance={"backend": "test"},
-        )
+    commit_segments(conn, takes[2], FRAMES // SEGMENT_FRAMES, frames=SEGMENT_FRAMES)
     settings = Settings.from_env(
         {
             "DATABASE_URL": db_url,
@@ -84,6 +73,14 @@ def logged_in(settings: Settings, username: str) -> ReviewApp:
     app.login.password.value = PASSWORD
     app.login.log_in()
     assert app.token is not None
+    return app
+
+
+def with_the_video_take_open(settings: Settings, frame: int) -> ReviewApp:
+    """rita's app with take 3 (the one with a video) open at `frame`."""
+    app = logged_in(settings, "rita")
+    app.session.open_take(app.session.shown[2])
+    app.session.player.go_to(frame)
     return app
 
 
@@ -226,10 +223,8 @@ def test_approving_the_ticked_takes_at_once_and_undoing_them_from_the_queue(conn
 
 def test_a_note_at_a_frame_is_replied_to_resolved_and_reopened(studio):
     settings, _, _ = studio
-    app = logged_in(settings, "rita")
+    app = with_the_video_take_open(settings, 2)
     session = app.session
-    session.open_take(session.shown[2])
-    session.player.go_to(2)
     assert not session.write_note("")  # nothing typed: nothing sent
     app.notes.note_text.value_input = "the arm pops"
     app.notes.write_note()
@@ -263,10 +258,8 @@ def test_a_note_at_a_frame_is_replied_to_resolved_and_reopened(studio):
 
 def test_rejecting_the_segment_on_screen_needs_a_note_and_sends_it_back(studio):
     settings, _, _ = studio
-    app = logged_in(settings, "rita")
+    app = with_the_video_take_open(settings, 4)
     session = app.session
-    session.open_take(session.shown[2])
-    session.player.go_to(4)
     session.toggle_reject_form()
     assert app.decisions.reject_form.visible
     assert not session.reject_segment("")
