@@ -9,12 +9,11 @@ parameters and call these methods; a plain Python test drives them against the d
 """
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import param
 
 from apps.actions import ActionRunner, refusal
-from apps.login import SignedIn
 from apps.review_player import Player, segment_spans
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
@@ -41,6 +40,9 @@ from trulience.review import (
 )
 from trulience.review.regenerate import reject_segment
 from trulience.storage import Storage
+
+if TYPE_CHECKING:  # the login form is Panel; the session is not
+    from apps.login import SignedIn
 
 T = TypeVar("T")
 
@@ -100,7 +102,7 @@ class ReviewSession(param.Parameterized):
 
     # -- login ---------------------------------------------------------------------------
 
-    def sign_in(self, signed_in: SignedIn) -> None:
+    def sign_in(self, signed_in: "SignedIn") -> None:
         """After login: what the user's role may do, then the queue."""
         self.token = signed_in.token
         self.param.update(

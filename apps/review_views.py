@@ -18,7 +18,7 @@ from apps.login import typed
 from apps.review_state import ALL, ReviewSession
 from apps.shortcuts import ShortcutKeys
 from apps.theme import notice, show
-from apps.undo import UndoButton
+from apps.undo import UndoOffer
 from trulience.review import Take, ThreadedNote
 
 
@@ -45,6 +45,38 @@ def notice_of(owner: param.Parameterized, name: str) -> pn.pane.Alert:
 def clear(field: pn.widgets.TextInput) -> None:
     """Empty a text field (both what was typed and what was entered)."""
     field.value = field.value_input = ""
+
+
+class UndoButton(pn.viewable.Viewer):
+    """The Undo button of an offer: shown with the seconds left while it stands."""
+
+    offer = param.ClassSelector(class_=UndoOffer)
+
+    def __init__(self, offer: UndoOffer, css_class: str):
+        super().__init__(offer=offer)
+        self._timer: pn.io.PeriodicCallback | None = None
+        self.button = pn.widgets.Button(
+            label="Undo", color="light", visible=False, css_classes=["undo-offer", css_class]
+        )
+        self.button.on_click(lambda _: offer.take_back())
+        offer.param.watch(lambda _: self._follow(), "decisions", onlychanged=False)
+
+    def _follow(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        left_s = self.offer.seconds_left
+        self.button.visible = bool(self.offer.decisions)
+        if not self.button.visible:
+            return
+        self.button.label = f"Undo ({round(left_s)} s)"
+        if pn.state.curdoc is not None:  # in a served page; a plain Python test has none
+            self._timer = pn.state.add_periodic_callback(
+                self.offer.withdraw, period=max(1, int(left_s * 1000)), count=1
+            )
+
+    def __panel__(self) -> pn.widgets.Button:
+        return self.button
 
 
 class _SessionView(pn.viewable.Viewer):

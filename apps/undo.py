@@ -1,15 +1,15 @@
 """Undo for decisions just made, offered for their undo window and withdrawn when it closes.
 
-`UndoOffer` is the offer itself (plain state an app's session holds and a test can drive);
-`UndoButton` shows it: an Undo button naming the seconds left, hidden by itself when the
-window closes (the service refuses a late undo anyway, with the reason).
+`UndoOffer` is the offer itself: plain state (no Panel) an app's session holds and a test
+drives; the review app's `UndoButton` (apps/review_views.py) shows it, naming the seconds
+left and hiding by itself when the window closes (the service refuses a late undo anyway,
+with the reason).
 """
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import panel as pn
 import param
 
 
@@ -43,35 +43,3 @@ class UndoOffer(param.Parameterized):
         self.withdraw()
         if decisions:
             self._undo(decisions)
-
-
-class UndoButton(pn.viewable.Viewer):
-    """The Undo button of an offer: shown with the seconds left while it stands."""
-
-    offer = param.ClassSelector(class_=UndoOffer)
-
-    def __init__(self, offer: UndoOffer, css_class: str):
-        super().__init__(offer=offer)
-        self._timer: pn.io.PeriodicCallback | None = None
-        self.button = pn.widgets.Button(
-            label="Undo", color="light", visible=False, css_classes=["undo-offer", css_class]
-        )
-        self.button.on_click(lambda _: offer.take_back())
-        offer.param.watch(lambda _: self._follow(), "decisions", onlychanged=False)
-
-    def _follow(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        left_s = self.offer.seconds_left
-        self.button.visible = bool(self.offer.decisions)
-        if not self.button.visible:
-            return
-        self.button.label = f"Undo ({round(left_s)} s)"
-        if pn.state.curdoc is not None:  # in a served page; a plain Python test has none
-            self._timer = pn.state.add_periodic_callback(
-                self.offer.withdraw, period=max(1, int(left_s * 1000)), count=1
-            )
-
-    def __panel__(self) -> pn.widgets.Button:
-        return self.button

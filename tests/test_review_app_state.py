@@ -5,6 +5,10 @@ session and a refused action, each through the same service calls the page makes
 views (`ReviewApp.queue`, `.decisions`, `.notes`, `.picture`) are checked where they
 follow the state; the browser tests (tests/test_review_app.py) stay the end-to-end check."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,6 +24,7 @@ from trulience.review import add_note
 from trulience.review.shortcuts import shortcuts_of
 from trulience.storage import Storage
 
+REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "s3cret-pass"
 FRAMES = 6
 SEGMENT_FRAMES = 3
@@ -323,3 +328,15 @@ def test_a_session_needs_no_page_to_sign_in_and_decide(conn, studio):
     accounts.logout(conn, login.token)
     session.show_notes()
     assert [type(e).__name__ for e in expired] == ["SessionRefused"]
+
+
+def test_the_state_and_the_action_runner_load_no_panel():
+    # what a plain test drives is plain Python: Panel (and Bokeh) come only with the views
+    code = (
+        "import sys, apps.actions, apps.review_player, apps.review_state, apps.undo; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'panel', 'bokeh'}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"
