@@ -18,6 +18,10 @@ import panel as pn
 import psycopg
 
 from apps import theme
+from apps.actions import refusal
+from apps.images import png_data_url
+from apps.login import Login, SignedIn
+from apps.shortcuts import ShortcutKeys
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError, SessionRefused
 from trulience.auth.permissions import Permission, require
@@ -147,7 +151,7 @@ def status_of(attempt: Attempt) -> str:
 def _image(picture: np.ndarray, css_class: str, **data: object) -> str:
     attributes = " ".join(f'data-{key}="{html.escape(str(value))}"' for key, value in data.items())
     return (
-        f'<img class="{css_class}" {attributes} src="{theme.png_data_url(picture)}" '
+        f'<img class="{css_class}" {attributes} src="{png_data_url(picture)}" '
         f'style="width: 256px; image-rendering: pixelated">'
     )
 
@@ -161,11 +165,9 @@ class CompareApp:
         self.grid_takes: list[tuple[CharacterTake, Path, int]] = []
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-compare-")
 
-        self.login = theme.Login(
-            self.url, "compare", Permission.VIEW, self._signed_in, self._signed_out
-        )
+        self.login = Login(self.url, "compare", Permission.VIEW, self._signed_in, self._signed_out)
         self.login_view = self.login.form
-        self.shortcuts = theme.ShortcutKeys(
+        self.shortcuts = ShortcutKeys(
             {"back": lambda: self.step(-1), "forward": lambda: self.step(+1)}
         )
         self.notice = theme.notice()
@@ -230,7 +232,7 @@ class CompareApp:
 
     # -- login ---------------------------------------------------------------------------
 
-    def _signed_in(self, signed_in: theme.SignedIn) -> None:
+    def _signed_in(self, signed_in: SignedIn) -> None:
         """After login: the user's own keys, the takes and scene types to choose from."""
         self.shortcuts.use(signed_in.shortcuts.table)
         with connect(self.url) as conn:
@@ -252,7 +254,7 @@ class CompareApp:
             self.login.expired(error)
             return False
         except AuthError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return False
         return True
 
@@ -287,7 +289,7 @@ class CompareApp:
                 attempt=attempt.attempt,
             )
         except TrulienceError as error:
-            picture = f"<em>{html.escape(theme.refusal(error))}</em>"
+            picture = f"<em>{html.escape(refusal(error))}</em>"
         lines = [f"**Attempt {attempt.attempt}** · status `{status_of(attempt)}`"]
         lines += verdict_lines(attempt.qa, previous)
         return pn.Column(
@@ -313,7 +315,7 @@ class CompareApp:
                 video = self._local_video(take.uri)
                 self.grid_takes.append((take, video, probe(video).frames))
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             self.grid_takes = []
         self.grid_controls.visible = bool(self.grid_takes)
         if not self.grid_takes:

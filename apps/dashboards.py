@@ -25,6 +25,8 @@ from bokeh.plotting import figure
 from bokeh.transform import dodge, factor_cmap
 
 from apps import theme
+from apps.actions import refusal
+from apps.login import Login, SignedIn
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
 from trulience.auth.permissions import Permission, require
@@ -507,7 +509,7 @@ class DashboardsApp:
         self.url = database_url(settings)
         self.lake: Lake = lake_of(settings)
         self.data: Dashboards | None = None
-        self.login = theme.Login(
+        self.login = Login(
             self.url, "dashboards", Permission.VIEW, self._signed_in, self._signed_out
         )
         self.login_view = self.login.form
@@ -555,7 +557,7 @@ class DashboardsApp:
         for each in (self.login_view, self.dashboard_view):
             each.visible = each is view
 
-    def _signed_in(self, _: theme.SignedIn) -> None:
+    def _signed_in(self, _: SignedIn) -> None:
         self._show(self.dashboard_view)
         self.redraw()
 
@@ -574,7 +576,7 @@ class DashboardsApp:
             self.login.expired(error)
             return False
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return False
         return True
 
@@ -588,7 +590,7 @@ class DashboardsApp:
         except TrulienceError as error:
             self.data = None
             self.as_of.object = "Lake as of **never**"
-            theme.show(self.notice, theme.refusal(error), "warning")
+            theme.show(self.notice, refusal(error), "warning")
             for tab in (self.pulse, self.performance, self.timeline, self.failures):
                 tab.objects = [
                     _empty("No lake to read yet.", "Press **Refresh** to export the catalog.")
@@ -620,7 +622,7 @@ class DashboardsApp:
             with connect(self.url) as conn:
                 reports = export_catalog(conn, self.lake, full=self.data is None)
         except TrulienceError as error:
-            theme.show(self.notice, theme.refusal(error), "danger")
+            theme.show(self.notice, refusal(error), "danger")
             return
         rows = sum(r.rows for r in reports)
         theme.show(self.notice, f"Catalog exported to the lake ({rows} rows written).", "success")

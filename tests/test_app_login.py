@@ -1,10 +1,10 @@
-"""The one login component both apps share (apps/theme.py): password, the app's permission,
+"""The one login component both apps share (apps/login.py): password, the app's permission,
 the user's shortcuts, and the session, the same way in the review and compare apps."""
 
 import pytest
 
-from apps import theme
 from apps.compare import CompareApp
+from apps.login import Login, SignedIn
 from apps.review import ReviewApp
 from trulience.auth import users as accounts
 from trulience.auth.errors import SessionRefused
@@ -24,19 +24,19 @@ def people(conn):
 
 class Events:
     def __init__(self):
-        self.signed_in: list[theme.SignedIn] = []
+        self.signed_in: list[SignedIn] = []
         self.signed_out = 0
 
     def out(self) -> None:
         self.signed_out += 1
 
 
-def form(db_url: str, permission: Permission) -> tuple[theme.Login, Events]:
+def form(db_url: str, permission: Permission) -> tuple[Login, Events]:
     events = Events()
-    return theme.Login(db_url, "test", permission, events.signed_in.append, events.out), events
+    return Login(db_url, "test", permission, events.signed_in.append, events.out), events
 
 
-def type_in(login: theme.Login, username: str, password: str) -> None:
+def type_in(login: Login, username: str, password: str) -> None:
     login.username.value_input = username
     login.password.value_input = password
     login.log_in()
@@ -83,7 +83,7 @@ def test_review_and_compare_apps_log_in_through_the_shared_form_with_the_users_k
     settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url})
     review, compare = ReviewApp(settings), CompareApp(settings)
     for app in (review, compare):
-        assert type(app.login) is theme.Login
+        assert type(app.login) is Login
         assert app.login_view is app.login.form
         type_in(app.login, "rita", PASSWORD)
         assert app.token is not None
