@@ -1,0 +1,139 @@
+"""`trulience generate` makes (or resumes) a take here; `trulience runs` controls a take
+between segments and shows its state."""
+
+from pathlib import Path
+
+import click
+
+from trulience.catalog.database import database_url
+from trulience.cli.common import Commands, actor, catalog, settings, storage, with_take_args
+
+
+@click.command("generate")
+@click.argument("character")
+@click.argument("scene_type")
+@click.option("--project", help="Project of the take (default: the character's first).")
+@click.option("--new-take", is_flag=True, help="Start another take when the newest is complete.")
+def generate(character: str, scene_type: str, project: str | None, new_take: bool) -> None:
+    """Generate (or resume) a take here, on the configured backend (the ComfyUI pool when
+    COMFYUI_WORKERS is set, else the local preview); prints progress. Pipelines run the same
+    loop as the Dagster asset `segments`."""
+    import tempfile
+
+    from trulience.generation.loop import TakeComplete, run_loop
+    from trulience.progress import Progress, loop_events
+    from trulience.workers.configured import configured_backend, describe_backend
+
+    chosen = settings()
+    progress = Progress(click.echo, "segment")
+    with catalog(chosen) as conn, tempfile.TemporaryDirectory() as work:
+        backend = configured_backend(
+            database_url(chosen),
+            chosen.comfyui_workers,
+            holder=actor(),
+            report=progress.note,
+        )
+        click.echo(f"{character}/{scene_type} on the {describe_backend(backend)}")
+        try:
+            result = run_loop(
+                conn,
+                storage(chosen),
+                backend,
+                character,
+                scene_type,
+                Path(work),
+                project=project,
+                events=loop_events(progress),
+                new_take=new_take,
+            )
+        except TakeComplete as exc:  # nothing to do is not a failure
+            click.echo(str(exc))
+            return
+    click.echo(
+        f"take {result.scene.take}: {len(result.plan)} segments, {result.frames} frames"
+        f" ({len(result.generated)} generated now)"
+    )
+
+
+@click.group(cls=Commands)
+def runs() -> None:
+    """Control a take between segments: pause, resume, cancel; see its state."""
+
+
+def _control(character: str, scene_type: str, project: str | None, control: str) -> None:
+    from trulience.catalog.scenes import set_take_control
+    from trulience.generation.loop import find_take
+
+    with catalog() as conn:
+        take = find_take(conn, character, scene_type, project)
+        set_take_control(conn, take.id, control, actor())
+    click.echo(
+        f"{character}/{scene_type} take {take.take}: {control} "
+        f"(the loop acts on it between segments)"
+    )
+
+
+@runs.command("pause")
+@with_take_args
+def runs_pause(character: str, scene_type: str, project: str | None) -> None:
+    """Pause the take after its current segment."""
+    _control(character, scene_type, project, "pause")
+
+
+@runs.command("resume")
+@with_take_args
+def runs_resume(character: str, scene_type: str, project: str | None) -> None:
+    """Let a paused take continue."""
+    _control(character, scene_type, project, "run")
+
+
+@runs.command("cancel")
+@with_take_args
+def runs_cancel(character: str, scene_type: str, project: str | None) -> None:
+    """Stop the take after its current segment; finished segments are kept."""
+    _control(character, scene_type, project, "cancel")
+
+
+@runs.command("interrupt")
+@with_take_args
+def runs_interrupt(character: str, scene_type: str, project: str | None) -> None:
+    """Stop the take now: interrupt its running prompt (or remove it from the worker's
+    queue) and cancel the take; finished segments are kept, nothing is retried."""
+    from trulience.generation.interrupt import interrupt_take
+    from trulience.generation.loop import find_take
+
+    with catalog() as conn:
+        take = find_take(conn, character, scene_type, project)
+        stopped = interrupt_take(conn, take.id, actor())
+    if not stopped:
+        click.echo(
+            f"{character}/{scene_type} take {take.take}: cancelled; no prompt of it is on a "
+            "worker now, so it stops before its next segment"
+        )
+    for outcome in stopped:
+        click.echo(outcome.describe())
+
+
+@runs.command("status")
+@with_take_args
+def runs_status(character: str, scene_type: str, project: str | None) -> None:
+    """The take's status, control and committed segments."""
+    from trulience.catalog.scenes import current_segments
+    from trulience.generation.loop import find_take
+
+    with catalog() as conn:
+        take = find_take(conn, character, scene_type, project)
+        done = current_segments(conn, take.id)
+    click.echo(
+        f"take {take.take}: status {take.status}, control {take.control}, "
+        f"segments {len(done)}/{take.planned_segments or '?'}"
+        + (f", failure: {take.failure}" if take.failure else "")
+    )
+    for index, segment in done.items():
+        click.echo(
+            f"  segment {index:>3} attempt {segment.attempt} {segment.frames} frames "
+            f"seed {segment.provenance.get('seed')} {segment.sha256[:12]}"
+        )
+
+
+COMMANDS = {"generate": generate, "runs": runs}
