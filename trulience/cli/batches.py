@@ -4,7 +4,7 @@ one Dagster backfill); `trulience budgets`: GPU budgets per project."""
 import click
 
 from trulience.cli import pipeline
-from trulience.cli.common import ID, Commands, actor, catalog, settings, slugs
+from trulience.cli.common import ID, Commands, actor, catalog, settings, slugs, with_catalog
 
 
 def _echo_plan(checked) -> None:
@@ -137,12 +137,12 @@ def batch_status(batch_id: int | None) -> None:
 
 @batch.command("list")
 @click.option("--project")
-def batch_list(project: str | None) -> None:
+@with_catalog
+def batch_list(conn, project: str | None) -> None:
     """Batches, newest first."""
     from trulience.production.batch import list_batches
 
-    with catalog() as conn:
-        found = list_batches(conn, project)
+    found = list_batches(conn, project)
     for b in found:
         estimate = f"{b.estimate_gpu_s} GPU s" if b.estimate_gpu_s is not None else "-"
         click.echo(
@@ -183,12 +183,12 @@ def batch_release(project: str | None) -> None:
 
 @batch.command("cancel")
 @click.argument("batch_id", type=ID)
-def batch_cancel(batch_id: int) -> None:
+@with_catalog
+def batch_cancel(conn, batch_id: int) -> None:
     """Cancel a queued batch (a running one: cancel its backfill in the Dagster UI)."""
     from trulience.production.batch import cancel_batch
 
-    with catalog() as conn:
-        cancel_batch(conn, batch_id)
+    cancel_batch(conn, batch_id)
     click.echo(f"batch {batch_id} cancelled")
 
 
@@ -209,27 +209,32 @@ def budgets() -> None:
 )
 @click.option("--cost-per-gpu-hour", type=float, help="For money figures next to GPU time.")
 @click.option("--currency", default="USD", show_default=True)
+@with_catalog
 def budgets_set(
-    project: str, gpu_hours: float, policy: str, cost_per_gpu_hour: float | None, currency: str
+    conn,
+    project: str,
+    gpu_hours: float,
+    policy: str,
+    cost_per_gpu_hour: float | None,
+    currency: str,
 ) -> None:
     """Set a project's GPU budget (replacing the one it had)."""
     from trulience.production.budget import set_budget, standing
 
-    with catalog() as conn:
-        set_budget(conn, project, gpu_hours, policy, cost_per_gpu_hour, currency)
-        click.echo(standing(conn, project).describe())
+    set_budget(conn, project, gpu_hours, policy, cost_per_gpu_hour, currency)
+    click.echo(standing(conn, project).describe())
 
 
 @budgets.command("show")
 @click.argument("project", required=False)
-def budgets_show(project: str | None) -> None:
+@with_catalog
+def budgets_show(conn, project: str | None) -> None:
     """Where each project's budget stands: limit, used, reserved, remaining."""
     from trulience.production.budget import list_budgets, standing
 
-    with catalog() as conn:
-        projects_shown = [project] if project else [b.project for b in list_budgets(conn)]
-        for slug in projects_shown:
-            click.echo(standing(conn, slug).describe())
+    projects_shown = [project] if project else [b.project for b in list_budgets(conn)]
+    for slug in projects_shown:
+        click.echo(standing(conn, slug).describe())
     if not projects_shown:
         click.echo("no budgets set")
 

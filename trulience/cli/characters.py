@@ -7,7 +7,16 @@ from pathlib import Path
 import click
 
 from trulience.catalog import characters as character_repo
-from trulience.cli.common import ID, Commands, actor, catalog, json_object, settings, storage
+from trulience.cli.common import (
+    ID,
+    Commands,
+    actor,
+    catalog,
+    json_object,
+    settings,
+    storage,
+    with_catalog,
+)
 
 
 @click.group(cls=Commands)
@@ -51,47 +60,47 @@ def characters_add(
 @characters.command("join")
 @click.argument("slug")
 @click.argument("project")
-def characters_join(slug: str, project: str) -> None:
+@with_catalog
+def characters_join(conn, slug: str, project: str) -> None:
     """Add a library character to another project."""
-    with catalog() as conn:
-        character_repo.add_to_project(conn, project, slug)
+    character_repo.add_to_project(conn, project, slug)
     click.echo(f"{slug} is in project {project}")
 
 
 @characters.command("list")
 @click.option("--project")
 @click.option("--tag", "tag_name")
-def characters_list(project: str | None, tag_name: str | None) -> None:
+@with_catalog
+def characters_list(conn, project: str | None, tag_name: str | None) -> None:
     """List library characters, optionally by project and/or tag."""
-    with catalog() as conn:
-        for c in character_repo.list_characters(conn, project=project, tag=tag_name):
-            click.echo(f"{c.slug:<24} {c.name}")
+    for c in character_repo.list_characters(conn, project=project, tag=tag_name):
+        click.echo(f"{c.slug:<24} {c.name}")
 
 
 @characters.command("show")
 @click.argument("slug")
-def characters_show(slug: str) -> None:
+@with_catalog
+def characters_show(conn, slug: str) -> None:
     """Everything the catalog knows about one character, with its readiness."""
     from dataclasses import asdict
 
     from trulience.catalog.readiness import readiness
     from trulience.library import character_record
 
-    with catalog() as conn:
-        record = character_record(conn, slug)
-        state = readiness(conn, slug)
+    record = character_record(conn, slug)
+    state = readiness(conn, slug)
     record["readiness"] = asdict(state)
     click.echo(json.dumps(record, indent=2, default=str))
 
 
 @characters.command("readiness")
 @click.option("--project")
-def characters_readiness(project: str | None) -> None:
+@with_catalog
+def characters_readiness(conn, project: str | None) -> None:
     """One line per character: images passed, primary, identity, variants, duplicates."""
     from trulience.catalog.readiness import all_readiness
 
-    with catalog() as conn:
-        rows = all_readiness(conn, project)
+    rows = all_readiness(conn, project)
     click.echo(
         f"{'character':<20} {'images':>9} {'primary':>7} {'identity':<15} "
         f"{'variants':>8} {'dups':>4}  ready"
@@ -107,12 +116,12 @@ def characters_readiness(project: str | None) -> None:
 
 @characters.command("duplicates")
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved ones.")
-def characters_duplicates(include_resolved: bool) -> None:
+@with_catalog
+def characters_duplicates(conn, include_resolved: bool) -> None:
     """Characters whose faces match another library character's."""
     from trulience.catalog.readiness import duplicate_candidates
 
-    with catalog() as conn:
-        candidates = duplicate_candidates(conn, include_resolved)
+    candidates = duplicate_candidates(conn, include_resolved)
     for d in candidates:
         click.echo(
             f"#{d.id:<5} {d.character:<20} looks like {d.other:<20} "
@@ -139,21 +148,21 @@ def characters_resolve_duplicate(candidate_id: int, resolution: str) -> None:
 @click.argument("slug")
 @click.argument("image_name")
 @click.option("--version", type=ID, help="Image version (default: the newest).")
-def characters_set_primary(slug: str, image_name: str, version: int | None) -> None:
+@with_catalog
+def characters_set_primary(conn, slug: str, image_name: str, version: int | None) -> None:
     """Choose a character's primary image yourself (QA will not override it)."""
     from trulience.catalog import source_images as images
     from trulience.catalog.errors import NotFound
 
-    with catalog() as conn:
-        matching = [
-            i
-            for i in images.list_source_images(conn, slug)
-            if i.original_name == image_name and (version is None or i.version == version)
-        ]
-        if not matching:
-            raise NotFound("source image", f"{slug}/{image_name}")
-        chosen = max(matching, key=lambda i: i.version)
-        images.set_primary(conn, slug, chosen.id, by="producer")
+    matching = [
+        i
+        for i in images.list_source_images(conn, slug)
+        if i.original_name == image_name and (version is None or i.version == version)
+    ]
+    if not matching:
+        raise NotFound("source image", f"{slug}/{image_name}")
+    chosen = max(matching, key=lambda i: i.version)
+    images.set_primary(conn, slug, chosen.id, by="producer")
     click.echo(f"{slug}: primary image is {chosen.original_name} v{chosen.version}")
 
 

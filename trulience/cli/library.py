@@ -5,7 +5,7 @@ import click
 from trulience.catalog.audit import audit_trail
 from trulience.catalog.search import search as search_catalog
 from trulience.catalog.tags import Subject, tag, untag
-from trulience.cli.common import LIMIT, catalog
+from trulience.cli.common import LIMIT, with_catalog
 
 
 def _subject(character: str | None, project: str | None) -> Subject:
@@ -17,24 +17,24 @@ def _subject(character: str | None, project: str | None) -> Subject:
 @click.option("--character")
 @click.option("--project")
 @click.option("--remove", is_flag=True, help="Remove the tag instead.")
-def tag_command(name: str, character: str | None, project: str | None, remove: bool) -> None:
+@with_catalog
+def tag_command(conn, name: str, character: str | None, project: str | None, remove: bool) -> None:
     """Tag a character or a project (or remove a tag)."""
-    with catalog() as conn:
-        if remove:
-            found = untag(conn, name, _subject(character, project))
-            click.echo("removed" if found else "was not tagged")
-        else:
-            tag(conn, name, _subject(character, project))
-            click.echo(f"tagged {name}")
+    if remove:
+        found = untag(conn, name, _subject(character, project))
+        click.echo("removed" if found else "was not tagged")
+    else:
+        tag(conn, name, _subject(character, project))
+        click.echo(f"tagged {name}")
 
 
 @click.command("search")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--limit", type=LIMIT, default=20, show_default=True)
-def search_command(text: tuple[str, ...], limit: int) -> None:
+@with_catalog
+def search_command(conn, text: tuple[str, ...], limit: int) -> None:
     """Full-text search over characters and notes."""
-    with catalog() as conn:
-        hits = search_catalog(conn, " ".join(text), limit)
+    hits = search_catalog(conn, " ".join(text), limit)
     for hit in hits:
         click.echo(f"{hit.kind:<10} {hit.key:<24} {hit.title}")
     if not hits:
@@ -45,13 +45,13 @@ def search_command(text: tuple[str, ...], limit: int) -> None:
 @click.option("--table")
 @click.option("--actor")
 @click.option("--limit", type=LIMIT, default=20, show_default=True)
-def audit_command(table: str | None, actor: str | None, limit: int) -> None:
+@with_catalog
+def audit_command(conn, table: str | None, actor: str | None, limit: int) -> None:
     """The newest audit-log entries: who changed what, when."""
-    with catalog() as conn:
-        for e in audit_trail(conn, table=table, actor=actor, limit=limit):
-            click.echo(
-                f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor:<28} {e.action:<6} {e.table_name}[{e.row_key}]"
-            )
+    for e in audit_trail(conn, table=table, actor=actor, limit=limit):
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor:<28} {e.action:<6} {e.table_name}[{e.row_key}]"
+        )
 
 
 COMMANDS = {"tag": tag_command, "search": search_command, "audit": audit_command}

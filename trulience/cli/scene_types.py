@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trulience.cli.common import Commands, catalog, json_object
+from trulience.cli.common import Commands, catalog, json_object, with_catalog
 
 
 @click.group("scene-types", cls=Commands)
@@ -69,30 +69,30 @@ def scene_types_add(
 
 @scene_types_group.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def scene_types_apply(file: Path) -> None:
+@with_catalog
+def scene_types_apply(conn, file: Path) -> None:
     """Define every scene type in a YAML or JSON file, all or nothing."""
     from trulience.generation.scene_config import apply_file
     from trulience.generation.workflow_registry import scene_type_warnings
 
-    with catalog() as conn:
-        for slug, outcome in apply_file(conn, file):
-            click.echo(f"scene type {slug}: {outcome}")
-            for warning in scene_type_warnings(conn, slug):
-                click.echo(f"  warning: {warning}")
+    for slug, outcome in apply_file(conn, file):
+        click.echo(f"scene type {slug}: {outcome}")
+        for warning in scene_type_warnings(conn, slug):
+            click.echo(f"  warning: {warning}")
 
 
 @scene_types_group.command("show")
 @click.argument("slug")
-def scene_types_show(slug: str) -> None:
+@with_catalog
+def scene_types_show(conn, slug: str) -> None:
     """The effective configuration (inheritance resolved) and the version history."""
     from trulience.catalog.scene_type_versions import version_history
     from trulience.catalog.scene_types import get_scene_type
     from trulience.generation.scene_config import resolve
 
-    with catalog() as conn:
-        scene_type = get_scene_type(conn, slug)
-        config = resolve(conn, slug)
-        versions = version_history(conn, scene_type.id)
+    scene_type = get_scene_type(conn, slug)
+    config = resolve(conn, slug)
+    versions = version_history(conn, scene_type.id)
     shown = config.to_json() | {
         "frame_plan": config.frame_plan(),
         "versions": [{"version": v.version, "created_at": str(v.created_at)} for v in versions],
@@ -101,11 +101,11 @@ def scene_types_show(slug: str) -> None:
 
 
 @scene_types_group.command("list")
-def scene_types_list() -> None:
+@with_catalog
+def scene_types_list(conn) -> None:
     from trulience.catalog.scene_types import list_scene_types
 
-    with catalog() as conn:
-        types = {t.id: t for t in list_scene_types(conn)}
+    types = {t.id: t for t in list_scene_types(conn)}
     for t in types.values():
         parent = types[t.parent_id].slug if t.parent_id in types else "-"
         click.echo(f"{t.slug:<24} parent {parent:<20} {t.name}")

@@ -6,7 +6,15 @@ from pathlib import Path
 import click
 
 from trulience.catalog.database import database_url
-from trulience.cli.common import Commands, actor, catalog, settings, storage, with_take_args
+from trulience.cli.common import (
+    Commands,
+    actor,
+    catalog,
+    settings,
+    storage,
+    with_catalog,
+    with_take_args,
+)
 
 
 @click.command("generate")
@@ -60,51 +68,49 @@ def runs() -> None:
     """Control a take between segments: pause, resume, cancel; see its state."""
 
 
-def _control(character: str, scene_type: str, project: str | None, control: str) -> None:
+@with_catalog
+def _control(conn, character: str, scene_type: str, project: str | None, control: str) -> None:
     from trulience.catalog.scenes import set_take_control
     from trulience.generation.loop import find_take
 
-    with catalog() as conn:
-        take = find_take(conn, character, scene_type, project)
-        set_take_control(conn, take.id, control, actor())
+    take = find_take(conn, character, scene_type, project)
+    set_take_control(conn, take.id, control, actor())
     click.echo(
         f"{character}/{scene_type} take {take.take}: {control} "
         f"(the loop acts on it between segments)"
     )
 
 
-@runs.command("pause")
-@with_take_args
-def runs_pause(character: str, scene_type: str, project: str | None) -> None:
-    """Pause the take after its current segment."""
-    _control(character, scene_type, project, "pause")
+# Controls the loop reads between segments: command -> (control, what it does).
+_CONTROLS = {
+    "pause": ("pause", "Pause the take after its current segment."),
+    "resume": ("run", "Let a paused take continue."),
+    "cancel": ("cancel", "Stop the take after its current segment; finished segments are kept."),
+}
 
 
-@runs.command("resume")
-@with_take_args
-def runs_resume(character: str, scene_type: str, project: str | None) -> None:
-    """Let a paused take continue."""
-    _control(character, scene_type, project, "run")
+def _control_command(control: str):
+    def command(character: str, scene_type: str, project: str | None) -> None:
+        _control(character, scene_type, project, control)
+
+    return with_take_args(command)
 
 
-@runs.command("cancel")
-@with_take_args
-def runs_cancel(character: str, scene_type: str, project: str | None) -> None:
-    """Stop the take after its current segment; finished segments are kept."""
-    _control(character, scene_type, project, "cancel")
+for _name, (_control_name, _help) in _CONTROLS.items():
+    runs.command(_name, help=_help)(_control_command(_control_name))
 
 
 @runs.command("interrupt")
 @with_take_args
-def runs_interrupt(character: str, scene_type: str, project: str | None) -> None:
+@with_catalog
+def runs_interrupt(conn, character: str, scene_type: str, project: str | None) -> None:
     """Stop the take now: interrupt its running prompt (or remove it from the worker's
     queue) and cancel the take; finished segments are kept, nothing is retried."""
     from trulience.generation.interrupt import interrupt_take
     from trulience.generation.loop import find_take
 
-    with catalog() as conn:
-        take = find_take(conn, character, scene_type, project)
-        stopped = interrupt_take(conn, take.id, actor())
+    take = find_take(conn, character, scene_type, project)
+    stopped = interrupt_take(conn, take.id, actor())
     if not stopped:
         click.echo(
             f"{character}/{scene_type} take {take.take}: cancelled; no prompt of it is on a "
@@ -116,14 +122,14 @@ def runs_interrupt(character: str, scene_type: str, project: str | None) -> None
 
 @runs.command("status")
 @with_take_args
-def runs_status(character: str, scene_type: str, project: str | None) -> None:
+@with_catalog
+def runs_status(conn, character: str, scene_type: str, project: str | None) -> None:
     """The take's status, control and committed segments."""
     from trulience.catalog.scenes import current_segments
     from trulience.generation.loop import find_take
 
-    with catalog() as conn:
-        take = find_take(conn, character, scene_type, project)
-        done = current_segments(conn, take.id)
+    take = find_take(conn, character, scene_type, project)
+    done = current_segments(conn, take.id)
     click.echo(
         f"take {take.take}: status {take.status}, control {take.control}, "
         f"segments {len(done)}/{take.planned_segments or '?'}"

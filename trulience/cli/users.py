@@ -4,7 +4,7 @@ import os
 
 import click
 
-from trulience.cli.common import ID, Commands, catalog
+from trulience.cli.common import ID, Commands, with_catalog
 
 
 @click.group(cls=Commands)
@@ -29,71 +29,71 @@ def _password(prompt: str) -> str:
     show_default=True,
 )
 @click.option("--email")
-def users_add(username: str, display_name: str | None, role: str, email: str | None) -> None:
+@with_catalog
+def users_add(conn, username: str, display_name: str | None, role: str, email: str | None) -> None:
     """Create a user (the password is asked, or read from TRULIENCE_PASSWORD)."""
     from trulience.auth.users import create_user
 
-    with catalog() as conn:
-        create_user(conn, username, display_name or username, role, _password("Password"), email)
+    create_user(conn, username, display_name or username, role, _password("Password"), email)
     click.echo(f"user {username} ({role}) created")
 
 
 @users.command("list")
-def users_list() -> None:
+@with_catalog
+def users_list(conn) -> None:
     from trulience.catalog.users import list_users
 
-    with catalog() as conn:
-        for u in list_users(conn):
-            click.echo(
-                f"{u.username:<20} {u.role:<9} {'DISABLED' if u.disabled else 'active':<8}"
-                f" {u.display_name}"
-            )
+    for u in list_users(conn):
+        click.echo(
+            f"{u.username:<20} {u.role:<9} {'DISABLED' if u.disabled else 'active':<8}"
+            f" {u.display_name}"
+        )
 
 
 @users.command("passwd")
 @click.argument("username")
-def users_passwd(username: str) -> None:
+@with_catalog
+def users_passwd(conn, username: str) -> None:
     """Set a user's password (their open sessions end)."""
     from trulience.auth.users import set_password
     from trulience.catalog.users import get_user
 
-    with catalog() as conn:
-        get_user(conn, username)  # an unknown user is not found before a password is asked
-        set_password(conn, username, _password("New password"))
+    get_user(conn, username)  # an unknown user is not found before a password is asked
+    set_password(conn, username, _password("New password"))
     click.echo(f"password of {username} changed; their sessions were ended")
 
 
 @users.command("disable")
 @click.argument("username")
-def users_disable(username: str) -> None:
+@with_catalog
+def users_disable(conn, username: str) -> None:
     """Stop a user from logging in or acting (their sessions end now)."""
     from trulience.auth.users import disable_user
 
-    with catalog() as conn:
-        disable_user(conn, username)
+    disable_user(conn, username)
     click.echo(f"user {username} disabled")
 
 
 @users.command("sessions")
 @click.argument("username")
 @click.option("--revoke", "revoke_id", type=ID, help="End this session.")
-def users_sessions(username: str, revoke_id: int | None) -> None:
+@with_catalog
+def users_sessions(conn, username: str, revoke_id: int | None) -> None:
     """A user's active sessions (PRD-98); --revoke ID ends one."""
     from trulience.auth.users import revoke_session, sessions_of
 
-    with catalog() as conn:
-        if revoke_id is not None:
-            if revoke_id not in {s.id for s in sessions_of(conn, username)}:
-                raise click.ClickException(f"user {username} has no session {revoke_id}")
-            revoke_session(conn, revoke_id)
-            click.echo(f"session {revoke_id} revoked")
-            return
-        for s in sessions_of(conn, username, active_only=True):
-            click.echo(
-                f"#{s.id:<6} since {s.created_at:%Y-%m-%d %H:%M} last seen "
-                f"{s.last_seen_at:%Y-%m-%d %H:%M} expires {s.expires_at:%Y-%m-%d %H:%M}"
-                f"  {s.user_agent}"
-            )
+    if revoke_id is not None:
+        if revoke_id not in {s.id for s in sessions_of(conn, username)}:
+            raise click.ClickException(f"user {username} has no session {revoke_id}")
+        revoke_session(conn, revoke_id)
+        click.echo(f"session {revoke_id} revoked")
+        return
+    for s in sessions_of(conn, username, active_only=True):
+        click.echo(
+            f"#{s.id:<6} since {s.created_at:%Y-%m-%d %H:%M} last seen "
+            f"{s.last_seen_at:%Y-%m-%d %H:%M} expires {s.expires_at:%Y-%m-%d %H:%M}"
+            f"  {s.user_agent}"
+        )
 
 
 @users.command("shortcuts")
@@ -107,8 +107,9 @@ def users_sessions(username: str, revoke_id: int | None) -> None:
     help="Rebind one action (repeatable), e.g. --set approve=k or --set play=space.",
 )
 @click.option("--reset", is_flag=True, help="Back to the default preset, no rebound keys.")
+@with_catalog
 def users_shortcuts(
-    username: str, preset: str | None, assignments: tuple[str, ...], reset: bool
+    conn, username: str, preset: str | None, assignments: tuple[str, ...], reset: bool
 ) -> None:
     """A user's keyboard shortcuts in the apps (PRD-52); with options, change them first.
     Prints the effective table: each action, its key, and where the key comes from."""
@@ -122,12 +123,11 @@ def users_shortcuts(
         shortcuts_of,
     )
 
-    with catalog() as conn:
-        if preset is not None or assignments or reset:
-            rebound = dict(parse_assignment(text) for text in assignments)
-            found = set_shortcuts(conn, username, preset, rebound, reset)
-        else:
-            found = shortcuts_of(conn, get_user(conn, username).id)
+    if preset is not None or assignments or reset:
+        rebound = dict(parse_assignment(text) for text in assignments)
+        found = set_shortcuts(conn, username, preset, rebound, reset)
+    else:
+        found = shortcuts_of(conn, get_user(conn, username).id)
     count = len(found.overrides)
     click.echo(
         f"shortcuts of {username}: preset {found.preset}, "

@@ -3,7 +3,7 @@ hardware`: this host's GPUs."""
 
 import click
 
-from trulience.cli.common import Commands, actor, catalog
+from trulience.cli.common import Commands, actor, catalog, with_catalog
 from trulience.config import mask_url
 
 
@@ -17,13 +17,13 @@ def workers() -> None:
 @click.option("--pool", "pool_name", default="default", show_default=True)
 @click.option("--slots", default=1, show_default=True, help="Prompts it may run at once.")
 @click.option("--name", help="Default: made from the URL.")
-def workers_add(url: str, pool_name: str, slots: int, name: str | None) -> None:
+@with_catalog
+def workers_add(conn, url: str, pool_name: str, slots: int, name: str | None) -> None:
     """Register a worker and check it at once."""
     from trulience.workers import health, pool
 
-    with catalog() as conn:
-        worker = pool.add_worker(conn, url, pool_name, slots, name)
-        worker = health.check_worker(conn, worker.name)
+    worker = pool.add_worker(conn, url, pool_name, slots, name)
+    worker = health.check_worker(conn, worker.name)
     click.echo(
         f"worker {worker.name} ({mask_url(worker.url)}) in pool {worker.pool}: {worker.state}"
         + (f" - {worker.last_error}" if worker.last_error else "")
@@ -32,39 +32,39 @@ def workers_add(url: str, pool_name: str, slots: int, name: str | None) -> None:
 
 @workers.command("list")
 @click.option("--pool", "pool_name")
-def workers_list(pool_name: str | None) -> None:
+@with_catalog
+def workers_list(conn, pool_name: str | None) -> None:
     from trulience.workers import pool
 
-    with catalog() as conn:
-        for w in pool.list_workers(conn, pool_name):
-            nodes = len(w.capabilities.get("node_classes", []))
-            click.echo(
-                f"{w.name:<24} {w.state:<9} pool {w.pool:<10} slots {w.active_leases}/"
-                f"{w.slots}  "
-                # checked before its first lease; until then it can run nothing we know of
-                + ("not checked yet" if w.unchecked else f"{nodes} node classes")
-                + ("  CATALOGUE CHANGED" if w.catalogue_drifted else "")
-                + (f"  {w.failures} fault(s) in a row" if w.failures else "")
-                + (f"  last error: {w.last_error}" if w.last_error else "")
-            )
+    for w in pool.list_workers(conn, pool_name):
+        nodes = len(w.capabilities.get("node_classes", []))
+        click.echo(
+            f"{w.name:<24} {w.state:<9} pool {w.pool:<10} slots {w.active_leases}/"
+            f"{w.slots}  "
+            # checked before its first lease; until then it can run nothing we know of
+            + ("not checked yet" if w.unchecked else f"{nodes} node classes")
+            + ("  CATALOGUE CHANGED" if w.catalogue_drifted else "")
+            + (f"  {w.failures} fault(s) in a row" if w.failures else "")
+            + (f"  last error: {w.last_error}" if w.last_error else "")
+        )
 
 
 @workers.command("check")
 @click.option("--pool", "pool_name")
-def workers_check(pool_name: str | None) -> None:
+@with_catalog
+def workers_check(conn, pool_name: str | None) -> None:
     """Health-check every worker now (the worker_health sensor does this every minute)."""
     from trulience.workers import health
 
-    with catalog() as conn:
-        for w in health.check_pool(conn, pool_name):
-            click.echo(f"{w.name:<24} {w.state}" + (f" - {w.last_error}" if w.last_error else ""))
+    for w in health.check_pool(conn, pool_name):
+        click.echo(f"{w.name:<24} {w.state}" + (f" - {w.last_error}" if w.last_error else ""))
 
 
-def _set_worker_state(name: str, state: str) -> None:
+@with_catalog
+def _set_worker_state(conn, name: str, state: str) -> None:
     from trulience.workers import pool
 
-    with catalog() as conn:
-        worker = pool.set_state(conn, name, state)
+    worker = pool.set_state(conn, name, state)
     click.echo(f"worker {worker.name}: {worker.state} ({worker.active_leases} running)")
 
 
@@ -83,13 +83,13 @@ def workers_undrain(name: str) -> None:
 
 @workers.command("interrupt")
 @click.argument("name")
-def workers_interrupt(name: str) -> None:
+@with_catalog
+def workers_interrupt(conn, name: str) -> None:
     """Stop our takes' prompts on the worker (by prompt id; queued ones are removed) and
     cancel those takes; other clients' prompts are left alone."""
     from trulience.generation.interrupt import interrupt_worker
 
-    with catalog() as conn:
-        stopped = interrupt_worker(conn, name, actor())
+    stopped = interrupt_worker(conn, name, actor())
     if not stopped:
         click.echo(f"worker {name}: no take of ours is running or queued there; nothing sent")
     for outcome in stopped:
@@ -111,11 +111,11 @@ def workers_free(name: str) -> None:
 @workers.command("remove")
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Even while it runs segments.")
-def workers_remove(name: str, force: bool) -> None:
+@with_catalog
+def workers_remove(conn, name: str, force: bool) -> None:
     from trulience.workers import pool
 
-    with catalog() as conn:
-        pool.remove_worker(conn, name, force)
+    pool.remove_worker(conn, name, force)
     click.echo(f"worker {name} removed")
 
 

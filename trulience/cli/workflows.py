@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trulience.cli.common import Commands, catalog, json_object, read_json_file
+from trulience.cli.common import Commands, catalog, json_object, read_json_file, with_catalog
 
 
 @click.group(cls=Commands)
@@ -64,7 +64,8 @@ def workflows_add(
 
 @workflows.command("show")
 @click.argument("name")
-def workflows_show(name: str) -> None:
+@with_catalog
+def workflows_show(conn, name: str) -> None:
     """A workflow's newest version: slots, models, and the scene types that use it."""
     from trulience.catalog.workflows import (
         get_workflow,
@@ -73,28 +74,27 @@ def workflows_show(name: str) -> None:
         workflow_warnings,
     )
 
-    with catalog() as conn:
-        w = get_workflow(conn, name)
-        shown = {
-            "name": w.name,
-            "version": w.version,
-            "sha256": w.sha256,
-            "slots": w.slots,
-            "nodes": len(w.graph),
-            "models": [f"{f}/{n}" for f, n in workflow_models(conn, w.id)],
-            "scene_types": [f"{t} v{v}" for t, v in scene_types_using(conn, name)],
-            "warnings": workflow_warnings(conn, w.id),
-        }
+    w = get_workflow(conn, name)
+    shown = {
+        "name": w.name,
+        "version": w.version,
+        "sha256": w.sha256,
+        "slots": w.slots,
+        "nodes": len(w.graph),
+        "models": [f"{f}/{n}" for f, n in workflow_models(conn, w.id)],
+        "scene_types": [f"{t} v{v}" for t, v in scene_types_using(conn, name)],
+        "warnings": workflow_warnings(conn, w.id),
+    }
     click.echo(json.dumps(shown, indent=2))
 
 
 @workflows.command("list")
-def workflows_list() -> None:
+@with_catalog
+def workflows_list(conn) -> None:
     from trulience.catalog.workflows import list_workflows
 
-    with catalog() as conn:
-        for w in list_workflows(conn):
-            click.echo(f"{w.name:<24} v{w.version:<4} {w.sha256[:12]}  {w.description}")
+    for w in list_workflows(conn):
+        click.echo(f"{w.name:<24} v{w.version:<4} {w.sha256[:12]}  {w.description}")
 
 
 COMMANDS = {"workflows": workflows}
