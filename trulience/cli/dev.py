@@ -2,6 +2,8 @@
 daemon) and `trulience config` (the effective settings)."""
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +14,9 @@ from trulience.cli.db import ensure_catalog
 from trulience.config import Settings, mask_url
 from trulience.errors import TrulienceError
 from trulience.lake.files import lake_of
+
+if TYPE_CHECKING:
+    from trulience.progress import Progress
 
 WHERE_TO_LOOK = """
 Where to look:
@@ -106,7 +111,7 @@ def _run_stages(chosen: Settings, url: str) -> tuple[bool, list, list]:
     return ok, rows, takes
 
 
-def _make_takes(chosen: Settings, url: str, log, stages) -> bool:
+def _make_takes(chosen: Settings, url: str, log: Path, stages: "Progress") -> bool:
     """Stage 3: the scenes job for the demo's takes not made yet, a progress line per take."""
     from trulience.demo import takes_to_make
     from trulience.progress import Progress
