@@ -143,7 +143,12 @@ def demo_production(server_url: str, template_url: str, tmp_path_factory) -> Dem
         decide(conn, reviewer, takes[1][0], "approve", undo_window_s=0)
         decide(conn, reviewer, takes[2][0], "reject", "hands look odd")
     env |= {"DAGSTER_HOME": str(home / "dagster")}
-    run("-m", "trulience_assets.launch", "sensor", "approvals_sensor")
+    from trulience.config import Settings
+    from trulience_assets.launch import run_sensor, shell
+
+    with shell(Settings.from_env(env)) as (defs, instance):
+        _tick, deliveries = run_sensor(defs, instance, "approvals_sensor")
+    assert all(run.ok for run in deliveries), deliveries
     run("-m", "trulience.cli", "lake", "export")
     return DemoProduction(home, url, env)
 

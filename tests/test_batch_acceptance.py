@@ -29,6 +29,7 @@ from trulience.review.service import batch_decide
 from trulience.samples import sample_characters
 from trulience.storage import Storage
 from trulience_assets.definitions import build_definitions
+from trulience_assets.instance import prepare_home
 from trulience_assets.launch import run_job
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,21 +49,6 @@ SCENE_TYPES = [  # short, so the acceptance stays quick
     Definition("blink-wide", "Blink (wide)", parent="blink", settings={"width": 192}),
 ]
 
-# A local instance as a studio would run it: the run queue launches runs from parallel
-# threads (by default it launches them one after another, and each launch waits for its
-# process to start: ~5 s apiece on 2 busy cores, 30 s for a batch of 6).
-INSTANCE_YAML = """\
-telemetry:
-  enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    dequeue_use_threads: true
-    dequeue_num_workers: 6
-    dequeue_interval_seconds: 1
-"""
-
 
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float, log: Path) -> None:
     deadline = time.monotonic() + timeout_s
@@ -78,9 +64,9 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float, log: Path) 
 def test_a_batch_runs_through_delivery_with_its_estimate_shown_first(db_url, tmp_path):
     started = time.monotonic()
     home = tmp_path / "home"
-    dagster_home = home / "dagster"
-    dagster_home.mkdir(parents=True)
-    (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML)
+    # the local instance from its one template, with a run queue that dequeues every
+    # second (by default every 5) into 6 threads, one per run of the batch
+    dagster_home = prepare_home(home / "dagster", dequeue_num_workers=6, dequeue_interval_seconds=1)
     env = {
         "TRULIENCE_HOME": str(home),
         "DATABASE_URL": db_url,
@@ -121,7 +107,8 @@ def test_a_batch_runs_through_delivery_with_its_estimate_shown_first(db_url, tmp
         create_user(conn, "rita", "Rita", "reviewer", "rita-reviews-takes")
     instance = DagsterInstance.from_config(str(dagster_home))
     try:
-        assert run_job(build_definitions(settings), instance, "characters", [])
+        runs = run_job(build_definitions(settings), instance, "characters", [])
+        assert len(runs) == 3 and all(run.ok for run in runs), runs
     finally:
         instance.dispose()
 

@@ -47,6 +47,21 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
     assert "Validation successful" in result.stdout + result.stderr
 
 
+def test_importing_the_code_location_reads_no_environment(tmp_path):
+    # a bad setting breaks loading the definitions, not importing the module
+    probe = (
+        "import trulience_assets.definitions as d\n"
+        "from trulience.errors import TrulienceError\n"
+        "try:\n    d.defs()\nexcept TrulienceError as exc:\n    print('loading:', exc)\n"
+    )
+    env = os.environ | {"TRULIENCE_HOME": str(tmp_path), "STORAGE_URL": "ftp://host/x"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loading: STORAGE_URL must be file://, s3:// or memory://" in result.stdout
+
+
 def add_character(conn, settings, slug, image):
     from trulience.library import add_image_file
     from trulience.storage import Storage

@@ -78,9 +78,9 @@ def committed_once(conn, scene_id):
 
 def test_the_loop_runs_on_the_pool(studio, storage, db_url, workers, tmp_path):
     result = run_loop(studio, storage, pooled(db_url), "eileen", "walk", tmp_path)
-    assert result.scene.status == "generated" and result.plan == [12, 12, 12, 12]
-    assert committed_once(studio, result.scene.id) == [1, 1, 1, 1]
-    provenance = [s.provenance for s in scenes.current_segments(studio, result.scene.id).values()]
+    assert result.take.status == "generated" and result.plan == [12, 12, 12, 12]
+    assert committed_once(studio, result.take.id) == [1, 1, 1, 1]
+    provenance = [s.provenance for s in scenes.current_segments(studio, result.take.id).values()]
     assert {p["backend"] for p in provenance} == {"comfyui"}
     assert all(p["last_frame_source"] == "lossless" for p in provenance)
     assert provenance[1]["seed_frame_sha256"] == provenance[0]["last_frame_sha256"]
@@ -96,11 +96,11 @@ def test_a_worker_dying_mid_segment_finishes_the_scene_on_the_other(
     a.slow(0.2)
     a.die_mid_run(after_nodes=2)  # crashes inside its first segment
     result = run_loop(studio, storage, pooled(db_url), "eileen", "walk", tmp_path)
-    assert result.scene.status == "generated"
-    assert committed_once(studio, result.scene.id) == [1, 1, 1, 1]  # no duplicate segment
+    assert result.take.status == "generated"
+    assert committed_once(studio, result.take.id) == [1, 1, 1, 1]  # no duplicate segment
     workers_used = {
         s.provenance["backend_metadata"]["worker_name"]
-        for s in scenes.current_segments(studio, result.scene.id).values()
+        for s in scenes.current_segments(studio, result.take.id).values()
     }
     assert workers_used == {"gpu-b"}
     outcomes = dict(
@@ -121,11 +121,11 @@ def test_a_dropped_socket_is_reconciled_without_resubmission(
     a.slow(0.1)
     a.drop_socket_after(8)
     result = run_loop(studio, storage, pooled(db_url), "eileen", "walk", tmp_path)
-    assert result.scene.status == "generated"
+    assert result.take.status == "generated"
     assert len(a.submissions) == 4 and len(b.submissions) == 0  # one submission per segment
     reconciled = [
         s.provenance["backend_metadata"].get("reconciled", 0)
-        for s in scenes.current_segments(studio, result.scene.id).values()
+        for s in scenes.current_segments(studio, result.take.id).values()
     ]
     assert sum(reconciled) >= 1
 
@@ -231,11 +231,11 @@ def test_a_lone_worker_restarting_mid_segment_takes_the_segment_again_once_healt
     restarter = when_running(a, a.restart)
     result = run_loop(studio, storage, single(db_url), "eileen", "walk", tmp_path)
     restarter.join(5)
-    assert result.scene.status == "generated"
-    assert committed_once(studio, result.scene.id) == [1, 1, 1, 1]
+    assert result.take.status == "generated"
+    assert committed_once(studio, result.take.id) == [1, 1, 1, 1]
     used = {
         s.provenance["backend_metadata"]["worker_name"]
-        for s in scenes.current_segments(studio, result.scene.id).values()
+        for s in scenes.current_segments(studio, result.take.id).values()
     }
     assert used == {"gpu-a"}
     assert lease_outcomes(studio) == {"done": 4, "worker_lost": 1}
@@ -260,7 +260,7 @@ def test_an_interrupt_is_retried_on_the_same_worker_and_is_no_fault(
     interrupter = when_running(a, interrupt)
     result = run_loop(studio, storage, single(db_url), "eileen", "walk", tmp_path)
     interrupter.join(5)
-    assert result.scene.status == "generated"
+    assert result.take.status == "generated"
     assert lease_outcomes(studio) == {"done": 4, "interrupted": 1}
     worker = pool.get_worker(studio, "gpu-a")
     assert (worker.state, worker.failures, worker.last_error) == ("online", 0, None)
@@ -300,7 +300,7 @@ def test_faults_are_consecutive_a_finished_segment_ends_the_run_of_them(
 def test_a_worker_known_only_by_its_url_is_checked_before_its_first_lease(
     conn, storage, db_url, face_models, tmp_path
 ):
-    from trulience.workers.configured import configured_backend
+    from trulience.workers.configured import backend_for, register_configured_workers
 
     with FakeComfyUI() as fresh:
         fresh.add_input("example.png", ASTRONAUT.read_bytes())
@@ -315,12 +315,13 @@ def test_a_worker_known_only_by_its_url_is_checked_before_its_first_lease(
             Definition("walk", "Walk", settings={**walk, "fps": 12, "width": 64, "height": 64}),
         )
         # as COMFYUI_WORKERS names it: registered, never checked
-        backend = configured_backend(db_url, [fresh.url])
+        register_configured_workers(conn, [fresh.url])
+        backend = backend_for(db_url, [fresh.url])
         backend.wait_s = 5
         (unchecked,) = pool.list_workers(conn)
         assert unchecked.unchecked
         result = run_loop(conn, storage, backend, "eileen", "walk", tmp_path)
-    assert result.scene.status == "generated"
+    assert result.take.status == "generated"
     (checked,) = pool.list_workers(conn)
     assert "TrulienceAnimatic" in checked.capabilities["node_classes"]
     assert checked.last_seen_at is not None
@@ -373,10 +374,10 @@ def test_workers_list_says_which_worker_is_not_checked_yet(db_url, tmp_path, wor
 
     from trulience.catalog.database import connect
     from trulience.cli import main
-    from trulience.workers.configured import register_workers
+    from trulience.workers.configured import register_configured_workers
 
     with connect(db_url) as conn:  # as COMFYUI_WORKERS registers it
-        (name,) = register_workers(conn, [workers[0].url])
+        (name,) = register_configured_workers(conn, [workers[0].url])
     env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
     listed = CliRunner().invoke(main, ["workers", "list"], env=env)
     assert listed.exit_code == 0 and f"{name}" in listed.output

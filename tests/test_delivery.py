@@ -38,7 +38,7 @@ def take(conn, storage, face_models, tmp_path):
     )
     result = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "loop")
     users.create_user(conn, "rita", "Rita", "reviewer")
-    return result.scene
+    return result.take
 
 
 def approve(conn, scene_id):
@@ -131,7 +131,7 @@ def test_rejecting_a_segment_regenerates_only_that_segment(conn, storage, take, 
     assert note.frame == 12 and "hand melts" in note.body  # segment 1 starts at frame 12
 
     result = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "l")
-    assert result.resumed and result.generated == [1] and result.scene.id == take.id
+    assert result.resumed and result.generated == [1] and result.take.id == take.id
     after = {i: s.sha256 for i, s in scene_repo.current_segments(conn, take.id).items()}
     assert after[0] == before[0] and after[2] == before[2] and after[1] != before[1]
     again = assemble_take(conn, storage, take.id, tmp_path / "b")

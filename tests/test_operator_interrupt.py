@@ -181,7 +181,7 @@ def test_an_interrupt_lost_in_the_last_node_still_stops_the_take_before_the_next
         if update.event == "executing" and update.node == "6" and update.prompt_id:
             with connect(db_url, actor="cli:maria") as other:
                 take = scenes.latest_take(other, "moonbase", "eileen", "walk")
-                from trulience.generation.interrupt import interrupt_take
+                from trulience.workers.interrupt import interrupt_take
 
                 interrupt_take(other, take.id, "cli:maria")
 
@@ -249,7 +249,7 @@ def test_sigterm_stops_the_loop_cancels_its_prompt_and_leaves_the_take_to_resume
     result = run_loop(
         studio, storage, ComfyUIBackend(worker.url), "eileen", "walk", tmp_path / "again"
     )
-    assert result.resumed and result.scene.id == take.id and result.generated == [1, 2, 3]
+    assert result.resumed and result.take.id == take.id and result.generated == [1, 2, 3]
 
 
 def test_on_the_pool_an_operators_interrupt_does_not_fail_over_to_another_worker(

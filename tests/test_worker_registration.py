@@ -13,7 +13,6 @@ from trulience.catalog.database import connect
 from trulience.workers import pool
 from trulience.workers.configured import (
     backend_for,
-    configured_backend,
     register_configured_workers,
 )
 from trulience.workers.pooled_backend import PooledBackend
@@ -70,12 +69,11 @@ def test_registering_at_start_up_adds_only_the_unknown_workers(conn, workers):
     )
 
 
-def test_the_backend_alone_writes_nothing_and_the_command_path_still_registers(db_url, workers):
+def test_the_backend_alone_writes_nothing(db_url, workers):
     backend_for(db_url, workers)
     assert registered(db_url) == []
     assert backend_for(None, []).name == "preview"
     with pytest.raises(ValueError, match="needs the catalog"):
         backend_for(None, workers)
-    # `trulience generate` until it registers at its start: configured_backend does both
-    assert isinstance(configured_backend(db_url, workers), PooledBackend)
-    assert registered(db_url) == sorted(url.rstrip("/") for url in workers)
+    assert isinstance(backend_for(db_url, workers), PooledBackend)
+    assert registered(db_url) == []

@@ -19,7 +19,7 @@ from trulience.errors import TrulienceError
 from trulience.generation.scene_config import Definition, define
 from trulience.generation.workflow_registry import register_workflow
 from trulience.samples import sample_characters
-from trulience.workers.configured import DEFAULT_POOL, register_workers
+from trulience.workers.configured import DEFAULT_POOL, register_configured_workers
 
 DEMO_PROJECT = "demo"
 # A local demo login for the review app (printed by `make demo`; change or disable it with
@@ -119,7 +119,7 @@ def demo_scene_types(workflow: str | None = None) -> list[Definition]:
 def register_stills_workflow(conn: psycopg.Connection, worker_urls: Sequence[str]) -> str:
     """Register the demo's workers (in the default pool) and its core-node workflow,
     validated on the first worker that answers; says which."""
-    register_workers(conn, worker_urls, DEFAULT_POOL)
+    register_configured_workers(conn, worker_urls, DEFAULT_POOL)
     refusals = []
     for url in worker_urls:
         try:

@@ -1,6 +1,16 @@
-"""The Dagster code location (workspace.yaml loads this module)."""
+"""The Dagster code location (workspace.yaml loads this module).
 
-from dagster import DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor
+Importing it reads no environment: Dagster's loaders (workspace.yaml, `dagster dev`, the
+daemon) call `defs`, which reads the settings then; explicit callers (the CLI's pipeline,
+tests) pass their own settings to `build_definitions`."""
+
+from dagster import (
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    definitions,
+    in_process_executor,
+)
 
 from resources import build_resources
 from sensors.batches import queued_batches_sensor
@@ -58,4 +68,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
 
 
-defs = build_definitions(Settings.from_env())
+@definitions
+def defs() -> Definitions:
+    """The code location as Dagster's loaders see it: wired to the environment's settings."""
+    return build_definitions(Settings.from_env())

@@ -1,25 +1,89 @@
-"""Run work of this code location on the configured Dagster instance, from the CLI
-(`trulience demo`, later batch production). The runs land in the instance the Dagster UI
-shows, exactly as the daemon's would.
+"""Run work of this code location on the local Dagster instance, in this process: a job's
+partitions, a sensor's tick, a batch's backfill. The runs land in the instance the Dagster
+UI shows, exactly as the daemon's would.
 
-    python -m trulience_assets.launch job characters [--partition KEY ...]
-    python -m trulience_assets.launch sensor inbox_sensor
-    python -m trulience_assets.launch backfill BATCH_ID          (a batch's backfill)
-    python -m trulience_assets.launch backfill-status BATCH_ID
+Plain functions that return what happened (`RunOutcome`, `SensorTick`, `BackfillOutcome`)
+and print nothing: the CLI (trulience/cli/pipeline.py, the one door from the core) says it.
 """
 
-import argparse
-import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from dagster import DagsterInstance, Definitions, build_sensor_context
+from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
 
 from trulience.config import Settings
 from trulience.errors import TrulienceError
 from trulience_assets.batch import describe_backfill, launch_batch
 from trulience_assets.definitions import build_definitions
+from trulience_assets.instance import open_instance, prepare_home
 from trulience_assets.partitions import missing_partitions
 
+__all__ = [
+    "BackfillOutcome",
+    "RunOutcome",
+    "SensorTick",
+    "describe_backfill",
+    "evaluate_sensor",
+    "prepare_home",
+    "run_backfill",
+    "run_job",
+    "run_requests",
+    "run_sensor",
+    "shell",
+]
+
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+LAUNCHED_BY = {"trulience/launched_by": "cli"}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One run of a job: its partition (None for an unpartitioned job), whether it
+    succeeded, its run id, and the asset checks that failed (name, description)."""
+
+    job: str
+    partition_key: str | None
+    ok: bool
+    run_id: str
+    failed_checks: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class SensorTick:
+    """One evaluation of a sensor: the runs it requests, or why it requests none."""
+
+    sensor: str
+    job: str | None
+    requests: tuple[RunRequest, ...] = ()
+    skipped: str | None = None  # the sensor's skip message when it requested nothing
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    """A batch's backfill: its id once created, or why it was not."""
+
+    batch_id: int
+    backfill_id: str | None = None
+    refusal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.backfill_id is not None
+
+
+OnRun = Callable[[RunOutcome], None]
+
+
+@contextmanager
+def shell(settings: Settings) -> Iterator[tuple[Definitions, DagsterInstance]]:
+    """The code location's definitions and the settings' local instance (prepared from the
+    one template), disposed of afterwards."""
+    instance = open_instance(settings.effective_dagster_home)
+    try:
+        yield build_definitions(settings), instance
+    finally:
+        instance.dispose()
 
 
 def _execute(
@@ -29,7 +93,7 @@ def _execute(
     key: str | None,
     tags: dict[str, str],
     run_config: dict | None = None,
-) -> bool:
+) -> RunOutcome:
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=key,
         instance=instance,
@@ -38,95 +102,83 @@ def _execute(
         # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
         run_config=(run_config or {}) | QUIET,
     )
-    outcome = "ok" if result.success else "FAILED"
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            outcome += f"; check {evaluation.check_name} failed"
-            if evaluation.description:
-                outcome += f": {evaluation.description}"
-    where = f" [{key}]" if key else ""
-    print(f"  {job_name}{where}: {outcome}  (run {result.run_id[:8]})")
-    return result.success
+    failed = tuple(
+        (evaluation.check_name, evaluation.description)
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    )
+    return RunOutcome(job_name, key, result.success, result.run_id, failed)
 
 
-def run_job(defs: Definitions, instance: DagsterInstance, job_name: str, keys: list[str]) -> bool:
-    """Run a partitioned job for the given keys (every partition when empty)."""
+def _each(runs: Iterator[RunOutcome], on_run: OnRun | None) -> list[RunOutcome]:
+    """Every outcome, each handed to `on_run` as its run finishes."""
+    done = []
+    for outcome in runs:
+        if on_run is not None:
+            on_run(outcome)
+        done.append(outcome)
+    return done
+
+
+def run_job(
+    defs: Definitions,
+    instance: DagsterInstance,
+    job_name: str,
+    keys: list[str],
+    on_run: OnRun | None = None,
+) -> list[RunOutcome]:
+    """Run a partitioned job for the given keys (every partition when empty); an
+    unpartitioned job (the lake) runs once."""
     with defs.resources["catalog"].connect(actor="dagster:launch") as conn:
         for definition, missing in missing_partitions(instance, conn).items():
             if missing:
                 instance.add_dynamic_partitions(definition.name, missing)
     job = defs.resolve_job_def(job_name)
-    if job.partitions_def is None:  # an unpartitioned job (the lake) runs once
-        return _execute(defs, instance, job_name, None, {"trulience/launched_by": "cli"})
-    keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    results = [
-        _execute(defs, instance, job_name, key, {"trulience/launched_by": "cli"}) for key in keys
-    ]
-    return all(results)
+    if job.partitions_def is None:
+        keys = [None]
+    else:
+        keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+    runs = (_execute(defs, instance, job_name, key, LAUNCHED_BY) for key in keys)
+    return _each(runs, on_run)
 
 
-def run_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: str) -> bool:
-    """Evaluate a sensor once and run what it requests, as the daemon would."""
+def evaluate_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: str) -> SensorTick:
+    """Evaluate a sensor once, as the daemon would; the dynamic partitions it asks for are
+    added, the runs it requests are returned (not yet run)."""
     sensor = defs.resolve_sensor_def(sensor_name)
     result = sensor(
         build_sensor_context(instance=instance, resources=defs.resources, definitions=defs)
     )
     if result is None or not hasattr(result, "run_requests"):
-        print(f"  {sensor_name}: {getattr(result, 'skip_message', None) or 'nothing to do'}")
-        return True
+        skipped = getattr(result, "skip_message", None) or "nothing to do"
+        return SensorTick(sensor_name, None, skipped=skipped)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-    print(f"  {sensor_name}: {len(result.run_requests)} run(s) requested")
-    job_name = sensor.job_name
-    return all(
-        [
-            _execute(defs, instance, job_name, r.partition_key, r.tags, r.run_config)
-            for r in result.run_requests
-        ]
+    return SensorTick(sensor_name, sensor.job_name, tuple(result.run_requests))
+
+
+def run_requests(
+    defs: Definitions, instance: DagsterInstance, tick: SensorTick, on_run: OnRun | None = None
+) -> list[RunOutcome]:
+    """Run what a sensor tick requested, one run after another."""
+    runs = (
+        _execute(defs, instance, tick.job, r.partition_key, r.tags, r.run_config)
+        for r in tick.requests
     )
+    return _each(runs, on_run)
 
 
-def run_backfill(defs: Definitions, instance: DagsterInstance, batch_id: int) -> bool:
+def run_sensor(
+    defs: Definitions, instance: DagsterInstance, sensor_name: str, on_run: OnRun | None = None
+) -> tuple[SensorTick, list[RunOutcome]]:
+    """Evaluate a sensor once and run what it requests, as the daemon would."""
+    tick = evaluate_sensor(defs, instance, sensor_name)
+    return tick, run_requests(defs, instance, tick, on_run)
+
+
+def run_backfill(defs: Definitions, instance: DagsterInstance, batch_id: int) -> BackfillOutcome:
     """Launch a recorded batch as a Dagster backfill; the daemon executes it."""
     try:
-        backfill_id = launch_batch(defs, instance, batch_id)
+        return BackfillOutcome(batch_id, backfill_id=launch_batch(defs, instance, batch_id))
     except TrulienceError as exc:
-        print(f"  batch {batch_id}: not launched: {exc}", file=sys.stderr)
-        return False
-    print(f"  batch {batch_id}: Dagster backfill {backfill_id} requested; the daemon runs it")
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trulience_assets.launch")
-    sub = parser.add_subparsers(dest="what", required=True)
-    job = sub.add_parser("job")
-    job.add_argument("name")
-    job.add_argument(
-        "--partition",
-        action="append",
-        default=[],
-        help="partition key (repeatable); default: every partition",
-    )
-    sensor = sub.add_parser("sensor")
-    sensor.add_argument("name")
-    for name in ("backfill", "backfill-status"):
-        sub.add_parser(name).add_argument("batch", type=int)
-    args = parser.parse_args(argv)
-
-    defs = build_definitions(Settings.from_env())
-    instance = DagsterInstance.get()
-    if args.what == "job":
-        ok = run_job(defs, instance, args.name, args.partition)
-    elif args.what == "sensor":
-        ok = run_sensor(defs, instance, args.name)
-    elif args.what == "backfill":
-        ok = run_backfill(defs, instance, args.batch)
-    else:
-        ok, lines = describe_backfill(defs, instance, args.batch)
-        print("\n".join(lines))
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return BackfillOutcome(batch_id, refusal=str(exc))

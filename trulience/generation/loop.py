@@ -71,11 +71,6 @@ class LoopResult:
     resumed: bool
 
     @property
-    def scene(self) -> Take:
-        """The take, by the name callers outside generation/ still use."""
-        return self.take
-
-    @property
     def frames(self) -> int:
         return sum(self.plan)
 

@@ -7,11 +7,9 @@ catalog by a start-up step (`register_configured_workers`: the worker health sen
 tick, the `generate` command and the demo before they start)."""
 
 from collections.abc import Sequence
-from typing import Any
 
 import psycopg
 
-from trulience.catalog.database import connect
 from trulience.generation.backend import GenerationBackend
 from trulience.generation.preview import LocalPreviewBackend
 from trulience.workers import pool
@@ -34,10 +32,6 @@ def register_configured_workers(
     return added
 
 
-# the name the demo and older callers know
-register_workers = register_configured_workers
-
-
 def backend_for(
     database_url: str | None,
     comfyui_workers: Sequence[str],
@@ -54,21 +48,6 @@ def backend_for(
     if database_url is None:
         raise ValueError("a ComfyUI pool needs the catalog: no database URL given")
     return PooledBackend(database_url, pool_name, holder=holder, report=report)
-
-
-def configured_backend(
-    database_url: str | None,
-    comfyui_workers: Sequence[str],
-    pool_name: str = DEFAULT_POOL,
-    **options: Any,
-) -> GenerationBackend:
-    """`backend_for` (`options`: its holder and report), with the pool's workers registered
-    first: for a command that has not called `register_configured_workers` at its start."""
-    backend = backend_for(database_url, comfyui_workers, pool_name, **options)
-    if isinstance(backend, PooledBackend):
-        with connect(backend.database_url, actor="generation:setup") as conn:
-            register_configured_workers(conn, comfyui_workers, pool_name)
-    return backend
 
 
 def describe_backend(backend: GenerationBackend) -> str:

@@ -1,0 +1,57 @@
+"""`trulience tag`, `search` and `audit`: tags, full-text search and the audit log."""
+
+import click
+
+from trulience.catalog.audit import audit_trail
+from trulience.catalog.search import search as search_catalog
+from trulience.catalog.tags import Subject, tag, untag
+from trulience.cli.common import LIMIT, with_catalog
+
+
+def _subject(character: str | None, project: str | None) -> Subject:
+    return Subject(project=project, character=character)
+
+
+@click.command("tag")
+@click.argument("name")
+@click.option("--character")
+@click.option("--project")
+@click.option("--remove", is_flag=True, help="Remove the tag instead.")
+@with_catalog
+def tag_command(conn, name: str, character: str | None, project: str | None, remove: bool) -> None:
+    """Tag a character or a project (or remove a tag)."""
+    if remove:
+        found = untag(conn, name, _subject(character, project))
+        click.echo("removed" if found else "was not tagged")
+    else:
+        tag(conn, name, _subject(character, project))
+        click.echo(f"tagged {name}")
+
+
+@click.command("search")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
+@with_catalog
+def search_command(conn, text: tuple[str, ...], limit: int) -> None:
+    """Full-text search over characters and notes."""
+    hits = search_catalog(conn, " ".join(text), limit)
+    for hit in hits:
+        click.echo(f"{hit.kind:<10} {hit.key:<24} {hit.title}")
+    if not hits:
+        click.echo("no matches")
+
+
+@click.command("audit")
+@click.option("--table")
+@click.option("--actor")
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
+@with_catalog
+def audit_command(conn, table: str | None, actor: str | None, limit: int) -> None:
+    """The newest audit-log entries: who changed what, when."""
+    for e in audit_trail(conn, table=table, actor=actor, limit=limit):
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor:<28} {e.action:<6} {e.table_name}[{e.row_key}]"
+        )
+
+
+COMMANDS = {"tag": tag_command, "search": search_command, "audit": audit_command}

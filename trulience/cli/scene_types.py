@@ -1,0 +1,114 @@
+"""`trulience scene-types`: workflow, prompt template, durations, fps, resolution, presets."""
+
+import json
+from pathlib import Path
+
+import click
+
+from trulience.cli.common import Commands, catalog, json_object, with_catalog
+
+
+@click.group("scene-types", cls=Commands)
+def scene_types_group() -> None:
+    """Scene types: workflow, prompt template, durations, fps, resolution, presets."""
+
+
+@scene_types_group.command("add")
+@click.argument("slug")
+@click.option("--name")
+@click.option("--parent", help="Scene type to inherit unset settings from.")
+@click.option("--workflow", help="Registered workflow name (newest version).")
+@click.option(
+    "--prompt", "prompt_template", help="Prompt template, e.g. '{name}, {role}, walking'."
+)
+@click.option("--negative", "negative_prompt")
+@click.option("--duration", "target_duration_s", type=float, help="Target duration in seconds.")
+@click.option("--segment", "segment_duration_s", type=float, help="Segment duration in seconds.")
+@click.option("--fps", type=float)
+@click.option("--width", type=int)
+@click.option("--height", type=int)
+@click.option("--seed-policy", type=click.Choice(["fixed", "increment", "random"]))
+@click.option("--seed", type=int)
+@click.option("--preset")
+@click.option("--presets", help="JSON object of named parameter presets.")
+@click.option("--params", help="JSON object of parameters.")
+@click.option("--qa-rules", help="JSON object of QA rules.")
+def scene_types_add(
+    slug: str,
+    name: str | None,
+    parent: str | None,
+    presets: str | None,
+    params: str | None,
+    qa_rules: str | None,
+    **settings,
+) -> None:
+    """Define a scene type, or store a new version of it (only what is given is set;
+    unset settings are inherited from the parent)."""
+    from trulience.generation.scene_config import parse_definition
+
+    entry = {
+        "slug": slug,
+        "name": name,
+        "parent": parent,
+        **{k: v for k, v in settings.items() if v is not None},
+    }
+    for key, text in (("presets", presets), ("params", params), ("qa_rules", qa_rules)):
+        value = json_object(text, f"--{key.replace('_', '-')}")
+        if value is not None:
+            entry[key] = value
+    from trulience.generation.scene_config import define
+    from trulience.generation.workflow_registry import scene_type_warnings
+
+    with catalog() as conn:
+        outcome = define(conn, parse_definition(entry, slug))
+        warnings = scene_type_warnings(conn, slug)
+    click.echo(f"scene type {slug}: {outcome}")
+    for warning in warnings:
+        click.echo(f"  warning: {warning}")
+
+
+@scene_types_group.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_catalog
+def scene_types_apply(conn, file: Path) -> None:
+    """Define every scene type in a YAML or JSON file, all or nothing."""
+    from trulience.generation.scene_config import apply_file
+    from trulience.generation.workflow_registry import scene_type_warnings
+
+    for slug, outcome in apply_file(conn, file):
+        click.echo(f"scene type {slug}: {outcome}")
+        for warning in scene_type_warnings(conn, slug):
+            click.echo(f"  warning: {warning}")
+
+
+@scene_types_group.command("show")
+@click.argument("slug")
+@with_catalog
+def scene_types_show(conn, slug: str) -> None:
+    """The effective configuration (inheritance resolved) and the version history."""
+    from trulience.catalog.scene_type_versions import version_history
+    from trulience.catalog.scene_types import get_scene_type
+    from trulience.generation.scene_config import resolve
+
+    scene_type = get_scene_type(conn, slug)
+    config = resolve(conn, slug)
+    versions = version_history(conn, scene_type.id)
+    shown = config.to_json() | {
+        "frame_plan": config.frame_plan(),
+        "versions": [{"version": v.version, "created_at": str(v.created_at)} for v in versions],
+    }
+    click.echo(json.dumps(shown, indent=2, default=str))
+
+
+@scene_types_group.command("list")
+@with_catalog
+def scene_types_list(conn) -> None:
+    from trulience.catalog.scene_types import list_scene_types
+
+    types = {t.id: t for t in list_scene_types(conn)}
+    for t in types.values():
+        parent = types[t.parent_id].slug if t.parent_id in types else "-"
+        click.echo(f"{t.slug:<24} parent {parent:<20} {t.name}")
+
+
+COMMANDS = {"scene-types": scene_types_group}
