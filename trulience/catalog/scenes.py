@@ -134,19 +134,8 @@ def latest_take(
     conn: psycopg.Connection, project: str, character: str, scene_type: str
 ) -> Take | None:
     """The newest take of a character in a scene type within a project, if any."""
-    cols = ", ".join("s." + c.strip() for c in _SCENE_COLUMNS.split(","))
-    rows = many(
-        conn,
-        Take,
-        f"""SELECT {cols} FROM scenes s
-              JOIN projects p ON p.id = s.project_id
-              JOIN characters c ON c.id = s.character_id
-              JOIN scene_types t ON t.id = s.scene_type_id
-             WHERE p.slug = %s AND c.slug = %s AND t.slug = %s
-             ORDER BY s.take DESC LIMIT 1""",
-        (project, character, scene_type),
-    )
-    return rows[0] if rows else None
+    takes = list_takes(conn, project, character, scene_type)  # ordered by take
+    return takes[-1] if takes else None
 
 
 def first_project_of(conn: psycopg.Connection, character: str) -> str | None:

@@ -7,6 +7,7 @@ most one GOP of decoding, whatever the file's length.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -81,7 +82,7 @@ def last_frame(path: str | Path) -> np.ndarray:
     full decode)."""
     with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
-        try:
+        with _damage_refused(path):
             container.seek(_END_OF_STREAM, stream=stream, backward=True)
             last = _last_decoded(container, stream)
             if last is None:
@@ -89,11 +90,7 @@ def last_frame(path: str | Path) -> np.ndarray:
                 # the tail): decode everything instead.
                 container.seek(stream.start_time or 0, stream=stream, backward=True)
                 last = _last_decoded(container, stream)
-        except av.FFmpegError as error:
-            raise InvalidVideo(path, f"damaged video data ({error})") from error
-        if last is None:
-            raise InvalidVideo(path, "the video stream holds no frames")
-        return _rgb(last)
+        return _last_shown(path, last)
 
 
 def last_frame_full_decode(path: str | Path) -> np.ndarray:
@@ -101,13 +98,24 @@ def last_frame_full_decode(path: str | Path) -> np.ndarray:
     `last_frame` is measured and checked against."""
     with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
-        try:
+        with _damage_refused(path):
             last = _last_decoded(container, stream)
-        except av.FFmpegError as error:
-            raise InvalidVideo(path, f"damaged video data ({error})") from error
-        if last is None:
-            raise InvalidVideo(path, "the video stream holds no frames")
-        return _rgb(last)
+        return _last_shown(path, last)
+
+
+@contextmanager
+def _damage_refused(path: str | Path) -> Iterator[None]:
+    """FFmpeg's refusal of damaged data, as the file's InvalidVideo."""
+    try:
+        yield
+    except av.FFmpegError as error:
+        raise InvalidVideo(path, f"damaged video data ({error})") from error
+
+
+def _last_shown(path: str | Path, last: VideoFrame | None) -> np.ndarray:
+    if last is None:
+        raise InvalidVideo(path, "the video stream holds no frames")
+    return _rgb(last)
 
 
 def _rgb(frame: VideoFrame) -> np.ndarray:
