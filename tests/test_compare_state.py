@@ -6,68 +6,31 @@ frame, and a refused action is said once (the browser end to end: tests/test_com
 
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from apps.compare import CompareApp
 from apps.compare_state import CompareSession, status_of
 from apps.compare_views import AttemptsView, GridView
 from apps.shortcuts import ShortcutKeys
-from tests.review_takes import make_project, make_take
-from tests.test_compare_app import FAILED_QA, FRAMES, PASSED_QA, attach, character_take, store_clip
+from tests.test_compare_app import FRAMES, add_attempt, seed
 from tests.test_review_app import PASSWORD, index_of
 from trulience.auth import users as accounts
 from trulience.config import Settings
-from trulience.review.shortcuts import PRESETS, set_shortcuts
+from trulience.review.shortcuts import PRESETS
 from trulience.storage import Storage
-
-
-def add_attempt(conn: psycopg.Connection, scene: int, index: int, attempt: int, **how) -> None:
-    """A committed attempt at segment `index` (`clip` its stored video, or none)."""
-    clip = how.get("clip")
-    conn.execute(
-        """INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames, qa,
-                                 current)
-           VALUES (%s, %s, %s, %s, %s, %s, 4, %s, %s)""",
-        (
-            scene,
-            index,
-            attempt,
-            how["status"],
-            clip and clip.uri,
-            clip and clip.sha256,
-            psycopg.types.json.Jsonb(how.get("qa", {})),
-            how.get("current", False),
-        ),
-    )
 
 
 @pytest.fixture
 def studio(conn, db_url, tmp_path) -> tuple[Settings, dict[str, int], Storage]:
-    """Ada's old and new take and Bea's take of 'walk'; segment 0 of Ada's old take has a
-    failed and a passing attempt, segment 1 one attempt with no video yet."""
+    """The browser test's takes (`seed`), and segment 1 of Ada's old take with one attempt
+    that has no video yet."""
     storage = Storage((tmp_path / "storage").as_uri())
-    accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
-    accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
-    set_shortcuts(conn, "lefty", preset="left_hand")
-    make_project(conn)
-    old = make_take(conn, take=1, age_minutes=30)
-    attach(conn, old, store_clip(storage, tmp_path, "scenes/ada/walk/take1.mp4", 6, 6), 6)
-    for attempt, first, status, qa in [
-        (1, 0, "qa_failed", FAILED_QA),
-        (2, 3, "qa_passed", PASSED_QA),
-    ]:
-        clip = store_clip(storage, tmp_path, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
-        add_attempt(conn, old, 0, attempt, status=status, qa=qa, clip=clip, current=attempt == 2)
-    add_attempt(conn, old, 1, 1, status="generating")
-    new = make_take(conn, take=2, age_minutes=10)
-    attach(conn, new, store_clip(storage, tmp_path, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
-    bea = character_take(conn, "bea", 1, 20)
-    attach(conn, bea, store_clip(storage, tmp_path, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
+    takes = seed(conn, storage, tmp_path)
+    add_attempt(conn, takes["old"], 1, 1, status="generating")
     settings = Settings.from_env(
         {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(tmp_path), "STORAGE_URL": storage.url}
     )
-    return settings, {"old": old, "new": new, "bea": bea}, storage
+    return settings, takes, storage
 
 
 def signed_in(settings: Settings, username: str = "vic") -> CompareSession:
