@@ -12,6 +12,7 @@ import pandas as pd
 import panel as pn
 import param
 import pyarrow as pa
+from bokeh.plotting import figure
 
 from apps import theme
 from apps.dashboards_charts import (
@@ -68,7 +69,7 @@ def _empty(what: str, how: str = NO_LAKE_DATA) -> pn.pane.Markdown:
     return pn.pane.Markdown(f"**{what}** {how}", css_classes=["empty-state"])
 
 
-def _chart(fig, css_class: str) -> pn.pane.Bokeh:
+def _chart(fig: figure, css_class: str) -> pn.pane.Bokeh:
     fig.toolbar.logo = None
     # the pane hands the figure itself to the page: the class goes on the figure
     fig.css_classes = [css_class]

@@ -102,3 +102,21 @@ def test_a_session_ended_elsewhere_returns_to_the_login_form(conn, session):
     assert session.login.notice.visible and session.login.token is None
     # said once, on the login form: the page's notice still says the last export
     assert session.notice[1] == "success"
+
+
+def test_a_chosen_project_that_leaves_the_lake_gives_way_to_the_whole_studio(conn, session):
+    sign_in(session)
+    _seed_failures(conn)
+    session.refresh()
+    session.project = "other"
+    [other] = conn.execute("SELECT id FROM projects WHERE slug = 'other'").fetchone()
+    conn.execute(
+        "DELETE FROM segments WHERE scene_id IN (SELECT id FROM scenes WHERE project_id = %s)",
+        (other,),
+    )
+    for table in ("scenes", "project_characters"):
+        conn.execute(f"DELETE FROM {table} WHERE project_id = %s", (other,))
+    conn.execute("DELETE FROM projects WHERE id = %s", (other,))
+    session.refresh()
+    assert session.param.project.objects == [ALL, "demo"]
+    assert session.project == ALL and session.data.project is None
