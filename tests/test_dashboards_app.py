@@ -115,7 +115,9 @@ def page(served):
         page.get_by_placeholder("Username").fill(username)
         page.get_by_placeholder("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_text("Logged in as")).to_be_visible()
+        # the login draws every dashboard of the demo's lake before the page shows: on a
+        # busy machine that takes longer than expect's 5 s
+        expect(page.get_by_text("Logged in as")).to_be_visible(timeout=15_000)
         yield page
 
 
