@@ -96,45 +96,58 @@ def attach(conn: psycopg.Connection, scene: int, stored, frames: int) -> None:
     )
 
 
+def add_attempt(conn: psycopg.Connection, scene: int, index: int, attempt: int, **how) -> None:
+    """A committed attempt at segment `index` (`clip` its stored video, or none)."""
+    clip = how.get("clip")
+    conn.execute(
+        """INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames, qa,
+                                 current)
+           VALUES (%s, %s, %s, %s, %s, %s, 4, %s, %s)""",
+        (
+            scene,
+            index,
+            attempt,
+            how["status"],
+            clip and clip.uri,
+            clip and clip.sha256,
+            psycopg.types.json.Jsonb(how.get("qa", {})),
+            how.get("current", False),
+        ),
+    )
+
+
+def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, int]:
+    """Viewers vic and lefty (left-hand keys); Ada's old and new take and Bea's take of
+    'walk'; segment 0 of Ada's old take has a failed and a passing attempt. Returns the
+    takes' scene ids by name (old, new, bea)."""
+    accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
+    accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
+    set_shortcuts(conn, "lefty", preset="left_hand")
+    make_project(conn)
+    old = make_take(conn, take=1, age_minutes=30)
+    # The old take's video starts at frame 6: the grid must not show it.
+    attach(conn, old, store_clip(storage, home, "scenes/ada/walk/take1.mp4", 6, 6), 6)
+    for attempt, first, status, qa in [
+        (1, 0, "qa_failed", FAILED_QA),
+        (2, 3, "qa_passed", PASSED_QA),
+    ]:
+        clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
+        add_attempt(conn, old, 0, attempt, status=status, qa=qa, clip=clip, current=attempt == 2)
+    new = make_take(conn, take=2, age_minutes=10)
+    attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
+    bea = character_take(conn, "bea", 1, 20)
+    attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
+    return {"old": old, "new": new, "bea": bea}
+
+
 @pytest.fixture(scope="module")
 def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
-    """Ada's old and new take and Bea's take of 'walk'; segment 0 of Ada's old take has a
-    failed and a passing attempt."""
+    """The compare app served over `seed`'s takes."""
     home = tmp_path_factory.mktemp("home")
     storage = Storage((home / "storage").as_uri())
     db_url = new_database(server_url)
     with connect(db_url, actor="tester") as conn:
-        accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
-        accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
-        set_shortcuts(conn, "lefty", preset="left_hand")
-        make_project(conn)
-        old = make_take(conn, take=1, age_minutes=30)
-        # The old take's video starts at frame 6: the grid must not show it.
-        attach(conn, old, store_clip(storage, home, "scenes/ada/walk/take1.mp4", 6, 6), 6)
-        for attempt, first, status, qa in [
-            (1, 0, "qa_failed", FAILED_QA),
-            (2, 3, "qa_passed", PASSED_QA),
-        ]:
-            clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
-            conn.execute(
-                """INSERT INTO segments (scene_id, index, attempt, status, uri, sha256, frames,
-                                         qa, current)
-                   VALUES (%s, 0, %s, %s, %s, %s, 4, %s, %s)""",
-                (
-                    old,
-                    attempt,
-                    status,
-                    clip.uri,
-                    clip.sha256,
-                    psycopg.types.json.Jsonb(qa),
-                    attempt == 2,
-                ),
-            )
-        new = make_take(conn, take=2, age_minutes=10)
-        attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
-        bea = character_take(conn, "bea", 1, 20)
-        attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
-
+        seed(conn, storage, home)
     env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
         with served("compare", env, home / "panel.log") as url:

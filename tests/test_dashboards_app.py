@@ -26,14 +26,17 @@ def _texts(column) -> str:
 
 
 def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
+    """The page over its session: the views follow what the session reads (the session
+    itself: tests/test_dashboards_state.py)."""
     from apps.dashboards import DashboardsApp
 
     with connect(db_url, actor="tester") as conn:
         accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
     settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url})
     app = DashboardsApp(settings)
+    tabs, notice, controls = app.tabs, app.notice.box, app.controls
     assert app.login_view.visible and not app.dashboard_view.visible
-    assert app.pulse.objects == []  # nothing is read before a login
+    assert tabs.pulse.objects == []  # nothing is read before a login
 
     app.login.username.value, app.login.password.value = "vic", "wrong-password"
     app.login.log_in()
@@ -43,36 +46,39 @@ def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
     app.login.log_in()
     assert app.dashboard_view.visible and not app.login_view.visible
     # no lake yet: a notice that says how to make one, and every tab says so too
-    assert app.notice.visible and "no lake here yet" in app.notice.object
-    for tab in (app.pulse, app.performance, app.timeline, app.failures):
+    assert notice.visible and "no lake here yet" in notice.object
+    for tab in (tabs.pulse, tabs.performance, tabs.timeline, tabs.failures):
         assert "No lake to read yet" in _texts(tab)
+    assert controls.as_of.object == "Lake as of **never**"
 
-    app.refresh()  # exports the (empty) catalog: a lake with nothing in it
+    app.session.refresh()  # exports the (empty) catalog: a lake with nothing in it
     assert (tmp_path / "lake" / "_state" / "catalog.json").exists()
-    assert app.notice.alert_type == "success"
-    assert "No projects in the lake yet" in _texts(app.pulse)
-    assert "No segment attempts in the lake yet" in _texts(app.performance)
-    assert "No segment attempts with start and finish times" in _texts(app.timeline)
-    assert "No QA gate has refused" in _texts(app.failures)
-    assert "No failed runs in the lake" in _texts(app.failures)
-    assert "as of **20" in app.as_of.object
+    assert notice.alert_type == "success"
+    assert "No projects in the lake yet" in _texts(tabs.pulse)
+    assert "No segment attempts in the lake yet" in _texts(tabs.performance)
+    assert "No segment attempts with start and finish times" in _texts(tabs.timeline)
+    assert "No QA gate has refused" in _texts(tabs.failures)
+    assert "No failed runs in the lake" in _texts(tabs.failures)
+    assert "as of **20" in controls.as_of.object
 
     with connect(db_url, actor="tester") as conn:
         make_project(conn)
         make_take(conn)
-    app.refresh()  # the new take is read from the catalog, through the lake
-    assert app.project.options == ["(all projects)", "demo"]
-    cards = app.pulse.objects[0].object
+    app.session.refresh()  # the new take is read from the catalog, through the lake
+    assert list(controls.project.options) == ["(all projects)", "demo"]
+    cards = tabs.pulse.objects[0].object
     assert 'data-stat="awaiting_review"><div class="pulse-value">1<' in cards
     assert 'data-stat="characters_ready"><div class="pulse-value">0 / 1<' in cards
-    assert "No segment attempts in the lake yet" in _texts(app.performance)
+    assert "No segment attempts in the lake yet" in _texts(tabs.performance)
+    controls.project.value = "demo"  # the filter is the session's: it reads the lake again
+    assert app.session.data.project == "demo"
 
     # a session ended elsewhere: the next refresh returns to the login form, saying why
     with connect(db_url) as conn:
         accounts.logout(conn, app.login.token)
-    app.refresh()
+    app.session.refresh()
     assert app.login_view.visible and not app.dashboard_view.visible
-    assert app.login.notice.visible and app.pulse.objects == []
+    assert app.login.notice.visible and tabs.pulse.objects == []
 
 
 # -- in a browser, on the demo production ---------------------------------------------------
@@ -109,7 +115,9 @@ def page(served):
         page.get_by_placeholder("Username").fill(username)
         page.get_by_placeholder("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_text("Logged in as")).to_be_visible()
+        # the login draws every dashboard of the demo's lake before the page shows: on a
+        # busy machine that takes longer than expect's 5 s
+        expect(page.get_by_text("Logged in as")).to_be_visible(timeout=15_000)
         yield page
 
 

@@ -1,0 +1,157 @@
+"""The compare app's views over a `CompareSession`: the attempts of one segment side by
+side with their QA verdicts (PRD-101), and one scene type across characters in a synced,
+frame-accurate grid (PRD-68, PRD-36).
+
+Frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
+every cell of the grid is the same frame N.
+"""
+
+import html
+
+import numpy as np
+import panel as pn
+import param
+
+from apps.compare_state import AttemptCard, CompareSession
+from apps.images import png_data_url
+from apps.shortcuts import ShortcutKeys
+
+
+def image(picture: np.ndarray, css_class: str, **data: object) -> str:
+    """An <img> of a decoded frame, pixel for pixel, with `data-*` attributes."""
+    attributes = " ".join(f'data-{key}="{html.escape(str(value))}"' for key, value in data.items())
+    return (
+        f'<img class="{css_class}" {attributes} src="{png_data_url(picture)}" '
+        f'style="width: 256px; image-rendering: pixelated">'
+    )
+
+
+def chooser(
+    label: str, css_class: str, session: CompareSession, choices: str, chosen: str
+) -> pn.widgets.Select:
+    """A Select over the session's `choices` (label → value) showing and setting its
+    `chosen`."""
+    select = pn.widgets.Select(
+        label=label, options=dict(getattr(session, choices)), css_classes=[css_class]
+    )
+    select.value = getattr(session, chosen)
+    session.param.watch(lambda event: setattr(select, "options", dict(event.new)), choices)
+    session.param.watch(lambda event: setattr(select, "value", event.new), chosen)
+    select.param.watch(lambda event: setattr(session, chosen, event.new), "value")
+    return select
+
+
+def attempt_card(card: AttemptCard) -> pn.Column:
+    """One attempt's card: its first frame (or why there is none) over its verdict."""
+    if card.frame is None:
+        picture = f"<em>{html.escape(card.problem or '')}</em>"
+    else:
+        picture = image(card.frame, "compare-attempt-image", attempt=card.attempt.attempt)
+    return pn.Column(
+        pn.pane.HTML(picture),
+        pn.pane.Markdown("\n\n".join(card.lines)),
+        css_classes=["compare-attempt"],
+    )
+
+
+class AttemptsView(pn.viewable.Viewer):
+    """The take and segment choosers, Compare attempts, and the attempts' cards."""
+
+    session = param.ClassSelector(class_=CompareSession)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        session = self.session
+        self.take_select = chooser("Take", "compare-take", session, "takes", "take")
+        self.segment_index = pn.widgets.IntInput.from_param(
+            session.param.segment, name="Segment", width=100
+        )
+        show = pn.widgets.Button(label="Compare attempts", color="primary")
+        show.on_click(lambda _: session.show_attempts())
+        self.attempts = pn.Row(css_classes=["compare-attempts"])
+        session.param.watch(self._draw, "attempts", onlychanged=False)
+        self._layout = pn.Column(
+            pn.pane.Markdown("### Attempts of a segment"),
+            pn.Row(self.take_select, self.segment_index, show),
+            self.attempts,
+        )
+
+    def _draw(self, _: param.parameterized.Event) -> None:
+        cards = self.session.attempts
+        if cards:
+            self.attempts.objects = [attempt_card(card) for card in cards]
+        elif cards is not None:
+            message = f"Segment {self.session.shown_segment} has no attempts."
+            self.attempts.objects = [pn.pane.Markdown(message)]
+
+    def __panel__(self) -> pn.Column:
+        return self._layout
+
+
+class GridView(pn.viewable.Viewer):
+    """The scene type chooser, Compare characters, the frame controls (stepping with the
+    user's own keys) and the grid of each character's newest take at one frame."""
+
+    session = param.ClassSelector(class_=CompareSession)
+    shortcuts = param.ClassSelector(class_=ShortcutKeys)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        session = self.session
+        self.scene_type_select = chooser(
+            "Scene type", "compare-scene-type", session, "scene_types", "scene_type"
+        )
+        show = pn.widgets.Button(label="Compare characters", color="primary")
+        show.on_click(lambda _: session.show_grid())
+        self.frame_slider = pn.widgets.IntSlider(label="Frame", start=0, end=1, value=0)
+        self.frame_slider.param.watch(
+            lambda event: session.show_frame(event.new), "value_throttled"
+        )
+        back = self.shortcuts.button("−1 frame", "back")
+        forward = self.shortcuts.button("+1 frame", "forward")
+        self.grid_label = pn.pane.Markdown("", css_classes=["frame-label", "grid-frame-label"])
+        self.grid = pn.Row(css_classes=["compare-grid"])
+        self.grid_controls = pn.Row(back, forward, self.frame_slider, self.grid_label)
+        self.grid_controls.visible = False
+        self.cells: list[pn.pane.HTML] = []
+        session.param.watch(self._lay_out, "grid", onlychanged=False)
+        session.param.watch(self._show_frame, "pictures", onlychanged=False)
+        self._layout = pn.Column(
+            pn.pane.Markdown("### One scene type across characters"),
+            pn.Row(self.scene_type_select, show),
+            self.grid_controls,
+            self.grid,
+        )
+
+    def _lay_out(self, _: param.parameterized.Event) -> None:
+        """A cell per take of the new grid, or why there is none."""
+        grid = self.session.grid or []
+        self.grid_controls.visible = bool(grid)
+        if not grid:
+            self.cells = []
+            self.grid.objects = [pn.pane.Markdown("No assembled takes to compare.")]
+            return
+        self.frame_slider.param.update(end=max(self.session.total - 1, 1), value=0)
+        self.cells = [pn.pane.HTML("") for _ in grid]
+        self.grid.objects = [
+            pn.Column(
+                pn.pane.Markdown(f"**{each.take.character}** · take {each.take.take}"),
+                cell,
+                css_classes=["compare-cell"],
+            )
+            for each, cell in zip(grid, self.cells, strict=True)
+        ]
+
+    def _show_frame(self, _: param.parameterized.Event) -> None:
+        """Every cell at the session's frame, and the slider and label saying which."""
+        session = self.session
+        index = session.frame
+        for each, picture, cell in zip(session.grid, session.pictures, self.cells, strict=True):
+            cell.object = image(
+                picture, "compare-grid-image", character=each.take.character, frame=index
+            )
+        self.frame_slider.value = index
+        self.grid_label.object = f"frame {index} / {session.total}"
+
+    def __panel__(self) -> pn.Column:
+        return self._layout

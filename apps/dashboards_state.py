@@ -1,0 +1,118 @@
+"""The dashboards' session state, apart from its views: who is signed in, the project and
+timeline span chosen, the lake data read for them, Refresh, and what the last action said.
+
+Plain Python drives it as the page does (tests/test_dashboards_state.py): sign in through
+`login`, choose `project` / `window` (each choice reads the lake again), `refresh()`. The
+views (apps/dashboards_views.py) only draw `data` and watch the rest.
+"""
+
+from datetime import UTC, datetime
+
+import param
+
+from apps.actions import ActionRunner, refusal
+from apps.login import Login, SignedIn
+from apps.notices import Says
+from trulience.auth import users as accounts
+from trulience.auth.errors import AuthError
+from trulience.auth.permissions import Permission, require
+from trulience.catalog.database import connect, database_url
+from trulience.catalog.records import User
+from trulience.config import Settings
+from trulience.errors import TrulienceError
+from trulience.lake.catalog_export import export_catalog
+from trulience.lake.dashboards import WEEK_H, Dashboards, load
+from trulience.lake.files import Lake, WriteReport, lake_of
+
+ALL = "(all projects)"
+# How far back the render timeline reaches from its newest attempt.
+WINDOWS = {"1 day": 24.0, "7 days": WEEK_H, "30 days": 30 * 24.0, "all": None}
+
+
+def when(moment: datetime | None) -> str:
+    """A lake time as the dashboards say it (UTC), or `never`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+
+class DashboardsSession(Says):
+    """One browser session of the dashboards; reads nothing until a login with view."""
+
+    user = param.ClassSelector(
+        class_=User, default=None, allow_None=True, doc="The signed-in user (None: signed out)."
+    )
+    project = param.Selector(default=ALL, objects=[ALL], doc="The project filter.")
+    window = param.Selector(default="7 days", objects=list(WINDOWS), doc="The timeline span.")
+    data = param.ClassSelector(
+        class_=Dashboards, default=None, allow_None=True, doc="What the lake held at the last read."
+    )
+    lake_unread = param.Boolean(default=False, doc="The last read found no lake it could read.")
+    as_of = param.String(default="", doc="When the lake's catalog and run facts were exported.")
+
+    def __init__(self, settings: Settings, **params):
+        super().__init__(**params)
+        self.url = database_url(settings)
+        self.lake: Lake = lake_of(settings)
+        self.login = Login(
+            self.url, "dashboards", Permission.VIEW, self._signed_in, self._signed_out
+        )
+        # a session that lost its view permission goes back to the form too
+        self.runner = ActionRunner(self.login.expired, self.say, expires=(AuthError,))
+
+    def _signed_in(self, signed_in: SignedIn) -> None:
+        self.user = signed_in.user
+        self.redraw()
+
+    def _signed_out(self) -> None:
+        self.param.update(data=None, lake_unread=False, user=None)
+
+    def _session_holds(self) -> bool:
+        """Whether this session may still view; if not, back to the login form, saying why."""
+        return self.runner.run(self._require_view) is not None
+
+    def _require_view(self) -> None:
+        with connect(self.url) as conn:
+            require(accounts.user_for_session(conn, self.login.token or ""), Permission.VIEW)
+
+    @param.depends("project", "window", watch=True)
+    def redraw(self) -> None:
+        """Read the lake for the chosen project and window (while the session holds)."""
+        if self.user is None or not self._session_holds():
+            return
+        project = None if self.project == ALL else self.project
+        read = self.runner.run(
+            lambda: load(self.lake, project, WINDOWS[self.window]),
+            answers={TrulienceError: self._unreadable},
+        )
+        if read is None:
+            return
+        data = read.value
+        if self.notice is not None and self.notice[1] == "warning":
+            self.hush()
+        options = [ALL, *data.projects]
+        if self.param.project.objects != options:
+            self.param.project.objects = options
+            if self.project not in options:  # it left the lake: read the whole studio
+                self.project = ALL
+                return
+        as_of = f"as of **{when(data.exported_at)}** (run facts {when(data.runs_exported_at)})"
+        self.param.update(data=data, lake_unread=False, as_of=as_of)
+
+    def _unreadable(self, error: TrulienceError) -> None:
+        self.param.update(data=None, lake_unread=True, as_of="Lake as of **never**")
+        self.say(refusal(error), "warning")
+
+    def refresh(self) -> None:
+        """Re-export the catalog to the lake (while the session still holds), then read it
+        again. A lake that could not be read is rewritten whole."""
+        if not self._session_holds():
+            return
+        exported = self.runner.run(self._export)
+        if exported is None:
+            return
+        rows = sum(r.rows for r in exported.value)
+        self.say(f"Catalog exported to the lake ({rows} rows written).", "success")
+        self.redraw()
+
+    def _export(self) -> list[WriteReport]:
+        with connect(self.url) as conn:
+            return export_catalog(conn, self.lake, full=self.data is None)

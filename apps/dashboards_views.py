@@ -1,0 +1,326 @@
+"""The dashboards' views over a `DashboardsSession`: the controls (project, timeline span,
+Refresh, as of), the notice, and the four tabs — studio pulse (PRD-42), generation
+performance (PRD-41), render timeline per worker (PRD-90) and failure patterns (PRD-64).
+
+Each tab's content is a function of the lake data alone (`pulse_tab(data)`, ...); the
+Viewer parts watch the session and redraw when it reads the lake again.
+"""
+
+import html
+
+import pandas as pd
+import panel as pn
+import param
+import pyarrow as pa
+from bokeh.plotting import figure
+
+from apps import theme
+from apps.dashboards_charts import (
+    FAILED,
+    STAGE_COLOURS,
+    bars,
+    gantt,
+    minutes_chart,
+    percentile_chart,
+    trend_chart,
+)
+from apps.dashboards_state import DashboardsSession, when
+from trulience.lake.dashboards import Dashboards, Pulse, count_by
+
+NO_LAKE_DATA = "Press **Refresh** after takes are generated, or run `trulience lake export`."
+
+_PULSE_CSS = f"""
+.pulse-grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+.pulse-stat {{ border: 1px solid #dee2e6; border-top: 3px solid {theme.ACCENT};
+               border-radius: 6px; padding: 8px 14px; min-width: 150px; }}
+.pulse-value {{ font-size: 1.8em; font-weight: 700; font-variant-numeric: tabular-nums; }}
+.pulse-label {{ color: #495057; }}
+"""
+
+Objects = list[pn.viewable.Viewable]
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a DataFrame fit to show: times as UTC text, floats rounded."""
+    frame = table.to_pandas()
+    for column, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif pd.api.types.is_float_dtype(dtype):
+            frame[column] = frame[column].round(3)
+    return frame
+
+
+def _table(frame: pd.DataFrame, css_class: str) -> pn.widgets.Tabulator:
+    return pn.widgets.Tabulator(
+        frame,
+        disabled=True,
+        show_index=False,
+        layout="fit_data_table",
+        pagination="local" if len(frame) > 25 else None,
+        page_size=25,
+        sizing_mode="stretch_width",
+        css_classes=[css_class],
+    )
+
+
+def _empty(what: str, how: str = NO_LAKE_DATA) -> pn.pane.Markdown:
+    """The explanatory stand-in for a chart or table with nothing to show yet."""
+    return pn.pane.Markdown(f"**{what}** {how}", css_classes=["empty-state"])
+
+
+def _chart(fig: figure, css_class: str) -> pn.pane.Bokeh:
+    fig.toolbar.logo = None
+    # the pane hands the figure itself to the page: the class goes on the figure
+    fig.css_classes = [css_class]
+    return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+
+
+def _row(*objects: pn.viewable.Viewable) -> pn.Row:
+    return pn.Row(*objects, sizing_mode="stretch_width")
+
+
+# -- the four tabs ----------------------------------------------------------------------
+
+
+def stat_cards(pulse: Pulse) -> pn.pane.HTML:
+    """The pulse's numbers, each in a card the eye finds at once."""
+    per_minute = pulse.gpu_s_per_approved_min
+    stats = [
+        ("characters_ready", f"{pulse.characters_ready} / {pulse.characters}", "characters ready"),
+        ("in_flight", str(pulse.in_flight), "takes in flight"),
+        ("awaiting_review", str(pulse.awaiting_review), "awaiting review"),
+        ("approved", str(pulse.approved), "approved, to deliver"),
+        ("delivered", str(pulse.delivered), "delivered"),
+        ("generated_min", f"{pulse.generated_min:.2f}", "minutes generated"),
+        ("approved_min", f"{pulse.approved_min:.2f}", "minutes approved"),
+        (
+            "gpu_s_per_approved_min",
+            "—" if per_minute is None else f"{per_minute:,.1f}",
+            "GPU s per approved minute",
+        ),
+    ]
+    cards = "".join(
+        f'<div class="pulse-stat" data-stat="{key}"><div class="pulse-value">{html.escape(value)}'
+        f'</div><div class="pulse-label">{label}</div></div>'
+        for key, value, label in stats
+    )
+    return pn.pane.HTML(
+        f'<div class="pulse-grid">{cards}</div>',
+        stylesheets=[_PULSE_CSS],
+        sizing_mode="stretch_width",
+        css_classes=["pulse-stats"],
+    )
+
+
+def _project_row(p: Pulse) -> dict[str, object]:
+    """One project's line of the pulse's per-project table."""
+    per_minute = p.gpu_s_per_approved_min
+    return {
+        "project": p.project,
+        "characters ready": f"{p.characters_ready} / {p.characters}",
+        "takes": p.takes,
+        "in flight": p.in_flight,
+        "awaiting review": p.awaiting_review,
+        "approved": p.approved,
+        "delivered": p.delivered,
+        "rejected": p.rejected,
+        "failed": p.failed,
+        "generated min": round(p.generated_min, 3),
+        "approved min": round(p.approved_min, 3),
+        "segment attempts": p.segment_attempts,
+        "GPU s": round(p.gpu_s, 3),
+        "GPU s / approved min": None if per_minute is None else round(per_minute, 1),
+    }
+
+
+def pulse_tab(data: Dashboards) -> Objects:
+    """PRD-42: characters ready, takes by stage, minutes generated and approved, GPU cost."""
+    pulse = data.pulse
+    if not data.pulse_by_project:
+        return [_empty("No projects in the lake yet.")]
+    objects: Objects = [stat_cards(pulse)]
+    stages = {
+        "in flight": pulse.in_flight,
+        "awaiting review": pulse.awaiting_review,
+        "approved": pulse.approved,
+        "delivered": pulse.delivered,
+        "rejected": pulse.rejected,
+        "failed": pulse.failed,
+    }
+    if pulse.takes:
+        title = f"Newest takes by stage · {pulse.project}"
+        colours = [STAGE_COLOURS[s] for s in stages]
+        stage_chart = bars(title, list(stages), list(stages.values()), colours, "takes")
+        objects.append(
+            _row(
+                _chart(stage_chart, "pulse-stages"),
+                _chart(minutes_chart(data.pulse_by_project), "pulse-minutes"),
+            )
+        )
+    else:
+        objects.append(_empty("No takes yet.", "Generate some (the `scenes` job), then Refresh."))
+    rows = pd.DataFrame([_project_row(p) for p in data.pulse_by_project])
+    objects += [pn.pane.Markdown("#### Per project"), _table(rows, "pulse-table")]
+    return objects
+
+
+def performance_tab(data: Dashboards) -> Objects:
+    """PRD-41: GPU time per segment attempt per worker and workflow, and its trend."""
+    if data.performance.num_rows == 0:
+        return [_empty("No segment attempts in the lake yet.")]
+    return [
+        _row(
+            _chart(percentile_chart(data.performance, "worker"), "performance-workers"),
+            _chart(percentile_chart(data.performance, "workflow"), "performance-workflows"),
+        ),
+        _table(_frame(data.performance), "performance-table"),
+        _chart(trend_chart(data.trend), "performance-trend"),
+        pn.pane.Markdown("#### By day"),
+        _table(_frame(data.trend), "trend-table"),
+    ]
+
+
+def timeline_tab(data: Dashboards) -> Objects:
+    """PRD-90: every segment attempt on its worker, in time, passed or failed."""
+    if data.timeline.num_rows == 0:
+        return [
+            _empty(
+                "No segment attempts with start and finish times in this window.",
+                "Widen the window, or generate takes and press **Refresh**.",
+            )
+        ]
+    # Tabulator takes a column named "index" for the row index: show it as the segment
+    shown = data.timeline.drop_columns(["run_id", "status"])
+    shown = shown.rename_columns(["segment" if c == "index" else c for c in shown.column_names])
+    return [
+        _chart(gantt(data.timeline), "timeline-gantt"),
+        pn.pane.Markdown(f"#### Attempts ({data.timeline.num_rows})"),
+        _table(_frame(shown), "timeline-table"),
+    ]
+
+
+def _refusals(
+    table: pa.Table, counts: pa.Table, what: tuple[str, str, str], css: tuple[str, str]
+) -> Objects:
+    """A failures section with rows: a bar chart of `counts` (label column, count column)
+    titled `what[0]` in `what[2]` units, then the rows; `css` is (chart, table)."""
+    title, label, unit = what
+    per_label = counts.to_pylist()
+    value = counts.column_names[1]
+    chart = bars(
+        title,
+        [r[label] for r in per_label],
+        [r[value] for r in per_label],
+        [FAILED] * len(per_label),
+        unit,
+    )
+    return [_chart(chart, css[0]), _table(_frame(table), css[1])]
+
+
+def failures_tab(data: Dashboards) -> Objects:
+    """PRD-64: QA refusals by cause, workflow and worker; failed orchestrator runs."""
+    objects: Objects = [pn.pane.Markdown("#### QA gates that refused")]
+    if data.failures.num_rows:
+        objects += _refusals(
+            data.failures,
+            count_by(data.failures, "cause", "failures"),
+            ("Refused segment attempts, by QA gate", "cause", "refusals"),
+            ("failures-causes", "failures-table"),
+        )
+    else:
+        objects.append(
+            _empty("No QA gate has refused a segment attempt.", "Every attempt passed its gates.")
+        )
+    objects.append(pn.pane.Markdown("#### Failed runs"))
+    if data.failed_runs.num_rows:
+        objects += _refusals(
+            data.failed_runs,
+            data.failed_runs_by_job,
+            ("Failed runs, by job", "job", "runs"),
+            ("failed-runs-jobs", "failed-runs-table"),
+        )
+    else:
+        objects.append(
+            _empty(
+                "No failed runs in the lake.",
+                f"Run facts as of {when(data.runs_exported_at)} (the Dagster `lake` job "
+                "exports them).",
+            )
+        )
+    return objects
+
+
+TABS = {
+    "Studio pulse": ("dashboard-pulse", pulse_tab),
+    "Performance": ("dashboard-performance", performance_tab),
+    "Render timeline": ("dashboard-timeline", timeline_tab),
+    "Failures": ("dashboard-failures", failures_tab),
+}
+
+
+# -- the Viewer parts over the session ---------------------------------------------------
+
+
+def wrapping(*objects: pn.viewable.Viewable) -> pn.FlexBox:
+    """A row that wraps onto the next line when the screen is too narrow for it."""
+    return pn.FlexBox(
+        *objects, flex_wrap="wrap", align_items="center", gap="12px", sizing_mode="stretch_width"
+    )
+
+
+class DashboardControls(pn.viewable.Viewer):
+    """The project filter, the timeline span, Refresh and when the lake is as of."""
+
+    session = param.ClassSelector(class_=DashboardsSession)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        session = self.session
+        self.project = pn.widgets.Select.from_param(
+            session.param.project, name="Project", width=180
+        )
+        self.window = pn.widgets.Select.from_param(
+            session.param.window, name="Timeline span", width=150
+        )
+        refresh = pn.widgets.Button(label="Refresh", color="primary")
+        refresh.on_click(lambda _: session.refresh())
+        self.as_of = pn.pane.Markdown(session.param.as_of, css_classes=["as-of"])
+        self._layout = wrapping(self.project, self.window, refresh, self.as_of)
+
+    def __panel__(self) -> pn.FlexBox:
+        return self._layout
+
+
+class DashboardTabs(pn.viewable.Viewer):
+    """The four dashboards, drawn again each time the session reads the lake; empty while
+    signed out, and saying so when there is no lake to read."""
+
+    session = param.ClassSelector(class_=DashboardsSession)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.columns = {
+            name: pn.Column(sizing_mode="stretch_width", css_classes=[css])
+            for name, (css, _) in TABS.items()
+        }
+        self.pulse, self.performance, self.timeline, self.failures = self.columns.values()
+        self._layout = pn.Tabs(*self.columns.items(), sizing_mode="stretch_width")
+        self.session.param.watch(self.draw, ["data", "lake_unread", "user"])
+
+    def draw(self, *_: object) -> None:
+        """Each tab's content for what the session holds now."""
+        data, unread = self.session.data, self.session.lake_unread
+        for name, (_, tab) in TABS.items():
+            if data is not None:
+                objects = tab(data)
+            elif unread:
+                objects = [
+                    _empty("No lake to read yet.", "Press **Refresh** to export the catalog.")
+                ]
+            else:
+                objects = []
+            self.columns[name].objects = objects
+
+    def __panel__(self) -> pn.Tabs:
+        return self._layout

@@ -1,0 +1,154 @@
+"""The compare app's session in plain Python (no browser), against the real database and
+real H.264 clips: signing in loads the choices and the user's keys, a segment's attempts
+load with their first frames and verdict lines, the grid steps every take to the same
+frame, and a refused action is said once (the browser end to end: tests/test_compare_app.py).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from apps.compare import CompareApp
+from apps.compare_state import CompareSession, status_of
+from apps.compare_views import AttemptsView, GridView
+from apps.shortcuts import ShortcutKeys
+from tests.test_compare_app import FRAMES, add_attempt, seed
+from tests.test_review_app import PASSWORD, index_of
+from trulience.auth import users as accounts
+from trulience.config import Settings
+from trulience.review.shortcuts import PRESETS
+from trulience.storage import Storage
+
+
+@pytest.fixture
+def studio(conn, db_url, tmp_path) -> tuple[Settings, dict[str, int], Storage]:
+    """The browser test's takes (`seed`), and segment 1 of Ada's old take with one attempt
+    that has no video yet."""
+    storage = Storage((tmp_path / "storage").as_uri())
+    takes = seed(conn, storage, tmp_path)
+    add_attempt(conn, takes["old"], 1, 1, status="generating")
+    settings = Settings.from_env(
+        {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(tmp_path), "STORAGE_URL": storage.url}
+    )
+    return settings, takes, storage
+
+
+def signed_in(settings: Settings, username: str = "vic") -> CompareSession:
+    session = CompareSession(settings)
+    session.login.username.value = username
+    session.login.password.value = PASSWORD
+    session.login.log_in()
+    return session
+
+
+def test_signing_in_loads_the_takes_the_scene_types_and_the_users_keys(studio):
+    settings, takes, _ = studio
+    session = CompareSession(settings)
+    assert session.user is None and session.takes == {}
+    session.login.username.value, session.login.password.value = "vic", "wrong"
+    session.login.log_in()
+    assert session.user is None and session.login.notice.visible
+
+    session = signed_in(settings)
+    assert session.user.username == "vic"
+    assert session.takes == {"Ada · Walk · take 1 (demo)": takes["old"]}
+    assert session.scene_types == {"Walk": "walk"}
+    assert session.keys == dict(PRESETS["default"])
+    assert signed_in(settings, "lefty").keys["forward"] == "d"
+
+
+def test_the_attempts_of_a_segment_load_with_their_first_frames_and_verdicts(studio):
+    settings, takes, _ = studio
+    session = signed_in(settings)
+    view = AttemptsView(session=session)
+    assert view.take_select.value == takes["old"] == session.take  # the chooser sets it
+    session.show_attempts()
+    first, second = session.attempts
+    assert [status_of(c.attempt) for c in (first, second)] == ["qa_failed", "qa_passed · current"]
+    assert first.lines == [
+        "**Attempt 1** · status `qa_failed`",
+        "QA **failed**",
+        "gates passed: frame_count",
+        "gates failed: **black** (mostly black frames)",
+        "identity median: 0.610",
+    ]
+    assert second.lines[1:] == [
+        "QA **passed**",
+        "gates passed: black, frame_count",
+        "gates failed: none",
+        "identity median: 0.820",
+        "vs previous: black fixed, identity +0.210",
+    ]
+    # each card shows that attempt's own first frame
+    assert [index_of(c.frame) for c in (first, second)] == [0, 3]
+    assert [c.attempt.attempt for c in session.attempts] == [1, 2]
+    assert len(view.attempts.objects) == 2
+
+    session.segment = 1  # one attempt, not made yet: said on its card, not as a refusal
+    session.show_attempts()
+    [pending] = session.attempts
+    assert pending.frame is None and pending.problem == "attempt 1 has no video"
+    assert pending.lines[1:] == ["no QA verdict yet"] and session.notice is None
+
+    session.segment = 7
+    session.show_attempts()
+    assert session.attempts == [] and session.shown_segment == 7
+    assert view.attempts.objects[0].object == "Segment 7 has no attempts."
+
+
+def test_the_grid_steps_every_characters_newest_take_to_the_same_frame(studio):
+    settings, _, _ = studio
+    session = signed_in(settings)
+    view = GridView(session=session, shortcuts=ShortcutKeys({"back": print, "forward": print}))
+    assert view.scene_type_select.value == "walk" == session.scene_type
+    session.step(+1)  # no grid yet: nothing to step
+    assert session.grid is None and session.pictures == []
+
+    session.show_grid()
+    assert [(g.take.character, g.take.take) for g in session.grid] == [("Ada", 2), ("Bea", 1)]
+    assert (session.total, session.frame) == (FRAMES, 0)
+    assert view.grid_controls.visible and view.frame_slider.end == FRAMES - 1
+    for delta in [+1, +1, +1, -1, +1, +1]:  # ends at frame 4, crossing a GOP
+        session.step(delta)
+    assert session.frame == 4 and [index_of(p) for p in session.pictures] == [4, 4]
+    assert view.grid_label.object == f"frame 4 / {FRAMES}"
+    assert 'data-character="Bea" data-frame="4"' in view.cells[1].object
+    session.show_frame(100)  # the slider's end, at the most
+    assert session.frame == FRAMES - 1 and index_of(session.pictures[0]) == FRAMES - 1
+    session.step(-50)
+    assert session.frame == 0
+
+
+def test_the_grid_steps_with_the_users_own_keys(studio):
+    settings, _, _ = studio
+    app = CompareApp(settings)
+    app.login.username.value, app.login.password.value = "lefty", PASSWORD
+    app.login.log_in()
+    assert app.compare_view.visible and app.shortcuts.table["forward"] == "d"
+    app.session.show_grid()
+    for key in "ddd.a":  # "." is the default forward key: not this user's
+        app.shortcuts.keyboard._handle_msg({"key": key})
+    assert app.session.frame == 2
+    assert app.grid.grid_label.object == f"frame 2 / {FRAMES}"
+
+
+def test_a_refused_action_is_said_once(conn, studio):
+    settings, takes, storage = studio
+    session = signed_in(settings)
+    view = GridView(session=session, shortcuts=ShortcutKeys({"back": print, "forward": print}))
+    # Bea's video is gone from storage: the grid says so, once, and shows no takes
+    Path(storage.path("scenes/bea/walk/take1.mp4")).unlink()
+    session.show_grid()
+    message, kind = session.notice
+    assert kind == "danger" and "scenes/bea/walk/take1.mp4" in message
+    assert session.grid == [] and not view.grid_controls.visible
+    assert view.grid.objects[0].object == "No assembled takes to compare."
+
+    # the session is revoked elsewhere: back to the login form, saying why, and only there
+    session.hush()
+    accounts.revoke_session(conn, accounts.sessions_of(conn, "vic")[0].id)
+    session.take, session.segment = takes["old"], 0
+    session.show_attempts()
+    assert session.user is None and session.login.token is None
+    assert "was revoked" in session.login.notice.object
+    assert session.notice is None and session.attempts is None

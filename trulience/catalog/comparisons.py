@@ -1,0 +1,107 @@
+"""What the compare app sets side by side (PRD-101, PRD-68): the takes that have segments,
+the attempts at one segment, the scene types with assembled takes, and the newest assembled
+take of each character in a scene type."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from trulience.catalog.fetch import many
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedTake:
+    """A take that has at least one segment row, with the names that label it."""
+
+    scene_id: int
+    project: str
+    character: str
+    scene_type: str
+    take: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt at a segment: its video, its machine status and its QA verdict."""
+
+    attempt: int
+    status: str
+    current: bool
+    uri: str | None
+    qa: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedSceneType:
+    """A scene type by its slug and the name people know it by."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterTake:
+    """The newest assembled take of one character in a scene type."""
+
+    character: str
+    take: int
+    uri: str
+    frames: int | None
+
+
+def takes_with_segments(conn: psycopg.Connection) -> list[SegmentedTake]:
+    """Every take that has at least one segment row, by project, character, scene type
+    and take."""
+    return many(
+        conn,
+        SegmentedTake,
+        """SELECT s.id AS scene_id, p.slug AS project, c.name AS character,
+                  st.name AS scene_type, s.take
+             FROM scenes s
+             JOIN projects p ON p.id = s.project_id
+             JOIN characters c ON c.id = s.character_id
+             JOIN scene_types st ON st.id = s.scene_type_id
+            WHERE EXISTS (SELECT 1 FROM segments g WHERE g.scene_id = s.id)
+            ORDER BY p.slug, c.name, st.name, s.take""",
+    )
+
+
+def attempts_of(conn: psycopg.Connection, scene_id: int, index: int) -> list[Attempt]:
+    """Every attempt at segment `index` of a take, oldest first."""
+    return many(
+        conn,
+        Attempt,
+        """SELECT attempt, status, current, uri, qa FROM segments
+            WHERE scene_id = %s AND index = %s ORDER BY attempt""",
+        (scene_id, index),
+    )
+
+
+def scene_types_with_takes(conn: psycopg.Connection) -> list[NamedSceneType]:
+    """Every scene type with at least one assembled take that has a video, by name."""
+    return many(
+        conn,
+        NamedSceneType,
+        """SELECT DISTINCT st.slug, st.name FROM scene_types st
+             JOIN scenes s ON s.scene_type_id = st.id
+            WHERE s.status = 'assembled' AND s.uri IS NOT NULL
+            ORDER BY st.name""",
+    )
+
+
+def newest_takes(conn: psycopg.Connection, scene_type: str) -> list[CharacterTake]:
+    """The newest assembled take with a video of each character in `scene_type`, by
+    character name."""
+    takes = many(
+        conn,
+        CharacterTake,
+        """SELECT DISTINCT ON (c.id) c.name AS character, s.take, s.uri, s.frames
+             FROM scenes s
+             JOIN characters c ON c.id = s.character_id
+             JOIN scene_types st ON st.id = s.scene_type_id
+            WHERE st.slug = %s AND s.status = 'assembled' AND s.uri IS NOT NULL
+            ORDER BY c.id, s.created_at DESC, s.id DESC""",
+        (scene_type,),
+    )
+    return sorted(takes, key=lambda t: t.character)
