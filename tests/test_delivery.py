@@ -158,7 +158,7 @@ def test_a_retaken_segment_is_reassembled_around_its_own_seams_only(conn, storag
             },
         ),
     )
-    scene = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l1").scene
+    scene = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l1").take
     first = assemble_take(conn, storage, scene.id, tmp_path / "a")
     assert first.replaced_segment is None
     assert (first.frames, first.reencoded_frames) == (144, 72)  # 3 seams x 24 frames
