@@ -25,6 +25,7 @@ class Settings:
     comfyui_workers: tuple[str, ...] = ()
     dagster_home: Path | None = None
     dagster_port: int = 3000
+    notebook_port: int = 8888  # JupyterLab, `make notebooks`
     face_pack_dir: Path | None = None
     lake_url: str | None = None  # None: the lake folder under home
     lake_options: dict = field(default_factory=dict)
@@ -104,9 +105,8 @@ class Settings:
                 )
 
         dagster_home = Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None
-        port_text = env.get("TRULIENCE_DAGSTER_PORT", "3000")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(f"TRULIENCE_DAGSTER_PORT must be a port number (got {port_text!r})")
+        dagster_port = _port(env, "TRULIENCE_DAGSTER_PORT", 3000)
+        notebook_port = _port(env, "TRULIENCE_NOTEBOOK_PORT", 8888)
 
         face_pack_dir = Path(env["FACE_PACK_DIR"]).resolve() if env.get("FACE_PACK_DIR") else None
         if face_pack_dir is not None and not face_pack_dir.is_dir():
@@ -119,7 +119,8 @@ class Settings:
             storage_options=storage_options,
             comfyui_workers=workers,
             dagster_home=dagster_home,
-            dagster_port=int(port_text),
+            dagster_port=dagster_port,
+            notebook_port=notebook_port,
             face_pack_dir=face_pack_dir,
             lake_url=lake_url,
             lake_options=lake_options,
@@ -144,12 +145,20 @@ class Settings:
             "COMFYUI_WORKERS": ",".join(self.comfyui_workers) or "(none: local preview backend)",
             "DAGSTER_HOME": str(self.effective_dagster_home),
             "TRULIENCE_DAGSTER_PORT": str(self.dagster_port),
+            "TRULIENCE_NOTEBOOK_PORT": str(self.notebook_port),
             "LAKE_URL": self.effective_lake_url,
             "LAKE_OPTIONS": json.dumps(mask_secrets(self.lake_options)),
             "FACE_PACK_DIR": str(self.face_pack_dir)
             if self.face_pack_dir
             else "(none: YuNet + SFace, converted under TRULIENCE_HOME/models)",
         }
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, str(default))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name} must be a port number (got {text!r})")
+    return int(text)
 
 
 def _json_object(env: Mapping[str, str], name: str) -> dict:

@@ -1,4 +1,5 @@
-"""`trulience dev`'s child: `dagster dev` (webserver and daemon), supervised until it ends.
+"""The servers the CLI runs as supervised children until they end: `dagster dev` (webserver
+and daemon) for `trulience dev`, JupyterLab for `trulience notebooks`.
 
 The one place DAGSTER_HOME is set: the child is a separate Dagster process that finds its
 instance by that variable. Work run in this process (pipeline.py) names the instance
@@ -25,8 +26,8 @@ def dagster_env(settings: Settings) -> dict[str, str]:
 
 
 def dagster_dev(settings: Settings) -> int:
-    """Run `dagster dev` on 127.0.0.1 until it stops; SIGINT and SIGTERM are passed on to
-    it, so it stops cleanly with its webserver and daemon. Its exit status."""
+    """Run `dagster dev` on 127.0.0.1 until it stops (with its webserver and daemon, see
+    `supervise`); its exit status."""
     command = [
         sys.executable,
         "-m",
@@ -39,12 +40,18 @@ def dagster_dev(settings: Settings) -> int:
         "-p",
         str(settings.dagster_port),
     ]
+    return supervise(command, dagster_env(settings))
+
+
+def supervise(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` from the repository until it stops, passing SIGINT and SIGTERM on to
+    it (so a server stops cleanly with its own children); its exit status."""
     # dagster dev ignores signals when started from a shell with '&'; as our child, with
-    # SIGINT reset to default, it stops cleanly on SIGINT or SIGTERM.
+    # SIGINT reset to default, it stops cleanly on SIGINT or SIGTERM (as JupyterLab does).
     process = subprocess.Popen(
         command,
         cwd=REPO,
-        env=dagster_env(settings),
+        env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
