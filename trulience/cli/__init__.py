@@ -15,6 +15,7 @@ from trulience.cli import (
     imports,
     lake,
     library,
+    notebooks,
     projects,
     scene_types,
     takes,
@@ -38,6 +39,7 @@ NOUNS = {
     "lake": lake,
     "batches": batches,
     "dev": dev,
+    "notebooks": notebooks,
 }
 
 
