@@ -33,7 +33,8 @@ Where to look:
   batches           .venv/bin/trulience batch create --project demo --characters eileen,marco
                     --scene-types look-around --dry-run   (the GPU estimate; drop --dry-run
                     with `make dev` running and the daemon makes the takes)
-  notebooks         notebooks/*.py (jupytext percent format; open with Jupyter + jupytext)
+  notebooks         make notebooks   (then open the URL it prints, with its token: JupyterLab,
+                    where notebooks/*.py open as notebooks on this lake)
   the catalog       .venv/bin/trulience characters readiness --project demo
                     .venv/bin/trulience characters show eileen
                     .venv/bin/trulience search astronaut
