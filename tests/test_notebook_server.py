@@ -133,7 +133,7 @@ def run_in_kernel(connection_file: Path, code: str) -> str:
 
 
 # The first code cell of production_overview.py, as an analyst runs it, and what it ran on.
-KERNEL_PROBE = """
+PROBE = """
 import json, os, sys
 import trulience
 from trulience.config import Settings
@@ -184,39 +184,58 @@ def check_the_notebooks_open_as_notebooks(port: int) -> None:
     assert default["python"] == "Jupytext Notebook"
 
 
-def stop(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        pytest.fail("trulience notebooks did not stop within 60 s of SIGTERM")
-
-
-def gone(pid: int, timeout: float = 60) -> bool:
+def gone(process: psutil.Process, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True  # exited, not reaped yet
+        except psutil.NoSuchProcess:
             return True
         time.sleep(0.5)
     return False
 
 
+def stop(server: subprocess.Popen, tree: list[psutil.Process]) -> list[str]:
+    """SIGTERM to `trulience notebooks`, as Ctrl+C would be; the command lines of the
+    processes of its tree (itself, JupyterLab, kernels) still running 60 s later, killed."""
+    server.send_signal(signal.SIGTERM)
+    left = []
+    for process in [psutil.Process(server.pid), *tree]:
+        if not gone(process, timeout=60):
+            left.append(" ".join(process.cmdline()[:3]))
+            process.kill()
+    server.wait()
+    return left
+
+
 @pytest.mark.slow
 def test_make_notebooks_serves_the_notebooks_on_the_demo_lake_and_stops(demo_production, tmp_path):
-    server, port, log = start_notebooks(demo_production.env, tmp_path)
+    # the demo's lake, read-only, named as production names its lake: by LAKE_URL
+    home = tmp_path / "home"
+    lake_url = {"TRULIENCE_HOME": str(home), "LAKE_URL": demo_production.lake.as_uri()}
+    server, port, log = start_notebooks(demo_production.env | lake_url, tmp_path)
+    tree: list[psutil.Process] = []
     try:
         wait_until_answering(port, server, log)
         with pytest.raises(urllib.error.HTTPError, match="403"):
             api(port, "/api/contents", token=None)  # nothing without the token
         check_the_notebooks_open_as_notebooks(port)
-        kernel = api(port, "/api/kernels", {"name": "python3"})
-        probe = json.loads(
-            run_in_kernel(tmp_path / "runtime" / f"kernel-{kernel['id']}.json", KERNEL_PROBE)
-        )
-        (lab,) = [p for p in psutil.Process(server.pid).children() if "jupyterlab" in p.cmdline()]
+        # the kernel of an opened notebook, started as JupyterLab does: through a session
+        opened = {"path": "production_overview.py", "type": "notebook", "name": ""}
+        session = api(port, "/api/sessions", opened | {"kernel": {"name": "python3"}})
+        kernel = session["kernel"]["id"]
+        probe = json.loads(run_in_kernel(tmp_path / "runtime" / f"kernel-{kernel}.json", PROBE))
+        # JupyterLab checkpoints a notebook when it saves it: in the home, not in the tree
+        api(port, "/api/contents/production_overview.py/checkpoints", {})
+        tree = psutil.Process(server.pid).children(recursive=True)
     finally:
-        stop(server)
+        left = stop(server, tree)
+    assert left == [], f"still running 60 s after SIGTERM: {left}"
+    checkpoints = home / "notebooks" / "checkpoints"
+    assert [p.name for p in checkpoints.iterdir()] == ["production_overview-checkpoint.py"]
+    assert not (NOTEBOOKS / ".ipynb_checkpoints").exists()
+    assert probe["pid"] in [p.pid for p in tree]  # the kernel was the server's, and is gone
     printed = log.read_text()
     assert f"JupyterLab: http://127.0.0.1:{port}/lab?token={TOKEN}  (Ctrl+C to stop)" in printed
     assert f"lake             {demo_production.lake}\n" in printed
@@ -224,5 +243,3 @@ def test_make_notebooks_serves_the_notebooks_on_the_demo_lake_and_stops(demo_pro
     assert Path(probe["trulience"]).is_relative_to(REPO)
     assert probe["lake"] == str(demo_production.lake) and probe["as_of"].startswith("20")
     assert probe["takes"] > 0 and probe["cwd"] == str(NOTEBOOKS)
-    assert gone(lab.pid), "the JupyterLab server outlived trulience notebooks"
-    assert gone(probe["pid"]), "the kernel outlived the server"

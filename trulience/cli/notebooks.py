@@ -10,6 +10,7 @@ same lake as `trulience report`."""
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import click
 
@@ -21,6 +22,10 @@ from trulience.lake.files import lake_of
 NOTEBOOKS = processes.REPO / "notebooks"
 # Found through JUPYTER_CONFIG_PATH: the default viewer of a .py file is jupytext's notebook.
 LAB_CONFIG = NOTEBOOKS / ".jupyter"
+
+
+def checkpoints_dir(settings: Settings) -> Path:
+    return settings.home / "notebooks" / "checkpoints"
 
 
 def lab_command(settings: Settings) -> list[str]:
@@ -37,7 +42,7 @@ def lab_command(settings: Settings) -> list[str]:
         f"--ServerApp.root_dir={NOTEBOOKS}",
         "--ServerApp.contents_manager_class=jupytext.AsyncTextFileContentsManager",
         # checkpoints in the (git-ignored) studio home, not .ipynb_checkpoints in the tree
-        f"--FileCheckpoints.checkpoint_dir={settings.home / 'notebooks' / 'checkpoints'}",
+        f"--FileCheckpoints.checkpoint_dir={checkpoints_dir(settings)}",
         "--ServerApp.answer_yes=True",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # the environment is pinned: no installs
@@ -68,6 +73,8 @@ def lab_url(settings: Settings, token: str) -> str:
 
 def jupyter_lab(settings: Settings, token: str) -> int:
     """Run JupyterLab until it stops (Ctrl+C or SIGTERM); its exit status."""
+    # it must exist: Jupyter puts checkpoints in the system's temp folder otherwise
+    checkpoints_dir(settings).mkdir(parents=True, exist_ok=True)
     return processes.supervise(lab_command(settings), lab_env(settings, token))
 
 
