@@ -2,10 +2,10 @@
 
 The `.py` notebooks are jupytext percent files: jupytext's contents manager opens them as
 notebooks and saves them back as the same `.py` (notebooks/jupytext.toml), and a double
-click opens them as notebooks (notebooks/.jupyter/labconfig, a default JupyterLab may read
-beside its own settings). Kernels run this environment's python with the studio's settings
-(TRULIENCE_HOME made absolute, LAKE_URL and the rest as they are), so a notebook reads the
-same lake as `trulience report`."""
+click opens them as notebooks (notebooks/.jupyter/labconfig: a default JupyterLab reads,
+which a user's own setting still overrides). Kernels run this environment's python with
+the studio's settings (TRULIENCE_HOME made absolute, LAKE_URL and the rest as they are), so
+a notebook reads the same lake as `trulience report`."""
 
 import os
 import secrets
@@ -86,7 +86,7 @@ def notebooks() -> None:
     chosen = settings()
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     lake = lake_of(chosen)
-    note = "" if not lake.local or lake.exists() else "  (not exported yet: run `make demo`)"
+    note = "" if not lake.local or lake.exists() else "  (not exported yet: `make demo`)"
     click.echo(f"lake             {lake}{note}")
     click.echo(f"JupyterLab: {lab_url(chosen, token)}  (Ctrl+C to stop)")
     sys.exit(jupyter_lab(chosen, token))
