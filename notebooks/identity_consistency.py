@@ -20,14 +20,20 @@
 # frame, so drift shows up as a falling line.
 
 # %%
+import holoviews as hv
+import hvplot.polars  # noqa: F401  (the .hvplot accessor on polars frames)
 import polars as pl
 
-from trulience.config import Settings
-from trulience.lake.files import lake_of
-from trulience.lake.reports import open_lake
+from trulience.lake.figures import figure
+from trulience.lake.reports import lake_connection
 
-lake = lake_of(Settings.from_env())
-con = open_lake(lake)
+# %% tags=["parameters"]
+project = None  # a project slug, or None for every project
+since = None  # "YYYY-MM-DD" (UTC, inclusive), or None
+until = None
+
+# %%
+con = lake_connection(project=project, since=since, until=until)
 
 # %% [markdown]
 # ## Per character
@@ -45,6 +51,23 @@ per_character = con.sql(
         GROUP BY g.character ORDER BY g.character"""
 ).pl()
 per_character
+
+# %% [markdown]
+# ### Distribution per character
+# Every measured identity gate (figure `identity_scores`): the box holds the middle half of
+# a character's segment attempts, the dots beyond the whiskers are the outliers to look at,
+# and the dashed line is the lowest threshold a gate held them to.
+
+# %%
+scores = pl.from_arrow(figure(con, "identity_scores"))
+identity_chart = scores.hvplot.box(
+    y="similarity", by="character", ylabel="identity similarity", height=320, width=520
+)
+if scores.height:
+    identity_chart = identity_chart * hv.HLine(scores["threshold"].min()).opts(
+        line_dash="dashed", color="#c62828"
+    )
+identity_chart
 
 # %% [markdown]
 # ## Drift along the chain
