@@ -20,7 +20,6 @@
 # frame, so drift shows up as a falling line.
 
 # %%
-import holoviews as hv
 import hvplot.polars  # noqa: F401  (the .hvplot accessor on polars frames)
 import polars as pl
 
@@ -56,17 +55,17 @@ per_character
 # ### Distribution per character
 # Every measured identity gate (figure `identity_scores`): the box holds the middle half of
 # a character's segment attempts, the dots beyond the whiskers are the outliers to look at,
-# and the dashed line is the lowest threshold a gate held them to.
+# and the title says the lowest threshold a gate held them to.
 
 # %%
 scores = pl.from_arrow(figure(con, "identity_scores"))
+lowest = scores["threshold"].min()
+title = "Identity per character"
+if lowest is not None:
+    title += f" (gates held them to {lowest} or more)"
 identity_chart = scores.hvplot.box(
-    y="similarity", by="character", ylabel="identity similarity", height=320, width=520
-)
-if scores.height:
-    identity_chart = identity_chart * hv.HLine(scores["threshold"].min()).opts(
-        line_dash="dashed", color="#c62828"
-    )
+    y="similarity", by="character", ylabel="identity similarity", legend=False, height=320
+).opts(title=title)
 identity_chart
 
 # %% [markdown]

@@ -64,7 +64,7 @@ stages
 # %%
 funnel = pl.from_arrow(figure(con, "funnel"))
 funnel_chart = funnel.hvplot.bar(
-    x="stage", y="takes", by="project", title="Newest takes by stage", height=320, width=640
+    x="stage", y="takes", by="project", stacked=True, title="Newest takes by stage", height=320
 )
 funnel_chart
 
