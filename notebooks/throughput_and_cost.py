@@ -85,8 +85,8 @@ cost
 # %% [markdown]
 # ### GPU seconds per approved minute over time
 # At the end of each day, every attempt's GPU seconds so far over the minutes approved by
-# then (figure `gpu_per_approved_minute`): the last point is the studio's figure in the
-# table above. A rising line says retakes cost more than approvals bring.
+# then (figure `gpu_per_approved_minute`): the last point is the studio's figure in
+# `trulience report production`. A rising line says retakes cost more than approvals bring.
 
 # %%
 over_time = pl.from_arrow(figure(con, "gpu_per_approved_minute"))
@@ -114,11 +114,12 @@ def pareto(dimension: str) -> pl.DataFrame:
     )
 
 
+bars = {"y": "failures", "hover_cols": ["checks", "cumulative"], "height": 240, "width": 720}
 pareto_chart = (
-    pareto("gate").hvplot.bar(x="gate", y="failures", hover_cols=["checks", "cumulative"])
-    + pareto("workflow").hvplot.bar(x="workflow", y="failures", hover_cols=["checks", "cumulative"])
-    + pareto("worker").hvplot.bar(x="worker", y="failures", hover_cols=["checks", "cumulative"])
-).cols(3)
+    pareto("gate").hvplot.bar(x="gate", rot=45, **bars)
+    + pareto("workflow").hvplot.bar(x="workflow", **bars)
+    + pareto("worker").hvplot.bar(x="worker", **bars)
+).cols(1)
 pareto_chart
 
 # %% [markdown]
