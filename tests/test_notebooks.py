@@ -189,10 +189,13 @@ def test_every_figure_has_rows_on_the_demo(demo_production):
     ).fetchall()[0][0]
     last = rows["gpu_per_approved_minute"].column("gpu_s_per_approved_min")[-1].as_py()
     assert last == pytest.approx(studio)
-    # the Pareto counts every identity check the identity figure shows
-    pareto = rows["failure_pareto"].to_pylist()
-    identity = sum(r["checks"] for r in pareto if r["gate"] == "identity")
-    assert identity == rows["identity_scores"].num_rows
+    # the Pareto counts every gate check once, refused or not
+    checks = con.sql("SELECT count(*), count(*) FILTER (WHERE NOT passed) FROM qa_gates")
+    pareto = rows["failure_pareto"]
+    assert checks.fetchall()[0] == (
+        sum(pareto.column("checks").to_pylist()),
+        sum(pareto.column("failures").to_pylist()),
+    )
     # the Gantt reaches back from the newest attempt: no hours back, only that one
     assert figure(con, "segment_gantt", hours=0.0).num_rows == 1
 
