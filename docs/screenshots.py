@@ -2,7 +2,8 @@
 
 Runs `trulience demo` into a fresh home (its own embedded Postgres), serves the review,
 compare and dashboards apps against that catalog with `panel serve`, logs in as the demo's
-reviewer in Debian's chromium (Playwright) and shoots each page into docs/screenshots/.
+reviewer in Debian's chromium (Playwright) and shoots each page into docs/screenshots/; runs
+the analyst notebooks on the demo's lake and shoots two of their charts (`chart-*.png`).
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--home DIR]
 
@@ -116,6 +117,47 @@ def dashboard_pictures(browser, url: str, out: Path) -> None:
         shoot(page, out, "dashboard-timeline.png")
 
 
+# (notebook, chart variable, picture): charts the notebooks draw, saved from their kernel
+CHARTS = (
+    ("production_overview.py", "funnel_chart", "chart-funnel.png"),
+    ("identity_consistency.py", "identity_chart", "chart-identity.png"),
+)
+
+
+def chart_pictures(browser, env: dict[str, str], scratch: Path, out: Path) -> None:
+    """Each chart as its notebook draws it on the demo's lake: the notebook runs in a
+    kernel with one more cell that saves the chart as a self-contained HTML page."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    saved = dict(os.environ)
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        for notebook_name, chart, picture in CHARTS:
+            page_file = scratch / f"{chart}.html"
+            notebook = jupytext.read(REPO / "notebooks" / notebook_name)
+            notebook.cells.append(
+                nbformat.v4.new_code_cell(
+                    "import holoviews as hv\nfrom bokeh.resources import INLINE\n"
+                    f"hv.save({chart}, {str(page_file)!r}, resources=INLINE)"
+                )
+            )
+            NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+            context = browser.new_context(viewport={"width": 720, "height": 380})
+            try:
+                page = context.new_page()
+                page.goto(page_file.as_uri())
+                page.locator("canvas").first.wait_for()
+                page.wait_for_timeout(500)  # bokeh draws just after the canvas appears
+                shoot(page, out, picture)
+            finally:
+                context.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
@@ -141,6 +183,8 @@ def main() -> None:
                     print(f"{app}:", flush=True)
                     with served(app, env, Path(scratch) / f"{app}.log") as url:
                         take(browser, url, out)
+                print("notebook charts:", flush=True)
+                chart_pictures(browser, env, Path(scratch), out)
         finally:
             subprocess.run(
                 [sys.executable, "-m", "trulience.cli", "db", "stop"],

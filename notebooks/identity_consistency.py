@@ -20,14 +20,19 @@
 # frame, so drift shows up as a falling line.
 
 # %%
+import hvplot.polars  # noqa: F401  (the .hvplot accessor on polars frames)
 import polars as pl
 
-from trulience.config import Settings
-from trulience.lake.files import lake_of
-from trulience.lake.reports import open_lake
+from trulience.lake.figures import figure
+from trulience.lake.reports import lake_connection
 
-lake = lake_of(Settings.from_env())
-con = open_lake(lake)
+# %% tags=["parameters"]
+project = None  # a project slug, or None for every project
+since = None  # "YYYY-MM-DD" (UTC, inclusive), or None
+until = None
+
+# %%
+con = lake_connection(project=project, since=since, until=until)
 
 # %% [markdown]
 # ## Per character
@@ -45,6 +50,23 @@ per_character = con.sql(
         GROUP BY g.character ORDER BY g.character"""
 ).pl()
 per_character
+
+# %% [markdown]
+# ### Distribution per character
+# Every measured identity gate (figure `identity_scores`): the box holds the middle half of
+# a character's segment attempts, the dots beyond the whiskers are the outliers to look at,
+# and the title says the lowest threshold a gate held them to.
+
+# %%
+scores = pl.from_arrow(figure(con, "identity_scores"))
+lowest = scores["threshold"].min()
+title = "Identity per character"
+if lowest is not None:
+    title += f" (gates held them to {lowest} or more)"
+identity_chart = scores.hvplot.box(
+    y="similarity", by="character", ylabel="identity similarity", legend=False, height=320
+).opts(title=title)
+identity_chart
 
 # %% [markdown]
 # ## Drift along the chain

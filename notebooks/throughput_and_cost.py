@@ -19,16 +19,23 @@
 # per GPU hour. `GPU_HOUR_RATE` is a parameter: set it to your provider's price.
 
 # %%
+import hvplot.polars  # noqa: F401  (the .hvplot accessor on polars frames)
 import polars as pl
 
 from trulience.config import Settings
+from trulience.lake.figures import figure
 from trulience.lake.files import lake_of
-from trulience.lake.reports import as_of, open_lake, run_report
+from trulience.lake.reports import as_of, lake_connection, run_report
 
+# %% tags=["parameters"]
+project = None  # a project slug, or None for every project
+since = None  # "YYYY-MM-DD" (UTC, inclusive), or None
+until = None
 GPU_HOUR_RATE = 2.50  # currency units per GPU hour
 
+# %%
 lake = lake_of(Settings.from_env())
-con = open_lake(lake)
+con = lake_connection(project=project, since=since, until=until)
 print(f"lake: {lake}, as of {as_of(lake)[b'as_of'].decode()}")
 
 # %% [markdown]
@@ -74,6 +81,46 @@ cost = cost.with_columns(
     .alias("cost_per_approved_minute"),
 )
 cost
+
+# %% [markdown]
+# ### GPU seconds per approved minute over time
+# At the end of each day, every attempt's GPU seconds so far over the minutes approved by
+# then (figure `gpu_per_approved_minute`): the last point is the studio's figure in
+# `trulience report production`. A rising line says retakes cost more than approvals bring.
+
+# %%
+over_time = pl.from_arrow(figure(con, "gpu_per_approved_minute"))
+gpu_chart = over_time.hvplot.line(
+    x="day", y="gpu_s_per_approved_min", ylabel="GPU s per approved minute", height=300
+) * over_time.hvplot.scatter(x="day", y="gpu_s_per_approved_min", hover_cols=["gpu_s"])
+gpu_chart
+
+# %% [markdown]
+# ## Failure Pareto: QA refusals by gate, workflow and worker
+# Refusals per gate, per workflow and per worker, most first, with the share of all
+# refusals they add up to (figure `failure_pareto`). The few bars on the left are where
+# fixing one thing saves most retakes. A lake without a refusal shows every gate at zero.
+
+# %%
+checks = pl.from_arrow(figure(con, "failure_pareto"))
+
+
+def pareto(dimension: str) -> pl.DataFrame:
+    counted = checks.group_by(dimension).agg(pl.col("failures", "checks").sum())
+    counted = counted.sort(["failures", dimension], descending=[True, False])
+    total = counted["failures"].sum()
+    return counted.with_columns(
+        (pl.col("failures").cum_sum() / total if total else pl.lit(0.0)).alias("cumulative")
+    )
+
+
+bars = {"y": "failures", "hover_cols": ["checks", "cumulative"], "height": 240, "width": 720}
+pareto_chart = (
+    pareto("gate").hvplot.bar(x="gate", rot=45, **bars)
+    + pareto("workflow").hvplot.bar(x="workflow", **bars)
+    + pareto("worker").hvplot.bar(x="worker", **bars)
+).cols(1)
+pareto_chart
 
 # %% [markdown]
 # ## Batch estimates against what the batches used

@@ -12,8 +12,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trulience.config import Settings
 from trulience.lake.catalog_export import DATASETS
-from trulience.lake.files import Lake, LakeError, as_lake, has_state, read_state
+from trulience.lake.files import Lake, LakeError, as_lake, has_state, lake_of, read_state
 from trulience.lake.run_facts import RUNS, STEPS
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "sql" / "reports"
@@ -130,6 +131,28 @@ def open_lake(
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM _all_{name}{condition}")
     con.execute((REPORTS_DIR / "views.sql").read_text())
     return con
+
+
+def lake_connection(
+    settings: Settings | None = None,
+    *,
+    project: str | None = None,
+    since: "date | str | None" = None,
+    until: "date | str | None" = None,
+) -> duckdb.DuckDBPyConnection:
+    """`open_lake` on the lake the settings name (default: the environment's), for a
+    notebook: `since` / `until` may be ISO dates as a papermill parameter passes them."""
+    lake = lake_of(settings or Settings.from_env())
+    return open_lake(lake, project=project, since=_day(since), until=_day(until))
+
+
+def _day(value: "date | str | None") -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as error:
+            raise LakeError(f"{value!r} is not a date (YYYY-MM-DD)") from error
+    return value
 
 
 def run_report(
