@@ -61,50 +61,40 @@ def test_scope_names_the_project_and_the_days():
     assert scope_of("moonbase", until=date(2026, 3, 1)) == "moonbase_start..2026-03-01"
 
 
-def resources(tmp_path) -> dict:
-    return {
+def materialise(tmp_path, name: str, config: dict | None = None):
+    """Notebook `name` of tests/data/notebooks as an asset, materialised on its own."""
+    run_config = {"ops": {f"notebooks__{name}": {"config": config or {}}}}
+    resources = {
         "lake": LakeResource(url=(tmp_path / "lake").as_uri()),
         "storage": StorageResource(url=(tmp_path / "storage").as_uri()),
     }
+    with instance_for_test() as instance:
+        return materialize(
+            [notebook_asset(name, DATA)],
+            resources=resources,
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+        )
+
+
+def failure_of(result) -> str:
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    return failure.step_failure_data.user_failure_data.description
 
 
 def test_a_broken_notebook_fails_its_asset_with_the_cells_message(tmp_path):
-    with instance_for_test() as instance:
-        result = materialize(
-            [notebook_asset("broken", DATA)],
-            resources=resources(tmp_path),
-            instance=instance,
-            raise_on_error=False,
-        )
-    assert not result.success
-    (failure,) = result.get_step_failure_events()
-    description = failure.step_failure_data.user_failure_data.description
+    description = failure_of(materialise(tmp_path, "broken"))
     assert description.startswith("notebook broken: cell 5") and description.endswith(UPSIDE_DOWN)
 
 
 def test_a_notebook_asset_takes_its_parameters_from_config(tmp_path):
-    config = {"ops": {"notebooks__lake_path": {"config": {"project": "moonbase"}}}}
-    with instance_for_test() as instance:
-        result = materialize(
-            [notebook_asset("lake_path", DATA)],
-            resources=resources(tmp_path),
-            instance=instance,
-            run_config=config,
-        )
+    result = materialise(tmp_path, "lake_path", {"project": "moonbase"})
     (event,) = result.asset_materializations_for_node("notebooks__lake_path")
     assert event.metadata["latest"].value == "notebooks/lake_path/moonbase/latest.html"
-    bad = {"ops": {"notebooks__lake_path": {"config": {"since": "last tuesday"}}}}
-    with instance_for_test() as instance:
-        result = materialize(
-            [notebook_asset("lake_path", DATA)],
-            resources=resources(tmp_path),
-            instance=instance,
-            run_config=bad,
-            raise_on_error=False,
-        )
-    assert not result.success
-    (failure,) = result.get_step_failure_events()
-    description = failure.step_failure_data.user_failure_data.description
+    assert event.metadata["html"].value.startswith((tmp_path / "storage").as_uri() + "/")
+    description = failure_of(materialise(tmp_path, "lake_path", {"since": "last tuesday"}))
     assert description == "since must be a day as YYYY-MM-DD (got 'last tuesday')"
 
 
