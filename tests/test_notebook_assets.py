@@ -14,6 +14,7 @@ from trulience.lake.notebooks import (
     NotebookFailed,
     latest_notebooks,
     notebook_names,
+    prune_runs,
     run_notebook,
     scope_of,
 )
@@ -52,6 +53,24 @@ def test_a_failing_cell_names_the_notebook_the_cell_and_its_error(tmp_path):
     assert message.startswith("notebook broken: cell 5 (")
     assert "raise ValueError(" in message and message.endswith(UPSIDE_DOWN)
     assert storage.list("notebooks") == []  # nothing half-run is stored as the newest
+
+
+def test_only_the_newest_runs_of_a_scope_are_kept(tmp_path):
+    storage = Storage((tmp_path / "s").as_uri())
+    stamps = [f"2026-01-0{day}T00-00-00Z.html" for day in range(1, 6)]
+    for name in [*stamps, "latest.html"]:
+        storage.put_bytes(f"notebooks/overview/all/{name}", b"x")
+    storage.put_bytes("notebooks/overview/demo/2026-01-01T00-00-00Z.html", b"x")
+
+    removed = prune_runs(storage, "overview", "all", keep=2)
+
+    assert removed == [f"notebooks/overview/all/{s}" for s in stamps[:3]]
+    assert storage.list("notebooks") == [
+        "notebooks/overview/all/2026-01-04T00-00-00Z.html",
+        "notebooks/overview/all/2026-01-05T00-00-00Z.html",
+        "notebooks/overview/all/latest.html",
+        "notebooks/overview/demo/2026-01-01T00-00-00Z.html",  # another scope: its own runs
+    ]
 
 
 def test_scope_names_the_project_and_the_days():

@@ -7,7 +7,8 @@ lake; the executed notebook becomes HTML (nbconvert) stored under
 
     notebooks/<notebook>/<scope>/<run stamp>.html   and   notebooks/<notebook>/<scope>/latest.html
 
-where the scope is the project (or `all`) and the date range, if any. A cell that raises
+where the scope is the project (or `all`) and the date range, if any; the newest
+`KEEP_RUNS` stamped runs of a scope are kept. A cell that raises
 stops the run with a `NotebookFailed` naming the notebook, the cell and its error.
 `latest_notebooks` lists the newest HTML of each notebook for the apps.
 """
@@ -36,6 +37,8 @@ PREFIX = "notebooks"
 LATEST = "latest.html"
 KERNEL = "python3"
 _STAMP = "%Y-%m-%dT%H-%M-%SZ"
+# The lake exports every 15 minutes: a notebook keeps its last day or so of runs per scope.
+KEEP_RUNS = 100
 
 
 class NotebookFailed(TrulienceError):
@@ -153,9 +156,21 @@ def run_notebook(
     stamp = datetime.now(UTC).strftime(_STAMP)
     stored = storage.put_bytes(storage_key(PREFIX, name, scope, f"{stamp}.html"), data)
     latest = storage.put_bytes(storage_key(PREFIX, name, scope, LATEST), data)
+    prune_runs(storage, name, scope)
     return NotebookRun(
         name, stored.key, stored.uri, latest.key, cells, round(time.monotonic() - started, 3)
     )
+
+
+def prune_runs(storage: Storage, name: str, scope: str, keep: int = KEEP_RUNS) -> list[str]:
+    """Remove all but the newest `keep` stamped runs of a notebook's scope (the stamps sort
+    in time); `latest.html` stays. Returns the keys removed."""
+    folder = storage_key(PREFIX, name, scope)
+    runs = [k for k in storage.list(folder) if k.rsplit("/", 1)[-1] != LATEST]
+    removed = runs[: max(len(runs) - keep, 0)]
+    for key in removed:
+        storage.delete(key)
+    return removed
 
 
 def latest_notebooks(storage: Storage) -> list[StoredNotebook]:
