@@ -2,6 +2,7 @@
 papermill in a real kernel, stored as HTML, linked from the materialisation; a failing cell
 fails its asset with the cell's message."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,8 @@ def test_a_notebook_asset_takes_its_parameters_from_config(tmp_path):
 
 @pytest.mark.slow
 def test_every_notebook_runs_after_a_lake_export_and_is_linked(demo_production, tmp_path):
-    # the demo's catalog, exported to a lake of this test's own (the demo's is read-only)
+    # the demo's catalog and lake (its run facts too), copied: the demo's is read-only
+    shutil.copytree(demo_production.lake, tmp_path / "home" / "lake")
     settings = Settings.from_env(
         {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": demo_production.database_url}
     )
@@ -128,7 +130,7 @@ def test_every_notebook_runs_after_a_lake_export_and_is_linked(demo_production, 
     keys = {("notebooks", name) for name in names}
     with instance_for_test() as instance:
         before = evaluate_automation_conditions(defs, instance)
-        assert before.total_requested == 0  # nothing to read yet: no export has run
+        assert before.total_requested == 0  # no export has run under this instance yet
         assert defs.resolve_job_def("lake").execute_in_process(instance=instance).success
         after = evaluate_automation_conditions(defs, instance, cursor=before.cursor)
         assert after.total_requested == len(names)
