@@ -1,5 +1,6 @@
 """The dashboards' session state, apart from its views: who is signed in, the project and
-timeline span chosen, the lake data read for them, Refresh, and what the last action said.
+timeline span chosen, the lake data read for them, the newest HTML of each notebook run as
+an asset, Refresh, and what the last action said.
 
 Plain Python drives it as the page does (tests/test_dashboards_state.py): sign in through
 `login`, choose `project` / `window` (each choice reads the lake again), `refresh()`. The
@@ -23,6 +24,8 @@ from trulience.errors import TrulienceError
 from trulience.lake.catalog_export import export_catalog
 from trulience.lake.dashboards import WEEK_H, Dashboards, load
 from trulience.lake.files import Lake, WriteReport, lake_of
+from trulience.lake.notebooks import StoredNotebook, latest_notebooks
+from trulience.storage import Storage
 
 ALL = "(all projects)"
 # How far back the render timeline reaches from its newest attempt.
@@ -47,11 +50,15 @@ class DashboardsSession(Says):
     )
     lake_unread = param.Boolean(default=False, doc="The last read found no lake it could read.")
     as_of = param.String(default="", doc="When the lake's catalog and run facts were exported.")
+    notebooks = param.List(
+        default=[], item_type=StoredNotebook, doc="The newest HTML of each notebook in storage."
+    )
 
     def __init__(self, settings: Settings, **params):
         super().__init__(**params)
         self.url = database_url(settings)
         self.lake: Lake = lake_of(settings)
+        self.storage = Storage(settings.storage_url, settings.storage_options)
         self.login = Login(
             self.url, "dashboards", Permission.VIEW, self._signed_in, self._signed_out
         )
@@ -63,7 +70,7 @@ class DashboardsSession(Says):
         self.redraw()
 
     def _signed_out(self) -> None:
-        self.param.update(data=None, lake_unread=False, user=None)
+        self.param.update(data=None, lake_unread=False, user=None, notebooks=[])
 
     def _session_holds(self) -> bool:
         """Whether this session may still view; if not, back to the login form, saying why."""
@@ -80,12 +87,11 @@ class DashboardsSession(Says):
             return
         project = None if self.project == ALL else self.project
         read = self.runner.run(
-            lambda: load(self.lake, project, WINDOWS[self.window]),
-            answers={TrulienceError: self._unreadable},
+            lambda: self._read(project), answers={TrulienceError: self._unreadable}
         )
         if read is None:
             return
-        data = read.value
+        data, notebooks = read.value
         if self.notice is not None and self.notice[1] == "warning":
             self.hush()
         options = [ALL, *data.projects]
@@ -95,7 +101,15 @@ class DashboardsSession(Says):
                 self.project = ALL
                 return
         as_of = f"as of **{when(data.exported_at)}** (run facts {when(data.runs_exported_at)})"
-        self.param.update(data=data, lake_unread=False, as_of=as_of)
+        self.param.update(data=data, lake_unread=False, as_of=as_of, notebooks=notebooks)
+
+    def notebook_html(self, notebook: StoredNotebook) -> bytes:
+        """A stored notebook's HTML, for the page to hand to the browser."""
+        return self.storage.read_bytes(notebook.key)
+
+    def _read(self, project: str | None) -> tuple[Dashboards, list[StoredNotebook]]:
+        """The dashboards' data for the project and window, and the notebooks last run."""
+        return load(self.lake, project, WINDOWS[self.window]), latest_notebooks(self.storage)
 
     def _unreadable(self, error: TrulienceError) -> None:
         self.param.update(data=None, lake_unread=True, as_of="Lake as of **never**")

@@ -1,12 +1,15 @@
 """The dashboards' views over a `DashboardsSession`: the controls (project, timeline span,
 Refresh, as of), the notice, and the four tabs — studio pulse (PRD-42), generation
-performance (PRD-41), render timeline per worker (PRD-90) and failure patterns (PRD-64).
+performance (PRD-41), render timeline per worker (PRD-90) and failure patterns (PRD-64) —
+and under them the newest HTML of each analyst notebook the Dagster assets ran.
 
 Each tab's content is a function of the lake data alone (`pulse_tab(data)`, ...); the
 Viewer parts watch the session and redraw when it reads the lake again.
 """
 
 import html
+import io
+from collections.abc import Callable
 
 import pandas as pd
 import panel as pn
@@ -26,6 +29,7 @@ from apps.dashboards_charts import (
 )
 from apps.dashboards_state import DashboardsSession, when
 from trulience.lake.dashboards import Dashboards, Pulse, count_by
+from trulience.lake.notebooks import StoredNotebook
 
 NO_LAKE_DATA = "Press **Refresh** after takes are generated, or run `trulience lake export`."
 
@@ -259,6 +263,33 @@ TABS = {
 }
 
 
+def notebook_links(
+    notebooks: list[StoredNotebook], read: Callable[[StoredNotebook], bytes]
+) -> Objects:
+    """The newest HTML of each notebook (and scope) in storage, each a download of the
+    executed notebook; `read` fetches its bytes when asked."""
+    if not notebooks:
+        return [
+            _empty(
+                "No notebook has run on the lake yet.",
+                "The Dagster `notebooks` assets run each one after a lake export.",
+            )
+        ]
+    links = [
+        pn.widgets.FileDownload(
+            callback=lambda n=n: io.BytesIO(read(n)),
+            filename=f"{n.notebook}-{n.scope}.html",
+            label=f"{n.notebook} · {n.scope}",
+            description=n.uri,
+            embed=False,
+            color="light",
+            css_classes=["notebook-link"],
+        )
+        for n in notebooks
+    ]
+    return [pn.pane.Markdown("#### Notebooks, as last run"), wrapping(*links)]
+
+
 # -- the Viewer parts over the session ---------------------------------------------------
 
 
@@ -293,8 +324,8 @@ class DashboardControls(pn.viewable.Viewer):
 
 
 class DashboardTabs(pn.viewable.Viewer):
-    """The four dashboards, drawn again each time the session reads the lake; empty while
-    signed out, and saying so when there is no lake to read."""
+    """The four dashboards and the notebooks' links under them, drawn again each time the
+    session reads the lake; empty while signed out, and saying so when there is no lake."""
 
     session = param.ClassSelector(class_=DashboardsSession)
 
@@ -305,8 +336,13 @@ class DashboardTabs(pn.viewable.Viewer):
             for name, (css, _) in TABS.items()
         }
         self.pulse, self.performance, self.timeline, self.failures = self.columns.values()
-        self._layout = pn.Tabs(*self.columns.items(), sizing_mode="stretch_width")
-        self.session.param.watch(self.draw, ["data", "lake_unread", "user"])
+        self.notebooks = pn.Column(sizing_mode="stretch_width", css_classes=["dashboard-notebooks"])
+        self._layout = pn.Column(
+            pn.Tabs(*self.columns.items(), sizing_mode="stretch_width"),
+            self.notebooks,
+            sizing_mode="stretch_width",
+        )
+        self.session.param.watch(self.draw, ["data", "lake_unread", "user", "notebooks"])
 
     def draw(self, *_: object) -> None:
         """Each tab's content for what the session holds now."""
@@ -321,6 +357,11 @@ class DashboardTabs(pn.viewable.Viewer):
             else:
                 objects = []
             self.columns[name].objects = objects
+        session = self.session
+        shown = session.user is not None and data is not None
+        self.notebooks.objects = (
+            notebook_links(session.notebooks, session.notebook_html) if shown else []
+        )
 
-    def __panel__(self) -> pn.Tabs:
+    def __panel__(self) -> pn.Column:
         return self._layout

@@ -120,3 +120,34 @@ def test_a_chosen_project_that_leaves_the_lake_gives_way_to_the_whole_studio(con
     session.refresh()
     assert session.param.project.objects == [ALL, "demo"]
     assert session.project == ALL and session.data.project is None
+
+
+def test_the_newest_html_of_each_notebook_is_linked_under_the_tabs(session, tmp_path):
+    from apps.dashboards_views import notebook_links
+    from trulience.lake.notebooks import LATEST, PREFIX
+    from trulience.storage import Storage, storage_key
+
+    sign_in(session)
+    session.refresh()
+    assert session.notebooks == []
+    (empty,) = notebook_links(session.notebooks, session.notebook_html)
+    assert "No notebook has run on the lake yet." in empty.object
+
+    storage = Storage((tmp_path / "storage").as_uri())  # the session's: TRULIENCE_HOME's
+    for name, scope in [("production_overview", "all"), ("identity_consistency", "demo")]:
+        storage.put_bytes(storage_key(PREFIX, name, scope, "2026-01-02T03-04-05Z.html"), b"old")
+        storage.put_bytes(storage_key(PREFIX, name, scope, LATEST), f"<p>{name}</p>".encode())
+    session.refresh()
+    assert [(n.notebook, n.scope) for n in session.notebooks] == [
+        ("identity_consistency", "demo"),
+        ("production_overview", "all"),
+    ]
+    _title, row = notebook_links(session.notebooks, session.notebook_html)
+    links = row.objects
+    assert [link.label for link in links] == [
+        "identity_consistency · demo",
+        "production_overview · all",
+    ]
+    assert links[1].filename == "production_overview-all.html"
+    assert links[1].description == storage.uri("notebooks/production_overview/all/latest.html")
+    assert links[1].callback().read() == b"<p>production_overview</p>"  # the newest, not "old"

@@ -4,13 +4,7 @@ Importing it reads no environment: Dagster's loaders (workspace.yaml, `dagster d
 daemon) call `defs`, which reads the settings then; explicit callers (the CLI's pipeline,
 tests) pass their own settings to `build_definitions`."""
 
-from dagster import (
-    DefaultScheduleStatus,
-    Definitions,
-    ScheduleDefinition,
-    definitions,
-    in_process_executor,
-)
+from dagster import Definitions, definitions, in_process_executor
 
 from resources import build_resources
 from sensors.batches import queued_batches_sensor
@@ -24,16 +18,16 @@ from trulience_assets.assets.characters import character_record, metadata_sideca
 from trulience_assets.assets.delivery import deliverable
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
 from trulience_assets.assets.lake import lake_catalog, lake_runs
+from trulience_assets.assets.notebooks import notebook_assets
 from trulience_assets.assets.scenes import scene_video, segments
-from trulience_assets.jobs import characters_job, delivery_job, lake_job, scenes_job
-
-# The lake is incremental, so a frequent export costs little when nothing changed.
-lake_schedule = ScheduleDefinition(
-    name="lake_every_15_minutes",
-    job=lake_job,
-    cron_schedule="*/15 * * * *",
-    default_status=DefaultScheduleStatus.RUNNING,
+from trulience_assets.jobs import (
+    characters_job,
+    delivery_job,
+    lake_job,
+    notebooks_job,
+    scenes_job,
 )
+from trulience_assets.schedules import lake_schedule, notebooks_after_lake
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -50,8 +44,9 @@ def build_definitions(settings: Settings) -> Definitions:
             deliverable,
             lake_catalog,
             lake_runs,
+            *notebook_assets(),
         ],
-        jobs=[characters_job, scenes_job, delivery_job, lake_job],
+        jobs=[characters_job, scenes_job, delivery_job, lake_job, notebooks_job],
         schedules=[lake_schedule],
         sensors=[
             catalog_partitions_sensor,
@@ -61,6 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
             regeneration_sensor,
             run_failure_notifications,
             queued_batches_sensor,
+            notebooks_after_lake,
         ],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

@@ -25,3 +25,9 @@ lake_job = define_asset_job(
     selection=AssetSelection.groups("lake"),
     description="Export the catalog and run facts to the Parquet lake (incremental).",
 )
+
+notebooks_job = define_asset_job(
+    "notebooks",
+    selection=AssetSelection.groups("notebooks"),
+    description="Run the analyst notebooks on the lake and store each as HTML.",
+)
