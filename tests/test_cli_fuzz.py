@@ -28,6 +28,7 @@ EXCLUDED = {
     ("db", "stop"): "stops the embedded Postgres server the other tests share",
     ("demo",): "runs the whole demo production (minutes of generation)",
     ("dev",): "starts the Dagster dev server and daemon",
+    ("notebooks",): "starts the JupyterLab server",
     ("generate",): "long work: runs the generation loop through Dagster",
 }
 # Flags always given, so the command stays within the catalog (no Dagster launch).
