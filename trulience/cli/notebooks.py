@@ -18,8 +18,8 @@ from trulience.cli import processes
 from trulience.cli.common import settings
 from trulience.config import Settings
 from trulience.lake.files import lake_of
+from trulience.lake.notebooks import NOTEBOOKS, repo_first_on_path
 
-NOTEBOOKS = processes.REPO / "notebooks"
 # Found through JUPYTER_CONFIG_PATH: the default viewer of a .py file is jupytext's notebook.
 LAB_CONFIG = NOTEBOOKS / ".jupyter"
 
@@ -56,12 +56,11 @@ def lab_env(settings: Settings, token: str) -> dict[str, str]:
     """The server's environment, which its kernels inherit: the token (never on the command
     line, where `ps` shows it), the studio home as an absolute path (a kernel runs in the
     notebook's folder), this repository first on the path, the lab's defaults."""
-    paths = [str(processes.REPO), os.environ.get("PYTHONPATH", "")]
     config_paths = [str(LAB_CONFIG), os.environ.get("JUPYTER_CONFIG_PATH", "")]
     return os.environ | {
         "JUPYTER_TOKEN": token,
         "TRULIENCE_HOME": str(settings.home),
-        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "PYTHONPATH": repo_first_on_path(),
         "JUPYTER_CONFIG_PATH": os.pathsep.join(p for p in config_paths if p),
         "JUPYTER_PREFER_ENV_PATH": "1",  # this venv's python3 kernel before a user's own
     }

@@ -80,10 +80,19 @@ def scope_of(project: str | None, since: date | None = None, until: date | None 
     return scope
 
 
+def repo_first_on_path() -> str:
+    """PYTHONPATH with this checkout first, so a kernel imports this `trulience` (the
+    JupyterLab server's kernels and the notebook assets' alike)."""
+    paths = [str(NOTEBOOKS.parent), os.environ.get("PYTHONPATH", "")]
+    return os.pathsep.join(p for p in paths if p)
+
+
 def _kernel_env(lake: Lake) -> dict[str, str]:
-    env = dict(os.environ) | {"LAKE_URL": lake.url, "LAKE_OPTIONS": json.dumps(lake.options)}
-    env.setdefault("PYTHONPATH", str(NOTEBOOKS.parent))  # the kernel imports this trulience
-    return env
+    return os.environ | {
+        "LAKE_URL": lake.url,
+        "LAKE_OPTIONS": json.dumps(lake.options),
+        "PYTHONPATH": repo_first_on_path(),
+    }
 
 
 def _failure(name: str, notebook, error: PapermillExecutionError) -> NotebookFailed:
