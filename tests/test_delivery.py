@@ -99,6 +99,36 @@ def test_an_incomplete_take_is_not_assembled(conn, storage, take, tmp_path):
         assemble_take(conn, storage, take.id, tmp_path)
 
 
+
+def test_the_same_segments_again_keep_the_stored_file_and_a_changed_one_is_remade(
+    conn, storage, take, tmp_path, monkeypatch
+):
+    """x264 does not always give the same bytes for the same frames, so a re-run over
+    unchanged segments keeps the stored video (no encode, no new revision); a stored video
+    that is not the one its manifest names is assembled anew."""
+    import trulience.delivery.scene as scene_module
+
+    first = assemble_take(conn, storage, take.id, tmp_path / "a")
+    key = storage.key_of(first.uri)
+    stored_bytes = storage.read_bytes(key)
+    real_assemble = scene_module.assemble
+
+    def no_encode(*args, **kwargs):
+        raise AssertionError("the unchanged take was encoded again")
+
+    monkeypatch.setattr(scene_module, "assemble", no_encode)
+    storage.delete(storage.key_of(first.proxy_uri))  # a missing proxy alone is remade
+    again = assemble_take(conn, storage, take.id, tmp_path / "b")
+    assert (again.sha256, again.revision, again.new_revision) == (first.sha256, 1, False)
+    assert storage.read_bytes(key) == stored_bytes
+    assert storage.exists(storage.key_of(again.proxy_uri))
+    assert again.frames == first.frames and again.method == first.method
+
+    storage.put_bytes(key, stored_bytes[:-1])  # not the file the manifest names
+    monkeypatch.setattr(scene_module, "assemble", real_assemble)
+    remade = assemble_take(conn, storage, take.id, tmp_path / "c")
+    assert remade.frames == 36 and storage.sha256(key) == remade.sha256
+
 def test_face_contact_sheet_across_takes(conn, storage, take, face_models, tmp_path):
     from PIL import Image
 

@@ -202,6 +202,10 @@ class Storage:
         keys = [p[len(root) :] for p in found if p.startswith(root)]
         return sorted(k for k in keys if _PARTIAL not in k)
 
+    def stored(self, key: str) -> StoredObject:
+        """An object already stored, described as a write would describe it."""
+        return StoredObject(key, self.uri(key), self.sha256(key), self.fs.size(self.path(key)))
+
     def sha256(self, key: str) -> str:
         """The sha256 of a stored object, streamed."""
         digest = hashlib.sha256()

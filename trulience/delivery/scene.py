@@ -18,7 +18,7 @@ from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.errors import TrulienceError
 from trulience.media.frames import first_frame
-from trulience.storage import Storage
+from trulience.storage import Storage, StoredObject
 
 DEFAULT_CROSSFADE_FRAMES = 2
 THUMB_HEIGHT = 96
@@ -81,24 +81,26 @@ def assemble_take(
     crossfade = int(
         scene.effective_config.get("params", {}).get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES)
     )
-    video = work_dir / "scene.mp4"
     prefix = segments[0].uri.rsplit("/", 1)[0]
     base = storage.key_of(prefix)
     sources = [{"uri": segments[i].uri, "sha256": segments[i].sha256} for i in range(planned)]
-    previous = _previous_assembly(storage, base, sources, local, crossfade, work_dir)
-    if previous is not None:  # one segment was retaken: redo only its seams
-        earlier, replaced = previous
-        result = reassemble(earlier, replaced, local[replaced], video)
-    else:
+    earlier = _stored_assembly(storage, base, sources, crossfade)
+    if earlier is not None and not earlier.changed:
+        # The same segments again: the stored file stands (x264 does not always give the
+        # same bytes twice), so a re-run makes no new revision and costs no encode.
+        result, stored, stored_proxy, strip = _reuse(storage, base, earlier, local, work_dir)
         replaced = None
-        result = assemble(local, video, crossfade_frames=crossfade)
-    proxy = work_dir / "proxy.mp4"
-    make_proxy(video, proxy)
-    stored = storage.put_file(f"{base}/scene.mp4", video)
-    stored_proxy = storage.put_file(f"{base}/proxy.mp4", proxy)
-    strip = storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
-    manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
-    storage.put_bytes(f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode())
+    else:
+        replaced = earlier.changed[0] if earlier and len(earlier.changed) == 1 else None
+        result = _assemble(storage, base, earlier, replaced, local, crossfade, work_dir)
+        stored = storage.put_file(f"{base}/scene.mp4", result.path)
+        make_proxy(result.path, work_dir / "proxy.mp4")
+        stored_proxy = storage.put_file(f"{base}/proxy.mp4", work_dir / "proxy.mp4")
+        strip = _put_storyboard(storage, base, local)
+        manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
+        storage.put_bytes(
+            f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode()
+        )
     before = newest_revision(conn, scene_id)
     deliveries.record_assembly(conn, scene_id, stored.uri, stored.sha256, result.frames)
     revision = newest_revision(conn, scene_id)
@@ -118,16 +120,21 @@ def assemble_take(
     )
 
 
-def _previous_assembly(
-    storage: Storage,
-    base: str,
-    sources: list[dict],
-    local: list[Path],
-    crossfade: int,
-    work_dir: Path,
-) -> tuple[AssemblyResult, int] | None:
-    """The take's stored assembly and the one segment that changed since, when exactly one
-    did and the stored video is the one that assembly made; otherwise None (assemble anew)."""
+@dataclass(frozen=True)
+class _Stored:
+    """The take's stored assembly, intact, and the segments that changed since."""
+
+    result: AssemblyResult
+    sha256: str
+    changed: tuple[int, ...]
+
+
+def _stored_assembly(
+    storage: Storage, base: str, sources: list[dict], crossfade: int
+) -> _Stored | None:
+    """The take's stored assembly when its manifest is readable, was made with the same
+    seams from as many segments, and the stored video is the one it made; otherwise None
+    (assemble anew)."""
     manifest_key, video_key = f"{base}/assembly.json", f"{base}/scene.mp4"
     if not storage.exists(manifest_key) or not storage.exists(video_key):
         return None
@@ -139,8 +146,54 @@ def _previous_assembly(
     before = data.get("sources") or []
     if len(before) != len(sources) or earlier.crossfade_frames != crossfade:
         return None
-    changed = [i for i, (a, b) in enumerate(zip(before, sources, strict=True)) if a != b]
-    if len(changed) != 1 or storage.sha256(video_key) != data.get("output_sha256"):
+    sha256 = storage.sha256(video_key)
+    if sha256 != data.get("output_sha256"):
         return None
-    previous_video = storage.local_file(video_key, work_dir / "previous")
-    return dataclasses.replace(earlier, path=previous_video, segments=tuple(local)), changed[0]
+    changed = tuple(i for i, (a, b) in enumerate(zip(before, sources, strict=True)) if a != b)
+    return _Stored(earlier, sha256, changed)
+
+
+def _assemble(
+    storage: Storage,
+    base: str,
+    earlier: "_Stored | None",
+    replaced: int | None,
+    local: list[Path],
+    crossfade: int,
+    work_dir: Path,
+) -> AssemblyResult:
+    """The take's video in `work_dir`: only the replaced segment's seams redone when one
+    segment was retaken since the stored assembly, otherwise assembled anew."""
+    video = work_dir / "scene.mp4"
+    if earlier is None or replaced is None:
+        return assemble(local, video, crossfade_frames=crossfade)
+    previous = dataclasses.replace(
+        earlier.result,
+        path=storage.local_file(f"{base}/scene.mp4", work_dir / "previous"),
+        segments=tuple(local),
+    )
+    return reassemble(previous, replaced, local[replaced], video)
+
+
+def _reuse(
+    storage: Storage, base: str, stored: _Stored, local: list[Path], work_dir: Path
+) -> tuple[AssemblyResult, StoredObject, StoredObject, StoredObject]:
+    """The stored assembly as it is; its proxy and storyboard remade only if missing."""
+    video_key, proxy_key = f"{base}/scene.mp4", f"{base}/proxy.mp4"
+    video = storage.stored(video_key)
+    if storage.exists(proxy_key):
+        proxy = storage.stored(proxy_key)
+    else:
+        local_video = storage.local_file(video_key, work_dir / "stored")
+        make_proxy(local_video, work_dir / "proxy.mp4")
+        proxy = storage.put_file(proxy_key, work_dir / "proxy.mp4")
+    strip_key = f"{base}/storyboard.png"
+    if storage.exists(strip_key):
+        strip = storage.stored(strip_key)
+    else:
+        strip = _put_storyboard(storage, base, local)
+    return stored.result, video, proxy, strip
+
+
+def _put_storyboard(storage: Storage, base: str, local: list[Path]) -> StoredObject:
+    return storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
