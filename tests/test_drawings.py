@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.review_takes import make_project, make_take
+from tests.review_takes import commit_segments, make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.errors import InvalidValue
+from trulience.delivery.deliver import deliver_take
+from trulience.delivery.package import verify_package
 from trulience.media.encode import encode_frames
-from trulience.review import add_note, notes_for
+from trulience.review import add_note, decide, notes_for, resolve_note
 from trulience.review.drawings import (
     MAX_POINTS,
     MAX_SHAPES,
@@ -323,3 +325,54 @@ def test_catalog_refuses_a_drawing_row_of_another_version_or_frame(conn, storage
                 (note.id, frame, json.dumps(vector)),
             )
     assert count(conn, "note_drawings") == 0
+
+
+# -- listed with the take in the delivery's review report --------------------------------------
+
+
+def test_delivery_review_report_lists_each_note_at_its_frame_with_the_drawn_png_checksummed(
+    conn, storage, drawn_take, tmp_path
+):
+    scene_id, rita = drawn_take
+    commit_segments(conn, scene_id, 2, frames=FRAMES // 2)
+    conn.execute(
+        "UPDATE scenes SET effective_config = %s WHERE id = %s",
+        (json.dumps({"fps": 24, "width": SIZE[0], "height": SIZE[1]}), scene_id),
+    )
+    drawn = add_note(conn, rita, scene_id, "too dark", drawing=red_pen(), storage=storage)
+    reply = add_note(conn, rita, scene_id, "<b>or lift</b> the fill", reply_to=drawn.id)
+    plain = add_note(conn, rita, scene_id, "the blink is late", frame=6)
+    resolve_note(conn, rita, plain.id)
+    decide(conn, rita, scene_id, "approve", acknowledge_open_notes=True)
+    delivery = deliver_take(conn, storage, scene_id, tmp_path / "d", poster_frame=0)
+    package = tmp_path / "d" / "package"
+    assert verify_package(package) == []
+    report = json.loads((package / "review_report.json").read_text())
+    listed = [(n["id"], n["frame"], n["drawn"], n["status"]) for n in report["notes"]]
+    assert listed == [
+        (drawn.id, 3, True, "open"),
+        (reply.id, None, False, "open"),
+        (plain.id, 6, False, "resolved"),
+    ]
+    assert [n["reply_depth"] for n in report["notes"]] == [0, 1, 0]
+    picture = f"notes/{drawn.id}.png"
+    assert report["notes"][0]["drawing"] == {"file": picture, "vector": red_pen()}
+    png_key = f"scenes/{scene_id}/notes/{drawn.id}.png"
+    assert (package / picture).read_bytes() == storage.read_bytes(png_key)
+    manifest = json.loads((package / "manifest.json").read_text())
+    checksummed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert checksummed[picture] == storage.sha256(png_key)
+    assert {"review_report.json", "review_report.html"} <= checksummed.keys()
+    page = (package / "review_report.html").read_text()
+    assert f'src="{picture}"' in page and "&lt;b&gt;or lift&lt;/b&gt;" in page
+    assert json.loads((package / "sidecar.json").read_text())["review_report"] == (
+        "review_report.json"
+    )
+    # stored with the rest of the package, and recorded in the deliverable
+    files = conn.execute(
+        "SELECT manifest -> 'files' FROM deliverables WHERE id = %s", (delivery.deliverable_id,)
+    ).fetchone()[0]
+    assert (
+        storage.read_bytes(storage.key_of(files[picture]["uri"]))
+        == (package / picture).read_bytes()
+    )
