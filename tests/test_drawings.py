@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import psycopg
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -15,6 +16,7 @@ from PIL import Image
 from tests.review_takes import commit_segments, make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.errors import InvalidValue
+from trulience.cli import main
 from trulience.delivery.deliver import deliver_take
 from trulience.delivery.package import verify_package
 from trulience.media.encode import encode_frames
@@ -376,3 +378,36 @@ def test_delivery_review_report_lists_each_note_at_its_frame_with_the_drawn_png_
         storage.read_bytes(storage.key_of(files[picture]["uri"]))
         == (package / picture).read_bytes()
     )
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_cli_writes_a_drawn_note_from_a_file_and_lists_it_as_drawn(
+    conn, db_url, storage, drawn_take, tmp_path
+):
+    scene_id, _ = drawn_take
+    env = {"DATABASE_URL": db_url, "STORAGE_URL": storage.url, "TRULIENCE_HOME": str(tmp_path)}
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["takes", *args], env=env, catch_exceptions=False)
+
+    drawing = tmp_path / "drawing.json"
+    drawing.write_text(json.dumps(red_pen()))
+    added = run("note", str(scene_id), "too dark", "--as", "rita", "--drawing", str(drawing))
+    assert added.exit_code == 0, added.output
+    assert added.output.startswith("note ") and "at frame 3 (drawn)" in added.output
+    run("note", str(scene_id), "the blink is late", "--as", "rita", "--frame", "6")
+    listed = run("notes", str(scene_id))
+    assert listed.exit_code == 0, listed.output
+    drawn, plain = listed.output.splitlines()
+    (uri,) = conn.execute("SELECT png_uri FROM note_drawings").fetchone()
+    assert "frame 3 rita (open): too dark" in drawn and drawn.endswith(f"[drawn: {uri}]")
+    assert "frame 6 rita (open): the blink is late" in plain and "drawn" not in plain
+    # a bad drawing is one clear line naming the field, and nothing is written
+    drawing.write_text(json.dumps(red_pen(shapes=[{"kind": "star"}])))
+    refused = run("note", str(scene_id), "x", "--as", "rita", "--drawing", str(drawing))
+    assert refused.exit_code == 1
+    assert "drawing shapes[0].kind: 'star' is not one of" in refused.output
+    assert count(conn, "notes") == 2
+    assert "scene 999999 not found" in run("notes", "999999").output
