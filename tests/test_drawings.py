@@ -219,6 +219,33 @@ def test_a_coordinate_out_of_range_anywhere_is_refused_naming_its_shape(data, wh
     assert refused.value.field == where
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.one_of(json_values, drawings), st.data())
+def test_anything_sent_is_a_drawing_or_refused_naming_a_field_never_a_crash(data, draw):
+    if isinstance(data, dict) and isinstance(data.get("shapes"), list) and data["shapes"]:
+        # a valid drawing with one of its shapes' fields replaced by any JSON value
+        shape = draw.draw(st.sampled_from(data["shapes"]))
+        shape[draw.draw(st.sampled_from(sorted(shape)))] = draw.draw(json_values)
+    try:
+        parsed = parse_drawing(data)
+    except InvalidDrawing as refused:
+        top = refused.field.split(".")[0].split("[")[0]
+        assert top in {"(whole)", "version", "frame", "width", "height", "shapes"} or (
+            isinstance(data, dict) and top in data
+        )
+        assert refused.reason
+    else:
+        assert parse_drawing(parsed.to_json()) == parsed
+
+
 # -- kept with the note: service, catalog and storage ------------------------------------------
 
 SIZE = (64, 48)
