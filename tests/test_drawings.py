@@ -315,6 +315,7 @@ def test_note_without_a_drawing_reads_back_undrawn(conn, storage, drawn_take):
         (red_pen(frame=FRAMES), None, InvalidValue, f"has {FRAMES} frames, there is no frame"),
         (red_pen(), 5, InvalidValue, "is of frame 3, but the note is at 5"),
         (red_pen(shapes=[]), None, InvalidDrawing, "shapes: is empty"),
+        (red_pen(width=48, height=64), None, InvalidValue, "drawn on a 48×64 frame, but take 1"),
     ],
 )
 def test_a_drawing_that_cannot_be_kept_leaves_no_note_and_no_picture(

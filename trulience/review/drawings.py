@@ -162,9 +162,9 @@ def parse_drawing(data: Any) -> Drawing:
     _keys(data, "(whole)", {"version", "frame", "width", "height", "shapes"})
     if data.get("version") != VERSION or isinstance(data.get("version"), bool):
         raise InvalidDrawing("version", f"is {data.get('version')!r}; only version 1 is known")
-    frame = _integer(data, "frame", "frame", 0, None)
-    width = _integer(data, "width", "width", 1, MAX_SIDE)
-    height = _integer(data, "height", "height", 1, MAX_SIDE)
+    frame = _integer(data, "frame", 0, None)
+    width = _integer(data, "width", 1, MAX_SIDE)
+    height = _integer(data, "height", 1, MAX_SIDE)
     shapes = data.get("shapes")
     if not isinstance(shapes, list):
         raise InvalidDrawing("shapes", f"must be a list of shapes, not {_kind_of(shapes)}")
@@ -258,13 +258,13 @@ def _color(data: dict, where: str) -> str:
     return value.lower()
 
 
-def _integer(data: dict, field: str, where: str, lowest: int, highest: int | None) -> int:
+def _integer(data: dict, field: str, lowest: int, highest: int | None) -> int:
     value = data.get(field)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidDrawing(where, f"must be a whole number, not {_kind_of(value)}")
+        raise InvalidDrawing(field, f"must be a whole number, not {_kind_of(value)}")
     if value < lowest or (highest is not None and value > highest):
         bound = f"{lowest}..{highest}" if highest is not None else f"at least {lowest}"
-        raise InvalidDrawing(where, f"{value} is out of range ({bound})")
+        raise InvalidDrawing(field, f"{value} is out of range ({bound})")
     return value
 
 

@@ -17,6 +17,9 @@ from trulience.media.frames import FrameOutOfRange, frame_at
 from trulience.review.drawings import Drawing, flatten, parse_drawing
 from trulience.storage import Storage, StoredObject
 
+# How far a drawing's frame shape may differ from the take's (proxies round to even sizes).
+ASPECT_TOLERANCE = 0.02
+
 
 @dataclass(frozen=True)
 class Flattened:
@@ -52,6 +55,17 @@ def flatten_on_take(
             picture = frame_at(video, checked.frame)
         except FrameOutOfRange as error:
             raise InvalidValue("note", "frame", checked.frame, error.reason) from error
+    height, width = picture.shape[:2]
+    # Normalised coordinates fit any size of the same picture (proxy or full size), but a
+    # drawing made on another shape of frame would land distorted.
+    if abs(checked.width / checked.height - width / height) > ASPECT_TOLERANCE * width / height:
+        raise InvalidValue(
+            "note",
+            "drawing",
+            None,
+            f"was drawn on a {checked.width}×{checked.height} frame, "
+            f"but take {take.take} is {width}×{height}",
+        )
     return Flattened(checked, checked.frame, flatten(picture, checked))
 
 
