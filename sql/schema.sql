@@ -937,6 +937,43 @@ CREATE TABLE public.metadata_sync (
     CONSTRAINT metadata_sync_version_positive CHECK ((synced_version > 0))
 );
 
+CREATE TABLE public.note_drawings (
+    id bigint NOT NULL,
+    note_id bigint NOT NULL,
+    frame integer NOT NULL,
+    vector jsonb NOT NULL,
+    png_uri text NOT NULL,
+    png_sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT note_drawings_frame_not_negative CHECK ((frame >= 0)),
+    CONSTRAINT note_drawings_png_sha256_format CHECK (public.is_sha256(png_sha256)),
+    CONSTRAINT note_drawings_png_uri_not_blank CHECK ((btrim(png_uri) <> ''::text)),
+    CONSTRAINT note_drawings_vector_frame CHECK (((vector -> 'frame'::text) = to_jsonb(frame))),
+    CONSTRAINT note_drawings_vector_shapes CHECK (((jsonb_typeof((vector -> 'shapes'::text)) = 'array'::text) AND (jsonb_array_length((vector -> 'shapes'::text)) > 0))),
+    CONSTRAINT note_drawings_vector_version CHECK (((jsonb_typeof(vector) = 'object'::text) AND ((vector -> 'version'::text) = '1'::jsonb)))
+);
+
+COMMENT ON CONSTRAINT note_drawings_frame_not_negative ON public.note_drawings IS 'frames are numbered from 0';
+
+COMMENT ON CONSTRAINT note_drawings_png_sha256_format ON public.note_drawings IS 'the PNG''s sha256 must be 64 lowercase hex digits';
+
+COMMENT ON CONSTRAINT note_drawings_png_uri_not_blank ON public.note_drawings IS 'a drawing keeps the URI of its flattened PNG';
+
+COMMENT ON CONSTRAINT note_drawings_vector_frame ON public.note_drawings IS 'the drawing is of the frame it is recorded at';
+
+COMMENT ON CONSTRAINT note_drawings_vector_shapes ON public.note_drawings IS 'a drawing has at least one shape';
+
+COMMENT ON CONSTRAINT note_drawings_vector_version ON public.note_drawings IS 'the drawing must be a Drawing JSON object of version 1';
+
+ALTER TABLE public.note_drawings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.note_drawings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.note_statuses (
     code text NOT NULL,
     label text NOT NULL,
@@ -1556,6 +1593,14 @@ ALTER TABLE ONLY public.inbox_drops
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_pkey PRIMARY KEY (character_id);
 
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_one_per_note UNIQUE (note_id);
+
+COMMENT ON CONSTRAINT note_drawings_one_per_note ON public.note_drawings IS 'a note has at most one drawing';
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.note_statuses
     ADD CONSTRAINT note_statuses_pkey PRIMARY KEY (code);
 
@@ -1807,6 +1852,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbox_drops FOR 
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_drawings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.audit_row();
@@ -2014,6 +2061,9 @@ ALTER TABLE ONLY public.inbox_drops
 
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_note_id_fkey FOREIGN KEY (note_id) REFERENCES public.notes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_author_id_fkey FOREIGN KEY (author_id) REFERENCES public.users(id) ON DELETE RESTRICT;

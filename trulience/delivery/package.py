@@ -1,7 +1,8 @@
 """Deliverables (PRD-39/40/83/96): browser proxies, poster frames, and checksummed packages.
 
-A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv` and
-`manifest.json` (sha256 and size of every other file), so a recipient can verify it offline.
+A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv`, the
+review report (its notes, and each drawn note's PNG under `notes/`) and `manifest.json`
+(sha256 and size of every other file), so a recipient can verify it offline.
 """
 
 import csv
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from trulience.delivery.review_report import REPORT_JSON, ReportedNote, write_review_report
 from trulience.errors import FileProblem
 from trulience.media.encode import H264Writer
 from trulience.media.frames import frame_at
@@ -114,9 +116,11 @@ def build_package(
     provenance: dict[str, Any],
     poster_frame: int | None = None,
     face_score: Callable[[np.ndarray], float] | None = None,
+    review_notes: list[ReportedNote] | None = None,
 ) -> Package:
     """Write a delivery package into the new or empty folder `out_dir`: the video, a poster
-    (best frame, or `poster_frame`), sidecar.json, segments.csv and manifest.json.
+    (best frame, or `poster_frame`), sidecar.json, segments.csv, the review report of
+    `review_notes` when given, and manifest.json.
     Each `segments_info` entry needs "frames"; its other fields go to the CSV as provenance."""
     scene_video, out_dir = Path(scene_video), Path(out_dir)
     info = probe(scene_video)
@@ -129,6 +133,8 @@ def build_package(
     poster_index, picture = _poster(scene_video, info, poster_frame, face_score)
     poster = out_dir / POSTER
     Image.fromarray(picture).save(poster)
+    if review_notes is not None:
+        write_review_report(out_dir, f"Review notes: {provenance.get('take', '')}", review_notes)
     sidecar = out_dir / SIDECAR
     _write_json(
         sidecar,
@@ -145,17 +151,23 @@ def build_package(
             "seams": [row["start_frame"] for row in rows[1:]],
             "segments": rows,
             "provenance": provenance,
+            "review_report": None if review_notes is None else REPORT_JSON,
         },
     )
     segments_csv = out_dir / SEGMENTS_CSV
     _write_csv(segments_csv, rows)
     manifest = out_dir / MANIFEST
-    files = sorted(p for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != manifest)
     _write_json(
         manifest,
         {
             "files": [
-                {"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in files
+                {
+                    "path": p.relative_to(out_dir).as_posix(),
+                    "size": p.stat().st_size,
+                    "sha256": _sha256(p),
+                }
+                for p in files
             ]
         },
         serialise=None,
