@@ -32,11 +32,12 @@ class PasswordForm(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.password = pn.widgets.PasswordInput(placeholder="Password", width=260)
-        self.button = pn.widgets.Button(name="Open", button_type="primary")
+        self.button = pn.widgets.Button(label="Open", color="primary")
         self.button.on_click(lambda _: self.visit.open(self.password.value))
+        self.layout = pn.Row(self.password, self.button)
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Row(self.password, self.button)
+    def __panel__(self) -> pn.Row:
+        return self.layout
 
 
 class CommentForm(pn.viewable.Viewer):
@@ -44,18 +45,19 @@ class CommentForm(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.name = pn.widgets.TextInput(placeholder="Your name", width=240)
-        self.frame = pn.widgets.IntInput(name="Frame", value=0, start=0, width=120)
+        self.who = pn.widgets.TextInput(placeholder="Your name", width=240)
+        self.frame = pn.widgets.IntInput(label="Frame", value=0, start=0, width=120)
         self.body = pn.widgets.TextAreaInput(placeholder="Your note", height=90, width=480)
-        self.button = pn.widgets.Button(name="Send note", button_type="primary")
+        self.button = pn.widgets.Button(label="Send note", color="primary")
         self.button.on_click(self._send)
+        self.layout = pn.Column(pn.Row(self.who, self.frame), self.body, self.button)
 
     def _send(self, _event: object) -> None:
-        if self.visit.comment(self.name.value, self.body.value, self.frame.value) is not None:
+        if self.visit.comment(self.who.value, self.body.value, self.frame.value) is not None:
             self.body.value = ""
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(pn.Row(self.name, self.frame), self.body, self.button)
+    def __panel__(self) -> pn.Column:
+        return self.layout
 
 
 class ShareView(pn.viewable.Viewer):
@@ -71,7 +73,7 @@ class ShareView(pn.viewable.Viewer):
         self.comments = CommentForm(visit=self.visit)
         self.player = pn.Column(sizing_mode="stretch_width")
         self.body = pn.Column(self.heading, self.notice, sizing_mode="stretch_width")
-        self.visit.param.watch(lambda _: self._follow(), ["status", "heading", "media_src"])
+        self.visit.param.watch(lambda *_: self._follow(), ["status", "heading", "media_src"])
         self._follow()
 
     def _follow(self) -> None:
@@ -79,12 +81,12 @@ class ShareView(pn.viewable.Viewer):
         self.heading.object = f"### {html.escape(visit.heading)}" if visit.heading else ""
         parts: list = [self.heading, self.notice]
         if visit.status == "password":
-            parts.append(self.password)
+            parts.append(self.password.layout)
         elif visit.status == "open" and visit.media_src and visit.times is not None:
             self.player.objects = [share_player(visit.media_src, visit.times)]
             parts.append(self.player)
             if visit.allow_comments:
-                parts.append(self.comments)
+                parts.append(self.comments.layout)
         self.body.objects = parts
 
     def __panel__(self) -> pn.Column:

@@ -85,3 +85,23 @@ def test_a_password_link_asks_then_opens_and_takes_comments(conn, db_url, storag
     assert visit.comment("", "no name", 5) is None
     assert "name" in visit.notice[0]
     assert visit.status == "open"  # a refused comment does not close the page
+
+
+def test_the_page_shows_the_player_only_while_the_link_is_open(conn, db_url, storage, shared):
+    from apps.share_views import ShareView
+
+    reviewer, scene = shared
+    link, token = create_share(
+        conn, reviewer, scene, expires_in=timedelta(days=1), allow_comments=True
+    )
+    visit = ShareVisit(db_url, storage, token)
+    visit.open()
+    view = ShareView(visit=visit)
+    shown = view.__panel__().objects
+    assert view.player in shown and view.comments.layout in shown
+    assert visit.media_src in view.player.objects[0].object
+    revoke_share(conn, reviewer, link.id)
+    visit.open()
+    shown = view.__panel__().objects
+    assert view.player not in shown and view.comments.layout not in shown
+    assert "revoked" in view.heading.object
