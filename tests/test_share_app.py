@@ -17,12 +17,11 @@ import pytest
 from tests.conftest import drop_database, new_database
 from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
-from tests.test_frame_times import numbered
+from tests.test_frame_times import write_clip
 from trulience.auth.users import create_user
 from trulience.catalog.database import connect
 from trulience.catalog.records import User
 from trulience.delivery.package import make_proxy
-from trulience.media.encode import encode_frames
 from trulience.review.share import create_share, open_share, revoke_share
 from trulience.storage import Storage
 
@@ -49,8 +48,8 @@ class Shared:
 def shared(server_url, template_url, tmp_path_factory) -> Iterator[Shared]:
     home = tmp_path_factory.mktemp("share-home")
     storage = Storage((home / "storage").as_uri())
-    encode_frames((numbered(i) for i in range(48)), home / "scene.mp4", 24, gop=6)
-    make_proxy(home / "scene.mp4", home / "proxy.mp4")
+    write_clip(home / "scene.mp4", list(range(48)), tone_hz=440)  # 2 s, with a tone
+    assert make_proxy(home / "scene.mp4", home / "proxy.mp4").has_audio
     proxy = storage.put_file(PROXY_KEY, home / "proxy.mp4")
     db_url = new_database(server_url)
     with connect(db_url, actor="tester") as conn:
@@ -166,6 +165,11 @@ def test_an_outside_reviewer_watches_anonymously_until_the_link_is_revoked(share
         == "probably"
     )
     assert video.evaluate("v => v.videoWidth") > 0
+    decoded_audio = video.evaluate(  # its AAC track decodes too
+        """v => { v.muted = true; return v.play().then(() => new Promise(r => setTimeout(
+               () => { v.pause(); r(v.webkitAudioDecodedByteCount); }, 700))); }"""
+    )
+    assert decoded_audio > 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "share-page.png"), full_page=True)
     media = video.get_attribute("src")
