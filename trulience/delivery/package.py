@@ -21,7 +21,7 @@ from PIL import Image
 
 from trulience.delivery.review_report import REPORT_JSON, ReportedNote, write_review_report
 from trulience.errors import FileProblem
-from trulience.media.encode import H264Writer
+from trulience.media.encode import AAC_RATES, H264Writer
 from trulience.media.frames import frame_at
 from trulience.media.probe import InvalidVideo, VideoInfo, open_video, probe
 
@@ -54,25 +54,40 @@ def make_proxy(
     src: str | Path, dst: str | Path, *, max_height: int = 720, gop_frames: int = 12
 ) -> VideoInfo:
     """A browser-playable H.264 MP4 of any video PyAV decodes: yuv420p, even size at most
-    `max_height` tall, constant rate, a keyframe every `gop_frames` so stepping is cheap.
+    `max_height` tall, constant rate, a keyframe every `gop_frames` so stepping is cheap,
+    and the source's first audio track as AAC when it has one.
     Every decoded frame is kept, timed at the source's average rate."""
     info = probe(src)
     scale = min(1.0, max_height / info.height)
     width = max(2, round(info.width * scale / 2) * 2)
     height = max(2, round(info.height * scale / 2) * 2)
-    with (
-        open_video(src) as (container, stream),
-        H264Writer(dst, info.fps, width, height, gop=gop_frames) as writer,
-    ):
-        stream.thread_type = "AUTO"
-        try:
-            for frame in container.decode(stream):
-                if (frame.width, frame.height) != (width, height):
-                    frame = frame.reformat(width=width, height=height, interpolation="AREA")
-                writer.write(frame)
-        except av.FFmpegError as error:
-            raise InvalidVideo(src, f"damaged video data ({error})") from error
-        return writer.close()
+    with open_video(src) as (container, stream):
+        audio = container.streams.audio[0] if container.streams.audio else None
+        rate, layout = _proxy_audio(audio)
+        with H264Writer(
+            dst, info.fps, width, height, gop=gop_frames, audio_rate=rate, audio_layout=layout
+        ) as writer:
+            stream.thread_type = "AUTO"
+            try:
+                for packet in container.demux(*[s for s in (stream, audio) if s is not None]):
+                    for frame in packet.decode():
+                        if isinstance(frame, av.AudioFrame):
+                            writer.write_audio(frame)
+                            continue
+                        if (frame.width, frame.height) != (width, height):
+                            frame = frame.reformat(width=width, height=height, interpolation="AREA")
+                        writer.write(frame)
+            except av.FFmpegError as error:
+                raise InvalidVideo(src, f"damaged video data ({error})") from error
+            return writer.close()
+
+
+def _proxy_audio(audio: "av.audio.stream.AudioStream | None") -> tuple[int | None, str]:
+    """The proxy's AAC rate and layout for a source audio stream (None: no audio)."""
+    if audio is None:
+        return None, "stereo"
+    rate = audio.rate if audio.rate in AAC_RATES else 48000
+    return rate, "mono" if audio.channels == 1 else "stereo"
 
 
 def sharpness(frame: np.ndarray) -> float:
