@@ -25,7 +25,7 @@ from trulience.auth.errors import AuthError
 from trulience.auth.permissions import Permission, allows
 from trulience.catalog.database import connect
 from trulience.catalog.records import User
-from trulience.catalog.scenes import current_segments
+from trulience.catalog.trims import shown_frames
 from trulience.delivery.trims import trim_segment
 from trulience.errors import TrulienceError
 from trulience.notify import mark_read, unread
@@ -228,8 +228,7 @@ class ReviewSession(param.Parameterized):
         self.close_reply()
         self.screen = "player"
         if self.player.load(take):
-            found = self._call(current_segments, take.scene_id)
-            self.player.show(segment_spans({i: s.frames for i, s in found.items()}))
+            self.player.show(segment_spans(self._call(shown_frames, take.scene_id)))
         self._blur_if_sensitive(take)
         self.show_notes()
 
@@ -274,8 +273,10 @@ class ReviewSession(param.Parameterized):
         )
         if done is None:
             return False
-        fresh = self._call(lambda conn: review_queue(conn, self.token))
-        again = next((t for t in fresh if t.scene_id == take.scene_id), None)
+        fresh = self.actions.run(lambda: self._call(review_queue, self.token))
+        again = (
+            next((t for t in fresh.value if t.scene_id == take.scene_id), None) if fresh else None
+        )
         if again is not None:
             self.open_take(again)
             self.player.go_to(span.start)

@@ -788,6 +788,42 @@ CREATE TABLE public.content_ratings (
     CONSTRAINT content_ratings_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+CREATE TABLE public.segment_trims (
+    id bigint NOT NULL,
+    segment_id bigint NOT NULL,
+    head integer DEFAULT 0 NOT NULL,
+    tail integer DEFAULT 0 NOT NULL,
+    by_user text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    reason text,
+    CONSTRAINT segment_trims_by_not_blank CHECK ((btrim(by_user) <> ''::text)),
+    CONSTRAINT segment_trims_head_not_negative CHECK ((head >= 0)),
+    CONSTRAINT segment_trims_tail_not_negative CHECK ((tail >= 0))
+);
+
+COMMENT ON CONSTRAINT segment_trims_by_not_blank ON public.segment_trims IS 'a trim records who made it';
+
+COMMENT ON CONSTRAINT segment_trims_head_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the head';
+
+COMMENT ON CONSTRAINT segment_trims_tail_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the tail';
+
+CREATE VIEW public.current_segment_frames AS
+ SELECT g.id AS segment_id,
+    g.scene_id,
+    g.index,
+    g.frames AS made_frames,
+    COALESCE(t.head, 0) AS head,
+    COALESCE(t.tail, 0) AS tail,
+    ((g.frames - COALESCE(t.head, 0)) - COALESCE(t.tail, 0)) AS frames
+   FROM (public.segments g
+     LEFT JOIN LATERAL ( SELECT x.head,
+            x.tail
+           FROM public.segment_trims x
+          WHERE (x.segment_id = g.id)
+          ORDER BY x.at DESC, x.id DESC
+         LIMIT 1) t ON (true))
+  WHERE g.current;
+
 CREATE VIEW public.current_takes AS
  SELECT DISTINCT ON (project_id, character_id, scene_type_id) project_id,
     character_id,
@@ -1228,25 +1264,6 @@ CREATE TABLE public.segment_statuses (
     CONSTRAINT segment_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
     CONSTRAINT segment_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
-
-CREATE TABLE public.segment_trims (
-    id bigint NOT NULL,
-    segment_id bigint NOT NULL,
-    head integer DEFAULT 0 NOT NULL,
-    tail integer DEFAULT 0 NOT NULL,
-    by_user text NOT NULL,
-    at timestamp with time zone DEFAULT now() NOT NULL,
-    reason text,
-    CONSTRAINT segment_trims_by_not_blank CHECK ((btrim(by_user) <> ''::text)),
-    CONSTRAINT segment_trims_head_not_negative CHECK ((head >= 0)),
-    CONSTRAINT segment_trims_tail_not_negative CHECK ((tail >= 0))
-);
-
-COMMENT ON CONSTRAINT segment_trims_by_not_blank ON public.segment_trims IS 'a trim records who made it';
-
-COMMENT ON CONSTRAINT segment_trims_head_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the head';
-
-COMMENT ON CONSTRAINT segment_trims_tail_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the tail';
 
 ALTER TABLE public.segment_trims ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.segment_trims_id_seq

@@ -10,6 +10,7 @@ from apps.review import ReviewApp
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.auth.acting import Operator
+from trulience.catalog.reviews import current_segment_at
 from trulience.catalog.scenes import commit_segment
 from trulience.config import Settings
 from trulience.delivery.scene import assemble_take
@@ -59,13 +60,16 @@ def opened(settings: Settings, username: str) -> ReviewApp:
     return app
 
 
-def test_trimming_the_segment_on_screen_shows_the_new_revision(studio):
-    settings, _, _ = studio
+def test_trimming_the_segment_on_screen_shows_the_new_revision(conn, studio):
+    settings, _, scene = studio
     session = opened(settings, "rita").session
     session.player.go_to(FRAMES + 4)  # in segment 1
     assert session.trim(2, 1)
     assert session.take.revision == 2 and session.player.total == SEGMENTS * FRAMES - 3
     assert session.player.segment().index == 1 and session.player.index == FRAMES
+    # segment 2 now starts 3 frames earlier, in the player and for a note at its first frame
+    assert [s.start for s in session.player.segments] == [0, FRAMES, 2 * FRAMES - 3]
+    assert current_segment_at(conn, scene, 2).start_frame == 2 * FRAMES - 3
     assert "segment 1 trimmed (head 2, tail 1): 33 frames, revision 2" in session.notice[0]
     refused = session.trim(FRAMES, 0)  # would leave nothing of segment 1's 12 frames
     assert not refused and "at least 1 frame" in session.notice[0]

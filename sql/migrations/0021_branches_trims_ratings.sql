@@ -62,6 +62,19 @@ CREATE INDEX segment_trims_segment ON segment_trims (segment_id, at DESC, id DES
 
 SELECT track_table('segment_trims');
 
+-- The frames each current segment contributes to its take (its own, less a standing trim):
+-- the one rule for where a segment starts in the assembled take (player, notes at a
+-- segment's first frame).
+CREATE VIEW current_segment_frames AS
+SELECT g.id AS segment_id, g.scene_id, g.index, g.frames AS made_frames,
+       coalesce(t.head, 0) AS head, coalesce(t.tail, 0) AS tail,
+       g.frames - coalesce(t.head, 0) - coalesce(t.tail, 0) AS frames
+  FROM segments g
+  LEFT JOIN LATERAL (
+        SELECT x.head, x.tail FROM segment_trims x WHERE x.segment_id = g.id
+         ORDER BY x.at DESC, x.id DESC LIMIT 1) t ON true
+ WHERE g.current;
+
 -- Content ratings (PRD-82). Characters and scene types are rated; a take is sensitive when
 -- its character or its scene type is rated other than general (the view take_sensitivity
 -- holds the rule). Each user chooses whether sensitive media is blurred until revealed.

@@ -71,6 +71,22 @@ def unfinished_take(
     return None if row is None else row[0]
 
 
+def lock_cell(conn: psycopg.Connection, scene_id: int) -> tuple[int, int, int]:
+    """Lock every take of `scene_id`'s cell until the transaction ends (branching and
+    promoting in one cell take turns); the cell's project, character and scene type ids."""
+    found = conn.execute(
+        "SELECT project_id, character_id, scene_type_id FROM scenes WHERE id = %s", (scene_id,)
+    ).fetchone()
+    if found is None:
+        raise NotFound("take", scene_id)
+    conn.execute(
+        """SELECT 1 FROM scenes WHERE project_id = %s AND character_id = %s
+              AND scene_type_id = %s FOR UPDATE""",
+        found,
+    )
+    return found
+
+
 def set_branch(conn: psycopg.Connection, scene_id: int, branch: str, overrides: dict) -> None:
     """Name a (new) take's branch and record what it overrides."""
     with writing(conn, {"branch": branch}):
@@ -83,13 +99,7 @@ def set_branch(conn: psycopg.Connection, scene_id: int, branch: str, overrides: 
 def promote(conn: psycopg.Connection, scene_id: int, by: str) -> None:
     """Make a take its cell's current one (the cell's earlier promotion is withdrawn)."""
     with writing(conn):
-        found = conn.execute(
-            """SELECT project_id, character_id, scene_type_id FROM scenes WHERE id = %s
-               FOR UPDATE""",
-            (scene_id,),
-        ).fetchone()
-        if found is None:
-            raise NotFound("take", scene_id)
+        found = lock_cell(conn, scene_id)
         conn.execute(
             """UPDATE scenes SET promoted = false, promoted_by = NULL, promoted_at = NULL
                 WHERE project_id = %s AND character_id = %s AND scene_type_id = %s

@@ -61,3 +61,12 @@ def current_trims(conn: psycopg.Connection, scene_id: int) -> dict[int, Trim]:
         (scene_id,),
     )
     return {row.index: row for row in rows}
+
+
+def shown_frames(conn: psycopg.Connection, scene_id: int) -> dict[int, int]:
+    """The frames each current segment of a take contributes to it (less its trim), by index."""
+    rows = conn.execute(
+        "SELECT index, frames FROM current_segment_frames WHERE scene_id = %s ORDER BY index",
+        (scene_id,),
+    ).fetchall()
+    return dict(rows)

@@ -54,14 +54,13 @@ def trim_segment(
             return assemble_take(conn, storage, scene_id, work_dir or Path(scratch))
 
 
-def _check(head: object, tail: object, frames: int, index: int) -> None:
+def _check(head: int, tail: int, frames: int, index: int) -> None:
     """Refuse a trim that is not whole frames, is negative or leaves less than one frame."""
     for name, value in (("head", head), ("tail", tail)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidValue("trim", name, value, "must be a whole number of frames")
         if value < 0:
             raise InvalidValue("trim", name, value, "must not be negative")
-    assert isinstance(head, int) and isinstance(tail, int)
     if head + tail >= frames:
         raise InvalidValue(
             "trim",

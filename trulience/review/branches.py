@@ -47,15 +47,6 @@ def create_branch(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise InvalidValue("branch", "seed", seed, "must be a whole number >= 0")
     cell = repo.cell_of(conn, scene_id)
-    waiting = repo.unfinished_take(conn, scene_id, FINISHED)
-    if waiting is not None:
-        raise InvalidValue(
-            "branch",
-            "take",
-            waiting,
-            f"take {waiting} of {cell.character}/{cell.scene_type} is not finished; "
-            "generate or cancel it before opening another branch",
-        )
     config = _overridden(conn, resolve(conn, cell.scene_type), seed, params, workflow)
     overrides = {
         k: v
@@ -63,6 +54,16 @@ def create_branch(
         if v is not None
     }
     with acting_as(conn, who):
+        repo.lock_cell(conn, scene_id)
+        waiting = repo.unfinished_take(conn, scene_id, FINISHED)
+        if waiting is not None:
+            raise InvalidValue(
+                "branch",
+                "take",
+                waiting,
+                f"take {waiting} of {cell.character}/{cell.scene_type} is not finished; "
+                "generate or cancel it before opening another branch",
+            )
         take = scenes.create_take(
             conn,
             cell.project,
