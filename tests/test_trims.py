@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from trulience.auth.errors import PermissionDenied
 from trulience.catalog.errors import InvalidValue
 from trulience.catalog.scenes import commit_segment
 from trulience.catalog.trims import current_trims
+from trulience.cli import main
 from trulience.delivery.assemble import SEAM_REENCODE
 from trulience.delivery.scene import assemble_take
 from trulience.delivery.trims import trim_segment
@@ -152,3 +154,14 @@ def test_cutting_frames_keeps_exactly_the_rest_or_refuses(tmp_path_factory, head
     cut_frames(clip, folder / "cut.mp4", head=head, tail=tail)
     numbers = [number_of(f) for f in read_frames(folder / "cut.mp4")]
     assert numbers == list(range(head, 12 - tail))
+
+
+def test_the_cli_trims_a_segment_and_names_a_refusal(made, db_url, tmp_path):
+    storage, scene = made
+    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(tmp_path), "STORAGE_URL": storage.url}
+    run = CliRunner().invoke
+    done = run(main, ["takes", "trim", str(scene), "2", "--head", "1", "--tail", "1"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "segment 2 trimmed (head 1, tail 1): 94 frames" in done.output
+    refused = run(main, ["takes", "trim", str(scene), "0", "--head", "30"], env=env)
+    assert refused.exit_code == 1 and "'30+0'" in refused.output, refused.output
