@@ -456,9 +456,17 @@ CREATE TABLE public.scenes (
     prompt_worker text,
     prompt_segment integer,
     prompt_submitted_at timestamp with time zone,
+    branch text DEFAULT 'main'::text NOT NULL,
+    branch_overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
+    promoted boolean DEFAULT false NOT NULL,
+    promoted_by text,
+    promoted_at timestamp with time zone,
+    CONSTRAINT scenes_branch_format CHECK ((branch ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
+    CONSTRAINT scenes_branch_overrides_object CHECK ((jsonb_typeof(branch_overrides) = 'object'::text)),
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
     CONSTRAINT scenes_frames_positive CHECK ((frames > 0)),
     CONSTRAINT scenes_planned_segments_positive CHECK ((planned_segments > 0)),
+    CONSTRAINT scenes_promotion_complete CHECK ((promoted = ((promoted_by IS NOT NULL) AND (promoted_at IS NOT NULL)))),
     CONSTRAINT scenes_prompt_complete CHECK ((((prompt_id IS NULL) = (prompt_worker IS NULL)) AND ((prompt_id IS NULL) = (prompt_segment IS NULL)) AND ((prompt_id IS NULL) = (prompt_submitted_at IS NULL)))),
     CONSTRAINT scenes_prompt_id_not_blank CHECK ((btrim(prompt_id) <> ''::text)),
     CONSTRAINT scenes_prompt_segment_not_negative CHECK ((prompt_segment >= 0)),
@@ -466,6 +474,12 @@ CREATE TABLE public.scenes (
     CONSTRAINT scenes_take_positive CHECK ((take > 0)),
     CONSTRAINT scenes_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
+
+COMMENT ON CONSTRAINT scenes_branch_format ON public.scenes IS 'a branch name is lower-case letters, digits, dot, dash or underscore (at most 63)';
+
+COMMENT ON CONSTRAINT scenes_branch_overrides_object ON public.scenes IS 'a branch''s overrides must be a JSON object (seed, params, workflow)';
+
+COMMENT ON CONSTRAINT scenes_promotion_complete ON public.scenes IS 'a promoted take records who promoted it and when; a take not promoted records neither';
 
 CREATE TABLE public.segments (
     id bigint NOT NULL,
@@ -637,6 +651,7 @@ CREATE TABLE public.characters (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('simple'::regconfig, ((((slug || ' '::text) || replace(slug, '-'::text, ' '::text)) || ' '::text) || name)), 'A'::"char") || setweight(jsonb_to_tsvector('simple'::regconfig, metadata, '["string"]'::jsonb), 'B'::"char"))) STORED,
+    rating text DEFAULT 'general'::text NOT NULL,
     CONSTRAINT characters_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT characters_metadata_version_positive CHECK ((metadata_version > 0)),
     CONSTRAINT characters_name_not_blank CHECK ((btrim(name) <> ''::text)),
@@ -764,6 +779,62 @@ ALTER TABLE public.characters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.content_ratings (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT content_ratings_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT content_ratings_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.segment_trims (
+    id bigint NOT NULL,
+    segment_id bigint NOT NULL,
+    head integer DEFAULT 0 NOT NULL,
+    tail integer DEFAULT 0 NOT NULL,
+    by_user text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    reason text,
+    CONSTRAINT segment_trims_by_not_blank CHECK ((btrim(by_user) <> ''::text)),
+    CONSTRAINT segment_trims_head_not_negative CHECK ((head >= 0)),
+    CONSTRAINT segment_trims_tail_not_negative CHECK ((tail >= 0))
+);
+
+COMMENT ON CONSTRAINT segment_trims_by_not_blank ON public.segment_trims IS 'a trim records who made it';
+
+COMMENT ON CONSTRAINT segment_trims_head_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the head';
+
+COMMENT ON CONSTRAINT segment_trims_tail_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the tail';
+
+CREATE VIEW public.current_segment_frames AS
+ SELECT g.id AS segment_id,
+    g.scene_id,
+    g.index,
+    g.frames AS made_frames,
+    COALESCE(t.head, 0) AS head,
+    COALESCE(t.tail, 0) AS tail,
+    ((g.frames - COALESCE(t.head, 0)) - COALESCE(t.tail, 0)) AS frames
+   FROM (public.segments g
+     LEFT JOIN LATERAL ( SELECT x.head,
+            x.tail
+           FROM public.segment_trims x
+          WHERE (x.segment_id = g.id)
+          ORDER BY x.at DESC, x.id DESC
+         LIMIT 1) t ON (true))
+  WHERE g.current;
+
+CREATE VIEW public.current_takes AS
+ SELECT DISTINCT ON (project_id, character_id, scene_type_id) project_id,
+    character_id,
+    scene_type_id,
+    id AS scene_id,
+    take,
+    branch,
+    promoted
+   FROM public.scenes s
+  WHERE (promoted OR (branch = 'main'::text))
+  ORDER BY project_id, character_id, scene_type_id, promoted DESC, take DESC;
 
 CREATE TABLE public.deliverable_statuses (
     code text NOT NULL,
@@ -1185,6 +1256,7 @@ CREATE TABLE public.scene_types (
     parent_id bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    rating text DEFAULT 'general'::text NOT NULL,
     CONSTRAINT scene_types_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT scene_types_parent_not_self CHECK ((parent_id <> id)),
     CONSTRAINT scene_types_slug_format CHECK (public.is_slug(slug))
@@ -1228,6 +1300,15 @@ CREATE TABLE public.segment_statuses (
     "position" smallint NOT NULL,
     CONSTRAINT segment_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
     CONSTRAINT segment_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+ALTER TABLE public.segment_trims ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.segment_trims_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 ALTER TABLE public.segments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1374,16 +1455,29 @@ ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE VIEW public.take_sensitivity AS
+ SELECT s.id AS scene_id,
+    c.rating AS character_rating,
+    t.rating AS scene_type_rating,
+    ((c.rating <> 'general'::text) OR (t.rating <> 'general'::text)) AS sensitive
+   FROM ((public.scenes s
+     JOIN public.characters c ON ((c.id = s.character_id)))
+     JOIN public.scene_types t ON ((t.id = s.scene_type_id)));
+
 CREATE TABLE public.user_preferences (
     user_id bigint NOT NULL,
     shortcut_preset text DEFAULT 'default'::text NOT NULL,
     shortcut_overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text))
+    show_sensitive text DEFAULT 'blur'::text NOT NULL,
+    CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text)),
+    CONSTRAINT user_preferences_show_sensitive_choice CHECK ((show_sensitive = ANY (ARRAY['blur'::text, 'show'::text])))
 );
 
 COMMENT ON CONSTRAINT user_preferences_shortcut_overrides_object ON public.user_preferences IS 'shortcut overrides must be a JSON object of action → key';
+
+COMMENT ON CONSTRAINT user_preferences_show_sensitive_choice ON public.user_preferences IS 'sensitive media is either blurred until revealed (blur) or shown (show)';
 
 CREATE TABLE public.users (
     id bigint NOT NULL,
@@ -1618,6 +1712,9 @@ ALTER TABLE ONLY public.characters
 ALTER TABLE ONLY public.characters
     ADD CONSTRAINT characters_slug_unique UNIQUE (slug);
 
+ALTER TABLE ONLY public.content_ratings
+    ADD CONSTRAINT content_ratings_pkey PRIMARY KEY (code);
+
 ALTER TABLE ONLY public.deliverable_statuses
     ADD CONSTRAINT deliverable_statuses_pkey PRIMARY KEY (code);
 
@@ -1760,6 +1857,9 @@ ALTER TABLE ONLY public.seed_policies
 ALTER TABLE ONLY public.segment_statuses
     ADD CONSTRAINT segment_statuses_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.segment_trims
+    ADD CONSTRAINT segment_trims_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.segments
     ADD CONSTRAINT segments_index_attempt_unique UNIQUE (scene_id, index, attempt);
 
@@ -1886,9 +1986,15 @@ CREATE INDEX reviews_scene_idx ON public.reviews USING btree (scene_id, created_
 
 CREATE INDEX scenes_character_idx ON public.scenes USING btree (character_id);
 
+CREATE UNIQUE INDEX scenes_one_promoted_take_per_cell ON public.scenes USING btree (project_id, character_id, scene_type_id) WHERE promoted;
+
+CREATE UNIQUE INDEX scenes_one_take_per_branch ON public.scenes USING btree (project_id, character_id, scene_type_id, branch) WHERE (branch <> 'main'::text);
+
 CREATE INDEX scenes_prompt_worker_idx ON public.scenes USING btree (prompt_worker) WHERE (prompt_id IS NOT NULL);
 
 CREATE INDEX scenes_scene_type_idx ON public.scenes USING btree (scene_type_id);
+
+CREATE INDEX segment_trims_segment ON public.segment_trims USING btree (segment_id, at DESC, id DESC);
 
 CREATE UNIQUE INDEX segments_one_current ON public.segments USING btree (scene_id, index) WHERE current;
 
@@ -1919,6 +2025,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.budget_policies 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id', 'model');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.content_ratings FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.deliverable_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -1981,6 +2089,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scenes FOR EACH 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.seed_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_trims FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
@@ -2102,6 +2212,9 @@ ALTER TABLE ONLY public.character_identities
 
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
+
+ALTER TABLE ONLY public.characters
+    ADD CONSTRAINT characters_rating_fkey FOREIGN KEY (rating) REFERENCES public.content_ratings(code);
 
 ALTER TABLE ONLY public.deliverables
     ADD CONSTRAINT deliverables_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;
@@ -2235,6 +2348,9 @@ ALTER TABLE ONLY public.scene_type_versions
 ALTER TABLE ONLY public.scene_types
     ADD CONSTRAINT scene_types_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.scene_types(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.scene_types
+    ADD CONSTRAINT scene_types_rating_fkey FOREIGN KEY (rating) REFERENCES public.content_ratings(code);
+
 ALTER TABLE ONLY public.scenes
     ADD CONSTRAINT scenes_character_in_project FOREIGN KEY (project_id, character_id) REFERENCES public.project_characters(project_id, character_id) ON DELETE RESTRICT;
 
@@ -2249,6 +2365,9 @@ ALTER TABLE ONLY public.scenes
 
 ALTER TABLE ONLY public.scenes
     ADD CONSTRAINT scenes_version_of_scene_type FOREIGN KEY (scene_type_version_id, scene_type_id) REFERENCES public.scene_type_versions(id, scene_type_id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.segment_trims
+    ADD CONSTRAINT segment_trims_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.segments
     ADD CONSTRAINT segments_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;

@@ -54,6 +54,7 @@ ENTITY_NAMES = {
     "batch_items": "batch item",
     "audit_log": "audit log entry",
     "audit_policy": "audit policy rule",
+    "segment_trims": "segment trim",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -2,6 +2,7 @@
 between segments and shows its state; `trulience takes` reads and writes a take's review
 notes, drawn ones too (PRD-70)."""
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,7 +157,9 @@ def runs_status(conn, character: str, scene_type: str, project: str | None) -> N
 
 @click.group(cls=Commands)
 def takes() -> None:
-    """A take's review notes, by its id (the scene id the review queue shows)."""
+    """Takes by id (the scene id the review queue shows): their review notes, branches
+    (other seed, params or workflow), promoting one to its cell's current take, and trims of
+    a segment's head or tail."""
 
 
 @takes.command("notes")
@@ -222,6 +225,97 @@ def takes_note(
     drawn = " (drawn)" if drawing is not None else ""
     where = "" if note.frame is None else f" at frame {note.frame}"
     click.echo(f"note {note.id} added to take {take_id}{where}{drawn}")
+
+
+
+def _param(text: str) -> tuple[str, object]:
+    """K=V, the value read as JSON when it is JSON (numbers, true, lists), else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--param")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+@takes.command("branch")
+@click.argument("take_id", type=ID)
+@click.argument("name")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="The branch's seed.")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A param (repeatable).")
+@click.option("--workflow", help="Another workflow, by name (its newest version).")
+@with_catalog
+def takes_branch(
+    conn, take_id: int, name: str, seed: int | None, params: tuple[str, ...], workflow: str | None
+) -> None:
+    """Open branch NAME of TAKE_ID's cell: a new pending take the pipeline generates next."""
+    from trulience.auth.acting import Operator
+    from trulience.review.branches import create_branch
+
+    overrides = dict(_param(text) for text in params) or None
+    take = create_branch(
+        conn, Operator(actor()), take_id, name, seed=seed, params=overrides, workflow=workflow
+    )
+    click.echo(f"branch {name}: take {take.take} (id {take.id}), {take.status}")
+
+
+@takes.command("promote")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_promote(conn, take_id: int) -> None:
+    """Make TAKE_ID its cell's current take."""
+    from trulience.auth.acting import Operator
+    from trulience.review.branches import promote
+
+    row = promote(conn, Operator(actor()), take_id)
+    click.echo(f"take {row.take} (branch {row.branch}) is now current")
+
+
+@takes.command("branches")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_branches(conn, take_id: int) -> None:
+    """Every take of TAKE_ID's cell: branch, overrides, status, QA, decision, current."""
+    from trulience.review.branches import branches
+
+    for b in branches(conn, take_id):
+        overrides = {k: v for k, v in b.overrides.items() if k != "from_take"}
+        click.echo(
+            f"{'*' if b.current else ' '} take {b.take:>3} (id {b.scene_id}) {b.branch:<16} "
+            f"{b.status:<10} QA {b.qa_passed}/{b.segments} passed, {b.qa_failed} failed; "
+            f"revision {b.revision} {b.decision or 'undecided'}"
+            + (f"  {json.dumps(overrides, sort_keys=True)}" if overrides else "")
+        )
+
+
+@takes.command("trim")
+@click.argument("take_id", type=ID)
+@click.argument("segment", type=click.IntRange(0, 2**31 - 1))
+@click.option("--head", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--tail", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--reason", help="Why (kept with the trim).")
+@with_catalog
+def takes_trim(conn, take_id: int, segment: int, head: int, tail: int, reason: str | None) -> None:
+    """Cut HEAD frames from the start and TAIL from the end of SEGMENT and reassemble the
+    take around that segment's seams only (0 and 0 undo the segment's trim)."""
+    from trulience.auth.acting import Operator
+    from trulience.delivery.trims import trim_segment
+
+    done = trim_segment(
+        conn,
+        Operator(actor()),
+        storage(settings()),
+        take_id,
+        segment,
+        head,
+        tail,
+        reason=reason,
+    )
+    click.echo(
+        f"segment {segment} trimmed (head {head}, tail {tail}): {done.frames} frames, "
+        f"{done.reencoded_frames} re-encoded, revision {done.revision}"
+    )
 
 
 COMMANDS = {"generate": generate, "runs": runs, "takes": takes}
