@@ -99,7 +99,6 @@ def test_an_incomplete_take_is_not_assembled(conn, storage, take, tmp_path):
         assemble_take(conn, storage, take.id, tmp_path)
 
 
-
 def test_the_same_segments_again_keep_the_stored_file_and_a_changed_one_is_remade(
     conn, storage, take, tmp_path, monkeypatch
 ):
@@ -128,6 +127,7 @@ def test_the_same_segments_again_keep_the_stored_file_and_a_changed_one_is_remad
     monkeypatch.setattr(scene_module, "assemble", real_assemble)
     remade = assemble_take(conn, storage, take.id, tmp_path / "c")
     assert remade.frames == 36 and storage.sha256(key) == remade.sha256
+
 
 def test_face_contact_sheet_across_takes(conn, storage, take, face_models, tmp_path):
     from PIL import Image

@@ -16,6 +16,7 @@ from trulience.cli import (
     lake,
     library,
     notebooks,
+    notes,
     projects,
     scene_types,
     takes,
@@ -40,6 +41,7 @@ NOUNS = {
     "batches": batches,
     "dev": dev,
     "notebooks": notebooks,
+    "notes": notes,
 }
 
 

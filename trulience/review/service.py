@@ -27,6 +27,7 @@ from trulience.notify.notifications import (
     notify,
     withdraw_for_review,
 )
+from trulience.review.mentions import notify_mentions
 
 Actor = User | str  # a User, or the token of a session
 
@@ -335,7 +336,8 @@ def add_note(
     frame: int | None = None,
     reply_to: int | None = None,
 ) -> Note:
-    """Write a note on a take, optionally at a frame or as a reply within the same take."""
+    """Write a note on a take, optionally at a frame or as a reply within the same take;
+    each user it @mentions is told once."""
     with _as(conn, actor, Permission.WRITE_NOTES) as user:
         if reply_to is not None and catalog_notes.scene_of_note(conn, reply_to) != scene_id:
             raise InvalidValue("note", "reply_to", reply_to, f"is not a note on scene {scene_id}")
@@ -351,6 +353,7 @@ def add_note(
             f"{user.username} wrote a note on scene {scene_id}{where}",
             users=others,
         )
+        notify_mentions(conn, user, note, Subject(scene_id=scene_id))
         return note
 
 
