@@ -110,8 +110,13 @@ def test_a_mention_in_a_take_note_points_at_the_take_and_frame(conn, people, tak
     note = add_note(conn, people["rita"], take, "@paul the blink here", frame=42)
     mentions = [n for n in unread(conn, people["paul"]) if n.kind == "mention"]
     assert [n.subject for n in mentions] == [
-        {"note_id": note.id, "subject_kind": "scene", "subject_key": str(take),
-         "scene_id": take, "frame": 42}
+        {
+            "note_id": note.id,
+            "subject_kind": "scene",
+            "subject_key": str(take),
+            "scene_id": take,
+            "frame": 42,
+        }
     ]
     written = write_note(conn, people["paul"], Subject(scene_id=take), "thanks @rita, @nobody")
     assert written.mentions.notified == ("rita",)
@@ -179,7 +184,9 @@ def test_every_mention_between_words_is_found_in_order(parts):
     assert [n for n in mentioned_names(body) if n in expected] == expected
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(min_size=1).filter(lambda t: t.strip() and "\x00" not in t))
 def test_any_note_body_is_stored_as_written_and_tells_only_real_users(conn, people, take, body):
     written = write_note(conn, people["paul"], Subject(project="demo"), body)
