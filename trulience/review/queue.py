@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 
-from trulience.auth.permissions import Permission, allows, require
+from trulience.auth.permissions import ROLE_PERMISSIONS, Permission, allows, require
 from trulience.auth.users import acting_user
 from trulience.catalog import assignments
 from trulience.catalog.assignments import QUEUE_ORDERS, REVIEW_STATUSES, Assignment
 from trulience.catalog.database import acting_as
 from trulience.catalog.errors import InvalidValue
-from trulience.catalog.users import get_user
+from trulience.catalog.users import enabled_usernames_in_roles, get_user
 from trulience.notify.notifications import notify
 from trulience.review.service import Actor, Take
 
@@ -34,6 +34,7 @@ __all__ = [
     "assign",
     "due_moment",
     "queue",
+    "reviewers",
     "unassign",
 ]
 
@@ -143,3 +144,10 @@ def unassign(conn: psycopg.Connection, actor: Actor, scene_id: int) -> bool:
     require(user, Permission.ASSIGN_REVIEWS)
     with acting_as(conn, f"user:{user.username}"):
         return assignments.clear_assignment(conn, scene_id)
+
+
+def reviewers(conn: psycopg.Connection, actor: Actor) -> list[str]:
+    """Usernames a take can be assigned to: the enabled users whose role may review."""
+    require(acting_user(conn, actor), Permission.VIEW)
+    roles = [role for role, allowed in ROLE_PERMISSIONS.items() if Permission.REVIEW in allowed]
+    return enabled_usernames_in_roles(conn, roles)
