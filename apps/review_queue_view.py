@@ -15,6 +15,7 @@ from apps.review_state import ALL, AWAITING, MINE, UNASSIGNED, ReviewSession
 from apps.review_views import UndoButton, _SessionView, notice_of, wrapping
 from trulience.catalog.notifications import Notification
 from trulience.review import Take
+from trulience.review.queue import due_day
 
 # What each kind of notification is called in the tray.
 KIND_LABELS = {"assigned": "assigned to you", "mention": "mentioned you", "note_added": "note"}
@@ -170,7 +171,7 @@ class QueueView(_SessionView):
             f"project {take.project} · {take.frames or '?'} frames"
         )
         assigned = html.escape(take.assignee) if take.assignee else "unassigned"
-        due = "" if take.due_at is None else f" · due {take.due_at:%Y-%m-%d}"
+        due = "" if take.due_at is None else f" · due {due_day(take.due_at)}"
         late = ' · <span class="queue-overdue">overdue</span>' if take.overdue else ""
         facts = pn.pane.HTML(
             f'<span class="queue-status">{take.review_status}</span> · waiting {age_of(take)}'

@@ -93,6 +93,7 @@ def test_producer_assigns_a_take_with_a_due_date_and_the_reviewer_is_told(conn, 
     (told,) = unread(conn, people["rita"])
     assert told.kind == "assigned" and told.subject["scene_id"] == cast[1]
     assert "paul asked you to review zoe · walk take 2" in told.body
+    assert told.body.endswith(f"due {TOMORROW}")
     assert unread(conn, people["rob"]) == []
     row = next(t for t in queue(conn, people["vic"]) if t.scene_id == cast[1])
     assert (row.assignee, row.due_at, row.assigned_by) == ("rita", made.due_at, "paul")
@@ -227,11 +228,11 @@ def test_cli_assigns_and_lists_the_queue(db_url, conn, people, cast, tmp_path):
         main, ["takes", "assign", str(cast[1]), "rob", "--due", due, "--as", "paul"]
     )
     assert done.exit_code == 0, done.output
-    assert f"take {cast[1]}: assigned to rob by paul, due" in done.output
+    assert f"take {cast[1]}: assigned to rob by paul, due {due}" in done.output
     mine = runner.invoke(main, ["takes", "queue", "--mine", "--as", "rob"])
     assert mine.exit_code == 0, mine.output
     (line,) = mine.output.splitlines()
-    assert line.split()[:2] == [str(cast[1]), "demo/zoe/walk"] and "rob due" in line
+    assert line.split()[:2] == [str(cast[1]), "demo/zoe/walk"] and f"rob due {due}" in line
     refused = runner.invoke(main, ["takes", "assign", str(cast[0]), "rob", "--as", "rita"])
     assert refused.exit_code == 1 and "does not have the permission 'assign_reviews'" in (
         refused.output

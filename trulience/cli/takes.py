@@ -165,10 +165,10 @@ def takes() -> None:
 def takes_assign(conn, take_id: int, user: str, due, as_user: str) -> None:
     """Ask USER (a reviewer, producer or admin) to review take TAKE_ID (its scene id), by
     --due DATE; replaces an earlier assignment and tells USER. Producers and admins only."""
-    from trulience.review.queue import assign
+    from trulience.review.queue import assign, due_day
 
     made = assign(conn, user_named(conn, as_user), take_id, user, due and due.date())
-    when = "no due date" if made.due_at is None else f"due {made.due_at:%Y-%m-%d %H:%M} UTC"
+    when = "no due date" if made.due_at is None else f"due {due_day(made.due_at)}"
     click.echo(f"take {made.scene_id}: assigned to {made.assignee} by {made.assigned_by}, {when}")
 
 
@@ -217,10 +217,12 @@ def describe_queued(take) -> str:
     """One line of the queue: id, cell, revision, status, waiting time, assignee, due."""
     from datetime import UTC, datetime
 
+    from trulience.review.queue import due_day
+
     waited = datetime.now(UTC) - (take.waiting_since or take.created_at)
     hours = int(waited.total_seconds() // 3600)
     age = f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h"
-    due = "" if take.due_at is None else f" due {take.due_at:%Y-%m-%d}"
+    due = "" if take.due_at is None else f" due {due_day(take.due_at)}"
     return (
         f"{take.scene_id:>6}  {take.project}/{take.character}/{take.scene_type} take {take.take}"
         f" r{take.revision}  {take.review_status:<8} {age:>6}  "

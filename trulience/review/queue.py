@@ -32,6 +32,7 @@ __all__ = [
     "Assignment",
     "QueueFilters",
     "assign",
+    "due_day",
     "due_moment",
     "queue",
     "reviewers",
@@ -91,6 +92,11 @@ def due_moment(due: date | datetime | None) -> datetime | None:
     return datetime.combine(due + timedelta(days=1), time(), tzinfo=UTC)
 
 
+def due_day(due_at: datetime) -> date:
+    """The last day a take is due on (UTC): a take due at midnight is due on the day before."""
+    return (due_at.astimezone(UTC) - timedelta(microseconds=1)).date()
+
+
 def assign(
     conn: psycopg.Connection,
     actor: Actor,
@@ -127,7 +133,7 @@ def assign(
                 else f"{take.character} · {take.scene_type} take {take.take} "
                 f"(project {take.project}, revision {take.revision})"
             )
-            when = "" if due_at is None else f", due {due_at:%Y-%m-%d %H:%M} UTC"
+            when = "" if due_at is None else f", due {due_day(due_at)}"
             notify(
                 conn,
                 "assigned",
