@@ -92,7 +92,9 @@ class QueueView(_SessionView):
         self.sort = pn.widgets.Select.from_param(session.param.sort, label="Sort by", width=120)
         self.approve_selected_button = pn.widgets.Button(label="Approve selected", color="success")
         self.approve_selected_button.on_click(lambda _: session.approve_selected())
-        self.assign_to = pn.widgets.Select(label="Assign to", options=[], width=150)
+        self.assign_to = pn.widgets.Select(
+            label="Assign to", options=[], width=150, css_classes=["queue-assign-to"]
+        )
         self.assign_due = pn.widgets.DatePicker(label="Due", width=140)
         self.assign_button = pn.widgets.Button(
             label="Assign selected", color="primary", css_classes=["queue-assign"]

@@ -213,6 +213,7 @@ def test_thumbnail_is_the_first_frame_made_once_beside_the_take(storage, tmp_pat
     picture = Image.open(storage.path(key))
     assert picture.size == (240, 160)
     assert abs(int(np.asarray(picture).mean()) - 40) < 6  # the first frame, not a later one
+    assert thumbnail_key("scenes/9/take9.mp4") == "scenes/9/take9.thumb.jpg"  # not shared
     made = storage.sha256(key)
     storage.delete("scenes/7/proxy.mp4")
     assert take_thumbnail(storage, "scenes/7/scene.mp4") == key  # made once, then read

@@ -15,9 +15,12 @@ THUMB_NAME = "thumb.jpg"
 
 
 def thumbnail_key(video_key: str) -> str:
-    """Where the thumbnail of the take whose video is `video_key` is stored: beside it."""
-    folder, _, _ = video_key.rpartition("/")
-    return f"{folder}/{THUMB_NAME}" if folder else THUMB_NAME
+    """Where the thumbnail of the take whose video is `video_key` is stored: `thumb.jpg`
+    beside an assembled take's `scene.mp4`, else `<video name>.thumb.jpg` beside the video."""
+    folder, _, name = video_key.rpartition("/")
+    if name == "scene.mp4":
+        return f"{folder}/{THUMB_NAME}" if folder else THUMB_NAME
+    return f"{video_key.rpartition('.')[0] or video_key}.{THUMB_NAME}"
 
 
 def take_thumbnail(storage: Storage, video_key: str) -> str | None:
@@ -26,8 +29,10 @@ def take_thumbnail(storage: Storage, video_key: str) -> str | None:
     key = thumbnail_key(video_key)
     if storage.exists(key):
         return key
-    folder = video_key.rpartition("/")[0]
-    sources = [f"{folder}/proxy.mp4" if folder else "proxy.mp4", video_key]
+    folder, _, name = video_key.rpartition("/")
+    # an assembled take's proxy is `proxy.mp4` beside its `scene.mp4`
+    proxy = (f"{folder}/proxy.mp4" if folder else "proxy.mp4") if name == "scene.mp4" else None
+    sources = [s for s in (proxy, video_key) if s is not None]
     source = next((s for s in sources if storage.exists(s)), None)
     if source is None:
         return None
