@@ -22,8 +22,3 @@ def png_data_url(frame: np.ndarray) -> str:
 def png_file_data_url(data: bytes) -> str:
     """PNG file bytes (such as a stored storyboard) as a data: URL for an <img>."""
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def jpeg_file_data_url(data: bytes) -> str:
-    """JPEG file bytes (such as a stored thumbnail) as a data: URL for an <img>."""
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")

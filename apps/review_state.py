@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import param
 
 from apps.actions import ActionRunner, refusal
-from apps.images import jpeg_file_data_url
+from apps.media_routes import media_url
 from apps.review_player import Player, segment_spans
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
@@ -194,7 +194,7 @@ class ReviewSession(param.Parameterized):
             return None
         with contextlib.suppress(TrulienceError, OSError, ValueError):
             key = take_thumbnail(self.storage, self.storage.key_of(take.uri))
-            return None if key is None else jpeg_file_data_url(self.storage.read_bytes(key))
+            return None if key is None else media_url(key)
         return None
 
     def assign(self, scene_ids: list[int], username: str, due: date | None = None) -> bool:
@@ -407,14 +407,26 @@ class ReviewSession(param.Parameterized):
         return True
 
     def write_note(self, body: str) -> bool:
-        """Add a note at the frame on screen; whether it was added."""
+        """Add a note at the frame on screen, with what is drawn on it (the player's
+        `drawing`, cleared once saved); whether it was added."""
         take, token, frame = self.take, self.token, self.player.index
+        drawing, storage = self.player.drawing, self.player.storage
         if take is None or token is None or not body:
             return False
-        return self._note_action(
-            lambda: self._call(add_note, token, take.scene_id, body, frame=frame),
-            f"note added at frame {frame}",
+        added = self._note_action(
+            lambda: self._call(
+                add_note, token, take.scene_id, body, frame=frame, drawing=drawing, storage=storage
+            ),
+            f"{'drawn ' if drawing else ''}note added at frame {frame}",
         )
+        if added:
+            self.player.drawing = None
+        return added
+
+    def overlays(self) -> list[dict[str, Any]]:
+        """The open take's drawn notes for the player: [{"frame": n, "drawing": {...}}]."""
+        drawn = [n.drawing for n in self.notes if n.drawing is not None]
+        return [{"frame": d["frame"], "drawing": d} for d in drawn]
 
     def start_reply(self, note: ThreadedNote) -> None:
         """Open the reply box under the notes, for a reply to `note`."""

@@ -941,6 +941,43 @@ CREATE TABLE public.metadata_sync (
     CONSTRAINT metadata_sync_version_positive CHECK ((synced_version > 0))
 );
 
+CREATE TABLE public.note_drawings (
+    id bigint NOT NULL,
+    note_id bigint NOT NULL,
+    frame integer NOT NULL,
+    vector jsonb NOT NULL,
+    png_uri text NOT NULL,
+    png_sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT note_drawings_frame_not_negative CHECK ((frame >= 0)),
+    CONSTRAINT note_drawings_png_sha256_format CHECK (public.is_sha256(png_sha256)),
+    CONSTRAINT note_drawings_png_uri_not_blank CHECK ((btrim(png_uri) <> ''::text)),
+    CONSTRAINT note_drawings_vector_frame CHECK (((vector -> 'frame'::text) = to_jsonb(frame))),
+    CONSTRAINT note_drawings_vector_shapes CHECK (((jsonb_typeof((vector -> 'shapes'::text)) = 'array'::text) AND (jsonb_array_length((vector -> 'shapes'::text)) > 0))),
+    CONSTRAINT note_drawings_vector_version CHECK (((jsonb_typeof(vector) = 'object'::text) AND ((vector -> 'version'::text) = '1'::jsonb)))
+);
+
+COMMENT ON CONSTRAINT note_drawings_frame_not_negative ON public.note_drawings IS 'frames are numbered from 0';
+
+COMMENT ON CONSTRAINT note_drawings_png_sha256_format ON public.note_drawings IS 'the PNG''s sha256 must be 64 lowercase hex digits';
+
+COMMENT ON CONSTRAINT note_drawings_png_uri_not_blank ON public.note_drawings IS 'a drawing keeps the URI of its flattened PNG';
+
+COMMENT ON CONSTRAINT note_drawings_vector_frame ON public.note_drawings IS 'the drawing is of the frame it is recorded at';
+
+COMMENT ON CONSTRAINT note_drawings_vector_shapes ON public.note_drawings IS 'a drawing has at least one shape';
+
+COMMENT ON CONSTRAINT note_drawings_vector_version ON public.note_drawings IS 'the drawing must be a Drawing JSON object of version 1';
+
+ALTER TABLE public.note_drawings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.note_drawings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.note_statuses (
     code text NOT NULL,
     label text NOT NULL,
@@ -1283,6 +1320,82 @@ ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.share_link_uses (
+    id bigint NOT NULL,
+    link_id bigint,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    outcome text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    remote text DEFAULT ''::text NOT NULL,
+    CONSTRAINT share_link_uses_reason_short CHECK ((length(reason) <= 500)),
+    CONSTRAINT share_link_uses_refusal_has_reason CHECK (((outcome <> 'refused'::text) OR (btrim(reason) <> ''::text))),
+    CONSTRAINT share_link_uses_remote_short CHECK ((length(remote) <= 200))
+);
+
+COMMENT ON CONSTRAINT share_link_uses_reason_short ON public.share_link_uses IS 'a reason is at most 500 characters';
+
+COMMENT ON CONSTRAINT share_link_uses_refusal_has_reason ON public.share_link_uses IS 'a refused use says why';
+
+COMMENT ON CONSTRAINT share_link_uses_remote_short ON public.share_link_uses IS 'a remote address is at most 200 characters';
+
+ALTER TABLE public.share_link_uses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.share_link_uses_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.share_links (
+    id bigint NOT NULL,
+    token_sha256 text NOT NULL,
+    scene_id bigint NOT NULL,
+    revision integer NOT NULL,
+    created_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    password_hash text,
+    allow_comments boolean DEFAULT false NOT NULL,
+    label text DEFAULT ''::text NOT NULL,
+    CONSTRAINT share_links_expiry_after_creation CHECK ((expires_at > created_at)),
+    CONSTRAINT share_links_label_short CHECK ((length(label) <= 200)),
+    CONSTRAINT share_links_password_hash_format CHECK ((password_hash ~ '^scrypt\$'::text)),
+    CONSTRAINT share_links_revision_positive CHECK ((revision > 0)),
+    CONSTRAINT share_links_revoked_after_creation CHECK ((revoked_at >= created_at)),
+    CONSTRAINT share_links_token_sha256_format CHECK (public.is_sha256(token_sha256))
+);
+
+COMMENT ON CONSTRAINT share_links_expiry_after_creation ON public.share_links IS 'a link expires after it was created';
+
+COMMENT ON CONSTRAINT share_links_label_short ON public.share_links IS 'a label is at most 200 characters';
+
+COMMENT ON CONSTRAINT share_links_password_hash_format ON public.share_links IS 'must be an encoded scrypt hash, never a password';
+
+COMMENT ON CONSTRAINT share_links_revision_positive ON public.share_links IS 'a take''s revisions are numbered from 1';
+
+COMMENT ON CONSTRAINT share_links_revoked_after_creation ON public.share_links IS 'a link is revoked after it was created';
+
+COMMENT ON CONSTRAINT share_links_token_sha256_format ON public.share_links IS 'must be the sha256 hex of the link token, never the token';
+
+ALTER TABLE public.share_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.share_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.share_use_outcomes (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT share_use_outcomes_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT share_use_outcomes_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
 CREATE TABLE public.shortcut_presets (
     code text NOT NULL,
     label text NOT NULL,
@@ -1607,6 +1720,14 @@ ALTER TABLE ONLY public.inbox_drops
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_pkey PRIMARY KEY (character_id);
 
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_one_per_note UNIQUE (note_id);
+
+COMMENT ON CONSTRAINT note_drawings_one_per_note ON public.note_drawings IS 'a note has at most one drawing';
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.note_statuses
     ADD CONSTRAINT note_statuses_pkey PRIMARY KEY (code);
 
@@ -1701,6 +1822,18 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_sha256_unique UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_token_sha256_unique UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.share_use_outcomes
+    ADD CONSTRAINT share_use_outcomes_pkey PRIMARY KEY (code);
 
 ALTER TABLE ONLY public.shortcut_presets
     ADD CONSTRAINT shortcut_presets_pkey PRIMARY KEY (code);
@@ -1824,6 +1957,10 @@ CREATE UNIQUE INDEX segments_one_current ON public.segments USING btree (scene_i
 
 CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
 
+CREATE INDEX share_link_uses_link_idx ON public.share_link_uses USING btree (link_id, at);
+
+CREATE INDEX share_links_scene_idx ON public.share_links USING btree (scene_id, created_at);
+
 CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btree (character_id) WHERE is_primary;
 
 CREATE INDEX take_assignments_assignee_idx ON public.take_assignments USING btree (assignee_id);
@@ -1872,6 +2009,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbox_drops FOR 
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_drawings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.audit_row();
@@ -1911,6 +2050,12 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_statuses
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_link_uses FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_links FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_use_outcomes FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.shortcut_presets FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -2082,6 +2227,9 @@ ALTER TABLE ONLY public.inbox_drops
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_note_id_fkey FOREIGN KEY (note_id) REFERENCES public.notes(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_author_id_fkey FOREIGN KEY (author_id) REFERENCES public.users(id) ON DELETE RESTRICT;
 
@@ -2183,6 +2331,18 @@ ALTER TABLE ONLY public.segments
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.share_links(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_outcome_fkey FOREIGN KEY (outcome) REFERENCES public.share_use_outcomes(code);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.source_images
     ADD CONSTRAINT source_images_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE RESTRICT;

@@ -586,4 +586,8 @@ def test_a_producer_assigns_a_ticked_take_and_its_row_shows_the_assignee(studio,
     expect(page.get_by_text("take assigned to rita")).to_be_visible()
     expect(page.locator(".queue-take-7 .queue-assignee")).to_have_text("rita")
     expect(page.locator(".queue-take-8 .queue-assignee")).to_have_text("unassigned")
-    expect(page.locator(".queue-take-7 .queue-thumbnail img")).to_have_count(1)
+    thumbnail = page.locator(".queue-take-7 .queue-thumbnail img")
+    expect(thumbnail).to_have_count(1)  # served by the signed media route, and decoded:
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 240", arg=thumbnail.element_handle()
+    )

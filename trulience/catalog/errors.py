@@ -33,6 +33,7 @@ ENTITY_NAMES = {
     "reviews": "review",
     "scene_revisions": "take revision",
     "notes": "note",
+    "note_drawings": "note drawing",
     "tags": "tag",
     "entity_tags": "tag assignment",
     "workers": "worker",

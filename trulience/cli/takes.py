@@ -1,8 +1,9 @@
 """`trulience generate` makes (or resumes) a take here; `trulience runs` controls a take
-between segments and shows its state; `trulience takes` lists the review queue and assigns
-takes to reviewers."""
+between segments and shows its state; `trulience takes` lists the review queue, assigns
+takes to reviewers, and reads and writes a take's review notes, drawn ones too (PRD-70)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,12 +14,16 @@ from trulience.cli.common import (
     actor,
     as_user,
     catalog,
+    read_json_file,
     settings,
     storage,
     user_named,
     with_catalog,
     with_take_args,
 )
+
+if TYPE_CHECKING:
+    from trulience.review import ThreadedNote
 
 
 @click.command("generate")
@@ -153,7 +158,74 @@ def runs_status(conn, character: str, scene_type: str, project: str | None) -> N
 
 @click.group(cls=Commands)
 def takes() -> None:
-    """The review queue: list it, assign takes to reviewers with a due date."""
+    """The review queue and a take's review notes: list the queue, assign takes to
+    reviewers with a due date; read and write a take's notes (by its id, the scene id the
+    queue shows)."""
+
+
+@takes.command("notes")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_notes(conn, take_id: int) -> None:
+    """The take's notes in reading order, replies indented; a drawn note shows "drawn" and
+    the URI of its flattened PNG."""
+    from trulience.catalog.notes import threads_on_take
+    from trulience.catalog.scenes import get_take
+
+    get_take(conn, take_id)  # an unknown take is "not found", not an empty list
+    notes = threads_on_take(conn, take_id)
+    if not notes:
+        click.echo(f"take {take_id} has no notes")
+    for note in notes:
+        click.echo(describe_note(note))
+
+
+def describe_note(note: "ThreadedNote") -> str:
+    """One note on one line: id, frame, author, status, body, and where its drawing is."""
+    where = "" if note.frame is None else f" frame {note.frame}"
+    drawn = "" if note.drawing_uri is None else f"  [drawn: {note.drawing_uri}]"
+    indent = "  " * note.depth
+    return f"{indent}note {note.id}{where} {note.author} ({note.status}): {note.body}{drawn}"
+
+
+@takes.command("note")
+@click.argument("take_id", type=ID)
+@click.argument("body")
+@click.option("--as", "username", required=True, help="The reviewer writing the note.")
+@click.option("--frame", type=click.IntRange(0, 2**31 - 1), help="The frame it is about.")
+@click.option("--reply-to", type=ID, help="The note this one answers.")
+@click.option(
+    "--drawing",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Drawing JSON (version 1) of what is drawn on the frame; it sets the frame.",
+)
+@with_catalog
+def takes_note(
+    conn,
+    take_id: int,
+    body: str,
+    username: str,
+    frame: int | None,
+    reply_to: int | None,
+    drawing: Path | None,
+) -> None:
+    """Write a note on a take as a reviewer, optionally at a frame, as a reply, or drawn."""
+    from trulience.catalog.users import get_user
+    from trulience.review import add_note
+
+    note = add_note(
+        conn,
+        get_user(conn, username),
+        take_id,
+        body,
+        frame,
+        reply_to,
+        drawing=None if drawing is None else read_json_file(drawing),
+        storage=storage(settings()),
+    )
+    drawn = " (drawn)" if drawing is not None else ""
+    where = "" if note.frame is None else f" at frame {note.frame}"
+    click.echo(f"note {note.id} added to take {take_id}{where}{drawn}")
 
 
 @takes.command("assign")

@@ -17,6 +17,7 @@ from trulience.catalog.reviews import newest_revision
 from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.errors import TrulienceError
+from trulience.media.frame_times import frames_key, proxy_frames, store_frames
 from trulience.media.frames import first_frame
 from trulience.storage import Storage, StoredObject
 
@@ -94,8 +95,7 @@ def assemble_take(
         replaced = earlier.changed[0] if earlier and len(earlier.changed) == 1 else None
         result = _assemble(storage, base, earlier, replaced, local, crossfade, work_dir)
         stored = storage.put_file(f"{base}/scene.mp4", result.path)
-        make_proxy(result.path, work_dir / "proxy.mp4")
-        stored_proxy = storage.put_file(f"{base}/proxy.mp4", work_dir / "proxy.mp4")
+        stored_proxy = _put_proxy(storage, base, result.path, work_dir)
         strip = _put_storyboard(storage, base, local)
         manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
         storage.put_bytes(
@@ -183,16 +183,26 @@ def _reuse(
     video = storage.stored(video_key)
     if storage.exists(proxy_key):
         proxy = storage.stored(proxy_key)
+        if not storage.exists(frames_key(proxy_key)):  # a take assembled before frame times
+            proxy_frames(storage, proxy_key)
     else:
         local_video = storage.local_file(video_key, work_dir / "stored")
-        make_proxy(local_video, work_dir / "proxy.mp4")
-        proxy = storage.put_file(proxy_key, work_dir / "proxy.mp4")
+        proxy = _put_proxy(storage, base, local_video, work_dir)
     strip_key = f"{base}/storyboard.png"
     if storage.exists(strip_key):
         strip = storage.stored(strip_key)
     else:
         strip = _put_storyboard(storage, base, local)
     return stored.result, video, proxy, strip
+
+
+def _put_proxy(storage: Storage, base: str, video: Path, work_dir: Path) -> StoredObject:
+    """Make and store the take's browser proxy and, beside it, its frames' times."""
+    local = work_dir / "proxy.mp4"
+    make_proxy(video, local)
+    proxy = storage.put_file(f"{base}/proxy.mp4", local)
+    store_frames(storage, proxy.key, local)
+    return proxy
 
 
 def _put_storyboard(storage: Storage, base: str, local: list[Path]) -> StoredObject:
