@@ -153,19 +153,37 @@ class QueueView(_SessionView):
         self.session.assign_selected(self.assign_to.value, self.assign_due.value)
 
     def _list(self) -> None:
-        rows = [self._row(take) for take in self.session.shown]
+        # In a served page the thumbnails not yet made are made after the queue is on
+        # screen (decoding first frames must not hold up a login); a plain test makes them.
+        served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+        missing: list[tuple[Take, pn.pane.HTML]] = []
+        rows = [self._row(take, missing, make_now=not served) for take in self.session.shown]
         self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
+        if missing:
+            pn.state.curdoc.add_next_tick_callback(lambda: self._make_thumbnails(missing))
 
-    def _thumbnail(self, take: Take) -> pn.pane.HTML:
-        url = self.session.thumbnail_url(take)
-        picture = (
-            f'<img src="{html.escape(url)}" alt="take {take.take}" width="120">'
-            if url
-            else '<span class="no-thumbnail">no picture</span>'
-        )
-        return pn.pane.HTML(picture, width=124, css_classes=["queue-thumbnail"])
+    def _make_thumbnails(self, missing: list[tuple[Take, pn.pane.HTML]]) -> None:
+        for take, pane in missing:
+            pane.object = self._picture(take, self.session.thumbnail_url(take))
 
-    def _row(self, take: Take) -> pn.FlexBox:
+    @staticmethod
+    def _picture(take: Take, url: str | None) -> str:
+        if url is None:
+            return '<span class="no-thumbnail">no picture</span>'
+        return f'<img src="{html.escape(url)}" alt="take {take.take}" width="120">'
+
+    def _thumbnail(
+        self, take: Take, missing: list[tuple[Take, pn.pane.HTML]], make_now: bool
+    ) -> pn.pane.HTML:
+        url = self.session.thumbnail_url(take, make=make_now)
+        pane = pn.pane.HTML(self._picture(take, url), width=124, css_classes=["queue-thumbnail"])
+        if url is None and take.uri is not None and not make_now:
+            missing.append((take, pane))
+        return pane
+
+    def _row(
+        self, take: Take, missing: list[tuple[Take, pn.pane.HTML]], make_now: bool
+    ) -> pn.FlexBox:
         # a take back after a rejection says so: its new revision is what awaits review
         revision = f" · revision {take.revision}" if take.revision > 1 else ""
         label = (
@@ -188,7 +206,7 @@ class QueueView(_SessionView):
         open_button.on_click(lambda _: self.session.open_take(take))
         return wrapping(
             pick,
-            self._thumbnail(take),
+            self._thumbnail(take, missing, make_now),
             open_button,
             pn.Column(pn.pane.Markdown(label), facts),
             css_classes=["queue-take", f"queue-take-{take.take}"],

@@ -31,7 +31,7 @@ from trulience.catalog.notifications import Notification
 from trulience.catalog.records import User
 from trulience.catalog.scenes import current_segments
 from trulience.errors import TrulienceError
-from trulience.media.thumbnail import take_thumbnail
+from trulience.media.thumbnail import take_thumbnail, thumbnail_key
 from trulience.notify import mark_read, unread
 from trulience.review import (
     Decision,
@@ -187,13 +187,18 @@ class ReviewSession(param.Parameterized):
         self.list_takes()
         return True
 
-    def thumbnail_url(self, take: Take) -> str | None:
-        """The URL of the take's thumbnail (made and stored beside it on first use), or None
-        when it has no video to make one from. (Sensitive takes' blur will be decided here.)"""
+    def thumbnail_url(self, take: Take, make: bool = True) -> str | None:
+        """The URL of the take's thumbnail (made and stored beside it on first use unless
+        `make` is False), or None when there is none. (Sensitive takes' blur: decided here.)"""
         if take.uri is None:
             return None
         with contextlib.suppress(TrulienceError, OSError, ValueError):
-            key = take_thumbnail(self.storage, self.storage.key_of(take.uri))
+            video_key = self.storage.key_of(take.uri)
+            if make:
+                key = take_thumbnail(self.storage, video_key)
+            else:
+                stored = thumbnail_key(video_key)
+                key = stored if self.storage.exists(stored) else None
             return None if key is None else media_url(key)
         return None
 
