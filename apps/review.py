@@ -22,8 +22,9 @@ import panel as pn
 from apps import theme
 from apps.login import Login, SignedIn
 from apps.review_player_view import PlayerView
+from apps.review_queue_view import QueueView, TrayView
 from apps.review_state import ReviewSession
-from apps.review_views import DecisionsView, NotesView, QueueView, TrayView, wrapping
+from apps.review_views import DecisionsView, NotesView, wrapping
 from apps.shortcuts import ShortcutKeys
 from trulience.auth.permissions import Permission
 from trulience.catalog.database import database_url

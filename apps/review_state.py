@@ -8,26 +8,32 @@ asked (open notes) and the Undo offers. Its methods are the app's actions: each 
 parameters and call these methods; a plain Python test drives them against the database.
 
 Why this module is long: the house keeps one state object per page, and the review page's
-actions (queue, decisions, notes, trims, sensitivity) are many; each is a few lines over
-one service call, so splitting the class would only scatter one page's state.
+actions (the queue with its filters, sorts, thumbnails and assignments; decisions; notes;
+trims; sensitivity) are many over the same token, runner and notices; each is a few lines
+over one service call, so splitting the class would only pass all of that between objects.
 """
 
+import contextlib
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import param
 
 from apps.actions import ActionRunner, refusal
+from apps.media_routes import media_url
 from apps.review_player import Player, segment_spans, storyboard_key
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
 from trulience.auth.permissions import Permission, allows
 from trulience.catalog.database import connect
+from trulience.catalog.notifications import Notification
 from trulience.catalog.records import User
 from trulience.catalog.trims import shown_frames
 from trulience.delivery.trims import trim_segment
 from trulience.errors import TrulienceError
+from trulience.media.thumbnail import take_thumbnail, thumbnail_key
 from trulience.notify import mark_read, unread
 from trulience.review import (
     Decision,
@@ -43,6 +49,7 @@ from trulience.review import (
     review_queue,
     undo_decision,
 )
+from trulience.review.queue import REVIEW_STATUSES, SORTS, QueueFilters, assign, queue, reviewers
 from trulience.review.regenerate import reject_segment
 from trulience.review.sensitivity import blurred_copy, blurred_for
 from trulience.storage import Storage
@@ -55,6 +62,8 @@ T = TypeVar("T")
 VERB_DONE = {"approve": "approved", "reject": "rejected", "flag": "flagged"}
 ALL = "(all)"
 SCREENS = ("login", "queue", "player")
+AWAITING = "awaiting"
+MINE, UNASSIGNED = "mine", "unassigned"
 
 
 class ReviewSession(param.Parameterized):
@@ -70,6 +79,12 @@ class ReviewSession(param.Parameterized):
     characters = param.List([ALL], doc="The character filter's choices.")
     project = param.String(ALL)
     character = param.String(ALL)
+    review_status = param.Selector(objects=[*REVIEW_STATUSES, ALL], default=AWAITING)
+    assignee = param.String(ALL, doc="(all), mine, unassigned or a reviewer's username.")
+    overdue = param.Boolean(False, doc="Only takes past their due date, still awaiting review.")
+    sort = param.Selector(objects=list(SORTS), default="age")
+    may_assign = param.Boolean(False, doc="Whether the role may assign takes (set at login).")
+    reviewers = param.List([], doc="Usernames a take can be assigned to.")
     shown = param.List([], doc="The queue's takes that pass the filters.")
     selected = param.List([], doc="Scene ids ticked for approving at once.")
     queue_notice = param.Parameter(None, doc="(message, kind) said over the queue, or None.")
@@ -89,10 +104,14 @@ class ReviewSession(param.Parameterized):
         self.url = url
         self.token: str | None = None
         self.actions = ActionRunner(expired, self.say)
+        self.storage = storage
         self.player = Player(storage, self.actions)
         self.offer = UndoOffer(self.undo)
         self.queue_offer = UndoOffer(self.undo)
         self.param.watch(lambda *_: self.list_takes(), ["project", "character"])
+        self.param.watch(
+            lambda *_: self.read_queue(), ["review_status", "assignee", "overdue", "sort"]
+        )
 
     def say(self, message: str, kind: str = "info") -> None:
         """Say `message` in the player's notice box (kind: a Bootstrap alert type)."""
@@ -116,6 +135,7 @@ class ReviewSession(param.Parameterized):
             user=signed_in.user,
             may_review=allows(signed_in.user, Permission.REVIEW),
             may_write_notes=allows(signed_in.user, Permission.WRITE_NOTES),
+            may_assign=allows(signed_in.user, Permission.ASSIGN_REVIEWS),
         )
         self.show_queue()
 
@@ -128,15 +148,37 @@ class ReviewSession(param.Parameterized):
     # -- queue and notifications ---------------------------------------------------------
 
     def show_queue(self) -> None:
-        """Read the takes awaiting review and show the queue."""
+        """Read the queue (by default the takes awaiting review) and show it."""
         if self.token is None:
             return
         self.take = None
         self.player.close()
-        done = self.actions.run(lambda: self._call(review_queue, self.token), self.say_over_queue)
-        if done is None:
+        if not self.read_queue():
             return
-        takes = done.value
+        self.show_notifications()
+        self.screen = "queue"
+
+    def _filters(self) -> QueueFilters:
+        return QueueFilters(
+            review_status=None if self.review_status == ALL else self.review_status,
+            assignee=None if self.assignee == ALL else self.assignee,
+            overdue=self.overdue,
+        )
+
+    def read_queue(self) -> bool:
+        """Re-read the queue with its status, assignee and overdue filters, in its order;
+        the project and character choices are those of the takes read. Whether it was read."""
+        if self.token is None:
+            return False
+        token, filters, sort = self.token, self._filters(), self.sort
+
+        def read(conn: Any) -> tuple[list[Take], list[str]]:
+            return queue(conn, token, filters, sort), reviewers(conn, token)
+
+        done = self.actions.run(lambda: self._call(read), self.say_over_queue)
+        if done is None:
+            return False
+        takes, people = done.value
         projects = [ALL, *sorted({t.project for t in takes})]
         characters = [ALL, *sorted({t.character for t in takes})]
         self.param.update(
@@ -145,10 +187,64 @@ class ReviewSession(param.Parameterized):
             characters=characters,
             project=self.project if self.project in projects else ALL,
             character=self.character if self.character in characters else ALL,
+            reviewers=people,
         )
         self.list_takes()
-        self.show_notifications()
-        self.screen = "queue"
+        return True
+
+    def thumbnail_url(self, take: Take, make: bool = True) -> str | None:
+        """The URL of the take's thumbnail (made and stored beside it on first use unless
+        `make` is False), or None when there is none. (Sensitive takes' blur: decided here.)"""
+        if take.uri is None:
+            return None
+        with contextlib.suppress(TrulienceError, OSError, ValueError):
+            video_key = self.storage.key_of(take.uri)
+            if make:
+                key = take_thumbnail(self.storage, video_key)
+            else:
+                stored = thumbnail_key(video_key)
+                key = stored if self.storage.exists(stored) else None
+            return None if key is None else media_url(key)
+        return None
+
+    def assign(self, scene_ids: list[int], username: str, due: date | None = None) -> bool:
+        """Assign the takes to `username`, due at the end of `due` if given (a producer's or
+        admin's action), then re-read the queue; whether they were assigned."""
+        if self.token is None or not scene_ids:
+            if not scene_ids:
+                self.say_over_queue("select the takes to assign first", "warning")
+            return False
+        token = self.token
+
+        def assign_all(conn: Any) -> None:
+            with conn.transaction():  # all or none
+                for scene_id in scene_ids:
+                    assign(conn, token, scene_id, username, due)
+
+        if self.actions.run(lambda: self._call(assign_all), self.say_over_queue) is None:
+            return False
+        self.read_queue()
+        when = "" if due is None else f", due {due:%Y-%m-%d}"
+        count = f"{len(scene_ids)} takes" if len(scene_ids) > 1 else "take"
+        self.say_over_queue(f"{count} assigned to {username}{when}", "success")
+        return True
+
+    def assign_selected(self, username: str, due: date | None = None) -> bool:
+        """Assign the ticked takes of the queue to `username` (see `assign`)."""
+        ids = [take.scene_id for take in self.shown if take.scene_id in self.selected]
+        return self.assign(ids, username, due)
+
+    def open_notified(self, notification: Notification) -> None:
+        """Open the take a notification is about (an assignment, a mention on a take)."""
+        scene_id = notification.subject.get("scene_id")
+        take = next((t for t in self.takes if t.scene_id == scene_id), None)
+        if take is None:
+            self.say_over_queue(f"take {scene_id} is not in the queue as filtered", "warning")
+            return
+        self.open_take(take)
+        frame = notification.subject.get("frame")
+        if isinstance(frame, int):
+            self.player.jump_to(frame)
 
     def list_takes(self) -> None:
         """The queue's takes that pass the project and character filters (none ticked)."""

@@ -1,7 +1,7 @@
 """The review app's views: Panel parts that show a `ReviewSession` and call its actions.
 
-Here the queue, the tray, the decisions and the notes; the picture is
-`apps/review_player_view.py`.
+Here the decisions and the notes; the queue and the tray are `apps/review_queue_view.py`,
+the picture is `apps/review_player_view.py`.
 
 Each part takes the session (and the app's `ShortcutKeys`, for buttons that name their key),
 builds its widgets once, follows the session's parameters and hands clicks and keys to the
@@ -15,11 +15,11 @@ import panel as pn
 import param
 
 from apps.login import typed
-from apps.review_state import ALL, ReviewSession
+from apps.review_state import ReviewSession
 from apps.shortcuts import ShortcutKeys
 from apps.theme import notice, show
 from apps.undo import UndoOffer
-from trulience.review import Take, ThreadedNote
+from trulience.review import ThreadedNote
 
 
 def wrapping(*objects: pn.viewable.Viewable, **params: object) -> pn.FlexBox:
@@ -84,99 +84,6 @@ class _SessionView(pn.viewable.Viewer):
 
     def __init__(self, session: ReviewSession, **params: object):
         super().__init__(session=session, **params)
-
-
-class TrayView(_SessionView):
-    """The user's unread notifications: a count, the list, refresh and mark all read."""
-
-    def __init__(self, session: ReviewSession):
-        super().__init__(session)
-        self.badge = pn.pane.HTML("", css_classes=["notification-count"])
-        self.list = pn.pane.Markdown("", css_classes=["notification-tray"])
-        self.refresh = pn.widgets.Button(label="Refresh notifications")
-        self.refresh.on_click(lambda _: session.show_notifications())
-        self.read_all = pn.widgets.Button(label="Mark all read")
-        self.read_all.on_click(lambda _: session.mark_all_read())
-        session.param.watch(lambda _: self._follow(), "unread", onlychanged=False)
-
-    def _follow(self) -> None:
-        waiting = self.session.unread
-        self.badge.object = f'<span class="tray-badge">{len(waiting)}</span>'
-        lines = [f"- {n.kind}: {html.escape(n.body)}" for n in waiting]
-        self.list.object = "\n".join(lines) or "No unread notifications."
-
-    def __panel__(self) -> pn.Column:
-        heading = pn.pane.Markdown("**Notifications**")
-        return pn.Column(
-            wrapping(heading, self.badge, self.refresh, self.read_all),
-            self.list,
-            sizing_mode="stretch_width",
-        )
-
-
-class QueueView(_SessionView):
-    """The takes awaiting review: filters, a row per take (tick it, open it), approving the
-    ticked ones at once, with its notice, its question and its Undo."""
-
-    def __init__(self, session: ReviewSession):
-        super().__init__(session)
-        self.project_filter = pn.widgets.Select(label="Project", options=[ALL], width=160)
-        self.character_filter = pn.widgets.Select(label="Character", options=[ALL], width=160)
-        self.project_filter.param.watch(lambda e: setattr(session, "project", e.new), "value")
-        self.character_filter.param.watch(lambda e: setattr(session, "character", e.new), "value")
-        self.approve_selected_button = pn.widgets.Button(label="Approve selected", color="success")
-        self.approve_selected_button.on_click(lambda _: session.approve_selected())
-        self.notice = notice_of(session, "queue_notice")
-        self.confirm = pn.widgets.Button(
-            label="Approve anyway", color="warning", visible=False, css_classes=["queue-confirm"]
-        )
-        self.confirm.on_click(lambda _: session.approve_selected(acknowledge=True))
-        self.undo = UndoButton(session.queue_offer, "queue-undo")
-        self.queue = pn.Column(css_classes=["review-queue"])
-        session.param.watch(
-            lambda *_: self._filters(), ["projects", "characters", "project", "character"]
-        )
-        session.param.watch(lambda _: self._list(), "shown", onlychanged=False)
-        session.param.watch(lambda e: setattr(self.confirm, "visible", e.new), "queue_asks")
-        session.param.watch(
-            lambda e: setattr(self.approve_selected_button, "disabled", not e.new),
-            "may_review",
-            onlychanged=False,
-        )
-
-    def _filters(self) -> None:
-        self.project_filter.param.update(options=self.session.projects, value=self.session.project)
-        self.character_filter.param.update(
-            options=self.session.characters, value=self.session.character
-        )
-
-    def _list(self) -> None:
-        rows = [self._row(take) for take in self.session.shown]
-        self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
-
-    def _row(self, take: Take) -> pn.FlexBox:
-        # a take back after a rejection says so: its new revision is what awaits review
-        revision = f" · revision {take.revision}" if take.revision > 1 else ""
-        label = (
-            f"**{take.character} · {take.scene_type}** — take {take.take}{revision} · "
-            f"project {take.project} · {take.frames or '?'} frames"
-        )
-        pick = pn.widgets.Checkbox(
-            label=f"Select take {take.take}", width=130, css_classes=[f"select-take-{take.take}"]
-        )
-        pick.param.watch(lambda e: self.session.tick(take.scene_id, e.new), "value")
-        open_button = pn.widgets.Button(label=f"Open take {take.take}", color="primary")
-        open_button.on_click(lambda _: self.session.open_take(take))
-        return wrapping(pick, open_button, pn.pane.Markdown(label), css_classes=["queue-take"])
-
-    def __panel__(self) -> pn.Column:
-        return pn.Column(
-            pn.pane.Markdown("### Takes awaiting review"),
-            wrapping(self.project_filter, self.character_filter, self.approve_selected_button),
-            wrapping(self.notice, self.confirm, self.undo.button),
-            self.queue,
-            sizing_mode="stretch_width",
-        )
 
 
 class DecisionsView(_SessionView):

@@ -396,10 +396,14 @@ CREATE TABLE public.notes (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, body)) STORED,
+    scene_type_id bigint,
+    deliverable_id bigint,
     CONSTRAINT notes_body_not_blank CHECK ((btrim(body) <> ''::text)),
     CONSTRAINT notes_frame_not_negative CHECK ((frame >= 0)),
-    CONSTRAINT notes_one_subject CHECK ((num_nonnulls(project_id, character_id, scene_id, segment_id) = 1))
+    CONSTRAINT notes_one_subject CHECK ((num_nonnulls(project_id, character_id, scene_id, segment_id, scene_type_id, deliverable_id) = 1))
 );
+
+COMMENT ON CONSTRAINT notes_one_subject ON public.notes IS 'a note is on exactly one of a project, character, scene type, take, segment or delivery';
 
 CREATE TABLE public.reviews (
     id bigint NOT NULL,
@@ -1156,6 +1160,72 @@ CREATE TABLE public.review_decisions (
     CONSTRAINT review_decisions_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+CREATE TABLE public.scene_types (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    parent_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    rating text DEFAULT 'general'::text NOT NULL,
+    CONSTRAINT scene_types_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT scene_types_parent_not_self CHECK ((parent_id <> id)),
+    CONSTRAINT scene_types_slug_format CHECK (public.is_slug(slug))
+);
+
+CREATE TABLE public.take_assignments (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    assignee_id bigint NOT NULL,
+    due_at timestamp with time zone,
+    assigned_by bigint NOT NULL,
+    assigned_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT take_assignments_due_after_assignment CHECK ((due_at > assigned_at))
+);
+
+COMMENT ON CONSTRAINT take_assignments_due_after_assignment ON public.take_assignments IS 'the due date must be after the moment the take is assigned';
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    username text NOT NULL,
+    display_name text NOT NULL,
+    email text,
+    password_hash text,
+    role text DEFAULT 'viewer'::text NOT NULL,
+    disabled boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_display_name_not_blank CHECK ((btrim(display_name) <> ''::text)),
+    CONSTRAINT users_email_format CHECK ((email ~ '^[^@\s]+@[^@\s]+$'::text)),
+    CONSTRAINT users_username_format CHECK ((username ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+);
+
+CREATE VIEW public.review_queue AS
+ SELECT s.id AS scene_id,
+    p.slug AS project,
+    c.slug AS "character",
+    st.slug AS scene_type,
+    s.take,
+    s.uri,
+    s.frames,
+    s.created_at,
+    td.revision,
+    COALESCE(td.revision_created_at, s.created_at) AS waiting_since,
+    COALESCE(td.decision, 'awaiting'::text) AS review_status,
+    u.username AS assignee,
+    a.due_at,
+    b.username AS assigned_by,
+    COALESCE(((a.due_at < now()) AND td.awaiting_review), false) AS overdue
+   FROM (((((((public.take_decisions td
+     JOIN public.scenes s ON ((s.id = td.scene_id)))
+     JOIN public.projects p ON ((p.id = s.project_id)))
+     JOIN public.characters c ON ((c.id = s.character_id)))
+     JOIN public.scene_types st ON ((st.id = s.scene_type_id)))
+     LEFT JOIN public.take_assignments a ON ((a.scene_id = s.id)))
+     LEFT JOIN public.users u ON ((u.id = a.assignee_id)))
+     LEFT JOIN public.users b ON ((b.id = a.assigned_by)))
+  WHERE (s.status = 'assembled'::text);
+
 ALTER TABLE public.reviews ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.reviews_id_seq
     START WITH 1
@@ -1247,19 +1317,6 @@ ALTER TABLE public.scene_type_versions ALTER COLUMN id ADD GENERATED ALWAYS AS I
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.scene_types (
-    id bigint NOT NULL,
-    slug text NOT NULL,
-    name text NOT NULL,
-    parent_id bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    rating text DEFAULT 'general'::text NOT NULL,
-    CONSTRAINT scene_types_name_not_blank CHECK ((btrim(name) <> ''::text)),
-    CONSTRAINT scene_types_parent_not_self CHECK ((parent_id <> id)),
-    CONSTRAINT scene_types_slug_format CHECK (public.is_slug(slug))
 );
 
 ALTER TABLE public.scene_types ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1455,6 +1512,15 @@ ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+ALTER TABLE public.take_assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.take_assignments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE VIEW public.take_sensitivity AS
  SELECT s.id AS scene_id,
     c.rating AS character_rating,
@@ -1478,21 +1544,6 @@ CREATE TABLE public.user_preferences (
 COMMENT ON CONSTRAINT user_preferences_shortcut_overrides_object ON public.user_preferences IS 'shortcut overrides must be a JSON object of action → key';
 
 COMMENT ON CONSTRAINT user_preferences_show_sensitive_choice ON public.user_preferences IS 'sensitive media is either blurred until revealed (blur) or shown (show)';
-
-CREATE TABLE public.users (
-    id bigint NOT NULL,
-    username text NOT NULL,
-    display_name text NOT NULL,
-    email text,
-    password_hash text,
-    role text DEFAULT 'viewer'::text NOT NULL,
-    disabled boolean DEFAULT false NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_display_name_not_blank CHECK ((btrim(display_name) <> ''::text)),
-    CONSTRAINT users_email_format CHECK ((email ~ '^[^@\s]+@[^@\s]+$'::text)),
-    CONSTRAINT users_username_format CHECK ((username ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
-);
 
 ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.users_id_seq
@@ -1902,6 +1953,14 @@ ALTER TABLE ONLY public.tags
 ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.take_assignments
+    ADD CONSTRAINT take_assignments_one_per_take UNIQUE (scene_id);
+
+COMMENT ON CONSTRAINT take_assignments_one_per_take ON public.take_assignments IS 'a take has one assignment at a time (assigning again replaces it)';
+
+ALTER TABLE ONLY public.take_assignments
+    ADD CONSTRAINT take_assignments_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.user_preferences
     ADD CONSTRAINT user_preferences_pkey PRIMARY KEY (user_id);
 
@@ -1970,6 +2029,10 @@ CREATE INDEX hardware_samples_taken_idx ON public.hardware_samples USING btree (
 
 CREATE INDEX inbox_drops_folder_idx ON public.inbox_drops USING btree (project_slug, folder, created_at DESC);
 
+CREATE INDEX notes_deliverable_idx ON public.notes USING btree (deliverable_id) WHERE (deliverable_id IS NOT NULL);
+
+CREATE INDEX notes_scene_type_idx ON public.notes USING btree (scene_type_id) WHERE (scene_type_id IS NOT NULL);
+
 CREATE INDEX notes_search_idx ON public.notes USING gin (search);
 
 CREATE INDEX notifications_closed_by_review_idx ON public.notifications USING btree (closed_by_review_id) WHERE (closed_by_review_id IS NOT NULL);
@@ -2005,6 +2068,8 @@ CREATE INDEX share_link_uses_link_idx ON public.share_link_uses USING btree (lin
 CREATE INDEX share_links_scene_idx ON public.share_links USING btree (scene_id, created_at);
 
 CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btree (character_id) WHERE is_primary;
+
+CREATE INDEX take_assignments_assignee_idx ON public.take_assignments USING btree (assignee_id);
 
 CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, created_at);
 
@@ -2107,6 +2172,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.shortcut_presets
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.source_images FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tags FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.take_assignments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_preferences FOR EACH ROW EXECUTE FUNCTION public.audit_row('user_id');
 
@@ -2283,6 +2350,9 @@ ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_deliverable_id_fkey FOREIGN KEY (deliverable_id) REFERENCES public.deliverables(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.notes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.notes
@@ -2290,6 +2360,9 @@ ALTER TABLE ONLY public.notes
 
 ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.notes
+    ADD CONSTRAINT notes_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;
@@ -2395,6 +2468,15 @@ ALTER TABLE ONLY public.source_images
 
 ALTER TABLE ONLY public.source_images
     ADD CONSTRAINT source_images_qa_status_fkey FOREIGN KEY (qa_status) REFERENCES public.image_qa_statuses(code);
+
+ALTER TABLE ONLY public.take_assignments
+    ADD CONSTRAINT take_assignments_assigned_by_fkey FOREIGN KEY (assigned_by) REFERENCES public.users(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.take_assignments
+    ADD CONSTRAINT take_assignments_assignee_id_fkey FOREIGN KEY (assignee_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.take_assignments
+    ADD CONSTRAINT take_assignments_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.user_preferences
     ADD CONSTRAINT user_preferences_shortcut_preset_fkey FOREIGN KEY (shortcut_preset) REFERENCES public.shortcut_presets(code);

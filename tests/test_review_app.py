@@ -573,3 +573,21 @@ def test_tablet_and_phone_layouts_do_not_scroll_sideways_and_approve_by_tap(
         approve.tap()
         expect(page.get_by_text("approved — delivery requested")).to_be_visible()
         assert reviews_of(studio, number) == [("approved", "rita")]
+
+
+def test_a_producer_assigns_a_ticked_take_and_its_row_shows_the_assignee(studio, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    log_in(page, studio, "paul")
+    page.locator(".select-take-7 input[type=checkbox]").check()
+    page.locator(".queue-assign-to select").select_option("rita")
+    page.get_by_role("button", name="Assign selected").click()
+    expect(page.get_by_text("take assigned to rita")).to_be_visible()
+    expect(page.locator(".queue-take-7 .queue-assignee")).to_have_text("rita")
+    expect(page.locator(".queue-take-8 .queue-assignee")).to_have_text("unassigned")
+    thumbnail = page.locator(".queue-take-7 .queue-thumbnail img")
+    expect(thumbnail).to_have_count(1)  # served by the signed media route, and decoded:
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 240", arg=thumbnail.element_handle()
+    )

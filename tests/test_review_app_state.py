@@ -283,9 +283,11 @@ def test_the_tray_lists_unread_notifications_and_marks_them_read(conn, studio):
     session = app.session
     assert [n.body for n in session.unread] == ["take 1 is ready"]
     assert app.tray.badge.object == '<span class="tray-badge">1</span>'
-    assert app.tray.list.object == "- ready_for_review: take 1 is ready"
+    (row,) = app.tray.list.objects
+    assert row.objects[-1].object == "**ready for review**: take 1 is ready"
     session.mark_all_read()
-    assert session.unread == [] and app.tray.list.object == "No unread notifications."
+    assert session.unread == []
+    assert app.tray.list.objects[0].object == "No unread notifications."
 
 
 def test_an_expired_session_returns_to_the_login_form_saying_why(conn, studio):

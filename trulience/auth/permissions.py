@@ -15,6 +15,7 @@ class Permission(StrEnum):
     REQUEST_REGENERATION = "request_regeneration"
     MANAGE_USERS = "manage_users"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    ASSIGN_REVIEWS = "assign_reviews"  # give a take to a reviewer, with a due date
 
 
 _VIEWER = frozenset({Permission.VIEW})
@@ -23,6 +24,7 @@ _PRODUCER = _REVIEWER | {
     Permission.MANAGE_CHARACTERS,
     Permission.MANAGE_SCENE_TYPES,
     Permission.REQUEST_REGENERATION,
+    Permission.ASSIGN_REVIEWS,
 }
 
 # Keys are the codes of the `roles` lookup table; a role missing here may do nothing.

@@ -6,10 +6,10 @@ from typing import Any
 
 import psycopg
 
-from trulience.catalog.errors import writing
+from trulience.catalog.errors import InvalidValue, writing
 from trulience.catalog.fetch import id_of, many, one
 from trulience.catalog.records import Note
-from trulience.catalog.tags import Subject
+from trulience.catalog.tags import SUBJECT_KINDS, Subject
 
 _COLUMNS = "id, author_id, parent_id, body, status, frame, created_at"
 
@@ -47,9 +47,10 @@ def add_note(
             conn,
             Note,
             f"""INSERT INTO notes (author_id, parent_id, body, frame, project_id, character_id,
-                                   scene_id, segment_id)
+                                   scene_id, segment_id, scene_type_id, deliverable_id)
                 VALUES (%(author_id)s, %(parent_id)s, %(body)s, %(frame)s, %(project_id)s,
-                        %(character_id)s, %(scene_id)s, %(segment_id)s)
+                        %(character_id)s, %(scene_id)s, %(segment_id)s, %(scene_type_id)s,
+                        %(deliverable_id)s)
                 RETURNING {_COLUMNS}""",
             subject.columns(conn)
             | {"author_id": author_id, "parent_id": reply_to, "body": body, "frame": frame},
@@ -68,6 +69,8 @@ def notes_on(conn: psycopg.Connection, subject: Subject) -> list[Note]:
                AND character_id IS NOT DISTINCT FROM %(character_id)s
                AND scene_id IS NOT DISTINCT FROM %(scene_id)s
                AND segment_id IS NOT DISTINCT FROM %(segment_id)s
+               AND scene_type_id IS NOT DISTINCT FROM %(scene_type_id)s
+               AND deliverable_id IS NOT DISTINCT FROM %(deliverable_id)s
              ORDER BY created_at, id""",
         subject.columns(conn),
     )
@@ -94,13 +97,26 @@ def scene_of_note(conn: psycopg.Connection, note_id: int) -> int | None:
 
 def threads_on_take(conn: psycopg.Connection, scene_id: int) -> list[ThreadedNote]:
     """A take's notes in reading order: each thread oldest first, replies under their note."""
+    return threads_on(conn, Subject(scene_id=scene_id))
+
+
+_SAME_SUBJECT = """project_id IS NOT DISTINCT FROM %(project_id)s
+               AND character_id IS NOT DISTINCT FROM %(character_id)s
+               AND scene_id IS NOT DISTINCT FROM %(scene_id)s
+               AND segment_id IS NOT DISTINCT FROM %(segment_id)s
+               AND scene_type_id IS NOT DISTINCT FROM %(scene_type_id)s
+               AND deliverable_id IS NOT DISTINCT FROM %(deliverable_id)s"""
+
+
+def threads_on(conn: psycopg.Connection, subject: Subject) -> list[ThreadedNote]:
+    """A subject's notes in reading order: each thread oldest first, replies under it."""
     return many(
         conn,
         ThreadedNote,
-        """WITH RECURSIVE thread AS (
+        f"""WITH RECURSIVE thread AS (
                SELECT id, parent_id, author_id, body, frame, status, created_at,
                       0 AS depth, ARRAY[id] AS path
-                 FROM notes WHERE scene_id = %s AND parent_id IS NULL
+                 FROM notes WHERE {_SAME_SUBJECT} AND parent_id IS NULL
                UNION ALL
                SELECT n.id, n.parent_id, n.author_id, n.body, n.frame, n.status, n.created_at,
                       t.depth + 1, t.path || n.id
@@ -111,8 +127,15 @@ def threads_on_take(conn: psycopg.Connection, scene_id: int) -> list[ThreadedNot
              FROM thread t JOIN users u ON u.id = t.author_id
              LEFT JOIN note_drawings d ON d.note_id = t.id
             ORDER BY t.path""",
-        (scene_id,),
+        subject.columns(conn),
     )
+
+
+def note_is_on(conn: psycopg.Connection, note_id: int, subject: Subject) -> bool:
+    """Whether the note exists and is on `subject`."""
+    query = f"SELECT 1 FROM notes WHERE id = %(note_id)s AND {_SAME_SUBJECT}"
+    params = subject.columns(conn) | {"note_id": note_id}
+    return conn.execute(query, params).fetchone() is not None
 
 
 def set_note_status(conn: psycopg.Connection, note_id: int, status: str) -> Note:
@@ -126,3 +149,62 @@ def set_note_status(conn: psycopg.Connection, note_id: int, status: str) -> Note
             "note",
             note_id,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NoteHit:
+    """A note found by text: what it is on (`subject_kind`, and its name or id as
+    `subject_key`), who wrote it, a snippet with the matched words marked, and its rank."""
+
+    id: int
+    subject_kind: str
+    subject_key: str
+    scene_id: int | None
+    author: str
+    body: str
+    snippet: str
+    rank: float
+    created_at: datetime
+
+
+# Each subject kind's key as text: a slug for named things, an id otherwise.
+_SUBJECT_KIND_SQL = """CASE WHEN n.project_id IS NOT NULL THEN 'project'
+                            WHEN n.character_id IS NOT NULL THEN 'character'
+                            WHEN n.scene_type_id IS NOT NULL THEN 'scene_type'
+                            WHEN n.scene_id IS NOT NULL THEN 'scene'
+                            WHEN n.segment_id IS NOT NULL THEN 'segment'
+                            ELSE 'deliverable' END"""
+_SUBJECT_KEY_SQL = """coalesce(p.slug, c.slug, st.slug, n.scene_id::text, n.segment_id::text,
+                               n.deliverable_id::text)"""
+
+
+def search_notes(
+    conn: psycopg.Connection, text: str, subject_kind: str | None = None, limit: int = 50
+) -> list[NoteHit]:
+    """Notes whose text matches `text` (web-search syntax: words, "a phrase", -word, or),
+    best first (then newest), optionally only those on one kind of subject."""
+    if subject_kind is not None and subject_kind not in SUBJECT_KINDS:
+        kinds = ", ".join(SUBJECT_KINDS)
+        raise InvalidValue("note search", "subject kind", subject_kind, f"must be one of {kinds}")
+    return many(
+        conn,
+        NoteHit,
+        f"""WITH q AS (SELECT websearch_to_tsquery('english', %(text)s) AS q)
+            SELECT n.id, {_SUBJECT_KIND_SQL} AS subject_kind, {_SUBJECT_KEY_SQL} AS subject_key,
+                   coalesce(n.scene_id, g.scene_id, d.scene_id) AS scene_id,
+                   u.username AS author, n.body,
+                   ts_headline('english', n.body, q.q) AS snippet,
+                   ts_rank(n.search, q.q)::float AS rank, n.created_at
+              FROM q, notes n
+              JOIN users u ON u.id = n.author_id
+              LEFT JOIN projects p ON p.id = n.project_id
+              LEFT JOIN characters c ON c.id = n.character_id
+              LEFT JOIN scene_types st ON st.id = n.scene_type_id
+              LEFT JOIN segments g ON g.id = n.segment_id
+              LEFT JOIN deliverables d ON d.id = n.deliverable_id
+             WHERE n.search @@ q.q
+               AND (%(kind)s::text IS NULL OR {_SUBJECT_KIND_SQL} = %(kind)s)
+             ORDER BY rank DESC, n.created_at DESC, n.id DESC
+             LIMIT %(limit)s""",
+        {"text": text, "kind": subject_kind, "limit": limit},
+    )

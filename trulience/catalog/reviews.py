@@ -22,7 +22,8 @@ _REVIEW_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class QueuedTake:
-    """An assembled take whose newest revision has no decision yet."""
+    """An assembled take in the review queue: its newest revision, whether anyone decided
+    on it yet, and who is to review it by when."""
 
     scene_id: int
     project: str
@@ -33,6 +34,13 @@ class QueuedTake:
     frames: int | None
     created_at: datetime
     revision: int
+    # as the review queue (view review_queue, 0020) has them; defaults for a bare listing
+    waiting_since: datetime | None = None
+    review_status: str = "awaiting"
+    assignee: str | None = None
+    due_at: datetime | None = None
+    assigned_by: str | None = None
+    overdue: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,26 +11,41 @@ from trulience.catalog.records import Tag
 
 @dataclass(frozen=True)
 class Subject:
-    """What a tag or note is attached to: exactly one of these is set."""
+    """What a tag or note is attached to: exactly one of these is set. Notes attach to all
+    of them; tags to a project, character, take (scene) or segment only."""
 
     project: str | None = None
     character: str | None = None
     scene_id: int | None = None
     segment_id: int | None = None
+    scene_type: str | None = None
+    deliverable_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """Which kind of thing this is: project, character, scene, segment, scene_type or
+        deliverable (the first one set)."""
+        for kind in SUBJECT_KINDS:
+            if getattr(self, _FIELDS[kind]) is not None:
+                return kind
+        return "none"
+
+    @property
+    def key(self) -> str:
+        """The subject's name or id, as text."""
+        return str(getattr(self, _FIELDS[self.kind], ""))
 
     def columns(self, conn: psycopg.Connection) -> dict[str, int | None]:
-        """The (project_id, character_id, scene_id, segment_id) values for this subject."""
-        given = [
-            v
-            for v in (self.project, self.character, self.scene_id, self.segment_id)
-            if v is not None
-        ]
-        if len(given) != 1:
+        """The (project_id, character_id, scene_id, segment_id, scene_type_id,
+        deliverable_id) values for this subject."""
+        given = [getattr(self, field) for field in _FIELDS.values()]
+        if sum(v is not None for v in given) != 1:
             raise InvalidValue(
                 "subject",
                 "subject",
                 None,
-                "name exactly one of project, character, scene or segment",
+                "name exactly one of project, character, scene type, take (scene), "
+                "segment or delivery",
             )
         return {
             "project_id": id_of(conn, "projects", self.project, "project")
@@ -41,7 +56,31 @@ class Subject:
             else None,
             "scene_id": self.scene_id,
             "segment_id": self.segment_id,
+            "scene_type_id": id_of(conn, "scene_types", self.scene_type, "scene type")
+            if self.scene_type
+            else None,
+            "deliverable_id": self.deliverable_id,
         }
+
+    def tag_columns(self, conn: psycopg.Connection) -> dict[str, int | None]:
+        """As `columns`, for a tag: refused for a scene type or delivery (not taggable)."""
+        if self.scene_type is not None or self.deliverable_id is not None:
+            raise InvalidValue(
+                "tag", "subject", self.kind, "tags go on a project, character, take or segment"
+            )
+        return self.columns(conn)
+
+
+# Subject kinds, in the order they are named, and the Subject field each is given by.
+_FIELDS = {
+    "project": "project",
+    "character": "character",
+    "scene_type": "scene_type",
+    "scene": "scene_id",
+    "segment": "segment_id",
+    "deliverable": "deliverable_id",
+}
+SUBJECT_KINDS = tuple(_FIELDS)
 
 
 def normalise_tag(name: str) -> str:
@@ -63,7 +102,7 @@ def tag(conn: psycopg.Connection, name: str, subject: Subject, color: str | None
                VALUES (%(tag_id)s, %(project_id)s, %(character_id)s, %(scene_id)s,
                        %(segment_id)s)
                ON CONFLICT ON CONSTRAINT entity_tags_once DO NOTHING""",
-            subject.columns(conn) | {"tag_id": tag_row.id},
+            subject.tag_columns(conn) | {"tag_id": tag_row.id},
         )
     return tag_row
 
@@ -78,7 +117,7 @@ def untag(conn: psycopg.Connection, name: str, subject: Subject) -> bool:
                   AND et.character_id IS NOT DISTINCT FROM %(character_id)s
                   AND et.scene_id IS NOT DISTINCT FROM %(scene_id)s
                   AND et.segment_id IS NOT DISTINCT FROM %(segment_id)s""",
-            subject.columns(conn) | {"name": normalise_tag(name)},
+            subject.tag_columns(conn) | {"name": normalise_tag(name)},
         )
         return cur.rowcount > 0
 
@@ -94,7 +133,7 @@ def tags_of(conn: psycopg.Connection, subject: Subject) -> list[Tag]:
               AND et.scene_id IS NOT DISTINCT FROM %(scene_id)s
               AND et.segment_id IS NOT DISTINCT FROM %(segment_id)s
             ORDER BY t.name""",
-        subject.columns(conn),
+        subject.tag_columns(conn),
     )
 
 

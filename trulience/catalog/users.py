@@ -74,3 +74,13 @@ def enabled_usernames_in_roles(conn: psycopg.Connection, roles: list[str]) -> li
         (roles,),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def users_named(conn: psycopg.Connection, usernames: list[str]) -> list[User]:
+    """The users (enabled or not) among `usernames`, by username; unknown names are left out."""
+    return many(
+        conn,
+        User,
+        f"SELECT {_COLUMNS} FROM users WHERE username = ANY(%s) ORDER BY username",
+        (usernames,),
+    )

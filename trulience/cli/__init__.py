@@ -16,6 +16,7 @@ from trulience.cli import (
     lake,
     library,
     notebooks,
+    notes,
     projects,
     scene_types,
     shares,
@@ -42,6 +43,7 @@ NOUNS = {
     "batches": batches,
     "dev": dev,
     "notebooks": notebooks,
+    "notes": notes,
 }
 
 

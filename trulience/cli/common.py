@@ -135,3 +135,21 @@ def read_json_file(path: Path) -> dict:
 def slugs(values: tuple[str, ...]) -> tuple[str, ...]:
     """Comma-separated and/or repeated option values, as one list."""
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+# The person a command acts as, where the service checks a role (assigning, writing notes).
+as_user = click.option(
+    "--as",
+    "as_user",
+    envvar="TRULIENCE_USER",
+    required=True,
+    metavar="USERNAME",
+    help="Act as this user (checked against their role); default: $TRULIENCE_USER.",
+)
+
+
+def user_named(conn: psycopg.Connection, username: str):
+    """The user a command acts as (NotFound: no such user)."""
+    from trulience.catalog.users import get_user
+
+    return get_user(conn, username)

@@ -1,6 +1,6 @@
 """`trulience generate` makes (or resumes) a take here; `trulience runs` controls a take
-between segments and shows its state; `trulience takes` reads and writes a take's review
-notes, drawn ones too (PRD-70)."""
+between segments and shows its state; `trulience takes` lists the review queue, assigns
+takes to reviewers, and reads and writes a take's review notes, drawn ones too (PRD-70)."""
 
 import json
 from pathlib import Path
@@ -13,10 +13,12 @@ from trulience.cli.common import (
     ID,
     Commands,
     actor,
+    as_user,
     catalog,
     read_json_file,
     settings,
     storage,
+    user_named,
     with_catalog,
     with_take_args,
 )
@@ -157,9 +159,9 @@ def runs_status(conn, character: str, scene_type: str, project: str | None) -> N
 
 @click.group(cls=Commands)
 def takes() -> None:
-    """Takes by id (the scene id the review queue shows): their review notes, branches
-    (other seed, params or workflow), promoting one to its cell's current take, and trims of
-    a segment's head or tail."""
+    """Takes by id (the scene id the review queue shows): the review queue and assigning
+    takes to reviewers, a take's review notes, branches (other seed, params or workflow),
+    promoting one to its cell's current take, and trims of a segment's head or tail."""
 
 
 @takes.command("notes")
@@ -225,7 +227,6 @@ def takes_note(
     drawn = " (drawn)" if drawing is not None else ""
     where = "" if note.frame is None else f" at frame {note.frame}"
     click.echo(f"note {note.id} added to take {take_id}{where}{drawn}")
-
 
 
 def _param(text: str) -> tuple[str, object]:
@@ -315,6 +316,80 @@ def takes_trim(conn, take_id: int, segment: int, head: int, tail: int, reason: s
     click.echo(
         f"segment {segment} trimmed (head {head}, tail {tail}): {done.frames} frames, "
         f"{done.reencoded_frames} re-encoded, revision {done.revision}"
+    )
+
+
+@takes.command("assign")
+@click.argument("take_id", type=ID)
+@click.argument("user")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due by the end of DATE (UTC).")
+@as_user
+@with_catalog
+def takes_assign(conn, take_id: int, user: str, due, as_user: str) -> None:
+    """Ask USER (a reviewer, producer or admin) to review take TAKE_ID (its scene id), by
+    --due DATE; replaces an earlier assignment and tells USER. Producers and admins only."""
+    from trulience.review.queue import assign, due_day
+
+    made = assign(conn, user_named(conn, as_user), take_id, user, due and due.date())
+    when = "no due date" if made.due_at is None else f"due {due_day(made.due_at)}"
+    click.echo(f"take {made.scene_id}: assigned to {made.assignee} by {made.assigned_by}, {when}")
+
+
+@takes.command("queue")
+@click.option("--mine", is_flag=True, help="Only the takes assigned to you.")
+@click.option("--unassigned", is_flag=True, help="Only the takes nobody is assigned.")
+@click.option("--overdue", is_flag=True, help="Only takes past their due date, not yet decided.")
+@click.option("--project", help="Only this project's takes.")
+@click.option("--character", help="Only this character's takes.")
+@click.option(
+    "--status",
+    type=click.Choice(["awaiting", "flagged", "rejected", "approved", "all"]),
+    default="awaiting",
+    show_default=True,
+    help="Review status of the take's newest revision.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["age", "due", "character", "status"]),
+    default="age",
+    show_default=True,
+)
+@as_user
+@with_catalog
+def takes_queue(conn, mine, unassigned, overdue, project, character, status, sort, as_user):
+    """The review queue: each take's id, cell, revision, status, age, assignee, due date."""
+    from trulience.review.queue import QueueFilters, queue
+
+    if mine and unassigned:
+        raise click.UsageError("--mine and --unassigned exclude each other")
+    filters = QueueFilters(
+        project=project,
+        character=character,
+        review_status=None if status == "all" else status,
+        assignee="mine" if mine else "unassigned" if unassigned else None,
+        overdue=overdue,
+    )
+    found = queue(conn, user_named(conn, as_user), filters, sort)
+    if not found:
+        click.echo("no takes in the queue match")
+    for take in found:
+        click.echo(describe_queued(take))
+
+
+def describe_queued(take) -> str:
+    """One line of the queue: id, cell, revision, status, waiting time, assignee, due."""
+    from datetime import UTC, datetime
+
+    from trulience.review.queue import due_day
+
+    waited = datetime.now(UTC) - (take.waiting_since or take.created_at)
+    hours = int(waited.total_seconds() // 3600)
+    age = f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h"
+    due = "" if take.due_at is None else f" due {due_day(take.due_at)}"
+    return (
+        f"{take.scene_id:>6}  {take.project}/{take.character}/{take.scene_type} take {take.take}"
+        f" r{take.revision}  {take.review_status:<8} {age:>6}  "
+        f"{take.assignee or '(unassigned)'}{due}{'  OVERDUE' if take.overdue else ''}"
     )
 
 

@@ -29,6 +29,7 @@ from trulience.notify.notifications import (
     withdraw_for_review,
 )
 from trulience.review.drawn_notes import flatten_on_take, keep_drawing
+from trulience.review.mentions import notify_mentions
 from trulience.storage import Storage
 
 Actor = User | str  # a User, or the token of a session
@@ -341,10 +342,10 @@ def add_note(
     drawing: dict[str, Any] | str | None = None,
     storage: Storage | None = None,
 ) -> Note:
-    """Write a note on a take, optionally at a frame or as a reply within the same take.
-    With `drawing` (Drawing JSON, PRD-70) the note is at the drawing's frame: the drawing is
-    checked, flattened over that frame of the take's video into `storage` and recorded with
-    the note, all or nothing."""
+    """Write a note on a take, optionally at a frame or as a reply within the same take;
+    each user it @mentions is told once. With `drawing` (Drawing JSON, PRD-70) the note is
+    at the drawing's frame: the drawing is checked, flattened over that frame of the take's
+    video into `storage` and recorded with the note, all or nothing."""
     with _as(conn, actor, Permission.WRITE_NOTES) as user:
         if reply_to is not None and catalog_notes.scene_of_note(conn, reply_to) != scene_id:
             raise InvalidValue("note", "reply_to", reply_to, f"is not a note on scene {scene_id}")
@@ -364,6 +365,7 @@ def add_note(
             f"{user.username} {'drew' if drawn else 'wrote'} a note on scene {scene_id}{where}",
             users=others,
         )
+        notify_mentions(conn, user, note, Subject(scene_id=scene_id))
         if drawn is not None and storage is not None:  # last: nothing after it can fail
             keep_drawing(conn, storage, scene_id, note.id, drawn)
         return note
