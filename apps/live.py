@@ -7,8 +7,8 @@ handed to the sessions subscribed to it, *on their own Bokeh document*
 (`doc.add_next_tick_callback`, the one document call Bokeh allows from another thread), so
 a callback may change widgets as any click handler does. A session that is destroyed is
 dropped. The database restarting never reaches a session: the thread reconnects with
-backoff and then tells every subscriber `{"kind": "resync"}` (events sent meanwhile were
-lost; a page re-reads what it shows).
+backoff and then tells every subscriber `{"kind": "resync", "scene_id": <its take>}` (or
+`"room"`): events sent meanwhile were lost, and a page re-reads what it shows.
 """
 
 import itertools
@@ -59,9 +59,12 @@ def _key_of(event: events.Event) -> tuple[str, int] | None:
 
 
 class Hub:
-    """The process's listener on one database and who listens through it (see module)."""
+    """The process's listener on one database and who listens through it (see module);
+    it starts listening with its first subscriber."""
 
-    def __init__(self, url: str, *, poll_s: float = POLL_S, backoff_s=BACKOFF_S):
+    def __init__(
+        self, url: str, *, poll_s: float = POLL_S, backoff_s: tuple[float, float] = BACKOFF_S
+    ):
         self.url, self.poll_s, self.backoff_s = url, poll_s, backoff_s
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -72,7 +75,7 @@ class Hub:
         self._publisher: psycopg.Connection | None = None
         self._publish_lock = threading.Lock()
         self._thread = threading.Thread(target=self._listen, name="trulience-live", daemon=True)
-        self._thread.start()
+        self._started = False  # listening starts with the first subscriber
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -96,6 +99,9 @@ class Hub:
             watch = doc is not None and id(doc) not in self._watched_docs
             if watch:
                 self._watched_docs.add(id(doc))
+            if not self._started:
+                self._started = True
+                self._thread.start()
         if watch:
             doc.on_session_destroyed(lambda _context, doc=doc: self._forget(doc))
         return lambda: self._unsubscribe(number)
@@ -170,8 +176,10 @@ class Hub:
     def _deliver_all(self, payload: dict[str, Any]) -> None:
         with self._lock:
             everyone = list(self._subscribers.values())
-        for subscriber in everyone:
-            self._deliver(subscriber, payload)
+        for subscriber in everyone:  # each hears it about its own take or room
+            channel, number = subscriber.key
+            field = "scene_id" if channel == events.REVIEW else "room"
+            self._deliver(subscriber, payload | {field: number})
 
     def _deliver(self, subscriber: _Subscriber, payload: dict[str, Any]) -> None:
         """Schedule the callback on its session's document; a failing callback is logged
@@ -194,7 +202,8 @@ class Hub:
     def stop(self, timeout_s: float = 5) -> None:
         """Stop listening (tests; a served process's daemon thread ends with it)."""
         self._stop.set()
-        self._thread.join(timeout_s)
+        if self._started:
+            self._thread.join(timeout_s)
         with self._publish_lock:
             if self._publisher is not None:
                 self._publisher.close()

@@ -20,8 +20,11 @@ player, `apps/review_player.py`), the parts that show it are `apps/review_views.
 import panel as pn
 
 from apps import theme
+from apps.live import hub
 from apps.login import Login, SignedIn
 from apps.review_player_view import PlayerView
+from apps.review_room import ReviewRoom
+from apps.review_room_views import RoomView
 from apps.review_state import ReviewSession
 from apps.review_views import DecisionsView, NotesView, QueueView, TrayView, wrapping
 from apps.shortcuts import ShortcutKeys
@@ -39,10 +42,15 @@ class ReviewApp:
         self.url = database_url(settings)
         # Anyone who may view may open the review app; deciding is checked per action.
         self.login = Login(self.url, "review", Permission.VIEW, self._signed_in, self._signed_out)
+        live = hub(self.url)  # the process's listener: others' notes, decisions, rooms
         self.session = session = ReviewSession(
-            self.url, Storage(settings.storage_url, settings.storage_options), self.login.expired
+            self.url,
+            Storage(settings.storage_url, settings.storage_options),
+            self.login.expired,
+            live,
         )
         player = session.player
+        self.room = self._room(live)
         self.shortcuts = ShortcutKeys(
             {
                 "back": lambda: player.step(-1),
@@ -99,6 +107,9 @@ class ReviewApp:
         self.session.param.watch(lambda e: entitle(e.new), "take")
         viewer = self.picture.__panel__()
         side = pn.Column(
+            RoomView(
+                self.room, lambda: None if self.session.take is None else self.session.take.scene_id
+            ),
             self.decisions,
             self.notes,
             self.shortcuts.legend,
@@ -113,6 +124,20 @@ class ReviewApp:
             pn.FlexBox(viewer, side, flex_wrap="wrap", gap="16px", sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+    def _room(self, live) -> ReviewRoom:
+        """The session's review room: left when the take closes or the user signs out."""
+        session, player = self.session, self.session.player
+        room = ReviewRoom(
+            player,
+            live,
+            session.actions,
+            lambda: None if session.user is None else session.user.username,
+            # today's player decodes a frame only when asked to show one
+            redraw=lambda: player.frame is None or player.show_frame(),
+        )
+        session.param.watch(lambda _: room.leave(), "take")
+        return room
 
     def _show(self) -> None:
         for name, view in self.views.items():

@@ -2,10 +2,11 @@
 
 `ReviewSession` holds what the page shows: the signed-in user and what their role may do,
 the queue and its filters, the open take and the frame on screen, the notes, the questions
-asked (open notes) and the Undo offers. Its methods are the app's actions: each calls
-`trulience.review` (or `trulience.notify`) with the session's token through one
-`ActionRunner`, which maps a refusal once. The views in `apps/review_views.py` watch these
-parameters and call these methods; a plain Python test drives them against the database.
+asked (open notes) and the Undo offers; others' notes and decisions arrive live (PRD-11).
+Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
+with the session's token through one `ActionRunner`, which maps a refusal once. The views in
+`apps/review_views.py` watch these parameters and call these methods; a plain test drives
+them against the database.
 """
 
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import param
 
 from apps.actions import ActionRunner, refusal
+from apps.live import Hub
+from apps.review_news import news
 from apps.review_player import Player, segment_spans
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
@@ -77,15 +80,23 @@ class ReviewSession(param.Parameterized):
     notes = param.List([], doc="The open take's threaded notes.")
     replying_to = param.ClassSelector(class_=ThreadedNote, default=None, allow_None=True)
 
-    def __init__(self, url: str, storage: Storage, expired: Callable[[AuthError], None]):
+    def __init__(
+        self,
+        url: str,
+        storage: Storage,
+        expired: Callable[[AuthError], None],
+        live: Hub | None = None,
+    ):
         super().__init__()
         self.url = url
+        self.live, self._unsubscribe = live, None  # live None: no live events
         self.token: str | None = None
         self.actions = ActionRunner(expired, self.say)
         self.player = Player(storage, self.actions)
         self.offer = UndoOffer(self.undo)
         self.queue_offer = UndoOffer(self.undo)
         self.param.watch(lambda *_: self.list_takes(), ["project", "character"])
+        self.param.watch(lambda e: e.new is None and self.stop_hearing(), "take")
 
     def say(self, message: str, kind: str = "info") -> None:
         """Say `message` in the player's notice box (kind: a Bootstrap alert type)."""
@@ -224,6 +235,7 @@ class ReviewSession(param.Parameterized):
             found = self._call(current_segments, take.scene_id)
             self.player.show(segment_spans({i: s.frames for i, s in found.items()}))
         self.show_notes()
+        self.hear(take)
 
     # -- decisions -----------------------------------------------------------------------
 
@@ -362,3 +374,27 @@ class ReviewSession(param.Parameterized):
         done = self.actions.run(lambda: self._call(notes_for, self.token, take.scene_id))
         if done is not None:
             self.notes = done.value
+
+    # -- live: other reviewers' notes and decisions (PRD-11) ------------------------------
+
+    def hear(self, take: Take) -> None:
+        """Follow the catalog's events about `take` (and no other) on this session's page."""
+        self.stop_hearing()
+        if self.live is not None:
+            self._unsubscribe = self.live.subscribe(take.scene_id, self.heard)
+
+    def stop_hearing(self) -> None:
+        """No more events (the take was closed, or the user signed out)."""
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def heard(self, event: dict[str, Any]) -> None:
+        """An event about the open take: re-read its notes and say what someone else did."""
+        take = self.take
+        if take is None or self.token is None or event.get("scene_id") != take.scene_id:
+            return  # a late event about a take no longer open
+        self.show_notes()
+        said = news(event, None if self.user is None else self.user.display_name)
+        if said is not None:
+            self.say(said, "info")

@@ -79,7 +79,9 @@ def studio(conn: psycopg.Connection) -> dict[str, int]:
 @pytest.fixture
 def hub(db_url: str) -> Iterator[Hub]:
     started = Hub(db_url, poll_s=0.05, backoff_s=(0.05, 0.2))
+    unsubscribe = started.subscribe(0, lambda _: None, doc=FakeDocument())  # starts it
     assert started.connected.wait(5), "the hub did not connect"
+    unsubscribe()
     yield started
     started.stop()
 
@@ -212,7 +214,7 @@ def test_hub_reconnects_after_its_connection_is_killed_and_says_resync(conn, stu
     )
     wait_for(lambda: doc.ticks, what="the resync after reconnecting")
     doc.run_ticks()
-    assert heard == [{"kind": "resync"}] and hub.connected.is_set()
+    assert heard == [{"kind": "resync", "scene_id": studio["take"]}] and hub.connected.is_set()
     add_note(conn, rita(conn), studio["take"], "after the restart", frame=4)
     wait_for(lambda: doc.ticks, what="a note after reconnecting")
     doc.run_ticks()
