@@ -33,6 +33,8 @@ RESYNC = {"kind": "resync"}
 POLL_S = 0.5
 # Reconnecting after the database went away: first wait, doubling up to the longest.
 BACKOFF_S = (0.2, 10.0)
+# How long the first subscriber waits for the listener to be listening.
+FIRST_CONNECT_S = 2.0
 
 
 class Document(Protocol):
@@ -99,9 +101,12 @@ class Hub:
             watch = doc is not None and id(doc) not in self._watched_docs
             if watch:
                 self._watched_docs.add(id(doc))
-            if not self._started:
+            starting = not self._started
+            if starting:
                 self._started = True
                 self._thread.start()
+        if starting:  # the first subscriber waits (a little) until nothing can be missed
+            self.connected.wait(FIRST_CONNECT_S)
         if watch:
             doc.on_session_destroyed(lambda _context, doc=doc: self._forget(doc))
         return lambda: self._unsubscribe(number)

@@ -154,19 +154,20 @@ class ReviewRoom(param.Parameterized):
 
     # -- what the player does --------------------------------------------------------------
 
-    def _moved(self, event: param.parameterized.Event) -> None:
+    def _moved(self, *changes: param.parameterized.Event) -> None:
         if self._applying:
             return
+        changed = {change.name: change.new for change in changes}
+        # a step of playback (its own, in a follower): the index moved while playing
+        playback = "playing" not in changed and self.player.playing
         if self.role == PRESENTER:
-            playing_step = event.name == "index" and self.player.playing
-            if not playing_step or time.monotonic() - self._sent_at >= RESYNC_S:
+            if not playback or time.monotonic() - self._sent_at >= RESYNC_S:
                 self._send_state()
-        elif self.role == FOLLOWER and self._state is not None:
-            # the follower's own playback moving on, or stopping at the end, stays
-            playback = event.name == "index" and self.player.playing
-            stopped = event.name == "playing" and not event.new
-            if not (playback or stopped):
-                self._apply()
+            return
+        # a follower's own playback moving on, or stopping, stays; anything else is undone
+        own_playback = playback or changed.get("playing") is False
+        if self.role == FOLLOWER and self._state is not None and not own_playback:
+            self._apply()
 
     def _send_state(self) -> None:
         self._sent_at = time.monotonic()
