@@ -21,3 +21,10 @@ def news(event: dict[str, Any], me: str | None) -> str | None:
     if kind == "decision" and action == "delete":
         return f"{by} took back a decision ({event.get('decision')})"
     return None
+
+
+def already_shown(event: dict[str, Any], note_ids: set[int]) -> bool:
+    """Whether the event is a new note the page already shows (one's own, just written,
+    re-read when it was added), so it needs no second read."""
+    kind, action = event.get("kind"), event.get("action")
+    return kind == "note" and action == "insert" and event.get("id") in note_ids

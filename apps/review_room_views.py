@@ -26,7 +26,7 @@ class RoomView(pn.viewable.Viewer):
         )
         self.leave.on_click(lambda _: room.leave())
         self.who = pn.pane.Markdown("", css_classes=["room-who"])
-        room.param.watch(lambda _: self._follow(), ["role", "presenter", "followers"])
+        room.param.watch(lambda *_: self._follow(), ["role", "presenter", "followers"])
         self._follow()
 
     def _follow(self) -> None:

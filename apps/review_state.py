@@ -16,7 +16,7 @@ import param
 
 from apps.actions import ActionRunner, refusal
 from apps.live import Hub
-from apps.review_news import news
+from apps.review_news import already_shown, news
 from apps.review_player import Player, segment_spans
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
@@ -89,7 +89,7 @@ class ReviewSession(param.Parameterized):
     ):
         super().__init__()
         self.url = url
-        self.live, self._unsubscribe = live, None  # live None: no live events
+        self.live, self._unsubscribe = live, lambda: None  # live None: no live events
         self.token: str | None = None
         self.actions = ActionRunner(expired, self.say)
         self.player = Player(storage, self.actions)
@@ -385,16 +385,16 @@ class ReviewSession(param.Parameterized):
 
     def stop_hearing(self) -> None:
         """No more events (the take was closed, or the user signed out)."""
-        unsubscribe, self._unsubscribe = self._unsubscribe, None
-        if unsubscribe is not None:
-            unsubscribe()
+        self._unsubscribe()
+        self._unsubscribe = lambda: None
 
     def heard(self, event: dict[str, Any]) -> None:
         """An event about the open take: re-read its notes and say what someone else did."""
         take = self.take
         if take is None or self.token is None or event.get("scene_id") != take.scene_id:
             return  # a late event about a take no longer open
-        self.show_notes()
+        if not already_shown(event, {note.id for note in self.notes}):
+            self.show_notes()
         said = news(event, None if self.user is None else self.user.display_name)
         if said is not None:
             self.say(said, "info")

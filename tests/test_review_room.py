@@ -195,3 +195,17 @@ def test_a_review_page_shows_another_reviewer_s_note_live_and_says_so(conn, db_u
     decide(conn, rita, scene, "flag", acknowledge_open_notes=True)
     time.sleep(0.3)
     assert doc.ticks == []
+
+
+def test_the_room_view_follows_who_presents_and_who_follows(pages):
+    from apps.review_room_views import RoomView
+
+    presenter, follower = pages
+    shown, followed = RoomView(presenter.room, lambda: TAKE), RoomView(follower.room, lambda: TAKE)
+    assert shown.start.visible and not shown.leave.visible
+    presenter.act(lambda: presenter.room.start(TAKE))
+    follower.act(lambda: follower.room.join(TAKE))
+    settle(presenter, follower, until=lambda: follower.room.presenter == "rita")
+    assert shown.who.object == "**Presenting** · following: nina"
+    assert followed.who.object.startswith("**Following rita**")
+    assert followed.leave.visible and not followed.join.visible
