@@ -192,7 +192,15 @@ class Hub:
 
         def run() -> None:
             try:
-                subscriber.callback(dict(payload))
+                if subscriber.doc is None:
+                    subscriber.callback(dict(payload))
+                    return
+                from panel.io.state import set_curdoc  # as Panel's own scheduled callbacks do
+
+                # the session's document as Panel's current one: widgets made now (a list
+                # of notes re-read) belong to it and answer their clicks
+                with set_curdoc(subscriber.doc):
+                    subscriber.callback(dict(payload))
             except Exception:  # a session's bug stays in that session
                 log.exception("live event callback failed for %s", subscriber.key)
 

@@ -20,7 +20,7 @@ player, `apps/review_player.py`), the parts that show it are `apps/review_views.
 import panel as pn
 
 from apps import theme
-from apps.live import hub
+from apps.live import Hub, hub
 from apps.login import Login, SignedIn
 from apps.review_player_view import PlayerView
 from apps.review_room import ReviewRoom
@@ -42,7 +42,9 @@ class ReviewApp:
         self.url = database_url(settings)
         # Anyone who may view may open the review app; deciding is checked per action.
         self.login = Login(self.url, "review", Permission.VIEW, self._signed_in, self._signed_out)
-        live = hub(self.url)  # the process's listener: others' notes, decisions, rooms
+        # the process's listener (others' notes, decisions, rooms) for a served page; a
+        # page built in plain Python has no document to run events on
+        live = hub(self.url) if pn.state.curdoc is not None else None
         self.session = session = ReviewSession(
             self.url,
             Storage(settings.storage_url, settings.storage_options),
@@ -125,7 +127,7 @@ class ReviewApp:
             sizing_mode="stretch_width",
         )
 
-    def _room(self, live) -> ReviewRoom:
+    def _room(self, live: Hub | None) -> ReviewRoom:
         """The session's review room: left when the take closes or the user signs out."""
         session, player = self.session, self.session.player
         room = ReviewRoom(

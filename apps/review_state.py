@@ -127,7 +127,7 @@ class ReviewSession(param.Parameterized):
         """After logout or a refused session: back to the login form."""
         self.token = None
         self.player.close()
-        self.param.update(take=None, user=None, screen="login")
+        self.param.update(take=None, user=None, notes=[], screen="login")
 
     # -- queue and notifications ---------------------------------------------------------
 
@@ -367,12 +367,12 @@ class ReviewSession(param.Parameterized):
         )
 
     def show_notes(self) -> None:
-        """Re-read the open take's notes (other reviewers' notes and replies appear too)."""
+        """Re-read the open take's notes; the same again leave the list (and a click) be."""
         take = self.take
         if take is None or self.token is None:
             return
         done = self.actions.run(lambda: self._call(notes_for, self.token, take.scene_id))
-        if done is not None:
+        if done is not None and (done.value != self.notes or not done.value):
             self.notes = done.value
 
     # -- live: other reviewers' notes and decisions (PRD-11) ------------------------------
