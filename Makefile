@@ -42,14 +42,14 @@ dev: install
 	$(BIN)/trulience dev
 
 review: install
-	$(BIN)/panel serve apps/review.py --address 127.0.0.1
+	$(BIN)/panel serve apps/review.py apps/share.py --plugins apps.media_routes --address 127.0.0.1
 
 dashboards: install
-	$(BIN)/panel serve apps/dashboards.py --address 127.0.0.1 --port 5007
+	$(BIN)/panel serve apps/dashboards.py --plugins apps.media_routes --address 127.0.0.1 --port 5007
 
 # Its own port, so it runs beside `make review` (5006) and `make dashboards` (5007).
 compare: install
-	$(BIN)/panel serve apps/compare.py --address 127.0.0.1 --port 5008
+	$(BIN)/panel serve apps/compare.py --plugins apps.media_routes --address 127.0.0.1 --port 5008
 
 # JupyterLab over notebooks/ on 127.0.0.1:8888 (TRULIENCE_NOTEBOOK_PORT); it prints its URL.
 notebooks: install

@@ -82,6 +82,7 @@ class Player(param.Parameterized):
     zoom_region = param.Selector(objects=[ZOOM_OFF, *REGIONS], default=ZOOM_OFF)
     zoom_factor = param.Selector(objects=list(FACTORS), default=FACTORS[0])
     playing = param.Boolean(False)
+    drawing = param.Dict(None, allow_None=True, doc="The Drawing JSON on the frame shown.")
 
     def __init__(self, storage: Storage, actions: ActionRunner):
         super().__init__()

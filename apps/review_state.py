@@ -5,8 +5,12 @@ the queue and its filters, the open take and the frame on screen, the notes, the
 asked (open notes) and the Undo offers; others' notes and decisions arrive live (PRD-11).
 Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
 with the session's token through one `ActionRunner`, which maps a refusal once. The views in
-`apps/review_views.py` watch these parameters and call these methods; a plain test drives
-them against the database.
+`apps/review_views.py` watch these parameters and call these methods; a plain Python test
+drives them against the database.
+
+Why this module is long: the house keeps one state object per page, and the review page's
+actions (queue, decisions, notes, trims, sensitivity, live events) are many; each is a few
+lines over one service call, so splitting the class would only scatter one page's state.
 """
 
 from collections.abc import Callable
@@ -17,14 +21,15 @@ import param
 from apps.actions import ActionRunner, refusal
 from apps.live import Hub
 from apps.review_news import already_shown, news
-from apps.review_player import Player, segment_spans
+from apps.review_player import Player, segment_spans, storyboard_key
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
 from trulience.auth.permissions import Permission, allows
 from trulience.catalog.database import connect
 from trulience.catalog.records import User
-from trulience.catalog.scenes import current_segments
+from trulience.catalog.trims import shown_frames
+from trulience.delivery.trims import trim_segment
 from trulience.errors import TrulienceError
 from trulience.notify import mark_read, unread
 from trulience.review import (
@@ -42,6 +47,7 @@ from trulience.review import (
     undo_decision,
 )
 from trulience.review.regenerate import reject_segment
+from trulience.review.sensitivity import blurred_copy, blurred_for
 from trulience.storage import Storage
 
 if TYPE_CHECKING:  # the login form is Panel; the session is not
@@ -79,6 +85,7 @@ class ReviewSession(param.Parameterized):
     pending_verb = param.String(None, allow_None=True, doc="The decision asked about.")
     notes = param.List([], doc="The open take's threaded notes.")
     replying_to = param.ClassSelector(class_=ThreadedNote, default=None, allow_None=True)
+    sensitive = param.Boolean(False, doc="The open take is shown blurred until revealed.")
 
     def __init__(
         self,
@@ -232,10 +239,65 @@ class ReviewSession(param.Parameterized):
         self.close_reply()
         self.screen = "player"
         if self.player.load(take):
-            found = self._call(current_segments, take.scene_id)
-            self.player.show(segment_spans({i: s.frames for i, s in found.items()}))
+            self.player.show(segment_spans(self._call(shown_frames, take.scene_id)))
+        self._blur_if_sensitive(take)
         self.show_notes()
         self.hear(take)
+
+    # -- sensitivity and trims -----------------------------------------------------------
+
+    def _blur_if_sensitive(self, take: Take) -> None:
+        """Blur the open take (its storyboard the blurred copy) when it is sensitive and the
+        user chose to blur such media."""
+        done = self.actions.run(
+            lambda: self._call(lambda c: blurred_for(c, self._user(c), take.scene_id))
+        )
+        self.sensitive = bool(done and done.value)
+        if self.sensitive:
+            self.player.storyboard = self._storyboard(take, blurred=True)
+
+    def reveal(self) -> None:
+        """Show the open sensitive take as it is (this take only, until it is opened again)."""
+        if self.take is not None and self.sensitive:
+            self.sensitive = False
+            self.player.storyboard = self._storyboard(self.take, blurred=False)
+
+    def _storyboard(self, take: Take, *, blurred: bool) -> bytes | None:
+        storage = self.player.storage
+        key = None if take.uri is None else storyboard_key(storage.key_of(take.uri))
+        if key is None or not storage.exists(key):
+            return None
+        return storage.read_bytes(blurred_copy(storage, key) if blurred else key)
+
+    def trim(self, head: int, tail: int) -> bool:
+        """Trim `head` and `tail` frames from the segment on screen and reassemble the take;
+        the player then shows the new revision at the same segment. Whether it was trimmed."""
+        take, span = self.take, self.player.segment()
+        if take is None or self.token is None:
+            return False
+        if span is None:
+            self.say("no committed segment covers this frame", "warning")
+            return False
+        done = self.actions.run(
+            lambda: self._call(
+                trim_segment, self.token, self.player.storage, take.scene_id, span.index, head, tail
+            )
+        )
+        if done is None:
+            return False
+        fresh = self.actions.run(lambda: self._call(review_queue, self.token))
+        again = (
+            next((t for t in fresh.value if t.scene_id == take.scene_id), None) if fresh else None
+        )
+        if again is not None:
+            self.open_take(again)
+            self.player.go_to(span.start)
+        self.say(
+            f"segment {span.index} trimmed (head {head}, tail {tail}): "
+            f"{done.value.frames} frames, revision {done.value.revision}",
+            "success",
+        )
+        return True
 
     # -- decisions -----------------------------------------------------------------------
 
@@ -326,14 +388,26 @@ class ReviewSession(param.Parameterized):
         return True
 
     def write_note(self, body: str) -> bool:
-        """Add a note at the frame on screen; whether it was added."""
+        """Add a note at the frame on screen, with what is drawn on it (the player's
+        `drawing`, cleared once saved); whether it was added."""
         take, token, frame = self.take, self.token, self.player.index
+        drawing, storage = self.player.drawing, self.player.storage
         if take is None or token is None or not body:
             return False
-        return self._note_action(
-            lambda: self._call(add_note, token, take.scene_id, body, frame=frame),
-            f"note added at frame {frame}",
+        added = self._note_action(
+            lambda: self._call(
+                add_note, token, take.scene_id, body, frame=frame, drawing=drawing, storage=storage
+            ),
+            f"{'drawn ' if drawing else ''}note added at frame {frame}",
         )
+        if added:
+            self.player.drawing = None
+        return added
+
+    def overlays(self) -> list[dict[str, Any]]:
+        """The open take's drawn notes for the player: [{"frame": n, "drawing": {...}}]."""
+        drawn = [n.drawing for n in self.notes if n.drawing is not None]
+        return [{"frame": d["frame"], "drawing": d} for d in drawn]
 
     def start_reply(self, note: ThreadedNote) -> None:
         """Open the reply box under the notes, for a reply to `note`."""

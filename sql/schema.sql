@@ -488,9 +488,17 @@ CREATE TABLE public.scenes (
     prompt_worker text,
     prompt_segment integer,
     prompt_submitted_at timestamp with time zone,
+    branch text DEFAULT 'main'::text NOT NULL,
+    branch_overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
+    promoted boolean DEFAULT false NOT NULL,
+    promoted_by text,
+    promoted_at timestamp with time zone,
+    CONSTRAINT scenes_branch_format CHECK ((branch ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
+    CONSTRAINT scenes_branch_overrides_object CHECK ((jsonb_typeof(branch_overrides) = 'object'::text)),
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
     CONSTRAINT scenes_frames_positive CHECK ((frames > 0)),
     CONSTRAINT scenes_planned_segments_positive CHECK ((planned_segments > 0)),
+    CONSTRAINT scenes_promotion_complete CHECK ((promoted = ((promoted_by IS NOT NULL) AND (promoted_at IS NOT NULL)))),
     CONSTRAINT scenes_prompt_complete CHECK ((((prompt_id IS NULL) = (prompt_worker IS NULL)) AND ((prompt_id IS NULL) = (prompt_segment IS NULL)) AND ((prompt_id IS NULL) = (prompt_submitted_at IS NULL)))),
     CONSTRAINT scenes_prompt_id_not_blank CHECK ((btrim(prompt_id) <> ''::text)),
     CONSTRAINT scenes_prompt_segment_not_negative CHECK ((prompt_segment >= 0)),
@@ -498,6 +506,12 @@ CREATE TABLE public.scenes (
     CONSTRAINT scenes_take_positive CHECK ((take > 0)),
     CONSTRAINT scenes_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
+
+COMMENT ON CONSTRAINT scenes_branch_format ON public.scenes IS 'a branch name is lower-case letters, digits, dot, dash or underscore (at most 63)';
+
+COMMENT ON CONSTRAINT scenes_branch_overrides_object ON public.scenes IS 'a branch''s overrides must be a JSON object (seed, params, workflow)';
+
+COMMENT ON CONSTRAINT scenes_promotion_complete ON public.scenes IS 'a promoted take records who promoted it and when; a take not promoted records neither';
 
 CREATE TABLE public.segments (
     id bigint NOT NULL,
@@ -669,6 +683,7 @@ CREATE TABLE public.characters (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('simple'::regconfig, ((((slug || ' '::text) || replace(slug, '-'::text, ' '::text)) || ' '::text) || name)), 'A'::"char") || setweight(jsonb_to_tsvector('simple'::regconfig, metadata, '["string"]'::jsonb), 'B'::"char"))) STORED,
+    rating text DEFAULT 'general'::text NOT NULL,
     CONSTRAINT characters_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT characters_metadata_version_positive CHECK ((metadata_version > 0)),
     CONSTRAINT characters_name_not_blank CHECK ((btrim(name) <> ''::text)),
@@ -796,6 +811,62 @@ ALTER TABLE public.characters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.content_ratings (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT content_ratings_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT content_ratings_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.segment_trims (
+    id bigint NOT NULL,
+    segment_id bigint NOT NULL,
+    head integer DEFAULT 0 NOT NULL,
+    tail integer DEFAULT 0 NOT NULL,
+    by_user text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    reason text,
+    CONSTRAINT segment_trims_by_not_blank CHECK ((btrim(by_user) <> ''::text)),
+    CONSTRAINT segment_trims_head_not_negative CHECK ((head >= 0)),
+    CONSTRAINT segment_trims_tail_not_negative CHECK ((tail >= 0))
+);
+
+COMMENT ON CONSTRAINT segment_trims_by_not_blank ON public.segment_trims IS 'a trim records who made it';
+
+COMMENT ON CONSTRAINT segment_trims_head_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the head';
+
+COMMENT ON CONSTRAINT segment_trims_tail_not_negative ON public.segment_trims IS 'a trim removes a whole, non-negative number of frames from the tail';
+
+CREATE VIEW public.current_segment_frames AS
+ SELECT g.id AS segment_id,
+    g.scene_id,
+    g.index,
+    g.frames AS made_frames,
+    COALESCE(t.head, 0) AS head,
+    COALESCE(t.tail, 0) AS tail,
+    ((g.frames - COALESCE(t.head, 0)) - COALESCE(t.tail, 0)) AS frames
+   FROM (public.segments g
+     LEFT JOIN LATERAL ( SELECT x.head,
+            x.tail
+           FROM public.segment_trims x
+          WHERE (x.segment_id = g.id)
+          ORDER BY x.at DESC, x.id DESC
+         LIMIT 1) t ON (true))
+  WHERE g.current;
+
+CREATE VIEW public.current_takes AS
+ SELECT DISTINCT ON (project_id, character_id, scene_type_id) project_id,
+    character_id,
+    scene_type_id,
+    id AS scene_id,
+    take,
+    branch,
+    promoted
+   FROM public.scenes s
+  WHERE (promoted OR (branch = 'main'::text))
+  ORDER BY project_id, character_id, scene_type_id, promoted DESC, take DESC;
 
 CREATE TABLE public.deliverable_statuses (
     code text NOT NULL,
@@ -967,6 +1038,43 @@ CREATE TABLE public.metadata_sync (
     CONSTRAINT metadata_sync_sha256_format CHECK (public.is_sha256(sidecar_sha256)),
     CONSTRAINT metadata_sync_uri_not_blank CHECK ((btrim(sidecar_uri) <> ''::text)),
     CONSTRAINT metadata_sync_version_positive CHECK ((synced_version > 0))
+);
+
+CREATE TABLE public.note_drawings (
+    id bigint NOT NULL,
+    note_id bigint NOT NULL,
+    frame integer NOT NULL,
+    vector jsonb NOT NULL,
+    png_uri text NOT NULL,
+    png_sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT note_drawings_frame_not_negative CHECK ((frame >= 0)),
+    CONSTRAINT note_drawings_png_sha256_format CHECK (public.is_sha256(png_sha256)),
+    CONSTRAINT note_drawings_png_uri_not_blank CHECK ((btrim(png_uri) <> ''::text)),
+    CONSTRAINT note_drawings_vector_frame CHECK (((vector -> 'frame'::text) = to_jsonb(frame))),
+    CONSTRAINT note_drawings_vector_shapes CHECK (((jsonb_typeof((vector -> 'shapes'::text)) = 'array'::text) AND (jsonb_array_length((vector -> 'shapes'::text)) > 0))),
+    CONSTRAINT note_drawings_vector_version CHECK (((jsonb_typeof(vector) = 'object'::text) AND ((vector -> 'version'::text) = '1'::jsonb)))
+);
+
+COMMENT ON CONSTRAINT note_drawings_frame_not_negative ON public.note_drawings IS 'frames are numbered from 0';
+
+COMMENT ON CONSTRAINT note_drawings_png_sha256_format ON public.note_drawings IS 'the PNG''s sha256 must be 64 lowercase hex digits';
+
+COMMENT ON CONSTRAINT note_drawings_png_uri_not_blank ON public.note_drawings IS 'a drawing keeps the URI of its flattened PNG';
+
+COMMENT ON CONSTRAINT note_drawings_vector_frame ON public.note_drawings IS 'the drawing is of the frame it is recorded at';
+
+COMMENT ON CONSTRAINT note_drawings_vector_shapes ON public.note_drawings IS 'a drawing has at least one shape';
+
+COMMENT ON CONSTRAINT note_drawings_vector_version ON public.note_drawings IS 'the drawing must be a Drawing JSON object of version 1';
+
+ALTER TABLE public.note_drawings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.note_drawings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.note_statuses (
@@ -1180,6 +1288,7 @@ CREATE TABLE public.scene_types (
     parent_id bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    rating text DEFAULT 'general'::text NOT NULL,
     CONSTRAINT scene_types_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT scene_types_parent_not_self CHECK ((parent_id <> id)),
     CONSTRAINT scene_types_slug_format CHECK (public.is_slug(slug))
@@ -1225,6 +1334,15 @@ CREATE TABLE public.segment_statuses (
     CONSTRAINT segment_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+ALTER TABLE public.segment_trims ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.segment_trims_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 ALTER TABLE public.segments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.segments_id_seq
     START WITH 1
@@ -1256,6 +1374,82 @@ ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.share_link_uses (
+    id bigint NOT NULL,
+    link_id bigint,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    outcome text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    remote text DEFAULT ''::text NOT NULL,
+    CONSTRAINT share_link_uses_reason_short CHECK ((length(reason) <= 500)),
+    CONSTRAINT share_link_uses_refusal_has_reason CHECK (((outcome <> 'refused'::text) OR (btrim(reason) <> ''::text))),
+    CONSTRAINT share_link_uses_remote_short CHECK ((length(remote) <= 200))
+);
+
+COMMENT ON CONSTRAINT share_link_uses_reason_short ON public.share_link_uses IS 'a reason is at most 500 characters';
+
+COMMENT ON CONSTRAINT share_link_uses_refusal_has_reason ON public.share_link_uses IS 'a refused use says why';
+
+COMMENT ON CONSTRAINT share_link_uses_remote_short ON public.share_link_uses IS 'a remote address is at most 200 characters';
+
+ALTER TABLE public.share_link_uses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.share_link_uses_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.share_links (
+    id bigint NOT NULL,
+    token_sha256 text NOT NULL,
+    scene_id bigint NOT NULL,
+    revision integer NOT NULL,
+    created_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    password_hash text,
+    allow_comments boolean DEFAULT false NOT NULL,
+    label text DEFAULT ''::text NOT NULL,
+    CONSTRAINT share_links_expiry_after_creation CHECK ((expires_at > created_at)),
+    CONSTRAINT share_links_label_short CHECK ((length(label) <= 200)),
+    CONSTRAINT share_links_password_hash_format CHECK ((password_hash ~ '^scrypt\$'::text)),
+    CONSTRAINT share_links_revision_positive CHECK ((revision > 0)),
+    CONSTRAINT share_links_revoked_after_creation CHECK ((revoked_at >= created_at)),
+    CONSTRAINT share_links_token_sha256_format CHECK (public.is_sha256(token_sha256))
+);
+
+COMMENT ON CONSTRAINT share_links_expiry_after_creation ON public.share_links IS 'a link expires after it was created';
+
+COMMENT ON CONSTRAINT share_links_label_short ON public.share_links IS 'a label is at most 200 characters';
+
+COMMENT ON CONSTRAINT share_links_password_hash_format ON public.share_links IS 'must be an encoded scrypt hash, never a password';
+
+COMMENT ON CONSTRAINT share_links_revision_positive ON public.share_links IS 'a take''s revisions are numbered from 1';
+
+COMMENT ON CONSTRAINT share_links_revoked_after_creation ON public.share_links IS 'a link is revoked after it was created';
+
+COMMENT ON CONSTRAINT share_links_token_sha256_format ON public.share_links IS 'must be the sha256 hex of the link token, never the token';
+
+ALTER TABLE public.share_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.share_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.share_use_outcomes (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT share_use_outcomes_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT share_use_outcomes_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
 CREATE TABLE public.shortcut_presets (
@@ -1293,16 +1487,29 @@ ALTER TABLE public.tags ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE VIEW public.take_sensitivity AS
+ SELECT s.id AS scene_id,
+    c.rating AS character_rating,
+    t.rating AS scene_type_rating,
+    ((c.rating <> 'general'::text) OR (t.rating <> 'general'::text)) AS sensitive
+   FROM ((public.scenes s
+     JOIN public.characters c ON ((c.id = s.character_id)))
+     JOIN public.scene_types t ON ((t.id = s.scene_type_id)));
+
 CREATE TABLE public.user_preferences (
     user_id bigint NOT NULL,
     shortcut_preset text DEFAULT 'default'::text NOT NULL,
     shortcut_overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text))
+    show_sensitive text DEFAULT 'blur'::text NOT NULL,
+    CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text)),
+    CONSTRAINT user_preferences_show_sensitive_choice CHECK ((show_sensitive = ANY (ARRAY['blur'::text, 'show'::text])))
 );
 
 COMMENT ON CONSTRAINT user_preferences_shortcut_overrides_object ON public.user_preferences IS 'shortcut overrides must be a JSON object of action → key';
+
+COMMENT ON CONSTRAINT user_preferences_show_sensitive_choice ON public.user_preferences IS 'sensitive media is either blurred until revealed (blur) or shown (show)';
 
 CREATE TABLE public.users (
     id bigint NOT NULL,
@@ -1537,6 +1744,9 @@ ALTER TABLE ONLY public.characters
 ALTER TABLE ONLY public.characters
     ADD CONSTRAINT characters_slug_unique UNIQUE (slug);
 
+ALTER TABLE ONLY public.content_ratings
+    ADD CONSTRAINT content_ratings_pkey PRIMARY KEY (code);
+
 ALTER TABLE ONLY public.deliverable_statuses
     ADD CONSTRAINT deliverable_statuses_pkey PRIMARY KEY (code);
 
@@ -1587,6 +1797,14 @@ ALTER TABLE ONLY public.inbox_drops
 
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_pkey PRIMARY KEY (character_id);
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_one_per_note UNIQUE (note_id);
+
+COMMENT ON CONSTRAINT note_drawings_one_per_note ON public.note_drawings IS 'a note has at most one drawing';
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.note_statuses
     ADD CONSTRAINT note_statuses_pkey PRIMARY KEY (code);
@@ -1671,6 +1889,9 @@ ALTER TABLE ONLY public.seed_policies
 ALTER TABLE ONLY public.segment_statuses
     ADD CONSTRAINT segment_statuses_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.segment_trims
+    ADD CONSTRAINT segment_trims_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.segments
     ADD CONSTRAINT segments_index_attempt_unique UNIQUE (scene_id, index, attempt);
 
@@ -1682,6 +1903,18 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_sha256_unique UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_token_sha256_unique UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.share_use_outcomes
+    ADD CONSTRAINT share_use_outcomes_pkey PRIMARY KEY (code);
 
 ALTER TABLE ONLY public.shortcut_presets
     ADD CONSTRAINT shortcut_presets_pkey PRIMARY KEY (code);
@@ -1785,13 +2018,23 @@ CREATE INDEX reviews_scene_idx ON public.reviews USING btree (scene_id, created_
 
 CREATE INDEX scenes_character_idx ON public.scenes USING btree (character_id);
 
+CREATE UNIQUE INDEX scenes_one_promoted_take_per_cell ON public.scenes USING btree (project_id, character_id, scene_type_id) WHERE promoted;
+
+CREATE UNIQUE INDEX scenes_one_take_per_branch ON public.scenes USING btree (project_id, character_id, scene_type_id, branch) WHERE (branch <> 'main'::text);
+
 CREATE INDEX scenes_prompt_worker_idx ON public.scenes USING btree (prompt_worker) WHERE (prompt_id IS NOT NULL);
 
 CREATE INDEX scenes_scene_type_idx ON public.scenes USING btree (scene_type_id);
 
+CREATE INDEX segment_trims_segment ON public.segment_trims USING btree (segment_id, at DESC, id DESC);
+
 CREATE UNIQUE INDEX segments_one_current ON public.segments USING btree (scene_id, index) WHERE current;
 
 CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
+
+CREATE INDEX share_link_uses_link_idx ON public.share_link_uses USING btree (link_id, at);
+
+CREATE INDEX share_links_scene_idx ON public.share_links USING btree (scene_id, created_at);
 
 CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btree (character_id) WHERE is_primary;
 
@@ -1814,6 +2057,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.budget_policies 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id', 'model');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.content_ratings FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.deliverable_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -1838,6 +2083,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.image_variants F
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbox_drops FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_drawings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -1875,9 +2122,17 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.seed_policies FO
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_trims FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_link_uses FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_links FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.share_use_outcomes FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.shortcut_presets FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -1994,6 +2249,9 @@ ALTER TABLE ONLY public.character_identities
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
 
+ALTER TABLE ONLY public.characters
+    ADD CONSTRAINT characters_rating_fkey FOREIGN KEY (rating) REFERENCES public.content_ratings(code);
+
 ALTER TABLE ONLY public.deliverables
     ADD CONSTRAINT deliverables_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;
 
@@ -2050,6 +2308,9 @@ ALTER TABLE ONLY public.inbox_drops
 
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.note_drawings
+    ADD CONSTRAINT note_drawings_note_id_fkey FOREIGN KEY (note_id) REFERENCES public.notes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.notes
     ADD CONSTRAINT notes_author_id_fkey FOREIGN KEY (author_id) REFERENCES public.users(id) ON DELETE RESTRICT;
@@ -2123,6 +2384,9 @@ ALTER TABLE ONLY public.scene_type_versions
 ALTER TABLE ONLY public.scene_types
     ADD CONSTRAINT scene_types_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.scene_types(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.scene_types
+    ADD CONSTRAINT scene_types_rating_fkey FOREIGN KEY (rating) REFERENCES public.content_ratings(code);
+
 ALTER TABLE ONLY public.scenes
     ADD CONSTRAINT scenes_character_in_project FOREIGN KEY (project_id, character_id) REFERENCES public.project_characters(project_id, character_id) ON DELETE RESTRICT;
 
@@ -2138,6 +2402,9 @@ ALTER TABLE ONLY public.scenes
 ALTER TABLE ONLY public.scenes
     ADD CONSTRAINT scenes_version_of_scene_type FOREIGN KEY (scene_type_version_id, scene_type_id) REFERENCES public.scene_type_versions(id, scene_type_id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.segment_trims
+    ADD CONSTRAINT segment_trims_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.segments
     ADD CONSTRAINT segments_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE RESTRICT;
 
@@ -2146,6 +2413,18 @@ ALTER TABLE ONLY public.segments
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.share_links(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.share_link_uses
+    ADD CONSTRAINT share_link_uses_outcome_fkey FOREIGN KEY (outcome) REFERENCES public.share_use_outcomes(code);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+ALTER TABLE ONLY public.share_links
+    ADD CONSTRAINT share_links_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.source_images
     ADD CONSTRAINT source_images_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE RESTRICT;

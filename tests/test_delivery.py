@@ -99,7 +99,6 @@ def test_an_incomplete_take_is_not_assembled(conn, storage, take, tmp_path):
         assemble_take(conn, storage, take.id, tmp_path)
 
 
-
 def test_the_same_segments_again_keep_the_stored_file_and_a_changed_one_is_remade(
     conn, storage, take, tmp_path, monkeypatch
 ):
@@ -128,6 +127,7 @@ def test_the_same_segments_again_keep_the_stored_file_and_a_changed_one_is_remad
     monkeypatch.setattr(scene_module, "assemble", real_assemble)
     remade = assemble_take(conn, storage, take.id, tmp_path / "c")
     assert remade.frames == 36 and storage.sha256(key) == remade.sha256
+
 
 def test_face_contact_sheet_across_takes(conn, storage, take, face_models, tmp_path):
     from PIL import Image
@@ -206,3 +206,22 @@ def test_a_retaken_segment_is_reassembled_around_its_own_seams_only(conn, storag
     for index in [*range(0, 24), *range(84, 144)]:  # outside segment 1 and its seams
         assert np.array_equal(new[index], old[index]), index
     assert not np.array_equal(new[54], old[54])  # the middle of the new segment 1
+
+
+def test_the_proxy_keeps_its_frame_times_beside_it_and_an_older_take_gets_them(
+    conn, storage, take, tmp_path
+):
+    from trulience.media.frame_times import frames_key, proxy_frames
+
+    first = assemble_take(conn, storage, take.id, tmp_path / "a")
+    proxy_key = storage.key_of(first.proxy_uri)
+    sidecar = frames_key(proxy_key)
+    assert sidecar.endswith("/proxy.frames.json") and storage.exists(sidecar)
+    times = proxy_frames(storage, proxy_key)
+    assert len(times.times) == 36 and times.fps == 12
+    assert times.times == pytest.approx([i / 12 for i in range(36)], abs=1e-6)
+
+    storage.delete(sidecar)  # a take assembled before frame times were stored
+    assemble_take(conn, storage, take.id, tmp_path / "b")
+    assert storage.exists(sidecar)
+    assert proxy_frames(storage, proxy_key) == times

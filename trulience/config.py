@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,10 @@ from urllib.parse import urlsplit
 from trulience.errors import ConfigError
 
 SECRET_MASK = "****"
+# The signing secret generated on first use when TRULIENCE_SECRET is not set: kept under the
+# home (mode 0600) so that signed links outlive a restart.
+SECRET_FILE = "secret"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5006"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,28 @@ class Settings:
     face_pack_dir: Path | None = None
     lake_url: str | None = None  # None: the lake folder under home
     lake_options: dict = field(default_factory=dict)
+    secret: str | None = field(default=None, repr=False)  # TRULIENCE_SECRET; None: generated
+    public_url: str = DEFAULT_PUBLIC_URL  # TRULIENCE_PUBLIC_URL: where outside links point
+
+    def signing_secret(self) -> bytes:
+        """The key that signs media and share links: TRULIENCE_SECRET, else one generated
+        once and kept in `home/secret` (readable by its owner only)."""
+        if self.secret:
+            return self.secret.encode()
+        path = self.home / SECRET_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:  # O_EXCL: two processes starting together keep the same secret
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(48))
+        text = path.read_text().strip()
+        if len(text) < 32:
+            raise ConfigError(f"the signing secret in {str(path)!r} is shorter than 32 characters")
+        return text.encode()
 
     @property
     def embedded_database(self) -> bool:
@@ -112,6 +139,17 @@ class Settings:
         if face_pack_dir is not None and not face_pack_dir.is_dir():
             raise ConfigError(f"FACE_PACK_DIR {str(face_pack_dir)!r} is not a folder")
 
+        secret = env.get("TRULIENCE_SECRET") or None
+        if secret is not None and len(secret) < 32:
+            raise ConfigError(
+                f"TRULIENCE_SECRET must be at least 32 characters (got {len(secret)})"
+            )
+        public_url = (env.get("TRULIENCE_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+        if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+            raise ConfigError(
+                f"TRULIENCE_PUBLIC_URL must be an http(s):// URL (got {mask_secrets(public_url)!r})"
+            )
+
         return cls(
             home=home,
             database_url=database_url,
@@ -124,6 +162,8 @@ class Settings:
             face_pack_dir=face_pack_dir,
             lake_url=lake_url,
             lake_options=lake_options,
+            secret=secret,
+            public_url=public_url,
         )
 
     def describe(self) -> dict[str, str]:
@@ -151,6 +191,10 @@ class Settings:
             "FACE_PACK_DIR": str(self.face_pack_dir)
             if self.face_pack_dir
             else "(none: YuNet + SFace, converted under TRULIENCE_HOME/models)",
+            "TRULIENCE_SECRET": SECRET_MASK
+            if self.secret
+            else f"(generated, kept in {self.home / SECRET_FILE})",
+            "TRULIENCE_PUBLIC_URL": self.public_url,
         }
 
 

@@ -33,6 +33,7 @@ ENTITY_NAMES = {
     "reviews": "review",
     "scene_revisions": "take revision",
     "notes": "note",
+    "note_drawings": "note drawing",
     "tags": "tag",
     "entity_tags": "tag assignment",
     "workers": "worker",
@@ -53,6 +54,7 @@ ENTITY_NAMES = {
     "batch_items": "batch item",
     "audit_log": "audit log entry",
     "audit_policy": "audit policy rule",
+    "segment_trims": "segment trim",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

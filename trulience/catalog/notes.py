@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -15,7 +16,8 @@ _COLUMNS = "id, author_id, parent_id, body, status, frame, created_at"
 
 @dataclass(frozen=True, slots=True)
 class ThreadedNote:
-    """A note in reading order: `depth` is 0 for a thread's first note, 1 for a reply..."""
+    """A note in reading order: `depth` is 0 for a thread's first note, 1 for a reply...
+    `drawing`/`drawing_uri`: what was drawn with it (PRD-70), or None."""
 
     id: int
     parent_id: int | None
@@ -25,6 +27,9 @@ class ThreadedNote:
     status: str
     depth: int
     created_at: datetime
+    # What was drawn with the note (Drawing JSON) and its flattened PNG; None: not drawn.
+    drawing: dict[str, Any] | None = None
+    drawing_uri: str | None = None
 
 
 def add_note(
@@ -102,8 +107,9 @@ def threads_on_take(conn: psycopg.Connection, scene_id: int) -> list[ThreadedNot
                  FROM notes n JOIN thread t ON n.parent_id = t.id
            )
            SELECT t.id, t.parent_id, u.username AS author, t.body, t.frame, t.status,
-                  t.depth, t.created_at
+                  t.depth, t.created_at, d.vector AS drawing, d.png_uri AS drawing_uri
              FROM thread t JOIN users u ON u.id = t.author_id
+             LEFT JOIN note_drawings d ON d.note_id = t.id
             ORDER BY t.path""",
         (scene_id,),
     )

@@ -279,8 +279,8 @@ def current_segment_at(conn: psycopg.Connection, scene_id: int, index: int) -> S
         conn,
         SegmentAt,
         """SELECT g.id AS segment_id,
-                  (SELECT coalesce(sum(p.frames), 0)::int FROM segments p
-                    WHERE p.scene_id = g.scene_id AND p.current AND p.index < g.index)
+                  (SELECT coalesce(sum(p.frames), 0)::int FROM current_segment_frames p
+                    WHERE p.scene_id = g.scene_id AND p.index < g.index)
                   AS start_frame
              FROM segments g WHERE g.scene_id = %s AND g.index = %s AND g.current""",
         (scene_id, index),

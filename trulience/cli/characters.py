@@ -213,4 +213,18 @@ def characters_sync_metadata(slugs: tuple[str, ...], prefer: str | None) -> None
         sys.exit(1)
 
 
+@characters.command("rate")
+@click.argument("name")
+@click.argument("rating", type=click.Choice(["general", "sensitive", "restricted"]))
+@with_catalog
+def characters_rate(conn, name: str, rating: str) -> None:
+    """Rate a character's content: general, sensitive or restricted (PRD-82). Takes of a
+    character rated other than general are blurred for users who blur sensitive media."""
+    from trulience.auth.acting import Operator
+    from trulience.review.sensitivity import rate
+
+    rate(conn, Operator(actor()), "character", name, rating)
+    click.echo(f"character {name}: {rating}")
+
+
 COMMANDS = {"characters": characters}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trulience.cli.common import Commands, catalog, json_object, with_catalog
+from trulience.cli.common import Commands, actor, catalog, json_object, with_catalog
 
 
 @click.group("scene-types", cls=Commands)
@@ -109,6 +109,20 @@ def scene_types_list(conn) -> None:
     for t in types.values():
         parent = types[t.parent_id].slug if t.parent_id in types else "-"
         click.echo(f"{t.slug:<24} parent {parent:<20} {t.name}")
+
+
+@scene_types_group.command("rate")
+@click.argument("name")
+@click.argument("rating", type=click.Choice(["general", "sensitive", "restricted"]))
+@with_catalog
+def scene_types_rate(conn, name: str, rating: str) -> None:
+    """Rate a scene type's content: general, sensitive or restricted (PRD-82). Its takes
+    are blurred for users who blur sensitive media unless it is general."""
+    from trulience.auth.acting import Operator
+    from trulience.review.sensitivity import rate
+
+    rate(conn, Operator(actor()), "scene_type", name, rating)
+    click.echo(f"scene type {name}: {rating}")
 
 
 COMMANDS = {"scene-types": scene_types_group}

@@ -1,20 +1,28 @@
 """`trulience generate` makes (or resumes) a take here; `trulience runs` controls a take
-between segments and shows its state."""
+between segments and shows its state; `trulience takes` reads and writes a take's review
+notes, drawn ones too (PRD-70)."""
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from trulience.catalog.database import database_url
 from trulience.cli.common import (
+    ID,
     Commands,
     actor,
     catalog,
+    read_json_file,
     settings,
     storage,
     with_catalog,
     with_take_args,
 )
+
+if TYPE_CHECKING:
+    from trulience.review import ThreadedNote
 
 
 @click.command("generate")
@@ -147,4 +155,167 @@ def runs_status(conn, character: str, scene_type: str, project: str | None) -> N
         )
 
 
-COMMANDS = {"generate": generate, "runs": runs}
+@click.group(cls=Commands)
+def takes() -> None:
+    """Takes by id (the scene id the review queue shows): their review notes, branches
+    (other seed, params or workflow), promoting one to its cell's current take, and trims of
+    a segment's head or tail."""
+
+
+@takes.command("notes")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_notes(conn, take_id: int) -> None:
+    """The take's notes in reading order, replies indented; a drawn note shows "drawn" and
+    the URI of its flattened PNG."""
+    from trulience.catalog.notes import threads_on_take
+    from trulience.catalog.scenes import get_take
+
+    get_take(conn, take_id)  # an unknown take is "not found", not an empty list
+    notes = threads_on_take(conn, take_id)
+    if not notes:
+        click.echo(f"take {take_id} has no notes")
+    for note in notes:
+        click.echo(describe_note(note))
+
+
+def describe_note(note: "ThreadedNote") -> str:
+    """One note on one line: id, frame, author, status, body, and where its drawing is."""
+    where = "" if note.frame is None else f" frame {note.frame}"
+    drawn = "" if note.drawing_uri is None else f"  [drawn: {note.drawing_uri}]"
+    indent = "  " * note.depth
+    return f"{indent}note {note.id}{where} {note.author} ({note.status}): {note.body}{drawn}"
+
+
+@takes.command("note")
+@click.argument("take_id", type=ID)
+@click.argument("body")
+@click.option("--as", "username", required=True, help="The reviewer writing the note.")
+@click.option("--frame", type=click.IntRange(0, 2**31 - 1), help="The frame it is about.")
+@click.option("--reply-to", type=ID, help="The note this one answers.")
+@click.option(
+    "--drawing",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Drawing JSON (version 1) of what is drawn on the frame; it sets the frame.",
+)
+@with_catalog
+def takes_note(
+    conn,
+    take_id: int,
+    body: str,
+    username: str,
+    frame: int | None,
+    reply_to: int | None,
+    drawing: Path | None,
+) -> None:
+    """Write a note on a take as a reviewer, optionally at a frame, as a reply, or drawn."""
+    from trulience.catalog.users import get_user
+    from trulience.review import add_note
+
+    note = add_note(
+        conn,
+        get_user(conn, username),
+        take_id,
+        body,
+        frame,
+        reply_to,
+        drawing=None if drawing is None else read_json_file(drawing),
+        storage=storage(settings()),
+    )
+    drawn = " (drawn)" if drawing is not None else ""
+    where = "" if note.frame is None else f" at frame {note.frame}"
+    click.echo(f"note {note.id} added to take {take_id}{where}{drawn}")
+
+
+
+def _param(text: str) -> tuple[str, object]:
+    """K=V, the value read as JSON when it is JSON (numbers, true, lists), else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--param")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+@takes.command("branch")
+@click.argument("take_id", type=ID)
+@click.argument("name")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="The branch's seed.")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A param (repeatable).")
+@click.option("--workflow", help="Another workflow, by name (its newest version).")
+@with_catalog
+def takes_branch(
+    conn, take_id: int, name: str, seed: int | None, params: tuple[str, ...], workflow: str | None
+) -> None:
+    """Open branch NAME of TAKE_ID's cell: a new pending take the pipeline generates next."""
+    from trulience.auth.acting import Operator
+    from trulience.review.branches import create_branch
+
+    overrides = dict(_param(text) for text in params) or None
+    take = create_branch(
+        conn, Operator(actor()), take_id, name, seed=seed, params=overrides, workflow=workflow
+    )
+    click.echo(f"branch {name}: take {take.take} (id {take.id}), {take.status}")
+
+
+@takes.command("promote")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_promote(conn, take_id: int) -> None:
+    """Make TAKE_ID its cell's current take."""
+    from trulience.auth.acting import Operator
+    from trulience.review.branches import promote
+
+    row = promote(conn, Operator(actor()), take_id)
+    click.echo(f"take {row.take} (branch {row.branch}) is now current")
+
+
+@takes.command("branches")
+@click.argument("take_id", type=ID)
+@with_catalog
+def takes_branches(conn, take_id: int) -> None:
+    """Every take of TAKE_ID's cell: branch, overrides, status, QA, decision, current."""
+    from trulience.review.branches import branches
+
+    for b in branches(conn, take_id):
+        overrides = {k: v for k, v in b.overrides.items() if k != "from_take"}
+        click.echo(
+            f"{'*' if b.current else ' '} take {b.take:>3} (id {b.scene_id}) {b.branch:<16} "
+            f"{b.status:<10} QA {b.qa_passed}/{b.segments} passed, {b.qa_failed} failed; "
+            f"revision {b.revision} {b.decision or 'undecided'}"
+            + (f"  {json.dumps(overrides, sort_keys=True)}" if overrides else "")
+        )
+
+
+@takes.command("trim")
+@click.argument("take_id", type=ID)
+@click.argument("segment", type=click.IntRange(0, 2**31 - 1))
+@click.option("--head", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--tail", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--reason", help="Why (kept with the trim).")
+@with_catalog
+def takes_trim(conn, take_id: int, segment: int, head: int, tail: int, reason: str | None) -> None:
+    """Cut HEAD frames from the start and TAIL from the end of SEGMENT and reassemble the
+    take around that segment's seams only (0 and 0 undo the segment's trim)."""
+    from trulience.auth.acting import Operator
+    from trulience.delivery.trims import trim_segment
+
+    done = trim_segment(
+        conn,
+        Operator(actor()),
+        storage(settings()),
+        take_id,
+        segment,
+        head,
+        tail,
+        reason=reason,
+    )
+    click.echo(
+        f"segment {segment} trimmed (head {head}, tail {tail}): {done.frames} frames, "
+        f"{done.reencoded_frames} re-encoded, revision {done.revision}"
+    )
+
+
+COMMANDS = {"generate": generate, "runs": runs, "takes": takes}

@@ -4,7 +4,7 @@ import os
 
 import click
 
-from trulience.cli.common import ID, Commands, with_catalog
+from trulience.cli.common import ID, Commands, actor, with_catalog
 
 
 @click.group(cls=Commands)
@@ -140,6 +140,19 @@ def users_shortcuts(
             else "preset"
         )
         click.echo(f"  {action:<8} {key_label(key):<6} {ACTIONS[action]:<18} {origin}")
+
+
+@users.command("set-sensitive")
+@click.argument("username")
+@click.argument("choice", type=click.Choice(["blur", "show"]))
+@with_catalog
+def users_set_sensitive(conn, username: str, choice: str) -> None:
+    """Whether USERNAME sees sensitive takes blurred until revealed (blur) or as they are."""
+    from trulience.auth.acting import Operator
+    from trulience.review.sensitivity import set_show_sensitive
+
+    set_show_sensitive(conn, Operator(actor()), username, choice)
+    click.echo(f"user {username}: sensitive media {'blurred' if choice == 'blur' else 'shown'}")
 
 
 COMMANDS = {"users": users}

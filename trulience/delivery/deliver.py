@@ -1,6 +1,7 @@
-"""Delivery of an approved take (PRD-39, 40, 96, 102): a package (final video, poster,
-sidecar JSON and CSV, manifest with sha256) checked against the project's delivery spec,
-stored on storage and recorded as a deliverable."""
+"""Delivery of an approved take (PRD-39, 40, 96, 102, 70): a package (final video, poster,
+sidecar JSON and CSV, the review report with its drawn notes, manifest with sha256)
+checked against the project's delivery spec, stored on storage and recorded as a
+deliverable."""
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -13,10 +14,12 @@ import psycopg
 
 from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
+from trulience.catalog.notes import threads_on_take
 from trulience.catalog.records import Segment, Take
 from trulience.catalog.reviews import TakeDecision, take_decisions
 from trulience.delivery.compliance import DeliverySpec, check_compliance
 from trulience.delivery.package import build_package
+from trulience.delivery.review_report import ReportedNote
 from trulience.errors import TrulienceError
 from trulience.storage import Storage, StoredObject, storage_key
 
@@ -77,6 +80,7 @@ def deliver_take(
         },
         poster_frame=poster_frame,
         face_score=face_score,
+        review_notes=_review_notes(conn, storage, scene_id),
     )
     spec = spec_for(
         deliveries.project_settings(conn, scene.project_id),
@@ -160,10 +164,30 @@ def _segments_info(segments: dict[int, Segment]) -> tuple[list[dict[str, Any]], 
 
 def _upload(storage: Storage, scene_uri: str, directory: Path) -> dict[str, StoredObject]:
     """Store each file of the package under deliveries/, beside where the take's files
-    are; what was stored, by file name."""
+    are; what was stored, by its path in the package (`notes/12.png`)."""
     prefix = scene_uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
     base = ["deliveries", *prefix.split("/")]
+    files = sorted(p.relative_to(directory) for p in directory.rglob("*") if p.is_file())
     return {
-        path.name: storage.put_file(storage_key(*base, path.name), path)
-        for path in sorted(directory.iterdir())
+        path.as_posix(): storage.put_file(storage_key(*base, *path.parts), directory / path)
+        for path in files
     }
+
+
+def _review_notes(conn: psycopg.Connection, storage: Storage, scene_id: int) -> list[ReportedNote]:
+    """The take's notes in reading order for the review report, each drawn one with its
+    flattened PNG read from storage."""
+    return [
+        ReportedNote(
+            n.id,
+            n.author,
+            n.body,
+            n.frame,
+            n.status,
+            n.depth,
+            n.created_at,
+            n.drawing,
+            None if n.drawing_uri is None else storage.read_bytes(storage.key_of(n.drawing_uri)),
+        )
+        for n in threads_on_take(conn, scene_id)
+    ]

@@ -1,7 +1,8 @@
 """Deliverables (PRD-39/40/83/96): browser proxies, poster frames, and checksummed packages.
 
-A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv` and
-`manifest.json` (sha256 and size of every other file), so a recipient can verify it offline.
+A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv`, the
+review report (its notes, and each drawn note's PNG under `notes/`) and `manifest.json`
+(sha256 and size of every other file), so a recipient can verify it offline.
 """
 
 import csv
@@ -18,8 +19,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from trulience.delivery.review_report import REPORT_JSON, ReportedNote, write_review_report
 from trulience.errors import FileProblem
-from trulience.media.encode import H264Writer
+from trulience.media.encode import AAC_RATES, H264Writer
 from trulience.media.frames import frame_at
 from trulience.media.probe import InvalidVideo, VideoInfo, open_video, probe
 
@@ -52,25 +54,40 @@ def make_proxy(
     src: str | Path, dst: str | Path, *, max_height: int = 720, gop_frames: int = 12
 ) -> VideoInfo:
     """A browser-playable H.264 MP4 of any video PyAV decodes: yuv420p, even size at most
-    `max_height` tall, constant rate, a keyframe every `gop_frames` so stepping is cheap.
+    `max_height` tall, constant rate, a keyframe every `gop_frames` so stepping is cheap,
+    and the source's first audio track as AAC when it has one.
     Every decoded frame is kept, timed at the source's average rate."""
     info = probe(src)
     scale = min(1.0, max_height / info.height)
     width = max(2, round(info.width * scale / 2) * 2)
     height = max(2, round(info.height * scale / 2) * 2)
-    with (
-        open_video(src) as (container, stream),
-        H264Writer(dst, info.fps, width, height, gop=gop_frames) as writer,
-    ):
-        stream.thread_type = "AUTO"
-        try:
-            for frame in container.decode(stream):
-                if (frame.width, frame.height) != (width, height):
-                    frame = frame.reformat(width=width, height=height, interpolation="AREA")
-                writer.write(frame)
-        except av.FFmpegError as error:
-            raise InvalidVideo(src, f"damaged video data ({error})") from error
-        return writer.close()
+    with open_video(src) as (container, stream):
+        audio = container.streams.audio[0] if container.streams.audio else None
+        rate, layout = _proxy_audio(audio)
+        with H264Writer(
+            dst, info.fps, width, height, gop=gop_frames, audio_rate=rate, audio_layout=layout
+        ) as writer:
+            stream.thread_type = "AUTO"
+            try:
+                for packet in container.demux(*[s for s in (stream, audio) if s is not None]):
+                    for frame in packet.decode():
+                        if isinstance(frame, av.AudioFrame):
+                            writer.write_audio(frame)
+                            continue
+                        if (frame.width, frame.height) != (width, height):
+                            frame = frame.reformat(width=width, height=height, interpolation="AREA")
+                        writer.write(frame)
+            except av.FFmpegError as error:
+                raise InvalidVideo(src, f"damaged video data ({error})") from error
+            return writer.close()
+
+
+def _proxy_audio(audio: "av.audio.stream.AudioStream | None") -> tuple[int | None, str]:
+    """The proxy's AAC rate and layout for a source audio stream (None: no audio)."""
+    if audio is None:
+        return None, "stereo"
+    rate = audio.rate if audio.rate in AAC_RATES else 48000
+    return rate, "mono" if audio.channels == 1 else "stereo"
 
 
 def sharpness(frame: np.ndarray) -> float:
@@ -114,9 +131,11 @@ def build_package(
     provenance: dict[str, Any],
     poster_frame: int | None = None,
     face_score: Callable[[np.ndarray], float] | None = None,
+    review_notes: list[ReportedNote] | None = None,
 ) -> Package:
     """Write a delivery package into the new or empty folder `out_dir`: the video, a poster
-    (best frame, or `poster_frame`), sidecar.json, segments.csv and manifest.json.
+    (best frame, or `poster_frame`), sidecar.json, segments.csv, the review report of
+    `review_notes` when given, and manifest.json.
     Each `segments_info` entry needs "frames"; its other fields go to the CSV as provenance."""
     scene_video, out_dir = Path(scene_video), Path(out_dir)
     info = probe(scene_video)
@@ -129,6 +148,8 @@ def build_package(
     poster_index, picture = _poster(scene_video, info, poster_frame, face_score)
     poster = out_dir / POSTER
     Image.fromarray(picture).save(poster)
+    if review_notes is not None:
+        write_review_report(out_dir, f"Review notes: {provenance.get('take', '')}", review_notes)
     sidecar = out_dir / SIDECAR
     _write_json(
         sidecar,
@@ -145,17 +166,23 @@ def build_package(
             "seams": [row["start_frame"] for row in rows[1:]],
             "segments": rows,
             "provenance": provenance,
+            "review_report": None if review_notes is None else REPORT_JSON,
         },
     )
     segments_csv = out_dir / SEGMENTS_CSV
     _write_csv(segments_csv, rows)
     manifest = out_dir / MANIFEST
-    files = sorted(p for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != manifest)
     _write_json(
         manifest,
         {
             "files": [
-                {"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in files
+                {
+                    "path": p.relative_to(out_dir).as_posix(),
+                    "size": p.stat().st_size,
+                    "sha256": _sha256(p),
+                }
+                for p in files
             ]
         },
         serialise=None,

@@ -13,15 +13,24 @@ from PIL import Image
 
 from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
+from trulience.catalog import trims as trim_repo
+from trulience.catalog.records import Segment
 from trulience.catalog.reviews import newest_revision
+from trulience.catalog.trims import Trim
 from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
+from trulience.delivery.packets import read_layout
 from trulience.errors import TrulienceError
+from trulience.media.blur import blurred_png
+from trulience.media.encode import DEFAULT_CRF
+from trulience.media.frame_times import frames_key, proxy_frames, store_frames
 from trulience.media.frames import first_frame
+from trulience.media.trim import cut_frames
 from trulience.storage import Storage, StoredObject
 
 DEFAULT_CROSSFADE_FRAMES = 2
 THUMB_HEIGHT = 96
+BLURRED_STORYBOARD = "storyboard.blur.png"  # beside storyboard.png, for sensitive takes
 
 
 class SceneNotReady(TrulienceError):
@@ -75,15 +84,13 @@ def assemble_take(
             f"{len(segments)}/{planned} segments; generate it first"
         )
     work_dir.mkdir(parents=True, exist_ok=True)
-    local = []
-    for index in range(planned):  # read in place when storage is local
-        local.append(storage.local_file(storage.key_of(segments[index].uri), work_dir))
     crossfade = int(
         scene.effective_config.get("params", {}).get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES)
     )
     prefix = segments[0].uri.rsplit("/", 1)[0]
     base = storage.key_of(prefix)
-    sources = [{"uri": segments[i].uri, "sha256": segments[i].sha256} for i in range(planned)]
+    trims = trim_repo.current_trims(conn, scene_id)
+    local, sources, applied = _inputs(storage, base, segments, trims, work_dir)
     earlier = _stored_assembly(storage, base, sources, crossfade)
     if earlier is not None and not earlier.changed:
         # The same segments again: the stored file stands (x264 does not always give the
@@ -94,10 +101,13 @@ def assemble_take(
         replaced = earlier.changed[0] if earlier and len(earlier.changed) == 1 else None
         result = _assemble(storage, base, earlier, replaced, local, crossfade, work_dir)
         stored = storage.put_file(f"{base}/scene.mp4", result.path)
-        make_proxy(result.path, work_dir / "proxy.mp4")
-        stored_proxy = storage.put_file(f"{base}/proxy.mp4", work_dir / "proxy.mp4")
+        stored_proxy = _put_proxy(storage, base, result.path, work_dir)
         strip = _put_storyboard(storage, base, local)
-        manifest = result.to_dict() | {"sources": sources, "output_sha256": stored.sha256}
+        manifest = result.to_dict() | {
+            "sources": sources,
+            "trims": applied,
+            "output_sha256": stored.sha256,
+        }
         storage.put_bytes(
             f"{base}/assembly.json", json.dumps(manifest, indent=2, default=str).encode()
         )
@@ -183,17 +193,94 @@ def _reuse(
     video = storage.stored(video_key)
     if storage.exists(proxy_key):
         proxy = storage.stored(proxy_key)
+        if not storage.exists(frames_key(proxy_key)):  # a take assembled before frame times
+            proxy_frames(storage, proxy_key)
     else:
         local_video = storage.local_file(video_key, work_dir / "stored")
-        make_proxy(local_video, work_dir / "proxy.mp4")
-        proxy = storage.put_file(proxy_key, work_dir / "proxy.mp4")
+        proxy = _put_proxy(storage, base, local_video, work_dir)
     strip_key = f"{base}/storyboard.png"
     if storage.exists(strip_key):
         strip = storage.stored(strip_key)
+        if not storage.exists(f"{base}/{BLURRED_STORYBOARD}"):
+            storage.put_bytes(
+                f"{base}/{BLURRED_STORYBOARD}", blurred_png(storage.read_bytes(strip_key))
+            )
     else:
         strip = _put_storyboard(storage, base, local)
     return stored.result, video, proxy, strip
 
 
+def _put_proxy(storage: Storage, base: str, video: Path, work_dir: Path) -> StoredObject:
+    """Make and store the take's browser proxy and, beside it, its frames' times."""
+    local = work_dir / "proxy.mp4"
+    make_proxy(video, local)
+    proxy = storage.put_file(f"{base}/proxy.mp4", local)
+    store_frames(storage, proxy.key, local)
+    return proxy
+
+
 def _put_storyboard(storage: Storage, base: str, local: list[Path]) -> StoredObject:
-    return storage.put_bytes(f"{base}/storyboard.png", storyboard([first_frame(p) for p in local]))
+    """The storyboard strip, and its blurred copy for sensitive takes (PRD-82)."""
+    strip = storyboard([first_frame(p) for p in local])
+    storage.put_bytes(f"{base}/{BLURRED_STORYBOARD}", blurred_png(strip))
+    return storage.put_bytes(f"{base}/storyboard.png", strip)
+
+
+def _inputs(
+    storage: Storage,
+    base: str,
+    segments: dict[int, Segment],
+    trims: dict[int, Trim],
+    work_dir: Path,
+) -> tuple[list[Path], list[dict], list[dict]]:
+    """Each current segment's file as assembly reads it (a trimmed segment: its frames
+    without the trimmed head and tail), what the manifest compares to find changed
+    segments, and the trims applied (the take's provenance of them)."""
+    local, sources, applied = [], [], []
+    for index in range(len(segments)):
+        segment = segments[index]
+        path = storage.local_file(storage.key_of(segment.uri), work_dir)  # in place if local
+        source = {"uri": segment.uri, "sha256": segment.sha256}
+        trim = trims.get(index)
+        if trim is not None and (trim.head or trim.tail):
+            path, sha256 = _trimmed(storage, base, segment, trim, path, work_dir)
+            source |= {"head": trim.head, "tail": trim.tail, "trimmed_sha256": sha256}
+            applied.append(
+                {
+                    "segment": index,
+                    "segment_id": segment.id,
+                    "attempt": segment.attempt,
+                    "head": trim.head,
+                    "tail": trim.tail,
+                    "frames": (segment.frames or 0) - trim.head - trim.tail,
+                    "by": trim.by_user,
+                    "at": trim.at.isoformat(),
+                    "reason": trim.reason,
+                }
+            )
+        local.append(path)
+        sources.append(source)
+    return local, sources, applied
+
+
+def _trimmed(
+    storage: Storage, base: str, segment: Segment, trim: Trim, path: Path, work_dir: Path
+) -> tuple[Path, str]:
+    """The segment's frames without its trimmed head and tail, stored once beside the take
+    and encoded like the segment (its CRF and GOP) so its GOPs splice in by packet copy."""
+    name = f"{segment.index}-{segment.attempt}-h{trim.head}-t{trim.tail}.mp4"
+    key = f"{base}/trims/{name}"
+    if storage.exists(key):
+        return storage.local_file(key, work_dir / "trims"), storage.sha256(key)
+    layout = read_layout(path)
+    made = work_dir / "trims" / name
+    made.parent.mkdir(parents=True, exist_ok=True)
+    cut_frames(
+        path,
+        made,
+        head=trim.head,
+        tail=trim.tail,
+        crf=layout.crf if layout.crf is not None else DEFAULT_CRF,
+        gop=layout.info.keyframe_interval or None,
+    )
+    return made, storage.put_file(key, made).sha256

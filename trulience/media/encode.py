@@ -41,6 +41,9 @@ X264_PRESETS = (
 # AVColorRange "MPEG" (limited range, 16-235), what players assume for H.264.
 _BT709 = 1
 _LIMITED_RANGE = 1
+# Sample rates AAC (in MP4) takes as they are; other sources are resampled to 48 kHz.
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+_AAC_FRAME = 1024
 
 
 class UnencodableFrames(FileProblem):
@@ -75,6 +78,8 @@ class H264Writer:
         crf: int = DEFAULT_CRF,
         preset: str = DEFAULT_PRESET,
         gop: int | None = None,
+        audio_rate: int | None = None,
+        audio_layout: str = "stereo",
     ) -> None:
         self.path = Path(path)
         self.fps = frame_rate(fps, self.path)
@@ -105,10 +110,32 @@ class H264Writer:
             context.color_primaries = _BT709
             context.color_trc = _BT709
             context.color_range = _LIMITED_RANGE
+            self._audio = None
+            if audio_rate is not None:
+                self._audio = self._container.add_stream("aac", rate=audio_rate)
+                self._audio.layout = audio_layout
+                self._resampler = av.AudioResampler(
+                    format="fltp", layout=audio_layout, rate=audio_rate, frame_size=_AAC_FRAME
+                )
+                self._audio_base = Fraction(1, audio_rate)
+                self._samples_written = 0
         except BaseException:
             self._discard()
             raise
         self._stream = stream
+
+    def write_audio(self, frame: av.AudioFrame | None) -> None:
+        """Append decoded audio (any format, resampled to the writer's AAC stream); None
+        flushes what the resampler still holds. Needs `audio_rate` at creation."""
+        if self._audio is None:
+            raise UnencodableFrames(self.path, "this writer was made without an audio stream")
+        if frame is not None:
+            frame.pts = None  # the resampler re-times; the source's clock is not ours
+        for chunk in self._resampler.resample(frame):
+            chunk.pts = self._samples_written
+            chunk.time_base = self._audio_base
+            self._samples_written += chunk.samples
+            self._container.mux(self._audio.encode(chunk))
 
     def write(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one frame: RGB uint8 (H, W, 3) at the writer's size, or a decoded
@@ -146,6 +173,9 @@ class H264Writer:
             raise UnencodableFrames(self.path, "no frames to encode")
         try:
             self._container.mux(self._stream.encode(None))
+            if self._audio is not None:
+                self.write_audio(None)
+                self._container.mux(self._audio.encode(None))
             self._container.close()
             self._open = False
             os.replace(self._partial, self.path)

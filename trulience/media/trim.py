@@ -67,3 +67,48 @@ def trim_to_frames(
 
 def _is_h264_mp4(info: VideoInfo) -> bool:
     return info.codec == "h264" and "mp4" in info.container.split(",")
+
+
+def cut_frames(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    head: int = 0,
+    tail: int = 0,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+    gop: int | None = None,
+) -> VideoInfo:
+    """Write `src` without its first `head` and last `tail` frames to `dst` (H.264 MP4 at the
+    source's rate, video only); FrameOutOfRange unless at least one frame remains."""
+    src, dst = Path(src), Path(dst)
+    info = probe(src)
+    if head < 0 or tail < 0:
+        raise FrameOutOfRange(
+            src, f"cannot cut a negative number of frames (head {head}, tail {tail})"
+        )
+    keep = info.frames - head - tail
+    if keep < 1:
+        raise FrameOutOfRange(
+            src, f"has {info.frames} frames: cutting head {head} and tail {tail} leaves {keep}"
+        )
+    with (
+        open_video(src) as (container, stream),
+        H264Writer(
+            dst, info.fps, info.width, info.height, crf=crf, preset=preset, gop=gop
+        ) as writer,
+    ):
+        stream.thread_type = "AUTO"
+        try:
+            for number, frame in enumerate(container.decode(stream)):
+                if number >= head:
+                    writer.write(frame)
+                if writer.frames_written == keep:
+                    break
+        except av.FFmpegError as error:
+            raise InvalidVideo(src, f"damaged video data ({error})") from error
+        if writer.frames_written < keep:
+            raise InvalidVideo(
+                src, f"only {writer.frames_written} of its {info.frames} frames decoded"
+            )
+        return writer.close()

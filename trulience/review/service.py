@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -27,6 +28,8 @@ from trulience.notify.notifications import (
     notify,
     withdraw_for_review,
 )
+from trulience.review.drawn_notes import flatten_on_take, keep_drawing
+from trulience.storage import Storage
 
 Actor = User | str  # a User, or the token of a session
 
@@ -334,11 +337,21 @@ def add_note(
     body: str,
     frame: int | None = None,
     reply_to: int | None = None,
+    *,
+    drawing: dict[str, Any] | str | None = None,
+    storage: Storage | None = None,
 ) -> Note:
-    """Write a note on a take, optionally at a frame or as a reply within the same take."""
+    """Write a note on a take, optionally at a frame or as a reply within the same take.
+    With `drawing` (Drawing JSON, PRD-70) the note is at the drawing's frame: the drawing is
+    checked, flattened over that frame of the take's video into `storage` and recorded with
+    the note, all or nothing."""
     with _as(conn, actor, Permission.WRITE_NOTES) as user:
         if reply_to is not None and catalog_notes.scene_of_note(conn, reply_to) != scene_id:
             raise InvalidValue("note", "reply_to", reply_to, f"is not a note on scene {scene_id}")
+        drawn = None
+        if drawing is not None:
+            drawn = flatten_on_take(conn, storage, scene_id, drawing, frame)
+            frame = drawn.frame
         note = catalog_notes.add_note(
             conn, user.username, body, Subject(scene_id=scene_id), frame, reply_to
         )
@@ -347,10 +360,12 @@ def add_note(
         notify(
             conn,
             "note_added",
-            {"scene_id": scene_id, "note_id": note.id, "frame": frame},
-            f"{user.username} wrote a note on scene {scene_id}{where}",
+            {"scene_id": scene_id, "note_id": note.id, "frame": frame, "drawn": drawn is not None},
+            f"{user.username} {'drew' if drawn else 'wrote'} a note on scene {scene_id}{where}",
             users=others,
         )
+        if drawn is not None and storage is not None:  # last: nothing after it can fail
+            keep_drawing(conn, storage, scene_id, note.id, drawn)
         return note
 
 
