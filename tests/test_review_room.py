@@ -7,6 +7,7 @@ The browser journey (tests/test_review_live.py) stays the end-to-end check.
 import time
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytest
 from panel.io.state import set_curdoc
 
@@ -18,8 +19,11 @@ from apps.review_player import Player
 from apps.review_room import ALONE, FOLLOWER, PRESENTER, ReviewRoom
 from apps.review_state import ReviewSession
 from tests.review_takes import assemble, make_project, make_take
+from tests.test_drawings import red_pen
 from tests.test_live_events import FakeDocument
 from trulience.auth import users as accounts
+from trulience.catalog.records import User
+from trulience.media.encode import encode_frames
 from trulience.review import add_note, decide
 from trulience.review.shortcuts import shortcuts_of
 from trulience.storage import Storage
@@ -209,3 +213,41 @@ def test_the_room_view_follows_who_presents_and_who_follows(pages):
     assert shown.who.object == "**Presenting** · following: nina"
     assert followed.who.object.startswith("**Following rita**")
     assert followed.leave.visible and not followed.join.visible
+
+
+@pytest.fixture
+def drawn_take(conn, storage, tmp_path) -> tuple[int, User]:
+    """An assembled take with a stored 64×48 video to draw on; rita, a reviewer."""
+    make_project(conn)
+    scene = make_take(conn)
+    video = tmp_path / "scene.mp4"
+    encode_frames((np.full((48, 64, 3), 30 + 20 * i, np.uint8) for i in range(8)), video, 24)
+    stored = storage.put_file(f"scenes/{scene}/scene.mp4", video)
+    conn.execute(
+        "UPDATE scenes SET status = 'assembled', uri = %s, sha256 = %s, frames = 8 WHERE id = %s",
+        (stored.uri, stored.sha256, scene),
+    )
+    return scene, accounts.create_user(conn, "rita", "Rita", "reviewer", PASSWORD)
+
+
+def test_a_drawn_note_reaches_another_reviewer_s_page_with_its_drawing(
+    conn, db_url, hub, storage, drawn_take
+):
+    scene, rita = drawn_take
+    accounts.create_user(conn, "nina", "Nina", "reviewer", PASSWORD)
+    session = ReviewSession(db_url, storage, pytest.fail, hub)
+    login = accounts.authenticate(conn, "nina", PASSWORD, user_agent="test")
+    session.sign_in(SignedIn(login.token, login.user, shortcuts_of(conn, login.user.id)))
+    doc = FakeDocument()
+    with set_curdoc(doc):
+        session.open_take(next(t for t in session.takes if t.scene_id == scene))
+    # the drawing is saved in the note's transaction: the note's one event brings both
+    start = time.monotonic()
+    add_note(conn, rita, scene, "too dark here", drawing=red_pen(), storage=storage)
+    while not doc.ticks and time.monotonic() - start < 5:
+        time.sleep(0.01)
+    doc.run_ticks()
+    print(f"\ndrawn note to the other session in {1000 * (time.monotonic() - start):.0f} ms")
+    assert session.notice == ("Rita added a note at frame 3", "info")
+    assert [o["frame"] for o in session.overlays()] == [3]
+    assert session.overlays()[0]["drawing"]["shapes"][0]["kind"] == "pen"
