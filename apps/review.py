@@ -20,9 +20,12 @@ player, `apps/review_player.py`), the parts that show it are `apps/review_views.
 import panel as pn
 
 from apps import theme
+from apps.live import Hub, hub
 from apps.login import Login, SignedIn
 from apps.review_player_view import PlayerView
 from apps.review_queue_view import QueueView, TrayView
+from apps.review_room import ReviewRoom
+from apps.review_room_views import RoomView
 from apps.review_state import ReviewSession
 from apps.review_views import DecisionsView, NotesView, wrapping
 from apps.shortcuts import ShortcutKeys
@@ -40,10 +43,17 @@ class ReviewApp:
         self.url = database_url(settings)
         # Anyone who may view may open the review app; deciding is checked per action.
         self.login = Login(self.url, "review", Permission.VIEW, self._signed_in, self._signed_out)
+        # the process's listener (others' notes, decisions, rooms) for a served page; a
+        # page built in plain Python has no document to run events on
+        live = hub(self.url) if pn.state.curdoc is not None else None
         self.session = session = ReviewSession(
-            self.url, Storage(settings.storage_url, settings.storage_options), self.login.expired
+            self.url,
+            Storage(settings.storage_url, settings.storage_options),
+            self.login.expired,
+            live,
         )
         player = session.player
+        self.room = self._room(live)
         self.shortcuts = ShortcutKeys(
             {
                 "back": lambda: player.step(-1),
@@ -100,6 +110,9 @@ class ReviewApp:
         self.session.param.watch(lambda e: entitle(e.new), "take")
         viewer = self.picture.__panel__()
         side = pn.Column(
+            RoomView(
+                self.room, lambda: None if self.session.take is None else self.session.take.scene_id
+            ),
             self.decisions,
             self.notes,
             self.shortcuts.legend,
@@ -114,6 +127,20 @@ class ReviewApp:
             pn.FlexBox(viewer, side, flex_wrap="wrap", gap="16px", sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+    def _room(self, live: Hub | None) -> ReviewRoom:
+        """The session's review room: left when the take closes or the user signs out."""
+        session, player = self.session, self.session.player
+        room = ReviewRoom(
+            player,
+            live,
+            session.actions,
+            lambda: None if session.user is None else session.user.username,
+            # today's player decodes a frame only when asked to show one
+            redraw=lambda: player.frame is None or player.show_frame(),
+        )
+        session.param.watch(lambda _: room.leave(), "take")
+        return room
 
     def _show(self) -> None:
         for name, view in self.views.items():

@@ -2,15 +2,17 @@
 
 `ReviewSession` holds what the page shows: the signed-in user and what their role may do,
 the queue and its filters, the open take and the frame on screen, the notes, the questions
-asked (open notes) and the Undo offers. Its methods are the app's actions: each calls
-`trulience.review` (or `trulience.notify`) with the session's token through one
-`ActionRunner`, which maps a refusal once. The views in `apps/review_views.py` watch these
-parameters and call these methods; a plain Python test drives them against the database.
+asked (open notes) and the Undo offers; others' notes and decisions arrive live (PRD-11).
+Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
+with the session's token through one `ActionRunner`, which maps a refusal once. The views in
+`apps/review_views.py` watch these parameters and call these methods; a plain Python test
+drives them against the database.
 
 Why this module is long: the house keeps one state object per page, and the review page's
 actions (the queue with its filters, sorts, thumbnails and assignments; decisions; notes;
-trims; sensitivity) are many over the same token, runner and notices; each is a few lines
-over one service call, so splitting the class would only pass all of that between objects.
+trims; sensitivity; live events) are many over the same token, runner and notices; each is a
+few lines over one service call, so splitting the class would only pass all of that between
+objects.
 """
 
 import contextlib
@@ -21,7 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import param
 
 from apps.actions import ActionRunner, refusal
+from apps.live import Hub
 from apps.media_routes import media_url
+from apps.review_news import already_shown, news
 from apps.review_player import Player, segment_spans, storyboard_key
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
@@ -99,9 +103,16 @@ class ReviewSession(param.Parameterized):
     replying_to = param.ClassSelector(class_=ThreadedNote, default=None, allow_None=True)
     sensitive = param.Boolean(False, doc="The open take is shown blurred until revealed.")
 
-    def __init__(self, url: str, storage: Storage, expired: Callable[[AuthError], None]):
+    def __init__(
+        self,
+        url: str,
+        storage: Storage,
+        expired: Callable[[AuthError], None],
+        live: Hub | None = None,
+    ):
         super().__init__()
         self.url = url
+        self.live, self._unsubscribe = live, lambda: None  # live None: no live events
         self.token: str | None = None
         self.actions = ActionRunner(expired, self.say)
         self.storage = storage
@@ -112,6 +123,7 @@ class ReviewSession(param.Parameterized):
         self.param.watch(
             lambda *_: self.read_queue(), ["review_status", "assignee", "overdue", "sort"]
         )
+        self.param.watch(lambda e: e.new is None and self.stop_hearing(), "take")
 
     def say(self, message: str, kind: str = "info") -> None:
         """Say `message` in the player's notice box (kind: a Bootstrap alert type)."""
@@ -143,7 +155,7 @@ class ReviewSession(param.Parameterized):
         """After logout or a refused session: back to the login form."""
         self.token = None
         self.player.close()
-        self.param.update(take=None, user=None, screen="login")
+        self.param.update(take=None, user=None, notes=[], screen="login")
 
     # -- queue and notifications ---------------------------------------------------------
 
@@ -327,6 +339,7 @@ class ReviewSession(param.Parameterized):
             self.player.show(segment_spans(self._call(shown_frames, take.scene_id)))
         self._blur_if_sensitive(take)
         self.show_notes()
+        self.hear(take)
 
     # -- sensitivity and trims -----------------------------------------------------------
 
@@ -525,10 +538,34 @@ class ReviewSession(param.Parameterized):
         )
 
     def show_notes(self) -> None:
-        """Re-read the open take's notes (other reviewers' notes and replies appear too)."""
+        """Re-read the open take's notes; the same again leave the list (and a click) be."""
         take = self.take
         if take is None or self.token is None:
             return
         done = self.actions.run(lambda: self._call(notes_for, self.token, take.scene_id))
-        if done is not None:
+        if done is not None and (done.value != self.notes or not done.value):
             self.notes = done.value
+
+    # -- live: other reviewers' notes and decisions (PRD-11) ------------------------------
+
+    def hear(self, take: Take) -> None:
+        """Follow the catalog's events about `take` (and no other) on this session's page."""
+        self.stop_hearing()
+        if self.live is not None:
+            self._unsubscribe = self.live.subscribe(take.scene_id, self.heard)
+
+    def stop_hearing(self) -> None:
+        """No more events (the take was closed, or the user signed out)."""
+        self._unsubscribe()
+        self._unsubscribe = lambda: None
+
+    def heard(self, event: dict[str, Any]) -> None:
+        """An event about the open take: re-read its notes and say what someone else did."""
+        take = self.take
+        if take is None or self.token is None or event.get("scene_id") != take.scene_id:
+            return  # a late event about a take no longer open
+        if not already_shown(event, {note.id for note in self.notes}):
+            self.show_notes()
+        said = news(event, None if self.user is None else self.user.display_name)
+        if said is not None:
+            self.say(said, "info")

@@ -4,6 +4,38 @@
 
 CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;
 
+CREATE FUNCTION public.announce_decision() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    review reviews := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+    PERFORM pg_notify('trulience_review', json_build_object(
+        'kind', 'decision', 'action', lower(TG_OP), 'scene_id', review.scene_id,
+        'id', review.id,
+        'by', (SELECT u.display_name FROM users u WHERE u.id = review.reviewer_id),
+        'decision', review.decision)::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.announce_note() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    take_id bigint := coalesce(NEW.scene_id,
+                               (SELECT g.scene_id FROM segments g WHERE g.id = NEW.segment_id));
+BEGIN
+    IF take_id IS NOT NULL THEN
+        PERFORM pg_notify('trulience_review', json_build_object(
+            'kind', 'note', 'action', lower(TG_OP), 'scene_id', take_id, 'id', NEW.id,
+            'by', (SELECT u.display_name FROM users u WHERE u.id = NEW.author_id),
+            'frame', NEW.frame, 'reply', NEW.parent_id IS NOT NULL)::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.audit_row() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -2200,6 +2232,10 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EAC
 CREATE TRIGGER audit_policy_refresh AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_policy FOR EACH STATEMENT EXECUTE FUNCTION public.refresh_audit_policy();
 
 CREATE TRIGGER face_embeddings_dimension BEFORE INSERT OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.check_embedding_dimension();
+
+CREATE TRIGGER notes_announced AFTER INSERT OR UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.announce_note();
+
+CREATE TRIGGER reviews_announced AFTER INSERT OR DELETE OR UPDATE ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.announce_decision();
 
 CREATE TRIGGER reviews_supersede BEFORE INSERT ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.review_supersedes();
 
