@@ -42,7 +42,7 @@ dev: install
 	$(BIN)/trulience dev
 
 review: install
-	$(BIN)/panel serve apps/review.py --address 127.0.0.1
+	$(BIN)/panel serve apps/review.py --plugins apps.media_routes --address 127.0.0.1
 
 dashboards: install
 	$(BIN)/panel serve apps/dashboards.py --address 127.0.0.1 --port 5007

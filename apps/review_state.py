@@ -362,3 +362,4 @@ class ReviewSession(param.Parameterized):
         done = self.actions.run(lambda: self._call(notes_for, self.token, take.scene_id))
         if done is not None:
             self.notes = done.value
+            self.player.mark_notes([n.frame for n in done.value if n.frame is not None])

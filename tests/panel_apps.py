@@ -54,7 +54,8 @@ def wait_until_served(url: str, server: subprocess.Popen, log: Path, timeout: fl
 @contextmanager
 def served(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
     """`panel serve apps/<app>.py` on a free port with `env` added to this process's
-    environment; yields the app's URL and stops the server afterwards."""
+    environment, with the stored media's route (`apps.media_routes`); yields the app's URL
+    and stops the server afterwards."""
     port = free_port()
     command = [
         sys.executable,
@@ -62,6 +63,8 @@ def served(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
         "panel",
         "serve",
         f"apps/{app}.py",
+        "--plugins",
+        "apps.media_routes",
         "--address",
         "127.0.0.1",
         "--port",
