@@ -13,7 +13,7 @@ from apps.images import png_data_url, png_file_data_url
 from apps.review_player import AIDS, ZOOM_OFF, Aid, Player
 from apps.review_views import wrapping
 from apps.shortcuts import ShortcutKeys
-from apps.video_player import VideoPlayer
+from apps.video_player import TOOLS, VideoPlayer
 from trulience.review.onion_skin import NEIGHBOURS
 from trulience.review.zoom import FACTORS, REGIONS
 
@@ -42,7 +42,8 @@ def link(player: Player, video: VideoPlayer) -> None:
 
 
 class PlayerView(pn.viewable.Viewer):
-    """The picture: the browser player, onion skin and zoom (PRD-37), the storyboard."""
+    """The picture: the browser player, its drawing tool, onion skin and zoom (PRD-37),
+    the storyboard."""
 
     player = param.ClassSelector(class_=Player)
 
@@ -57,6 +58,12 @@ class PlayerView(pn.viewable.Viewer):
             "", css_classes=["review-storyboard"], sizing_mode="stretch_width"
         )
         self.aids = self._visual_aids()
+        # Drawing on the frame shown (PRD-70): the browser keeps the shapes as Drawing JSON.
+        self.tool = pn.widgets.RadioButtonGroup(
+            name="Draw", options=list(TOOLS), value="none", css_classes=["review-tool"]
+        )
+        self.tool.link(player, value="tool")
+        player.param.watch(lambda e: setattr(self.tool, "value", e.new), "tool")
         player.param.watch(lambda _: self._show_aid(), "aid", onlychanged=False)
         player.param.watch(lambda _: self._storyboard(), "storyboard", onlychanged=False)
 
@@ -139,6 +146,7 @@ class PlayerView(pn.viewable.Viewer):
     def __panel__(self) -> pn.Column:
         return pn.Column(
             self.video,
+            self.tool,
             self.aids,
             self.aid,
             self.zoomed,

@@ -236,3 +236,32 @@ def test_500_random_operations_show_the_same_frame_in_picture_label_state_and_no
             (room.scene_id,),
         ).fetchall()
     assert saved == notes
+
+
+def test_a_rectangle_and_a_text_drawn_on_a_frame_stay_with_that_frame(page):
+    page.locator(".review-tool").get_by_role("button", name="rect", exact=True).click()
+    frame = settled(page)[1]
+    ink = page.locator(".vp-ink")
+    area = ink.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.7, steps=4)
+    page.mouse.up()
+    page.locator(".review-tool").get_by_role("button", name="text", exact=True).click()
+    page.mouse.click(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5)
+    page.locator(".vp-text-field").fill("hand")
+    page.locator(".vp-text-field").press("Enter")
+    drawing = ink.evaluate("i => [i.dataset.frame, i.dataset.shapes]")
+    assert drawing == [str(frame), "2"]
+    page.screenshot(path=str(SCREENSHOTS / "review-player-drawing.png"))
+    page.locator(".review-tool").get_by_role("button", name="none", exact=True).click()
+    page.keyboard.press("ArrowRight" if frame == 0 else "ArrowLeft")  # another frame
+    other = frame + 1 if frame == 0 else frame - 1
+    settled(page, other)
+    assert ink.evaluate("i => i.dataset.shapes") == "0"  # not shown on another frame
+    # the server dropped the unsaved drawing when the frame changed: back there, none shows
+    server_says(page, f"Note at frame {other}")
+    page.keyboard.press("ArrowLeft" if frame == 0 else "ArrowRight")
+    settled(page, frame)
+    server_says(page, f"Note at frame {frame}")
+    assert ink.evaluate("i => i.dataset.shapes") == "0"
