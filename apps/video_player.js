@@ -537,6 +537,7 @@ export function render({ model, el }) {
     loop.classList.toggle("vp-on", model.loop);
     stage.classList.toggle("vp-blurred", model.blurred);
     ink.classList.toggle("vp-drawing", model.tool !== "none");
+    ink.dataset.tool = model.tool;
     bar.classList.toggle("vp-following", following());
     mute.hidden = !model.has_audio;
     showLabel();

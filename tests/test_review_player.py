@@ -239,22 +239,28 @@ def test_500_random_operations_show_the_same_frame_in_picture_label_state_and_no
 
 
 def test_a_rectangle_and_a_text_drawn_on_a_frame_stay_with_that_frame(page):
-    page.locator(".review-tool").get_by_role("button", name="rect", exact=True).click()
-    frame = settled(page)[1]
+    from playwright.sync_api import expect
+
     ink = page.locator(".vp-ink")
+    tools = page.locator(".review-tool")
+    tools.get_by_role("button", name="rect", exact=True).click()
+    expect(ink).to_have_attribute("data-tool", "rect")  # the server set the player's tool
+    frame = settled(page)[1]
     area = ink.bounding_box()
     page.mouse.move(area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.2)
     page.mouse.down()
     page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.7, steps=4)
     page.mouse.up()
-    page.locator(".review-tool").get_by_role("button", name="text", exact=True).click()
+    tools.get_by_role("button", name="text", exact=True).click()
+    expect(ink).to_have_attribute("data-tool", "text")
     page.mouse.click(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5)
     page.locator(".vp-text-field").fill("hand")
     page.locator(".vp-text-field").press("Enter")
-    drawing = ink.evaluate("i => [i.dataset.frame, i.dataset.shapes]")
-    assert drawing == [str(frame), "2"]
+    expect(ink).to_have_attribute("data-shapes", "2")
+    assert ink.get_attribute("data-frame") == str(frame)
     page.screenshot(path=str(SCREENSHOTS / "review-player-drawing.png"))
-    page.locator(".review-tool").get_by_role("button", name="none", exact=True).click()
+    tools.get_by_role("button", name="none", exact=True).click()
+    expect(ink).to_have_attribute("data-tool", "none")
     page.keyboard.press("ArrowRight" if frame == 0 else "ArrowLeft")  # another frame
     other = frame + 1 if frame == 0 else frame - 1
     settled(page, other)
