@@ -60,7 +60,7 @@ class PlayerView(pn.viewable.Viewer):
         self.aids = self._visual_aids()
         # Drawing on the frame shown (PRD-70): the browser keeps the shapes as Drawing JSON.
         self.tool = pn.widgets.RadioButtonGroup(
-            name="Draw", options=list(TOOLS), value="none", css_classes=["review-tool"]
+            options=list(TOOLS), value="none", css_classes=["review-tool"]
         )
         self.tool.link(player, value="tool")
         player.param.watch(lambda e: setattr(self.tool, "value", e.new), "tool")
