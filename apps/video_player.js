@@ -81,11 +81,11 @@ export function render({ model, el }) {
     option.textContent = `${r}×`;
     rate.append(option);
   }
-  const loop = button("⟳", "loop (between in and out points)", "vp-loop");
+  const loop = button("Loop", "loop (between the in and out points)", "vp-loop");
   const markIn = button("In", "in point (I)", "vp-in");
   const markOut = button("Out", "out point (O)", "vp-out");
-  const mute = button("🔇", "sound on / off (M)", "vp-mute");
-  const cinema = button("⛶", "cinema mode (Shift+F)", "vp-cinema");
+  const mute = button("Muted", "sound on / off (M)", "vp-mute");
+  const cinema = button("Cinema", "cinema mode, full screen (Shift+F)", "vp-cinema");
   const message = make("span", "vp-message");
   bar.append(back10, back, play, forward, forward10, label, tc, goto, rate, loop, markIn,
     markOut, mute, cinema, message);
@@ -532,7 +532,7 @@ export function render({ model, el }) {
     video.playbackRate = model.rate;
     rate.value = String(model.rate);
   });
-  model.on("muted", () => { video.muted = model.muted; mute.textContent = model.muted ? "🔇" : "🔊"; });
+  model.on("muted", () => { video.muted = model.muted; mute.textContent = model.muted ? "Muted" : "Sound"; });
   const flags = () => {
     loop.classList.toggle("vp-on", model.loop);
     stage.classList.toggle("vp-blurred", model.blurred);
@@ -557,7 +557,7 @@ export function render({ model, el }) {
     video.pause();
   });
   rate.value = String(model.rate);
-  mute.textContent = model.muted ? "🔇" : "🔊";
+  mute.textContent = model.muted ? "Muted" : "Sound";
   flags();
   load();
   // Exposed for the acceptance test and the benchmark: the frame shown and its state.
