@@ -172,7 +172,8 @@ def log_in(page, studio: Studio, username: str) -> None:
     page.get_by_placeholder("Username").fill(username)
     page.get_by_placeholder("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("Takes awaiting review")).to_be_visible()
+    # a session builds the whole page (queue, player) at login: slow on a busy machine
+    expect(page.get_by_text("Takes awaiting review")).to_be_visible(timeout=15_000)
 
 
 def open_take(page, number: int, frames: int = FRAMES) -> None:
