@@ -5,12 +5,14 @@ shows the take's storyboard, rejects the segment under the current frame, lays t
 neighbouring frames over the current one (onion skin) and enlarges a region of it (zoom);
 notes are threaded, with replies, and resolved or reopened; a tray lists the user's unread
 notifications. Keys are the logged-in user's own shortcut table (`trulience users
-shortcuts`); the layout stacks on a tablet or phone (PRD-55).
+shortcuts`), beside the player's own (arrows, J/K/L, I/O, Shift+F); the layout stacks on a
+tablet or phone (PRD-55).
 
-Serve with `panel serve apps/review.py`. Every action calls `trulience.review` with the
-session's token, so permissions and the audit log hold exactly as in the pipeline; the app
-only turns refusals into messages. Frames are decoded on the server by index (PRD-37), never
-by seeking a browser <video> to a time, so "frame N" is the frame the reviewer sees.
+Serve with `panel serve apps/review.py --plugins apps.media_routes` (the proxies' media
+URLs). Every action calls `trulience.review` with the session's token, so permissions and
+the audit log hold exactly as in the pipeline; the app only turns refusals into messages.
+The browser plays the take's proxy natively, and names the frame on screen from the proxy's
+real frame times (`apps/video_player.py`), so "frame N" is the frame the reviewer sees.
 
 This module assembles the app: the session's state is `apps/review_state.py` (and its
 player, `apps/review_player.py`), the parts that show it are `apps/review_views.py` and
@@ -24,7 +26,7 @@ from apps.live import Hub, hub
 from apps.login import Login, SignedIn
 from apps.review_player_view import PlayerView
 from apps.review_queue_view import QueueView, TrayView
-from apps.review_room import ReviewRoom
+from apps.review_room import FOLLOWER, ReviewRoom
 from apps.review_room_views import RoomView
 from apps.review_state import ReviewSession
 from apps.review_views import DecisionsView, NotesView, wrapping
@@ -33,6 +35,7 @@ from trulience.auth.permissions import Permission
 from trulience.catalog.database import database_url
 from trulience.config import Settings
 from trulience.review import Take
+from trulience.review.shortcuts import HELP_KEY
 from trulience.storage import Storage
 
 
@@ -117,7 +120,7 @@ class ReviewApp:
             self.notes,
             self.shortcuts.legend,
             sizing_mode="stretch_width",
-            styles={"flex": "1 1 300px"},
+            styles={"flex": "1 1 300px", "min-width": "0"},
             css_classes=["review-side"],
         )
         # Side by side on a wide screen; the side panel wraps below the player on a narrow
@@ -136,10 +139,10 @@ class ReviewApp:
             live,
             session.actions,
             lambda: None if session.user is None else session.user.username,
-            # today's player decodes a frame only when asked to show one
-            redraw=lambda: player.frame is None or player.show_frame(),
         )
         session.param.watch(lambda _: room.leave(), "take")
+        # a follower's controls are inert in the browser while the presenter leads
+        room.param.watch(lambda e: setattr(player, "following", e.new == FOLLOWER), "role")
         return room
 
     def _show(self) -> None:
@@ -154,6 +157,7 @@ class ReviewApp:
         """After login: the user's own keys, then the session (what the role may do, the
         queue)."""
         self.shortcuts.use(signed_in.shortcuts.table)
+        self.picture.use_keys([*self.shortcuts.table.values(), HELP_KEY])
         self.session.sign_in(signed_in)
 
     def _signed_out(self) -> None:

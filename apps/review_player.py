@@ -1,9 +1,12 @@
-"""The review app's player, apart from how it is shown: the open take's video, the frame on
-screen and how it is composed (onion skin, zoom), stepping and playback.
+"""The review app's player, apart from how it is shown: the open take's proxy and frame
+times, the frame on screen, playback (rate, loop, in/out points), the drawing tool and the
+drawing on the frame shown, and the scrubber's markers.
 
-Frames are decoded on the server by index (PRD-37), never by seeking a browser <video> to
-a time, so "frame N" is the frame the reviewer sees. A decoding refusal is said through the
-session's `ActionRunner`.
+The browser plays the proxy natively (`apps/video_player.py`, linked to this state by the
+view): frame accuracy comes from the proxy's real frame times, so "frame N" is the frame the
+reviewer sees. Nothing is decoded on the server, except while onion skin or zoom (PRD-37)
+is on: those aids are composed on the server from the full-resolution take, for the frame
+on screen only. A refusal is said through the session's `ActionRunner`.
 """
 
 import tempfile
@@ -15,18 +18,19 @@ import numpy as np
 import param
 
 from apps.actions import ActionRunner
+from apps.media_routes import media_url
 from trulience.errors import TrulienceError
+from trulience.media.frame_times import FrameTimes, proxy_frames
 from trulience.media.frames import frame_at
-from trulience.media.probe import probe
 from trulience.review import Take
 from trulience.review.onion_skin import NEIGHBOURS, neighbour_indices, onion_skin
 from trulience.review.zoom import FACTORS, REGIONS, zoom
 from trulience.storage import Storage
 
 ZOOM_OFF = "off"
-# Decoded frames kept per session: onion skin re-reads the neighbours of each frame.
+# Decoded frames kept per session while an aid is on: onion skin re-reads the neighbours.
 _FRAME_CACHE = 8
-# The visual aids (PRD-37): each change re-composes the frame on screen.
+# The visual aids (PRD-37): each change re-composes the aid picture.
 AIDS = ("onion", "opacity", "zoom_region", "zoom_factor")
 
 
@@ -55,76 +59,125 @@ def storyboard_key(video_key: str) -> str | None:
     return f"{folder}/storyboard.png" if name == "scene.mp4" else None
 
 
+def proxy_key(storage: Storage, video_key: str) -> str:
+    """What the browser plays of a take: the `proxy.mp4` assembly stored beside its
+    `scene.mp4`, else the take's video itself (H.264 too)."""
+    folder, _, name = video_key.rpartition("/")
+    proxy = f"{folder}/proxy.mp4"
+    return proxy if name == "scene.mp4" and storage.exists(proxy) else video_key
+
+
+def scrubber_markers(segments: list[SegmentSpan], note_frames: list[int]) -> list[dict]:
+    """The scrubber's marks: each segment's start, the seams between segments, the notes."""
+    marks = [
+        {"frame": s.start, "kind": "seam" if n else "segment", "label": f"segment {s.index}"}
+        for n, s in enumerate(segments)
+    ]
+    marks += [{"frame": f, "kind": "note", "label": f"note at {f}"} for f in sorted(note_frames)]
+    return marks
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class Frame:
-    """The frame on screen: its index of `total`, the picture composed from decoded frames
-    (None if decoding failed: the refusal was said), the onion skin's neighbours, the zoomed
-    region (None when zoom is off) and the committed segment covering it."""
+class Aid:
+    """The server-composed picture of the frame on screen while an aid is on: blended with
+    its neighbours `over` (onion skin), and the zoomed region (None when zoom is off)."""
 
     index: int
-    total: int
-    picture: np.ndarray | None
+    picture: np.ndarray
     over: tuple[int, ...]
     zoomed: np.ndarray | None
     region: str
     factor: int
-    segment: SegmentSpan | None
 
 
 class Player(param.Parameterized):
-    """The open take in the player: its frames, the one on screen, the aids, playback."""
+    """The open take in the player: its proxy, the frame on screen, playback, drawing."""
 
-    index = param.Integer(0, doc="The frame on screen.")
-    frame = param.Parameter(None, doc="The `Frame` on screen, or None without a video.")
+    index = param.Integer(0, bounds=(0, None), doc="The frame on screen.")
+    total = param.Integer(0, doc="The open take's frames (0 without a video).")
+    src = param.String("", doc="The proxy's media URL, '' without a video.")
+    times = param.List([], doc="Each frame's presentation time in the proxy, seconds.")
+    fps = param.Number(24.0)
+    has_audio = param.Boolean(False)
+    playing = param.Boolean(False)
+    rate = param.Number(1.0, bounds=(0.25, 2))
+    loop = param.Boolean(False)
+    in_point = param.Integer(None, allow_None=True)
+    out_point = param.Integer(None, allow_None=True)
+    markers = param.List([], doc="Segments, seams and notes on the scrubber.")
+    tool = param.String("none", doc="The drawing tool (the browser player's TOOLS).")
+    drawing = param.Dict(None, allow_None=True, doc="The drawing on the frame shown, or None.")
+    overlays = param.List([], doc='The drawn notes, {"frame", "drawing"}, shown at their frame.')
+    blurred = param.Boolean(False, doc="Sensitive media hidden until the user reveals it.")
+    following = param.Boolean(False, doc="Following a review room's presenter: controls inert.")
+    segment_span = param.ClassSelector(class_=SegmentSpan, default=None, allow_None=True)
     storyboard = param.Parameter(None, doc="The open take's storyboard PNG bytes, or None.")
     onion = param.Selector(objects=list(NEIGHBOURS), default="off")
     opacity = param.Integer(50, bounds=(0, 100))
     zoom_region = param.Selector(objects=[ZOOM_OFF, *REGIONS], default=ZOOM_OFF)
     zoom_factor = param.Selector(objects=list(FACTORS), default=FACTORS[0])
-    playing = param.Boolean(False)
-    drawing = param.Dict(None, allow_None=True, doc="The Drawing JSON on the frame shown.")
+    aid = param.ClassSelector(class_=Aid, default=None, allow_None=True, doc="Aid picture.")
 
     def __init__(self, storage: Storage, actions: ActionRunner):
         super().__init__()
         self.storage, self.actions = storage, actions
         self.take: Take | None = None
-        self.video: Path | None = None
-        self.total, self.fps = 0, 0.0
         self.segments: list[SegmentSpan] = []
+        self._note_frames: list[int] = []
+        self._video: Path | None = None
         self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
         self._downloads = tempfile.TemporaryDirectory(prefix="trulience-review-")
-        self.param.watch(lambda *_: self.show_frame(), list(AIDS))
+        self.param.watch(lambda *_: self._compose_aid(), [*AIDS, "index", "playing"])
+        self.param.watch(lambda _: self._on_index(), "index")
 
     def load(self, take: Take) -> bool:
-        """Open `take` at its first frame: fetch its video (once, when storage is remote),
-        read its frame count and storyboard; whether it has a video to show."""
+        """Open `take` at its first frame: its proxy's URL and frame times, its storyboard;
+        whether it has a video to show."""
         self._frames.clear()
-        self.param.update(playing=False, index=0)
+        self._video = None
         self.take = take
-        loaded = self.actions.run(lambda: self._probe(take)) is not None
-        if not loaded:
-            self.video, self.total, self.fps, self.segments = None, 0, 0.0, []
-            self.frame = None
+        self.segments, self._note_frames = [], []
+        found = self.actions.run(lambda: self._proxy(take))
+        times = None if found is None else found.value
+        self.param.update(
+            playing=False,
+            index=0,
+            drawing=None,
+            in_point=None,
+            out_point=None,
+            markers=[],
+            src="" if times is None else times[0],
+            times=[] if times is None else list(times[1].times),
+            fps=24.0 if times is None or times[1].fps <= 0 else times[1].fps,
+            has_audio=times is not None and times[1].has_audio,
+            total=0 if times is None else len(times[1].times),
+        )
         board = self.actions.run(lambda: self._storyboard(take.uri))
         self.storyboard = None if board is None else board.value
-        return loaded
+        self._on_index()
+        return times is not None
+
+    def _proxy(self, take: Take) -> tuple[str, FrameTimes]:
+        if take.uri is None:
+            raise TrulienceError(f"take {take.take} has no video yet")
+        key = proxy_key(self.storage, self.storage.key_of(take.uri))
+        return media_url(key), proxy_frames(self.storage, key)
 
     def show(self, segments: list[SegmentSpan]) -> None:
-        """Show the loaded take's first frame; `segments` are its committed segments."""
+        """The loaded take's committed segments (for the scrubber and rejecting one)."""
         self.segments = segments
-        self.show_frame()
+        self.markers = scrubber_markers(segments, self._note_frames)
+        self._on_index()
+
+    def mark_notes(self, frames: list[int]) -> None:
+        """The frames the open take's notes are at, marked on the scrubber."""
+        self._note_frames = list(frames)
+        self.markers = scrubber_markers(self.segments, self._note_frames)
 
     def close(self) -> None:
         """No take is open (back to the queue or the login form)."""
         self.take = None
-        self.playing = False
-
-    def _probe(self, take: Take) -> None:
-        if take.uri is None:
-            raise TrulienceError(f"take {take.take} has no video yet")
-        self.video = self.storage.local_file(self.storage.key_of(take.uri), self._downloads.name)
-        found_video = probe(self.video)
-        self.total, self.fps = found_video.frames, float(found_video.fps)
+        self.param.update(playing=False, src="", times=[], total=0, drawing=None)
 
     def _storyboard(self, uri: str | None) -> bytes | None:
         """The take's storyboard strip, or None if it has none."""
@@ -133,64 +186,43 @@ class Player(param.Parameterized):
             return None
         return self.storage.read_bytes(key)
 
+    def _on_index(self) -> None:
+        """A new frame on screen: the drawing of another frame is dropped, and the
+        segment covering this one is found."""
+        if self.drawing is not None and self.drawing.get("frame") != self.index:
+            self.drawing = None
+        self.segment_span = self.segment()
+
     def step(self, delta: int) -> None:
-        """Move `delta` frames, staying within the take."""
-        if self.take is None or self.video is None:
-            return
-        self.index = min(max(self.index + delta, 0), self.total - 1)
-        self.show_frame()
+        """Move `delta` frames, staying within the take (pausing playback)."""
+        if self.total:
+            self.playing = False
+            self.index = min(max(self.index + delta, 0), self.total - 1)
 
     def go_to(self, index: int) -> None:
-        """Show frame `index` (the jog slider's value), staying within the take."""
-        if self.take is None or self.video is None or index == self.index:
-            return
-        self.index = min(max(index, 0), self.total - 1)
-        self.show_frame()
+        """Show frame `index`, staying within the take (pausing playback)."""
+        if self.total:
+            self.playing = False
+            self.index = min(max(index, 0), self.total - 1)
 
     def jump_to(self, frame: int) -> None:
         """Show a note's frame in the player (pausing playback)."""
-        self.pause()
         self.go_to(frame)
 
-    @property
-    def period_ms(self) -> int:
-        """How often playback advances a frame: the take's fps (24 if it has none)."""
-        return round(1000 / self.fps) if self.fps > 0 else 1000 // 24
-
     def toggle_play(self) -> None:
-        """Play the take from the frame on screen at its fps, or pause it where it is."""
-        if self.playing:
-            self.pause()
-        else:
-            self.play()
+        """Play the take from the frame on screen, or pause it where it is."""
+        self.playing = bool(self.total) and not self.playing
 
-    def play(self) -> None:
-        """Start playing (the player advances every `period_ms`), up to the last frame."""
-        if self.take is None or self.video is None or self.playing:
-            return
-        if self.index >= self.total - 1:  # at the end: play again from the start
-            self.index = 0
-            self.show_frame()
-        self.playing = True
+    def segment(self) -> SegmentSpan | None:
+        """The committed segment covering the frame on screen, if one does."""
+        return next((s for s in self.segments if s.start <= self.index < s.end), None)
 
-    def pause(self) -> None:
-        """Stop playing; the frame on screen is the decoded frame at the index."""
-        self.playing = False
-
-    def advance(self) -> None:
-        """One tick of playback: the next frame, pausing at the last."""
-        if self.take is None or self.video is None or self.index >= self.total - 1:
-            self.pause()
-            return
-        self.step(+1)
-        if self.index >= self.total - 1:
-            self.pause()
-
-    def show_frame(self) -> None:
-        """Decode the frame at the index on the server and compose it: blended with its
-        neighbours when onion skin is on, a region enlarged when zoom is on, all from
-        full-resolution decoded frames."""
-        if self.video is None:
+    def _compose_aid(self) -> None:
+        """While onion skin or zoom is on and playback is paused, compose the frame on
+        screen on the server from the full-resolution take; None when both are off."""
+        aids_off = self.onion == "off" and self.zoom_region == ZOOM_OFF
+        if aids_off or self.playing or not self.total:
+            self.aid = None
             return
         over = neighbour_indices(self.index, self.total, self.onion)
         composed = self.actions.run(
@@ -198,23 +230,22 @@ class Player(param.Parameterized):
                 self._decoded(self.index), [self._decoded(i) for i in over], self.opacity / 100
             )
         )
-        picture = None if composed is None else composed.value
-        region, factor = self.zoom_region, self.zoom_factor
-        zoomed = None if picture is None or region == ZOOM_OFF else zoom(picture, region, factor)
-        self.frame = Frame(
-            self.index, self.total, picture, tuple(over), zoomed, region, factor, self.segment()
-        )
+        if composed is None:
+            self.aid = None
+            return
+        picture, region, factor = composed.value, self.zoom_region, self.zoom_factor
+        zoomed = None if region == ZOOM_OFF else zoom(picture, region, factor)
+        self.aid = Aid(self.index, picture, tuple(over), zoomed, region, factor)
 
     def _decoded(self, index: int) -> np.ndarray:
-        """Frame `index` of the open take, decoded on the server (recent ones kept)."""
-        assert self.video is not None
+        """Frame `index` of the open take's video, decoded on the server (recent kept)."""
+        assert self.take is not None and self.take.uri is not None
+        if self._video is None:
+            key = self.storage.key_of(self.take.uri)
+            self._video = self.storage.local_file(key, self._downloads.name)
         if index not in self._frames:
-            self._frames[index] = frame_at(self.video, index)
+            self._frames[index] = frame_at(self._video, index)
             while len(self._frames) > _FRAME_CACHE:
                 self._frames.popitem(last=False)
         self._frames.move_to_end(index)
         return self._frames[index]
-
-    def segment(self) -> SegmentSpan | None:
-        """The committed segment covering the frame on screen, if one does."""
-        return next((s for s in self.segments if s.start <= self.index < s.end), None)

@@ -1,72 +1,78 @@
-"""The review app's picture: the frame on screen, stepping and playback, onion skin and
-zoom (PRD-37), the storyboard; a Panel view of the session's `Player`.
+"""The review app's picture: the take's proxy in the browser player (`VideoPlayer`, linked
+to the session's `Player`), onion skin and zoom (PRD-37), the storyboard.
 
-Frames are decoded on the server by index, never by seeking a browser <video> to a time;
-the view shows the lossless PNG of the frame the player composed.
+The browser plays and steps the proxy natively, frame accurate; while onion skin or zoom is
+on, the server composes the frame on screen from the full-resolution take and shows it
+under the player.
 """
 
 import panel as pn
 import param
 
 from apps.images import png_data_url, png_file_data_url
-from apps.review_player import AIDS, ZOOM_OFF, Frame, Player
+from apps.review_player import AIDS, ZOOM_OFF, Aid, Player
 from apps.review_views import wrapping
 from apps.shortcuts import ShortcutKeys
+from apps.video_player import TOOLS, VideoPlayer
 from trulience.review.onion_skin import NEIGHBOURS
 from trulience.review.zoom import FACTORS, REGIONS
 
-# The player's size on a wide screen; it shrinks with a narrow one (PRD-55).
-PLAYER_WIDTH = 384
+# Shared by the state and the browser player, changed on either side.
+BOTH_WAYS = ("playing", "rate", "loop", "in_point", "out_point", "tool", "drawing", "blurred")
+# Set by the state only.
+TO_BROWSER = ("src", "times", "fps", "has_audio", "markers", "overlays", "following")
 
 
 def _image(css_class: str, attributes: str, alt: str, source: str) -> str:
     return (
         f'<img class="{css_class}" {attributes}alt="{alt}" src="{source}" '
-        f'style="width: {PLAYER_WIDTH}px; max-width: 100%; image-rendering: pixelated">'
+        'style="width: 100%; max-width: 640px; image-rendering: pixelated">'
     )
 
 
+def link(player: Player, video: VideoPlayer) -> None:
+    """Keep the browser player and the state in step: the frame on screen both ways."""
+
+    def follow(source: param.Parameterized, target: param.Parameterized, names: dict) -> None:
+        for name, other in names.items():
+            source.param.watch(lambda e, other=other: setattr(target, other, e.new), name)
+
+    follow(player, video, {"index": "frame", **{n: n for n in (*BOTH_WAYS, *TO_BROWSER)}})
+    follow(video, player, {"frame": "index", **{n: n for n in BOTH_WAYS}})
+
+
 class PlayerView(pn.viewable.Viewer):
-    """The picture: the frame on screen, its number, the jog slider, stepping and playback,
-    onion skin and zoom (PRD-37), and the take's storyboard."""
+    """The picture: the browser player, its drawing tool, onion skin and zoom (PRD-37),
+    the storyboard."""
 
     player = param.ClassSelector(class_=Player)
 
     def __init__(self, player: Player, shortcuts: ShortcutKeys):
         super().__init__(player=player)
         self.shortcuts = shortcuts
-        self._timer: pn.io.PeriodicCallback | None = None
-        self.frame = pn.pane.HTML("", css_classes=["review-frame"], sizing_mode="stretch_width")
+        self.video = VideoPlayer(sizing_mode="stretch_width", css_classes=["review-player"])
+        link(player, self.video)
+        self.aid = pn.pane.HTML("", css_classes=["review-aid"], sizing_mode="stretch_width")
         self.zoomed = pn.pane.HTML("", css_classes=["review-zoom"], sizing_mode="stretch_width")
-        self.frame_label = pn.pane.Markdown("", css_classes=["frame-label"])
         self.storyboard = pn.pane.HTML(
             "", css_classes=["review-storyboard"], sizing_mode="stretch_width"
         )
-        # The jog slider is the frame index itself: moving it shows that frame (decoded on the
-        # server like every other), and stepping or playing moves it.
-        self.jog = pn.widgets.EditableIntSlider(
-            label="Frame",
-            start=0,
-            end=1,
-            fixed_start=0,
-            fixed_end=1,
-            value=0,
-            sizing_mode="stretch_width",
-            max_width=PLAYER_WIDTH,
-            css_classes=["review-jog"],
-        )
-        self.jog.param.watch(lambda event: player.go_to(event.new), "value")
-        self.play_button = shortcuts.button("Play", "play", "primary")
-        self.steps = wrapping(
-            shortcuts.button("−1", "back"), shortcuts.button("+1", "forward"), self.play_button
-        )
         self.aids = self._visual_aids()
-        player.param.watch(lambda _: self._follow(), "frame", onlychanged=False)
-        player.param.watch(lambda _: self._play(), "playing")
+        # Drawing on the frame shown (PRD-70): the browser keeps the shapes as Drawing JSON.
+        self.tool = pn.widgets.RadioButtonGroup(
+            options=list(TOOLS), value="none", css_classes=["review-tool"]
+        )
+        self.tool.link(player, value="tool")
+        player.param.watch(lambda e: setattr(self.tool, "value", e.new), "tool")
+        player.param.watch(lambda _: self._show_aid(), "aid", onlychanged=False)
         player.param.watch(lambda _: self._storyboard(), "storyboard", onlychanged=False)
 
+    def use_keys(self, taken: list[str]) -> None:
+        """The keys the page's shortcuts own: the browser player leaves them alone."""
+        self.video.keys_taken = list(taken)
+
     def _visual_aids(self) -> pn.FlexBox:
-        """Onion skin and region zoom controls; each change re-composes the frame."""
+        """Onion skin and region zoom controls; each change re-composes the aid picture."""
         widgets = (
             pn.widgets.Select(
                 label="Onion skin",
@@ -104,46 +110,29 @@ class PlayerView(pn.viewable.Viewer):
             widget.param.watch(lambda e, aid=aid: setattr(self.player, aid, e.new), "value")
         return wrapping(*widgets)
 
-    def _follow(self) -> None:
-        """Show the frame on screen: its picture, zoomed region, number and jog position."""
-        frame: Frame | None = self.player.frame
-        if frame is None:
-            self.frame.object = self.frame_label.object = self.zoomed.object = ""
+    def _show_aid(self) -> None:
+        """The server-composed frame on screen (onion skin) and its zoomed region."""
+        aid: Aid | None = self.player.aid
+        if aid is None:
+            self.aid.object = self.zoomed.object = ""
             return
-        if frame.picture is not None:
-            index, onion = frame.index, ",".join(str(i) for i in frame.over)
-            self.frame.object = _image(
-                "review-frame-image",
-                f'data-frame="{index}" data-onion="{onion}" ',
-                f"frame {index}",
-                png_data_url(frame.picture),
+        index, onion = aid.index, ",".join(str(i) for i in aid.over)
+        self.aid.object = _image(
+            "review-aid-image",
+            f'data-frame="{index}" data-onion="{onion}" ',
+            f"frame {index}, composed",
+            png_data_url(aid.picture),
+        )
+        self.zoomed.object = (
+            ""
+            if aid.zoomed is None
+            else _image(
+                "review-zoom-image",
+                f'data-frame="{index}" data-region="{aid.region}" data-factor="{aid.factor}" ',
+                f"frame {index}, {aid.region} ×{aid.factor}",
+                png_data_url(aid.zoomed),
             )
-            self.zoomed.object = (
-                ""
-                if frame.zoomed is None
-                else _image(
-                    "review-zoom-image",
-                    f'data-frame="{index}" data-region="{frame.region}" '
-                    f'data-factor="{frame.factor}" ',
-                    f"frame {index}, {frame.region} ×{frame.factor}",
-                    png_data_url(frame.zoomed),
-                )
-            )
-        self.frame_label.object = f"frame {frame.index} / {frame.total}"
-        last = max(frame.total - 1, 1)  # a slider needs an end past its start
-        # go_to() sees the index already shown and does nothing
-        self.jog.param.update(end=last, fixed_end=last, value=frame.index)
-
-    def _play(self) -> None:
-        """Advance the frame index on the server every 1/fps s while playing."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if self.player.playing:
-            self._timer = pn.state.add_periodic_callback(
-                self.player.advance, period=self.player.period_ms
-            )
-        self.shortcuts.relabel("play", "Pause" if self.player.playing else "Play")
+        )
 
     def _storyboard(self) -> None:
         data = self.player.storyboard
@@ -156,15 +145,13 @@ class PlayerView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.Column:
         return pn.Column(
-            self.frame,
-            self.frame_label,
-            self.jog,
-            self.steps,
+            self.video,
+            self.tool,
             self.aids,
+            self.aid,
             self.zoomed,
             self.storyboard,
             sizing_mode="stretch_width",
-            max_width=PLAYER_WIDTH + 20,
-            styles={"flex": f"1 1 {PLAYER_WIDTH // 2}px"},
+            styles={"flex": "3 1 480px", "min-width": "0"},
             css_classes=["review-viewer"],
         )

@@ -124,6 +124,8 @@ class ReviewSession(param.Parameterized):
             lambda *_: self.read_queue(), ["review_status", "assignee", "overdue", "sort"]
         )
         self.param.watch(lambda e: e.new is None and self.stop_hearing(), "take")
+        # "Reveal" in the browser player shows the whole take as it is (PRD-82)
+        self.player.param.watch(lambda e: e.new or self.reveal(), "blurred")
 
     def say(self, message: str, kind: str = "info") -> None:
         """Say `message` in the player's notice box (kind: a Bootstrap alert type)."""
@@ -349,14 +351,14 @@ class ReviewSession(param.Parameterized):
         done = self.actions.run(
             lambda: self._call(lambda c: blurred_for(c, self._user(c), take.scene_id))
         )
-        self.sensitive = bool(done and done.value)
+        self.sensitive = self.player.blurred = bool(done and done.value)
         if self.sensitive:
             self.player.storyboard = self._storyboard(take, blurred=True)
 
     def reveal(self) -> None:
         """Show the open sensitive take as it is (this take only, until it is opened again)."""
         if self.take is not None and self.sensitive:
-            self.sensitive = False
+            self.sensitive = self.player.blurred = False
             self.player.storyboard = self._storyboard(self.take, blurred=False)
 
     def _storyboard(self, take: Take, *, blurred: bool) -> bytes | None:
@@ -545,6 +547,8 @@ class ReviewSession(param.Parameterized):
         done = self.actions.run(lambda: self._call(notes_for, self.token, take.scene_id))
         if done is not None and (done.value != self.notes or not done.value):
             self.notes = done.value
+            self.player.mark_notes([n.frame for n in done.value if n.frame is not None])
+            self.player.overlays = self.overlays()
 
     # -- live: other reviewers' notes and decisions (PRD-11) ------------------------------
 

@@ -118,7 +118,7 @@ class DecisionsView(_SessionView):
         session.param.watch(lambda _: self._ask(), "pending_verb")
         session.param.watch(lambda e: setattr(self.reject_form, "visible", e.new), "rejecting")
         session.param.watch(lambda _: self._allow(), "may_review", onlychanged=False)
-        session.player.param.watch(lambda _: self._segment(), "frame", onlychanged=False)
+        session.player.param.watch(lambda _: self._segment(), "segment_span", onlychanged=False)
 
     @property
     def controls(self) -> list[pn.widgets.Button]:
@@ -137,9 +137,7 @@ class DecisionsView(_SessionView):
             self.confirm_button.label = f"{verb.title()} anyway"
 
     def _segment(self) -> None:
-        if self.session.player.frame is None:
-            return
-        span = self.session.player.segment()
+        span = self.session.player.segment_span
         if span is None:
             self.segment_label.object = "No committed segment covers this frame."
             self.reject_segment_button.label = "Reject segment"
@@ -193,11 +191,10 @@ class NotesView(_SessionView):
             "may_write_notes",
             onlychanged=False,
         )
-        session.player.param.watch(lambda _: self._at_frame(), "frame", onlychanged=False)
+        session.player.param.watch(lambda _: self._at_frame(), "index", onlychanged=False)
 
     def _at_frame(self) -> None:
-        if self.session.player.frame is not None:
-            self.add_note_button.label = f"Note at frame {self.session.player.index}"
+        self.add_note_button.label = f"Note at frame {self.session.player.index}"
 
     def write_note(self) -> None:
         """Add the typed note at the frame on screen."""

@@ -9,20 +9,22 @@ import param
 
 from apps.notices import NoticeBox
 from apps.share_state import ShareVisit
+from apps.video_player import VideoPlayer
 from trulience.media.frame_times import FrameTimes
 
 PLAYER_WIDTH = 960
 
 
 def share_player(url: str, times: FrameTimes) -> pn.viewable.Viewable:
-    """The shared take's player: the browser plays the signed proxy natively (an HTML5
-    <video>; the studio's frame-accurate player takes its place at merge)."""
-    return pn.pane.HTML(
-        f'<video class="share-video" src="{html.escape(url, quote=True)}" controls '
-        f'preload="auto" playsinline style="width: 100%; max-width: {PLAYER_WIDTH}px" '
-        f'data-fps="{times.fps:g}" '
-        f'data-frames="{len(times.times)}"></video>',
+    """The shared take's player: the studio's frame-accurate browser player over the
+    signed proxy (read-only: an outside reviewer steps, plays and reads timecode)."""
+    return VideoPlayer(
+        src=url,
+        times=list(times.times),
+        fps=times.fps,
+        has_audio=times.has_audio,
         sizing_mode="stretch_width",
+        css_classes=["share-video"],
     )
 
 

@@ -29,6 +29,11 @@ FIGURES = {
     ],
     "loop": [rf"overhead {RATIO} ms/segment = {RATIO} x the 20 ms target"],
     "loop_media": [rf"full decode / seek: +{RATIO}x", rf"preview backend .*: +{RATIO} fps"],
+    "review_player": [
+        rf"ratio old / new p95 = {RATIO}",
+        rf"playback .* ratio new / old = {RATIO}",
+        rf"open to first frame: .* ratio old / new = {RATIO}",
+    ],
 }
 
 

@@ -1,5 +1,5 @@
 """The review app's state in plain Python (no browser), against the real catalog: sign in,
-the queue and its filters, opening a take and stepping its decoded frames, deciding with the
+the queue and its filters, opening a take and stepping it in the browser player, deciding with the
 open-notes question, Undo within its window, notes and replies, the tray, an expired
 session and a refused action, each through the same service calls the page makes. The
 views (`ReviewApp.queue`, `.decisions`, `.notes`, `.picture`) are checked where they
@@ -126,47 +126,59 @@ def test_signing_in_lists_the_queue_and_the_project_filter_narrows_it(studio):
     assert session.character == ALL and app.queue.character_filter.value == ALL
 
 
-def test_an_open_take_shows_decoded_frames_stepped_within_it_and_played(studio):
+def test_an_open_take_plays_its_video_in_the_browser_player_stepped_within_it(studio):
     settings, _, _ = studio
     app = logged_in(settings, "rita")
-    session, player = app.session, app.session.player
+    session, player, video = app.session, app.session.player, app.picture.video
     session.open_take(session.shown[2])
     assert session.screen == "player" and app.player_view.visible
-    frame = player.frame
-    assert (frame.index, frame.total, index_of(frame.picture)) == (0, FRAMES, 0)
+    # the browser plays the take's video from its media URL, named by its real frame times
+    assert player.src.startswith("/media/") and player.src.endswith("scene.mp4")
+    assert video.src == player.src and len(video.times) == player.total == FRAMES
+    assert video.times == sorted(video.times) and video.fps == 12
     assert player.storyboard == b"\x89PNG storyboard"
-    assert 'data-frame="0"' in app.picture.frame.object
-    assert app.picture.frame_label.object == f"frame 0 / {FRAMES}"
     assert app.decisions.segment_label.object == "segment 0 · frames 0–2"
+    assert [m["kind"] for m in video.markers] == ["segment", "seam"]
+    assert [m["frame"] for m in video.markers] == [0, SEGMENT_FRAMES]
 
     player.step(-1)
-    assert player.index == 0
+    assert player.index == 0 and video.frame == 0
     player.step(+1)
-    assert index_of(player.frame.picture) == 1 and app.picture.jog.value == 1
-    app.picture.jog.value = 4  # the jog slider is the frame index
-    assert player.index == 4 and index_of(player.frame.picture) == 4
+    assert video.frame == 1
+    video.frame = 4  # the browser shows frame 4 (a step, a scrub): the state follows
+    assert player.index == 4
     assert app.decisions.reject_segment_button.label == "Reject segment 1"
     assert app.notes.add_note_button.label == "Note at frame 4"
     player.go_to(99)
-    assert player.index == FRAMES - 1
+    assert player.index == FRAMES - 1 and video.frame == FRAMES - 1
 
-    player.play()  # at the end: plays again from the start
-    assert player.playing and player.index == 0
-    assert app.picture.play_button.label == "Pause (Space)"
-    for _ in range(FRAMES):  # what the periodic callback does every 1/fps s
-        player.advance()
-    assert not player.playing and player.index == FRAMES - 1
-    assert app.picture.play_button.label == "Play (Space)"
+    player.toggle_play()
+    assert player.playing and video.playing
+    video.playing = False  # paused in the browser (K, the button, the end)
+    assert not player.playing
+    player.toggle_play()
+    player.step(-1)  # a step pauses
+    assert not player.playing and not video.playing
 
-    app.picture.onion.value = "previous"  # onion skin re-composes the frame on screen
-    assert player.frame.over == (FRAMES - 2,)
-    assert 'data-onion="4"' in app.picture.frame.object
+    drawing = {"version": 1, "frame": FRAMES - 2, "width": 32, "height": 32, "shapes": []}
+    video.drawing = drawing  # drawn on the frame shown
+    assert player.drawing == drawing
+    player.step(-1)  # another frame: the drawing of the last one is dropped
+    assert player.drawing is None and video.drawing is None
+    player.step(+1)
+
+    app.picture.onion.value = "previous"  # onion skin composes the frame on the server
+    assert player.aid.over == (FRAMES - 3,) and index_of(player.aid.picture) == FRAMES - 2
+    assert 'data-onion="3"' in app.picture.aid.object
     player.zoom_region = "centre"
-    assert player.frame.zoomed.shape[:2] == (32, 32)
+    assert player.aid.zoomed.shape[:2] == (32, 32)
     assert 'data-region="centre"' in app.picture.zoomed.object
+    app.picture.onion.value = "off"
+    player.zoom_region = "off"
+    assert player.aid is None and app.picture.aid.object == ""
 
     session.open_take(session.takes[0])  # no video stored: the refusal is said
-    assert player.frame is None and app.picture.frame.object == ""
+    assert player.total == 0 and video.src == "" and video.times == []
     assert session.notice[1] == "danger" and app.decisions.notice.visible
 
 
