@@ -26,7 +26,7 @@ from apps.actions import ActionRunner, refusal
 from apps.live import Hub
 from apps.media_routes import media_url
 from apps.review_news import already_shown, news
-from apps.review_player import Player, segment_spans, storyboard_key
+from apps.review_player import Player, SegmentSpan, segment_spans, storyboard_key
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
@@ -371,12 +371,10 @@ class ReviewSession(param.Parameterized):
     def trim(self, head: int, tail: int) -> bool:
         """Trim `head` and `tail` frames from the segment on screen and reassemble the take;
         the player then shows the new revision at the same segment. Whether it was trimmed."""
-        take, span = self.take, self.player.segment()
-        if take is None or self.token is None:
+        on_screen = self._segment_on_screen()
+        if on_screen is None:
             return False
-        if span is None:
-            self.say("no committed segment covers this frame", "warning")
-            return False
+        take, span = on_screen
         done = self.actions.run(
             lambda: self._call(
                 trim_segment, self.token, self.player.storage, take.scene_id, span.index, head, tail
@@ -453,6 +451,17 @@ class ReviewSession(param.Parameterized):
             self.show_queue()
         say(f"{undone} — back in the queue for review", "info")
 
+    def _segment_on_screen(self) -> "tuple[Take, SegmentSpan] | None":
+        """The open take and the committed segment under the frame on screen; None (and
+        said, when no segment covers the frame) when there is none."""
+        take, span = self.take, self.player.segment()
+        if take is None or self.token is None:
+            return None
+        if span is None:
+            self.say("no committed segment covers this frame", "warning")
+            return None
+        return take, span
+
     def toggle_reject_form(self) -> None:
         """Open or close the form that rejects the segment on screen."""
         self.rejecting = not self.rejecting
@@ -460,12 +469,10 @@ class ReviewSession(param.Parameterized):
     def reject_segment(self, note: str) -> bool:
         """Reject the open take because of the segment on screen, with `note`; whether it
         was rejected (the form's note may then be cleared)."""
-        take, span = self.take, self.player.segment()
-        if take is None or self.token is None:
+        on_screen = self._segment_on_screen()
+        if on_screen is None:
             return False
-        if span is None:
-            self.say("no committed segment covers this frame", "warning")
-            return False
+        take, span = on_screen
         done = self.actions.run(
             lambda: self._call(reject_segment, self.token, take.scene_id, span.index, note)
         )
