@@ -55,6 +55,9 @@ ENTITY_NAMES = {
     "audit_log": "audit log entry",
     "audit_policy": "audit policy rule",
     "segment_trims": "segment trim",
+    "share_links": "share link",
+    "share_link_uses": "share link use",
+    "take_assignments": "take assignment",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.
