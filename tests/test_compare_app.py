@@ -26,6 +26,7 @@ from trulience.storage import Storage
 pytestmark = pytest.mark.browser
 
 FRAMES = 12
+ATTEMPT = 8  # frames of each attempt's clip at segment 0
 FAILED_QA = {
     "passed": False,
     "failed": ["black"],
@@ -131,7 +132,7 @@ def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, in
         (1, 0, "qa_failed", FAILED_QA),
         (2, 3, "qa_passed", PASSED_QA),
     ]:
-        clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
+        clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, ATTEMPT)
         add_attempt(conn, old, 0, attempt, status=status, qa=qa, clip=clip, current=attempt == 2)
     new = make_take(conn, take=2, age_minutes=10)
     attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
