@@ -62,15 +62,17 @@ def link_player(session: CompareSession, player: VideoPlayer) -> None:
 
     def sources(*_: object) -> None:
         shown, compared = session.shown_video, session.compared_video
-        player.param.update(
-            playing=False,
-            src=shown.src if shown else "",
-            times=list(shown.times) if shown else [],
-            fps=shown.fps if shown else 24.0,
-            compare_src=compared.src if compared else "",
-            compare_times=list(compared.times) if compared else [],
-            frame=session.attempt_frame,
-        )
+        wanted = {
+            "playing": False,
+            "src": shown.src if shown else "",
+            "times": list(shown.times) if shown else [],
+            "fps": shown.fps if shown else 24.0,
+            "compare_src": compared.src if compared else "",
+            "compare_times": list(compared.times) if compared else [],
+            "frame": session.attempt_frame,
+        }
+        # only what changed: a frame sent again would pull back a browser already stepping
+        player.param.update({k: v for k, v in wanted.items() if getattr(player, k) != v})
 
     session.param.watch(sources, ["shown_video", "compared_video"])
     sources()
