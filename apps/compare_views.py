@@ -80,6 +80,9 @@ def link_player(session: CompareSession, player: VideoPlayer) -> None:
         player.param.update({name: getattr(session, name)})
         session.param.watch(lambda e: player.param.update({e.name: e.new}), name)
         player.param.watch(lambda e: session.param.update({e.name: e.new}), name)
+    # the user's own keys step the grid: the player leaves them to it
+    player.keys_taken = list(session.keys.values())
+    session.param.watch(lambda e: setattr(player, "keys_taken", list(e.new.values())), "keys")
     session.param.watch(lambda e: setattr(player, "frame", e.new), "attempt_frame")
     player.param.watch(lambda e: setattr(session, "attempt_frame", e.new), "frame")
 

@@ -233,6 +233,18 @@ COMPARED_PICTURES = """async (box, [frame, other, timeout]) => {
 }"""
 
 
+# Whether the compared <video> plays while the played one does (waiting up to `timeout`).
+PLAYING_ALONG = """async (box, timeout) => {
+  const end = performance.now() + timeout;
+  const other = box.querySelector("video.vp-compare");
+  while (!(box.dataset.state === "playing" && !other.paused && other.playbackRate === 0.25)) {
+    if (performance.now() > end) return false;
+    await new Promise((ok) => requestAnimationFrame(ok));
+  }
+  return true;
+}"""
+
+
 def compared_frames(page, frame: int, other: int) -> list[int]:
     """The frame numbers both videos of the compare player show (read from their pixels)
     once it is settled on `frame` and its compared video on `other`."""
@@ -297,6 +309,21 @@ def test_two_attempts_play_compared_side_by_side_then_as_a_wipe(page):
     assert clip == "inset(0px 0px 0px 25%)"
     expect(page.locator(".compare-wipe")).to_contain_text("0.25")  # the session has it
     assert compared_frames(page, 5, 5) == [8, 5]  # still frame for frame
+
+    # played at a quarter speed from the start, the compared one plays along; paused, both
+    # settle on the same frame
+    page.locator(".vp-rate").select_option("0.25")
+    page.locator(".vp-back10").click()
+    assert compared_frames(page, 0, 0) == [3, 0]
+    page.locator(".vp-play").click()
+    expect(box).to_have_attribute("data-state", "playing")
+    assert box.evaluate(PLAYING_ALONG, 10_000), "the compared video did not play along"
+    page.wait_for_timeout(1000)
+    page.locator(".vp-play").click()
+    expect(box).to_have_attribute("data-state", "settled")
+    paused = int(box.get_attribute("data-frame"))
+    assert 0 < paused < ATTEMPT - 1
+    assert compared_frames(page, paused, paused) == [paused + 3, paused]
 
 
 def test_scene_type_grid_steps_every_characters_newest_take_to_the_same_frame(page):

@@ -184,6 +184,7 @@ def test_the_current_and_the_previous_attempt_are_compared_and_can_be_switched(s
     player = view.compare.player  # the browser player follows the session, both ways
     assert (player.src, player.compare_src) == (shown.src, compared.src)
     assert player.times == list(shown.times) and player.compare_mode == "side"
+    assert player.keys_taken == list(PRESETS["default"].values())  # the grid's keys
     assert view.compare.shown_select.value == 2 and view.compare.compared_select.value == 1
     assert "black fixed" in view.compare.verdicts.object and view.compare._layout.visible
     player.frame = 5
