@@ -3,7 +3,7 @@ side with their QA verdicts, two of them played compared in the browser player, 
 or as a wipe, frame for frame (PRD-101), and one scene type across characters in a synced,
 frame-accurate grid (PRD-68, PRD-36).
 
-Frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
+The grid's frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
 every cell of the grid is the same frame N.
 """
 
