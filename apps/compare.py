@@ -1,10 +1,13 @@
 """The compare app: attempts of one segment side by side (PRD-101), and one scene type across
 characters in a synced, frame-accurate grid (PRD-68, PRD-36).
 
-Serve with `panel serve apps/compare.py`. Read-only: any role with the view permission may
-use it. Frames are decoded on the server by index (PRD-37) and shown as lossless PNG, so
-"frame N" in every cell of the grid is the same frame N. The grid steps with the logged-in
-user's own back / forward keys, the same ones the review app uses (PRD-52).
+Serve with `panel serve apps/compare.py --plugins apps.media_routes`. Read-only: any role
+with the view permission may use it. Two attempts of a segment play in the browser player
+(`apps/video_player.py`) in its compare mode, side by side or as a wipe, the second following
+the first frame for frame. The grid's frames are decoded on the server by index (PRD-37) and
+shown as lossless PNG, so "frame N" in every cell of the grid is the same frame N. The grid
+steps with the logged-in user's own back / forward keys, the same ones the review app uses
+(PRD-52); the attempts' player leaves those keys to it.
 
 The page is a `CompareSession` (apps/compare_state.py) and the views over it
 (apps/compare_views.py); this module puts them on one page with the user's keys.

@@ -3,7 +3,9 @@ the take and segment chosen and the attempts loaded for it (PRD-101), the scene 
 and the grid of each character's newest take stepped to one frame (PRD-68, PRD-36).
 
 Plain Python drives it as the page does (tests/test_compare_state.py): sign in through
-`login`, set `take` / `segment` and `show_attempts()`, set `scene_type` and `show_grid()`,
+`login`, set `take` / `segment` and `show_attempts()` (which also picks two attempts to play
+compared, the current and the previous one; set `shown_attempt` / `compared_attempt` to
+switch, `compare_mode` and `wipe` to lay them out), set `scene_type` and `show_grid()`,
 `step(±1)`. Frames are decoded here, by index (PRD-37); the views (apps/compare_views.py)
 only show them.
 """
@@ -21,7 +23,9 @@ import psycopg
 
 from apps.actions import ActionRunner
 from apps.login import Login, SignedIn
+from apps.media_routes import media_url
 from apps.notices import Says
+from apps.video_player import COMPARE_MODES
 from trulience.auth import users as accounts
 from trulience.auth.permissions import Permission, require
 from trulience.catalog.comparisons import (
@@ -37,6 +41,7 @@ from trulience.catalog.database import connect, database_url
 from trulience.catalog.records import User
 from trulience.config import Settings
 from trulience.errors import TrulienceError
+from trulience.media.frame_times import proxy_frames
 from trulience.media.frames import frame_at
 from trulience.media.probe import probe
 from trulience.storage import Storage
@@ -91,15 +96,54 @@ def take_label(take: SegmentedTake) -> str:
     return f"{take.character} · {take.scene_type} · take {take.take} ({take.project})"
 
 
+def attempt_heading(attempt: Attempt) -> str:
+    """An attempt's number and status, as a card or the compare player heads it."""
+    return f"**Attempt {attempt.attempt}** · status `{status_of(attempt)}`"
+
+
+def change_line(first: Attempt, second: Attempt) -> str:
+    """What changed between two compared attempts, from the earlier to the later."""
+    if first.attempt == second.attempt:
+        return f"attempt {first.attempt} compared with itself"
+    early, late = sorted((first, second), key=lambda a: a.attempt)
+    if not early.qa or not late.qa:
+        return f"attempt {early.attempt} → {late.attempt}: no QA verdict to compare"
+    return f"attempt {early.attempt} → {late.attempt}: {_change(late.qa, early.qa)}"
+
+
+@dataclass(frozen=True)
+class AttemptVideo:
+    """What the browser plays of an attempt: its file's signed URL and its frame times."""
+
+    src: str
+    times: tuple[float, ...]
+    fps: float
+
+
 @dataclass(frozen=True)
 class AttemptCard:
-    """One attempt as its card shows it: its first frame (or why there is none) and its
-    status and verdict in words."""
+    """One attempt as its card shows it: its first frame (or why there is none), its
+    status and verdict in words, and its video for the compare player (None: none)."""
 
     attempt: Attempt
     frame: np.ndarray | None
     problem: str | None
     lines: list[str]
+    video: AttemptVideo | None = None
+
+
+def default_pair(cards: list[AttemptCard]) -> tuple[int | None, int | None]:
+    """The attempts compared first: the current one (else the newest) and the one before
+    it (None when there is no other)."""
+    if not cards:
+        return None, None
+    numbers = [c.attempt.attempt for c in cards]
+    current = [c.attempt.attempt for c in cards if c.attempt.current]
+    shown = current[0] if current else numbers[-1]
+    earlier = [n for n in numbers if n < shown]
+    later = [n for n in numbers if n > shown]
+    compared = earlier[-1] if earlier else (later[0] if later else None)
+    return shown, compared
 
 
 @dataclass(frozen=True)
@@ -127,6 +171,16 @@ class CompareSession(Says):
     segment = param.Integer(default=0, bounds=(0, None), allow_None=True)
     attempts = param.List(default=None, allow_None=True, doc="Cards of the loaded attempts.")
     shown_segment = param.Integer(default=None, allow_None=True, doc="Whose attempts those are.")
+    playable = param.Dict(default={}, doc="Label → number of the loaded attempts with a video.")
+    shown_attempt = param.Integer(default=None, allow_None=True, doc="The attempt played.")
+    compared_attempt = param.Integer(default=None, allow_None=True, doc="The one beside it.")
+    shown_video = param.ClassSelector(class_=AttemptVideo, default=None, allow_None=True)
+    compared_video = param.ClassSelector(class_=AttemptVideo, default=None, allow_None=True)
+    compared_lines = param.List(default=[], doc="Each compared attempt's heading and verdict.")
+    change = param.String(default="", doc="What changed between the two compared attempts.")
+    compare_mode = param.Selector(objects=list(COMPARE_MODES), default="side")
+    wipe = param.Number(default=0.5, bounds=(0, 1), doc="The wipe's divider, 0..1 of the width.")
+    attempt_frame = param.Integer(default=0, bounds=(0, None), doc="The compare player's frame.")
     scene_types = param.Dict(default={}, doc="Label → slug of scene types with assembled takes.")
     scene_type = param.String(default=None, allow_None=True, doc="The chosen scene type's slug.")
     grid = param.List(default=None, allow_None=True, doc="The grid's takes (None: not asked).")
@@ -142,6 +196,7 @@ class CompareSession(Says):
         self.login = Login(self.url, "compare", Permission.VIEW, self._signed_in, self._signed_out)
         # a PermissionDenied reads as itself, like every other refusal here
         self.runner = ActionRunner(self.login.expired, self.say, denied="")
+        self.param.watch(lambda *_: self._compare(), ["shown_attempt", "compared_attempt"])
 
     # -- login ---------------------------------------------------------------------------
 
@@ -197,17 +252,55 @@ class CompareSession(Says):
         for attempt in attempts:
             cards.append(self._card(attempt, previous))
             previous = attempt.qa
-        self.param.update(attempts=cards, shown_segment=index)
+        playable = {f"attempt {c.attempt.attempt}": c.attempt.attempt for c in cards if c.video}
+        shown, compared = default_pair([c for c in cards if c.video])
+        self.param.update(
+            attempts=cards,
+            shown_segment=index,
+            playable=playable,
+            shown_attempt=shown,
+            compared_attempt=compared,
+            attempt_frame=0,
+        )
+        self._compare()  # also when the pair's numbers stay and the segment changed
 
     def _card(self, attempt: Attempt, previous: dict[str, Any] | None) -> AttemptCard:
         problems: list[str] = []
-        decoded = self.runner.run(
-            lambda: self._first_frame(attempt), say=lambda message, _: problems.append(message)
-        )
-        lines = [f"**Attempt {attempt.attempt}** · status `{status_of(attempt)}`"]
-        lines += verdict_lines(attempt.qa, previous)
+
+        def said(message: str, _kind: str) -> None:
+            problems.append(message)
+
+        decoded = self.runner.run(lambda: self._first_frame(attempt), say=said)
+        video = None if decoded is None else self.runner.run(lambda: self._video(attempt), say=said)
+        lines = [attempt_heading(attempt), *verdict_lines(attempt.qa, previous)]
         frame = None if decoded is None else decoded.value
-        return AttemptCard(attempt, frame, problems[0] if problems else None, lines)
+        return AttemptCard(
+            attempt,
+            frame,
+            problems[0] if problems else None,
+            lines,
+            None if video is None else video.value,
+        )
+
+    def _video(self, attempt: Attempt) -> AttemptVideo:
+        """An attempt's own file for the browser (a segment has no proxy), with its frame
+        times, stored beside it the first time."""
+        key = self.storage.key_of(attempt.uri or "")
+        times = proxy_frames(self.storage, key)
+        return AttemptVideo(media_url(key), times.times, times.fps if times.fps > 0 else 24.0)
+
+    def _compare(self) -> None:
+        """The chosen pair's videos, verdicts and change, for the compare player."""
+        cards = {c.attempt.attempt: c for c in self.attempts or [] if c.video}
+        shown, compared = cards.get(self.shown_attempt), cards.get(self.compared_attempt)
+        chosen = [c for c in (shown, compared) if c is not None]
+        lines = [[attempt_heading(c.attempt), *verdict_lines(c.attempt.qa, None)] for c in chosen]
+        self.param.update(
+            shown_video=shown and shown.video,
+            compared_video=compared and compared.video,
+            compared_lines=lines,
+            change="" if len(chosen) < 2 else change_line(chosen[0].attempt, chosen[1].attempt),
+        )
 
     def _first_frame(self, attempt: Attempt) -> np.ndarray:
         if attempt.uri is None:

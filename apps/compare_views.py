@@ -1,8 +1,9 @@
 """The compare app's views over a `CompareSession`: the attempts of one segment side by
-side with their QA verdicts (PRD-101), and one scene type across characters in a synced,
+side with their QA verdicts, two of them played compared in the browser player, side by side
+or as a wipe, frame for frame (PRD-101), and one scene type across characters in a synced,
 frame-accurate grid (PRD-68, PRD-36).
 
-Frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
+The grid's frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
 every cell of the grid is the same frame N.
 """
 
@@ -15,6 +16,7 @@ import param
 from apps.compare_state import AttemptCard, CompareSession
 from apps.images import png_data_url
 from apps.shortcuts import ShortcutKeys
+from apps.video_player import COMPARE_MODES, VideoPlayer
 
 
 def image(picture: np.ndarray, css_class: str, **data: object) -> str:
@@ -54,6 +56,80 @@ def attempt_card(card: AttemptCard) -> pn.Column:
     )
 
 
+def link_player(session: CompareSession, player: VideoPlayer) -> None:
+    """The compare player shows the session's pair: the shown attempt played, the compared
+    one following it; layout, wipe and frame kept the same both ways."""
+
+    def sources(*_: object) -> None:
+        shown, compared = session.shown_video, session.compared_video
+        wanted = {
+            "playing": False,
+            "src": shown.src if shown else "",
+            "times": list(shown.times) if shown else [],
+            "fps": shown.fps if shown else 24.0,
+            "compare_src": compared.src if compared else "",
+            "compare_times": list(compared.times) if compared else [],
+            "frame": session.attempt_frame,
+        }
+        # only what changed: a frame sent again would pull back a browser already stepping
+        player.param.update({k: v for k, v in wanted.items() if getattr(player, k) != v})
+
+    session.param.watch(sources, ["shown_video", "compared_video"])
+    sources()
+    for name in ("compare_mode", "wipe"):
+        player.param.update({name: getattr(session, name)})
+        session.param.watch(lambda e: player.param.update({e.name: e.new}), name)
+        player.param.watch(lambda e: session.param.update({e.name: e.new}), name)
+    # the user's own keys step the grid: the player leaves them to it
+    player.keys_taken = list(session.keys.values())
+    session.param.watch(lambda e: setattr(player, "keys_taken", list(e.new.values())), "keys")
+    session.param.watch(lambda e: setattr(player, "frame", e.new), "attempt_frame")
+    player.param.watch(lambda e: setattr(session, "attempt_frame", e.new), "frame")
+
+
+class ComparePlayerView(pn.viewable.Viewer):
+    """Two chosen attempts in one player, side by side or as a wipe, with each one's
+    verdict and the change between them beside it."""
+
+    session = param.ClassSelector(class_=CompareSession)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        session = self.session
+        self.shown_select = chooser("Play", "compare-shown", session, "playable", "shown_attempt")
+        self.compared_select = chooser(
+            "Compare with", "compare-compared", session, "playable", "compared_attempt"
+        )
+        self.mode = pn.widgets.RadioButtonGroup.from_param(
+            session.param.compare_mode, options=list(COMPARE_MODES), css_classes=["compare-mode"]
+        )
+        self.wipe = pn.widgets.FloatSlider.from_param(
+            session.param.wipe, name="Wipe", step=0.01, css_classes=["compare-wipe"]
+        )
+        self.player = VideoPlayer(css_classes=["compare-player"], sizing_mode="stretch_width")
+        link_player(session, self.player)
+        self.verdicts = pn.pane.Markdown("", css_classes=["compare-verdicts"], width=320)
+        session.param.watch(self._words, ["compared_lines", "change"])
+        self._layout = pn.Column(
+            pn.Row(self.shown_select, self.compared_select, self.mode, self.wipe),
+            pn.Row(self.player, self.verdicts, sizing_mode="stretch_width"),
+            visible=False,
+        )
+        session.param.watch(self._words, "attempts")
+
+    def _words(self, *_: param.parameterized.Event) -> None:
+        """The pair's verdicts and the change between them; hidden with nothing to play."""
+        session = self.session
+        blocks = ["\n\n".join(lines) for lines in session.compared_lines]
+        if session.change:
+            blocks.append(f"**Change:** {html.escape(session.change)}")
+        self.verdicts.object = "\n\n---\n\n".join(blocks)
+        self._layout.visible = session.shown_video is not None
+
+    def __panel__(self) -> pn.Column:
+        return self._layout
+
+
 class AttemptsView(pn.viewable.Viewer):
     """The take and segment choosers, Compare attempts, and the attempts' cards."""
 
@@ -70,10 +146,12 @@ class AttemptsView(pn.viewable.Viewer):
         show.on_click(lambda _: session.show_attempts())
         self.attempts = pn.Row(css_classes=["compare-attempts"])
         session.param.watch(self._draw, "attempts", onlychanged=False)
+        self.compare = ComparePlayerView(session=session)
         self._layout = pn.Column(
             pn.pane.Markdown("### Attempts of a segment"),
             pn.Row(self.take_select, self.segment_index, show),
             self.attempts,
+            self.compare,
         )
 
     def _draw(self, _: param.parameterized.Event) -> None:

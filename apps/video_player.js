@@ -3,6 +3,9 @@
 // requestVideoFrameCallback reports, never currentTime × fps. A step seeks to the middle
 // of the wanted frame and is confirmed by the next presented frame; a step asked for while
 // a seek is pending retargets it, so key presses never pile up.
+// Compare mode (`compare_src` set): a second <video> follows the first frame for frame,
+// seeking to the middle of its own frame i whenever the first settles on frame i, playing
+// along while the first plays; side by side, or laid over the first and clipped at `wipe`.
 
 const DROP_RATES = [30000 / 1001, 60000 / 1001];
 
@@ -64,7 +67,10 @@ export function render({ model, el }) {
   const reveal = button("Reveal", "show the sensitive picture", "vp-reveal");
   veil.append(make("span", "vp-veil-text"), reveal);
   veil.firstChild.textContent = "Sensitive media";
-  stage.append(video, ink, veil);
+  const other = make("video", "vp-video vp-compare", { preload: "auto", playsinline: "" });
+  other.muted = true;
+  const divider = make("div", "vp-divider", { title: "drag to move the wipe" });
+  stage.append(video, other, divider, ink, veil);
   const scrubber = make("canvas", "vp-scrubber", { height: "28" });
   const bar = make("div", "vp-bar");
   const back10 = button("−10", "10 frames back (Shift+←)", "vp-back10");
@@ -98,8 +104,7 @@ export function render({ model, el }) {
   const clamp = (i) => Math.min(Math.max(Math.round(i), 0), Math.max(count() - 1, 0));
   // The frame whose presentation time is at or before `t` (a quarter frame of slack for
   // the rounding of reported times).
-  function frameAt(t) {
-    const times = model.times;
+  function frameAt(t, times = model.times) {
     let lo = 0, hi = times.length - 1;
     if (hi < 0) return 0;
     const slack = period() / 4;
@@ -109,8 +114,7 @@ export function render({ model, el }) {
     }
     return lo;
   }
-  const middleOf = (i) => {
-    const times = model.times;
+  const middleOf = (i, times = model.times) => {
     return i + 1 < times.length ? (times[i] + times[i + 1]) / 2 : times[i] + period() / 2;
   };
 
@@ -144,8 +148,81 @@ export function render({ model, el }) {
   function settle(i) {
     shown = i;
     showLabel();
+    follow(i);
     if (model.frame !== i) model.frame = i;
   }
+
+  // -- the compared video -------------------------------------------------------------------
+  const comparing = () => Boolean(model.compare_src) && model.compare_times.length > 0;
+  let otherShown = -1; // the frame the compared video presents
+  function otherAt(i) {
+    const times = model.compare_times;
+    return Math.min(Math.max(i, 0), times.length - 1);
+  }
+  function showOther(i) {
+    otherShown = i;
+    box.dataset.compareFrame = String(i);
+  }
+  // The compared video to the middle of its own frame `i` (clamped to its length).
+  function follow(i) {
+    if (!comparing() || i < 0 || other.readyState < 1) return;
+    if (!other.paused) other.pause();
+    const j = otherAt(i);
+    const time = middleOf(j, model.compare_times);
+    if (otherShown === j && Math.abs(other.currentTime - time) < 1e-3) return;
+    other.currentTime = time;
+  }
+  other.addEventListener("seeked", () => {
+    if (other.paused) showOther(frameAt(other.currentTime, model.compare_times));
+  });
+  function onOtherFrame(_now, metadata) {
+    if (comparing()) showOther(frameAt(metadata.mediaTime, model.compare_times));
+    other.requestVideoFrameCallback(onOtherFrame);
+  }
+  other.requestVideoFrameCallback(onOtherFrame);
+  function playAlong() {
+    if (!comparing() || other.readyState < 1) return;
+    other.playbackRate = model.rate;
+    other.currentTime = middleOf(otherAt(Math.max(shown, 0)), model.compare_times);
+    other.play().catch(() => {}); // muted: a refusal only leaves it paused, re-synced on pause
+  }
+  function layOut() {
+    const on = comparing();
+    other.hidden = !on;
+    stage.classList.toggle("vp-side", on && model.compare_mode === "side");
+    stage.classList.toggle("vp-wipe", on && model.compare_mode === "wipe");
+    const wipe = Math.min(Math.max(model.wipe, 0), 1);
+    other.style.clipPath = on && model.compare_mode === "wipe" ? `inset(0 0 0 ${wipe * 100}%)` : "";
+    divider.style.left = `${wipe * 100}%`;
+    box.dataset.compare = on ? model.compare_mode : "off";
+    box.dataset.wipe = String(wipe);
+    if (video.videoWidth && video.videoHeight) {
+      const wide = on && model.compare_mode === "side" ? 2 : 1;
+      stage.style.aspectRatio = `${wide * video.videoWidth} / ${video.videoHeight}`;
+      box.style.setProperty("--vp-aspect", String((wide * video.videoWidth) / video.videoHeight));
+    }
+  }
+  function loadOther() {
+    otherShown = -1;
+    delete box.dataset.compareFrame;
+    if (other.getAttribute("src") !== model.compare_src) {
+      if (model.compare_src) other.src = model.compare_src; else other.removeAttribute("src");
+    }
+    layOut();
+  }
+  other.addEventListener("loadedmetadata", () => {
+    if (!video.paused) playAlong(); else follow(shown);
+  });
+  divider.addEventListener("pointerdown", (event) => {
+    divider.setPointerCapture(event.pointerId);
+    event.preventDefault();
+  });
+  divider.addEventListener("pointermove", (event) => {
+    if (!divider.hasPointerCapture(event.pointerId)) return;
+    const r = stage.getBoundingClientRect();
+    const at = Math.min(Math.max((event.clientX - r.left) / r.width, 0), 1);
+    model.wipe = Math.round(at * 1000) / 1000;
+  });
 
   // Show frame `i`: seek to its middle, or retarget the pending seek there.
   function go(i) {
@@ -214,6 +291,7 @@ export function render({ model, el }) {
     if (i >= outPoint() && (model.out_point !== null || model.loop)) {
       if (model.loop) {
         video.currentTime = middleOf(inPoint());
+        if (!other.paused) other.currentTime = middleOf(otherAt(inPoint()), model.compare_times);
       } else {
         stopPlaying();
         return;
@@ -234,6 +312,7 @@ export function render({ model, el }) {
     seekingTo = target = null;
     video.playbackRate = model.rate;
     video.play().catch((error) => say(`cannot play: ${error.message}`));
+    playAlong();
     if (!model.playing) model.playing = true;
     showLabel();
   }
@@ -242,6 +321,7 @@ export function render({ model, el }) {
   function stopPlaying() {
     const wasPlaying = !video.paused;
     video.pause();
+    if (!other.paused) other.pause();
     if (model.playing) model.playing = false;
     if (wasPlaying) {
       const at = presented >= 0 ? presented : frameAt(video.currentTime);
@@ -257,6 +337,7 @@ export function render({ model, el }) {
   }
 
   video.addEventListener("ended", () => {
+    if (!other.paused) other.pause();
     if (model.playing) model.playing = false;
     issue(count() - 1);
   });
@@ -515,8 +596,7 @@ export function render({ model, el }) {
     showLabel();
   }
   video.addEventListener("loadedmetadata", () => {
-    stage.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
-    box.style.setProperty("--vp-aspect", String(video.videoWidth / video.videoHeight));
+    layOut();
     issue(clamp(model.frame));
   });
   video.addEventListener("error", () => say("the video cannot be played in this browser"));
@@ -530,6 +610,7 @@ export function render({ model, el }) {
   });
   model.on("rate", () => {
     video.playbackRate = model.rate;
+    other.playbackRate = model.rate;
     rate.value = String(model.rate);
   });
   model.on("muted", () => { video.muted = model.muted; mute.textContent = model.muted ? "Muted" : "Sound"; });
@@ -547,6 +628,9 @@ export function render({ model, el }) {
     model.on(name, flags);
   }
   model.on("times", showLabel);
+  model.on("compare_src", loadOther);
+  model.on("compare_times", () => { layOut(); follow(shown); });
+  for (const name of ["compare_mode", "wipe"]) model.on(name, layOut);
   const resized = new ResizeObserver(() => { drawScrubber(); drawInk(); });
   resized.observe(stage);
   model.on("remove", () => {
@@ -555,11 +639,14 @@ export function render({ model, el }) {
     stopReverse();
     clearTimeout(fallback);
     video.pause();
+    other.pause();
   });
   rate.value = String(model.rate);
   mute.textContent = model.muted ? "Muted" : "Sound";
   flags();
   load();
+  loadOther();
   // Exposed for the acceptance test and the benchmark: the frame shown and its state.
-  box.player = { go, frameAt, timecode, state: () => box.dataset.state, shown: () => shown };
+  box.player = { go, frameAt, timecode, state: () => box.dataset.state, shown: () => shown,
+    compareShown: () => otherShown };
 }

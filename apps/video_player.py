@@ -2,8 +2,9 @@
 accurate (frames named from the stream's real timestamps and requestVideoFrameCallback,
 never currentTime × fps), with stepping, shuttle, speed, loop, in/out points, timecode, a
 scrubber of segments, seams and notes, cinema mode, sound, a drawing layer and a blur for
-sensitive media. Its JavaScript is `apps/video_player.js`; its parameters are synced both
-ways with the browser (interface 3 of the review issue)."""
+sensitive media, and a compare mode: a second video (`compare_src`) following the first frame
+for frame, side by side or as a wipe. Its JavaScript is `apps/video_player.js`; its
+parameters are synced both ways with the browser (interface 3 of the review issue)."""
 
 from pathlib import Path
 from typing import ClassVar
@@ -13,6 +14,7 @@ import param
 
 TOOLS = ("none", "pen", "arrow", "rect", "ellipse", "text")
 MARKER_KINDS = ("seam", "segment", "note")
+COMPARE_MODES = ("side", "wipe")
 
 _CSS = """
 :host { display: block; width: 100%; }
@@ -40,6 +42,11 @@ _CSS = """
 .vp-timecode { font-family: monospace; padding: 0 6px; }
 .vp-goto { width: 11em; }
 .vp-message { color: #fca5a5; }
+.vp-stage.vp-side .vp-video, .vp-stage.vp-side .vp-ink { width: 50%; }
+.vp-stage.vp-side .vp-compare { left: 50%; }
+.vp-divider { display: none; position: absolute; top: 0; bottom: 0; width: 4px;
+  margin-left: -2px; background: #f8fafc; cursor: ew-resize; z-index: 3; touch-action: none; }
+.vp-stage.vp-wipe .vp-divider { display: block; }
 .vp-text-field { position: absolute; z-index: 2; font-size: 14px; }
 """
 
@@ -68,6 +75,10 @@ class VideoPlayer(pn.custom.JSComponent):
     following = param.Boolean(False, doc="A read-only follower of the presenter.")
     has_audio = param.Boolean(False, doc="Whether the proxy has sound (the mute toggle shows).")
     muted = param.Boolean(True, doc="Sound off (browsers only autoplay muted).")
+    compare_src = param.String("", doc="The compared video's URL ('' = no compare).")
+    compare_times = param.List([], item_type=float, doc="The compared video's frame times.")
+    compare_mode = param.Selector(objects=list(COMPARE_MODES), default="side")
+    wipe = param.Number(0.5, bounds=(0, 1), doc="Where the wipe's divider is, 0..1 of the width.")
     keys_taken = param.List([], item_type=str, doc="Keys the page's own shortcuts handle.")
 
     _esm = Path(__file__).parent / "video_player.js"

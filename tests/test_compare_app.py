@@ -26,6 +26,7 @@ from trulience.storage import Storage
 pytestmark = pytest.mark.browser
 
 FRAMES = 12
+ATTEMPT = 8  # frames of each attempt's clip at segment 0
 FAILED_QA = {
     "passed": False,
     "failed": ["black"],
@@ -131,7 +132,7 @@ def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, in
         (1, 0, "qa_failed", FAILED_QA),
         (2, 3, "qa_passed", PASSED_QA),
     ]:
-        clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, 4)
+        clip = store_clip(storage, home, f"segments/ada/walk/1/0-{attempt}.mp4", first, ATTEMPT)
         add_attempt(conn, old, 0, attempt, status=status, qa=qa, clip=clip, current=attempt == 2)
     new = make_take(conn, take=2, age_minutes=10)
     attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
@@ -207,6 +208,122 @@ def test_attempts_of_a_segment_show_side_by_side_with_the_failing_gate_named(pag
     # Each card shows that attempt's own first frame.
     assert index_of(decoded(first.locator("img.compare-attempt-image"))) == 0
     assert index_of(decoded(second.locator("img.compare-attempt-image"))) == 3
+
+
+# Wait until the compare player is settled on `frame` with its compared video on `other`,
+# then draw both <video>s into a canvas: the mean grey level of each.
+COMPARED_PICTURES = """async (box, [frame, other, timeout]) => {
+  const end = performance.now() + timeout;
+  const done = () => box.dataset.state === "settled" && Number(box.dataset.frame) === frame &&
+    Number(box.dataset.compareFrame) === other;
+  while (!done()) {
+    if (performance.now() > end) return null;
+    await new Promise((ok) => requestAnimationFrame(ok));
+  }
+  return Array.from(box.querySelectorAll("video")).map((video) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    const g = canvas.getContext("2d");
+    g.drawImage(video, 0, 0);
+    const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let n = 0; n < data.length; n += 4) sum += data[n] + data[n + 1] + data[n + 2];
+    return sum / (3 * canvas.width * canvas.height);
+  });
+}"""
+
+
+# Whether the compared <video> plays while the played one does (waiting up to `timeout`).
+PLAYING_ALONG = """async (box, timeout) => {
+  const end = performance.now() + timeout;
+  const other = box.querySelector("video.vp-compare");
+  while (!(box.dataset.state === "playing" && !other.paused && other.playbackRate === 0.25)) {
+    if (performance.now() > end) return false;
+    await new Promise((ok) => requestAnimationFrame(ok));
+  }
+  return true;
+}"""
+
+
+def compared_frames(page, frame: int, other: int) -> list[int]:
+    """The frame numbers both videos of the compare player show (read from their pixels)
+    once it is settled on `frame` and its compared video on `other`."""
+    found = page.locator(".vp-box").evaluate(COMPARED_PICTURES, [frame, other, 15_000])
+    if found is None:
+        box = page.locator(".vp-box")
+        pytest.fail(
+            f"the compare player did not settle on {frame} / {other}: frame "
+            f"{box.get_attribute('data-frame')}, compared {box.get_attribute('data-compare-frame')}"
+            f" {box.get_attribute('data-state')}"
+        )
+    return [round((mean - 10) / 20) for mean in found]
+
+
+def videos_on_screen(page) -> tuple[dict, dict]:
+    """Where the played and the compared <video> are on the page."""
+    played = page.locator(".vp-box video.vp-video:not(.vp-compare)").bounding_box()
+    return played, page.locator(".vp-box video.vp-compare").bounding_box()
+
+
+def test_two_attempts_play_compared_side_by_side_then_as_a_wipe(page):
+    from playwright.sync_api import expect
+
+    page.locator(".compare-take select").select_option(label="Ada · Walk · take 1 (demo)")
+    page.get_by_role("button", name="Compare attempts").click()
+    verdicts = page.locator(".compare-verdicts")
+    expect(verdicts).to_contain_text("Attempt 2")  # the current attempt, the previous beside
+    expect(verdicts).to_contain_text("Attempt 1")
+    expect(verdicts).to_contain_text("attempt 1 → 2: black fixed, identity +0.210")
+    box = page.locator(".vp-box")
+    expect(box).to_have_attribute("data-compare", "side")
+    # attempt 2's frame i is painted grey_of(3 + i), attempt 1's grey_of(i)
+    assert compared_frames(page, 0, 0) == [3, 0]
+    for _ in range(5):
+        page.locator(".vp-forward").click()
+    assert compared_frames(page, 5, 5) == [8, 5]
+    expect(page.locator(".vp-label")).to_have_text(f"frame 5 / {ATTEMPT}")
+    played, compared = videos_on_screen(page)
+    assert abs(played["width"] - compared["width"]) < 1  # side by side at equal width
+    assert abs(compared["x"] - (played["x"] + played["width"])) < 1
+
+    page.locator(".compare-mode").get_by_role("button", name="wipe").click()
+    expect(box).to_have_attribute("data-compare", "wipe")
+    stage = page.locator(".vp-stage").bounding_box()
+    played, compared = videos_on_screen(page)
+    assert played == compared  # laid exactly over the played one
+    divider = page.locator(".vp-divider")
+    expect(divider).to_be_visible()
+
+    def centre() -> float:
+        found = divider.bounding_box()
+        return found["x"] + found["width"] / 2
+
+    assert abs(centre() - (stage["x"] + stage["width"] / 2)) < 2
+    page.mouse.move(centre(), stage["y"] + stage["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + stage["width"] / 4, stage["y"] + stage["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(box).to_have_attribute("data-wipe", "0.25")
+    assert abs(centre() - (stage["x"] + stage["width"] / 4)) < 2
+    clip = page.locator(".vp-compare").evaluate("video => video.style.clipPath")
+    assert clip == "inset(0px 0px 0px 25%)"
+    expect(page.locator(".compare-wipe")).to_contain_text("0.25")  # the session has it
+    assert compared_frames(page, 5, 5) == [8, 5]  # still frame for frame
+
+    # played at a quarter speed from the start, the compared one plays along; paused, both
+    # settle on the same frame
+    page.locator(".vp-rate").select_option("0.25")
+    page.locator(".vp-back10").click()
+    assert compared_frames(page, 0, 0) == [3, 0]
+    page.locator(".vp-play").click()
+    expect(box).to_have_attribute("data-state", "playing")
+    assert box.evaluate(PLAYING_ALONG, 10_000), "the compared video did not play along"
+    page.wait_for_timeout(1000)
+    page.locator(".vp-play").click()
+    expect(box).to_have_attribute("data-state", "settled")
+    paused = int(box.get_attribute("data-frame"))
+    assert 0 < paused < ATTEMPT - 1
+    assert compared_frames(page, paused, paused) == [paused + 3, paused]
 
 
 def test_scene_type_grid_steps_every_characters_newest_take_to_the_same_frame(page):

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 
 from apps.compare import CompareApp
-from apps.compare_state import CompareSession, status_of
+from apps.compare_state import (
+    AttemptCard,
+    AttemptVideo,
+    CompareSession,
+    default_pair,
+    status_of,
+)
 from apps.compare_views import AttemptsView, GridView
 from apps.shortcuts import ShortcutKeys
-from tests.test_compare_app import FRAMES, add_attempt, seed
+from tests.test_compare_app import ATTEMPT, FRAMES, add_attempt, seed
 from tests.test_review_app import PASSWORD, index_of
 from trulience.auth import users as accounts
+from trulience.catalog.comparisons import Attempt
 from trulience.config import Settings
 from trulience.review.shortcuts import PRESETS
 from trulience.storage import Storage
@@ -152,3 +159,61 @@ def test_a_refused_action_is_said_once(conn, studio):
     assert session.user is None and session.login.token is None
     assert "was revoked" in session.login.notice.object
     assert session.notice is None and session.attempts is None
+
+
+def test_the_current_and_the_previous_attempt_are_compared_and_can_be_switched(studio):
+    settings, _, storage = studio
+    session = signed_in(settings)
+    view = AttemptsView(session=session)
+    session.show_attempts()
+    assert session.playable == {"attempt 1": 1, "attempt 2": 2}
+    assert (session.shown_attempt, session.compared_attempt) == (2, 1)  # current, previous
+    shown, compared = session.shown_video, session.compared_video
+    assert shown.src.startswith("/media/") and shown.src.endswith("/0-2.mp4")
+    assert compared.src.endswith("/0-1.mp4")
+    assert len(shown.times) == len(compared.times) == ATTEMPT and shown.fps == 12
+    assert shown.times[0] < shown.times[1] < shown.times[-1]
+    # the frame times are stored beside the attempt's own file (it has no proxy)
+    assert storage.exists("segments/ada/walk/1/0-2.frames.json")
+    assert [lines[0] for lines in session.compared_lines] == [
+        "**Attempt 2** · status `qa_passed · current`",
+        "**Attempt 1** · status `qa_failed`",
+    ]
+    assert session.change == "attempt 1 → 2: black fixed, identity +0.210"
+
+    player = view.compare.player  # the browser player follows the session, both ways
+    assert (player.src, player.compare_src) == (shown.src, compared.src)
+    assert player.times == list(shown.times) and player.compare_mode == "side"
+    assert player.keys_taken == list(PRESETS["default"].values())  # the grid's keys
+    assert view.compare.shown_select.value == 2 and view.compare.compared_select.value == 1
+    assert "black fixed" in view.compare.verdicts.object and view.compare._layout.visible
+    player.frame = 5
+    assert session.attempt_frame == 5
+    player.param.update(compare_mode="wipe", wipe=0.25)
+    assert (session.compare_mode, session.wipe) == ("wipe", 0.25)
+    session.wipe = 0.75
+    assert player.wipe == 0.75
+
+    view.compare.shown_select.value = 1  # switching: the failed attempt played, the pass beside
+    session.compared_attempt = 2
+    assert player.src.endswith("/0-1.mp4") and player.compare_src.endswith("/0-2.mp4")
+    assert session.change == "attempt 1 → 2: black fixed, identity +0.210"
+    session.compared_attempt = 1
+    assert session.change == "attempt 1 compared with itself"
+
+    session.segment = 1  # one attempt, no video yet: nothing to play, the player hidden
+    session.show_attempts()
+    assert session.playable == {} and session.shown_video is None
+    assert player.src == "" and player.compare_src == "" and not view.compare._layout.visible
+
+
+def test_the_pair_compared_first_is_the_current_attempt_and_the_one_before_it():
+    def card(number: int, current: bool = False) -> AttemptCard:
+        attempt = Attempt(number, "qa_passed", current, f"file:///{number}.mp4", {})
+        return AttemptCard(attempt, None, None, [], AttemptVideo("", (0.0,), 24.0))
+
+    assert default_pair([]) == (None, None)
+    assert default_pair([card(1)]) == (1, None)
+    assert default_pair([card(1), card(2, True), card(3)]) == (2, 1)
+    assert default_pair([card(1, True), card(2)]) == (1, 2)
+    assert default_pair([card(1), card(4)]) == (4, 1)  # none current: the newest
