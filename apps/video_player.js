@@ -527,7 +527,7 @@ export function render({ model, el }) {
   function say(text) {
     message.textContent = text;
   }
-  const following = () => model.following && !model.presenter;
+  const following = () => model.following;
   const base = () => target ?? seekingTo ?? shown;
   const step = (delta) => { stopReverse(); go(base() + delta); };
   back10.onclick = () => step(-10);

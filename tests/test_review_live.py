@@ -6,6 +6,7 @@ frame.
 One `panel serve`, one chromium, one journey.
 """
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,8 +82,8 @@ def reviewer_page(browser, studio: Studio, username: str):
 
 
 def frame_on_screen(page) -> int:
-    """The number of the frame the player shows."""
-    return int(page.locator("img.review-frame-image").get_attribute("data-frame"))
+    """The number of the frame the browser player shows."""
+    return int(page.locator(".vp-box").get_attribute("data-frame"))
 
 
 def test_a_note_appears_on_another_page_within_a_second_and_a_room_follows_its_presenter(
@@ -120,26 +121,29 @@ def test_a_note_appears_on_another_page_within_a_second_and_a_room_follows_its_p
     expect(nina.get_by_text("Following rita")).to_be_visible()
     expect(rita.get_by_text("following: nina")).to_be_visible()
 
-    rita.get_by_role("button", name="Play (Space)").click()
-    expect(nina.get_by_role("button", name="Pause (Space)")).to_be_visible()
-    expect(rita.locator(".frame-label")).not_to_have_text(f"frame 0 / {FRAMES}")
+    rita.get_by_role("button", name="Play", exact=True).click()
+    expect(nina.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    expect(rita.locator(".vp-label")).not_to_have_text(f"frame 0 / {FRAMES}")
     rita.wait_for_timeout(1_000)
-    rita.get_by_role("button", name="Pause (Space)").click()
-    expect(rita.get_by_role("button", name="Play (Space)")).to_be_visible()
+    rita.get_by_role("button", name="Pause", exact=True).click()
+    expect(rita.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    expect(rita.locator(".vp-box")).not_to_have_attribute("data-frame", "0")
     paused = frame_on_screen(rita)
     assert 0 < paused < FRAMES - 1  # paused before the end
-    expect(rita.locator(".frame-label")).to_have_text(f"frame {paused} / {FRAMES}")
-    expect(nina.locator(".frame-label")).to_have_text(f"frame {paused} / {FRAMES}")
-    expect(nina.locator("img.review-frame-image")).to_have_attribute("data-frame", str(paused))
-    expect(nina.get_by_role("button", name="Play (Space)")).to_be_visible()
+    expect(rita.locator(".vp-label")).to_have_text(f"frame {paused} / {FRAMES}")
+    expect(nina.locator(".vp-label")).to_have_text(f"frame {paused} / {FRAMES}")
+    expect(nina.locator(".vp-box")).to_have_attribute("data-frame", str(paused))
+    expect(nina.get_by_role("button", name="Play", exact=True)).to_be_visible()
 
-    # While following, Nina's own step is undone; after leaving, it is hers.
-    nina.get_by_role("button", name="+1").click()
+    # While following, Nina's controls are inert; after leaving, they are hers.
+    expect(nina.locator(".vp-bar")).to_have_class(re.compile(r"\bvp-following\b"))
+    nina.get_by_role("button", name="+1", exact=True).click(force=True)
     nina.wait_for_timeout(500)
-    expect(nina.locator(".frame-label")).to_have_text(f"frame {paused} / {FRAMES}")
+    expect(nina.locator(".vp-label")).to_have_text(f"frame {paused} / {FRAMES}")
     nina.get_by_role("button", name="Leave room").click()
     expect(nina.get_by_role("button", name="Join room")).to_be_visible()
-    nina.get_by_role("button", name="+1").click()
-    expect(nina.locator(".frame-label")).to_have_text(f"frame {paused + 1} / {FRAMES}")
+    expect(nina.locator(".vp-bar")).not_to_have_class(re.compile(r"\bvp-following\b"))
+    nina.get_by_role("button", name="+1", exact=True).click()
+    expect(nina.locator(".vp-label")).to_have_text(f"frame {paused + 1} / {FRAMES}")
     for page in (rita, nina):
         page.context.close()
