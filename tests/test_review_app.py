@@ -580,7 +580,7 @@ def test_tablet_and_phone_layouts_do_not_scroll_sideways_and_approve_by_tap(
     log_in(page, studio, "rita")
     assert no_sideways_scrolling(page)
     open_take(page, number)
-    image = page.locator("video.vp-video")
+    image = page.locator("video.vp-video:not(.vp-compare)")
     expect(image).to_be_visible()
     approve = page.get_by_role("button", name="Approve (a)")
     expect(approve).to_be_visible()
