@@ -97,6 +97,7 @@ class Player(param.Parameterized):
     total = param.Integer(0, doc="The open take's frames (0 without a video).")
     src = param.String("", doc="The proxy's media URL, '' without a video.")
     times = param.List([], doc="Each frame's presentation time in the proxy, seconds.")
+    packets = param.Dict(None, allow_None=True, doc="The proxy's packet index (page decoding).")
     fps = param.Number(24.0)
     has_audio = param.Boolean(False)
     playing = param.Boolean(False)
@@ -148,6 +149,9 @@ class Player(param.Parameterized):
             markers=[],
             src="" if times is None else times[0],
             times=[] if times is None else list(times[1].times),
+            packets=None
+            if times is None or times[1].packets is None
+            else times[1].packets.to_data(),
             fps=24.0 if times is None or times[1].fps <= 0 else times[1].fps,
             has_audio=times is not None and times[1].has_audio,
             total=0 if times is None else len(times[1].times),
@@ -177,7 +181,7 @@ class Player(param.Parameterized):
     def close(self) -> None:
         """No take is open (back to the queue or the login form)."""
         self.take = None
-        self.param.update(playing=False, src="", times=[], total=0, drawing=None)
+        self.param.update(playing=False, src="", times=[], packets=None, total=0, drawing=None)
 
     def _storyboard(self, uri: str | None) -> bytes | None:
         """The take's storyboard strip, or None if it has none."""

@@ -21,6 +21,7 @@ def share_player(url: str, times: FrameTimes) -> pn.viewable.Viewable:
     return VideoPlayer(
         src=url,
         times=list(times.times),
+        packets=None if times.packets is None else times.packets.to_data(),
         fps=times.fps,
         has_audio=times.has_audio,
         sizing_mode="stretch_width",

@@ -3,6 +3,11 @@
 // requestVideoFrameCallback reports, never currentTime × fps. A step seeks to the middle
 // of the wanted frame and is confirmed by the next presented frame; a step asked for while
 // a seek is pending retargets it, so key presses never pile up.
+// Steps while paused are faster still when the proxy's packet index is given
+// (`model.packets`, written by PyAV at proxy time): the page fetches the proxy a GOP at a
+// time (HTTP Range), decodes it with WebCodecs and keeps the frames of the GOPs around the one
+// shown; a step draws its frame on a canvas over the video at once, named by the frame's own
+// timestamp. The <video> follows quietly once the steps stop, so that play starts there.
 // Compare mode (`compare_src` set): a second <video> follows the first frame for frame,
 // seeking to the middle of its own frame i whenever the first settles on frame i, playing
 // along while the first plays; side by side, or laid over the first and clipped at `wipe`.
@@ -62,6 +67,8 @@ export function render({ model, el }) {
   const stage = make("div", "vp-stage");
   const video = make("video", "vp-video", { preload: "auto", playsinline: "" });
   video.muted = model.muted;
+  const still = make("canvas", "vp-still"); // a frame decoded in the page, while paused
+  still.hidden = true;
   const ink = make("canvas", "vp-ink");
   const veil = make("div", "vp-veil");
   const reveal = button("Reveal", "show the sensitive picture", "vp-reveal");
@@ -70,7 +77,7 @@ export function render({ model, el }) {
   const other = make("video", "vp-video vp-compare", { preload: "auto", playsinline: "" });
   other.muted = true;
   const divider = make("div", "vp-divider", { title: "drag to move the wipe" });
-  stage.append(video, other, divider, ink, veil);
+  stage.append(video, still, other, divider, ink, veil);
   const scrubber = make("canvas", "vp-scrubber", { height: "28" });
   const bar = make("div", "vp-bar");
   const back10 = button("−10", "10 frames back (Shift+←)", "vp-back10");
@@ -126,10 +133,11 @@ export function render({ model, el }) {
   let fallback = null;
   let reverse = null; // J's reverse shuttle (a stepping timer)
   let lastSent = 0;
+  let wanted = null; // the frame a step waits for while its GOP is decoded in the page
 
   function status() {
     const state = reverse !== null ? "shuttle" : !video.paused ? "playing"
-      : seekingTo !== null ? "seeking" : "settled";
+      : seekingTo !== null || wanted !== null ? "seeking" : "settled";
     box.dataset.state = state;
     box.dataset.frame = String(shown);
   }
@@ -150,6 +158,7 @@ export function render({ model, el }) {
     showLabel();
     follow(i);
     if (model.frame !== i) model.frame = i;
+    if (decoder !== null) pump(); // decode the GOPs around it while the reviewer looks
   }
 
   // -- the compared video -------------------------------------------------------------------
@@ -229,6 +238,10 @@ export function render({ model, el }) {
     if (!count()) return;
     i = clamp(i);
     if (!video.paused) stopPlaying();
+    if (decoder !== null) {
+      want(i);
+      return;
+    }
     if (seekingTo !== null) {
       target = i === seekingTo ? null : i;
       return;
@@ -241,6 +254,8 @@ export function render({ model, el }) {
   }
 
   function issue(i) {
+    still.hidden = true; // the video is the picture again
+    wanted = null;
     seekingTo = i;
     seeked = false;
     video.currentTime = middleOf(i);
@@ -276,11 +291,194 @@ export function render({ model, el }) {
 
   function onFrame(_now, metadata) {
     presented = frameAt(metadata.mediaTime);
+    if (!video.paused) still.hidden = true; // playing from the still's frame: it is shown
     if (!video.paused) playingFrame(presented);
     seekDone();
     video.requestVideoFrameCallback(onFrame);
   }
   video.requestVideoFrameCallback(onFrame);
+
+  // -- steps from frames decoded in the page (WebCodecs) ---------------------------------------
+  const KEEP_GOPS = 6; // the GOPs kept around the one shown (72 frames of a 720p proxy: 100 MB)
+  let decoder = null; // null: steps seek the video
+  let decoderConfig = null;
+  let decoderFor = ""; // the proxy and index the decoder was made for
+  let gopStarts = []; // each GOP's first packet (a keyframe), in decoding order
+  let gopOf = []; // frame -> the number of its GOP
+  const decoded = new Map(); // GOP number -> Map(frame -> VideoFrame)
+  let decoding = null; // the GOP being decoded: { gop, frames }
+  let quiet = null; // the timer after which the video follows the still
+  let epoch = 0; // bumped when the decoder is dropped: late work of an older one is ignored
+  const aborted = () => Object.assign(new Error("superseded"), { name: "AbortError" });
+
+  function closeAll(frames) {
+    for (const frame of frames.values()) frame.close();
+  }
+  function stopDecoding() {
+    epoch += 1;
+    if (decoder !== null && decoder.state !== "closed") decoder.close();
+    decoder = decoding = null;
+    for (const frames of decoded.values()) closeAll(frames);
+    decoded.clear();
+    wanted = null;
+    clearTimeout(quiet);
+    still.hidden = true;
+  }
+  function makeDecoder() {
+    const made = new VideoDecoder({
+      output: (frame) => {
+        const job = decoding;
+        if (job === null) { frame.close(); return; }
+        const i = frameAt(frame.timestamp / 1e6);
+        if (job.frames.has(i)) job.frames.get(i).close();
+        job.frames.set(i, frame);
+      },
+      error: (error) => {
+        if (made !== decoder) return;
+        stopDecoding();
+        decoderFor = "";
+        say(`steps seek the video (${error.message})`);
+        if (seekingTo === null && shown >= 0) issue(shown);
+      },
+    });
+    made.configure(decoderConfig);
+    return made;
+  }
+  async function startDecoding() {
+    const index = model.packets;
+    const wantedFor = index && model.src && count() ? `${model.src} ${index.packets.length}` : "";
+    if (wantedFor === decoderFor) return;
+    stopDecoding();
+    decoderFor = wantedFor;
+    if (!wantedFor || typeof VideoDecoder === "undefined") return;
+    const config = {
+      codec: index.codec,
+      description: Uint8Array.from(atob(index.description), (c) => c.charCodeAt(0)),
+      hardwareAcceleration: "prefer-software", // CPU frames: many may be kept without stalling
+      optimizeForLatency: true,
+    };
+    const mine = epoch;
+    try {
+      if (!(await VideoDecoder.isConfigSupported(config)).supported) return;
+    } catch {
+      return;
+    }
+    if (mine !== epoch) return;
+    gopStarts = [];
+    gopOf = new Array(count()).fill(0);
+    index.packets.forEach(([, , key, pts], n) => {
+      if (key) gopStarts.push(n);
+      gopOf[frameAt(pts)] = gopStarts.length - 1;
+    });
+    decoderConfig = config;
+    decoder = makeDecoder();
+    pump();
+  }
+  // The next GOP to decode: the wanted frame's, else the nearest not kept around the one shown.
+  function nextGop() {
+    if (wanted !== null && !decoded.has(gopOf[wanted])) return gopOf[wanted];
+    if (!video.paused || shown < 0) return null;
+    const here = gopOf[shown];
+    for (const g of [here, here + 1, here - 1, here + 2, here - 2]) {
+      if (g >= 0 && g < gopStarts.length && !decoded.has(g)) return g;
+    }
+    return null;
+  }
+  async function decodeGop(job) {
+    const packets = model.packets.packets;
+    const first = gopStarts[job.gop];
+    const end = gopStarts[job.gop + 1] ?? packets.length;
+    const from = packets[first][0];
+    let to = from;
+    for (let n = first; n < end; n++) to = Math.max(to, packets[n][0] + packets[n][1]);
+    const response = await fetch(model.src, { headers: { Range: `bytes=${from}-${to - 1}` } });
+    if (!response.ok) throw new Error(`the proxy answered ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (decoding !== job) throw aborted();
+    const offset = response.status === 206 ? from : 0; // 200: the whole file came
+    for (let n = first; n < end; n++) {
+      const [pos, size, key, pts] = packets[n];
+      decoder.decode(new EncodedVideoChunk({
+        type: key ? "key" : "delta",
+        timestamp: Math.round(pts * 1e6),
+        data: bytes.subarray(pos - offset, pos - offset + size),
+      }));
+    }
+    await decoder.flush();
+  }
+  async function pump() {
+    if (decoder === null || decoding !== null) return;
+    const gop = nextGop();
+    if (gop === null) return;
+    const job = { gop, frames: new Map() };
+    decoding = job;
+    const mine = epoch;
+    try {
+      await decodeGop(job);
+    } catch (error) {
+      closeAll(job.frames);
+      if (mine !== epoch || decoding !== job) return; // dropped or superseded: not ours
+      decoding = null;
+      if (error.name !== "AbortError") {
+        stopDecoding();
+        say(`steps seek the video (${error.message})`);
+        if (shown >= 0) issue(shown);
+      }
+      return;
+    }
+    if (mine !== epoch || decoding !== job) { closeAll(job.frames); return; }
+    decoding = null;
+    decoded.set(gop, job.frames);
+    keepNearest();
+    if (wanted !== null && decoded.has(gopOf[wanted])) want(wanted);
+    else pump();
+  }
+  function keepNearest() {
+    const here = gopOf[Math.max(wanted ?? shown, 0)];
+    while (decoded.size > KEEP_GOPS) {
+      let far = null;
+      for (const g of decoded.keys()) if (far === null || Math.abs(g - here) > Math.abs(far - here)) far = g;
+      closeAll(decoded.get(far));
+      decoded.delete(far);
+    }
+  }
+  // Draw frame `i` on the still from the kept frames; whether it was there.
+  function showStill(i) {
+    const frame = decoded.get(gopOf[i])?.get(i);
+    if (!frame) return false;
+    if (still.width !== frame.displayWidth || still.height !== frame.displayHeight) {
+      still.width = frame.displayWidth;
+      still.height = frame.displayHeight;
+    }
+    still.getContext("2d").drawImage(frame, 0, 0, still.width, still.height);
+    still.dataset.frame = String(i);
+    still.hidden = false;
+    return true;
+  }
+  // A step while paused: frame `i` on the still now if it is kept, else once its GOP is decoded
+  // (a GOP being decoded for another frame is dropped for it).
+  function want(i) {
+    seekingTo = target = null;
+    clearTimeout(fallback);
+    if (showStill(i)) {
+      wanted = null;
+      settle(i);
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        if (video.paused && !still.hidden && shown === i) video.currentTime = middleOf(i);
+      }, 250);
+      pump();
+      return;
+    }
+    wanted = i;
+    status();
+    if (decoding !== null && decoding.gop !== gopOf[i]) {
+      decoding = null; // its flush rejects; the decoder starts on the wanted GOP
+      decoder.reset();
+      decoder.configure(decoderConfig);
+    }
+    pump();
+  }
 
   // -- playback --------------------------------------------------------------------------
   const inPoint = () => (model.in_point ?? 0);
@@ -308,6 +506,11 @@ export function render({ model, el }) {
   function startPlaying() {
     stopReverse();
     if (!count()) return;
+    wanted = null;
+    clearTimeout(quiet);
+    if (!still.hidden && Math.abs(video.currentTime - middleOf(Math.max(shown, 0))) > 1e-3) {
+      video.currentTime = middleOf(Math.max(shown, 0)); // from the frame the still shows
+    }
     if (shown >= outPoint()) video.currentTime = middleOf(model.loop ? inPoint() : 0);
     seekingTo = target = null;
     video.playbackRate = model.rate;
@@ -349,7 +552,7 @@ export function render({ model, el }) {
     reverseSpeed = Math.min(reverseSpeed ? reverseSpeed * 2 : 1, 4);
     clearInterval(reverse);
     reverse = setInterval(() => {
-      if (seekingTo === null) {
+      if (seekingTo === null && wanted === null) {
         if (shown <= 0) stopReverse(); else go(shown - 1);
       }
     }, 1000 * period() / reverseSpeed);
@@ -528,7 +731,7 @@ export function render({ model, el }) {
     message.textContent = text;
   }
   const following = () => model.following;
-  const base = () => target ?? seekingTo ?? shown;
+  const base = () => wanted ?? target ?? seekingTo ?? shown;
   const step = (delta) => { stopReverse(); go(base() + delta); };
   back10.onclick = () => step(-10);
   back.onclick = () => step(-1);
@@ -593,6 +796,7 @@ export function render({ model, el }) {
     if (video.getAttribute("src") !== model.src) {
       if (model.src) video.src = model.src; else video.removeAttribute("src");
     }
+    startDecoding();
     showLabel();
   }
   video.addEventListener("loadedmetadata", () => {
@@ -627,7 +831,8 @@ export function render({ model, el }) {
     "in_point", "out_point", "markers", "overlays", "drawing", "start_number", "drop_frame"]) {
     model.on(name, flags);
   }
-  model.on("times", showLabel);
+  model.on("times", () => { startDecoding(); showLabel(); });
+  model.on("packets", startDecoding);
   model.on("compare_src", loadOther);
   model.on("compare_times", () => { layOut(); follow(shown); });
   for (const name of ["compare_mode", "wipe"]) model.on(name, layOut);
@@ -638,6 +843,7 @@ export function render({ model, el }) {
     resized.disconnect();
     stopReverse();
     clearTimeout(fallback);
+    stopDecoding();
     video.pause();
     other.pause();
   });

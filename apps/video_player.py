@@ -1,10 +1,12 @@
 """The review player component: the take's proxy played natively by the browser, frame
 accurate (frames named from the stream's real timestamps and requestVideoFrameCallback,
-never currentTime × fps), with stepping, shuttle, speed, loop, in/out points, timecode, a
-scrubber of segments, seams and notes, cinema mode, sound, a drawing layer and a blur for
-sensitive media, and a compare mode: a second video (`compare_src`) following the first frame
-for frame, side by side or as a wipe. Its JavaScript is `apps/video_player.js`; its
-parameters are synced both ways with the browser (interface 3 of the review issue)."""
+never currentTime × fps), with stepping (while paused, from frames decoded in the page
+with WebCodecs when the proxy's packet index is given), shuttle, speed, loop, in/out
+points, timecode, a scrubber of segments, seams and notes, cinema mode, sound, a drawing
+layer and a blur for sensitive media, and a compare mode: a second video (`compare_src`)
+following the first frame for frame, side by side or as a wipe. Its JavaScript is
+`apps/video_player.js`; its parameters are synced both ways with the browser (interface 3
+of the review issue)."""
 
 from pathlib import Path
 from typing import ClassVar
@@ -20,16 +22,19 @@ _CSS = """
 :host { display: block; width: 100%; }
 .vp-box { display: flex; flex-direction: column; gap: 4px; width: 100%; background: #111;
   color: #eee; padding: 4px; box-sizing: border-box; border-radius: 4px; }
+.vp-box [hidden] { display: none !important; }
 .vp-box:fullscreen { justify-content: center; padding: 12px; }
 .vp-stage { position: relative; width: 100%; margin: 0 auto; overflow: hidden;
   background: #000; aspect-ratio: 16 / 9; }
 .vp-box:fullscreen .vp-stage { width: min(100%, calc((100vh - 90px) * var(--vp-aspect, 1.78))); }
 .vp-video { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
+.vp-still { position: absolute; inset: 0; width: 100%; height: 100%; display: block;
+  object-fit: contain; }
 .vp-ink { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
 .vp-ink.vp-drawing { pointer-events: auto; cursor: crosshair; }
 .vp-veil { position: absolute; inset: 0; display: none; align-items: center;
   justify-content: center; gap: 12px; flex-direction: column; }
-.vp-blurred .vp-video { filter: blur(28px); }
+.vp-blurred .vp-video, .vp-blurred .vp-still { filter: blur(28px); }
 .vp-blurred .vp-veil { display: flex; }
 .vp-scrubber { width: 100%; height: 28px; cursor: pointer; touch-action: none; }
 .vp-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; font: 13px sans-serif; }
@@ -42,7 +47,8 @@ _CSS = """
 .vp-timecode { font-family: monospace; padding: 0 6px; }
 .vp-goto { width: 11em; }
 .vp-message { color: #fca5a5; }
-.vp-stage.vp-side .vp-video, .vp-stage.vp-side .vp-ink { width: 50%; }
+.vp-stage.vp-side .vp-video, .vp-stage.vp-side .vp-still, .vp-stage.vp-side .vp-ink {
+  width: 50%; }
 .vp-stage.vp-side .vp-compare { left: 50%; }
 .vp-divider { display: none; position: absolute; top: 0; bottom: 0; width: 4px;
   margin-left: -2px; background: #f8fafc; cursor: ew-resize; z-index: 3; touch-action: none; }
@@ -56,6 +62,11 @@ class VideoPlayer(pn.custom.JSComponent):
 
     src = param.String("", doc="The proxy's URL (same origin, Range requests).")
     times = param.List([], item_type=float, doc="Each frame's presentation time, seconds.")
+    packets = param.Dict(
+        None,
+        allow_None=True,
+        doc="The proxy's packet index (`Packets.to_data()`): steps decode in the page.",
+    )
     fps = param.Number(24.0, bounds=(0, None))
     frame = param.Integer(0, bounds=(0, None), doc="The frame on screen (either side sets it).")
     playing = param.Boolean(False)

@@ -117,3 +117,60 @@ def test_a_file_that_is_not_video_is_refused_by_name(tmp_path):
     bad.write_bytes(b"hello")
     with pytest.raises(InvalidVideo, match=r"notes\.mp4"):
         frame_times(bad)
+
+
+def decode_gop(path, times: FrameTimes, gop: int) -> dict[int, int]:
+    """What the page does with the packet index: GOP `gop`'s packets read by byte range
+    from the file and decoded by a fresh H.264 decoder given only the index's description;
+    {frame index by its timestamp: the frame's grey level}."""
+    packets = times.packets.packets
+    keys = [n for n, (_, _, key, _) in enumerate(packets) if key]
+    first, end = keys[gop], (keys + [len(packets)])[gop + 1]
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.extradata = times.packets.description
+    data = path.read_bytes()
+    shown: dict[int, int] = {}
+
+    def keep(frames) -> None:
+        for frame in frames:
+            index = times.times.index(pytest.approx(frame.pts / 1e6, abs=1e-6))
+            shown[index] = int(frame.to_ndarray(format="rgb24")[H // 2, W // 2, 0])
+
+    for pos, size, _, pts in packets[first:end]:
+        packet = av.Packet(data[pos : pos + size])
+        packet.pts, packet.time_base = round(pts * 1e6), Fraction(1, 1_000_000)
+        keep(decoder.decode(packet))
+    keep(decoder.decode(None))
+    return shown
+
+
+def test_a_proxys_packet_index_decodes_each_gop_to_its_own_frames(tmp_path):
+    clip = write_clip(tmp_path / "src.mp4", list(range(30)))
+    make_proxy(clip, tmp_path / "proxy.mp4", max_height=48, gop_frames=12)
+    times = frame_times(tmp_path / "proxy.mp4")
+    assert times.packets is not None and times.packets.codec.startswith("avc1.")
+    assert sorted(pts for *_, pts in times.packets.packets) == list(times.times)
+    shown: dict[int, int] = {}
+    for gop in range(3):  # 30 frames, a keyframe every 12: GOPs of 12, 12 and 6
+        shown |= decode_gop(tmp_path / "proxy.mp4", times, gop)
+    assert sorted(shown) == list(range(30))
+    assert all(abs(grey - int(numbered(i)[0, 0, 0])) <= 6 for i, grey in shown.items())
+    assert FrameTimes.from_json(times.to_json()) == times
+
+
+def test_no_packet_index_for_a_codec_the_page_cannot_decode_and_a_bad_one_is_refused(tmp_path):
+    with av.open(str(tmp_path / "mpeg4.mp4"), "w") as out:
+        stream = out.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        for index in range(6):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(numbered(index), format="rgb24")))
+        out.mux(stream.encode(None))
+    times = frame_times(tmp_path / "mpeg4.mp4")
+    assert len(times.times) == 6 and times.packets is None
+    proxy = make_proxy(write_clip(tmp_path / "s.mp4", list(range(6))), tmp_path / "p.mp4")
+    text = frame_times(tmp_path / "p.mp4").to_json()
+    assert proxy.frames == 6 and '"packets"' in text
+    with pytest.raises(ValueError, match="keyframe"):
+        FrameTimes.from_json(text.replace('"packets":[[', '"packets":[[0,0,0,0],['))
+    with pytest.raises(ValueError, match="packets"):
+        FrameTimes.from_json(text.replace('"packets":{', '"packets":[],"x":{'))

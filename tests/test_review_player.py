@@ -49,13 +49,17 @@ def numbered_frame(index: int) -> np.ndarray:
     return picture
 
 
-# Draw the <video> into a canvas at its own size and read the blocks' centres back.
-READ_NUMBER = f"""(video) => {{
+# Draw the picture on screen (the <video>, or the still a step drew from frames decoded in
+# the page) into a canvas at its own size and read the blocks' centres back.
+READ_NUMBER = f"""(box) => {{
+  const still = box.querySelector(".vp-still");
+  const picture = still && !still.hidden ? still : box.querySelector("video.vp-video");
+  const width = picture.videoWidth || picture.width, height = picture.videoHeight || picture.height;
   const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.width = width; canvas.height = height;
   const g = canvas.getContext("2d", {{ willReadFrequently: true }});
-  g.drawImage(video, 0, 0);
-  const block = video.videoWidth / {BITS};
+  g.drawImage(picture, 0, 0);
+  const block = width / {BITS};
   let n = 0;
   for (let bit = 0; bit < {BITS}; bit++) {{
     const [r] = g.getImageData(Math.floor((bit + 0.5) * block), 30, 1, 1).data;
@@ -132,7 +136,7 @@ def settled(page, expected: int | None = None, timeout_ms: int = 10_000) -> tupl
             if (performance.now() > end) return null;
             await new Promise((ok) => requestAnimationFrame(ok));
           }}
-          return [({READ_NUMBER})(b.querySelector('video')), Number(b.dataset.frame),
+          return [({READ_NUMBER})(b), Number(b.dataset.frame),
                   b.querySelector('.vp-label').textContent];
         }}""",
         [expected, timeout_ms],
@@ -271,3 +275,29 @@ def test_a_rectangle_and_a_text_drawn_on_a_frame_stay_with_that_frame(page):
     settled(page, frame)
     server_says(page, f"Note at frame {frame}")
     assert ink.evaluate("i => i.dataset.shapes") == "0"
+
+
+def test_steps_while_paused_are_drawn_from_frames_decoded_in_the_page(page):
+    # The proxy's packet index reaches the browser, so a paused step shows the frame the
+    # page decoded itself (the still over the video), named by that frame's own timestamp.
+    goto = page.locator(".vp-goto")
+    goto.fill("20")
+    goto.press("Enter")
+    settled(page, 20)
+    still = page.locator(".vp-still")
+    steps = [("ArrowRight", 21), ("ArrowRight", 22), ("ArrowLeft", 21)]
+    steps += [("Shift+ArrowRight", 31), ("Shift+ArrowLeft", 21)]  # into the next GOP and back
+    for key, expected in steps:
+        page.keyboard.press(key)
+        number, frame, label = settled(page, expected)
+        assert (number, frame, label) == (expected, expected, f"frame {expected} / {FRAMES}")
+        assert still.is_visible() and still.get_attribute("data-frame") == str(expected)
+    for _ in range(15):  # held down: presses faster than any seek, none lost
+        page.keyboard.press("ArrowRight")
+    assert settled(page, 36)[:2] == (36, 36)
+    page.keyboard.press("l")  # play: the video is the picture again
+    page.wait_for_timeout(200)
+    page.keyboard.press("k")
+    number, frame, _ = settled(page)
+    assert number == frame and frame > 36
+    assert not still.is_visible()

@@ -4,8 +4,15 @@ The browser player finds the frame on screen from these times (and the video's o
 callback), never from `currentTime × fps`: a proxy whose first frame is not at 0, or whose
 timestamps are not evenly spaced, would otherwise be one frame off. The times of a take's
 proxy are stored beside it as `proxy.frames.json`.
+
+With the times goes the proxy's packet index (`Packets`): each coded frame's byte range, whether
+it is a keyframe, and its time, in decoding order, with the H.264 decoder configuration. From
+it the player decodes the frames around the one shown in the page itself (WebCodecs), so a
+step shows its frame at once instead of seeking the video. It is only written when it agrees
+with the decoded frames one for one.
 """
 
+import base64
 import itertools
 import json
 import tempfile
@@ -22,6 +29,35 @@ _VERSION = 1
 
 
 @dataclass(frozen=True)
+class Packets:
+    """A video stream's coded frames in decoding order: `packets[n]` is (byte offset in the
+    file, size in bytes, keyframe, presentation time in seconds); `codec` the WebCodecs codec
+    string (`avc1.PPCCLL`), `description` the decoder configuration (the avcC record)."""
+
+    codec: str
+    description: bytes
+    packets: tuple[tuple[int, int, bool, float], ...]
+
+    def to_data(self) -> dict:
+        return {
+            "codec": self.codec,
+            "description": base64.b64encode(self.description).decode(),
+            "packets": [[pos, size, int(key), pts] for pos, size, key, pts in self.packets],
+        }
+
+    @classmethod
+    def from_data(cls, data: object) -> "Packets":
+        if not isinstance(data, dict) or not isinstance(data.get("packets"), list):
+            raise ValueError("frame times: 'packets' must be an object with a list of packets")
+        packets = tuple(
+            (int(pos), int(size), bool(key), float(pts)) for pos, size, key, pts in data["packets"]
+        )
+        if not packets or not packets[0][2]:
+            raise ValueError("frame times: the first packet must be a keyframe")
+        return cls(str(data["codec"]), base64.b64decode(data["description"]), packets)
+
+
+@dataclass(frozen=True)
 class FrameTimes:
     """A video's frames: `times[i]` is frame i's presentation time in seconds (display
     order, first frame at its own time), `fps` its average rate."""
@@ -31,6 +67,7 @@ class FrameTimes:
     width: int
     height: int
     has_audio: bool
+    packets: Packets | None = None
 
     def to_json(self) -> str:
         """The sidecar text stored beside a proxy."""
@@ -42,6 +79,7 @@ class FrameTimes:
                 "height": self.height,
                 "has_audio": self.has_audio,
                 "times": list(self.times),
+                **({} if self.packets is None else {"packets": self.packets.to_data()}),
             },
             separators=(",", ":"),
         )
@@ -63,35 +101,57 @@ class FrameTimes:
             width=int(data["width"]),
             height=int(data["height"]),
             has_audio=bool(data["has_audio"]),
+            packets=None if "packets" not in data else Packets.from_data(data["packets"]),
         )
 
 
 def frame_times(path: str | Path) -> FrameTimes:
     """Decode `path`'s first video stream and take each frame's pts (stream time base) as
-    seconds, sorted into display order."""
+    seconds, sorted into display order; with the packet index when it is H.264 and its
+    packets name the decoded frames one for one."""
     with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
         time_base = stream.time_base
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         times: list[float] = []
+        packets: list[tuple[int, int, bool, float]] = []
         try:
-            for frame in container.decode(stream):
-                if frame.pts is not None:
-                    times.append(float(frame.pts * (frame.time_base or time_base)))
-                elif times and fps:  # a frame without a timestamp follows its neighbour
-                    times.append(times[-1] + 1 / fps)
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None and packet.pos is not None:
+                    pts = float(packet.pts * (packet.time_base or time_base))
+                    packets.append((packet.pos, packet.size, packet.is_keyframe, pts))
+                for frame in packet.decode():
+                    if frame.pts is not None:
+                        times.append(float(frame.pts * (frame.time_base or time_base)))
+                    elif times and fps:  # a frame without a timestamp follows its neighbour
+                        times.append(times[-1] + 1 / fps)
         except av.FFmpegError as error:
             raise InvalidVideo(path, f"damaged video data ({error})") from error
         if not times:
             raise InvalidVideo(path, "the video stream holds no frames")
         context = stream.codec_context
+        times.sort()
         return FrameTimes(
             fps=fps or (len(times) - 1) / max(times[-1] - times[0], 1e-9),
-            times=tuple(sorted(times)),
+            times=tuple(times),
             width=context.width,
             height=context.height,
             has_audio=bool(container.streams.audio),
+            packets=_packets(context.name, bytes(context.extradata or b""), packets, times),
         )
+
+
+def _packets(
+    codec: str, extradata: bytes, packets: list[tuple[int, int, bool, float]], times: list[float]
+) -> Packets | None:
+    """The packet index, or None when the page could not decode from it frame for frame: not
+    H.264 in an avcC record, no keyframe first, or packets that are not the decoded frames."""
+    avcc = codec == "h264" and len(extradata) >= 7 and extradata[0] == 1
+    if not avcc or not packets or not packets[0][2]:
+        return None
+    if sorted(pts for *_, pts in packets) != times:
+        return None
+    return Packets(f"avc1.{extradata[1:4].hex()}", extradata, tuple(packets))
 
 
 def frames_key(proxy_key: str) -> str:
