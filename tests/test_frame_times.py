@@ -110,6 +110,12 @@ def test_proxy_frames_computes_and_stores_a_missing_sidecar(tmp_path):
     assert FrameTimes.from_json(storage.read_bytes("takes/1/proxy.frames.json")) == times
     storage.put_bytes("takes/1/proxy.frames.json", b"not json")  # damaged: recomputed
     assert proxy_frames(storage, "takes/1/proxy.mp4") == times
+    older = FrameTimes(times.fps, times.times, times.width, times.height, times.has_audio)
+    old_text = older.to_json().replace('"version":2', '"version":1')
+    assert FrameTimes.from_json(old_text) == older  # a version 1 sidecar still reads
+    storage.put_bytes("takes/1/proxy.frames.json", old_text.encode())
+    again = proxy_frames(storage, "takes/1/proxy.mp4")  # but is remade with its packets
+    assert again == times and again.packets is not None
 
 
 def test_a_file_that_is_not_video_is_refused_by_name(tmp_path):

@@ -25,7 +25,7 @@ from trulience.media.probe import InvalidVideo, open_video
 from trulience.storage import Storage
 
 FRAMES_SUFFIX = ".frames.json"
-_VERSION = 1
+_VERSION = 2  # 2 adds the packet index; a version 1 sidecar is read, and remade by proxy_frames
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,8 @@ class FrameTimes:
     def from_json(cls, text: str | bytes) -> "FrameTimes":
         """Read a sidecar written by `to_json`; ValueError naming the field that is wrong."""
         data = json.loads(text)
-        if not isinstance(data, dict) or data.get("version") != _VERSION:
-            raise ValueError(f"frame times: expected an object of version {_VERSION}")
+        if not isinstance(data, dict) or data.get("version") not in (1, _VERSION):
+            raise ValueError(f"frame times: expected an object of version 1 or {_VERSION}")
         times = data.get("times")
         if not isinstance(times, list) or not all(isinstance(t, (int, float)) for t in times):
             raise ValueError("frame times: 'times' must be a list of seconds")
@@ -168,13 +168,15 @@ def store_frames(storage: Storage, proxy_key: str, local_proxy: str | Path) -> F
 
 
 def proxy_frames(storage: Storage, proxy_key: str) -> FrameTimes:
-    """The stored frame times of a proxy; computed and stored when missing (older takes)
-    or unreadable."""
+    """The stored frame times of a proxy; computed and stored when missing (older takes),
+    of an older version (no packet index) or unreadable."""
     key = frames_key(proxy_key)
     if storage.exists(key):
         try:
-            return FrameTimes.from_json(storage.read_bytes(key))
-        except (ValueError, KeyError, TypeError):
+            raw = storage.read_bytes(key)
+            if json.loads(raw).get("version") == _VERSION:  # older: remade with its packets
+                return FrameTimes.from_json(raw)
+        except (ValueError, KeyError, TypeError, AttributeError):
             pass  # a damaged sidecar is only a recomputation
     with tempfile.TemporaryDirectory(prefix="trulience-frames-") as work:
         return store_frames(storage, proxy_key, storage.local_file(proxy_key, work))
