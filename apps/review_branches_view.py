@@ -15,9 +15,9 @@ import html
 
 import panel as pn
 
+from apps.review_player import COMPARE_MODES
 from apps.review_state import ReviewSession, differs
 from apps.review_views import _SessionView, wrapping
-from apps.video_player import COMPARE_MODES
 from trulience.catalog.branches import BranchRow
 
 

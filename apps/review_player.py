@@ -19,7 +19,6 @@ import param
 
 from apps.actions import ActionRunner
 from apps.media_routes import media_url
-from apps.video_player import COMPARE_MODES
 from trulience.errors import TrulienceError
 from trulience.media.frame_times import FrameTimes, proxy_frames
 from trulience.media.frames import frame_at
@@ -33,6 +32,9 @@ ZOOM_OFF = "off"
 _FRAME_CACHE = 8
 # The visual aids (PRD-37): each change re-composes the aid picture.
 AIDS = ("onion", "opacity", "zoom_region", "zoom_factor")
+# The browser player's compare modes (apps/video_player.py's COMPARE_MODES, which is Panel;
+# this state is not): the compared take beside the open one, or over it as a wipe.
+COMPARE_MODES = ("side", "wipe")
 
 
 @dataclass(frozen=True, slots=True)

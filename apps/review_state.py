@@ -204,7 +204,16 @@ class ReviewSession(param.Parameterized):
         """After logout or a refused session: back to the login form."""
         self.token = None
         self.player.close()
-        self.param.update(take=None, user=None, notes=[], screen="login")
+        self.param.update(
+            take=None,
+            user=None,
+            notes=[],
+            branches=[],
+            trims={},
+            compared=None,
+            promoting=None,
+            screen="login",
+        )
 
     # -- queue and notifications ---------------------------------------------------------
 
@@ -395,8 +404,8 @@ class ReviewSession(param.Parameterized):
         self.screen = "player"
         if self.player.load(take):
             self.player.show(segment_spans(self._call(shown_frames, take.scene_id)))
-        self._read_cell(take)
         self._blur_if_sensitive(take)
+        self._read_cell(take)
         self.show_notes()
         self.hear(take)
 
@@ -427,6 +436,8 @@ class ReviewSession(param.Parameterized):
 
     def _read_cell(self, take: Take) -> None:
         """Read the open take's standing trims and the branches of its cell."""
+        if self.token is None:  # refused just now: the login form says why
+            return
 
         def read(conn: Any) -> tuple[dict[int, Trim], list[BranchRow]]:
             require(self._user(conn), Permission.VIEW)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.branch_takes import FRAMES, SEGMENTS, assembled_take
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import served
+from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project
 from trulience.auth import users as accounts
 from trulience.catalog.branches import current_take
@@ -107,6 +107,8 @@ def test_a_producer_trims_a_segment_then_compares_and_promotes_a_branch(studio, 
     page.locator(".branch-compare-2 button").click()
     expect(page.locator("video.vp-compare")).to_be_visible()
     expect(page.locator(".vp-box")).to_have_attribute("data-compare", "side")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "review-branches.png"), full_page=True)
     page.locator(".branch-promote-2 button").click()
     page.get_by_role("button", name="Promote take 2 (seed-42)").click()
     expect(

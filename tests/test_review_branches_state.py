@@ -12,7 +12,7 @@ import pytest
 from apps.review import ReviewApp
 from apps.review_state import differs
 from tests.branch_takes import assembled_take
-from tests.review_takes import make_project
+from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.branches import current_take
 from trulience.config import Settings
@@ -107,3 +107,25 @@ def test_a_reviewer_may_not_promote_a_branch(conn, studio):
     assert kind == "danger" and message.startswith("not allowed: ")
     assert "request_regeneration" in message
     assert current_take(conn, main) == main
+
+
+def test_a_branch_not_yet_generated_is_listed_but_neither_compared_nor_promoted(conn, studio):
+    settings, main, _ = studio
+    pending = make_take(conn, take=3, status="pending")
+    conn.execute("UPDATE scenes SET branch = 'calm' WHERE id = %s", (pending,))
+    session = opened(settings, "paul").session
+    row = next(r for r in session.branches if r.take == 3)
+    assert (row.branch, row.status, row.current) == ("calm", "pending", False)
+    assert not session.compare_branch(row)
+    assert session.notice == ("take 3 (calm) has no video yet", "danger")
+    assert session.player.compare_src == ""
+    session.ask_promote(row)
+    assert not session.promote()
+    assert "only a generated or assembled take can be promoted" in session.notice[0]
+    assert current_take(conn, main) == main
+
+
+def test_the_states_compare_modes_are_the_browser_players():
+    from apps import review_player, video_player
+
+    assert review_player.COMPARE_MODES == video_player.COMPARE_MODES
