@@ -4,7 +4,9 @@ The queue filters by project and character and approves several takes at once; t
 shows the take's storyboard, rejects the segment under the current frame, lays the
 neighbouring frames over the current one (onion skin) and enlarges a region of it (zoom);
 notes are threaded, with replies, and resolved or reopened; a tray lists the user's unread
-notifications. Keys are the logged-in user's own shortcut table (`trulience users
+notifications. The segment on screen is trimmed at its head or tail (PRD-78), and the
+take's branches are listed, compared with the current take in the player and promoted
+(PRD-50). Keys are the logged-in user's own shortcut table (`trulience users
 shortcuts`), beside the player's own (arrows, J/K/L, I/O, Shift+F); the layout stacks on a
 tablet or phone (PRD-55).
 
@@ -15,8 +17,8 @@ The browser plays the take's proxy natively, and names the frame on screen from 
 real frame times (`apps/video_player.py`), so "frame N" is the frame the reviewer sees.
 
 This module assembles the app: the session's state is `apps/review_state.py` (and its
-player, `apps/review_player.py`), the parts that show it are `apps/review_views.py` and
-`apps/review_player_view.py`.
+player, `apps/review_player.py`), the parts that show it are `apps/review_views.py`,
+`apps/review_player_view.py` and `apps/review_branches_view.py`.
 """
 
 import panel as pn
@@ -24,6 +26,7 @@ import panel as pn
 from apps import theme
 from apps.live import Hub, hub
 from apps.login import Login, SignedIn
+from apps.review_branches_view import BranchesView, TrimView
 from apps.review_player_view import PlayerView
 from apps.review_queue_view import QueueView, TrayView
 from apps.review_room import FOLLOWER, ReviewRoom
@@ -71,6 +74,7 @@ class ReviewApp:
         self.picture = PlayerView(player, self.shortcuts)
         self.decisions = DecisionsView(session, self.shortcuts)
         self.notes = NotesView(session)
+        self.trim, self.branches = TrimView(session), BranchesView(session)
         self.login_view = self.login.form
         self.queue_view = self._queue_page()
         self.player_view = self._player_page()
@@ -117,6 +121,8 @@ class ReviewApp:
                 self.room, lambda: None if self.session.take is None else self.session.take.scene_id
             ),
             self.decisions,
+            self.trim,
+            self.branches,
             self.notes,
             self.shortcuts.legend,
             sizing_mode="stretch_width",

@@ -32,6 +32,9 @@ ZOOM_OFF = "off"
 _FRAME_CACHE = 8
 # The visual aids (PRD-37): each change re-composes the aid picture.
 AIDS = ("onion", "opacity", "zoom_region", "zoom_factor")
+# The browser player's compare modes (apps/video_player.py's COMPARE_MODES, which is Panel;
+# this state is not): the compared take beside the open one, or over it as a wipe.
+COMPARE_MODES = ("side", "wipe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,9 @@ class Player(param.Parameterized):
     zoom_region = param.Selector(objects=[ZOOM_OFF, *REGIONS], default=ZOOM_OFF)
     zoom_factor = param.Selector(objects=list(FACTORS), default=FACTORS[0])
     aid = param.ClassSelector(class_=Aid, default=None, allow_None=True, doc="Aid picture.")
+    compare_src = param.String("", doc="The compared take's proxy URL ('' = no compare).")
+    compare_times = param.List([], doc="The compared take's frame times in its proxy, seconds.")
+    compare_mode = param.Selector(objects=list(COMPARE_MODES), default="side")
 
     def __init__(self, storage: Storage, actions: ActionRunner):
         super().__init__()
@@ -155,6 +161,8 @@ class Player(param.Parameterized):
             fps=24.0 if times is None or times[1].fps <= 0 else times[1].fps,
             has_audio=times is not None and times[1].has_audio,
             total=0 if times is None else len(times[1].times),
+            compare_src="",
+            compare_times=[],
         )
         board = self.actions.run(lambda: self._storyboard(take.uri))
         self.storyboard = None if board is None else board.value
@@ -181,7 +189,29 @@ class Player(param.Parameterized):
     def close(self) -> None:
         """No take is open (back to the queue or the login form)."""
         self.take = None
-        self.param.update(playing=False, src="", times=[], packets=None, total=0, drawing=None)
+        self.param.update(
+            playing=False,
+            src="",
+            times=[],
+            packets=None,
+            total=0,
+            drawing=None,
+            compare_src="",
+            compare_times=[],
+        )
+
+    def compare_with(self, uri: str | None, label: str) -> None:
+        """Play the take stored at `uri` (its proxy) beside the open one, frame for frame;
+        `label` names it in the refusal when it has no video."""
+        if uri is None:
+            raise TrulienceError(f"{label} has no video yet")
+        key = proxy_key(self.storage, self.storage.key_of(uri))
+        times = proxy_frames(self.storage, key)
+        self.param.update(compare_src=media_url(key), compare_times=list(times.times))
+
+    def stop_comparing(self) -> None:
+        """Only the open take in the player again."""
+        self.param.update(compare_src="", compare_times=[])
 
     def _storyboard(self, uri: str | None) -> bytes | None:
         """The take's storyboard strip, or None if it has none."""

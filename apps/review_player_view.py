@@ -20,7 +20,19 @@ from trulience.review.zoom import FACTORS, REGIONS
 # Shared by the state and the browser player, changed on either side.
 BOTH_WAYS = ("playing", "rate", "loop", "in_point", "out_point", "tool", "drawing", "blurred")
 # Set by the state only.
-TO_BROWSER = ("src", "times", "packets", "fps", "has_audio", "markers", "overlays", "following")
+TO_BROWSER = (
+    "src",
+    "times",
+    "packets",
+    "fps",
+    "has_audio",
+    "markers",
+    "overlays",
+    "following",
+    "compare_src",
+    "compare_times",
+    "compare_mode",
+)
 
 
 def _image(css_class: str, attributes: str, alt: str, source: str) -> str:

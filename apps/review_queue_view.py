@@ -193,9 +193,12 @@ class QueueView(_SessionView):
         assigned = html.escape(take.assignee) if take.assignee else "unassigned"
         due = "" if take.due_at is None else f" · due {due_day(take.due_at)}"
         late = ' · <span class="queue-overdue">overdue</span>' if take.overdue else ""
+        branch, current = self.session.marks.get(take.scene_id, ("main", False))
+        shoot = "" if branch == "main" else f' · <span class="queue-branch">{branch}</span>'
+        shoot += ' · <span class="queue-current">current</span>' if current else ""
         facts = pn.pane.HTML(
             f'<span class="queue-status">{take.review_status}</span> · waiting {age_of(take)}'
-            f' · <span class="queue-assignee">{assigned}</span>{due}{late}',
+            f' · <span class="queue-assignee">{assigned}</span>{due}{late}{shoot}',
             css_classes=["queue-facts"],
         )
         pick = pn.widgets.Checkbox(

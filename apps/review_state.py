@@ -2,7 +2,9 @@
 
 `ReviewSession` holds what the page shows: the signed-in user and what their role may do,
 the queue and its filters, the open take and the frame on screen, the notes, the questions
-asked (open notes) and the Undo offers; others' notes and decisions arrive live (PRD-11).
+asked (open notes) and the Undo offers, the trim of the segment on screen (PRD-78) and
+the branches of the open take's cell (PRD-50); others' notes and decisions arrive live
+(PRD-11).
 Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
 with the session's token through one `ActionRunner`, which maps a refusal once. The views in
 `apps/review_views.py` watch these parameters and call these methods; a plain Python test
@@ -10,9 +12,9 @@ drives them against the database.
 
 Why this module is long: the house keeps one state object per page, and the review page's
 actions (the queue with its filters, sorts, thumbnails and assignments; decisions; notes;
-trims; sensitivity; live events) are many over the same token, runner and notices; each is a
-few lines over one service call, so splitting the class would only pass all of that between
-objects.
+trims; branches; sensitivity; live events) are many over the same token, runner and
+notices; each is a few lines over one service call, so splitting the class would only pass
+all of that between objects.
 """
 
 import contextlib
@@ -30,11 +32,13 @@ from apps.review_player import Player, SegmentSpan, segment_spans, storyboard_ke
 from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
-from trulience.auth.permissions import Permission, allows
+from trulience.auth.permissions import Permission, allows, require
+from trulience.catalog.branches import BranchRow, branch_marks
 from trulience.catalog.database import connect
 from trulience.catalog.notifications import Notification
 from trulience.catalog.records import User
-from trulience.catalog.trims import shown_frames
+from trulience.catalog.scenes import get_take
+from trulience.catalog.trims import Trim, current_trims, shown_frames
 from trulience.delivery.trims import trim_segment
 from trulience.errors import TrulienceError
 from trulience.media.thumbnail import take_thumbnail, thumbnail_key
@@ -53,6 +57,7 @@ from trulience.review import (
     review_queue,
     undo_decision,
 )
+from trulience.review import branches as branching
 from trulience.review.queue import REVIEW_STATUSES, SORTS, QueueFilters, assign, queue, reviewers
 from trulience.review.regenerate import reject_segment
 from trulience.review.sensitivity import blurred_copy, blurred_for
@@ -68,6 +73,34 @@ ALL = "(all)"
 SCREENS = ("login", "queue", "player")
 AWAITING = "awaiting"
 MINE, UNASSIGNED = "mine", "unassigned"
+
+
+def differs(overrides: dict[str, Any]) -> str:
+    """What a branch changes from its scene type's configuration, in words."""
+    parts = []
+    if "seed" in overrides:
+        parts.append(f"seed {overrides['seed']}")
+    if overrides.get("params"):
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(overrides["params"].items()))
+        parts.append(f"params {pairs}")
+    if "workflow" in overrides:
+        parts.append(f"workflow {overrides['workflow']}")
+    return "; ".join(parts) or "the scene type's own configuration"
+
+
+def trim_from_points(
+    span: SegmentSpan | None, standing: Trim | None, in_point: int | None, out_point: int | None
+) -> tuple[int, int]:
+    """The head and tail to cut from a segment as generated: its standing trim, plus the
+    frames of the segment (as shown) before the player's in point and after its out point."""
+    if span is None:
+        return 0, 0
+    head, tail = (0, 0) if standing is None else (standing.head, standing.tail)
+    if in_point is not None and span.start < in_point < span.end:
+        head += in_point - span.start
+    if out_point is not None and span.start <= out_point < span.end - 1:
+        tail += span.end - 1 - out_point
+    return head, tail
 
 
 class ReviewSession(param.Parameterized):
@@ -88,8 +121,10 @@ class ReviewSession(param.Parameterized):
     overdue = param.Boolean(False, doc="Only takes past their due date, still awaiting review.")
     sort = param.Selector(objects=list(SORTS), default="age")
     may_assign = param.Boolean(False, doc="Whether the role may assign takes (set at login).")
+    may_promote = param.Boolean(False, doc="Whether the role may promote a branch (at login).")
     reviewers = param.List([], doc="Usernames a take can be assigned to.")
     shown = param.List([], doc="The queue's takes that pass the filters.")
+    marks = param.Dict({}, doc="Scene id → (branch, whether current) of the queue's takes.")
     selected = param.List([], doc="Scene ids ticked for approving at once.")
     queue_notice = param.Parameter(None, doc="(message, kind) said over the queue, or None.")
     queue_asks = param.Boolean(False, doc="Asking to approve the selection anyway.")
@@ -102,6 +137,12 @@ class ReviewSession(param.Parameterized):
     notes = param.List([], doc="The open take's threaded notes.")
     replying_to = param.ClassSelector(class_=ThreadedNote, default=None, allow_None=True)
     sensitive = param.Boolean(False, doc="The open take is shown blurred until revealed.")
+    trims = param.Dict({}, doc="The open take's standing trims, by segment index.")
+    trim_head = param.Integer(0, allow_None=True, doc="Frames to cut from the segment's head.")
+    trim_tail = param.Integer(0, allow_None=True, doc="Frames to cut from the segment's tail.")
+    branches = param.List([], doc="The takes of the open take's cell, as branches (PRD-50).")
+    compared = param.ClassSelector(class_=BranchRow, default=None, allow_None=True)
+    promoting = param.ClassSelector(class_=BranchRow, default=None, allow_None=True)
 
     def __init__(
         self,
@@ -126,6 +167,11 @@ class ReviewSession(param.Parameterized):
         self.param.watch(lambda e: e.new is None and self.stop_hearing(), "take")
         # "Reveal" in the browser player shows the whole take as it is (PRD-82)
         self.player.param.watch(lambda e: e.new or self.reveal(), "blurred")
+        # the trim panel follows the segment on screen and the player's in/out points
+        self._trimmed_at: tuple[Any, ...] | None = None
+        self.player.param.watch(
+            lambda *_: self._prefill_trim(), ["segment_span", "in_point", "out_point"]
+        )
 
     def say(self, message: str, kind: str = "info") -> None:
         """Say `message` in the player's notice box (kind: a Bootstrap alert type)."""
@@ -150,6 +196,7 @@ class ReviewSession(param.Parameterized):
             may_review=allows(signed_in.user, Permission.REVIEW),
             may_write_notes=allows(signed_in.user, Permission.WRITE_NOTES),
             may_assign=allows(signed_in.user, Permission.ASSIGN_REVIEWS),
+            may_promote=allows(signed_in.user, Permission.REQUEST_REGENERATION),
         )
         self.show_queue()
 
@@ -157,7 +204,16 @@ class ReviewSession(param.Parameterized):
         """After logout or a refused session: back to the login form."""
         self.token = None
         self.player.close()
-        self.param.update(take=None, user=None, notes=[], screen="login")
+        self.param.update(
+            take=None,
+            user=None,
+            notes=[],
+            branches=[],
+            trims={},
+            compared=None,
+            promoting=None,
+            screen="login",
+        )
 
     # -- queue and notifications ---------------------------------------------------------
 
@@ -186,13 +242,14 @@ class ReviewSession(param.Parameterized):
             return False
         token, filters, sort = self.token, self._filters(), self.sort
 
-        def read(conn: Any) -> tuple[list[Take], list[str]]:
-            return queue(conn, token, filters, sort), reviewers(conn, token)
+        def read(conn: Any) -> tuple[list[Take], list[str], dict[int, tuple[str, bool]]]:
+            takes = queue(conn, token, filters, sort)
+            return takes, reviewers(conn, token), branch_marks(conn, [t.scene_id for t in takes])
 
         done = self.actions.run(lambda: self._call(read), self.say_over_queue)
         if done is None:
             return False
-        takes, people = done.value
+        takes, people, marks = done.value
         projects = [ALL, *sorted({t.project for t in takes})]
         characters = [ALL, *sorted({t.character for t in takes})]
         self.param.update(
@@ -202,6 +259,7 @@ class ReviewSession(param.Parameterized):
             project=self.project if self.project in projects else ALL,
             character=self.character if self.character in characters else ALL,
             reviewers=people,
+            marks=marks,
         )
         self.list_takes()
         return True
@@ -334,12 +392,20 @@ class ReviewSession(param.Parameterized):
         """Show a take in the player at its first frame, with its notes."""
         # an offer or a question about the previous take must not act on this one
         self.offer.withdraw()
-        self.param.update(take=take, notice=None, pending_verb=None, rejecting=False)
+        self.param.update(
+            take=take,
+            notice=None,
+            pending_verb=None,
+            rejecting=False,
+            compared=None,
+            promoting=None,
+        )
         self.close_reply()
         self.screen = "player"
         if self.player.load(take):
             self.player.show(segment_spans(self._call(shown_frames, take.scene_id)))
         self._blur_if_sensitive(take)
+        self._read_cell(take)
         self.show_notes()
         self.hear(take)
 
@@ -368,6 +434,38 @@ class ReviewSession(param.Parameterized):
             return None
         return storage.read_bytes(blurred_copy(storage, key) if blurred else key)
 
+    def _read_cell(self, take: Take) -> None:
+        """Read the open take's standing trims and the branches of its cell."""
+        if self.token is None:  # refused just now: the login form says why
+            return
+
+        def read(conn: Any) -> tuple[dict[int, Trim], list[BranchRow]]:
+            require(self._user(conn), Permission.VIEW)
+            return current_trims(conn, take.scene_id), branching.branches(conn, take.scene_id)
+
+        done = self.actions.run(lambda: self._call(read))
+        trims, rows = ({}, []) if done is None else done.value
+        self.param.update(trims=trims, branches=rows)
+        self._prefill_trim(again=True)
+
+    def _prefill_trim(self, again: bool = False) -> None:
+        """The trim panel's head and tail for the segment on screen (`trim_from_points`),
+        set again only when the segment, the in/out points or the standing trims changed,
+        so what the user typed stays while they step within the segment."""
+        player = self.player
+        span = player.segment_span
+        at = (span, player.in_point, player.out_point)
+        if at == self._trimmed_at and not again:
+            return
+        self._trimmed_at = at
+        standing = None if span is None else self.trims.get(span.index)
+        head, tail = trim_from_points(span, standing, player.in_point, player.out_point)
+        self.param.update(trim_head=head, trim_tail=tail)
+
+    def trim_as_set(self) -> bool:
+        """Trim the segment on screen by the trim panel's head and tail (see `trim`)."""
+        return self.trim(self.trim_head, self.trim_tail)
+
     def trim(self, head: int, tail: int) -> bool:
         """Trim `head` and `tail` frames from the segment on screen and reassemble the take;
         the player then shows the new revision at the same segment. Whether it was trimmed."""
@@ -392,6 +490,66 @@ class ReviewSession(param.Parameterized):
         self.say(
             f"segment {span.index} trimmed (head {head}, tail {tail}): "
             f"{done.value.frames} frames, revision {done.value.revision}",
+            "success",
+        )
+        return True
+
+    # -- branches of the open take's cell (PRD-50) -----------------------------------------
+
+    def compare_branch(self, row: BranchRow) -> bool:
+        """Play `row`'s take beside the open one in the player (the cell's current take
+        instead, when `row` is the open take); whether it is compared."""
+        take = self.take
+        if take is None or self.token is None:
+            return False
+        current = next((b for b in self.branches if b.current), None)
+        other = current if row.scene_id == take.scene_id else row
+        if other is None or other.scene_id == take.scene_id:
+            self.say(f"take {take.take} is the current take: compare another branch", "warning")
+            return False
+        label = f"take {other.take} ({other.branch})"
+
+        def uri(conn: Any) -> str | None:
+            require(self._user(conn), Permission.VIEW)
+            return get_take(conn, other.scene_id).uri
+
+        if self.actions.run(lambda: self.player.compare_with(self._call(uri), label)) is None:
+            return False
+        self.compared = other
+        self.say(f"{label} beside take {take.take}, frame for frame", "info")
+        return True
+
+    def stop_comparing(self) -> None:
+        """Only the open take in the player again."""
+        self.player.stop_comparing()
+        self.compared = None
+
+    def ask_promote(self, row: BranchRow) -> None:
+        """Ask before making `row`'s take its cell's current take."""
+        self.promoting = row
+        self.say(f"promote take {row.take} ({row.branch}) to the current take?", "warning")
+
+    def cancel_promote(self) -> None:
+        """The promotion asked about is not made."""
+        self.promoting = None
+        self.notice = None
+
+    def promote(self) -> bool:
+        """Promote the take asked about to its cell's current take through the branch
+        service (a producer's or admin's action), then re-read the branches and the queue;
+        whether it was promoted."""
+        row, take = self.promoting, self.take
+        if row is None or take is None or self.token is None:
+            return False
+        self.promoting = None
+        done = self.actions.run(lambda: self._call(branching.promote, self.token, row.scene_id))
+        if done is None:
+            return False
+        self._read_cell(take)
+        self.read_queue()
+        self.say(
+            f"take {row.take} ({row.branch}) is now the current take of "
+            f"{take.character} · {take.scene_type}",
             "success",
         )
         return True

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from apps.review import ReviewApp
+from apps.review_player import SegmentSpan
+from apps.review_state import trim_from_points
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.auth.acting import Operator
@@ -73,6 +75,38 @@ def test_trimming_the_segment_on_screen_shows_the_new_revision(conn, studio):
     assert "segment 1 trimmed (head 2, tail 1): 33 frames, revision 2" in session.notice[0]
     refused = session.trim(FRAMES, 0)  # would leave nothing of segment 1's 12 frames
     assert not refused and "at least 1 frame" in session.notice[0]
+
+
+def test_the_trim_panel_takes_its_frames_from_the_in_and_out_points(studio):
+    settings, _, _ = studio
+    session = opened(settings, "rita").session
+    player = session.player
+    player.go_to(FRAMES + 4)  # in segment 1, frames 12-23
+    assert (session.trim_head, session.trim_tail) == (0, 0)
+    player.in_point, player.out_point = FRAMES + 2, 2 * FRAMES - 2
+    assert (session.trim_head, session.trim_tail) == (2, 1)
+    session.trim_tail = 3  # typed: stays while stepping within the segment
+    player.step(1)
+    assert (session.trim_head, session.trim_tail) == (2, 3)
+    assert session.trim_as_set()
+    assert session.take.revision == 2 and player.total == SEGMENTS * FRAMES - 5
+    # the panel now shows the standing trim; a new in point cuts on top of it
+    assert (session.trims[1].head, session.trims[1].tail) == (2, 3)
+    assert (session.trim_head, session.trim_tail) == (2, 3)
+    player.in_point = FRAMES + 1
+    assert (session.trim_head, session.trim_tail) == (3, 3)
+    session.param.update(trim_head=9, trim_tail=3)
+    assert not session.trim_as_set()
+    assert "segment 1 has 12 frames; a trim must leave at least 1 frame" in session.notice[0]
+    assert "9+3" in session.notice[0] and session.take.revision == 2
+
+
+def test_in_and_out_points_outside_the_segment_cut_nothing():
+    span = SegmentSpan(1, 12, 24)
+    assert trim_from_points(span, None, None, None) == (0, 0)
+    assert trim_from_points(span, None, 3, 30) == (0, 0)  # both outside segment 1
+    assert trim_from_points(span, None, 12, 23) == (0, 0)  # the segment's own ends
+    assert trim_from_points(None, None, 14, 20) == (0, 0)
 
 
 def test_a_viewer_may_not_trim(studio):

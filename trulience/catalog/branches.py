@@ -148,3 +148,14 @@ def branches_of(conn: psycopg.Connection, scene_id: int) -> list[BranchRow]:
             ORDER BY o.take""",
         (scene_id,),
     )
+
+
+def branch_marks(conn: psycopg.Connection, scene_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """Each take's branch and whether it is its cell's current take, by scene id."""
+    rows = conn.execute(
+        """SELECT s.id, s.branch, (k.scene_id IS NOT NULL)
+             FROM scenes s LEFT JOIN current_takes k ON k.scene_id = s.id
+            WHERE s.id = ANY(%s)""",
+        (scene_ids,),
+    ).fetchall()
+    return {scene_id: (branch, current) for scene_id, branch, current in rows}
