@@ -29,7 +29,7 @@ from apps.review_queue_view import QueueView, TrayView
 from apps.review_room import FOLLOWER, ReviewRoom
 from apps.review_room_views import RoomView
 from apps.review_state import ReviewSession
-from apps.review_views import DecisionsView, NotesView, wrapping
+from apps.review_views import DecisionsView, NotesView, touch_sized, wrapping
 from apps.shortcuts import ShortcutKeys
 from trulience.auth.permissions import Permission
 from trulience.catalog.database import database_url
@@ -104,6 +104,7 @@ class ReviewApp:
     def _player_page(self) -> pn.Column:
         back = pn.widgets.Button(label="Back to queue")
         back.on_click(lambda _: self.session.show_queue())
+        touch_sized(back)
         title = pn.pane.Markdown("")
 
         def entitle(take: Take | None) -> None:
