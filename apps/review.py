@@ -6,7 +6,8 @@ neighbouring frames over the current one (onion skin) and enlarges a region of i
 notes are threaded, with replies, and resolved or reopened; a tray lists the user's unread
 notifications. Keys are the logged-in user's own shortcut table (`trulience users
 shortcuts`), beside the player's own (arrows, J/K/L, I/O, Shift+F); the layout stacks on a
-tablet or phone (PRD-55).
+tablet or phone (PRD-55), where a swipe on the picture steps frames, a tap plays or pauses
+and the decisions are buttons big enough for a finger.
 
 Serve with `panel serve apps/review.py --plugins apps.media_routes` (the proxies' media
 URLs). Every action calls `trulience.review` with the session's token, so permissions and

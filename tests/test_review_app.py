@@ -1,6 +1,8 @@
 """The review app in a real browser: login, frame-accurate stepping and playback in the
 browser player (tests/test_review_player.py is its 500-operation acceptance test), decisions,
-threaded notes, each user's own shortcut keys, onion skin and zoom, tablet and phone layout.
+threaded notes, each user's own shortcut keys, onion skin and zoom, tablet and phone layout
+and touch (swipe to step, tap to play, tap to decide), a sensitive take's blur and Reveal,
+sound and cinema mode.
 
 One `panel serve` and one chromium serve the whole module; each test uses its own take, so
 the tests do not depend on their order.
@@ -657,7 +659,11 @@ def test_on_a_tablet_a_swipe_steps_frames_a_tap_plays_and_pauses_and_a_finger_dr
     shows(4)
     swipe(page, (left, middle), (left - 15, middle))  # a short swipe back: one frame
     shows(3)
-    swipe(page, (left, middle), (left + 2, middle - 120))  # up: the page's, not a step
+    top = page.evaluate("window.scrollY")
+    swipe(page, (left, middle), (left + 2, middle - 120))  # up: the page scrolls, no step
+    poll(lambda: page.evaluate("window.scrollY") > top, what="the page scrolling up")
+    area = stage.bounding_box()
+    middle = area["y"] + area["height"] / 2
     swipe(page, (left, middle), (left + 15, middle))
     shows(4)
     assert no_sideways_scrolling(page)
