@@ -8,7 +8,8 @@ notifications. The segment on screen is trimmed at its head or tail (PRD-78), an
 take's branches are listed, compared with the current take in the player and promoted
 (PRD-50). Keys are the logged-in user's own shortcut table (`trulience users
 shortcuts`), beside the player's own (arrows, J/K/L, I/O, Shift+F); the layout stacks on a
-tablet or phone (PRD-55).
+tablet or phone (PRD-55), where a swipe on the picture steps frames, a tap plays or pauses
+and the decisions are buttons big enough for a finger.
 
 Serve with `panel serve apps/review.py --plugins apps.media_routes` (the proxies' media
 URLs). Every action calls `trulience.review` with the session's token, so permissions and
@@ -32,7 +33,7 @@ from apps.review_queue_view import QueueView, TrayView
 from apps.review_room import FOLLOWER, ReviewRoom
 from apps.review_room_views import RoomView
 from apps.review_state import ReviewSession
-from apps.review_views import DecisionsView, NotesView, wrapping
+from apps.review_views import DecisionsView, NotesView, touch_sized, wrapping
 from apps.shortcuts import ShortcutKeys
 from trulience.auth.permissions import Permission
 from trulience.catalog.database import database_url
@@ -108,6 +109,7 @@ class ReviewApp:
     def _player_page(self) -> pn.Column:
         back = pn.widgets.Button(label="Back to queue")
         back.on_click(lambda _: self.session.show_queue())
+        touch_sized(back)
         title = pn.pane.Markdown("")
 
         def entitle(take: Take | None) -> None:

@@ -6,7 +6,8 @@ the picture is `apps/review_player_view.py`.
 Each part takes the session (and the app's `ShortcutKeys`, for buttons that name their key),
 builds its widgets once, follows the session's parameters and hands clicks and keys to the
 session's methods; none calls a service itself. CSS classes and labels are what the browser
-tests find the page by. The layout stacks on a tablet or phone (PRD-55).
+tests find the page by. The layout stacks on a tablet or phone (PRD-55), where the decisions
+are buttons big enough to tap (`touch_sized`).
 """
 
 import html
@@ -20,6 +21,16 @@ from apps.shortcuts import ShortcutKeys
 from apps.theme import notice, show
 from apps.undo import UndoOffer
 from trulience.review import ThreadedNote
+
+# A finger's target (PRD-55): at tablet width and below a button is at least 44 px tall,
+# the size the platforms' guidelines ask for.
+TOUCH_TARGET = "@media (max-width: 768px) { .bk-btn { min-height: 44px; } }"
+
+
+def touch_sized(*buttons: pn.widgets.Button) -> None:
+    """Make `buttons` big enough to tap on a tablet or phone (no change on a wide screen)."""
+    for button in buttons:
+        button.stylesheets = [*button.stylesheets, TOUCH_TARGET]
 
 
 def wrapping(*objects: pn.viewable.Viewable, **params: object) -> pn.FlexBox:
@@ -115,6 +126,7 @@ class DecisionsView(_SessionView):
         )
         self.confirm_button.on_click(lambda _: session.confirm())
         self.undo = UndoButton(session.offer, "decision-undo")
+        touch_sized(*self.controls, self.confirm_button, self.undo.button)
         session.param.watch(lambda _: self._ask(), "pending_verb")
         session.param.watch(lambda e: setattr(self.reject_form, "visible", e.new), "rejecting")
         session.param.watch(lambda _: self._allow(), "may_review", onlychanged=False)

@@ -788,6 +788,64 @@ export function render({ model, el }) {
   }
   document.addEventListener("keydown", onKey);
 
+  // -- touch ---------------------------------------------------------------------------------
+  // Fingers and pens on the picture, while no drawing tool is active (a drawing tool's ink
+  // canvas takes them instead): a tap toggles play / pause; a horizontal swipe steps
+  // frames, right forward and left back like the scrubber, one frame for every STEP_PX of
+  // travel, stepped as the finger moves (so a long swipe scrubs), and a short swipe that
+  // never reaches STEP_PX still steps one frame when the finger lifts. A mostly vertical
+  // move is left to the browser, which scrolls the page (the stage's touch-action is
+  // `pan-y pinch-zoom`, so a sideways swipe never scrolls it); a second finger, or the
+  // browser taking the move (pointercancel), ends the gesture.
+  // The mouse keeps its clicks; the veil's Reveal, the wipe's divider and a text field
+  // keep their own events.
+  const STEP_PX = 24; // horizontal travel per frame stepped
+  const SLOP_PX = 10; // a touch that moves less than this is a tap
+  const TAP_MS = 500; // ... and lifts within this (a longer press is not a tap)
+  let gesture = null; // { id, x, y, at, swiping, stepped }
+  const own = (node) => veil.contains(node) || node === divider ||
+    (node.classList && node.classList.contains("vp-text-field"));
+  stage.style.touchAction = "pan-y pinch-zoom";
+  // A drawing tool's strokes go any way without scrolling the page (the ink canvas is hit
+  // only while a tool is active: it lets events through otherwise).
+  ink.style.touchAction = "none";
+  stage.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse") return;
+    gesture = null;
+    if (!event.isPrimary) return; // a second finger: a pinch, the browser's
+    if (model.tool !== "none" || following() || !count() || own(event.target)) return;
+    gesture = { id: event.pointerId, x: event.clientX, y: event.clientY,
+      at: performance.now(), swiping: false, stepped: 0 };
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (gesture === null || event.pointerId !== gesture.id) return;
+    const dx = event.clientX - gesture.x, dy = event.clientY - gesture.y;
+    if (!gesture.swiping) {
+      if (Math.abs(dy) > SLOP_PX && Math.abs(dy) >= Math.abs(dx)) { gesture = null; return; }
+      if (Math.abs(dx) <= SLOP_PX) return;
+      gesture.swiping = true;
+    }
+    const steps = Math.trunc(dx / STEP_PX);
+    if (steps !== gesture.stepped) {
+      step(steps - gesture.stepped);
+      gesture.stepped = steps;
+    }
+  });
+  stage.addEventListener("pointerup", (event) => {
+    if (gesture === null || event.pointerId !== gesture.id) return;
+    const done = gesture;
+    gesture = null;
+    const dx = event.clientX - done.x, dy = event.clientY - done.y;
+    if (done.swiping) {
+      if (done.stepped === 0) step(Math.sign(dx));
+    } else if (Math.hypot(dx, dy) <= SLOP_PX && performance.now() - done.at <= TAP_MS) {
+      togglePlay();
+    }
+  });
+  stage.addEventListener("pointercancel", (event) => {
+    if (gesture !== null && event.pointerId === gesture.id) gesture = null;
+  });
+
   // -- from the server -----------------------------------------------------------------------
   function load() {
     stopReverse();

@@ -2,7 +2,8 @@
 
 Runs `trulience demo` into a fresh home (its own embedded Postgres), serves the review,
 compare and dashboards apps against that catalog with `panel serve`, logs in as the demo's
-reviewer in Debian's chromium (Playwright) and shoots each page into docs/screenshots/; runs
+reviewer in Debian's chromium (Playwright) and shoots each page into docs/screenshots/ (the
+review player also with a drawn note, and on a tablet with a touch screen); runs
 the analyst notebooks on the demo's lake and shoots two of their charts (`chart-*.png`).
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--home DIR]
@@ -70,7 +71,8 @@ def shoot(page, out: Path, name: str) -> None:
 
 
 def review_pictures(browser, url: str, out: Path) -> None:
-    """The queue, the player a few frames in, and the player on a tablet."""
+    """The queue, the player a few frames in, a drawn note on its frame, and the player on
+    a tablet (a touch screen)."""
     from playwright.sync_api import expect
 
     with logged_in(browser, url, DESKTOP) as page:
@@ -81,15 +83,56 @@ def review_pictures(browser, url: str, out: Path) -> None:
         open_first.click()
         expect(page.get_by_text("frame 0 /")).to_be_visible()
         expect(page.get_by_role("img", name="storyboard")).to_be_visible()
-        for frame in range(1, 13):  # a dozen frames in; each is decoded on the server
+        for frame in range(1, 13):  # a dozen frames in, stepped in the browser's player
             page.keyboard.press(".")
             expect(page.get_by_text(f"frame {frame} /")).to_be_visible()
         shoot(page, out, "review-player.png")
+        draw_a_note(page, 12)
+        shoot(page, out, "review-drawing.png")
     with logged_in(browser, url, TABLET, touch=True) as page:
         page.get_by_role("button", name="Open take").first.click()
-        expect(page.locator("img.review-frame-image")).to_be_visible()
+        expect(page.get_by_text("frame 0 /")).to_be_visible()
+        expect(page.locator("video.vp-video:not(.vp-compare)")).to_be_visible()
         expect(page.get_by_role("img", name="storyboard")).to_be_visible()
         shoot(page, out, "review-tablet.png")
+
+
+def draw_a_note(page, frame: int) -> None:
+    """A rectangle and a pen stroke drawn with the player's tools on `frame` (on screen),
+    saved with a note; then a step away and back, so the player shows the saved drawing."""
+    from playwright.sync_api import expect
+
+    ink, tools = page.locator(".vp-ink"), page.locator(".review-tool")
+    area = ink.bounding_box()
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return area["x"] + area["width"] * x, area["y"] + area["height"] * y
+
+    for tool, path in (
+        ("rect", [(0.38, 0.2), (0.62, 0.62)]),
+        ("pen", [(0.7, 0.75), (0.66, 0.7), (0.62, 0.66), (0.6, 0.6)]),
+    ):
+        tools.get_by_role("button", name=tool, exact=True).click()
+        expect(ink).to_have_attribute("data-tool", tool)
+        page.mouse.move(*at(*path[0]))
+        page.mouse.down()
+        for point in path[1:]:
+            page.mouse.move(*at(*point), steps=6)
+        page.mouse.up()
+    expect(ink).to_have_attribute("data-shapes", "2")
+    field = page.get_by_placeholder("What needs fixing here?")
+    field.fill("the face drifts here: keep it inside the box")
+    field.press("Enter")  # the field's value reaches the server before the click
+    page.get_by_role("button", name=f"Note at frame {frame}").click()
+    expect(page.get_by_text(f"drawn note added at frame {frame}")).to_be_visible()
+    tools.get_by_role("button", name="none", exact=True).click()
+    expect(ink).to_have_attribute("data-tool", "none")
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_text(f"frame {frame - 1} /")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_text(f"frame {frame} /")).to_be_visible()
+    expect(ink).to_have_attribute("data-frame", str(frame))
+    expect(ink).to_have_attribute("data-shapes", "2")  # the saved note's drawing, shown again
 
 
 def compare_picture(browser, url: str, out: Path) -> None:

@@ -1,6 +1,8 @@
 """The review app in a real browser: login, frame-accurate stepping and playback in the
 browser player (tests/test_review_player.py is its 500-operation acceptance test), decisions,
-threaded notes, each user's own shortcut keys, onion skin and zoom, tablet and phone layout.
+threaded notes, each user's own shortcut keys, onion skin and zoom, tablet and phone layout
+and touch (swipe to step, tap to play, tap to decide), a sensitive take's blur and Reveal,
+sound and cinema mode.
 
 One `panel serve` and one chromium serve the whole module; each test uses its own take, so
 the tests do not depend on their order.
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,11 +25,13 @@ from tests.conftest import drop_database, new_database
 from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
+from trulience.auth.acting import Operator
 from trulience.catalog.database import connect
 from trulience.catalog.scenes import commit_segment
-from trulience.media.encode import encode_frames
+from trulience.media.encode import H264Writer, encode_frames
 from trulience.media.frames import frame_at
 from trulience.notify import notify
+from trulience.review.sensitivity import rate
 from trulience.review.shortcuts import set_shortcuts
 from trulience.storage import Storage
 
@@ -586,11 +591,15 @@ def test_tablet_and_phone_layouts_do_not_scroll_sideways_and_approve_by_tap(
     expect(approve).to_be_visible()
     assert fits_across(page, image) and fits_across(page, approve)
     assert no_sideways_scrolling(page)
+    for name in ("Approve (a)", "Reject (r)", "Flag (f)", "Reject segment…"):
+        assert page.get_by_role("button", name=name).bounding_box()["height"] >= 44  # a finger's
     if viewport is TABLET:
         page.screenshot(path=str(SCREENSHOTS / "review-tablet.png"), full_page=True)
-        approve.tap()
-        expect(page.get_by_text("approved — delivery requested")).to_be_visible()
-        assert reviews_of(studio, number) == [("approved", "rita")]
+    approve.tap()
+    expect(page.get_by_text("approved — delivery requested")).to_be_visible()
+    assert reviews_of(studio, number) == [("approved", "rita")]
+    undo = page.get_by_role("button", name=re.compile(r"^Undo \(\d+ s\)$"))
+    assert undo.bounding_box()["height"] >= 44
 
 
 def test_a_producer_assigns_a_ticked_take_and_its_row_shows_the_assignee(studio, new_page):
@@ -609,3 +618,152 @@ def test_a_producer_assigns_a_ticked_take_and_its_row_shows_the_assignee(studio,
     page.wait_for_function(
         "img => img.complete && img.naturalWidth === 240", arg=thumbnail.element_handle()
     )
+
+
+def swipe(page, start: tuple[float, float], end: tuple[float, float], moves: int = 8) -> None:
+    """One finger from `start` to `end` (viewport pixels), through chromium's touch input:
+    the pointer events of pointerType "touch" a tablet sends, under the page's touch-action."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        (x0, y0), (x1, y1) = start, end
+        touch = "Input.dispatchTouchEvent"
+        cdp.send(touch, {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+        for n in range(1, moves + 1):
+            point = {"x": x0 + (x1 - x0) * n / moves, "y": y0 + (y1 - y0) * n / moves}
+            cdp.send(touch, {"type": "touchMove", "touchPoints": [point]})
+        cdp.send(touch, {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+def test_on_a_tablet_a_swipe_steps_frames_a_tap_plays_and_pauses_and_a_finger_draws(
+    studio, new_page
+):
+    from playwright.sync_api import expect
+
+    page = new_page(TABLET, touch=True)
+    log_in(page, studio, "rita")
+    open_take(page, 9, LONG_FRAMES)
+    player = page.locator(".vp-box")
+    stage = page.locator(".vp-stage")
+    stage.scroll_into_view_if_needed()
+    area = stage.bounding_box()
+    left, middle = area["x"] + area["width"] * 0.3, area["y"] + area["height"] / 2
+
+    def shows(frame: int) -> None:
+        expect(player).to_have_attribute("data-frame", str(frame))
+        expect(page.get_by_text(f"frame {frame} / {LONG_FRAMES}")).to_be_visible()
+        assert two_digit_index(shown_frame(page, frame)) == frame
+
+    swipe(page, (left, middle), (left + 100, middle))  # 24 px a frame: four forward
+    shows(4)
+    swipe(page, (left, middle), (left - 15, middle))  # a short swipe back: one frame
+    shows(3)
+    top = page.evaluate("window.scrollY")
+    swipe(page, (left, middle), (left + 2, middle - 120))  # up: the page scrolls, no step
+    poll(lambda: page.evaluate("window.scrollY") > top, what="the page scrolling up")
+    area = stage.bounding_box()
+    middle = area["y"] + area["height"] / 2
+    swipe(page, (left, middle), (left + 15, middle))
+    shows(4)
+    assert no_sideways_scrolling(page)
+    assert page.evaluate("window.scrollX") == 0
+
+    page.touchscreen.tap(left, middle)
+    expect(player).to_have_attribute("data-state", "playing")
+    page.wait_for_function("box => Number(box.dataset.frame) > 6", arg=player.element_handle())
+    page.touchscreen.tap(left, middle)
+    paused = settled_frame(page)
+    assert 6 < paused < LONG_FRAMES - 1  # paused by the tap, well before the end
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    shows(paused)
+    expect(page.get_by_role("button", name=f"Note at frame {paused}")).to_be_visible()
+
+    # A drawing tool takes the finger: the swipe draws a stroke and steps nothing.
+    ink = page.locator(".vp-ink")
+    page.locator(".review-tool").get_by_role("button", name="pen", exact=True).tap()
+    expect(ink).to_have_attribute("data-tool", "pen")
+    swipe(page, (left, middle), (left + 150, middle + 40))
+    expect(ink).to_have_attribute("data-shapes", "1")
+    assert frame_on_screen(page) == paused
+    assert page.evaluate("window.scrollX") == 0
+
+
+def sensitive_take_with_sound(studio: Studio, number: int) -> None:
+    """Take `number`, of eve (a character rated sensitive) in walk, with a tone on its
+    sound track, added to the studio's catalog and storage."""
+    video = studio.home / f"take{number}.mp4"
+    with H264Writer(video, FPS, SIDE, SIDE, gop=4, audio_rate=48_000) as writer:
+        for index in range(FRAMES):
+            writer.write(grey_frame(index))
+        samples = np.arange(48_000 * FRAMES // FPS)
+        tone = (0.4 * np.sin(2 * np.pi * 440 * samples / 48_000)).astype(np.float32)
+        sound = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="fltp", layout="mono")
+        sound.sample_rate = 48_000
+        writer.write_audio(sound)
+        writer.close()
+    storage = Storage((studio.home / "storage").as_uri())
+    stored = storage.put_file(f"scenes/demo/eve/walk/take{number}.mp4", video)
+    with connect(studio.db_url, actor="tester") as conn:
+        eve = conn.execute(
+            "INSERT INTO characters (slug, name) VALUES ('eve', 'Eve') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO project_characters (project_id, character_id) "
+            "SELECT id, %s FROM projects WHERE slug = 'demo'",
+            (eve,),
+        )
+        rate(conn, Operator("cli:ana"), "character", "eve", "sensitive")
+        scene = make_take(conn, take=number)
+        conn.execute(
+            "UPDATE scenes SET character_id = %s, uri = %s, sha256 = %s, frames = %s WHERE id = %s",
+            (eve, stored.uri, stored.sha256, FRAMES, scene),
+        )
+        studio.takes[number] = scene
+
+
+def test_a_sensitive_take_is_blurred_until_revealed_its_sound_toggles_and_cinema_fills_the_screen(
+    studio, new_page
+):
+    from playwright.sync_api import expect
+
+    sensitive_take_with_sound(studio, 13)
+    page = new_page()
+    log_in(page, studio, "rita")  # rita blurs sensitive media (everyone's default)
+    open_take(page, 13)
+    stage, video = page.locator(".vp-stage"), page.locator("video.vp-video:not(.vp-compare)")
+    reveal = page.get_by_role("button", name="Reveal")
+    expect(stage).to_have_class(re.compile(r"\bvp-blurred\b"))
+    expect(reveal).to_be_visible()
+    assert "blur(" in video.evaluate("v => getComputedStyle(v).filter")
+    reveal.click()
+    expect(stage).not_to_have_class(re.compile(r"\bvp-blurred\b"))
+    expect(reveal).to_be_hidden()
+    assert video.evaluate("v => getComputedStyle(v).filter") == "none"
+    page.keyboard.press("ArrowRight")  # revealed for this take: a step keeps it shown
+    assert index_of(shown_frame(page, 1)) == 1
+    expect(stage).not_to_have_class(re.compile(r"\bvp-blurred\b"))
+
+    # The take has sound: the toggle shows, and turns the <video>'s sound on and off.
+    mute = page.locator(".vp-mute")
+    expect(mute).to_have_text("Muted")
+    assert video.evaluate("v => v.muted") is True
+    mute.click()
+    expect(mute).to_have_text("Sound")
+    assert video.evaluate("v => v.muted") is False
+    page.keyboard.press("m")
+    expect(mute).to_have_text("Muted")
+    assert video.evaluate("v => v.muted") is True
+
+    # Cinema mode: the player's box is the full-screen element (in its shadow root; the
+    # document sees the component's host); Shift+F enters it, the Cinema button leaves it.
+    full_screen = "box => box.getRootNode().fullscreenElement === box"
+    player = page.locator(".vp-box")
+    page.keyboard.press("Shift+F")
+    page.wait_for_function(full_screen, arg=player.element_handle())
+    assert page.evaluate("document.fullscreenElement !== null")
+    page.get_by_role("button", name="Cinema").click()
+    page.wait_for_function("() => document.fullscreenElement === null")
+    page.get_by_role("button", name="Cinema").click()  # and enters it again
+    page.wait_for_function(full_screen, arg=player.element_handle())
+    assert index_of(shown_frame(page, 1)) == 1  # the same frame, full screen
