@@ -131,7 +131,7 @@ def decode_gop(path, times: FrameTimes, gop: int) -> dict[int, int]:
     {frame index by its timestamp: the frame's grey level}."""
     packets = times.packets.packets
     keys = [n for n, (_, _, key, _) in enumerate(packets) if key]
-    first, end = keys[gop], (keys + [len(packets)])[gop + 1]
+    first, end = keys[gop], [*keys, len(packets)][gop + 1]
     decoder = av.CodecContext.create("h264", "r")
     decoder.extradata = times.packets.description
     data = path.read_bytes()
