@@ -194,11 +194,16 @@ class QueueView(_SessionView):
         due = "" if take.due_at is None else f" · due {due_day(take.due_at)}"
         late = ' · <span class="queue-overdue">overdue</span>' if take.overdue else ""
         branch, current = self.session.marks.get(take.scene_id, ("main", False))
-        shoot = "" if branch == "main" else f' · <span class="queue-branch">{branch}</span>'
-        shoot += ' · <span class="queue-current">current</span>' if current else ""
+        # a take's branch (PRD-50) unless it is the pipeline's own, and whether it is current
+        lineage = (
+            ""
+            if branch == "main"
+            else f' · <span class="queue-branch">{html.escape(branch)}</span>'
+        )
+        lineage += ' · <span class="queue-current">current</span>' if current else ""
         facts = pn.pane.HTML(
             f'<span class="queue-status">{take.review_status}</span> · waiting {age_of(take)}'
-            f' · <span class="queue-assignee">{assigned}</span>{due}{late}{shoot}',
+            f' · <span class="queue-assignee">{assigned}</span>{due}{late}{lineage}',
             css_classes=["queue-facts"],
         )
         pick = pn.widgets.Checkbox(
