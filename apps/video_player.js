@@ -324,6 +324,14 @@ export function render({ model, el }) {
     clearTimeout(quiet);
     still.hidden = true;
   }
+  // The page cannot decode this proxy after all: steps seek the video from now on, and the
+  // frame a step waits for is sought, not lost.
+  function seekInstead(error) {
+    const goal = wanted ?? shown;
+    stopDecoding();
+    say(`steps seek the video (${error.message})`);
+    if (goal >= 0) issue(goal);
+  }
   function makeDecoder() {
     const made = new VideoDecoder({
       output: (frame) => {
@@ -334,11 +342,7 @@ export function render({ model, el }) {
         job.frames.set(i, frame);
       },
       error: (error) => {
-        if (made !== decoder) return;
-        stopDecoding();
-        decoderFor = "";
-        say(`steps seek the video (${error.message})`);
-        if (seekingTo === null && shown >= 0) issue(shown);
+        if (made === decoder) seekInstead(error);
       },
     });
     made.configure(decoderConfig);
@@ -419,11 +423,7 @@ export function render({ model, el }) {
       closeAll(job.frames);
       if (mine !== epoch || decoding !== job) return; // dropped or superseded: not ours
       decoding = null;
-      if (error.name !== "AbortError") {
-        stopDecoding();
-        say(`steps seek the video (${error.message})`);
-        if (shown >= 0) issue(shown);
-      }
+      if (error.name !== "AbortError") seekInstead(error);
       return;
     }
     if (mine !== epoch || decoding !== job) { closeAll(job.frames); return; }

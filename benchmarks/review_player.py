@@ -82,7 +82,12 @@ pn.Column(open_take, open_seeking, player, sizing_mode="stretch_width").servable
 SETTLED = """async (box, [frame, since]) => {
   const done = () => box.dataset.state === "settled" &&
     (frame === null || Number(box.dataset.frame) === frame);
-  while (!done()) await new Promise((ok) => setTimeout(ok, 1));
+  const end = performance.now() + 10000;
+  while (!done()) {
+    if (performance.now() > end) return { stuck: box.dataset.state, frame: box.dataset.frame,
+      message: box.querySelector(".vp-message").textContent };
+    await new Promise((ok) => setTimeout(ok, 1));
+  }
   return performance.now() - since;
 }"""
 
@@ -90,7 +95,12 @@ STEP = """async (box, [key, shift, frame]) => {
   const since = performance.now();
   document.dispatchEvent(new KeyboardEvent("keydown", { key, shiftKey: shift, bubbles: true }));
   const done = () => box.dataset.state === "settled" && Number(box.dataset.frame) === frame;
-  while (!done()) await new Promise((ok) => setTimeout(ok, 1));
+  const end = performance.now() + 10000;
+  while (!done()) {
+    if (performance.now() > end) return { stuck: box.dataset.state, frame: box.dataset.frame,
+      message: box.querySelector(".vp-message").textContent };
+    await new Promise((ok) => setTimeout(ok, 1));
+  }
   return performance.now() - since;
 }"""
 
@@ -170,6 +180,14 @@ def serve(app: Path, storage: Storage, home: Path) -> tuple[subprocess.Popen, st
     raise SystemExit(f"panel serve did not answer:\n{(home / 'panel.log').read_text()}")
 
 
+def timed(box, script: str, arg: object, what: str) -> float:
+    """Run a timing script in the page; stop with what did not settle (10 s at most)."""
+    took = box.evaluate(script, arg)
+    if isinstance(took, dict):
+        raise SystemExit(f"{what}: the player did not settle ({took}) within 10 s")
+    return took
+
+
 def browser_figures(url: str, frames: int, steps: int, play_s: float) -> dict:
     """Open, step and play in Debian's chromium; the figures in milliseconds."""
     from playwright.sync_api import sync_playwright
@@ -188,14 +206,14 @@ def browser_figures(url: str, frames: int, steps: int, play_s: float) -> dict:
         box.wait_for(state="attached")
         since = page.evaluate("performance.now()")
         opening.click()
-        open_ms = box.evaluate(SETTLED, [0, since])
+        open_ms = timed(box, SETTLED, [0, since], "opening")
         latencies, stills = walk(box, frames, steps)
         page.get_by_role("button", name="Open take, steps seeking").click()
         box.evaluate("b => b.player.go(0)")
-        box.evaluate(SETTLED, [0, 0])
+        timed(box, SETTLED, [0, 0], "going to frame 0")
         seeking, _ = walk(box, frames, steps)
         box.evaluate("b => b.player.go(0)")
-        box.evaluate(SETTLED, [0, 0])
+        timed(box, SETTLED, [0, 0], "going to frame 0")
         played = box.evaluate(PLAY, play_s)
         browser.close()
     return {
@@ -216,7 +234,7 @@ def walk(box, frames: int, steps: int) -> tuple[list[float], int]:
         delta = -delta if not 0 <= frame + delta < frames else delta
         frame += delta
         key = "ArrowRight" if delta > 0 else "ArrowLeft"
-        latencies.append(box.evaluate(STEP, [key, abs(delta) == 10, frame]))
+        latencies.append(timed(box, STEP, [key, abs(delta) == 10, frame], f"a step to {frame}"))
         stills += box.evaluate("b => !b.querySelector('.vp-still').hidden")
     return latencies, stills
 
