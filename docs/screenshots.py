@@ -103,10 +103,6 @@ def draw_a_note(page, frame: int) -> None:
     from playwright.sync_api import expect
 
     ink, tools = page.locator(".vp-ink"), page.locator(".review-tool")
-    area = ink.bounding_box()
-
-    def at(x: float, y: float) -> tuple[float, float]:
-        return area["x"] + area["width"] * x, area["y"] + area["height"] * y
 
     for tool, path in (
         ("rect", [(0.38, 0.2), (0.62, 0.62)]),
@@ -114,6 +110,11 @@ def draw_a_note(page, frame: int) -> None:
     ):
         tools.get_by_role("button", name=tool, exact=True).click()
         expect(ink).to_have_attribute("data-tool", tool)
+        area = ink.bounding_box()  # where the picture is now: the click may have scrolled
+
+        def at(x: float, y: float, area: dict = area) -> tuple[float, float]:
+            return area["x"] + area["width"] * x, area["y"] + area["height"] * y
+
         page.mouse.move(*at(*path[0]))
         page.mouse.down()
         for point in path[1:]:

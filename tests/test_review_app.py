@@ -683,6 +683,8 @@ def test_on_a_tablet_a_swipe_steps_frames_a_tap_plays_and_pauses_and_a_finger_dr
     ink = page.locator(".vp-ink")
     page.locator(".review-tool").get_by_role("button", name="pen", exact=True).tap()
     expect(ink).to_have_attribute("data-tool", "pen")
+    area = ink.bounding_box()  # the tap on the tool may have scrolled the page
+    left, middle = area["x"] + area["width"] * 0.3, area["y"] + area["height"] / 2
     swipe(page, (left, middle), (left + 150, middle + 40))
     expect(ink).to_have_attribute("data-shapes", "1")
     assert frame_on_screen(page) == paused
