@@ -779,7 +779,7 @@ export function render({ model, el }) {
   };
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (editable(event.composedPath()[0]) || !box.isConnected || box.offsetParent === null) return;
+    if (editable(event.composedPath()[0]) || !box.isConnected || !box.checkVisibility()) return;
     const action = KEYS[event.key];
     if (!action || model.keys_taken.includes(event.key) || following() || !count()) return;
     if (event.repeat && !event.key.startsWith("Arrow")) return; // hold to scrub: arrows only
