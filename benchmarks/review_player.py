@@ -300,8 +300,8 @@ def report(new: dict, old: dict, frames: int, seconds: int) -> None:
         f"{new['stills']} of {len(new['steps'])} steps drawn from frames decoded in the page); "
         f"steps seeking the video p50 {seek50:.1f} ms, p95 {seek95:.1f} ms; "
         f"old server path p50 {old50:.1f} ms, p95 {old95:.1f} ms; "
-        f"ratio seeking / new p95 = {seek95 / max(p95, 0.01):.1f}, "
-        f"old / new p95 = {old95 / max(p95, 0.01):.1f}"
+        f"ratio old / new p95 = {old95 / max(p95, 0.01):.1f}, "
+        f"ratio seeking / new p95 = {seek95 / max(p95, 0.01):.1f}"
     )
     print(
         f"playback {play['media_seconds']:.1f} s: {play['presented']} frames presented of "

@@ -206,11 +206,15 @@ SHOWN_PICTURE = """async (box, [expected, timeout]) => {
     if (performance.now() > end) return null;
     await new Promise((ok) => requestAnimationFrame(ok));
   }
-  const video = box.querySelector("video");
+  // the picture on screen: the still a paused step drew from frames decoded in the page,
+  // or the <video>
+  const still = box.querySelector(".vp-still");
+  const picture = still && !still.hidden ? still : box.querySelector("video.vp-video");
   const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.width = picture.videoWidth || picture.width;
+  canvas.height = picture.videoHeight || picture.height;
   const g = canvas.getContext("2d");
-  g.drawImage(video, 0, 0);
+  g.drawImage(picture, 0, 0);
   const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
   return [Number(box.dataset.frame), canvas.width, canvas.height, Array.from(data)];
 }"""
@@ -218,7 +222,7 @@ SHOWN_PICTURE = """async (box, [expected, timeout]) => {
 
 def shown_frame(page, expected: int) -> np.ndarray:
     """The picture the browser player shows once it is settled on frame `expected`, read
-    back from its <video> through a canvas."""
+    back from the picture on screen through a canvas."""
     found = page.locator(".vp-box").evaluate(SHOWN_PICTURE, [expected, 15_000])
     if found is None:
         pytest.fail(f"the player did not settle on frame {expected}")
