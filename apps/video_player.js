@@ -352,8 +352,11 @@ export function render({ model, el }) {
     const index = model.packets;
     const wantedFor = index && model.src && count() ? `${model.src} ${index.packets.length}` : "";
     if (wantedFor === decoderFor) return;
+    // The frame a step waits for, or the one on the still, is sought by the video instead.
+    const goal = wanted ?? (still.hidden ? null : shown);
     stopDecoding();
     decoderFor = wantedFor;
+    if (goal !== null && goal >= 0 && count()) issue(clamp(goal));
     if (!wantedFor || typeof VideoDecoder === "undefined") return;
     const config = {
       codec: index.codec,
@@ -851,6 +854,8 @@ export function render({ model, el }) {
     stopReverse();
     seekingTo = target = null;
     shown = presented = -1;
+    stopDecoding(); // nothing of the previous take is waited for
+    decoderFor = "";
     if (video.getAttribute("src") !== model.src) {
       if (model.src) video.src = model.src; else video.removeAttribute("src");
     }
@@ -912,5 +917,8 @@ export function render({ model, el }) {
   loadOther();
   // Exposed for the acceptance test and the benchmark: the frame shown and its state.
   box.player = { go, frameAt, timecode, state: () => box.dataset.state, shown: () => shown,
-    compareShown: () => otherShown };
+    compareShown: () => otherShown,
+    inside: () => ({ shown, presented, seekingTo, target, wanted, seeked, decoding: decoding?.gop ?? null,
+      decoder: decoder?.state ?? null, kept: [...decoded.keys()], still: !still.hidden,
+      time: video.currentTime, paused: video.paused, ready: video.readyState }) };
 }

@@ -71,6 +71,7 @@ def opened(_, packets=True):
         times=list(times.times),
         packets=times.packets.to_data() if packets and times.packets else None,
         fps=times.fps,
+        frame=0,
     )
 
 open_take.on_click(opened)
@@ -85,10 +86,22 @@ SETTLED = """async (box, [frame, since]) => {
   const end = performance.now() + 10000;
   while (!done()) {
     if (performance.now() > end) return { stuck: box.dataset.state, frame: box.dataset.frame,
-      message: box.querySelector(".vp-message").textContent };
+      message: box.querySelector(".vp-message").textContent, inside: box.player.inside() };
     await new Promise((ok) => setTimeout(ok, 1));
   }
   return performance.now() - since;
+}"""
+
+SEEKING_OPENED = """async (box) => {
+  const done = () => box.dataset.state === "settled" && box.dataset.frame === "0" &&
+    box.player.inside().decoder === null;
+  const end = performance.now() + 10000;
+  while (!done()) {
+    if (performance.now() > end) return { stuck: box.dataset.state, frame: box.dataset.frame,
+      inside: box.player.inside() };
+    await new Promise((ok) => setTimeout(ok, 1));
+  }
+  return 0;
 }"""
 
 STEP = """async (box, [key, shift, frame]) => {
@@ -98,7 +111,7 @@ STEP = """async (box, [key, shift, frame]) => {
   const end = performance.now() + 10000;
   while (!done()) {
     if (performance.now() > end) return { stuck: box.dataset.state, frame: box.dataset.frame,
-      message: box.querySelector(".vp-message").textContent };
+      message: box.querySelector(".vp-message").textContent, inside: box.player.inside() };
     await new Promise((ok) => setTimeout(ok, 1));
   }
   return performance.now() - since;
@@ -209,8 +222,8 @@ def browser_figures(url: str, frames: int, steps: int, play_s: float) -> dict:
         open_ms = timed(box, SETTLED, [0, since], "opening")
         latencies, stills = walk(box, frames, steps)
         page.get_by_role("button", name="Open take, steps seeking").click()
-        box.evaluate("b => b.player.go(0)")
-        timed(box, SETTLED, [0, 0], "going to frame 0")
+        # it opens on its first frame, with no frames decoded in the page
+        timed(box, SEEKING_OPENED, None, "opening the take again")
         seeking, _ = walk(box, frames, steps)
         box.evaluate("b => b.player.go(0)")
         timed(box, SETTLED, [0, 0], "going to frame 0")
