@@ -19,6 +19,16 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.announce_grant() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('trulience_pool',
+                      json_build_object('request', NEW.id, 'pool', NEW.pool)::text);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.announce_note() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -497,11 +507,13 @@ CREATE TABLE public.scenes (
     promoted boolean DEFAULT false NOT NULL,
     promoted_by text,
     promoted_at timestamp with time zone,
+    priority smallint DEFAULT 0 NOT NULL,
     CONSTRAINT scenes_branch_format CHECK ((branch ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
     CONSTRAINT scenes_branch_overrides_object CHECK ((jsonb_typeof(branch_overrides) = 'object'::text)),
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
     CONSTRAINT scenes_frames_positive CHECK ((frames > 0)),
     CONSTRAINT scenes_planned_segments_positive CHECK ((planned_segments > 0)),
+    CONSTRAINT scenes_priority_range CHECK (((priority >= '-100'::integer) AND (priority <= 100))),
     CONSTRAINT scenes_promotion_complete CHECK ((promoted = ((promoted_by IS NOT NULL) AND (promoted_at IS NOT NULL)))),
     CONSTRAINT scenes_prompt_complete CHECK ((((prompt_id IS NULL) = (prompt_worker IS NULL)) AND ((prompt_id IS NULL) = (prompt_segment IS NULL)) AND ((prompt_id IS NULL) = (prompt_submitted_at IS NULL)))),
     CONSTRAINT scenes_prompt_id_not_blank CHECK ((btrim(prompt_id) <> ''::text)),
@@ -514,6 +526,8 @@ CREATE TABLE public.scenes (
 COMMENT ON CONSTRAINT scenes_branch_format ON public.scenes IS 'a branch name is lower-case letters, digits, dot, dash or underscore (at most 63)';
 
 COMMENT ON CONSTRAINT scenes_branch_overrides_object ON public.scenes IS 'a branch''s overrides must be a JSON object (seed, params, workflow)';
+
+COMMENT ON CONSTRAINT scenes_priority_range ON public.scenes IS 'a take''s priority is between -100 and 100 (higher runs first)';
 
 COMMENT ON CONSTRAINT scenes_promotion_complete ON public.scenes IS 'a promoted take records who promoted it and when; a take not promoted records neither';
 
@@ -1383,6 +1397,58 @@ CREATE TABLE public.seed_policies (
     CONSTRAINT seed_policies_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+CREATE TABLE public.segment_requests (
+    id bigint NOT NULL,
+    pool text NOT NULL,
+    scene_id bigint,
+    segment integer,
+    holder text NOT NULL,
+    purpose text DEFAULT ''::text NOT NULL,
+    priority smallint DEFAULT 0 NOT NULL,
+    requires jsonb DEFAULT '{}'::jsonb NOT NULL,
+    excluded bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    ttl_s double precision NOT NULL,
+    requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    lease_id bigint,
+    granted_at timestamp with time zone,
+    given_up_at timestamp with time zone,
+    CONSTRAINT segment_requests_granted_once CHECK (((granted_at IS NULL) OR (given_up_at IS NULL))),
+    CONSTRAINT segment_requests_holder_not_blank CHECK ((btrim(holder) <> ''::text)),
+    CONSTRAINT segment_requests_pool_not_blank CHECK ((btrim(pool) <> ''::text)),
+    CONSTRAINT segment_requests_priority_range CHECK (((priority >= '-100'::integer) AND (priority <= 100))),
+    CONSTRAINT segment_requests_requires_object CHECK ((jsonb_typeof(requires) = 'object'::text)),
+    CONSTRAINT segment_requests_segment_not_negative CHECK ((segment >= 0)),
+    CONSTRAINT segment_requests_ttl_positive CHECK ((ttl_s > (0)::double precision))
+);
+
+COMMENT ON CONSTRAINT segment_requests_granted_once ON public.segment_requests IS 'a segment request is either granted a slot or given up, never both';
+
+CREATE VIEW public.segment_queue AS
+ SELECT r.id,
+    r.pool,
+    r.scene_id,
+    r.segment,
+    r.holder,
+    r.purpose,
+    COALESCE(s.priority, r.priority) AS priority,
+    r.requires,
+    r.excluded,
+    r.ttl_s,
+    r.requested_at,
+    row_number() OVER (PARTITION BY r.pool ORDER BY COALESCE(s.priority, r.priority) DESC, r.requested_at, r.id) AS "position"
+   FROM (public.segment_requests r
+     LEFT JOIN public.scenes s ON ((s.id = r.scene_id)))
+  WHERE ((r.granted_at IS NULL) AND (r.given_up_at IS NULL));
+
+ALTER TABLE public.segment_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.segment_requests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.segment_statuses (
     code text NOT NULL,
     label text NOT NULL,
@@ -1699,16 +1765,20 @@ CREATE TABLE public.workers (
     last_error text,
     catalogue_sha256 text,
     catalogue_drifted boolean DEFAULT false NOT NULL,
+    queue_depth smallint DEFAULT 1 NOT NULL,
     CONSTRAINT workers_capabilities_object CHECK ((jsonb_typeof(capabilities) = 'object'::text)),
     CONSTRAINT workers_catalogue_sha256_format CHECK (public.is_sha256(catalogue_sha256)),
     CONSTRAINT workers_failures_not_negative CHECK ((failures >= 0)),
     CONSTRAINT workers_name_format CHECK (public.is_slug(name)),
     CONSTRAINT workers_pool_format CHECK (public.is_slug(pool)),
+    CONSTRAINT workers_queue_depth_range CHECK (((queue_depth >= 0) AND (queue_depth <= 8))),
     CONSTRAINT workers_slots_range CHECK (((slots >= 1) AND (slots <= 64))),
     CONSTRAINT workers_url_format CHECK ((url ~ '^https?://[^\s/]+'::text))
 );
 
 COMMENT ON COLUMN public.workers.failures IS 'consecutive faults (failed health checks, segments lost on the worker) since its last success';
+
+COMMENT ON CONSTRAINT workers_queue_depth_range ON public.workers IS 'a worker queues between 0 and 8 segments beyond its slots';
 
 ALTER TABLE public.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.workers_id_seq
@@ -1937,6 +2007,12 @@ ALTER TABLE ONLY public.schema_migrations
 ALTER TABLE ONLY public.seed_policies
     ADD CONSTRAINT seed_policies_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.segment_requests
+    ADD CONSTRAINT segment_requests_lease_id_key UNIQUE (lease_id);
+
+ALTER TABLE ONLY public.segment_requests
+    ADD CONSTRAINT segment_requests_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.segment_statuses
     ADD CONSTRAINT segment_statuses_pkey PRIMARY KEY (code);
 
@@ -2089,6 +2165,8 @@ CREATE INDEX scenes_prompt_worker_idx ON public.scenes USING btree (prompt_worke
 
 CREATE INDEX scenes_scene_type_idx ON public.scenes USING btree (scene_type_id);
 
+CREATE INDEX segment_requests_waiting_idx ON public.segment_requests USING btree (pool, requested_at) WHERE ((granted_at IS NULL) AND (given_up_at IS NULL));
+
 CREATE INDEX segment_trims_segment ON public.segment_trims USING btree (segment_id, at DESC, id DESC);
 
 CREATE UNIQUE INDEX segments_one_current ON public.segments USING btree (scene_id, index) WHERE current;
@@ -2185,6 +2263,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.scenes FOR EACH 
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.seed_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_requests FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.segment_trims FOR EACH ROW EXECUTE FUNCTION public.audit_row();
@@ -2244,6 +2324,8 @@ CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_
 CREATE TRIGGER scene_types_acyclic BEFORE INSERT OR UPDATE OF parent_id ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.refuse_scene_type_cycle();
 
 CREATE TRIGGER scenes_record_revision AFTER INSERT OR UPDATE OF status, uri, sha256 ON public.scenes FOR EACH ROW WHEN ((new.status = 'assembled'::text)) EXECUTE FUNCTION public.record_scene_revision();
+
+CREATE TRIGGER segment_requests_granted AFTER UPDATE OF granted_at ON public.segment_requests FOR EACH ROW WHEN (((old.granted_at IS NULL) AND (new.granted_at IS NOT NULL))) EXECUTE FUNCTION public.announce_grant();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
@@ -2474,6 +2556,12 @@ ALTER TABLE ONLY public.scenes
 
 ALTER TABLE ONLY public.scenes
     ADD CONSTRAINT scenes_version_of_scene_type FOREIGN KEY (scene_type_version_id, scene_type_id) REFERENCES public.scene_type_versions(id, scene_type_id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.segment_requests
+    ADD CONSTRAINT segment_requests_lease_id_fkey FOREIGN KEY (lease_id) REFERENCES public.worker_leases(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.segment_requests
+    ADD CONSTRAINT segment_requests_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.segment_trims
     ADD CONSTRAINT segment_trims_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.segments(id) ON DELETE CASCADE;

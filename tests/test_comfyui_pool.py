@@ -327,13 +327,21 @@ def test_a_worker_known_only_by_its_url_is_checked_before_its_first_lease(
     assert checked.last_seen_at is not None
 
 
+def take_all_of_gpu_a(conn) -> None:
+    """Other takes' segments hold gpu-a's one slot and the place queued beyond it."""
+    animatic = pool.Requirements(frozenset({"TrulienceAnimatic"}))
+    for _ in range(2):
+        request = pool.request_slot(conn, "studio", "another-take", requires=animatic)
+        assert pool.granted(conn, request).worker == "gpu-a"
+
+
 def test_a_waiting_segment_says_what_it_waits_for(studio, storage, db_url, workers, tmp_path):
     from trulience.generation.backend import TransientBackendError
 
     pool.set_state(studio, "gpu-b", "draining")
     pool.add_worker(studio, "http://127.0.0.1:9", "studio", 1, "gpu-c")
     pool.record_health(studio, "gpu-c", ok=True, capabilities={"node_classes": ["LoadImage"]})
-    pool.acquire(studio, "studio", "another-take")  # gpu-a's one slot is taken
+    take_all_of_gpu_a(studio)
     heard: list[str] = []
     backend = single(db_url, wait_s=1, report_s=0.2, report=heard.append)
     with pytest.raises(TransientBackendError) as err:
@@ -341,9 +349,9 @@ def test_a_waiting_segment_says_what_it_waits_for(studio, storage, db_url, worke
     assert heard, "a waiting segment said nothing"
     assert all(line.startswith("moonbase/eileen/walk/take-1 segment 1: waiting") for line in heard)
     last = heard[-1]
-    assert "gpu-a busy (1/1 slots)" in last and "gpu-b draining" in last
+    assert "gpu-a busy (1/1 slots, 1 queued)" in last and "gpu-b draining" in last
     assert "gpu-c lacks node CreateVideo" in last and "node TrulienceAnimatic" in last
-    assert "gpu-a busy (1/1 slots)" in str(err.value)
+    assert "gpu-a busy (1/1 slots, 1 queued)" in str(err.value)
 
 
 def test_a_take_cancelled_while_waiting_for_a_worker_stops_waiting(
@@ -353,7 +361,7 @@ def test_a_take_cancelled_while_waiting_for_a_worker_stops_waiting(
     from trulience.generation.loop import LoopStopped
 
     pool.set_state(studio, "gpu-b", "draining")
-    pool.acquire(studio, "studio", "another-take")  # gpu-a's one slot is taken
+    take_all_of_gpu_a(studio)
 
     def cancel(_line):  # the producer gives up once told what the take waits for
         with connect(db_url, actor="producer") as other:

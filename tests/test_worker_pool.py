@@ -214,7 +214,7 @@ def test_a_worker_goes_offline_after_consecutive_faults_only(workers, events):
 def test_a_wait_is_explained_worker_by_worker():
     def worker(name, state="online", capabilities=CAPABLE, leases=0, error=None):
         return pool.Worker(
-            1, name, "http://x", "studio", 1, state, capabilities, None, 0, error, False, leases
+            1, name, "http://x", "studio", 1, 1, state, capabilities, None, 0, error, False, leases
         )
 
     needs = pool.Requirements(frozenset({"LoadImage", "KSampler"}))
@@ -234,3 +234,151 @@ def test_a_wait_is_explained_worker_by_worker():
         "d not checked yet; e lacks node KSampler"
     )
     assert "trulience workers add URL --pool studio" in pool.describe_wait([], "studio", needs)
+
+
+# -- the segment queue (PRD-07, 08, 87) ---------------------------------------------------
+
+
+@pytest.fixture
+def one_worker(conn):
+    """One worker with one slot and no segment queued beyond it."""
+    pool.add_worker(conn, "http://127.0.0.1:8190", "studio", 1, "gpu-a", queue_depth=0)
+    pool.record_health(conn, "gpu-a", ok=True, capabilities=CAPABLE, catalogue_sha256="a" * 64)
+    return conn
+
+
+def queued(conn) -> list[str]:
+    return [w.holder for w in pool.waiting(conn, "studio")]
+
+
+def test_a_released_slot_goes_to_the_first_in_line_and_a_priority_change_reorders_the_line(
+    one_worker,
+):
+    from tests.review_takes import make_project, make_take
+
+    conn = one_worker
+    make_project(conn)
+    takes = {n: make_take(conn, take=n, status="generating") for n in (1, 2, 3)}
+    first = pool.request_slot(conn, "studio", "take-1", take_id=takes[1], segment=0)
+    running = pool.granted(conn, first)
+    assert running is not None and running.worker == "gpu-a"  # a free slot is given at once
+    waiting = {n: pool.request_slot(conn, "studio", f"take-{n}", take_id=takes[n]) for n in (2, 3)}
+    assert queued(conn) == ["take-2", "take-3"]  # oldest first
+    pool.set_take_priority(conn, takes[3], 10)
+    assert queued(conn) == ["take-3", "take-2"]  # take 3 moved ahead at once
+    assert [w.position for w in pool.waiting(conn, "studio")] == [1, 2]
+    pool.release(conn, running.id, "done")
+    assert pool.granted(conn, waiting[3]) is not None
+    assert pool.granted(conn, waiting[2]) is None and queued(conn) == ["take-2"]
+    with pytest.raises(InvalidValue) as err:
+        pool.set_take_priority(conn, takes[2], 101)
+    assert err.value.field == "priority"
+
+
+def test_a_grant_is_announced_to_its_waiter_at_commit(one_worker, db_url):
+    from trulience.catalog import events
+
+    conn = one_worker
+    running = pool.granted(conn, pool.request_slot(conn, "studio", "first"))
+    second = pool.request_slot(conn, "studio", "second")
+    with connect(db_url) as listener:
+        events.listen(listener, [events.POOL])
+        pool.release(conn, running.id, "done")
+        heard = [e.payload for e in events.events(listener, 2.0) if e.channel == events.POOL]
+    assert {"request": second, "pool": "studio"} in heard
+
+
+def test_a_worker_is_given_its_queue_depth_beyond_its_slots_then_segments_wait(conn):
+    pool.add_worker(conn, "http://127.0.0.1:8191", "studio", 1, "gpu-a", queue_depth=1)
+    pool.record_health(conn, "gpu-a", ok=True, capabilities=CAPABLE, catalogue_sha256="a" * 64)
+    requests = [pool.request_slot(conn, "studio", f"take-{n}") for n in range(3)]
+    leases = [pool.granted(conn, r) for r in requests]
+    assert [lease.worker if lease else None for lease in leases] == ["gpu-a", "gpu-a", None]
+    why = pool.describe_wait(pool.list_workers(conn, "studio"), "studio", None)
+    assert "gpu-a busy (1/1 slots, 1 queued)" in why
+
+
+def test_a_request_no_free_worker_can_run_lets_the_next_go_ahead(one_worker):
+    conn = one_worker
+    needs_more = pool.Requirements(frozenset({"UpscaleNode"}))
+    picky = pool.request_slot(conn, "studio", "picky", requires=needs_more)
+    shunned = pool.request_slot(
+        conn, "studio", "lost-here", exclude=[pool.get_worker(conn, "gpu-a").id]
+    )
+    plain = pool.request_slot(conn, "studio", "plain")
+    assert pool.granted(conn, picky) is None and pool.granted(conn, shunned) is None
+    assert pool.granted(conn, plain).worker == "gpu-a"
+    assert queued(conn) == ["picky", "lost-here"]
+
+
+def test_giving_up_leaves_the_line_and_a_slot_granted_meanwhile_is_given_back(one_worker):
+    conn = one_worker
+    first = pool.request_slot(conn, "studio", "first")
+    second = pool.request_slot(conn, "studio", "second")
+    pool.give_up(conn, second)  # still waiting: it just leaves the line
+    assert queued(conn) == []
+    pool.give_up(conn, first)  # granted before its waiter gave up: the slot comes back
+    assert pool.get_worker(conn, "gpu-a").active_leases == 0
+    third = pool.request_slot(conn, "studio", "third")
+    assert pool.granted(conn, third).worker == "gpu-a"
+
+
+def test_a_worker_coming_back_online_takes_the_first_in_line(one_worker):
+    conn = one_worker
+    pool.set_state(conn, "gpu-a", "offline")
+    waiting = pool.request_slot(conn, "studio", "take-1")
+    assert pool.granted(conn, waiting) is None
+    pool.set_state(conn, "gpu-a", "online")
+    assert pool.granted(conn, waiting).worker == "gpu-a"
+
+
+def test_concurrent_requests_never_get_more_slots_than_there_are(one_worker, db_url):
+    results: list[bool] = []
+
+    def ask(n: int) -> None:
+        with connect(db_url) as own:
+            results.append(pool.granted(own, pool.request_slot(own, "studio", f"t{n}")) is not None)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert len(pool.waiting(one_worker, "studio")) == 7
+
+
+def test_the_queue_from_the_command_line_shows_the_line_and_reorders_it(one_worker, db_url):
+    from click.testing import CliRunner
+
+    from tests.review_takes import make_project, make_take
+    from trulience.cli import main
+
+    conn = one_worker
+    make_project(conn)
+    takes = {n: make_take(conn, take=n, status="generating") for n in (1, 2, 3)}
+    for n in (1, 2, 3):
+        pool.request_slot(
+            conn,
+            "studio",
+            f"take-{n}",
+            purpose=f"demo/ada/walk/take-{n} segment 0",
+            take_id=takes[n],
+        )
+
+    def run(*args: str):
+        return CliRunner().invoke(main, list(args), env={"DATABASE_URL": db_url})
+
+    shown = run("queue", "--pool", "studio")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == "pool studio: 1 running, 2 waiting"
+    assert "gpu-a" in lines[1] and "take-1 segment 0" in lines[1]
+    assert lines[2].startswith("  #1 ") and "take-2" in lines[2] and "starts in unknown" in lines[2]
+    assert run("queue", "priority", str(takes[3]), "5").exit_code == 0
+    lines = run("queue", "--pool", "studio").output.splitlines()
+    assert "take-3" in lines[2] and "priority    5" in lines[2] and "take-2" in lines[3]
+    refused = run("queue", "priority", str(takes[2]), "500")
+    assert refused.exit_code != 0 and "priority" in refused.output and "500" in refused.output
+    unknown = run("queue", "priority", "999999", "1")
+    assert unknown.exit_code != 0 and "999999" in unknown.output

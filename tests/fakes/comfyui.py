@@ -93,6 +93,8 @@ class Faults:
     """Failure modes to inject; all off by default. Change them with FakeComfyUI's methods."""
 
     seconds_per_node: float = 0.0  # every node that really runs takes at least this long
+    # or, when set, as long as this says for the prompt (API format) the node belongs to
+    seconds_per_node_of: Callable[[dict[str, Any]], float] | None = None
     slow_class_types: frozenset[str] | None = None  # None: slow() applies to every class
     failing_nodes: dict[str, str] = field(default_factory=dict)  # class_type -> error message
     drop_sockets_after: int | None = None  # close every socket after this many more frames
@@ -691,7 +693,7 @@ class _Process:
             )
             if self.interrupted:  # the only place an interrupt lands: a node boundary
                 raise _Interrupted()
-            await self.host._slow_down(class_type)
+            await self.host._slow_down(class_type, run.prompt)
             if class_type in self.host.faults.failing_nodes:
                 raise RuntimeError(self.host.faults.failing_nodes[class_type])
             output = await self._run_in_thread(run, node_id, node_class, {**values, **hidden})
@@ -1632,12 +1634,17 @@ class FakeComfyUI:
         self._frames_since_armed = 0
         self._nodes_since_armed = 0
 
-    async def _slow_down(self, class_type: str) -> None:
+    async def _slow_down(self, class_type: str, prompt: dict[str, Any]) -> None:
         faults = self.faults
-        if faults.seconds_per_node > 0 and (
+        seconds = (
+            faults.seconds_per_node
+            if faults.seconds_per_node_of is None
+            else faults.seconds_per_node_of(prompt)
+        )
+        if seconds > 0 and (
             faults.slow_class_types is None or class_type in faults.slow_class_types
         ):
-            await asyncio.sleep(faults.seconds_per_node)
+            await asyncio.sleep(seconds)
 
     def _frame_sent(self, process: _Process) -> None:
         limit = self.faults.drop_sockets_after

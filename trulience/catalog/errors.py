@@ -38,6 +38,7 @@ ENTITY_NAMES = {
     "entity_tags": "tag assignment",
     "workers": "worker",
     "worker_leases": "worker lease",
+    "segment_requests": "segment request",
     "workflow_models": "workflow model",
     "hardware_samples": "hardware sample",
     "character_identities": "character identity",

@@ -17,7 +17,8 @@ from trulience.errors import TrulienceError
 
 REVIEW = "trulience_review"
 ROOM = "trulience_room"
-CHANNELS = (REVIEW, ROOM)
+POOL = "trulience_pool"  # a queued segment was given a slot (migration 0026)
+CHANNELS = (REVIEW, ROOM, POOL)
 # Postgres refuses a NOTIFY payload of 8000 bytes or more.
 MAX_PAYLOAD_BYTES = 7999
 

@@ -24,6 +24,7 @@ class Worker:
     url: str
     pool: str
     slots: int
+    queue_depth: int
     state: str
     capabilities: dict
     last_seen_at: datetime | None
@@ -73,18 +74,20 @@ class NewLease:
     expires_at: datetime
 
 
-_WORKER = """SELECT w.id, w.name, w.url, w.pool, w.slots, w.state, w.capabilities, w.last_seen_at,
-                    w.failures, w.last_error, w.catalogue_drifted,
+_WORKER = """SELECT w.id, w.name, w.url, w.pool, w.slots, w.queue_depth, w.state, w.capabilities,
+                    w.last_seen_at, w.failures, w.last_error, w.catalogue_drifted,
                     (SELECT count(*) FROM worker_leases l WHERE l.worker_id = w.id
                         AND l.released_at IS NULL AND l.expires_at > now())::int
                         AS active_leases
                FROM workers w"""
 
 
-def insert_worker(conn: psycopg.Connection, name: str, url: str, pool: str, slots: int) -> None:
+def insert_worker(
+    conn: psycopg.Connection, name: str, url: str, pool: str, slots: int, queue_depth: int = 1
+) -> None:
     conn.execute(
-        "INSERT INTO workers (name, url, pool, slots) VALUES (%s, %s, %s, %s)",
-        (name, url, pool, slots),
+        "INSERT INTO workers (name, url, pool, slots, queue_depth) VALUES (%s, %s, %s, %s, %s)",
+        (name, url, pool, slots, queue_depth),
     )
 
 
@@ -234,13 +237,17 @@ def renew_lease(conn: psycopg.Connection, lease_id: int, ttl_s: float) -> bool:
     return updated == 1
 
 
-def release_lease(conn: psycopg.Connection, lease_id: int, outcome: str) -> None:
+def release_lease(conn: psycopg.Connection, lease_id: int, outcome: str) -> str | None:
+    """Release a lease; its worker's pool (None when it was released already)."""
     with writing(conn, {"outcome": outcome}):
-        conn.execute(
-            "UPDATE worker_leases SET released_at = now(), outcome = %s "
-            "WHERE id = %s AND released_at IS NULL",
+        row = conn.execute(
+            """UPDATE worker_leases l SET released_at = now(), outcome = %s
+                 FROM workers w
+                WHERE l.id = %s AND l.released_at IS NULL AND w.id = l.worker_id
+            RETURNING w.pool""",
             (outcome, lease_id),
-        )
+        ).fetchone()
+    return None if row is None else row[0]
 
 
 def expire_leases(conn: psycopg.Connection) -> int:

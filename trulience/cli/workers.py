@@ -17,12 +17,20 @@ def workers() -> None:
 @click.option("--pool", "pool_name", default="default", show_default=True)
 @click.option("--slots", default=1, show_default=True, help="Prompts it may run at once.")
 @click.option("--name", help="Default: made from the URL.")
+@click.option(
+    "--queue-depth",
+    default=1,
+    show_default=True,
+    help="Segments queued in ComfyUI beyond its slots, so its GPU never waits for the next.",
+)
 @with_catalog
-def workers_add(conn, url: str, pool_name: str, slots: int, name: str | None) -> None:
+def workers_add(
+    conn, url: str, pool_name: str, slots: int, name: str | None, queue_depth: int
+) -> None:
     """Register a worker and check it at once."""
     from trulience.workers import health, pool
 
-    worker = pool.add_worker(conn, url, pool_name, slots, name)
+    worker = pool.add_worker(conn, url, pool_name, slots, name, queue_depth)
     worker = health.check_worker(conn, worker.name)
     click.echo(
         f"worker {worker.name} ({mask_url(worker.url)}) in pool {worker.pool}: {worker.state}"

@@ -174,6 +174,7 @@ def segment_request(
         # a retake may also nudge parameters (qa_rules.retake_params), e.g. less motion
         params={**plan.params, **plan.quality.retake_params} if retake else plan.params,
         workflow=plan.workflow,
+        take_id=plan.take.id,
         watch=Watch(conn, plan.take.id, index),
     )
 

@@ -66,6 +66,7 @@ class SegmentRequest:
     negative_prompt: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     workflow: dict[str, Any] | None = None  # API-format graph, for ComfyUI backends
+    take_id: int | None = None  # the take in the catalog: a pool queues by its priority
     # the loop's link to the catalog while the segment runs (None: nobody is watching)
     watch: SegmentWatch | None = field(default=None, compare=False, repr=False)
 

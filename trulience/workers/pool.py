@@ -11,6 +11,7 @@ runs the statements. Worker, Lease, get_worker and list_workers are the catalog'
 here by the pool's callers.
 """
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from trulience.catalog import segment_queue as queue
 from trulience.catalog import workers as catalog
 from trulience.catalog.errors import InvalidValue, NotFound, writing
 from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
@@ -43,6 +45,20 @@ class Requirements:
     node_classes: frozenset[str] = frozenset()
     models: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    def to_data(self) -> dict:
+        """As stored with a queued request."""
+        return {
+            "node_classes": sorted(self.node_classes),
+            "models": {folder: sorted(files) for folder, files in sorted(self.models.items())},
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Requirements":
+        return cls(
+            frozenset(data.get("node_classes", [])),
+            {folder: frozenset(files) for folder, files in data.get("models", {}).items()},
+        )
+
     def met_by(self, capabilities: dict) -> list[str]:
         """What the worker lacks (empty when it can run the workflow)."""
         missing = sorted(self.node_classes - set(capabilities.get("node_classes", [])))
@@ -59,14 +75,18 @@ def add_worker(
     pool: str = "default",
     slots: int = 1,
     name: str | None = None,
+    queue_depth: int = 1,
 ) -> Worker:
     """Register a ComfyUI worker (its name defaults to one made from the URL's host, port
-    and path: never from its userinfo, which may hold a proxy's password)."""
+    and path: never from its userinfo, which may hold a proxy's password). It is given
+    `queue_depth` segments beyond its slots, queued in ComfyUI, so its GPU never waits for
+    the next one to be sent."""
     parts = urlsplit(url)
     name = name or slugify(f"{parts.hostname or ''}-{parts.port or ''}{parts.path}".strip("-"))
     shown = mask_secrets(url)
-    with writing(conn, {"name": name, "url": shown, "pool": pool, "slots": slots}):
-        catalog.insert_worker(conn, name, url.rstrip("/"), pool, slots)
+    values = {"name": name, "url": shown, "pool": pool, "slots": slots, "queue_depth": queue_depth}
+    with writing(conn, values):
+        catalog.insert_worker(conn, name, url.rstrip("/"), pool, slots, queue_depth)
     return get_worker(conn, name)
 
 
@@ -75,7 +95,10 @@ def set_state(conn: psycopg.Connection, name: str, state: str) -> Worker:
     with writing(conn, {"state": state}):
         if not catalog.set_worker_state(conn, name, state):
             raise NotFound("worker", name)
-    return get_worker(conn, name)
+    worker = get_worker(conn, name)
+    if worker.state == "online":
+        dispatch(conn, worker.pool)
+    return worker
 
 
 def remove_worker(conn: psycopg.Connection, name: str, force: bool = False) -> None:
@@ -114,7 +137,10 @@ def record_health(
         else:
             failures = known.failures + 1
             catalog.record_unhealthy(conn, known.id, failures, error, failures >= OFFLINE_AFTER)
-    return get_worker(conn, name)
+    worker = get_worker(conn, name)
+    if worker.state == "online":  # (back) online: its free slots go to who waits
+        dispatch(conn, worker.pool)
+    return worker
 
 
 def record_fault(conn: psycopg.Connection, name: str, error: str) -> Worker:
@@ -146,7 +172,9 @@ def describe_wait(workers: list[Worker], pool: str, requires: Requirements | Non
             reason = "not checked yet" + (f" ({w.last_error})" if w.last_error else "")
         elif requires is not None and (lacks := requires.met_by(w.capabilities)):
             reason = "lacks " + ", ".join(lacks)
-        elif w.active_leases >= w.slots:
+        elif w.active_leases > w.slots:
+            reason = f"busy ({w.slots}/{w.slots} slots, {w.active_leases - w.slots} queued)"
+        elif w.active_leases == w.slots:
             reason = f"busy ({w.active_leases}/{w.slots} slots)"
         else:
             reason = f"free ({w.active_leases}/{w.slots} slots)"
@@ -228,10 +256,144 @@ def heartbeat(conn: psycopg.Connection, lease_id: int, ttl_s: float = LEASE_TTL_
 
 
 def release(conn: psycopg.Connection, lease_id: int, outcome: str) -> None:
-    """Give a slot back: done, failed, or worker_lost."""
-    catalog.release_lease(conn, lease_id, outcome)
+    """Give a slot back (done, failed, or worker_lost): it goes at once to the first segment
+    waiting in its pool's queue that the worker can run."""
+    pool = catalog.release_lease(conn, lease_id, outcome)
+    if pool is not None:
+        dispatch(conn, pool)
+
+
+# -- the segment queue (PRD-07, 87) ------------------------------------------------------
+# A segment asks for a slot by a request in its pool's queue and waits for the grant's
+# notification (trulience.catalog.events.POOL); slots are handed out in the queue's order
+# (the view segment_queue: priority, then age) whenever one may have come free.
+
+
+def request_slot(
+    conn: psycopg.Connection,
+    pool: str,
+    holder: str,
+    *,
+    purpose: str = "",
+    requires: Requirements | None = None,
+    ttl_s: float = LEASE_TTL_S,
+    exclude: Iterable[int] = (),
+    take_id: int | None = None,
+    segment: int | None = None,
+    priority: int = 0,
+) -> int:
+    """Queue a segment for a slot of `pool` and hand out what is free; the request's id."""
+    request_id = queue.insert_request(
+        conn,
+        pool,
+        holder,
+        purpose,
+        ttl_s=ttl_s,
+        requires=(requires or Requirements()).to_data(),
+        excluded=sorted(exclude),
+        scene_id=take_id,
+        segment=segment,
+        priority=priority,
+    )
+    dispatch(conn, pool)
+    return request_id
+
+
+def dispatch(conn: psycopg.Connection, pool: str) -> list[int]:
+    """Give each free slot of `pool` (or place in a worker's own queue, `queue_depth` beyond
+    its slots) to the first waiting request a free worker can run, on the least loaded such
+    worker; a request no free worker can run lets the next go ahead. The ids granted."""
+    granted: list[int] = []
+    with writing(conn):
+        queue.lock_pool(conn, pool)
+        waiting = queue.waiting(conn, pool)
+        if not waiting:
+            return granted
+        free = [w for w in queue.free_workers_for_update(conn, pool) if w.active < w.capacity]
+        for request in waiting:
+            if not free:
+                break
+            needs = Requirements.from_data(request.requires)
+            able = [
+                w for w in free if w.id not in request.excluded and not needs.met_by(w.capabilities)
+            ]
+            if not able:
+                continue
+            worker = min(able, key=lambda w: (w.active / w.slots, w.id))
+            lease = catalog.insert_lease(
+                conn, worker.id, request.holder, request.purpose, request.ttl_s
+            )
+            queue.grant(conn, request.id, lease.id)
+            granted.append(request.id)
+            worker.active += 1
+            if worker.active >= worker.capacity:
+                free.remove(worker)
+    return granted
+
+
+def granted(conn: psycopg.Connection, request_id: int) -> Lease | None:
+    """The lease a request was given, or None while it waits."""
+    return queue.request_state(conn, request_id).lease
+
+
+def give_up(conn: psycopg.Connection, request_id: int) -> None:
+    """Leave the queue (cancelled, timed out); a slot granted meanwhile is given back."""
+    if not queue.give_up(conn, request_id):
+        lease = granted(conn, request_id)
+        if lease is not None:
+            release(conn, lease.id, "failed")
+
+
+def exclude_workers(conn: psycopg.Connection, request_id: int, workers: Iterable[int]) -> None:
+    """The workers a waiting request must not be given (they lost its segment)."""
+    queue.set_excluded(conn, request_id, sorted(workers))
+
+
+def waiting(conn: psycopg.Connection, pool: str | None = None) -> list[queue.Waiting]:
+    """The segments waiting for a slot, each pool's first in line first."""
+    return queue.waiting(conn, pool)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A waiting segment, with when it may start: its turn at the pace the pool's last
+    segments went (None until one has finished)."""
+
+    request: queue.Waiting
+    estimate_s: float | None
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    pool: str
+    running: list[queue.Running]
+    waiting: list[Queued]
+
+
+def queue_status(conn: psycopg.Connection, pool: str) -> QueueStatus:
+    """What runs on each worker of `pool`, and what waits, in order, with estimates."""
+    pace = queue.recent_segment_seconds(conn, pool)
+    slots = sum(w.slots for w in list_workers(conn, pool) if w.state == "online")
+    waiting = [
+        Queued(w, None if pace is None or not slots else math.ceil(w.position / slots) * pace)
+        for w in queue.waiting(conn, pool)
+    ]
+    return QueueStatus(pool, queue.running(conn, pool), waiting)
+
+
+def set_take_priority(conn: psycopg.Connection, take_id: int, priority: int) -> None:
+    """Reorder: a take's waiting segments (and those it will ask for) go by `priority`."""
+    if not -100 <= priority <= 100:
+        raise InvalidValue("take", "priority", priority, "must be between -100 and 100")
+    if not queue.set_take_priority(conn, take_id, priority):
+        raise NotFound("take", take_id)
 
 
 def sweep_expired(conn: psycopg.Connection) -> int:
-    """Close leases whose holder stopped renewing them; returns how many."""
-    return catalog.expire_leases(conn)
+    """Close leases whose holder stopped renewing them (their slots go to who waits);
+    returns how many."""
+    expired = catalog.expire_leases(conn)
+    if expired:
+        for pool in sorted({w.pool for w in queue.waiting(conn)}):
+            dispatch(conn, pool)
+    return expired

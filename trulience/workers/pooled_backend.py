@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trulience.catalog import events
 from trulience.catalog.database import connect
 from trulience.generation.backend import (
     GenerationBackend,
@@ -64,6 +65,7 @@ class PooledBackend:
         self.wait_s, self.poll_s, self.attempts = wait_s, poll_s, attempts
         self.recheck_s, self.report_s, self.check_timeout_s = recheck_s, report_s, check_timeout_s
         self.report = report or log.warning
+        self._listening = threading.local()
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
@@ -144,55 +146,79 @@ class PooledBackend:
     def _wait_for_lease(
         self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
     ) -> pool.Lease:
+        """Queue the segment for a slot and wait for its grant (a notification wakes the
+        wait at once); meanwhile health-check workers, say what it waits for, and stop
+        when the take is cancelled or `wait_s` is over."""
         started = time.monotonic()
         next_check, next_report = started, started + self.report_s
-        while True:
-            now = time.monotonic()
-            due = now >= next_check
-            if due:  # a worker known only from its URL is checked before its first lease
-                self._check(conn, set(), unchecked_only=True)
-            lease = self._acquire(conn, requires, request, suspects)
-            if lease is None and due:
-                # nobody else free: see whether an offline worker, or one that just lost this
-                # segment, is healthy again (a restarted worker of a pool of one is back)
-                suspects.difference_update(self._check(conn, suspects))
-                lease = self._acquire(conn, requires, request, suspects)
-            if due:
-                next_check = now + self.recheck_s
-            if lease is not None:
-                return lease
-            by = request.watch.cancelled_by() if request.watch is not None else None
-            if by is not None:  # nobody wants the segment any more: stop waiting for a worker
-                raise OperatorInterrupted(
-                    f"{request.scene} segment {request.index}: the take was cancelled by {by} "
-                    "while it waited for a worker",
-                    by=by,
-                )
-            waited = time.monotonic() - started
-            if waited >= self.wait_s:
-                raise TransientBackendError(
-                    f"no worker free for {duration(waited)}: {self._why(conn, requires)}"
-                )
-            if now >= next_report:
-                self.report(
-                    f"{request.scene} segment {request.index + 1}: waiting "
-                    f"{duration(waited)} for a worker; {self._why(conn, requires)}"
-                )
-                next_report = now + self.report_s
-            time.sleep(self.poll_s)
-
-    def _acquire(
-        self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
-    ) -> pool.Lease | None:
-        return pool.acquire(
+        self._check(conn, set(), unchecked_only=True)  # known only from a URL: checked first
+        self._listener()  # listening before asking, so no grant goes unheard
+        request_id = pool.request_slot(
             conn,
             self.pool,
             self.holder,
+            purpose=f"{request.scene} segment {request.index}",
             requires=requires,
             ttl_s=self.ttl_s,
             exclude=suspects,
-            purpose=f"{request.scene} segment {request.index}",
+            take_id=request.take_id,
+            segment=request.index,
         )
+        try:
+            while True:
+                lease = pool.granted(conn, request_id)
+                if lease is not None:
+                    request_id = None
+                    return lease
+                now = time.monotonic()
+                if now >= next_check:
+                    # a restarted or recovered worker may be healthy again (a pool of one)
+                    passed = self._check(conn, suspects)
+                    if passed & suspects:
+                        suspects.difference_update(passed)
+                        pool.exclude_workers(conn, request_id, suspects)
+                    pool.dispatch(conn, self.pool)  # leases may have expired meanwhile
+                    next_check = now + self.recheck_s
+                    continue
+                by = request.watch.cancelled_by() if request.watch is not None else None
+                if by is not None:  # nobody wants the segment any more: stop waiting
+                    raise OperatorInterrupted(
+                        f"{request.scene} segment {request.index}: the take was cancelled by "
+                        f"{by} while it waited for a worker",
+                        by=by,
+                    )
+                waited = now - started
+                if waited >= self.wait_s:
+                    raise TransientBackendError(
+                        f"no worker free for {duration(waited)}: {self._why(conn, requires)}"
+                    )
+                if now >= next_report:
+                    self.report(
+                        f"{request.scene} segment {request.index + 1}: waiting "
+                        f"{duration(waited)} for a worker; {self._why(conn, requires)}"
+                    )
+                    next_report = now + self.report_s
+                self._await_grant(request_id, min(next_check, next_report) - now)
+        finally:
+            if request_id is not None:
+                pool.give_up(conn, request_id)
+
+    def _await_grant(self, request_id: int, timeout_s: float) -> None:
+        """Until this request's grant is announced, `poll_s` passes (the take's control is
+        looked at that often) or `timeout_s`."""
+        listener = self._listener()
+        for event in events.events(listener, max(min(timeout_s, self.poll_s), 0.0)):
+            if event.payload.get("request") == request_id:
+                return
+
+    def _listener(self):
+        """This thread's listening connection, kept for its later segments."""
+        conn = getattr(self._listening, "conn", None)
+        if conn is None or conn.closed:
+            conn = connect(self.database_url)
+            events.listen(conn, [events.POOL])
+            self._listening.conn = conn
+        return conn
 
     def _check(self, conn, suspects: set[int], unchecked_only: bool = False) -> set[int]:
         """Health-check the pool's workers never checked (and unless `unchecked_only`, those
