@@ -58,6 +58,9 @@ ENTITY_NAMES = {
     "share_links": "share link",
     "share_link_uses": "share link use",
     "take_assignments": "take assignment",
+    "model_kinds": "model kind",
+    "models": "model",
+    "segment_waits": "segment wait",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -47,6 +47,8 @@ def workers_list(conn, pool_name: str | None) -> None:
             + (f"  {w.failures} fault(s) in a row" if w.failures else "")
             + (f"  last error: {w.last_error}" if w.last_error else "")
         )
+    for wait in pool.waiting(conn, pool_name):  # segments no worker has taken yet, and why
+        click.echo(f"waiting since {wait.since:%H:%M:%S}: {wait.purpose} - {wait.reason}")
 
 
 @workers.command("check")

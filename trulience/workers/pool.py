@@ -18,11 +18,14 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from trulience.catalog import segment_waits
 from trulience.catalog import workers as catalog
 from trulience.catalog.errors import InvalidValue, NotFound, writing
+from trulience.catalog.segment_waits import SegmentWait
 from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
+from trulience.generation.comfyui.models import extract_models, normalise
 from trulience.slugs import slugify
 
 LEASE_TTL_S = 60.0
@@ -43,12 +46,28 @@ class Requirements:
     node_classes: frozenset[str] = frozenset()
     models: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    @classmethod
+    def of_workflow(cls, graph: dict | None) -> "Requirements":
+        """What running `graph` needs: its node classes, and the model files its loaders
+        name (by folder; a file of unknown folder is left to the worker's validation)."""
+        nodes = (graph or {}).values()
+        models: dict[str, set[str]] = {}
+        for ref in extract_models(graph or {}, {}):
+            if ref.folder:
+                models.setdefault(ref.folder, set()).add(ref.filename)
+        return cls(
+            frozenset(
+                n["class_type"] for n in nodes if isinstance(n, dict) and n.get("class_type")
+            ),
+            {folder: frozenset(files) for folder, files in models.items()},
+        )
+
     def met_by(self, capabilities: dict) -> list[str]:
         """What the worker lacks (empty when it can run the workflow)."""
         missing = sorted(self.node_classes - set(capabilities.get("node_classes", [])))
         lacks = [f"node {name}" for name in missing]
         for folder, files in self.models.items():
-            have = set(capabilities.get("models", {}).get(folder, []))
+            have = {normalise(f) for f in capabilities.get("models", {}).get(folder, [])}
             lacks += [f"model {folder}/{f}" for f in sorted(files - have)]
         return lacks
 
@@ -152,6 +171,24 @@ def describe_wait(workers: list[Worker], pool: str, requires: Requirements | Non
             reason = f"free ({w.active_leases}/{w.slots} slots)"
         reasons.append(f"{w.name} {reason}")
     return f"pool {pool!r}: " + "; ".join(reasons)
+
+
+def note_wait(
+    conn: psycopg.Connection, holder: str, purpose: str, pool: str, reason: str, ttl_s: float
+) -> None:
+    """Record (or renew) that a segment waits for a worker of `pool`, and why, so `trulience
+    workers list` shows it; it lapses after `ttl_s` unless renewed."""
+    segment_waits.record_wait(conn, holder, purpose, pool, reason, ttl_s)
+
+
+def end_wait(conn: psycopg.Connection, holder: str, purpose: str) -> None:
+    """The segment got a worker (or stopped waiting)."""
+    segment_waits.end_wait(conn, holder, purpose)
+
+
+def waiting(conn: psycopg.Connection, pool: str | None = None) -> list[SegmentWait]:
+    """Segments waiting for a worker now, longest first."""
+    return segment_waits.current_waits(conn, pool)
 
 
 def acknowledge_catalogue(conn: psycopg.Connection, name: str) -> Worker:

@@ -70,13 +70,7 @@ class PooledBackend:
     ) -> SegmentResult:
         """Generate on a leased worker, failing over to another one when it is lost (or
         back to the same one once its health check passes again)."""
-        requires = pool.Requirements(
-            frozenset(
-                node.get("class_type")
-                for node in (request.workflow or {}).values()
-                if isinstance(node, dict) and node.get("class_type")
-            )
-        )
+        requires = pool.Requirements.of_workflow(request.workflow)
         tries = _Failover()
         with connect(self.database_url, actor=f"pool:{self.holder}") as conn:
             for _ in range(self.attempts):
@@ -144,6 +138,22 @@ class PooledBackend:
     def _wait_for_lease(
         self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
     ) -> pool.Lease:
+        """A lease for the segment; while there is none, the wait and its reason are in the
+        catalog (`trulience workers list` shows them), until it ends either way."""
+        waits = _Wait(conn, self.holder, _purpose(request), self.pool, max(3 * self.report_s, 30))
+        try:
+            return self._lease_when_free(conn, requires, request, suspects, waits)
+        finally:
+            waits.end()
+
+    def _lease_when_free(
+        self,
+        conn,
+        requires: pool.Requirements,
+        request: SegmentRequest,
+        suspects: set[int],
+        waits: "_Wait",
+    ) -> pool.Lease:
         started = time.monotonic()
         next_check, next_report = started, started + self.report_s
         while True:
@@ -161,6 +171,8 @@ class PooledBackend:
                 next_check = now + self.recheck_s
             if lease is not None:
                 return lease
+            if not waits.noted:
+                waits.note(self._why(conn, requires))
             by = request.watch.cancelled_by() if request.watch is not None else None
             if by is not None:  # nobody wants the segment any more: stop waiting for a worker
                 raise OperatorInterrupted(
@@ -174,9 +186,11 @@ class PooledBackend:
                     f"no worker free for {duration(waited)}: {self._why(conn, requires)}"
                 )
             if now >= next_report:
+                why = self._why(conn, requires)
+                waits.note(why)
                 self.report(
                     f"{request.scene} segment {request.index + 1}: waiting "
-                    f"{duration(waited)} for a worker; {self._why(conn, requires)}"
+                    f"{duration(waited)} for a worker; {why}"
                 )
                 next_report = now + self.report_s
             time.sleep(self.poll_s)
@@ -191,7 +205,7 @@ class PooledBackend:
             requires=requires,
             ttl_s=self.ttl_s,
             exclude=suspects,
-            purpose=f"{request.scene} segment {request.index}",
+            purpose=_purpose(request),
         )
 
     def _check(self, conn, suspects: set[int], unchecked_only: bool = False) -> set[int]:
@@ -210,6 +224,31 @@ class PooledBackend:
 
     def _why(self, conn, requires: pool.Requirements) -> str:
         return pool.describe_wait(pool.list_workers(conn, self.pool), self.pool, requires)
+
+
+def _purpose(request: SegmentRequest) -> str:
+    return f"{request.scene} segment {request.index}"
+
+
+@dataclasses.dataclass
+class _Wait:
+    """One segment's wait for a worker as the catalog shows it: noted (with its reason) once
+    the first try finds no worker, renewed with every report, ended with the wait."""
+
+    conn: object
+    holder: str
+    purpose: str
+    pool: str
+    ttl_s: float
+    noted: bool = False
+
+    def note(self, reason: str) -> None:
+        pool.note_wait(self.conn, self.holder, self.purpose, self.pool, reason, self.ttl_s)
+        self.noted = True
+
+    def end(self) -> None:
+        if self.noted:
+            pool.end_wait(self.conn, self.holder, self.purpose)
 
 
 @dataclasses.dataclass
