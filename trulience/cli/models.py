@@ -32,15 +32,18 @@ def models_add(file: Path, kind: str, source: str, name: str | None) -> None:
 @click.option("--kind", help="Only this kind.")
 @with_catalog
 def models_list(conn, kind: str | None) -> None:
-    """Registered models, with the workers that have each one."""
-    from trulience.workers.models import list_models, where_models_are
+    """Registered models, the workers that have each one and the workflows that load it."""
+    from trulience.workers.models import list_models, loaded_by, where_models_are
 
     where = where_models_are(conn)
     for m in list_models(conn, kind):
         workers = where.get((m.kind, m.name), [])
+        users = loaded_by(conn, m)
         click.echo(
             f"{m.ref:<48} {m.size:>14} bytes  sha256 {m.sha256[:12]}  "
-            f"on: {', '.join(workers) or 'no worker'}" + (f"  from {m.source}" if m.source else "")
+            f"on: {', '.join(workers) or 'no worker'}"
+            + (f"  loaded by: {', '.join(users)}" if users else "")
+            + (f"  from {m.source}" if m.source else "")
         )
 
 
@@ -77,7 +80,10 @@ def models_sync(comfyui_root: Path, kinds: tuple[str, ...]) -> None:
     refused = [s.model.ref for s in synced if s.outcome == "refused"]
     if refused:
         raise click.ClickException(f"{len(refused)} model(s) not installed: {', '.join(refused)}")
-    click.echo(f"{len(synced)} model(s) in place under {comfyui_root / 'models'}")
+    click.echo(
+        f"{len(synced)} model(s) in place under {comfyui_root / 'models'}; the pool sees them "
+        "at the worker's next health check (`trulience workers check`)"
+    )
 
 
 COMMANDS = {"models": models}

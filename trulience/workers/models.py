@@ -130,12 +130,17 @@ def where_models_are(conn: psycopg.Connection) -> dict[tuple[str, str], list[str
     return catalog.workers_having(conn)
 
 
+def loaded_by(conn: psycopg.Connection, model: Model) -> list[str]:
+    """The workflow versions ('name vN') whose loaders name this model."""
+    return catalog.workflows_loading(conn, model.kind, model.name)
+
+
 def remove_model(conn: psycopg.Connection, storage: Storage, ref: str) -> Model:
     """Forget a model and delete its stored object; refused while a workflow version
     loads it (the versions named)."""
     kind, name = parse_ref(conn, ref)
     model = catalog.get_model(conn, kind, name)
-    users = catalog.workflows_loading(conn, kind, name)
+    users = loaded_by(conn, model)
     if users:
         raise ModelInUse(
             f"model {model.ref} is loaded by workflow {', '.join(users)}; "

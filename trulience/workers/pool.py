@@ -170,7 +170,15 @@ def describe_wait(workers: list[Worker], pool: str, requires: Requirements | Non
         else:
             reason = f"free ({w.active_leases}/{w.slots} slots)"
         reasons.append(f"{w.name} {reason}")
-    return f"pool {pool!r}: " + "; ".join(reasons)
+    hint = ""
+    if requires is not None and any(
+        lack.startswith("model ") for w in workers for lack in requires.met_by(w.capabilities)
+    ):
+        hint = (
+            " (a missing model is installed on a worker's host by `trulience models sync "
+            "--comfyui-root DIR`, once registered with `trulience models add`)"
+        )
+    return f"pool {pool!r}: " + "; ".join(reasons) + hint
 
 
 def note_wait(
