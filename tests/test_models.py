@@ -257,3 +257,11 @@ def test_models_from_the_command_line(db_url, tmp_path, comfyui_root):
     removed = cli("models", "remove", "loras/eileen.safetensors")
     assert removed.exit_code == 0 and "removed" in removed.output
     assert "eileen" not in cli("models", "list").output
+
+
+def test_a_missing_stored_object_is_refused_by_name(conn, storage, tmp_path, comfyui_root):
+    lora = models.add_model(conn, storage, weights(tmp_path, "eileen.safetensors"), "loras")
+    storage.delete(storage.key_of(lora.uri))
+    (synced,) = models.sync_models(conn, storage, comfyui_root)
+    assert synced.outcome == "refused" and lora.uri in synced.detail
+    assert os.listdir(comfyui_root / "models" / "loras") == []

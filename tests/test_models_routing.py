@@ -87,6 +87,9 @@ def test_a_workflow_needing_a_lora_leases_only_workers_that_have_it(studio):
     assert pool.acquire(studio, "studio", "take-2", requires=requires) is None
     why = pool.describe_wait(pool.list_workers(studio, "studio"), "studio", requires)
     assert f"gpu-a lacks model loras/{LORA}" in why and "gpu-b busy (1/1 slots)" in why
+    # a loader value that is no file (VAELoader's built-in decoders) asks nothing of a worker
+    taesd = {"9": {"class_type": "VAELoader", "inputs": {"vae_name": "taesd"}}}
+    assert pool.Requirements.of_workflow(taesd).models == {}
     # work that needs no LoRA still goes to gpu-a
     plain = pool.Requirements.of_workflow(with_lora("other.safetensors"))
     assert pool.acquire(studio, "studio", "take-3", requires=plain).worker == "gpu-a"

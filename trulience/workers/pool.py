@@ -25,7 +25,7 @@ from trulience.catalog.segment_waits import SegmentWait
 from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
-from trulience.generation.comfyui.models import extract_models, normalise
+from trulience.generation.comfyui.models import extract_models, looks_like_model, normalise
 from trulience.slugs import slugify
 
 LEASE_TTL_S = 60.0
@@ -49,11 +49,12 @@ class Requirements:
     @classmethod
     def of_workflow(cls, graph: dict | None) -> "Requirements":
         """What running `graph` needs: its node classes, and the model files its loaders
-        name (by folder; a file of unknown folder is left to the worker's validation)."""
+        name (by folder). A file of unknown folder, or a value that is no file (VAELoader's
+        "pixel_space", "taesd"), is left to the worker's own validation."""
         nodes = (graph or {}).values()
         models: dict[str, set[str]] = {}
         for ref in extract_models(graph or {}, {}):
-            if ref.folder:
+            if ref.folder and looks_like_model(ref.filename):
                 models.setdefault(ref.folder, set()).add(ref.filename)
         return cls(
             frozenset(

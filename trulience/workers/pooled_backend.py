@@ -138,8 +138,8 @@ class PooledBackend:
     def _wait_for_lease(
         self, conn, requires: pool.Requirements, request: SegmentRequest, suspects: set[int]
     ) -> pool.Lease:
-        """A lease for the segment; while there is none, the wait and its reason are in the
-        catalog (`trulience workers list` shows them), until it ends either way."""
+        """A lease for the segment; while there is none, the wait and its reason are reported
+        and kept in the catalog (`trulience workers list` shows them) until it ends."""
         waits = _Wait(conn, self.holder, _purpose(request), self.pool, max(3 * self.report_s, 30))
         try:
             return self._lease_when_free(conn, requires, request, suspects, waits)
@@ -171,8 +171,6 @@ class PooledBackend:
                 next_check = now + self.recheck_s
             if lease is not None:
                 return lease
-            if not waits.noted:
-                waits.note(self._why(conn, requires))
             by = request.watch.cancelled_by() if request.watch is not None else None
             if by is not None:  # nobody wants the segment any more: stop waiting for a worker
                 raise OperatorInterrupted(
@@ -232,8 +230,9 @@ def _purpose(request: SegmentRequest) -> str:
 
 @dataclasses.dataclass
 class _Wait:
-    """One segment's wait for a worker as the catalog shows it: noted (with its reason) once
-    the first try finds no worker, renewed with every report, ended with the wait."""
+    """One segment's wait for a worker as the catalog shows it: noted (with its reason) when
+    it is first reported, renewed with every report, ended with the wait. A wait shorter
+    than one report interval is not worth a row."""
 
     conn: object
     holder: str
