@@ -249,7 +249,8 @@ def test_models_from_the_command_line(db_url, tmp_path, comfyui_root):
     synced = cli("models", "sync", "--comfyui-root", str(comfyui_root))
     assert synced.exit_code == 0, synced.output
     assert "loras/eileen.safetensors: installed" in synced.output
-    flip_a_byte(tmp_path / "storage" / "models" / "loras" / "eileen.safetensors")
+    (stored,) = (tmp_path / "storage" / "models" / "loras").glob("*/eileen.safetensors")
+    flip_a_byte(stored)
     flip_a_byte(comfyui_root / "models" / "loras" / "eileen.safetensors")
     refused = cli("models", "sync", "--comfyui-root", str(comfyui_root))
     assert refused.exit_code == 1 and "corrupt" in refused.output

@@ -27,9 +27,19 @@ from trulience.storage import Storage, check_key, storage_key
 
 _CHUNK = 1 << 20
 # ComfyUI lists a folder's files only when their extension is the folder's
-# (folder_paths.folder_names_and_paths): configs hold YAML, every other kind model weights.
+# (folder_paths.folder_names_and_paths): configs hold YAML, every other kind model weights
+# (its supported_pt_extensions, with GGUF and ONNX that common custom loaders list).
 _EXTENSIONS = {"configs": (".yaml",)}
 _PARTIAL = ".partial-"  # an unfinished download: no model extension, so ComfyUI lists none
+
+
+class SameContent(AlreadyExists):
+    """The file's very bytes are registered already, under another name or kind."""
+
+    def __init__(self, sha256: str, registered_as: str):
+        super().__init__("model", "sha256", sha256)
+        self.registered_as = registered_as
+        self.args = (f"model content (sha256 {sha256}) is registered already, as {registered_as}",)
 
 
 class ModelInUse(TrulienceError):
@@ -71,14 +81,16 @@ def check_name(kind: str, name: str) -> str:
     try:
         check_key(name)
     except InvalidStorageKey as exc:
-        raise InvalidValue("model", "name", name, str(exc)) from exc
+        reason = f"must be a file in models/{kind}: {exc}"
+        raise InvalidValue("model", "name", name, reason) from exc
     extensions = _EXTENSIONS.get(kind, MODEL_EXTENSIONS)
     if not name.lower().endswith(extensions):
         raise InvalidValue(
             "model",
             "name",
             name,
-            f"ComfyUI lists only {', '.join(extensions)} files in models/{kind}",
+            f"is no model file ComfyUI lists in models/{kind}; "
+            f"the name ends with one of {', '.join(extensions)}",
         )
     return name
 
@@ -106,14 +118,16 @@ def add_model(
     name = check_name(kind, name if name is not None else Path(path).name)
     if catalog.find_model(conn, kind, name) is not None:
         raise AlreadyExists("model", "kind/name", f"{kind}/{name}")
-    key = storage_key("models", kind, *name.split("/"))
+    # A key of its own per upload: refusing this one (or losing a race with another add of
+    # the same name) deletes only what this call stored.
+    key = storage_key("models", kind, uuid.uuid4().hex, *name.split("/"))
     stored = storage.put_file(key, path)
     try:
         if stored.size == 0:
             raise InvalidValue("model", "file", str(path), "is empty; an empty file is no model")
         twin = catalog.model_with_sha256(conn, stored.sha256)
         if twin is not None:
-            raise AlreadyExists("model", "sha256", f"{stored.sha256} (registered as {twin.ref})")
+            raise SameContent(stored.sha256, twin.ref)
         sha, size, uri = stored.sha256, stored.size, stored.uri
         return catalog.insert_model(conn, kind, name, sha, size, source, uri)
     except BaseException:
