@@ -4,9 +4,12 @@ and refused), and refused for removal while a workflow version loads them."""
 
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fakes.animatic import SLOTS, with_lora
 from trulience.catalog.errors import AlreadyExists, InvalidValue, NotFound
@@ -61,6 +64,10 @@ def test_a_model_is_stored_and_registered_with_its_sha256_size_kind_and_source(
     assert models.list_models(conn) == [model]
     assert models.list_models(conn, "loras") == [model]
     assert models.list_models(conn, "checkpoints") == []
+    (audited,) = conn.execute(
+        "SELECT actor, action FROM audit_log WHERE table_name = 'models'"
+    ).fetchall()
+    assert audited == ("tester", "INSERT")
 
 
 def test_a_duplicate_name_or_content_is_refused_and_leaves_nothing_stored(conn, storage, tmp_path):
@@ -101,6 +108,25 @@ def test_a_bad_kind_or_name_is_refused_naming_it(conn, storage, tmp_path, kind, 
     for word in words:
         assert word in str(err.value)
     assert storage.list() == [] and models.list_models(conn) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["loras", "checkpoints", "configs"]),
+    stem=st.text(st.sampled_from("ab/.\\ \x00é~-_"), max_size=24),
+    suffix=st.sampled_from([".safetensors", ".yaml", ".txt", ""]),
+)
+def test_an_accepted_name_never_leads_out_of_its_folder(kind, stem, suffix):
+    name = stem + suffix
+    try:
+        models.check_name(kind, name)
+    except InvalidValue as refused:
+        assert refused.field == "name" and refused.value == name
+        return
+    folder = Path("/srv/ComfyUI/models") / kind
+    target = (folder / name).resolve()
+    assert target.is_relative_to(folder) and target != folder
+    assert "\x00" not in name and "\\" not in name
 
 
 def test_an_empty_file_is_no_model_and_nothing_is_stored(conn, storage, tmp_path):

@@ -135,6 +135,7 @@ def test_a_segment_no_worker_can_serve_waits_saying_why_in_workers_list(
         run_loop(studio, storage, backend, "eileen", "walk", tmp_path)
     assert stopped.value.status == "cancelled"
     listed = shown[0]
+    assert "gpu-a" in listed and "2 model files" in listed  # base and the other LoRA
     assert "waiting since" in listed and "moonbase/eileen/walk/take-1 segment 0" in listed
     assert f"gpu-a lacks model loras/{LORA}" in listed
     assert f"gpu-b lacks model loras/{LORA}" in listed
