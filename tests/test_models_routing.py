@@ -154,3 +154,21 @@ def test_a_segment_that_waits_too_long_fails_naming_the_missing_model(
         run_loop(studio, storage, pooled(db_url, wait_s=0.5), "eileen", "walk", tmp_path)
     assert f"lacks model loras/{LORA}" in str(err.value)
     assert pool.waiting(studio) == []
+
+
+def test_a_scene_type_says_which_models_it_needs_and_where_they_are(
+    studio, storage, db_url, tmp_path
+):
+    lora = tmp_path / "eileen.safetensors"
+    lora.write_bytes(b"weights of eileen" * 1000)
+    model_service.add_model(studio, storage, lora, "loras", name=LORA)
+    workflow, needs = model_service.needed_by_scene_type(studio, "walk")
+    assert workflow == "lora-walk v1"
+    assert [n.describe() for n in needs] == [
+        "checkpoints/base.safetensors: NOT REGISTERED (`trulience models add`); on: gpu-a, gpu-b",
+        f"loras/{LORA}: registered; on: gpu-b",
+    ]
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+    shown = CliRunner().invoke(main, ["models", "needed", "walk"], env=env)
+    assert shown.exit_code == 0 and "generates with lora-walk v1" in shown.output
+    assert f"loras/{LORA}: registered; on: gpu-b" in shown.output

@@ -47,6 +47,22 @@ def models_list(conn, kind: str | None) -> None:
         )
 
 
+@models.command("needed")
+@click.argument("scene_type")
+@with_catalog
+def models_needed(conn, scene_type: str) -> None:
+    """The model files a scene type's workflow loads: registered or not, and on which
+    workers."""
+    from trulience.workers.models import needed_by_scene_type
+
+    workflow, needs = needed_by_scene_type(conn, scene_type)
+    click.echo(f"scene type {scene_type} generates with {workflow}")
+    for need in needs:
+        click.echo(f"  {need.describe()}")
+    if not needs:
+        click.echo("  no model files")
+
+
 @models.command("remove")
 @click.argument("ref", metavar="KIND/NAME")
 def models_remove(ref: str) -> None:

@@ -19,8 +19,10 @@ import psycopg
 from trulience.catalog import models as catalog
 from trulience.catalog.errors import AlreadyExists, InvalidValue
 from trulience.catalog.models import Model
+from trulience.catalog.workflows import get_workflow, workflow_models
 from trulience.errors import InvalidStorageKey, StorageError, TrulienceError
 from trulience.generation.comfyui.models import MODEL_EXTENSIONS
+from trulience.generation.scene_config import resolve
 from trulience.library import file_sha256
 from trulience.local_files import NotARegularFile
 from trulience.storage import Storage, check_key, storage_key
@@ -142,6 +144,37 @@ def list_models(conn: psycopg.Connection, kind: str | None = None) -> list[Model
 def where_models_are(conn: psycopg.Connection) -> dict[tuple[str, str], list[str]]:
     """(kind, name) -> the workers that have the file, as their last health check found."""
     return catalog.workers_having(conn)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A model file a scene type's workflow loads: registered (so sync installs it) or not,
+    and the workers that have it now."""
+
+    kind: str
+    name: str
+    registered: Model | None
+    workers: list[str]
+
+    def describe(self) -> str:
+        state = "registered" if self.registered else "NOT REGISTERED (`trulience models add`)"
+        on = ", ".join(self.workers) or "no worker"
+        return f"{self.kind}/{self.name}: {state}; on: {on}"
+
+
+def needed_by_scene_type(conn: psycopg.Connection, slug: str) -> tuple[str, list[Need]]:
+    """The workflow version a scene type generates with ('name vN') and the model files it
+    loads, each with whether it is registered and where it is."""
+    config = resolve(conn, slug)
+    if not config.workflow:
+        return "no workflow (the local preview backend)", []
+    workflow = get_workflow(conn, config.workflow, config.workflow_version)
+    where = catalog.workers_having(conn)
+    needs = [
+        Need(kind, name, catalog.find_model(conn, kind, name), where.get((kind, name), []))
+        for kind, name in workflow_models(conn, workflow.id)
+    ]
+    return f"{workflow.name} v{workflow.version}", needs
 
 
 def loaded_by(conn: psycopg.Connection, model: Model) -> list[str]:
