@@ -31,7 +31,8 @@ _CHUNK = 1 << 20
 # ComfyUI lists a folder's files only when their extension is the folder's
 # (folder_paths.folder_names_and_paths): configs hold YAML, every other kind model weights
 # (its supported_pt_extensions, with GGUF and ONNX that common custom loaders list).
-_EXTENSIONS = {"configs": (".yaml",)}
+# classifiers hold files without an extension.
+_EXTENSIONS = {"configs": (".yaml",), "classifiers": ("",)}
 _PARTIAL = ".partial-"  # an unfinished download: no model extension, so ComfyUI lists none
 
 
@@ -86,13 +87,13 @@ def check_name(kind: str, name: str) -> str:
         reason = f"must be a file in models/{kind}: {exc}"
         raise InvalidValue("model", "name", name, reason) from exc
     extensions = _EXTENSIONS.get(kind, MODEL_EXTENSIONS)
-    if not name.lower().endswith(extensions):
+    if os.path.splitext(name)[1].lower() not in extensions:
+        endings = ", ".join(e or "no extension" for e in extensions)
         raise InvalidValue(
             "model",
             "name",
             name,
-            f"is no model file ComfyUI lists in models/{kind}; "
-            f"the name ends with one of {', '.join(extensions)}",
+            f"is no model file ComfyUI lists in models/{kind}; the name ends with {endings}",
         )
     return name
 
