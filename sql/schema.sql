@@ -1058,6 +1058,45 @@ CREATE TABLE public.metadata_sync (
     CONSTRAINT metadata_sync_version_positive CHECK ((synced_version > 0))
 );
 
+CREATE TABLE public.model_kinds (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT model_kinds_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT model_kinds_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.models (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    uri text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT models_name_relative CHECK (((name <> ''::text) AND (name = btrim(name)) AND (name !~ '^/'::text) AND (name !~ '\\'::text) AND (name !~ '(^|/)\.{1,2}(/|$)'::text) AND (name !~ '//'::text) AND (name !~ '/$'::text) AND (length(name) <= 255))),
+    CONSTRAINT models_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT models_size_positive CHECK ((size > 0)),
+    CONSTRAINT models_source_short CHECK ((length(source) <= 2000)),
+    CONSTRAINT models_uri_not_blank CHECK ((btrim(uri) <> ''::text))
+);
+
+COMMENT ON CONSTRAINT models_name_relative ON public.models IS 'must be a relative file name inside the model folder (no leading or trailing "/", no "." or ".." parts, no backslash, at most 255 characters)';
+
+COMMENT ON CONSTRAINT models_size_positive ON public.models IS 'an empty file is no model';
+
+COMMENT ON CONSTRAINT models_source_short ON public.models IS 'a source is at most 2000 characters';
+
+ALTER TABLE public.models ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.models_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.note_drawings (
     id bigint NOT NULL,
     note_id bigint NOT NULL,
@@ -1409,6 +1448,8 @@ CREATE TABLE public.segment_requests (
     excluded bigint[] DEFAULT '{}'::bigint[] NOT NULL,
     ttl_s double precision NOT NULL,
     requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    reason text,
+    alive_until timestamp with time zone NOT NULL,
     lease_id bigint,
     granted_at timestamp with time zone,
     given_up_at timestamp with time zone,
@@ -1435,10 +1476,11 @@ CREATE VIEW public.segment_queue AS
     r.excluded,
     r.ttl_s,
     r.requested_at,
+    r.reason,
     row_number() OVER (PARTITION BY r.pool ORDER BY COALESCE(s.priority, r.priority) DESC, r.requested_at, r.id) AS "position"
    FROM (public.segment_requests r
      LEFT JOIN public.scenes s ON ((s.id = r.scene_id)))
-  WHERE ((r.granted_at IS NULL) AND (r.given_up_at IS NULL));
+  WHERE ((r.granted_at IS NULL) AND (r.given_up_at IS NULL) AND (r.alive_until > now()));
 
 ALTER TABLE public.segment_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.segment_requests_id_seq
@@ -1742,14 +1784,6 @@ ALTER TABLE public.worker_leases ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
-CREATE TABLE public.worker_states (
-    code text NOT NULL,
-    label text NOT NULL,
-    "position" smallint NOT NULL,
-    CONSTRAINT worker_states_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
-    CONSTRAINT worker_states_label_not_blank CHECK ((btrim(label) <> ''::text))
-);
-
 CREATE TABLE public.workers (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -1779,6 +1813,29 @@ CREATE TABLE public.workers (
 COMMENT ON COLUMN public.workers.failures IS 'consecutive faults (failed health checks, segments lost on the worker) since its last success';
 
 COMMENT ON CONSTRAINT workers_queue_depth_range ON public.workers IS 'a worker queues between 0 and 8 segments beyond its slots';
+
+CREATE VIEW public.worker_models AS
+ SELECT w.id AS worker_id,
+    w.name AS worker,
+    w.pool,
+    w.state,
+    f.key AS kind,
+    replace(m.name, '\'::text, '/'::text) AS name
+   FROM ((public.workers w
+     CROSS JOIN LATERAL jsonb_each(COALESCE((w.capabilities -> 'models'::text), '{}'::jsonb)) f(key, files))
+     CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE
+            WHEN (jsonb_typeof(f.files) = 'array'::text) THEN f.files
+            ELSE '[]'::jsonb
+        END) m(name));
+
+CREATE TABLE public.worker_states (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT worker_states_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT worker_states_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
 
 ALTER TABLE public.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.workers_id_seq
@@ -1918,6 +1975,18 @@ ALTER TABLE ONLY public.inbox_drops
 
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_pkey PRIMARY KEY (character_id);
+
+ALTER TABLE ONLY public.model_kinds
+    ADD CONSTRAINT model_kinds_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.models
+    ADD CONSTRAINT models_kind_name_unique UNIQUE (kind, name);
+
+ALTER TABLE ONLY public.models
+    ADD CONSTRAINT models_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.models
+    ADD CONSTRAINT models_sha256_unique UNIQUE (sha256);
 
 ALTER TABLE ONLY public.note_drawings
     ADD CONSTRAINT note_drawings_one_per_note UNIQUE (note_id);
@@ -2227,6 +2296,10 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbox_drops FOR 
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.model_kinds FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.models FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_drawings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.note_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
@@ -2457,6 +2530,9 @@ ALTER TABLE ONLY public.inbox_drops
 
 ALTER TABLE ONLY public.metadata_sync
     ADD CONSTRAINT metadata_sync_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.models
+    ADD CONSTRAINT models_kind_fkey FOREIGN KEY (kind) REFERENCES public.model_kinds(code);
 
 ALTER TABLE ONLY public.note_drawings
     ADD CONSTRAINT note_drawings_note_id_fkey FOREIGN KEY (note_id) REFERENCES public.notes(id) ON DELETE CASCADE;

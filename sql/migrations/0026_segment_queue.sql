@@ -39,6 +39,10 @@ CREATE TABLE segment_requests (
     ttl_s        double precision NOT NULL
                  CONSTRAINT segment_requests_ttl_positive CHECK (ttl_s > 0),
     requested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- why no worker has taken it yet (busy, offline, lacking a model ...), as last reported
+    reason       text,
+    -- its waiter renews this while it waits: a request whose waiter died lapses, as a lease
+    alive_until  timestamptz NOT NULL,
     lease_id     bigint UNIQUE REFERENCES worker_leases (id) ON DELETE SET NULL,
     granted_at   timestamptz,
     given_up_at  timestamptz,
@@ -49,19 +53,21 @@ COMMENT ON CONSTRAINT segment_requests_granted_once ON segment_requests IS
 -- Who asked for which GPU and when it was given is what an operator looks back on: audited,
 -- as leases are.
 SELECT track_table('segment_requests');
+INSERT INTO audit_policy (table_name, column_name, treatment, reason) VALUES
+    ('segment_requests', 'alive_until', 'stamp', 'renewed every few seconds while it waits (0026)');
 CREATE INDEX segment_requests_waiting_idx ON segment_requests (pool, requested_at)
     WHERE granted_at IS NULL AND given_up_at IS NULL;
 
 CREATE VIEW segment_queue AS
 SELECT r.id, r.pool, r.scene_id, r.segment, r.holder, r.purpose,
        coalesce(s.priority, r.priority) AS priority, r.requires, r.excluded, r.ttl_s,
-       r.requested_at,
+       r.requested_at, r.reason,
        row_number() OVER (PARTITION BY r.pool
                           ORDER BY coalesce(s.priority, r.priority) DESC, r.requested_at, r.id)
            AS position
   FROM segment_requests r
   LEFT JOIN scenes s ON s.id = r.scene_id
- WHERE r.granted_at IS NULL AND r.given_up_at IS NULL;
+ WHERE r.granted_at IS NULL AND r.given_up_at IS NULL AND r.alive_until > now();
 
 -- A grant is announced on `trulience_pool` at commit, so its waiter wakes at once instead of
 -- polling: {"request": <id>, "pool": <pool>}.

@@ -1,6 +1,7 @@
 """The workflow our tests and benchmarks run on fake ComfyUI workers: LoadImage ->
 TrulienceAnimatic -> CreateVideo -> SaveVideo, and the lossless last frame through
-ImageFromBatch -> SaveImage; with the slots that bind a segment request into it."""
+ImageFromBatch -> SaveImage; with the slots that bind a segment request into it. with_lora()
+gives the same workflow with a checkpoint and a LoRA loaded into the animatic."""
 
 WORKFLOW = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
@@ -32,3 +33,22 @@ SLOTS = {
     "video": "4",
     "last_frame": "6",
 }
+
+
+def with_lora(lora: str, checkpoint: str = "base.safetensors") -> dict:
+    """WORKFLOW with CheckpointLoaderSimple -> LoraLoader feeding the animatic's model: it runs
+    only on a worker whose folders hold both files."""
+    graph = {key: {**node, "inputs": dict(node["inputs"])} for key, node in WORKFLOW.items()}
+    graph["20"] = {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}}
+    graph["21"] = {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "model": ["20", 0],
+            "clip": ["20", 1],
+            "lora_name": lora,
+            "strength_model": 0.8,
+            "strength_clip": 0.8,
+        },
+    }
+    graph["2"]["inputs"]["model"] = ["21", 0]
+    return graph

@@ -1118,7 +1118,7 @@ class _Process:
         return ws
 
     async def h_embeddings(self, request: web.Request) -> web.Response:
-        names = [os.path.splitext(f)[0] for f in self.host.models.get("embeddings", [])]
+        names = [os.path.splitext(f)[0] for f in self.host.folders.model_files("embeddings")]
         return web.json_response(names)
 
     async def h_models(self, request: web.Request) -> web.Response:
@@ -1128,7 +1128,7 @@ class _Process:
         folder = request.match_info["folder"]
         if folder not in self.host.models:
             return web.Response(status=404)
-        return web.json_response(sorted(self.host.models[folder]))
+        return web.json_response(self.host.folders.model_files(folder))
 
     async def h_extensions(self, request: web.Request) -> web.Response:
         return web.json_response([])  # no frontend is installed in the fake
@@ -1442,6 +1442,7 @@ class FakeComfyUI:
             input=(self.root / "input").resolve(),
             output=(self.root / "output").resolve(),
             temp=(self.root / "temp").resolve(),
+            models=self.models,
         )
         for folder in (self.folders.input, self.folders.output, self.folders.temp):
             folder.mkdir(parents=True, exist_ok=True)

@@ -361,6 +361,29 @@ IMAGE_FROM_BATCH_INFO: dict[str, Any] = {
 
 ANIMATIC_MOTIONS = ["zoom_in", "pan_left", "pan_right", "still"]
 
+# The two core loaders, in the shape ComfyUI renders them (tests/data/comfyui/README.md);
+# their file lists are the fake's model folders at the time of asking.
+MODEL_LOADERS_INFO: dict[str, dict[str, Any]] = {
+    name: info
+    for name, info in json.loads(
+        (
+            Path(__file__).resolve().parent.parent / "data/comfyui/model_loaders_object_info.json"
+        ).read_text()
+    ).items()
+    if name in ("CheckpointLoaderSimple", "LoraLoader")
+}
+# folder_paths.supported_pt_extensions, and the folders that list other files (0.3.64): an
+# empty set lists every file, {""} only files without an extension.
+SUPPORTED_PT_EXTENSIONS = frozenset(
+    {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"}
+)
+MODEL_FOLDER_EXTENSIONS: dict[str, frozenset[str]] = {
+    "configs": frozenset({".yaml"}),
+    "diffusers": frozenset({"folder"}),
+    "custom_nodes": frozenset(),
+    "classifiers": frozenset({""}),
+}
+
 TRULIENCE_ANIMATIC_INFO: dict[str, Any] = {
     "input": {
         "required": {
@@ -374,9 +397,13 @@ TRULIENCE_ANIMATIC_INFO: dict[str, Any] = {
         },
         "optional": {
             "strength": ["FLOAT", {"default": 0.08, "min": 0.0, "max": 0.5, "step": 0.01}],
+            "model": ["MODEL", {"tooltip": "A loaded model (LoRAs applied); drawn the same."}],
         },
     },
-    "input_order": {"required": ["image", "frames", "seed", "motion"], "optional": ["strength"]},
+    "input_order": {
+        "required": ["image", "frames", "seed", "motion"],
+        "optional": ["strength", "model"],
+    },
     "output": ["IMAGE"],
     "output_is_list": [False],
     "output_name": ["IMAGE"],
@@ -408,6 +435,17 @@ class Folders:
     input: Path
     output: Path
     temp: Path
+    # model folder -> the files in it (the fake keeps names, not weights); the host's own dict
+    models: dict[str, list[str]] = field(default_factory=dict)
+
+    def model_files(self, folder: str) -> list[str]:
+        """folder_paths.get_filename_list: the folder's files with its extensions, sorted."""
+        extensions = MODEL_FOLDER_EXTENSIONS.get(folder, SUPPORTED_PT_EXTENSIONS)
+        return sorted(
+            f
+            for f in self.models.get(folder, [])
+            if not extensions or os.path.splitext(f)[1].lower() in extensions
+        )
 
     def by_type(self, type_name: str | None) -> Path | None:
         """folder_paths.get_directory_by_type: None for an unknown type."""
@@ -895,13 +933,57 @@ def trulience_animatic(
     seed: int,
     motion: str,
     strength: float = 0.08,
+    model: "LoadedModel | None" = None,
 ) -> NodeOutput:
-    """TrulienceAnimatic (ours): see animatic_frames()."""
+    """TrulienceAnimatic (ours): see animatic_frames(); a model, when linked, only proves
+    the loaders ran."""
     return NodeOutput((animatic_frames(image, frames, seed, motion, strength),))
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """What a loader hands on (MODEL, CLIP or VAE): the files loaded into it, in order. The
+    fake has no weights; the names are what a workflow and a worker's folders agree on."""
+
+    kind: str
+    files: tuple[str, ...]
+
+
+def _loader_schema(name: str, input_name: str, folder: str) -> Callable[[Folders], dict]:
+    """The loader's object_info with its file list read from the folder now, as ComfyUI
+    renders it on every call."""
+
+    def schema(folders: Folders) -> dict[str, Any]:
+        info = json.loads(json.dumps(MODEL_LOADERS_INFO[name]))
+        info["input"]["required"][input_name][0] = folders.model_files(folder)
+        return info
+
+    return schema
+
+
+def checkpoint_loader_simple(ctx: NodeContext, ckpt_name: str) -> NodeOutput:
+    """CheckpointLoaderSimple: MODEL, CLIP and VAE of the checkpoint."""
+    loaded = (f"checkpoints/{ckpt_name}",)
+    return NodeOutput(tuple(LoadedModel(kind, loaded) for kind in ("MODEL", "CLIP", "VAE")))
+
+
+def lora_loader(
+    ctx: NodeContext,
+    model: LoadedModel,
+    clip: LoadedModel,
+    lora_name: str,
+    strength_model: float,
+    strength_clip: float,
+) -> NodeOutput:
+    """LoraLoader: the model and clip with the LoRA applied."""
+    lora = f"loras/{lora_name}"
+    return NodeOutput(
+        (LoadedModel("MODEL", (*model.files, lora)), LoadedModel("CLIP", (*clip.files, lora)))
+    )
+
+
 def _node(name: str, run: Callable[..., NodeOutput], **hooks: Any) -> NodeClass:
-    info = CAPTURED_OBJECT_INFO.get(name)
+    info = CAPTURED_OBJECT_INFO.get(name) or MODEL_LOADERS_INFO.get(name)
     if info is None:
         info = {
             "ImageFromBatch": IMAGE_FROM_BATCH_INFO,
@@ -934,5 +1016,15 @@ NODE_CLASSES: dict[str, NodeClass] = {
         _node("SaveVideo", save_video),
         _node("SaveWEBM", save_webm),
         _node("TrulienceAnimatic", trulience_animatic),
+        _node(
+            "CheckpointLoaderSimple",
+            checkpoint_loader_simple,
+            schema_for=_loader_schema("CheckpointLoaderSimple", "ckpt_name", "checkpoints"),
+        ),
+        _node(
+            "LoraLoader",
+            lora_loader,
+            schema_for=_loader_schema("LoraLoader", "lora_name", "loras"),
+        ),
     )
 }

@@ -59,6 +59,8 @@ ENTITY_NAMES = {
     "share_links": "share link",
     "share_link_uses": "share link use",
     "take_assignments": "take assignment",
+    "model_kinds": "model kind",
+    "models": "model",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -33,6 +33,7 @@ class Waiting:
     excluded: list[int]
     ttl_s: float
     requested_at: datetime
+    reason: str | None
     position: int
 
 
@@ -76,15 +77,43 @@ def insert_request(
     scene_id: int | None,
     segment: int | None,
     priority: int,
+    alive_s: float,
 ) -> int:
     values = {"pool": pool, "holder": holder, "priority": priority, "segment": segment}
     with writing(conn, values):
         return conn.execute(
-            """INSERT INTO segment_requests
-                   (pool, holder, purpose, ttl_s, requires, excluded, scene_id, segment, priority)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (pool, holder, purpose, ttl_s, Jsonb(requires), excluded, scene_id, segment, priority),
+            """INSERT INTO segment_requests (pool, holder, purpose, ttl_s, requires, excluded,
+                                             scene_id, segment, priority, alive_until)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,
+                       clock_timestamp() + make_interval(secs => %s))
+               RETURNING id""",
+            (
+                pool,
+                holder,
+                purpose,
+                ttl_s,
+                Jsonb(requires),
+                excluded,
+                scene_id,
+                segment,
+                priority,
+                alive_s,
+            ),
         ).fetchone()[0]
+
+
+def renew(
+    conn: psycopg.Connection, request_id: int, alive_s: float, reason: str | None = None
+) -> None:
+    """The waiter is still there (and, given a reason, why it still waits)."""
+    with writing(conn):
+        conn.execute(
+            """UPDATE segment_requests
+                  SET alive_until = clock_timestamp() + make_interval(secs => %s),
+                      reason = coalesce(%s, reason)
+                WHERE id = %s AND granted_at IS NULL AND given_up_at IS NULL""",
+            (alive_s, reason, request_id),
+        )
 
 
 def lock_pool(conn: psycopg.Connection, pool: str) -> None:
@@ -98,7 +127,7 @@ def waiting(conn: psycopg.Connection, pool: str | None = None) -> list[Waiting]:
         conn,
         Waiting,
         """SELECT id, pool, scene_id, segment, holder, purpose, priority, requires, excluded,
-                  ttl_s, requested_at, position::int
+                  ttl_s, requested_at, reason, position::int
              FROM segment_queue
             WHERE %(pool)s::text IS NULL OR pool = %(pool)s
             ORDER BY pool, position""",

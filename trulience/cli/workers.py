@@ -46,14 +46,20 @@ def workers_list(conn, pool_name: str | None) -> None:
 
     for w in pool.list_workers(conn, pool_name):
         nodes = len(w.capabilities.get("node_classes", []))
+        files = sum(len(f) for f in w.capabilities.get("models", {}).values())
         click.echo(
             f"{w.name:<24} {w.state:<9} pool {w.pool:<10} slots {w.active_leases}/"
             f"{w.slots}  "
             # checked before its first lease; until then it can run nothing we know of
-            + ("not checked yet" if w.unchecked else f"{nodes} node classes")
+            + ("not checked yet" if w.unchecked else f"{nodes} node classes, {files} model files")
             + ("  CATALOGUE CHANGED" if w.catalogue_drifted else "")
             + (f"  {w.failures} fault(s) in a row" if w.failures else "")
             + (f"  last error: {w.last_error}" if w.last_error else "")
+        )
+    for wait in pool.waiting(conn, pool_name):  # segments no worker has taken yet, and why
+        click.echo(
+            f"waiting since {wait.requested_at:%H:%M:%S}: {wait.purpose or wait.holder}"
+            + (f" - {wait.reason}" if wait.reason else "")
         )
 
 

@@ -56,7 +56,8 @@ def register_workflow(
             models = client.model_inventory()
         check_workflow(graph, object_info, models)
     parsed = parse_slots(slots, graph, object_info)
-    found = extract_models(graph, object_info) if object_info is not None else []
+    # without a worker's catalogue the core loaders' input names still say what is loaded
+    found = extract_models(graph, object_info or {})
     rows = [(m.folder or "unknown", m.filename, m.node_id, m.input_name) for m in found]
     warnings = [str(w) for w in registration_warnings(graph, parsed)]
     warnings += size_warnings(conn, name, graph, parsed)

@@ -25,9 +25,12 @@ from trulience.catalog.errors import InvalidValue, NotFound, writing
 from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
+from trulience.generation.comfyui.models import extract_models, looks_like_model, normalise
 from trulience.slugs import slugify
 
 LEASE_TTL_S = 60.0
+# A waiter renews its queued request while it waits; one whose waiter died lapses after this.
+ALIVE_S = 30.0
 # Consecutive faults (failed health checks or segments lost on the worker, with no success
 # in between) after which a worker is taken offline. A success resets the count: three blips
 # hours apart say nothing about a worker, three in a row do.
@@ -59,12 +62,29 @@ class Requirements:
             {folder: frozenset(files) for folder, files in data.get("models", {}).items()},
         )
 
+    @classmethod
+    def of_workflow(cls, graph: dict | None) -> "Requirements":
+        """What running `graph` needs: its node classes, and the model files its loaders
+        name (by folder). A file of unknown folder, or a value that is no file (VAELoader's
+        "pixel_space", "taesd"), is left to the worker's own validation."""
+        nodes = (graph or {}).values()
+        models: dict[str, set[str]] = {}
+        for ref in extract_models(graph or {}, {}):
+            if ref.folder and looks_like_model(ref.filename):
+                models.setdefault(ref.folder, set()).add(ref.filename)
+        return cls(
+            frozenset(
+                n["class_type"] for n in nodes if isinstance(n, dict) and n.get("class_type")
+            ),
+            {folder: frozenset(files) for folder, files in models.items()},
+        )
+
     def met_by(self, capabilities: dict) -> list[str]:
         """What the worker lacks (empty when it can run the workflow)."""
         missing = sorted(self.node_classes - set(capabilities.get("node_classes", [])))
         lacks = [f"node {name}" for name in missing]
         for folder, files in self.models.items():
-            have = set(capabilities.get("models", {}).get(folder, []))
+            have = {normalise(f) for f in capabilities.get("models", {}).get(folder, [])}
             lacks += [f"model {folder}/{f}" for f in sorted(files - have)]
         return lacks
 
@@ -179,7 +199,15 @@ def describe_wait(workers: list[Worker], pool: str, requires: Requirements | Non
         else:
             reason = f"free ({w.active_leases}/{w.slots} slots)"
         reasons.append(f"{w.name} {reason}")
-    return f"pool {pool!r}: " + "; ".join(reasons)
+    hint = ""
+    if requires is not None and any(
+        lack.startswith("model ") for w in workers for lack in requires.met_by(w.capabilities)
+    ):
+        hint = (
+            " (a missing model is installed on a worker's host by `trulience models sync "
+            "--comfyui-root DIR`, once registered with `trulience models add`)"
+        )
+    return f"pool {pool!r}: " + "; ".join(reasons) + hint
 
 
 def acknowledge_catalogue(conn: psycopg.Connection, name: str) -> Worker:
@@ -281,6 +309,7 @@ def request_slot(
     take_id: int | None = None,
     segment: int | None = None,
     priority: int = 0,
+    alive_s: float = ALIVE_S,
 ) -> int:
     """Queue a segment for a slot of `pool` and hand out what is free; the request's id."""
     request_id = queue.insert_request(
@@ -294,6 +323,7 @@ def request_slot(
         scene_id=take_id,
         segment=segment,
         priority=priority,
+        alive_s=alive_s,
     )
     dispatch(conn, pool)
     return request_id
@@ -342,6 +372,14 @@ def give_up(conn: psycopg.Connection, request_id: int) -> None:
         lease = granted(conn, request_id)
         if lease is not None:
             release(conn, lease.id, "failed")
+
+
+def note_wait(
+    conn: psycopg.Connection, request_id: int, reason: str | None = None, alive_s: float = ALIVE_S
+) -> None:
+    """The waiter of a request is still there, and (given) why no worker has taken it yet:
+    `trulience workers list` and `trulience queue` show it."""
+    queue.renew(conn, request_id, alive_s, reason)
 
 
 def exclude_workers(conn: psycopg.Connection, request_id: int, workers: Iterable[int]) -> None:

@@ -66,19 +66,15 @@ class PooledBackend:
         self.recheck_s, self.report_s, self.check_timeout_s = recheck_s, report_s, check_timeout_s
         self.report = report or log.warning
         self._listening = threading.local()
+        # a queued request outlives a few missed renewals, not a dead waiter
+        self.alive_s = max(3 * max(self.recheck_s, self.report_s), pool.ALIVE_S)
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
     ) -> SegmentResult:
         """Generate on a leased worker, failing over to another one when it is lost (or
         back to the same one once its health check passes again)."""
-        requires = pool.Requirements(
-            frozenset(
-                node.get("class_type")
-                for node in (request.workflow or {}).values()
-                if isinstance(node, dict) and node.get("class_type")
-            )
-        )
+        requires = pool.Requirements.of_workflow(request.workflow)
         tries = _Failover()
         with connect(self.database_url, actor=f"pool:{self.holder}") as conn:
             for _ in range(self.attempts):
@@ -157,12 +153,13 @@ class PooledBackend:
             conn,
             self.pool,
             self.holder,
-            purpose=f"{request.scene} segment {request.index}",
+            purpose=_purpose(request),
             requires=requires,
             ttl_s=self.ttl_s,
             exclude=suspects,
             take_id=request.take_id,
             segment=request.index,
+            alive_s=self.alive_s,
         )
         try:
             while True:
@@ -177,6 +174,7 @@ class PooledBackend:
                     if passed & suspects:
                         suspects.difference_update(passed)
                         pool.exclude_workers(conn, request_id, suspects)
+                    pool.note_wait(conn, request_id, alive_s=self.alive_s)  # still here
                     pool.dispatch(conn, self.pool)  # leases may have expired meanwhile
                     next_check = now + self.recheck_s
                     continue
@@ -193,9 +191,11 @@ class PooledBackend:
                         f"no worker free for {duration(waited)}: {self._why(conn, requires)}"
                     )
                 if now >= next_report:
+                    why = self._why(conn, requires)
+                    pool.note_wait(conn, request_id, why, self.alive_s)  # workers list shows it
                     self.report(
                         f"{request.scene} segment {request.index + 1}: waiting "
-                        f"{duration(waited)} for a worker; {self._why(conn, requires)}"
+                        f"{duration(waited)} for a worker; {why}"
                     )
                     next_report = now + self.report_s
                 self._await_grant(request_id, min(next_check, next_report) - now)
@@ -236,6 +236,10 @@ class PooledBackend:
 
     def _why(self, conn, requires: pool.Requirements) -> str:
         return pool.describe_wait(pool.list_workers(conn, self.pool), self.pool, requires)
+
+
+def _purpose(request: SegmentRequest) -> str:
+    return f"{request.scene} segment {request.index}"
 
 
 @dataclasses.dataclass

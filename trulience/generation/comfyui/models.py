@@ -74,12 +74,17 @@ def model_folder(spec: InputSpec, class_type: str, value: Any = None) -> str | N
     model files count as models of an unknown folder ("")."""
     if spec.type != "COMBO" or spec.upload:
         return None
-    folder = _CLASS_FOLDERS.get((class_type, spec.name)) or MODEL_INPUT_FOLDERS.get(spec.name)
+    folder = known_folder(class_type, spec.name)
     if folder:
         return folder
     if any(looks_like_model(o) for o in spec.options or ()):
         return ""
     return None
+
+
+def known_folder(class_type: str, input_name: str) -> str | None:
+    """The model folder a core loader's input reads from ("ckpt_name" -> "checkpoints")."""
+    return _CLASS_FOLDERS.get((class_type, input_name)) or MODEL_INPUT_FOLDERS.get(input_name)
 
 
 def inventory_of(models: Mapping[str, Iterable[str]] | None) -> dict[str, set[str]]:
@@ -100,11 +105,12 @@ def extract_models(graph: Any, object_info: Mapping[str, Any]) -> list[ModelRef]
             if is_link(value) or not isinstance(value, str):
                 continue
             spec = schema.spec(name) if schema else None
-            folder = model_folder(spec, schema.class_type, value) if spec and schema else None
+            if spec is not None and schema is not None:
+                folder = model_folder(spec, schema.class_type, value)
+            else:  # a node the catalogue does not describe: the loader input names say
+                folder = known_folder(node["class_type"], name)
             if folder is None and not looks_like_model(value):
-                if spec is not None or name not in MODEL_INPUT_FOLDERS:
-                    continue
-                folder = MODEL_INPUT_FOLDERS[name]
+                continue
             found.append(
                 ModelRef(
                     node_id=str(node_id),
