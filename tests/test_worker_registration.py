@@ -53,10 +53,17 @@ def test_the_worker_health_sensor_registers_the_configured_workers_once(db_url, 
             context = build_sensor_context(instance=instance, resources=resources)
             result = worker_health_sensor(context)
             assert "checked 2 worker(s)" in result.skip_message
+        # the generation pool follows the healthy workers: 2 x (1 slot + 1 queued)
+        assert instance.event_log_storage.get_concurrency_info("generation").slot_count == 4
+        with connect(db_url) as conn:
+            pool.set_state(conn, pool.list_workers(conn, "studio")[0].name, "draining")
+        result = worker_health_sensor(build_sensor_context(instance=instance, resources=resources))
+        assert "generation pool limit 2" in result.skip_message
+        assert instance.event_log_storage.get_concurrency_info("generation").slot_count == 2
     assert registered(db_url) == sorted(url.rstrip("/") for url in workers)
     with connect(db_url) as conn:
         checked = pool.list_workers(conn, "studio")
-    assert [w.state for w in checked] == ["online", "online"]
+    assert [w.state for w in checked] == ["draining", "online"]
     assert not any(w.unchecked for w in checked)  # registered, then checked in the same tick
 
 

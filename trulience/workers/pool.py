@@ -174,6 +174,12 @@ def record_success(conn: psycopg.Connection, name: str) -> None:
     catalog.clear_faults(conn, name)
 
 
+def healthy_capacity(workers: Iterable[Worker]) -> int:
+    """How many segments the online workers take at once: their slots, and what each may
+    queue beyond them."""
+    return sum(w.slots + w.queue_depth for w in workers if w.state == "online")
+
+
 def describe_wait(workers: list[Worker], pool: str, requires: Requirements | None) -> str:
     """Why no worker of `pool` can take a segment now, worker by worker, in a producer's words:
     busy, draining, offline (and why), not checked yet, or lacking nodes or models."""
