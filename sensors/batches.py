@@ -6,7 +6,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, se
 
 from resources import CatalogResource
 from trulience.production.batch import mark_failed, next_release
-from trulience_assets.batch import launch_batch_in
+from trulience_assets.batch import launch_batch_in, retag_queued_runs
 
 
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
@@ -28,3 +28,14 @@ def queued_batches_sensor(context: SensorEvaluationContext, catalog: CatalogReso
     parts = [f"launched batch {i}" for i in launched] + [f"batch {i} failed" for i in failed]
     parts += [f"batch {w.batch.id} waits: {w.verdict.reason}" for w in waiting]
     return SkipReason("; ".join(parts) or "no batch is queued")
+
+
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def run_priority_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
+    """Keep each queued run's dagster/priority tag at its batch's priority, so a batch
+    reprioritised with `trulience batch priority` moves in Dagster's run queue too."""
+    with catalog.connect(actor="dagster:run_priority_sensor") as conn:
+        retagged = retag_queued_runs(context.instance, conn)
+    if retagged:
+        return SkipReason(f"retagged {len(retagged)} queued run(s) with their batch's priority")
+    return SkipReason("every queued run has its batch's priority")

@@ -507,7 +507,7 @@ CREATE TABLE public.scenes (
     promoted boolean DEFAULT false NOT NULL,
     promoted_by text,
     promoted_at timestamp with time zone,
-    priority smallint DEFAULT 0 NOT NULL,
+    priority smallint,
     CONSTRAINT scenes_branch_format CHECK ((branch ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
     CONSTRAINT scenes_branch_overrides_object CHECK ((jsonb_typeof(branch_overrides) = 'object'::text)),
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
@@ -1464,6 +1464,14 @@ CREATE TABLE public.segment_requests (
 
 COMMENT ON CONSTRAINT segment_requests_granted_once ON public.segment_requests IS 'a segment request is either granted a slot or given up, never both';
 
+CREATE VIEW public.take_priorities AS
+ SELECT id AS scene_id,
+    (COALESCE((priority)::integer, (( SELECT max(b.priority) AS max
+           FROM (public.batch_items i
+             JOIN public.batches b ON ((b.id = i.batch_id)))
+          WHERE (i.scene_id = s.id)))::integer, 0))::smallint AS priority
+   FROM public.scenes s;
+
 CREATE VIEW public.segment_queue AS
  SELECT r.id,
     r.pool,
@@ -1471,15 +1479,15 @@ CREATE VIEW public.segment_queue AS
     r.segment,
     r.holder,
     r.purpose,
-    COALESCE(s.priority, r.priority) AS priority,
+    COALESCE(t.priority, r.priority) AS priority,
     r.requires,
     r.excluded,
     r.ttl_s,
     r.requested_at,
     r.reason,
-    row_number() OVER (PARTITION BY r.pool ORDER BY COALESCE(s.priority, r.priority) DESC, r.requested_at, r.id) AS "position"
+    row_number() OVER (PARTITION BY r.pool ORDER BY COALESCE(t.priority, r.priority) DESC, r.requested_at, r.id) AS "position"
    FROM (public.segment_requests r
-     LEFT JOIN public.scenes s ON ((s.id = r.scene_id)))
+     LEFT JOIN public.take_priorities t ON ((t.scene_id = r.scene_id)))
   WHERE ((r.granted_at IS NULL) AND (r.given_up_at IS NULL) AND (r.alive_until > now()));
 
 ALTER TABLE public.segment_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

@@ -367,3 +367,79 @@ def test_a_queued_batch_launches_itself_once_the_budget_allows(production, db_ur
         assert launched[str(low.id)]["dagster/priority"] == "1"
         assert evaluate() == "no batch is queued"
     assert {get_batch(production, b.id).status for b in (low, high)} == {"running"}
+
+
+def test_a_priority_change_reorders_queued_runs_and_waiting_segments(production, db_url, tmp_path):
+    from dagster import DagsterRunStatus, build_sensor_context
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.test_utils import create_run_for_test
+
+    from resources import CatalogResource
+    from sensors.batches import run_priority_sensor
+    from trulience.production.batch import set_priority
+    from trulience.workers import pool
+    from trulience_assets.batch import BATCH_TAG, PRIORITY_TAG
+
+    low, _ = create_batch(production, request(characters=("eileen",)))
+    high, _ = create_batch(production, request(characters=("marco",)))
+    for batch in (low, high):
+        record_launch(production, batch.id, f"bf-{batch.id}")
+    eileen = add_take(production, "eileen", "walk", [[3.0]], status="generating")
+    marco = add_take(production, "marco", "walk", [[3.0]], status="generating")
+    for batch in (low, high):
+        refresh(production, batch.id)  # each take is linked to its batch's item
+    pool.add_worker(production, "http://127.0.0.1:8199", "studio", 1, "gpu-a", queue_depth=0)
+    pool.record_health(production, "gpu-a", ok=True, capabilities={"node_classes": ["X"]})
+    pool.request_slot(production, "studio", "another-take")  # the one slot is taken
+    for take in (eileen, marco):
+        pool.request_slot(production, "studio", f"take-{take}", take_id=take)
+    line = [f"take-{eileen}", f"take-{marco}"]
+    assert [w.holder for w in pool.waiting(production, "studio")] == line
+    resources = {"catalog": CatalogResource(home=str(tmp_path), database_url=db_url)}
+    with instance_for_test() as instance:
+        # runs as the backfill daemon queues them (a queued run names its code location)
+        origin = RemoteJobOrigin(
+            RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("trulience"), "__repository__"),
+            "scenes",
+        )
+
+        def run(batch, status=DagsterRunStatus.QUEUED):
+            tags = {BATCH_TAG: str(batch.id), PRIORITY_TAG: "0"}
+            made = create_run_for_test(
+                instance, "scenes", status=status, tags=tags, remote_job_origin=origin
+            )
+            return made.run_id
+
+        queued = {batch.id: run(batch) for batch in (low, high)}
+        started = run(high, DagsterRunStatus.STARTED)
+        set_priority(production, high.id, 30)
+        sensed = run_priority_sensor(build_sensor_context(instance=instance, resources=resources))
+        assert "retagged 1 queued run(s)" in sensed.skip_message
+
+        def tag(run_id):
+            return instance.get_run_by_id(run_id).tags[PRIORITY_TAG]
+
+        assert (tag(queued[high.id]), tag(queued[low.id]), tag(started)) == ("30", "0", "0")
+        again = run_priority_sensor(build_sensor_context(instance=instance, resources=resources))
+        assert again.skip_message == "every queued run has its batch's priority"
+    # the batch's take went ahead of the older one in the segment queue too
+    assert [w.holder for w in pool.waiting(production, "studio")] == line[::-1]
+    # a take's own priority outranks its batch's
+    pool.set_take_priority(production, eileen, 50)
+    assert [w.holder for w in pool.waiting(production, "studio")] == line
+    with pytest.raises(InvalidValue) as err:
+        set_priority(production, high.id, 101)
+    assert err.value.field == "priority"
+
+
+def test_cli_reprioritises_a_batch(cli, production):
+    batch, _ = create_batch(production, request())
+    done = cli("batch", "priority", str(batch.id), "12")
+    assert done.exit_code == 0 and f"batch {batch.id}: priority 12" in done.output
+    refused = cli("batch", "priority", str(batch.id), "300")
+    assert refused.exit_code != 0 and "300" in refused.output and "Traceback" not in refused.output
+    assert get_batch(production, batch.id).priority == 12

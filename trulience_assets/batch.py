@@ -20,7 +20,13 @@ from dagster._core.execution.backfill import PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
 from resources import CatalogResource
-from trulience.production.batch import Batch, batch_targets, get_batch, record_launch
+from trulience.production.batch import (
+    Batch,
+    batch_priorities,
+    batch_targets,
+    get_batch,
+    record_launch,
+)
 from trulience_assets.partitions import missing_partitions
 
 BATCH_TAG = "trulience/batch"
@@ -135,3 +141,24 @@ def _run_line(kind: str, run) -> str:
         f"  {kind:<8} run {run.run_id[:8]} {run.tags.get(PARTITION_NAME_TAG, '-'):<40} "
         f"{run.status.value}"
     )
+
+
+def retag_queued_runs(instance: DagsterInstance, conn: psycopg.Connection) -> list[str]:
+    """Give each run still queued in Dagster its batch's priority now (the run queue reads
+    the tag when it dequeues): a reprioritised batch's runs move in the run queue too. The
+    ids of the runs retagged."""
+    from dagster import DagsterRunStatus
+
+    queued = [
+        run
+        for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.QUEUED]))
+        if run.tags.get(BATCH_TAG, "").isdigit()
+    ]
+    now = batch_priorities(conn, sorted({int(run.tags[BATCH_TAG]) for run in queued}))
+    retagged = []
+    for run in queued:
+        priority = now.get(int(run.tags[BATCH_TAG]))
+        if priority is not None and run.tags.get(PRIORITY_TAG) != str(priority):
+            instance.add_run_tags(run.run_id, {PRIORITY_TAG: str(priority)})
+            retagged.append(run.run_id)
+    return retagged

@@ -7,7 +7,7 @@ tests) pass their own settings to `build_definitions`."""
 from dagster import Definitions, definitions, in_process_executor
 
 from resources import build_resources
-from sensors.batches import queued_batches_sensor
+from sensors.batches import queued_batches_sensor, run_priority_sensor
 from sensors.catalog import catalog_partitions_sensor
 from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
@@ -56,6 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
             regeneration_sensor,
             run_failure_notifications,
             queued_batches_sensor,
+            run_priority_sensor,
             notebooks_after_lake,
         ],
         resources=build_resources(settings),

@@ -5,13 +5,21 @@
 -- granted exactly once (its lease), or given up by its waiter (cancelled, timed out).
 --
 -- The order is a shared rule, so it is a view: higher priority first, then older. A take's
--- priority (scenes.priority) is read live, so raising a take's priority moves its waiting
--- segments ahead at once; a request without a take keeps the priority it was made with.
+-- priority is its own (scenes.priority, set by a producer), else its batch's, else 0; both
+-- are read live, so raising a take's or a batch's priority moves their waiting segments
+-- ahead at once. A request without a take keeps the priority it was made with.
 ALTER TABLE scenes
-    ADD COLUMN priority smallint NOT NULL DEFAULT 0
+    ADD COLUMN priority smallint
         CONSTRAINT scenes_priority_range CHECK (priority BETWEEN -100 AND 100);
 COMMENT ON CONSTRAINT scenes_priority_range ON scenes IS
     'a take''s priority is between -100 and 100 (higher runs first)';
+
+CREATE VIEW take_priorities AS
+SELECT s.id AS scene_id,
+       coalesce(s.priority, (SELECT max(b.priority) FROM batch_items i
+                               JOIN batches b ON b.id = i.batch_id
+                              WHERE i.scene_id = s.id), 0)::smallint AS priority
+  FROM scenes s;
 
 -- A worker is given its slots' segments plus `queue_depth` more, which wait in ComfyUI's own
 -- queue: the GPU starts the next segment the moment one ends, instead of idling while one
@@ -60,13 +68,13 @@ CREATE INDEX segment_requests_waiting_idx ON segment_requests (pool, requested_a
 
 CREATE VIEW segment_queue AS
 SELECT r.id, r.pool, r.scene_id, r.segment, r.holder, r.purpose,
-       coalesce(s.priority, r.priority) AS priority, r.requires, r.excluded, r.ttl_s,
+       coalesce(t.priority, r.priority) AS priority, r.requires, r.excluded, r.ttl_s,
        r.requested_at, r.reason,
        row_number() OVER (PARTITION BY r.pool
-                          ORDER BY coalesce(s.priority, r.priority) DESC, r.requested_at, r.id)
+                          ORDER BY coalesce(t.priority, r.priority) DESC, r.requested_at, r.id)
            AS position
   FROM segment_requests r
-  LEFT JOIN scenes s ON s.id = r.scene_id
+  LEFT JOIN take_priorities t ON t.scene_id = r.scene_id
  WHERE r.granted_at IS NULL AND r.given_up_at IS NULL AND r.alive_until > now();
 
 -- A grant is announced on `trulience_pool` at commit, so its waiter wakes at once instead of

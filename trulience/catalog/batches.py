@@ -239,3 +239,15 @@ def complete_if_settled(
                               WHERE v.batch_id = b.id AND v.state <> ALL(%s))""",
         (batch_id, list(terminal_states)),
     )
+
+
+def set_priority(conn: psycopg.Connection, batch_id: int, priority: int) -> None:
+    """A batch's priority: its queued runs and its takes' waiting segments follow it."""
+    conn.execute("UPDATE batches SET priority = %s WHERE id = %s", (priority, batch_id))
+
+
+def priorities(conn: psycopg.Connection, batch_ids: list[int]) -> dict[int, int]:
+    """The priority of each of these batches (those that exist)."""
+    return dict(
+        conn.execute("SELECT id, priority FROM batches WHERE id = ANY(%s)", (batch_ids,)).fetchall()
+    )

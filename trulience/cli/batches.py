@@ -192,6 +192,19 @@ def batch_cancel(conn, batch_id: int) -> None:
     click.echo(f"batch {batch_id} cancelled")
 
 
+@batch.command("priority")
+@click.argument("batch_id", type=ID)
+@click.argument("priority", type=int)
+@with_catalog
+def batch_priority(conn, batch_id: int, priority: int) -> None:
+    """Reorder a batch (-100..100, higher first): its runs still queued in Dagster and its
+    segments waiting for a GPU."""
+    from trulience.production.batch import set_priority
+
+    changed = set_priority(conn, batch_id, priority)
+    click.echo(f"batch {changed.id}: priority {changed.priority}")
+
+
 @click.group(cls=Commands)
 def budgets() -> None:
     """GPU budgets per project, and what happens to a batch beyond one."""

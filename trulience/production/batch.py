@@ -248,6 +248,25 @@ def cancel_batch(conn: psycopg.Connection, batch_id: int) -> Batch:
     return get_batch(conn, batch_id)
 
 
+def set_priority(conn: psycopg.Connection, batch_id: int, priority: int) -> Batch:
+    """Reorder: the batch's runs still queued in Dagster (the run priority sensor retags
+    them) and its takes' segments waiting for a GPU go by `priority` from now on."""
+    low, high = PRIORITY_RANGE
+    if not low <= priority <= high:
+        raise InvalidValue(
+            "batch", "priority", priority, f"must be a whole number from {low} to {high}"
+        )
+    with writing(conn, {"priority": priority}):
+        _locked(conn, batch_id)
+        catalog.set_priority(conn, batch_id, priority)
+    return get_batch(conn, batch_id)
+
+
+def batch_priorities(conn: psycopg.Connection, batch_ids: list[int]) -> dict[int, int]:
+    """Each of these batches' priority now (a batch that no longer exists is left out)."""
+    return catalog.priorities(conn, batch_ids)
+
+
 def item_states(conn: psycopg.Connection, batch_id: int) -> list[ItemState]:
     """Where each item of a batch stands, from the catalog."""
     get_batch(conn, batch_id)
