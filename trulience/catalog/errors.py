@@ -58,6 +58,8 @@ ENTITY_NAMES = {
     "share_links": "share link",
     "share_link_uses": "share link use",
     "take_assignments": "take assignment",
+    "hooks": "hook",
+    "hook_runs": "hook run",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.
