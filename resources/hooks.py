@@ -16,6 +16,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    OpExecutionContext,
     PipesSubprocessClient,
 )
 
@@ -40,7 +41,11 @@ class HooksResource(ConfigurableResource):
     grace_s: float = 2.0
 
     def run_stage(
-        self, context: AssetExecutionContext, conn: psycopg.Connection, stage: str, scene_id: int
+        self,
+        context: AssetExecutionContext | OpExecutionContext,
+        conn: psycopg.Connection,
+        stage: str,
+        scene_id: int,
     ) -> dict[str, MetadataValue]:
         """Run the stage's hooks; their runs as asset metadata. A refusal is a Failure that
         says which hook refused and why (a veto is not retried, a failing hook may be)."""
@@ -54,7 +59,7 @@ class HooksResource(ConfigurableResource):
             raise Failure(description=exc.reason, metadata=hook_metadata(exc.runs)) from exc
         return hook_metadata(runs)
 
-    def runner(self, context: AssetExecutionContext) -> HookRunner:
+    def runner(self, context: AssetExecutionContext | OpExecutionContext) -> HookRunner:
         """One hook run through the pipes subprocess client, as a HookOutcome."""
         client = PipesSubprocessClient()
 

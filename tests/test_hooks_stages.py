@@ -6,13 +6,17 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from dagster import instance_for_test
 
+from tests.review_takes import make_project, make_take
 from tests.test_hooks import alive, script
 from tests.test_scenes_asset import run, setup  # noqa: F401  (setup: the scene tests' fixture)
 from trulience.catalog import scenes
 from trulience.catalog.hooks import runs_of
 from trulience.cli import main
+from trulience.config import Settings
 from trulience.production.hooks.stage import add_hook
+from trulience_assets.definitions import build_definitions
 
 
 @pytest.fixture
@@ -119,3 +123,28 @@ def test_a_hanging_hook_before_generation_is_killed_and_refuses_the_stage(cell, 
     assert not alive(int(pid_file.read_text()))  # the hook's own child went too
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retries == []  # a veto is final: not retried
+
+
+STEP = """
+from dagster_pipes import open_dagster_pipes
+
+with open_dagster_pipes() as pipes:
+    pipes.report_custom_message({"metadata": {"exported": pipes.extras["take_id"]}})
+"""
+
+
+def test_a_hook_runs_as_a_step_of_its_own(db_url, conn, tmp_path):
+    make_project(conn)
+    take = make_take(conn, status="assembled")
+    add_hook(conn, "demo", "export", stage="step", runtime="python",
+             script=script(tmp_path, "export.py", STEP))  # fmt: skip
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url})
+    job = build_definitions(settings).resolve_job_def("hook_steps")
+    with instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"ops": {"run_step_hooks": {"config": {"scene_id": take}}}},
+        )
+    assert result.success and result.output_for_node("run_step_hooks") == 1
+    (run,) = runs_of(conn, take)
+    assert run.stage == "step" and run.outcome == "passed" and run.metadata == {"exported": take}

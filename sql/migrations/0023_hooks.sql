@@ -1,11 +1,12 @@
 -- Stage hooks (PRD-09, 77): a studio's own scripts (Python, shell, Node) run before or after
--- a stage of a take through dagster-pipes, report logs and metadata, and may veto the stage
--- with a reason. Configured per project, for every scene type (scene_type_id NULL) or one.
+-- a stage of a take, or as a step of their own (the `hook_steps` job), through dagster-pipes;
+-- they report logs and metadata, and may veto the stage with a reason. Configured per
+-- project, for every scene type (scene_type_id NULL) or one.
 -- trulience/production/hooks holds the policy; resources/hooks.py runs them.
 SELECT create_lookup('hook_stages',
-    ARRAY['before_generation', 'after_qa', 'before_assembly', 'before_delivery'],
+    ARRAY['before_generation', 'after_qa', 'before_assembly', 'before_delivery', 'step'],
     ARRAY['Before generation of a take', 'After a take passed QA', 'Before assembly',
-          'Before delivery']);
+          'Before delivery', 'As a step of its own (job hook_steps)']);
 
 SELECT create_lookup('hook_runtimes',
     ARRAY['python', 'shell', 'node'],

@@ -17,7 +17,8 @@ def hooks() -> None:
 @click.option(
     "--stage",
     required=True,
-    help="before_generation, after_qa, before_assembly or before_delivery.",
+    help="before_generation, after_qa, before_assembly, before_delivery, or step (its own "
+    "step: the hook_steps job).",
 )
 @click.option("--runtime", required=True, help="python, shell or node.")
 @click.option("--script", required=True, help="The script's path (absolute once stored).")

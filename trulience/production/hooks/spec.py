@@ -10,7 +10,7 @@ from pathlib import Path
 from trulience.catalog.hooks import Hook, NewHook
 from trulience.errors import TrulienceError
 
-STAGES = ("before_generation", "after_qa", "before_assembly", "before_delivery")
+STAGES = ("before_generation", "after_qa", "before_assembly", "before_delivery", "step")
 # the interpreter each runtime's script is run with (Python: this one, so dagster_pipes and
 # trulience's own reporter are importable by the hook)
 INTERPRETERS = {"python": sys.executable, "shell": "/bin/sh", "node": "node"}

@@ -28,6 +28,7 @@ STAGE_WORDS = {
     "after_qa": "the take after QA",
     "before_assembly": "assembly",
     "before_delivery": "delivery",
+    "step": "its step",
 }
 
 
