@@ -6,7 +6,10 @@ import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -169,6 +172,26 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status
+
+
+def test_a_stopped_wrapper_takes_the_hooks_process_group_with_it(tmp_path):
+    """Dagster stops a run's hook by sending SIGINT to the process it started: the
+    wrapper, which then kills the hook's whole group and writes no outcome."""
+    pid_file, outcome = tmp_path / "child.pid", tmp_path / "outcome.json"
+    hang = script(tmp_path, "hang.sh", f"sleep 300 &\necho $! > {pid_file}.part\n"
+                  f"mv {pid_file}.part {pid_file}\nwait\n")  # fmt: skip
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", process.__name__, "--timeout", "300", "--grace", "0.5",
+         "--outcome", str(outcome), "--", "/bin/sh", hang],
+    )  # fmt: skip
+    for _ in range(600):  # the hook has started once its child's pid is written
+        if pid_file.exists() or wrapper.poll() is not None:
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    wrapper.send_signal(signal.SIGINT)
+    assert wrapper.wait(timeout=60) == 128 + signal.SIGINT
+    assert not alive(child) and not outcome.exists()
 
 
 def test_the_wrapper_writes_its_outcome_and_exits_zero(tmp_path):

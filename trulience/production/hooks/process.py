@@ -35,23 +35,32 @@ def run(
     command: list[str], timeout_s: float, grace_s: float = GRACE_S, env: dict | None = None
 ) -> dict:
     """Run `command` in a new session for at most `timeout_s` (with `env`, else this
-    process's environment); what became of it."""
-    try:
-        child = subprocess.Popen(command, start_new_session=True, env=env)
-    except OSError as exc:
-        return {"exit_code": None, "timed_out": False, "error": f"{command[0]}: {exc.strerror}"}
+    process's environment); what became of it. SIGINT or SIGTERM meanwhile kills the
+    command's group and exits (128 + the signal)."""
+    started: list[subprocess.Popen] = []
 
     def stop(signum: int, _frame: object) -> None:
-        kill_group(child, grace_s)
+        for child in started:
+            kill_group(child, grace_s)
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # set before the child starts, so a stop at any moment takes its group with it
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return {"exit_code": child.wait(timeout=timeout_s), "timed_out": False, "error": None}
-    except subprocess.TimeoutExpired:
-        kill_group(child, grace_s)
-        return {"exit_code": child.returncode, "timed_out": True, "error": None}
+        try:
+            started.append(subprocess.Popen(command, start_new_session=True, env=env))
+        except OSError as exc:
+            error = f"{command[0]}: {exc.strerror}"
+            return {"exit_code": None, "timed_out": False, "error": error}
+        (child,) = started
+        try:
+            return {"exit_code": child.wait(timeout=timeout_s), "timed_out": False, "error": None}
+        except subprocess.TimeoutExpired:
+            kill_group(child, grace_s)
+            return {"exit_code": child.returncode, "timed_out": True, "error": None}
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def write_outcome(path: Path, outcome: dict) -> None:
