@@ -82,6 +82,7 @@ def test_bad_configuration_is_refused_naming_the_field(conn, tmp_path):
     ok = script(tmp_path, "ok.sh", "exit 0\n")
     cases = [
         ({"script": str(tmp_path / "missing.sh")}, "script", "no such file"),
+        ({"script": "x" * 5000}, "script", "too long"),
         ({"runtime": "ruby"}, "runtime", "must be one of: python, shell, node"),
         ({"timeout_s": "soon"}, "timeout_s", "must be a number"),
         ({"timeout_s": 0}, "timeout_s", "more than 0"),
@@ -166,12 +167,17 @@ def test_a_hanging_hook_is_killed_with_its_whole_process_group(tmp_path):
 
 
 def alive(pid: int) -> bool:
-    """A process exists and is not a zombie waiting for its reaper."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
+    """A process still runs, once a kill sent to it has had its chance to land (a signal
+    is delivered asynchronously; a zombie waiting for its reaper runs no more)."""
+    for _ in range(200):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+        if "\nState:\tZ" in status:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_a_stopped_wrapper_takes_the_hooks_process_group_with_it(tmp_path):
@@ -306,14 +312,20 @@ def test_a_node_hook_reports_through_the_reporter(conn, tmp_path):
     assert run.metadata == {"take": take}  # "12" read back as JSON: a number
 
 
-def test_hooks_apply_per_project_and_scene_type(conn, tmp_path):
+def test_hooks_apply_per_project_and_scene_type_and_are_inherited(conn, tmp_path):
     make_project(conn)
     make_project(conn, "other")
     conn.execute("INSERT INTO scene_types (slug, name) VALUES ('run', 'Run')")
+    conn.execute("INSERT INTO scene_types (slug, name) VALUES ('move', 'Move')")
+    conn.execute(
+        "UPDATE scene_types SET parent_id = (SELECT id FROM scene_types WHERE slug = 'move') "
+        "WHERE slug = 'walk'"
+    )
     take = make_take(conn, status="generated")
     ok = script(tmp_path, "ok.sh", "exit 0\n")
     for project, name, scene_type in [
         ("demo", "all", None),
+        ("demo", "any-move", "move"),
         ("demo", "walk-only", "walk"),
         ("demo", "run-only", "run"),
         ("other", "elsewhere", None),
@@ -321,5 +333,6 @@ def test_hooks_apply_per_project_and_scene_type(conn, tmp_path):
         add_hook(conn, project, name, stage="before_assembly", runtime="shell", script=ok,
                  scene_type=scene_type)  # fmt: skip
     ran = run_stage(conn, subprocess_runner(tmp_path), "before_assembly", take)
-    assert [r.hook_name for r in ran] == ["all", "walk-only"]
+    # project-wide, then inherited from walk's parent 'move', then walk's own
+    assert [r.hook_name for r in ran] == ["all", "any-move", "walk-only"]
     assert run_stage(conn, subprocess_runner(tmp_path), "after_qa", take) == []

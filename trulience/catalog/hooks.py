@@ -111,15 +111,23 @@ def list_hooks(conn: psycopg.Connection, project: str | None = None) -> list[Hoo
 def hooks_for(
     conn: psycopg.Connection, project_id: int, scene_type_id: int, stage: str
 ) -> list[Hook]:
-    """The hooks a take's stage runs, in order: the project-wide ones, then the scene
-    type's own, each by name."""
+    """The hooks a take's stage runs, in order: the project-wide ones, then those of the
+    scene type's ancestors (a child inherits them, as it inherits settings) from the root
+    down, then the scene type's own; each group by name."""
     return many(
         conn,
         Hook,
-        f"""{_HOOKS} WHERE h.project_id = %s AND h.stage = %s
-                      AND (h.scene_type_id IS NULL OR h.scene_type_id = %s)
-            ORDER BY h.scene_type_id IS NOT NULL, h.name""",
-        (project_id, stage, scene_type_id),
+        f"""WITH RECURSIVE lineage (id, parent_id, depth) AS (
+                SELECT id, parent_id, 0 FROM scene_types WHERE id = %(scene_type)s
+                UNION ALL
+                SELECT s.id, s.parent_id, l.depth + 1
+                  FROM scene_types s JOIN lineage l ON s.id = l.parent_id
+            )
+            {_HOOKS} LEFT JOIN lineage l ON l.id = h.scene_type_id
+             WHERE h.project_id = %(project)s AND h.stage = %(stage)s
+               AND (h.scene_type_id IS NULL OR l.id IS NOT NULL)
+             ORDER BY h.scene_type_id IS NOT NULL, l.depth DESC, h.name""",
+        {"project": project_id, "stage": stage, "scene_type": scene_type_id},
     )
 
 

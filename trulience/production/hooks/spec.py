@@ -53,9 +53,12 @@ def parse_script(value: str) -> str:
     """The script's absolute path; it must be a readable file now."""
     if not value or "\x00" in value:
         raise InvalidHook("script", value, "must be the path of a script file")
-    path = Path(value).expanduser().absolute()
-    if not path.is_file():
-        raise InvalidHook("script", value, "no such file")
+    try:
+        path = Path(value).expanduser().absolute()
+        if not path.is_file():
+            raise InvalidHook("script", value, "no such file")
+    except OSError as exc:  # a name too long, a folder that cannot be entered
+        raise InvalidHook("script", value, exc.strerror or type(exc).__name__) from exc
     if not os.access(path, os.R_OK):
         raise InvalidHook("script", value, "cannot be read")
     return str(path)
