@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.review_takes import make_project, make_take
+from trulience.catalog import users
 from trulience.catalog.hooks import Hook, delete_hook, list_hooks, runs_of
 from trulience.catalog.scenes import get_take
 from trulience.cli import main
@@ -237,6 +238,7 @@ def test_the_reporter_writes_pipes_messages(tmp_path, monkeypatch, capsys):
 
 def test_a_shell_veto_refuses_the_stage_and_is_recorded_on_the_take(conn, tmp_path):
     make_project(conn)
+    users.create_user(conn, "paul", "Paul", "producer")
     take = make_take(conn, status="generated")
     add_hook(
         conn, "demo", "count", stage="before_assembly", runtime="python",
@@ -256,6 +258,11 @@ def test_a_shell_veto_refuses_the_stage_and_is_recorded_on_the_take(conn, tmp_pa
     refused_take = get_take(conn, take)
     assert refused_take.failure == refused.value.reason
     assert refused_take.status == "generated"  # the take stands as made
+    told = conn.execute("SELECT kind, body, subject FROM notifications").fetchall()
+    assert told == [
+        ("hook_vetoed", refused.value.reason,
+         {"scene_id": take, "stage": "before_assembly", "hook": "sky"}),
+    ]  # fmt: skip
 
 
 def test_a_failing_hook_vetoes_by_default_fails_or_continues_as_configured(conn, tmp_path):

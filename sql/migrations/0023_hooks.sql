@@ -75,3 +75,7 @@ COMMENT ON CONSTRAINT hook_runs_finished_after_start ON hook_runs IS
 CREATE INDEX hook_runs_scene_idx ON hook_runs (scene_id, finished_at);
 
 SELECT track_table('hook_runs');
+
+-- The producers are told of a veto (and webhooks may subscribe to it).
+INSERT INTO notification_kinds (code, label, position)
+SELECT 'hook_vetoed', 'A hook refused a stage', max(position) + 1 FROM notification_kinds;

@@ -6,7 +6,8 @@ dagster-pipes). Each finished run is recorded at once. A veto the hook reports r
 stage; a hook that exits non-zero or times out refuses it (its `on_failure` is 'veto', the
 default), fails the run ('fail') or is only recorded ('continue'). A refusal is recorded on
 the take (its failure reason; after QA the take is marked as failing QA so it is not
-assembled) and never touches its committed segments."""
+assembled), told to the producers (a `hook_vetoed` notification) and never touches its
+committed segments."""
 
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from trulience.catalog.branches import cell_of
 from trulience.catalog.hooks import FinishedRun, Hook, HookRun, NewHook
 from trulience.catalog.scenes import get_take, set_take_state
 from trulience.errors import TrulienceError
+from trulience.notify import notify
 from trulience.production.hooks.spec import parse_hook
 
 STAGE_WORDS = {
@@ -143,14 +145,17 @@ def run_stage(
         if verdict == "passed" or (hook.on_failure == "continue" and verdict != "vetoed"):
             continue
         if verdict == "vetoed" or hook.on_failure == "veto":
-            _refuse(conn, stage, scene_id, reason)
+            _refuse(conn, hook, scene_id, reason)
             raise StageVetoed(reason, runs)
         raise HookFailed(reason, runs)
     return runs
 
 
-def _refuse(conn: psycopg.Connection, stage: str, scene_id: int, reason: str) -> None:
-    """Record the refusal on the take, for the producer: after QA the take is refused like
-    a failed gate (so it is not assembled); before a stage its status stands."""
-    status = "qa_failed" if stage == "after_qa" else get_take(conn, scene_id).status
-    set_take_state(conn, scene_id, status, failure=reason)
+def _refuse(conn: psycopg.Connection, hook: Hook, scene_id: int, reason: str) -> None:
+    """Record the refusal on the take and tell the producers: after QA the take is refused
+    like a failed gate (so it is not assembled); before a stage its status stands."""
+    with conn.transaction():  # the take's record and the notice together, or neither
+        status = "qa_failed" if hook.stage == "after_qa" else get_take(conn, scene_id).status
+        set_take_state(conn, scene_id, status, failure=reason)
+        subject = {"scene_id": scene_id, "stage": hook.stage, "hook": hook.name}
+        notify(conn, "hook_vetoed", subject, reason)
