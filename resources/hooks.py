@@ -113,7 +113,8 @@ def reported(ended: dict, messages: Any, results: Any) -> HookOutcome:
         timed_out=ended["timed_out"],
         error=ended["error"],
         veto="; ".join(vetoes) if vetoes else None,
-        metadata=json.loads(json.dumps(metadata, default=str)),
+        # as JSON the catalog can hold: other values as text, NaN and Infinity too
+        metadata=json.loads(json.dumps(metadata, default=str), parse_constant=str),
     )
 
 

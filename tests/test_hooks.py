@@ -221,13 +221,15 @@ def test_the_reporter_writes_pipes_messages(tmp_path, monkeypatch, capsys):
     assert report.main(["log", "twelve faces", "--level", "warning"]) == 0
     assert report.main(["metadata", "faces", "12"]) == 0
     assert report.main(["metadata", "note", "not json"]) == 0
+    assert report.main(["metadata", "ratio", "NaN"]) == 0
     assert report.main(["veto", "too dark"]) == 0
     sent = read_messages(messages)
-    assert [m["method"] for m in sent] == ["log"] + ["report_custom_message"] * 3
+    assert [m["method"] for m in sent] == ["log"] + ["report_custom_message"] * 4
     assert sent[0]["params"] == {"message": "twelve faces", "level": "warning"}
     assert [m["params"]["payload"] for m in sent[1:]] == [
         {"metadata": {"faces": 12}},
         {"metadata": {"note": "not json"}},
+        {"metadata": {"ratio": "NaN"}},
         {"veto": "too dark"},
     ]
     assert all(m["__dagster_pipes_version"] == "0.1" for m in sent)

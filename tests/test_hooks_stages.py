@@ -56,6 +56,7 @@ from dagster_pipes import open_dagster_pipes
 with open_dagster_pipes() as pipes:
     pipes.log.info(f"measuring the light of take {pipes.extras['take_id']}")
     pipes.report_asset_materialization(metadata={"brightness": 0.12})
+    pipes.report_custom_message({"metadata": {"contrast": float("nan")}})
     pipes.report_custom_message({"veto": "too dark to assemble (brightness 0.12)"})
 """
 
@@ -73,7 +74,8 @@ def test_a_python_hook_vetoes_assembly_and_the_committed_segments_are_kept(cell,
     assert take.status == "generated" and take.failure == reason  # what the producer sees
     assert segment_count(conn, take.id) == 2  # the committed segments are kept
     (hook_run,) = runs_of(conn, take.id)
-    assert hook_run.outcome == "vetoed" and hook_run.metadata == {"brightness": 0.12}
+    assert hook_run.outcome == "vetoed"
+    assert hook_run.metadata == {"brightness": 0.12, "contrast": "NaN"}  # jsonb has no NaN
     assert hook_run.run_id == result.run_id
     assert f"measuring the light of take {take.id}" in run_logs(instance, result)
     env = {"TRULIENCE_HOME": str(settings.home), "DATABASE_URL": settings.database_url}

@@ -53,8 +53,10 @@ def message(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _value(text: str) -> Any:
+    """JSON when the text parses as JSON (NaN and Infinity stay text: the catalog's jsonb
+    has no such numbers), else the text."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=lambda _: text)
     except ValueError:
         return text
 

@@ -157,5 +157,5 @@ def _refuse(conn: psycopg.Connection, hook: Hook, scene_id: int, reason: str) ->
     with conn.transaction():  # the take's record and the notice together, or neither
         status = "qa_failed" if hook.stage == "after_qa" else get_take(conn, scene_id).status
         set_take_state(conn, scene_id, status, failure=reason)
-        subject = {"scene_id": scene_id, "stage": hook.stage, "hook": hook.name}
-        notify(conn, "hook_vetoed", subject, reason)
+        about = {"scene_id": scene_id, "stage": hook.stage, "hook": hook.name}
+        notify(conn, "hook_vetoed", about, reason)
