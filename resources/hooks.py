@@ -76,14 +76,21 @@ class HooksResource(ConfigurableResource):
                     "--grace", str(self.grace_s), "--outcome", str(ended_file), "--",
                     *command(hook),
                 ]  # fmt: skip
-                with warnings.catch_warnings():
-                    # raised inside dagster's own pipes code (its use of context.run_id, a
-                    # preview API of its own), nothing a caller can change
-                    warnings.filterwarnings("ignore", module=r"dagster\._core\.pipes")
-                    invocation = client.run(
-                        context=context, command=wrapped, extras=about, env=environment(about)
-                    )
-                ended = json.loads(ended_file.read_text())
+                try:
+                    with warnings.catch_warnings():
+                        # raised inside dagster's own pipes code (its use of context.run_id,
+                        # a preview API of its own), nothing a caller can change
+                        warnings.filterwarnings("ignore", module=r"dagster\._core\.pipes")
+                        invocation = client.run(
+                            context=context, command=wrapped, extras=about, env=environment(about)
+                        )
+                    ended = json.loads(ended_file.read_text())
+                except Exception as exc:  # a stopped run (a BaseException) goes on up
+                    # the wrapper itself broke (it cannot import trulience, say; the pipes
+                    # client then raises its own non-public error): the hook gave no
+                    # verdict, which its on_failure judges
+                    context.log.error(f"Hook {hook.name} could not be run: {exc}")
+                    return HookOutcome(exit_code=None, error=f"its runner failed ({exc})")
             outcome = reported(
                 ended,
                 invocation.get_custom_messages(),
