@@ -4,6 +4,7 @@ from resources.catalog import CatalogResource
 from resources.environment import from_environment
 from resources.faces import FacesResource
 from resources.generation import GenerationResource
+from resources.hooks import HooksResource
 from resources.inbox import InboxResource
 from resources.lake import LakeResource
 from resources.storage import StorageResource
@@ -33,6 +34,7 @@ def build_resources(settings: Settings) -> dict:
             models_dir=str(settings.models_dir),
             pack_dir=str(settings.face_pack_dir) if settings.face_pack_dir else None,
         ),
+        "hooks": HooksResource(),
     }
 
 
@@ -40,6 +42,7 @@ __all__ = [
     "CatalogResource",
     "FacesResource",
     "GenerationResource",
+    "HooksResource",
     "InboxResource",
     "LakeResource",
     "StorageResource",

@@ -1006,6 +1006,100 @@ ALTER TABLE public.hardware_samples ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
     CACHE 1
 );
 
+CREATE TABLE public.hook_failure_policies (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT hook_failure_policies_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT hook_failure_policies_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.hook_outcomes (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT hook_outcomes_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT hook_outcomes_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.hook_runs (
+    id bigint NOT NULL,
+    hook_id bigint,
+    hook_name text NOT NULL,
+    stage text NOT NULL,
+    scene_id bigint NOT NULL,
+    run_id text,
+    outcome text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    exit_code integer,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT hook_runs_finished_after_start CHECK ((finished_at >= started_at)),
+    CONSTRAINT hook_runs_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT hook_runs_refusal_has_reason CHECK (((outcome = 'passed'::text) OR (btrim(reason) <> ''::text)))
+);
+
+COMMENT ON CONSTRAINT hook_runs_finished_after_start ON public.hook_runs IS 'a hook run finishes after it started';
+
+COMMENT ON CONSTRAINT hook_runs_refusal_has_reason ON public.hook_runs IS 'a hook run that did not pass says why';
+
+ALTER TABLE public.hook_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.hook_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.hook_runtimes (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT hook_runtimes_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT hook_runtimes_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.hook_stages (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT hook_stages_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT hook_stages_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.hooks (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    scene_type_id bigint,
+    name text NOT NULL,
+    stage text NOT NULL,
+    runtime text NOT NULL,
+    script text NOT NULL,
+    args text[] DEFAULT '{}'::text[] NOT NULL,
+    timeout_s double precision DEFAULT 300 NOT NULL,
+    on_failure text DEFAULT 'veto'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT hooks_name_format CHECK (public.is_slug(name)),
+    CONSTRAINT hooks_script_absolute CHECK ((script ~ '^/'::text)),
+    CONSTRAINT hooks_timeout_s_range CHECK (((timeout_s > (0)::double precision) AND (timeout_s <= (86400)::double precision)))
+);
+
+COMMENT ON CONSTRAINT hooks_script_absolute ON public.hooks IS 'must be an absolute path to the script';
+
+COMMENT ON CONSTRAINT hooks_timeout_s_range ON public.hooks IS 'must be more than 0 and at most 86400 seconds';
+
+ALTER TABLE public.hooks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.hooks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.image_qa_statuses (
     code text NOT NULL,
     label text NOT NULL,
@@ -1969,6 +2063,27 @@ ALTER TABLE ONLY public.face_models
 ALTER TABLE ONLY public.hardware_samples
     ADD CONSTRAINT hardware_samples_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.hook_failure_policies
+    ADD CONSTRAINT hook_failure_policies_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.hook_outcomes
+    ADD CONSTRAINT hook_outcomes_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.hook_runs
+    ADD CONSTRAINT hook_runs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.hook_runtimes
+    ADD CONSTRAINT hook_runtimes_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.hook_stages
+    ADD CONSTRAINT hook_stages_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_project_name_unique UNIQUE (project_id, name);
+
 ALTER TABLE ONLY public.image_qa_statuses
     ADD CONSTRAINT image_qa_statuses_pkey PRIMARY KEY (code);
 
@@ -2212,6 +2327,10 @@ CREATE INDEX entity_tags_character_idx ON public.entity_tags USING btree (charac
 
 CREATE INDEX hardware_samples_taken_idx ON public.hardware_samples USING btree (source, taken_at DESC);
 
+CREATE INDEX hook_runs_scene_idx ON public.hook_runs USING btree (scene_id, finished_at);
+
+CREATE INDEX hooks_stage_idx ON public.hooks USING btree (project_id, stage);
+
 CREATE INDEX inbox_drops_folder_idx ON public.inbox_drops USING btree (project_slug, folder, created_at DESC);
 
 CREATE INDEX notes_deliverable_idx ON public.notes USING btree (deliverable_id) WHERE (deliverable_id IS NOT NULL);
@@ -2295,6 +2414,18 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.entity_tags FOR 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.face_models FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hook_failure_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hook_outcomes FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hook_runs FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hook_runtimes FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hook_stages FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.hooks FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.image_qa_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -2420,6 +2551,8 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.deliverables FOR EACH RO
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.duplicate_candidates FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.hooks FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.metadata_sync FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
@@ -2523,6 +2656,33 @@ ALTER TABLE ONLY public.face_embeddings
 
 ALTER TABLE ONLY public.hardware_samples
     ADD CONSTRAINT hardware_samples_worker_id_fkey FOREIGN KEY (worker_id) REFERENCES public.workers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.hook_runs
+    ADD CONSTRAINT hook_runs_hook_id_fkey FOREIGN KEY (hook_id) REFERENCES public.hooks(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.hook_runs
+    ADD CONSTRAINT hook_runs_outcome_fkey FOREIGN KEY (outcome) REFERENCES public.hook_outcomes(code);
+
+ALTER TABLE ONLY public.hook_runs
+    ADD CONSTRAINT hook_runs_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.hook_runs
+    ADD CONSTRAINT hook_runs_stage_fkey FOREIGN KEY (stage) REFERENCES public.hook_stages(code);
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_on_failure_fkey FOREIGN KEY (on_failure) REFERENCES public.hook_failure_policies(code);
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_runtime_fkey FOREIGN KEY (runtime) REFERENCES public.hook_runtimes(code);
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.hooks
+    ADD CONSTRAINT hooks_stage_fkey FOREIGN KEY (stage) REFERENCES public.hook_stages(code);
 
 ALTER TABLE ONLY public.image_variants
     ADD CONSTRAINT image_variants_kind_fkey FOREIGN KEY (kind) REFERENCES public.variant_kinds(code);

@@ -20,6 +20,7 @@ from trulience_assets.assets.ingest import face_identity, image_variants, source
 from trulience_assets.assets.lake import lake_catalog, lake_runs
 from trulience_assets.assets.notebooks import notebook_assets
 from trulience_assets.assets.scenes import scene_video, segments
+from trulience_assets.hook_steps import hook_steps
 from trulience_assets.jobs import (
     characters_job,
     delivery_job,
@@ -46,7 +47,7 @@ def build_definitions(settings: Settings) -> Definitions:
             lake_runs,
             *notebook_assets(),
         ],
-        jobs=[characters_job, scenes_job, delivery_job, lake_job, notebooks_job],
+        jobs=[characters_job, scenes_job, delivery_job, lake_job, notebooks_job, hook_steps],
         schedules=[lake_schedule],
         sensors=[
             catalog_partitions_sensor,

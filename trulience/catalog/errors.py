@@ -61,6 +61,8 @@ ENTITY_NAMES = {
     "take_assignments": "take assignment",
     "model_kinds": "model kind",
     "models": "model",
+    "hooks": "hook",
+    "hook_runs": "hook run",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -12,6 +12,7 @@ from trulience.cli import (
     characters,
     db,
     dev,
+    hooks,
     imports,
     lake,
     library,
@@ -48,6 +49,7 @@ NOUNS = {
     "dev": dev,
     "notebooks": notebooks,
     "notes": notes,
+    "hooks": hooks,
 }
 
 

@@ -16,6 +16,7 @@ The steps live beside this module: which take (takes.py), the take plan built on
 callers import from here are listed in `__all__`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,11 +91,14 @@ def run_loop(
     events: Events = no_events,
     faces: "FaceModelSet | None" = None,
     new_take: bool = True,
+    before_generation: Callable[[Take], None] | None = None,
 ) -> LoopResult:
     """Generate (or finish) the current take of a character in a scene type; every attempt
     at a segment passes the scene type's quality gates or is retaken with another seed (the
     identity gates need `faces` and the character's calibrated identity). With `new_take`
-    False a finished newest take raises TakeComplete instead of starting another."""
+    False a finished newest take raises TakeComplete instead of starting another.
+    `before_generation` (the stage hooks) is called with the take before any segment is
+    made; what it raises stops the run, the committed segments kept."""
     cell = Cell(choose_project(conn, character, project), character, scene_type)
     take, config, resumed = open_take(conn, cell.project, character, scene_type, new_take)
     quality = quality_for(conn, character, config, faces)
@@ -106,6 +110,8 @@ def run_loop(
             )
         with stops_recorded(conn, take), stop_on_sigterm():
             committed = segments.current_segments(conn, take.id)
+            if before_generation is not None:  # stage hooks (trulience/production/hooks)
+                before_generation(take)
             scenes.set_take_state(conn, take.id, "generating")
             _announce(run, take, config.frame_plan(), committed, resumed)
             plan = plan_take(conn, storage, cell, take, config, quality, committed, run)

@@ -19,6 +19,7 @@ DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
     "approved": ("producer",),
     "delivered": ("producer", "admin"),
     "note_added": ("reviewer", "producer"),
+    "hook_vetoed": ("producer", "admin"),  # stage hooks, trulience/production/hooks
 }
 
 

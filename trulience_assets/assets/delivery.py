@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, FacesResource, StorageResource
+from resources import CatalogResource, FacesResource, HooksResource, StorageResource
 from trulience.catalog.records import Take
 from trulience.catalog.scenes import get_take, list_takes
 from trulience.delivery.deliver import deliver_take
@@ -52,6 +52,7 @@ def deliverable(
     catalog: CatalogResource,
     storage: StorageResource,
     faces: FacesResource,
+    hooks: HooksResource,
 ) -> MaterializeResult:
     """The approved take as a delivery package (video, poster, sidecars, manifest), checked
     against the delivery spec; refused with the reason while the take is not approved."""
@@ -61,6 +62,7 @@ def deliverable(
         tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
     ):
         take = _take_to_deliver(conn, config, character, scene_type)
+        hooked = hooks.run_stage(context, conn, "before_delivery", take.id)  # stage hooks
         try:
             delivery = deliver_take(
                 conn, storage.get(), take.id, Path(work), face_score=face_score(faces.model_set())
@@ -76,7 +78,8 @@ def deliverable(
             )
     described = "; ".join(v["message"] for v in delivery.violations) or None
     return MaterializeResult(
-        metadata={
+        metadata=hooked
+        | {
             "deliverable_id": delivery.deliverable_id,
             "status": delivery.status,
             "manifest": MetadataValue.path(delivery.uri),

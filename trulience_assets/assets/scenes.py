@@ -22,7 +22,13 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, FacesResource, GenerationResource, StorageResource
+from resources import (
+    CatalogResource,
+    FacesResource,
+    GenerationResource,
+    HooksResource,
+    StorageResource,
+)
 from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
@@ -87,6 +93,7 @@ def segments(
     storage: StorageResource,
     generation: GenerationResource,
     faces: FacesResource,
+    hooks: HooksResource,
 ) -> MaterializeResult:
     """The recursive loop: segment n seeded from segment n-1's last frame until the target
     duration, each segment judged by the quality gates (retaken with a new seed when it
@@ -110,6 +117,9 @@ def segments(
                 max_pause_s=config.max_pause_s,
                 events=_logged(context),
                 faces=faces.model_set(),
+                before_generation=lambda take: hooks.run_stage(
+                    context, conn, "before_generation", take.id
+                ),
             )
         except TransientBackendError:
             raise
@@ -119,7 +129,8 @@ def segments(
             return _refused(conn, config, character, scene_type, exc)
         except TrulienceError as exc:  # permanent: say why, do not retry
             raise Failure(description=str(exc), allow_retries=False) from exc
-    return MaterializeResult(metadata=_made(result), check_results=gate_results(()))
+        hooked = hooks.run_stage(context, conn, "after_qa", result.take.id)  # stage hooks
+    return MaterializeResult(metadata=_made(result) | hooked, check_results=gate_results(()))
 
 
 def _logged(context: AssetExecutionContext) -> Callable[[str, dict], None]:
@@ -183,6 +194,7 @@ def scene_video(
     config: SegmentsConfig,
     catalog: CatalogResource,
     storage: StorageResource,
+    hooks: HooksResource,
 ) -> MaterializeResult:
     """The take's segments joined into one scene (seams smoothed, only the seam GOPs
     re-encoded), its browser proxy and its storyboard strip."""
@@ -196,6 +208,7 @@ def scene_video(
             raise Failure(
                 description=f"{character}/{scene_type} has no take to assemble", allow_retries=False
             )
+        hooked = hooks.run_stage(context, conn, "before_assembly", take.id)  # stage hooks
         try:
             assembled = assemble_take(conn, storage.get(), take.id, Path(work))
         except TrulienceError as exc:
@@ -220,6 +233,7 @@ def scene_video(
     )
     return MaterializeResult(
         metadata=reuse
+        | hooked
         | {
             "scene_id": assembled.scene_id,
             "uri": MetadataValue.path(assembled.uri),
