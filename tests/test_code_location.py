@@ -98,6 +98,14 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
         "no_open_duplicates": True,
         "metadata_in_sync": True,
     }
+    for evaluation in result.get_asset_check_evaluations():  # what the Dagster UI shows
+        figures = evaluation.metadata
+        assert figures["partition"].value == "ava" and evaluation.description
+        assert {"value", "threshold"} <= set(figures), evaluation.check_name
+    usable = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "usable_primary_image"
+    )
+    assert usable.metadata["value"].value == 1 and usable.metadata["threshold"].value == 1
     (record_event,) = result.asset_materializations_for_node("character_record")
     record = json.loads(storage.read_bytes(storage.key_of(record_event.metadata["uri"].value)))
     assert record["projects"] == ["moonbase"]
@@ -160,3 +168,42 @@ def test_stale_schema_is_refused_with_the_command_to_run(empty_db_url, tmp_path)
     catalog = build_definitions(settings).resources["catalog"]
     with pytest.raises(MigrationError, match="trulience db migrate"), catalog.connect("x"):
         pass
+
+
+def test_every_sensor_schedule_job_and_asset_says_what_it_does(settings):
+    repository = build_definitions(settings).get_repository_def()
+    described = {
+        **{f"sensor {s.name}": s.description for s in repository.sensor_defs},
+        **{f"schedule {s.name}": s.description for s in repository.schedule_defs},
+        **{
+            f"job {j.name}": j.description
+            for j in repository.get_all_jobs()
+            if not j.name.startswith("__")  # Dagster's own implicit asset job
+        },
+    }
+    graph = repository.asset_graph
+    described |= {
+        f"asset {key.to_user_string()}": graph.get(key).description
+        for key in graph.get_all_asset_keys()
+    }
+    assert len([name for name in described if name.startswith("sensor ")]) == 8
+    assert not [name for name, text in described.items() if not (text and text.strip())]
+
+
+def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(settings):
+    import getpass
+
+    from dagster import DagsterInstance, RunsFilter
+
+    from trulience.cli import pipeline
+
+    said = []
+    assert pipeline.run_job(settings, "lake", on_run=said.append)
+    (outcome,) = said
+    # the instance as the webserver and the daemon open it (DAGSTER_HOME), not this process's
+    home = pipeline.prepare_home(settings)
+    with DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs(RunsFilter(tags={"trulience/launched_by": "cli"}))
+        assert run.run_id == outcome.run_id and run.job_name == "lake"
+        assert run.tags["trulience/user"] == getpass.getuser()
+        assert instance.get_run_record_by_id(run.run_id).dagster_run.is_success

@@ -6,6 +6,7 @@ Plain functions that return what happened (`RunOutcome`, `SensorTick`, `Backfill
 and print nothing: the CLI (trulience/cli/pipeline.py, the one door from the core) says it.
 """
 
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ __all__ = [
     "SensorTick",
     "describe_backfill",
     "evaluate_sensor",
+    "launched_tags",
     "prepare_home",
     "run_backfill",
     "run_job",
@@ -34,7 +36,19 @@ __all__ = [
 ]
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-LAUNCHED_BY = {"trulience/launched_by": "cli"}
+LAUNCHED_BY_TAG = "trulience/launched_by"
+USER_TAG = "trulience/user"
+SENSOR_TAG = "trulience/sensor"  # a sensor evaluated from the CLI (the daemon tags its own)
+
+
+def launched_tags() -> dict[str, str]:
+    """The tags naming who launched a run from the CLI: the command line, and the login
+    of whoever ran it (the Dagster UI filters runs by them)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (a bare container)
+        user = "unknown"
+    return {LAUNCHED_BY_TAG: "cli", USER_TAG: user}
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,8 @@ def run_job(
         keys = [None]
     else:
         keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    runs = (_execute(defs, instance, job_name, key, LAUNCHED_BY) for key in keys)
+    tags = launched_tags()
+    runs = (_execute(defs, instance, job_name, key, tags) for key in keys)
     return _each(runs, on_run)
 
 
@@ -160,9 +175,11 @@ def evaluate_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: s
 def run_requests(
     defs: Definitions, instance: DagsterInstance, tick: SensorTick, on_run: OnRun | None = None
 ) -> list[RunOutcome]:
-    """Run what a sensor tick requested, one run after another."""
+    """Run what a sensor tick requested, one run after another, tagged as launched from
+    the CLI through that sensor."""
+    by = launched_tags() | {SENSOR_TAG: tick.sensor}
     runs = (
-        _execute(defs, instance, tick.job, r.partition_key, r.tags, r.run_config)
+        _execute(defs, instance, tick.job, r.partition_key, by | dict(r.tags), r.run_config)
         for r in tick.requests
     )
     return _each(runs, on_run)

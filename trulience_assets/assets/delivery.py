@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 from dagster import (
-    AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     Failure,
@@ -22,6 +21,7 @@ from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
 from trulience.notify import notify
+from trulience_assets.assets.operator import check_result
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
 from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
 
@@ -74,7 +74,13 @@ def deliverable(
                 {"scene_id": take.id, "deliverable": delivery.deliverable_id},
                 f"{character} in {scene_type}, take {take.take}, is packaged for delivery",
             )
-    described = "; ".join(v["message"] for v in delivery.violations) or None
+    found = len(delivery.violations)
+    described = (
+        f"{found} violation(s) of the delivery spec (none allowed): "
+        + "; ".join(v["message"] for v in delivery.violations)
+        if found
+        else f"take {take.take} meets the project's delivery spec (no violation)."
+    )
     return MaterializeResult(
         metadata={
             "deliverable_id": delivery.deliverable_id,
@@ -83,9 +89,12 @@ def deliverable(
             "poster_frame": delivery.poster_frame,
         },
         check_results=[
-            AssetCheckResult(
-                check_name="complies_with_spec",
-                passed=not delivery.violations,
+            check_result(
+                "complies_with_spec",
+                str(context.partition_key),
+                passed=not found,
+                value=found,
+                threshold=0,
                 description=described,
             )
         ],
