@@ -190,13 +190,12 @@ def test_every_sensor_schedule_job_and_asset_says_what_it_does(settings):
     assert not [name for name, text in described.items() if not (text and text.strip())]
 
 
-def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(settings):
-    import getpass
-
+def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(settings, monkeypatch):
     from dagster import DagsterInstance, RunsFilter
 
     from trulience.cli import pipeline
 
+    monkeypatch.setenv("TRULIENCE_ACTOR", "producer:paul")  # as the audit log names the CLI
     said = []
     assert pipeline.run_job(settings, "lake", on_run=said.append)
     (outcome,) = said
@@ -205,5 +204,5 @@ def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(set
     with DagsterInstance.from_config(str(home)) as instance:
         (run,) = instance.get_runs(RunsFilter(tags={"trulience/launched_by": "cli"}))
         assert run.run_id == outcome.run_id and run.job_name == "lake"
-        assert run.tags["trulience/user"] == getpass.getuser()
+        assert run.tags["trulience/user"] == "producer:paul"
         assert instance.get_run_record_by_id(run.run_id).dagster_run.is_success

@@ -41,14 +41,16 @@ USER_TAG = "trulience/user"
 SENSOR_TAG = "trulience/sensor"  # a sensor evaluated from the CLI (the daemon tags its own)
 
 
-def launched_tags() -> dict[str, str]:
-    """The tags naming who launched a run from the CLI: the command line, and the login
-    of whoever ran it (the Dagster UI filters runs by them)."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment (a bare container)
-        user = "unknown"
-    return {LAUNCHED_BY_TAG: "cli", USER_TAG: user}
+def launched_tags(by: str | None = None) -> dict[str, str]:
+    """The tags naming who launched a run from the CLI: the command line, and `by` (the
+    CLI's actor, as the audit log names it; default the login of whoever ran it). The
+    Dagster UI filters runs by them."""
+    if by is None:
+        try:
+            by = f"cli:{getpass.getuser()}"
+        except (OSError, KeyError):  # no login name in this environment (a bare container)
+            by = "cli:unknown"
+    return {LAUNCHED_BY_TAG: "cli", USER_TAG: by}
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,10 @@ def run_job(
     job_name: str,
     keys: list[str],
     on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> list[RunOutcome]:
     """Run a partitioned job for the given keys (every partition when empty); an
-    unpartitioned job (the lake) runs once."""
+    unpartitioned job (the lake) runs once; tagged as launched from the CLI by `by`."""
     with defs.resources["catalog"].connect(actor="dagster:launch") as conn:
         for definition, missing in missing_partitions(instance, conn).items():
             if missing:
@@ -152,7 +155,7 @@ def run_job(
         keys = [None]
     else:
         keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    tags = launched_tags()
+    tags = launched_tags(by)
     runs = (_execute(defs, instance, job_name, key, tags) for key in keys)
     return _each(runs, on_run)
 
@@ -173,24 +176,32 @@ def evaluate_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: s
 
 
 def run_requests(
-    defs: Definitions, instance: DagsterInstance, tick: SensorTick, on_run: OnRun | None = None
+    defs: Definitions,
+    instance: DagsterInstance,
+    tick: SensorTick,
+    on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> list[RunOutcome]:
     """Run what a sensor tick requested, one run after another, tagged as launched from
-    the CLI through that sensor."""
-    by = launched_tags() | {SENSOR_TAG: tick.sensor}
+    the CLI by `by` through that sensor."""
+    tags = launched_tags(by) | {SENSOR_TAG: tick.sensor}
     runs = (
-        _execute(defs, instance, tick.job, r.partition_key, by | dict(r.tags), r.run_config)
+        _execute(defs, instance, tick.job, r.partition_key, tags | dict(r.tags), r.run_config)
         for r in tick.requests
     )
     return _each(runs, on_run)
 
 
 def run_sensor(
-    defs: Definitions, instance: DagsterInstance, sensor_name: str, on_run: OnRun | None = None
+    defs: Definitions,
+    instance: DagsterInstance,
+    sensor_name: str,
+    on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> tuple[SensorTick, list[RunOutcome]]:
     """Evaluate a sensor once and run what it requests, as the daemon would."""
     tick = evaluate_sensor(defs, instance, sensor_name)
-    return tick, run_requests(defs, instance, tick, on_run)
+    return tick, run_requests(defs, instance, tick, on_run, by)
 
 
 def run_backfill(defs: Definitions, instance: DagsterInstance, batch_id: int) -> BackfillOutcome:
