@@ -44,7 +44,10 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation successful" in result.stdout + result.stderr
+    # the name the CLI's runs are labelled with (trulience_assets.launch.repository_tags)
+    assert "Validation successful for code location trulience_assets.definitions." in (
+        result.stdout + result.stderr
+    )
 
 
 def test_importing_the_code_location_reads_no_environment(tmp_path):
@@ -204,5 +207,12 @@ def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(set
     with DagsterInstance.from_config(str(home)) as instance:
         (run,) = instance.get_runs(RunsFilter(tags={"trulience/launched_by": "cli"}))
         assert run.run_id == outcome.run_id and run.job_name == "lake"
+        # listed on the job's page as the webserver finds it: by its code location's label
+        # (the name `dagster definitions validate` gives it, see the first test)
+        shown = RunsFilter(
+            job_name="lake",
+            tags={".dagster/repository": "__repository__@trulience_assets.definitions"},
+        )
+        assert [r.run_id for r in instance.get_runs(shown)] == [run.run_id]
         assert run.tags["trulience/user"] == "producer:paul"
         assert instance.get_run_record_by_id(run.run_id).dagster_run.is_success

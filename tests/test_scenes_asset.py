@@ -162,6 +162,7 @@ def test_an_operator_reads_figures_media_links_and_sentences(setup, conn, face_m
     said = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
     assert any(m.startswith("segment 2 of 2 made by worker local in ") for m in said)
     assert any("identity " in m and " >= " in m for m in said)
+    assert any(m.startswith("take 1 revision 1 assembled by ") for m in said)
     assert not [m for m in said if "{'" in m or "}" in m]
 
 

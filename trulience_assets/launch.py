@@ -6,12 +6,16 @@ Plain functions that return what happened (`RunOutcome`, `SensorTick`, `Backfill
 and print nothing: the CLI (trulience/cli/pipeline.py, the one door from the core) says it.
 """
 
+import functools
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+from dagster._core.workspace.load import location_origins_from_yaml_paths
 
 from trulience.config import Settings
 from trulience.errors import TrulienceError
@@ -39,6 +43,24 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LAUNCHED_BY_TAG = "trulience/launched_by"
 USER_TAG = "trulience/user"
 SENSOR_TAG = "trulience/sensor"  # a sensor evaluated from the CLI (the daemon tags its own)
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
+
+
+@functools.cache
+def _location_name() -> str:
+    """The code location's name as the webserver and the daemon load it (workspace.yaml)."""
+    (origin,) = location_origins_from_yaml_paths([str(WORKSPACE)])
+    return origin.location_name
+
+
+def repository_tags(defs: Definitions) -> dict[str, str]:
+    """The tag a run launched through the webserver or the daemon carries and a run made in
+    this process lacks: its code location. The UI lists a job's runs (and its partitions'
+    status) by it, so without it a CLI run would be missing from the job's pages. Dagster
+    1.13 sets it from the run's remote origin (DagsterRun.tags_for_storage), which an
+    in-process run has none of; revisit on a Dagster upgrade."""
+    label = f"{defs.get_repository_def().name}@{_location_name()}"
+    return {REPOSITORY_LABEL_TAG: label}
 
 
 def launched_tags(by: str | None = None) -> dict[str, str]:
@@ -113,7 +135,7 @@ def _execute(
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=key,
         instance=instance,
-        tags=tags,
+        tags=repository_tags(defs) | tags,
         raise_on_error=False,
         # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
         run_config=(run_config or {}) | QUIET,

@@ -212,6 +212,12 @@ def scene_video(
             assembled = assemble_take(conn, store, take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
+        context.log.info(
+            f"take {take.take} revision {assembled.revision} assembled by {assembled.method}: "
+            f"{assembled.frames} frames, {assembled.reencoded_frames} re-encoded at the seams, "
+            f"{assembled.copied_frames} copied"
+            + ("" if assembled.new_revision else "; the same file as before, nothing new to review")
+        )
         if assembled.new_revision:  # the same file assembled again is nothing new to review
             notify(
                 conn,
