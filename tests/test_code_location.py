@@ -109,6 +109,8 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
         e for e in result.get_asset_check_evaluations() if e.check_name == "usable_primary_image"
     )
     assert usable.metadata["value"].value == 1 and usable.metadata["threshold"].value == 1
+    (variants,) = result.asset_materializations_for_node("image_variants")
+    assert f"]({settings.public_url}/media/" in variants.metadata["first"].value  # a picture
     (record_event,) = result.asset_materializations_for_node("character_record")
     record = json.loads(storage.read_bytes(storage.key_of(record_event.metadata["uri"].value)))
     assert record["projects"] == ["moonbase"]

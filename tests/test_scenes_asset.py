@@ -265,6 +265,8 @@ def test_delivery_job_packages_only_an_approved_take(setup, conn):
     assert spec.metadata["partition"].value == "eileen|blink"
     assert spec.metadata["value"].value == 0 == spec.metadata["threshold"].value
     assert "meets the project's delivery spec" in spec.description
+    (package,) = delivered.asset_materializations_for_node("deliverable")
+    assert package.metadata["manifest"].value.startswith(f"{settings.public_url}/media/")
 
 
 def test_an_approval_requests_a_delivery_run_once(setup, conn):

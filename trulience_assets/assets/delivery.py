@@ -14,7 +14,7 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, FacesResource, StorageResource
+from resources import CatalogResource, FacesResource, MediaResource, StorageResource
 from trulience.catalog.records import Take
 from trulience.catalog.scenes import get_take, list_takes
 from trulience.delivery.deliver import deliver_take
@@ -52,6 +52,7 @@ def deliverable(
     catalog: CatalogResource,
     storage: StorageResource,
     faces: FacesResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """The approved take as a delivery package (video, poster, sidecars, manifest), checked
     against the delivery spec; refused with the reason while the take is not approved."""
@@ -61,9 +62,10 @@ def deliverable(
         tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
     ):
         take = _take_to_deliver(conn, config, character, scene_type)
+        store = storage.get()
         try:
             delivery = deliver_take(
-                conn, storage.get(), take.id, Path(work), face_score=face_score(faces.model_set())
+                conn, store, take.id, Path(work), face_score=face_score(faces.model_set())
             )
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
@@ -85,7 +87,7 @@ def deliverable(
         metadata={
             "deliverable_id": delivery.deliverable_id,
             "status": delivery.status,
-            "manifest": MetadataValue.path(delivery.uri),
+            "manifest": MetadataValue.url(media.link(store.key_of(delivery.uri))),
             "poster_frame": delivery.poster_frame,
         },
         check_results=[

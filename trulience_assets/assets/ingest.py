@@ -9,7 +9,7 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, FacesResource, StorageResource
+from resources import CatalogResource, FacesResource, MediaResource, StorageResource
 from trulience.catalog.source_images import list_source_images
 from trulience.faces.crops import make_variants
 from trulience.ingest.assess import assess_images, current_versions, thresholds_for
@@ -160,6 +160,7 @@ def image_variants(
     catalog: CatalogResource,
     storage: StorageResource,
     faces: FacesResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """Face-centred crops and padded frames of the primary image, at every resolution the
     scene types ask for."""
@@ -178,6 +179,6 @@ def image_variants(
             "source": f"{primary.original_name} v{primary.version}",
             "sizes": ", ".join(f"{w}x{h}" for w, h in sizes),
             "variants": len(uris),
-            "first": MetadataValue.path(uris[0]),
+            "first": MetadataValue.md(f"![first variant]({media.link(store.key_of(uris[0]))})"),
         }
     )
