@@ -103,7 +103,8 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
     }
     for evaluation in result.get_asset_check_evaluations():  # what the Dagster UI shows
         figures = evaluation.metadata
-        assert figures["partition"].value == "ava" and evaluation.description
+        assert figures["partition"].value == "ava" == evaluation.partition
+        assert evaluation.description
         assert {"value", "threshold"} <= set(figures), evaluation.check_name
     usable = next(
         e for e in result.get_asset_check_evaluations() if e.check_name == "usable_primary_image"

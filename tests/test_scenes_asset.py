@@ -130,6 +130,7 @@ def test_an_operator_reads_figures_media_links_and_sentences(setup, conn, face_m
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     for check in checks.values():
         assert check.metadata["partition"].value == "eileen|blink", check.check_name
+        assert check.partition == "eileen|blink"  # recorded per partition, as the UI shows it
         assert {"value", "threshold", "segments judged"} <= set(check.metadata)
         assert check.description.startswith(check.check_name.removeprefix("gate_") + " gate")
     identity = checks["gate_identity"].metadata

@@ -4,7 +4,6 @@ import json
 
 from dagster import (
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
@@ -16,7 +15,7 @@ from trulience.library import write_character_record
 from trulience.sidecar import MetadataConflict, character_schema, sync_metadata
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
 from trulience_assets.assets.operator import check_result
-from trulience_assets.partitions import character_partitions
+from trulience_assets.partitions import character_partitions, partitioned_check
 
 
 @asset(
@@ -24,9 +23,10 @@ from trulience_assets.partitions import character_partitions
     group_name="characters",
     kinds={"json"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "metadata_in_sync",
             asset="metadata_sidecar",
+            partitions_def=character_partitions,
             description="Catalog metadata and the storage sidecar agree.",
         )
     ],

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     Failure,
     MaterializeResult,
@@ -23,7 +22,12 @@ from trulience.faces.model_set import FaceModelSet
 from trulience.notify import notify
 from trulience_assets.assets.operator import check_result
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
-from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
+from trulience_assets.partitions import (
+    character_scene_partitions,
+    partition_cell,
+    partition_take,
+    partitioned_check,
+)
 
 
 class DeliveryConfig(SegmentsConfig):
@@ -39,9 +43,10 @@ class DeliveryConfig(SegmentsConfig):
     deps=[scene_video],
     kinds={"video"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "complies_with_spec",
             asset="deliverable",
+            partitions_def=character_scene_partitions,
             description="The package meets the project's delivery spec.",
         )
     ],

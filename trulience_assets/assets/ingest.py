@@ -2,7 +2,6 @@
 
 from dagster import (
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
@@ -17,7 +16,7 @@ from trulience.ingest.identity import embed_character
 from trulience.ingest.variants import store_variants, variant_sizes
 from trulience.media.image_decode import load_image
 from trulience_assets.assets.operator import check_result
-from trulience_assets.partitions import character_partitions
+from trulience_assets.partitions import character_partitions, partitioned_check
 
 GROUP = "characters"
 
@@ -27,15 +26,17 @@ GROUP = "characters"
     group_name=GROUP,
     kinds={"postgres"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "usable_primary_image",
             asset="source_images",
+            partitions_def=character_partitions,
             blocking=True,
             description="The character has a primary image that passed QA.",
         ),
-        AssetCheckSpec(
+        partitioned_check(
             "every_image_passes_qa",
             asset="source_images",
+            partitions_def=character_partitions,
             description="Warns about source images that failed QA.",
         ),
     ],
@@ -103,9 +104,10 @@ def source_images(
     deps=[source_images],
     kinds={"pgvector"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "no_open_duplicates",
             asset="face_identity",
+            partitions_def=character_partitions,
             description="No other library character has this face.",
         )
     ],

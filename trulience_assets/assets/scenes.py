@@ -5,7 +5,6 @@ import warnings
 from pathlib import Path
 
 from dagster import (
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     Backoff,
@@ -38,7 +37,12 @@ from trulience.qa.video_rules import GATES
 from trulience.storage import Storage
 from trulience_assets.assets.ingest import image_variants
 from trulience_assets.assets.operator import gate_checks, loop_log, segment_table, storyboard
-from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
+from trulience_assets.partitions import (
+    character_scene_partitions,
+    partition_cell,
+    partition_take,
+    partitioned_check,
+)
 
 with warnings.catch_warnings():
     # the mapping is beta in Dagster 1.13, and exactly what character x scene type needs
@@ -67,9 +71,10 @@ class SegmentsConfig(Config):
     pool="generation",
     # one blocking check per quality gate: a take refused by any of them is not assembled
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             f"gate_{gate}",
             asset="segments",
+            partitions_def=character_scene_partitions,
             blocking=True,
             description=f"Every segment of the take passed the {gate} gate.",
         )
