@@ -150,7 +150,7 @@ def face_identity(
                 + f": similarity at or above {threshold:.3g} (no duplicate allowed)",
                 severity=AssetCheckSeverity.WARN,
                 same_identity_threshold=float(threshold),
-                closest=max(duplicates.values(), default=None),
+                **({"closest_duplicate": max(duplicates.values())} if duplicates else {}),
             )
         ],
     )
