@@ -122,6 +122,29 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
     assert f"dagster:{result.run_id}" in actors
 
 
+def test_a_possible_duplicate_warns_with_its_similarity_and_threshold(conn, settings, instance):
+    from dagster import AssetCheckSeverity
+
+    projects.create_project(conn, "moonbase", "Moonbase")
+    add_character(conn, settings, "ava", ASTRONAUT)
+    add_character(conn, settings, "bea", ASTRONAUT)  # the same face
+    job = build_definitions(settings).resolve_job_def("characters")
+    instance.add_dynamic_partitions("character", ["ava", "bea"])
+    assert job.execute_in_process(partition_key="ava", instance=instance).success
+
+    result = job.execute_in_process(partition_key="bea", instance=instance)
+
+    assert result.success  # a warning, not a failure
+    (check,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "no_open_duplicates"
+    ]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    figures = check.metadata
+    assert figures["partition"].value == "bea" and figures["value"].value == 1
+    assert figures["closest duplicate"].value >= figures["same identity threshold"].value
+    assert check.description.startswith("possible duplicate of ava (")
+
+
 def test_failing_image_qa_blocks_the_downstream_assets(conn, settings, instance):
     projects.create_project(conn, "moonbase", "Moonbase")
     add_character(conn, settings, "cat", CAT)
