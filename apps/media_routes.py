@@ -13,18 +13,16 @@ import asyncio
 import functools
 import os
 from pathlib import Path
-from urllib.parse import quote
 
 from tornado.web import HTTPError, StaticFileHandler
 
-from trulience.auth.signed import LinkExpired, LinkInvalid, sign, verify
+from trulience.auth.media_links import MEDIA_PREFIX, media_path
+from trulience.auth.signed import LinkExpired, LinkInvalid, verify
 from trulience.catalog.database import connect, database_url
 from trulience.config import Settings
 from trulience.errors import InvalidStorageKey, StorageError
 from trulience.review.share import link_refusal, record_media_refusal
-from trulience.storage import Storage, check_key
-
-MEDIA_PREFIX = "/media"
+from trulience.storage import Storage
 
 
 @functools.cache
@@ -42,11 +40,7 @@ def _catalog_url() -> str:
 def media_url(key: str, *, ttl_s: int = 3600, share: int | None = None) -> str:
     """A same-origin URL serving stored object `key` for `ttl_s` seconds (with `share`:
     only while that share link stands)."""
-    payload: dict = {"key": check_key(key)}
-    if share is not None:
-        payload["share"] = int(share)
-    name = quote(key.rsplit("/", 1)[-1], safe="")
-    return f"{MEDIA_PREFIX}/{sign(payload, ttl_s)}/{name}"
+    return media_path(key, ttl_s=ttl_s, share=share)
 
 
 def _share_refusal(link_id: int, remote: str) -> str | None:
@@ -116,4 +110,4 @@ class MediaHandler(StaticFileHandler):
         self.finish(f"{self._reason}\n")
 
 
-ROUTES = [(r"/media/([^/]+)/[^/]*", MediaHandler)]
+ROUTES = [(MEDIA_PREFIX + r"/([^/]+)/[^/]*", MediaHandler)]

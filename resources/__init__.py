@@ -7,6 +7,7 @@ from resources.generation import GenerationResource
 from resources.hooks import HooksResource
 from resources.inbox import InboxResource
 from resources.lake import LakeResource
+from resources.media import MediaResource
 from resources.storage import StorageResource
 from trulience.config import Settings
 
@@ -30,6 +31,12 @@ def build_resources(settings: Settings) -> dict:
             database_url=database_url,
             comfyui_workers=list(settings.comfyui_workers),
         ),
+        # the review server's media route: what the Dagster UI links a take's media to
+        "media": MediaResource(
+            base_url=settings.public_url,
+            home=str(settings.home),
+            secret=from_environment("TRULIENCE_SECRET", settings.secret),
+        ),
         "faces": FacesResource(
             models_dir=str(settings.models_dir),
             pack_dir=str(settings.face_pack_dir) if settings.face_pack_dir else None,
@@ -45,6 +52,7 @@ __all__ = [
     "HooksResource",
     "InboxResource",
     "LakeResource",
+    "MediaResource",
     "StorageResource",
     "build_resources",
 ]

@@ -9,7 +9,14 @@ from trulience.production.batch import mark_failed, next_release
 from trulience_assets.batch import launch_batch_in, retag_queued_runs
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Each minute, launches every queued batch that now fits its project's budget, "
+        "highest priority first; says which batches still wait and why."
+    ),
+)
 def queued_batches_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Launch every queued batch that now fits its project's budget."""
     launched, failed = [], []

@@ -14,7 +14,15 @@ from trulience_assets.jobs import characters_job
 from trulience_assets.partitions import character_partitions, missing_partitions
 
 
-@sensor(job=characters_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    job=characters_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 30 s, adds a partition for each new character and scene type in the catalog "
+        "and requests the character assets of each new character."
+    ),
+)
 def catalog_partitions_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Add a partition for every character and scene type in the catalog; request a run of
     the character assets for each new character."""

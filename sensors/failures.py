@@ -6,7 +6,10 @@ from resources import CatalogResource
 from trulience.notify import notify
 
 
-@run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
+@run_failure_sensor(
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Tells producers and admins, as a notification, which run failed and why.",
+)
 def run_failure_notifications(context: RunFailureSensorContext, catalog: CatalogResource):
     """Tell producers and admins which run failed and why."""
     run = context.dagster_run

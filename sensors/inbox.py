@@ -20,7 +20,15 @@ from trulience_assets.jobs import characters_job
 from trulience_assets.partitions import character_partitions
 
 
-@sensor(job=characters_job, minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    job=characters_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 15 s, imports each new or changed inbox folder as a character (refused "
+        "folders are moved to _rejected with the reason) and requests its character assets."
+    ),
+)
 def inbox_sensor(
     context: SensorEvaluationContext,
     catalog: CatalogResource,

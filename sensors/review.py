@@ -22,7 +22,15 @@ def _for_project(*assets: str, project: str) -> dict:
     return {"ops": {asset: {"config": {"project": project}} for asset in assets}}
 
 
-@sensor(job=delivery_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    job=delivery_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 30 s, requests a delivery run for each approved revision of a take whose undo "
+        "window has closed and that has no deliverable yet."
+    ),
+)
 def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Request a delivery run for every approved revision of a take, once its undo window
     has closed (an approval undone in time is never delivered), that has no deliverable."""
@@ -56,7 +64,15 @@ def approvals_sensor(context: SensorEvaluationContext, catalog: CatalogResource)
     )
 
 
-@sensor(job=scenes_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    job=scenes_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 30 s, requests a scenes run for each take a reviewer sent back with a "
+        "rejected segment."
+    ),
+)
 def regeneration_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Request a scenes run for every take a reviewer sent back with a rejected segment."""
     with catalog.connect(actor="dagster:regeneration_sensor") as conn:

@@ -12,7 +12,14 @@ from trulience.workers.configured import register_configured_workers
 GENERATION_POOL = "generation"  # the Dagster pool of the scenes asset's loop steps
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Each minute, registers the workers COMFYUI_WORKERS names, health-checks every "
+        "ComfyUI worker (dead ones go offline) and closes leases nobody renews; no runs."
+    ),
+)
 def worker_health_sensor(
     context: SensorEvaluationContext, catalog: CatalogResource, generation: GenerationResource
 ):

@@ -193,7 +193,11 @@ def test_a_batch_becomes_a_tagged_backfill_over_its_partitions(production, db_ur
     with instance_for_test() as instance:
         backfill_id = launch_batch(defs, instance, batch.id)
         backfill = instance.get_backfill(backfill_id)
-        assert backfill.tags == {"dagster/priority": "7", "trulience/batch": str(batch.id)}
+        assert backfill.tags == {
+            "dagster/priority": "7",
+            "trulience/batch": str(batch.id),
+            "trulience/requested_by": "producer:pat",
+        }
         assert set(backfill.asset_selection) == {AssetKey("segments"), AssetKey("scene_video")}
         assert backfill.run_config["ops"]["segments"]["config"]["project"] == "moonbase"
         target = backfill.asset_backfill_data.target_subset
@@ -331,7 +335,11 @@ def test_cli_release_launches_a_queued_batch_once_the_budget_allows(cli, product
     instance = DagsterInstance.from_config(str(tmp_path / "home" / "dagster"))
     try:
         tags = instance.get_backfill(batch.dagster_backfill_id).tags
-        assert tags == {"dagster/priority": "9", "trulience/batch": "1"}
+        assert tags == {
+            "dagster/priority": "9",
+            "trulience/batch": "1",
+            "trulience/requested_by": get_batch(production, 1).requested_by,
+        }
     finally:
         instance.dispose()
 

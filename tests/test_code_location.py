@@ -44,7 +44,10 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation successful" in result.stdout + result.stderr
+    # the name the CLI's runs are labelled with (trulience_assets.launch.repository_tags)
+    assert "Validation successful for code location trulience_assets.definitions." in (
+        result.stdout + result.stderr
+    )
 
 
 def test_importing_the_code_location_reads_no_environment(tmp_path):
@@ -98,6 +101,17 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
         "no_open_duplicates": True,
         "metadata_in_sync": True,
     }
+    for evaluation in result.get_asset_check_evaluations():  # what the Dagster UI shows
+        figures = evaluation.metadata
+        assert figures["partition"].value == "ava" == evaluation.partition
+        assert evaluation.description
+        assert {"value", "threshold"} <= set(figures), evaluation.check_name
+    usable = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "usable_primary_image"
+    )
+    assert usable.metadata["value"].value == 1 and usable.metadata["threshold"].value == 1
+    (variants,) = result.asset_materializations_for_node("image_variants")
+    assert f"]({settings.public_url}/media/" in variants.metadata["first"].value  # a picture
     (record_event,) = result.asset_materializations_for_node("character_record")
     record = json.loads(storage.read_bytes(storage.key_of(record_event.metadata["uri"].value)))
     assert record["projects"] == ["moonbase"]
@@ -106,6 +120,29 @@ def test_character_partition_materialises_every_asset(conn, settings, instance):
     # every change the run made is attributed to the run in the audit log
     actors = {r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log")}
     assert f"dagster:{result.run_id}" in actors
+
+
+def test_a_possible_duplicate_warns_with_its_similarity_and_threshold(conn, settings, instance):
+    from dagster import AssetCheckSeverity
+
+    projects.create_project(conn, "moonbase", "Moonbase")
+    add_character(conn, settings, "ava", ASTRONAUT)
+    add_character(conn, settings, "bea", ASTRONAUT)  # the same face
+    job = build_definitions(settings).resolve_job_def("characters")
+    instance.add_dynamic_partitions("character", ["ava", "bea"])
+    assert job.execute_in_process(partition_key="ava", instance=instance).success
+
+    result = job.execute_in_process(partition_key="bea", instance=instance)
+
+    assert result.success  # a warning, not a failure
+    (check,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "no_open_duplicates"
+    ]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    figures = check.metadata
+    assert figures["partition"].value == "bea" and figures["value"].value == 1
+    assert figures["closest duplicate"].value >= figures["same identity threshold"].value
+    assert check.description.startswith("possible duplicate of ava (")
 
 
 def test_failing_image_qa_blocks_the_downstream_assets(conn, settings, instance):
@@ -160,3 +197,48 @@ def test_stale_schema_is_refused_with_the_command_to_run(empty_db_url, tmp_path)
     catalog = build_definitions(settings).resources["catalog"]
     with pytest.raises(MigrationError, match="trulience db migrate"), catalog.connect("x"):
         pass
+
+
+def test_every_sensor_schedule_job_and_asset_says_what_it_does(settings):
+    repository = build_definitions(settings).get_repository_def()
+    described = {
+        **{f"sensor {s.name}": s.description for s in repository.sensor_defs},
+        **{f"schedule {s.name}": s.description for s in repository.schedule_defs},
+        **{
+            f"job {j.name}": j.description
+            for j in repository.get_all_jobs()
+            if not j.name.startswith("__")  # Dagster's own implicit asset job
+        },
+    }
+    graph = repository.asset_graph
+    described |= {
+        f"asset {key.to_user_string()}": graph.get(key).description
+        for key in graph.get_all_asset_keys()
+    }
+    assert len([name for name in described if name.startswith("sensor ")]) == 8
+    assert not [name for name, text in described.items() if not (text and text.strip())]
+
+
+def test_a_run_launched_from_the_cli_is_in_the_instance_with_who_launched_it(settings, monkeypatch):
+    from dagster import DagsterInstance, RunsFilter
+
+    from trulience.cli import pipeline
+
+    monkeypatch.setenv("TRULIENCE_ACTOR", "producer:paul")  # as the audit log names the CLI
+    said = []
+    assert pipeline.run_job(settings, "lake", on_run=said.append)
+    (outcome,) = said
+    # the instance as the webserver and the daemon open it (DAGSTER_HOME), not this process's
+    home = pipeline.prepare_home(settings)
+    with DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs(RunsFilter(tags={"trulience/launched_by": "cli"}))
+        assert run.run_id == outcome.run_id and run.job_name == "lake"
+        # listed on the job's page as the webserver finds it: by its code location's label
+        # (the name `dagster definitions validate` gives it, see the first test)
+        shown = RunsFilter(
+            job_name="lake",
+            tags={".dagster/repository": "__repository__@trulience_assets.definitions"},
+        )
+        assert [r.run_id for r in instance.get_runs(shown)] == [run.run_id]
+        assert run.tags["trulience/user"] == "producer:paul"
+        assert instance.get_run_record_by_id(run.run_id).dagster_run.is_success

@@ -93,3 +93,14 @@ def test_a_forged_token_gets_403_and_one_line_never_media(memory_storage):
     assert refused.code == 403 and refused.headers["Content-Type"].startswith("text/plain")
     assert refused.body.decode().endswith("\n") and refused.body.count(b"\n") == 1
     assert DATA[:32] not in refused.body
+
+
+def test_a_link_the_dagster_ui_shows_is_served_by_the_review_server(memory_storage):
+    from resources import build_resources
+    from trulience.config import Settings
+
+    settings = Settings.from_env()  # the environment the review server runs with
+    link = build_resources(settings)["media"].link("scenes/demo/take 1/proxy.mp4")
+    assert link.startswith(f"{settings.public_url}/media/")
+    (whole,) = serve_and_fetch([(link.removeprefix(settings.public_url), {})])
+    assert whole.code == 200 and whole.body == DATA

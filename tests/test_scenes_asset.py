@@ -91,7 +91,7 @@ def test_a_partition_generates_its_take(setup, conn):
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert len(checks) == 12 and all(checks.values()) and "gate_identity" in checks
     storage = Storage(settings.storage_url)
-    assert storage.exists(storage.key_of(scene.metadata["storyboard"].value))
+    assert storage.exists(scene.metadata["storyboard key"].value)
     from trulience.media.probe import probe
 
     local = Path(str(settings.home)) / "scene.mp4"
@@ -99,6 +99,72 @@ def test_a_partition_generates_its_take(setup, conn):
     assert probe(local).frames == 24 and take.frames == 24
     kinds = conn.execute("SELECT kind FROM notifications").fetchall()
     assert kinds == [("ready_for_review",)]  # the producer is told
+
+
+def media_links(materialization) -> list[str]:
+    """Every link of a materialisation: its URLs and those in its markdown."""
+    import re
+
+    from dagster import MarkdownMetadataValue, UrlMetadataValue
+
+    links = []
+    for value in materialization.metadata.values():
+        if isinstance(value, UrlMetadataValue):
+            links.append(value.value)
+        elif isinstance(value, MarkdownMetadataValue):
+            links += re.findall(r"\]\(([^)]+)\)", value.value)
+    return links
+
+
+def test_an_operator_reads_figures_media_links_and_sentences(setup, conn, face_models):
+    from dagster import FloatMetadataValue, IntMetadataValue, TextMetadataValue
+
+    from trulience.auth.signed import verify
+    from trulience.ingest.identity import embed_character
+
+    settings, instance = setup
+    # the character's identity band, so the identity gates measure
+    embed_character(conn, Storage(settings.storage_url), face_models, "eileen")
+    result = run(settings, instance, "eileen")
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    for check in checks.values():
+        assert check.metadata["partition"].value == "eileen|blink", check.check_name
+        assert check.partition == "eileen|blink"  # recorded per partition, as the UI shows it
+        assert {"value", "threshold", "segments judged"} <= set(check.metadata)
+        assert check.description.startswith(check.check_name.removeprefix("gate_") + " gate")
+    identity = checks["gate_identity"].metadata
+    assert isinstance(identity["value"], FloatMetadataValue)
+    assert identity["value"].value >= identity["threshold"].value  # the worst of 2 segments
+    assert "the worst, segment " in checks["gate_identity"].description
+    assert isinstance(checks["gate_frame_count"].metadata["value"], IntMetadataValue)
+    assert checks["gate_frame_count"].metadata["threshold"].value == 12
+    assert isinstance(checks["gate_codec"].metadata["value"], TextMetadataValue)
+    # only the second segment has a previous one to fall from
+    assert (
+        "1 of 2 segment(s) measured; the worst, segment 2,"
+        in checks["gate_identity_drop"].description
+    )
+
+    (segments,) = result.asset_materializations_for_node("segments")
+    (scene,) = result.asset_materializations_for_node("scene_video")
+    links = media_links(segments) + media_links(scene)
+    # 2 segment videos and their last frames; the video, its proxy and the storyboard (shown
+    # and linked)
+    assert len(links) == 8
+    storage = Storage(settings.storage_url)
+    for link in links:
+        assert link.startswith(f"{settings.public_url}/media/"), link
+        token = link.removeprefix(f"{settings.public_url}/media/").split("/")[0]
+        assert storage.exists(verify(token, secret=settings.signing_secret())["key"])
+    shown = " ".join(str(v.value) for m in (segments, scene) for v in m.metadata.values())
+    assert "file://" not in shown
+
+    said = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+    assert any(m.startswith("segment 2 of 2 made by worker local in ") for m in said)
+    assert any("identity " in m and " >= " in m for m in said)
+    assert any(m.startswith("take 1 revision 1 assembled by ") for m in said)
+    assert not [m for m in said if "{'" in m or "}" in m]
 
 
 def test_transient_backend_errors_are_retried_and_resume(setup, conn):
@@ -163,6 +229,9 @@ def test_a_failed_quality_gate_blocks_assembly(setup, conn):
     # only the gates that refused the last take (a black segment also jumps at its seam)
     assert [e.check_name for e in failed] == ["gate_black", "gate_seam"]
     assert "segment 1 failed its quality gates in 3 take(s)" in failed[0].description
+    black = failed[0].metadata  # the refused segment's last attempt, against the gate's limit
+    assert black["partition"].value == "eileen|blink" and black["deciding segment"].value == 2
+    assert black["value"].value == 12 and black["threshold"].value == 2
     materialised = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
     assert "scene_video" not in materialised
     take = scenes.latest_take(conn, "moonbase", "eileen", "blink")
@@ -192,8 +261,13 @@ def test_delivery_job_packages_only_an_approved_take(setup, conn):
     )
     delivered = delivery.execute_in_process(partition_key=key, instance=instance)
     assert delivered.success
-    checks = {e.check_name: e.passed for e in delivered.get_asset_check_evaluations()}
-    assert checks == {"complies_with_spec": True}
+    (spec,) = delivered.get_asset_check_evaluations()
+    assert spec.check_name == "complies_with_spec" and spec.passed
+    assert spec.metadata["partition"].value == "eileen|blink"
+    assert spec.metadata["value"].value == 0 == spec.metadata["threshold"].value
+    assert "meets the project's delivery spec" in spec.description
+    (package,) = delivered.asset_materializations_for_node("deliverable")
+    assert package.metadata["manifest"].value.startswith(f"{settings.public_url}/media/")
 
 
 def test_an_approval_requests_a_delivery_run_once(setup, conn):

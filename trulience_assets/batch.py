@@ -30,6 +30,7 @@ from trulience.production.batch import (
 from trulience_assets.partitions import missing_partitions
 
 BATCH_TAG = "trulience/batch"
+REQUESTED_BY_TAG = "trulience/requested_by"  # who asked for the batch, shown on its runs
 PRIORITY_TAG = "dagster/priority"  # the run queue launches higher numbers first
 BACKFILL_ID_TAG = "dagster/backfill"
 PARTITION_NAME_TAG = "dagster/partition"
@@ -38,8 +39,12 @@ BATCH_ASSETS = [AssetKey("segments"), AssetKey("scene_video")]
 
 
 def batch_tags(batch: Batch) -> dict[str, str]:
-    """The tags every run of the batch carries: its priority and its id."""
-    return {PRIORITY_TAG: str(batch.priority), BATCH_TAG: str(batch.id)}
+    """The tags every run of the batch carries: its priority, its id and who asked for it."""
+    return {
+        PRIORITY_TAG: str(batch.priority),
+        BATCH_TAG: str(batch.id),
+        REQUESTED_BY_TAG: batch.requested_by,
+    }
 
 
 def partition_keys(conn: psycopg.Connection, batch_id: int) -> list[MultiPartitionKey]:

@@ -6,11 +6,16 @@ Plain functions that return what happened (`RunOutcome`, `SensorTick`, `Backfill
 and print nothing: the CLI (trulience/cli/pipeline.py, the one door from the core) says it.
 """
 
+import functools
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+from dagster._core.workspace.load import location_origins_from_yaml_paths
 
 from trulience.config import Settings
 from trulience.errors import TrulienceError
@@ -25,6 +30,7 @@ __all__ = [
     "SensorTick",
     "describe_backfill",
     "evaluate_sensor",
+    "launched_tags",
     "prepare_home",
     "run_backfill",
     "run_job",
@@ -34,7 +40,39 @@ __all__ = [
 ]
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-LAUNCHED_BY = {"trulience/launched_by": "cli"}
+LAUNCHED_BY_TAG = "trulience/launched_by"
+USER_TAG = "trulience/user"
+SENSOR_TAG = "trulience/sensor"  # a sensor evaluated from the CLI (the daemon tags its own)
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
+
+
+@functools.cache
+def _location_name() -> str:
+    """The code location's name as the webserver and the daemon load it (workspace.yaml)."""
+    (origin,) = location_origins_from_yaml_paths([str(WORKSPACE)])
+    return origin.location_name
+
+
+def repository_tags(defs: Definitions) -> dict[str, str]:
+    """The tag a run launched through the webserver or the daemon carries and a run made in
+    this process lacks: its code location. The UI lists a job's runs (and its partitions'
+    status) by it, so without it a CLI run would be missing from the job's pages. Dagster
+    1.13 sets it from the run's remote origin (DagsterRun.tags_for_storage), which an
+    in-process run has none of; revisit on a Dagster upgrade."""
+    label = f"{defs.get_repository_def().name}@{_location_name()}"
+    return {REPOSITORY_LABEL_TAG: label}
+
+
+def launched_tags(by: str | None = None) -> dict[str, str]:
+    """The tags naming who launched a run from the CLI: the command line, and `by` (the
+    CLI's actor, as the audit log names it; default the login of whoever ran it). The
+    Dagster UI filters runs by them."""
+    if by is None:
+        try:
+            by = f"cli:{getpass.getuser()}"
+        except (OSError, KeyError):  # no login name in this environment (a bare container)
+            by = "cli:unknown"
+    return {LAUNCHED_BY_TAG: "cli", USER_TAG: by}
 
 
 @dataclass(frozen=True)
@@ -97,7 +135,7 @@ def _execute(
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=key,
         instance=instance,
-        tags=tags,
+        tags=repository_tags(defs) | tags,
         raise_on_error=False,
         # step-by-step DEBUG lines belong in the Dagster UI, not on the terminal
         run_config=(run_config or {}) | QUIET,
@@ -126,9 +164,10 @@ def run_job(
     job_name: str,
     keys: list[str],
     on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> list[RunOutcome]:
     """Run a partitioned job for the given keys (every partition when empty); an
-    unpartitioned job (the lake) runs once."""
+    unpartitioned job (the lake) runs once; tagged as launched from the CLI by `by`."""
     with defs.resources["catalog"].connect(actor="dagster:launch") as conn:
         for definition, missing in missing_partitions(instance, conn).items():
             if missing:
@@ -138,7 +177,8 @@ def run_job(
         keys = [None]
     else:
         keys = keys or job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    runs = (_execute(defs, instance, job_name, key, LAUNCHED_BY) for key in keys)
+    tags = launched_tags(by)
+    runs = (_execute(defs, instance, job_name, key, tags) for key in keys)
     return _each(runs, on_run)
 
 
@@ -158,22 +198,32 @@ def evaluate_sensor(defs: Definitions, instance: DagsterInstance, sensor_name: s
 
 
 def run_requests(
-    defs: Definitions, instance: DagsterInstance, tick: SensorTick, on_run: OnRun | None = None
+    defs: Definitions,
+    instance: DagsterInstance,
+    tick: SensorTick,
+    on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> list[RunOutcome]:
-    """Run what a sensor tick requested, one run after another."""
+    """Run what a sensor tick requested, one run after another, tagged as launched from
+    the CLI by `by` through that sensor."""
+    tags = launched_tags(by) | {SENSOR_TAG: tick.sensor}
     runs = (
-        _execute(defs, instance, tick.job, r.partition_key, r.tags, r.run_config)
+        _execute(defs, instance, tick.job, r.partition_key, tags | dict(r.tags), r.run_config)
         for r in tick.requests
     )
     return _each(runs, on_run)
 
 
 def run_sensor(
-    defs: Definitions, instance: DagsterInstance, sensor_name: str, on_run: OnRun | None = None
+    defs: Definitions,
+    instance: DagsterInstance,
+    sensor_name: str,
+    on_run: OnRun | None = None,
+    by: str | None = None,
 ) -> tuple[SensorTick, list[RunOutcome]]:
     """Evaluate a sensor once and run what it requests, as the daemon would."""
     tick = evaluate_sensor(defs, instance, sensor_name)
-    return tick, run_requests(defs, instance, tick, on_run)
+    return tick, run_requests(defs, instance, tick, on_run, by)
 
 
 def run_backfill(defs: Definitions, instance: DagsterInstance, batch_id: int) -> BackfillOutcome:

@@ -18,6 +18,7 @@ lake_schedule = ScheduleDefinition(
     job=lake_job,
     cron_schedule="*/15 * * * *",
     default_status=DefaultScheduleStatus.RUNNING,
+    description="Exports the catalog and the run facts to the Parquet lake every 15 minutes.",
 )
 
 # The notebooks' eager condition asks for a run once both lake assets are newer than the

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
+from trulience.cli.common import actor
 from trulience.config import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +57,12 @@ def run_job(
     launch = _launch()
     with launch.shell(settings) as (defs, instance):
         runs = launch.run_job(
-            defs, instance, job, list(keys), on_run or (lambda o: click.echo(run_line(o)))
+            defs,
+            instance,
+            job,
+            list(keys),
+            on_run or (lambda o: click.echo(run_line(o))),
+            by=actor(),
         )
     return all(run.ok for run in runs)
 
@@ -70,7 +76,9 @@ def run_sensor(settings: Settings, sensor: str) -> bool:
             click.echo(f"  {sensor}: {tick.skipped}")
             return True
         click.echo(f"  {sensor}: {len(tick.requests)} run(s) requested")
-        runs = launch.run_requests(defs, instance, tick, lambda o: click.echo(run_line(o)))
+        runs = launch.run_requests(
+            defs, instance, tick, lambda o: click.echo(run_line(o)), by=actor()
+        )
     return all(run.ok for run in runs)
 
 

@@ -167,9 +167,18 @@ def _make_segments(
         attempt = _make_segment(conn, storage, backend, plan, start)
         committed[index] = attempt.row
         generated.append(index)
+        made = attempt.row.provenance
         plan.run.events(
             "segment_committed",
-            {"index": index, "attempt": attempt.row.attempt, "sha256": attempt.row.sha256},
+            {
+                "index": index,
+                "attempt": attempt.row.attempt,
+                "sha256": attempt.row.sha256,
+                "worker": made.get("worker"),
+                "backend": made.get("backend"),
+                "compute_s": made.get("compute_s"),
+                "gates": attempt.row.qa.get("gates", []),
+            },
         )
         seed, previous = attempt.last_frame, attempt.metrics
     return generated
@@ -194,6 +203,12 @@ def _make_segment(
         refusals.append(attempt.refusal)
         failed = attempt.failed
         plan.run.events(
-            "qa_failed", {"index": start.index, "attempt": number, "gates": list(failed)}
+            "qa_failed",
+            {
+                "index": start.index,
+                "attempt": number,
+                "gates": list(failed),
+                "reason": attempt.refusal,
+            },
         )
     raise QARefused(start.index, refusals, failed)

@@ -3,9 +3,7 @@
 import json
 
 from dagster import (
-    AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
@@ -16,7 +14,8 @@ from resources import CatalogResource, StorageResource
 from trulience.library import write_character_record
 from trulience.sidecar import MetadataConflict, character_schema, sync_metadata
 from trulience_assets.assets.ingest import face_identity, image_variants, source_images
-from trulience_assets.partitions import character_partitions
+from trulience_assets.assets.operator import check_result
+from trulience_assets.partitions import character_partitions, partitioned_check
 
 
 @asset(
@@ -24,9 +23,10 @@ from trulience_assets.partitions import character_partitions
     group_name="characters",
     kinds={"json"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "metadata_in_sync",
             asset="metadata_sidecar",
+            partitions_def=character_partitions,
             description="Catalog metadata and the storage sidecar agree.",
         )
     ],
@@ -50,11 +50,18 @@ def metadata_sidecar(
             "uri": MetadataValue.path(sync.uri) if sync else None,
         },
         check_results=[
-            AssetCheckResult(
-                check_name="metadata_in_sync",
+            check_result(
+                "metadata_in_sync",
+                slug,
                 passed=conflict is None,
+                value=0 if conflict is None else 1,
+                threshold=0,
+                description=f"catalog and sidecar agree ({sync.action.replace('_', ' ')}, "
+                f"metadata version {sync.version})."
+                if sync
+                else f"1 conflict (none allowed): {conflict}",
                 severity=AssetCheckSeverity.WARN,
-                description=conflict,
+                action=sync.action if sync else "conflict",
             )
         ],
     )

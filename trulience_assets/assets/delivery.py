@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     Failure,
     MaterializeResult,
@@ -15,15 +13,27 @@ from dagster import (
     asset,
 )
 
-from resources import CatalogResource, FacesResource, HooksResource, StorageResource
+from resources import (
+    CatalogResource,
+    FacesResource,
+    HooksResource,
+    MediaResource,
+    StorageResource,
+)
 from trulience.catalog.records import Take
 from trulience.catalog.scenes import get_take, list_takes
 from trulience.delivery.deliver import deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
 from trulience.notify import notify
+from trulience_assets.assets.operator import check_result
 from trulience_assets.assets.scenes import SegmentsConfig, scene_video
-from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
+from trulience_assets.partitions import (
+    character_scene_partitions,
+    partition_cell,
+    partition_take,
+    partitioned_check,
+)
 
 
 class DeliveryConfig(SegmentsConfig):
@@ -39,9 +49,10 @@ class DeliveryConfig(SegmentsConfig):
     deps=[scene_video],
     kinds={"video"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "complies_with_spec",
             asset="deliverable",
+            partitions_def=character_scene_partitions,
             description="The package meets the project's delivery spec.",
         )
     ],
@@ -53,6 +64,7 @@ def deliverable(
     storage: StorageResource,
     faces: FacesResource,
     hooks: HooksResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """The approved take as a delivery package (video, poster, sidecars, manifest), checked
     against the delivery spec; refused with the reason while the take is not approved."""
@@ -63,9 +75,10 @@ def deliverable(
     ):
         take = _take_to_deliver(conn, config, character, scene_type)
         hooked = hooks.run_stage(context, conn, "before_delivery", take.id)  # stage hooks
+        store = storage.get()
         try:
             delivery = deliver_take(
-                conn, storage.get(), take.id, Path(work), face_score=face_score(faces.model_set())
+                conn, store, take.id, Path(work), face_score=face_score(faces.model_set())
             )
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
@@ -76,19 +89,28 @@ def deliverable(
                 {"scene_id": take.id, "deliverable": delivery.deliverable_id},
                 f"{character} in {scene_type}, take {take.take}, is packaged for delivery",
             )
-    described = "; ".join(v["message"] for v in delivery.violations) or None
+    found = len(delivery.violations)
+    described = (
+        f"{found} violation(s) of the delivery spec (none allowed): "
+        + "; ".join(v["message"] for v in delivery.violations)
+        if found
+        else f"take {take.take} meets the project's delivery spec (no violation)."
+    )
     return MaterializeResult(
         metadata=hooked
         | {
             "deliverable_id": delivery.deliverable_id,
             "status": delivery.status,
-            "manifest": MetadataValue.path(delivery.uri),
+            "manifest": MetadataValue.url(media.link(store.key_of(delivery.uri))),
             "poster_frame": delivery.poster_frame,
         },
         check_results=[
-            AssetCheckResult(
-                check_name="complies_with_spec",
-                passed=not delivery.violations,
+            check_result(
+                "complies_with_spec",
+                str(context.partition_key),
+                passed=not found,
+                value=found,
+                threshold=0,
                 description=described,
             )
         ],

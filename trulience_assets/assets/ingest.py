@@ -1,23 +1,22 @@
 """Per-character ingest assets: source image QA, face identity, image variants."""
 
 from dagster import (
-    AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
-from resources import CatalogResource, FacesResource, StorageResource
+from resources import CatalogResource, FacesResource, MediaResource, StorageResource
 from trulience.catalog.source_images import list_source_images
 from trulience.faces.crops import make_variants
 from trulience.ingest.assess import assess_images, current_versions, thresholds_for
 from trulience.ingest.identity import embed_character
 from trulience.ingest.variants import store_variants, variant_sizes
 from trulience.media.image_decode import load_image
-from trulience_assets.partitions import character_partitions
+from trulience_assets.assets.operator import check_result
+from trulience_assets.partitions import character_partitions, partitioned_check
 
 GROUP = "characters"
 
@@ -27,15 +26,17 @@ GROUP = "characters"
     group_name=GROUP,
     kinds={"postgres"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "usable_primary_image",
             asset="source_images",
+            partitions_def=character_partitions,
             blocking=True,
             description="The character has a primary image that passed QA.",
         ),
-        AssetCheckSpec(
+        partitioned_check(
             "every_image_passes_qa",
             asset="source_images",
+            partitions_def=character_partitions,
             description="Warns about source images that failed QA.",
         ),
     ],
@@ -60,27 +61,38 @@ def source_images(
         if not a.passed
     }
     usable = primary is not None and primary.qa_status == "passed"
+    passed = sum(a.passed for a in assessments)
+    listed = "; ".join(f"{k}: {v}" for k, v in failed.items())
     return MaterializeResult(
         metadata={
             "images": len(assessments),
-            "passed": sum(a.passed for a in assessments),
+            "passed": passed,
             "primary": primary.original_name if primary else "(none)",
             "failures": MetadataValue.json(failed),
         },
         check_results=[
-            AssetCheckResult(
-                check_name="usable_primary_image",
+            check_result(
+                "usable_primary_image",
+                slug,
                 passed=usable,
-                description=None
+                value=passed,
+                threshold=1,
+                description=f"primary image {primary.original_name} passed QA ({passed} of "
+                f"{len(assessments)} image(s) passed; at least 1 needed)."
                 if usable
-                else "no source image passed QA: "
-                + "; ".join(f"{k}: {v}" for k, v in failed.items()),
+                else f"no source image passed QA (at least 1 needed): {listed}",
+                images=len(assessments),
             ),
-            AssetCheckResult(
-                check_name="every_image_passes_qa",
+            check_result(
+                "every_image_passes_qa",
+                slug,
                 passed=not failed,
+                value=len(failed),
+                threshold=0,
+                description=f"{passed} of {len(assessments)} source image(s) passed QA"
+                + (f"; {len(failed)} failed (none allowed): {listed}" if failed else "."),
                 severity=AssetCheckSeverity.WARN,
-                metadata={"failed": MetadataValue.json(failed)},
+                images=len(assessments),
             ),
         ],
     )
@@ -92,9 +104,10 @@ def source_images(
     deps=[source_images],
     kinds={"pgvector"},
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             "no_open_duplicates",
             asset="face_identity",
+            partitions_def=character_partitions,
             description="No other library character has this face.",
         )
     ],
@@ -112,6 +125,7 @@ def face_identity(
         result = embed_character(conn, storage.get(), faces.model_set(), slug)
     band = result.band
     duplicates = {d.character: round(d.score, 3) for d in result.duplicates}
+    threshold = faces.model_set().same_identity_threshold
     return MaterializeResult(
         metadata={
             "model": result.model,
@@ -122,14 +136,21 @@ def face_identity(
             "possible_duplicates": MetadataValue.json(duplicates),
         },
         check_results=[
-            AssetCheckResult(
-                check_name="no_open_duplicates",
+            check_result(
+                "no_open_duplicates",
+                slug,
                 passed=not duplicates,
-                severity=AssetCheckSeverity.WARN,
-                description=None
+                value=len(duplicates),
+                threshold=0,
+                description=f"no other library character's face reaches similarity "
+                f"{threshold:.3g} with {slug}'s."
                 if not duplicates
                 else "possible duplicate of "
-                + ", ".join(f"{c} ({s})" for c, s in duplicates.items()),
+                + ", ".join(f"{c} ({s})" for c, s in duplicates.items())
+                + f": similarity at or above {threshold:.3g} (no duplicate allowed)",
+                severity=AssetCheckSeverity.WARN,
+                same_identity_threshold=float(threshold),
+                **({"closest_duplicate": max(duplicates.values())} if duplicates else {}),
             )
         ],
     )
@@ -141,6 +162,7 @@ def image_variants(
     catalog: CatalogResource,
     storage: StorageResource,
     faces: FacesResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """Face-centred crops and padded frames of the primary image, at every resolution the
     scene types ask for."""
@@ -159,6 +181,6 @@ def image_variants(
             "source": f"{primary.original_name} v{primary.version}",
             "sizes": ", ".join(f"{w}x{h}" for w, h in sizes),
             "variants": len(uris),
-            "first": MetadataValue.path(uris[0]),
+            "first": MetadataValue.md(f"![first variant]({media.link(store.key_of(uris[0]))})"),
         }
     )

@@ -2,12 +2,9 @@
 
 import tempfile
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     Backoff,
@@ -27,16 +24,26 @@ from resources import (
     FacesResource,
     GenerationResource,
     HooksResource,
+    MediaResource,
     StorageResource,
 )
+from trulience.catalog.records import Take
+from trulience.catalog.segments import list_segments
 from trulience.delivery.scene import assemble_take
 from trulience.errors import TrulienceError
 from trulience.generation.backend import TransientBackendError
 from trulience.generation.loop import LoopResult, QARefused, run_loop
 from trulience.notify import notify
 from trulience.qa.video_rules import GATES
+from trulience.storage import Storage
 from trulience_assets.assets.ingest import image_variants
-from trulience_assets.partitions import character_scene_partitions, partition_cell, partition_take
+from trulience_assets.assets.operator import gate_checks, loop_log, segment_table, storyboard
+from trulience_assets.partitions import (
+    character_scene_partitions,
+    partition_cell,
+    partition_take,
+    partitioned_check,
+)
 
 with warnings.catch_warnings():
     # the mapping is beta in Dagster 1.13, and exactly what character x scene type needs
@@ -53,18 +60,6 @@ class SegmentsConfig(Config):
     max_pause_s: float = 3600.0
 
 
-def gate_results(failed: tuple[str, ...], reason: str | None = None) -> list[AssetCheckResult]:
-    """One result per gate: failed for the gates the last refused take failed."""
-    return [
-        AssetCheckResult(
-            check_name=f"gate_{gate}",
-            passed=gate not in failed,
-            description=reason if gate in failed else None,
-        )
-        for gate in GATES
-    ]
-
-
 @asset(
     partitions_def=character_scene_partitions,
     group_name="scenes",
@@ -77,9 +72,10 @@ def gate_results(failed: tuple[str, ...], reason: str | None = None) -> list[Ass
     pool="generation",
     # one blocking check per quality gate: a take refused by any of them is not assembled
     check_specs=[
-        AssetCheckSpec(
+        partitioned_check(
             f"gate_{gate}",
             asset="segments",
+            partitions_def=character_scene_partitions,
             blocking=True,
             description=f"Every segment of the take passed the {gate} gate.",
         )
@@ -94,12 +90,14 @@ def segments(
     generation: GenerationResource,
     faces: FacesResource,
     hooks: HooksResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """The recursive loop: segment n seeded from segment n-1's last frame until the target
     duration, each segment judged by the quality gates (retaken with a new seed when it
     fails) and committed to the catalog as it passes (the checkpoint)."""
     character, scene_type = partition_cell(context)
     by = f"dagster:{context.run.run_id}"
+    store = storage.get()
     with (
         catalog.connect(actor=by) as conn,
         tempfile.TemporaryDirectory(prefix="trulience-loop-") as work,
@@ -107,7 +105,7 @@ def segments(
         try:
             result = run_loop(
                 conn,
-                storage.get(),
+                store,
                 generation.backend(holder=by),
                 character,
                 scene_type,
@@ -115,7 +113,7 @@ def segments(
                 project=config.project,
                 run_id=context.run.run_id,
                 max_pause_s=config.max_pause_s,
-                events=_logged(context),
+                events=loop_log(context.log.info),
                 faces=faces.model_set(),
                 before_generation=lambda take: hooks.run_stage(
                     context, conn, "before_generation", take.id
@@ -126,20 +124,13 @@ def segments(
         except (DagsterExecutionInterruptedError, KeyboardInterrupt) as exc:
             raise _terminated(character, scene_type) from exc
         except QARefused as exc:  # the take stands as made; its failed gate blocks assembly
-            return _refused(conn, config, character, scene_type, exc)
+            take = partition_take(conn, character, scene_type, config.project)
+            _tell_refused(conn, take, character, scene_type, exc)
+            return _judged(conn, store, media, context, take, exc)
         except TrulienceError as exc:  # permanent: say why, do not retry
             raise Failure(description=str(exc), allow_retries=False) from exc
         hooked = hooks.run_stage(context, conn, "after_qa", result.take.id)  # stage hooks
-    return MaterializeResult(metadata=_made(result) | hooked, check_results=gate_results(()))
-
-
-def _logged(context: AssetExecutionContext) -> Callable[[str, dict], None]:
-    """The loop's events, written to the run's log."""
-
-    def report(kind: str, data: dict) -> None:
-        context.log.info(f"{kind}: {data}")
-
-    return report
+        return _judged(conn, store, media, context, result.take, made=_made(result) | hooked)
 
 
 def _terminated(character: str, scene_type: str) -> Failure:
@@ -155,20 +146,39 @@ def _terminated(character: str, scene_type: str) -> Failure:
     )
 
 
-def _refused(
-    conn, config: SegmentsConfig, character: str, scene_type: str, exc: QARefused
-) -> MaterializeResult:
-    """A take refused by a gate: the producers told, and the failed gates' checks failed."""
-    take = partition_take(conn, character, scene_type, config.project)
+def _tell_refused(conn, take: Take, character: str, scene_type: str, exc: QARefused) -> None:
+    """A take refused by a gate: the producers told."""
     notify(
         conn,
         "gate_failed",
         {"scene_id": take.id, "character": character, "scene_type": scene_type},
         str(exc),
     )
+
+
+def _judged(
+    conn,
+    storage: Storage,
+    media: MediaResource,
+    context: AssetExecutionContext,
+    take: Take,
+    refused: QARefused | None = None,
+    made: dict | None = None,
+) -> MaterializeResult:
+    """The take as judged: one check per gate with the deciding segment's figures (failed
+    for the gates a refused take failed), and its segments linked over http; `made`: what
+    a made take adds (see `_made`)."""
+    rows = list_segments(conn, take.id)
+    failed, reason = (refused.gates, str(refused)) if refused else ((), "")
     return MaterializeResult(
-        metadata={"scene_id": take.id, "take": take.take, "status": take.status},
-        check_results=gate_results(exc.gates, str(exc)),
+        metadata=(made or {})
+        | {
+            "scene_id": take.id,
+            "take": take.take,
+            "status": take.status,
+            "segment table": MetadataValue.md(segment_table(storage, media, rows)),
+        },
+        check_results=gate_checks(str(context.partition_key), rows, failed, reason),
     )
 
 
@@ -195,10 +205,12 @@ def scene_video(
     catalog: CatalogResource,
     storage: StorageResource,
     hooks: HooksResource,
+    media: MediaResource,
 ) -> MaterializeResult:
     """The take's segments joined into one scene (seams smoothed, only the seam GOPs
     re-encoded), its browser proxy and its storyboard strip."""
     character, scene_type = partition_cell(context)
+    store = storage.get()
     with (
         catalog.connect(actor=f"dagster:{context.run.run_id}") as conn,
         tempfile.TemporaryDirectory(prefix="trulience-assemble-") as work,
@@ -210,9 +222,15 @@ def scene_video(
             )
         hooked = hooks.run_stage(context, conn, "before_assembly", take.id)  # stage hooks
         try:
-            assembled = assemble_take(conn, storage.get(), take.id, Path(work))
+            assembled = assemble_take(conn, store, take.id, Path(work))
         except TrulienceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
+        context.log.info(
+            f"take {take.take} revision {assembled.revision} assembled by {assembled.method}: "
+            f"{assembled.frames} frames, {assembled.reencoded_frames} re-encoded at the seams, "
+            f"{assembled.copied_frames} copied"
+            + ("" if assembled.new_revision else "; the same file as before, nothing new to review")
+        )
         if assembled.new_revision:  # the same file assembled again is nothing new to review
             notify(
                 conn,
@@ -236,9 +254,18 @@ def scene_video(
         | hooked
         | {
             "scene_id": assembled.scene_id,
-            "uri": MetadataValue.path(assembled.uri),
-            "proxy": MetadataValue.path(assembled.proxy_uri),
-            "storyboard": MetadataValue.path(assembled.storyboard_uri),
+            "video": MetadataValue.url(media.link(store.key_of(assembled.uri))),
+            "proxy": MetadataValue.url(media.link(store.key_of(assembled.proxy_uri))),
+            "storyboard": MetadataValue.md(
+                storyboard(
+                    store,
+                    media,
+                    assembled.storyboard_uri,
+                    f"take {take.take} revision {assembled.revision}: the first frame "
+                    "of each segment",
+                )
+            ),
+            "storyboard key": store.key_of(assembled.storyboard_uri),
             "frames": assembled.frames,
             "method": assembled.method,
             "reencoded_frames": assembled.reencoded_frames,
