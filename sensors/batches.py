@@ -37,7 +37,14 @@ def queued_batches_sensor(context: SensorEvaluationContext, catalog: CatalogReso
     return SkipReason("; ".join(parts) or "no batch is queued")
 
 
-@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 30 s, gives each run still queued in Dagster its batch's priority now, so a "
+        "batch reprioritised with `trulience batch priority` moves in the run queue too."
+    ),
+)
 def run_priority_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Keep each queued run's dagster/priority tag at its batch's priority, so a batch
     reprioritised with `trulience batch priority` moves in Dagster's run queue too."""

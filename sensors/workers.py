@@ -17,7 +17,8 @@ GENERATION_POOL = "generation"  # the Dagster pool of the scenes asset's loop st
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Each minute, registers the workers COMFYUI_WORKERS names, health-checks every "
-        "ComfyUI worker (dead ones go offline) and closes leases nobody renews; no runs."
+        "ComfyUI worker (dead ones go offline), closes leases nobody renews and sets the "
+        "`generation` pool limit to what the healthy workers take; no runs."
     ),
 )
 def worker_health_sensor(
