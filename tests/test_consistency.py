@@ -9,8 +9,11 @@ import pytest
 from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
+from apps.dashboards_state import DashboardsSession
 from tests.review_takes import make_project, make_take
+from trulience.auth import users as accounts
 from trulience.cli import main
+from trulience.config import Settings
 from trulience.lake.catalog_export import export_catalog
 from trulience.lake.consistency import NO_SCORES, character_consistency
 from trulience.lake.files import LakeError
@@ -176,3 +179,56 @@ def test_lake_consistency_prints_the_characters_takes(conn, db_url, tmp_path):
     flagged = [line for line in lines[3:] if "low against the character" in line]
     assert len(flagged) == 1 and flagged[0].split()[3] == "7"
     assert len(lines) == 3 + 6
+
+
+# -- the dashboards' Consistency tab -------------------------------------------------------
+
+
+def test_the_dashboards_show_the_chosen_characters_takes_with_outliers(conn, db_url, tmp_path):
+    from apps.dashboards_views import consistency_tab
+    from tests.test_dashboards_state import css_of, sign_in
+    from tests.test_review_app import PASSWORD
+
+    accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
+    settings = Settings.from_env({"TRULIENCE_HOME": str(tmp_path), "DATABASE_URL": db_url})
+    session = DashboardsSession(settings)
+    sign_in(session)
+    session.refresh()  # an empty catalog: nothing to choose, and the tab says why
+    assert session.character is None and session.consistency is None
+    (empty,) = consistency_tab(session.consistency, session.character)
+    assert f"{NO_SCORES.capitalize()}." in empty.object
+
+    takes_of(conn, [*AGREEING, [0.66, 0.67, 0.65]])
+    conn.execute("INSERT INTO characters (slug, name) VALUES ('bob', 'Bob')")
+    conn.execute(
+        "INSERT INTO project_characters (project_id, character_id) "
+        "SELECT p.id, c.id FROM projects p, characters c WHERE c.slug = 'bob'"
+    )
+    for take, median in enumerate([0.7, 0.71, 0.72], start=1):
+        scene = conn.execute(
+            """INSERT INTO scenes (project_id, character_id, scene_type_id,
+                                   scene_type_version_id, take)
+               SELECT p.id, c.id, v.scene_type_id, v.id, %s
+                 FROM projects p, characters c, scene_type_versions v
+                WHERE c.slug = 'bob' RETURNING id""",
+            (take,),
+        ).fetchone()[0]
+        add_segment(conn, scene, 0, median)
+    session.refresh()
+    assert session.param.character.objects == ["ada", "bob"]
+    assert session.character == "ada"  # the first, until one is chosen
+    table = session.consistency
+    assert table.num_rows == 6
+    assert [r["take"] for r in table.to_pylist() if r["outlier"]] == [6]
+    objects = consistency_tab(table, "ada")
+    assert css_of(objects) == ["consistency-chart", "consistency-table"]
+    assert "6 take(s) of ada, 1 outlier(s)" in objects[1].object
+    chart = objects[0].object
+    source = chart.select_one({"name": "consistency-takes"})
+    assert source.data["flag"] == ["consistent"] * 5 + ["outlier"]
+
+    session.character = "bob"  # a choice shows that character's takes, no outlier among them
+    assert [r["character"] for r in session.consistency.to_pylist()] == ["bob"] * 3
+    assert not any(session.consistency.column("outlier").to_pylist())
+    session.refresh()  # the choice holds across reads
+    assert session.character == "bob"

@@ -4,22 +4,13 @@ catalog's view `take_consistency`; the lake holds it as the dataset `consistency
 `sql/reports/dashboards/consistency.sql` reads it, for the CLI, the dashboards and the
 notebook alike."""
 
-import duckdb
 import pyarrow as pa
 
-from trulience.lake.dashboards import query
+from trulience.lake.dashboards import consistency
 from trulience.lake.files import Lake, LakeError
 from trulience.lake.reports import as_of, open_lake
 
 NO_SCORES = "no takes with identity scores yet"
-
-
-def consistency(
-    con: duckdb.DuckDBPyConnection, project: str | None = None, character: str | None = None
-) -> pa.Table:
-    """Every take with identity scores (of `project` and `character` when given), one row
-    per take: median and lowest identity, robust z-score, outlier flag and reason."""
-    return query(con, "consistency", project=project, character=character)
 
 
 def characters(table: pa.Table) -> list[str]:
