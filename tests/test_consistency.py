@@ -232,3 +232,19 @@ def test_the_dashboards_show_the_chosen_characters_takes_with_outliers(conn, db_
     assert not any(session.consistency.column("outlier").to_pylist())
     session.refresh()  # the choice holds across reads
     assert session.character == "bob"
+
+
+# -- the analysts' notebook -------------------------------------------------------------
+
+
+def test_the_identity_notebook_marks_the_outlying_take(conn, db_url, tmp_path):
+    from tests.test_notebooks import charts_of, execute, text_of
+
+    home = tmp_path / "home"
+    takes_of(conn, [*AGREEING, [0.66, 0.67, 0.65]])
+    export_catalog(conn, home / "lake")
+    env = {"TRULIENCE_HOME": str(home), "DATABASE_URL": db_url}
+    out = text_of(execute("identity_consistency.py", env, tmp_path))  # character: the most off
+    assert charts_of(out)["outlier_chart"] > 0
+    assert "outlier: ada walk · 6 (demo): low against the character: z -" in out
+    assert "ada: 6 take(s), 1 outlier(s)" in out
