@@ -115,13 +115,7 @@ if worst.height:
 # character's whole history.
 
 # %%
-takes = con.sql(
-    """SELECT character, scene_type, project, take, revision, segments,
-              round(median_identity, 4) AS median_identity,
-              round(min_identity, 4) AS min_identity, round(threshold, 4) AS threshold,
-              round(z_score, 2) AS z_score, outlier, reason
-         FROM consistency ORDER BY character, scene_type, project, take"""
-).pl()
+takes = pl.from_arrow(figure(con, "take_consistency"))
 if character is None and takes.height:
     most_off = takes.group_by("character").agg(pl.col("outlier").sum().alias("outliers"))
     character = most_off.sort(["outliers", "character"], descending=[True, False])[0, "character"]
@@ -139,18 +133,21 @@ chosen
 # outliers, is the one whose workflow or prompt loses the face.
 
 # %%
-per_scene_type = con.sql(
-    """SELECT character, scene_type, count(*) AS takes,
-              round(median(median_identity), 4) AS median_identity,
-              round(min(min_identity), 4) AS min_identity,
-              count(*) FILTER (WHERE outlier) AS outliers
-         FROM consistency GROUP BY ALL ORDER BY character, scene_type"""
-).pl()
+per_scene_type = (
+    takes.group_by("character", "scene_type")
+    .agg(
+        pl.len().alias("takes"),
+        pl.col("median_identity").median().round(4),
+        pl.col("min_identity").min().round(4),
+        pl.col("outlier").sum().alias("outliers"),
+    )
+    .sort("character", "scene_type")
+)
 per_scene_type
 
 # %%
 if chosen.height:
-    band = chosen["threshold"].max()
+    band = round(chosen["threshold"].max() or 0, 3)
     outlier_chart = chosen.hvplot.scatter(
         x="label",
         y="median_identity",
