@@ -179,6 +179,12 @@ def test_lake_consistency_prints_the_characters_takes(conn, db_url, tmp_path):
     flagged = [line for line in lines[3:] if "low against the character" in line]
     assert len(flagged) == 1 and flagged[0].split()[3] == "7"
     assert len(lines) == 3 + 6
+    narrowed = CliRunner().invoke(
+        main, ["lake", "consistency", "ada", "--project", "demo"], env=env
+    )
+    assert narrowed.output == result.output
+    unknown = CliRunner().invoke(main, ["lake", "consistency", "ada", "--project", "nope"], env=env)
+    assert unknown.exit_code == 1 and "project 'nope' not found in the lake" in unknown.output
 
 
 # -- the dashboards' Consistency tab -------------------------------------------------------

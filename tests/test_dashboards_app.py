@@ -228,7 +228,7 @@ def test_the_timeline_draws_every_segment_attempt_on_its_worker(page, served):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_performance_and_failures_tabs_render(page):
+def test_performance_failures_and_consistency_tabs_render(page):
     from playwright.sync_api import expect
 
     _tab(page, "Performance")
@@ -241,6 +241,9 @@ def test_performance_and_failures_tabs_render(page):
     # the demo's attempts all passed and its runs all succeeded: said, not an error
     expect(page.get_by_text("No QA gate has refused a segment attempt.")).to_be_visible()
     expect(page.get_by_text("No failed runs in the lake.")).to_be_visible()
+    _tab(page, "Consistency")  # the first character with identity scores, its takes
+    expect(page.locator(".consistency-chart canvas").first).to_be_visible()
+    expect(page.locator(".consistency-table")).to_contain_text("median_identity")
 
 
 @pytest.mark.slow
