@@ -317,6 +317,10 @@ def notebook_links(
 # -- the Viewer parts over the session ---------------------------------------------------
 
 
+def _no_lake() -> Objects:
+    return [_empty("No lake to read yet.", "Press **Refresh** to export the catalog.")]
+
+
 def wrapping(*objects: pn.viewable.Viewable) -> pn.FlexBox:
     """A row that wraps onto the next line when the screen is too narrow for it."""
     return pn.FlexBox(
@@ -387,9 +391,7 @@ class DashboardTabs(pn.viewable.Viewer):
             if data is not None:
                 objects = tab(data)
             elif unread:
-                objects = [
-                    _empty("No lake to read yet.", "Press **Refresh** to export the catalog.")
-                ]
+                objects = _no_lake()
             else:
                 objects = []
             self.columns[name].objects = objects
@@ -405,10 +407,10 @@ class DashboardTabs(pn.viewable.Viewer):
         none to choose)."""
         session = self.session
         self.character.visible = session.character is not None
-        if session.data is None:
-            self.consistency.objects = []
-        else:
+        if session.data is not None:
             self.consistency.objects = consistency_tab(session.consistency, session.character)
+        else:
+            self.consistency.objects = _no_lake() if session.lake_unread else []
 
     def __panel__(self) -> pn.Column:
         return self._layout

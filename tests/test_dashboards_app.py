@@ -47,7 +47,7 @@ def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
     assert app.dashboard_view.visible and not app.login_view.visible
     # no lake yet: a notice that says how to make one, and every tab says so too
     assert notice.visible and "no lake here yet" in notice.object
-    for tab in (tabs.pulse, tabs.performance, tabs.timeline, tabs.failures):
+    for tab in (tabs.pulse, tabs.performance, tabs.timeline, tabs.failures, tabs.consistency):
         assert "No lake to read yet" in _texts(tab)
     assert controls.as_of.object == "Lake as of **never**"
 
@@ -59,6 +59,7 @@ def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
     assert "No segment attempts with start and finish times" in _texts(tabs.timeline)
     assert "No QA gate has refused" in _texts(tabs.failures)
     assert "No failed runs in the lake" in _texts(tabs.failures)
+    assert "No takes with identity scores yet" in _texts(tabs.consistency)
     assert "as of **20" in controls.as_of.object
 
     with connect(db_url, actor="tester") as conn:

@@ -4,6 +4,8 @@ catalog's view `take_consistency`; the lake holds it as the dataset `consistency
 `sql/reports/dashboards/consistency.sql` reads it, for the CLI, the dashboards and the
 notebook alike."""
 
+from pathlib import Path
+
 import pyarrow as pa
 
 from trulience.lake.dashboards import consistency
@@ -18,12 +20,9 @@ def characters(table: pa.Table) -> list[str]:
     return sorted(set(table.column("character").to_pylist()))
 
 
-def no_scores(character: str) -> str:
-    """What to say of a character none of whose takes has identity scores yet."""
-    return f"{character}: {NO_SCORES} (its takes' segments need QA with a face model)"
-
-
-def character_consistency(lake: "Lake", character: str, project: str | None = None) -> pa.Table:
+def character_consistency(
+    lake: "Lake | Path", character: str, project: str | None = None
+) -> pa.Table:
     """The consistency of `character`'s takes, as of the lake's last export. Raises
     LakeError naming the character when the lake does not know it or none of its takes has
     identity scores yet."""
@@ -37,5 +36,5 @@ def character_consistency(lake: "Lake", character: str, project: str | None = No
     finally:
         con.close()
     if table.num_rows == 0:
-        raise LakeError(no_scores(character))
+        raise LakeError(f"{character}: {NO_SCORES} (its takes' segments need QA with a face model)")
     return table.replace_schema_metadata(as_of(lake))
