@@ -1,6 +1,7 @@
 """The dashboards' Bokeh charts, each drawn from one lake table or list of pulses: bars per
-label, paired bars per project / worker / workflow, the GPU-time trend, and the render
-timeline's Gantt chart. Panel-free: the views put them in panes."""
+label, paired bars per project / worker / workflow, the GPU-time trend, the render
+timeline's Gantt chart and a character's identity per take. Panel-free: the views put them
+in panes."""
 
 from datetime import UTC
 from typing import Any
@@ -14,6 +15,7 @@ from bokeh.models import (
     HoverTool,
     Legend,
     Range1d,
+    Span,
 )
 from bokeh.plotting import figure
 from bokeh.transform import dodge, factor_cmap
@@ -240,4 +242,58 @@ def gantt(timeline: pa.Table) -> figure:
         )
     )
     fig.ygrid.grid_line_color = None
+    return fig
+
+
+def consistency_source(consistency: pa.Table) -> ColumnDataSource:
+    """One character's takes as the identity chart holds them: a label per take (scene
+    type · take · project), its median and lowest identity, whether it is an outlier."""
+    rows = consistency.to_pylist()
+    return ColumnDataSource(
+        {
+            "take": [f"{r['scene_type']} · {r['take']} ({r['project']})" for r in rows],
+            "median": [r["median_identity"] for r in rows],
+            "lowest": [r["min_identity"] for r in rows],
+            "z": [r["z_score"] for r in rows],
+            "flag": ["outlier" if r["outlier"] else "consistent" for r in rows],
+            "reason": [r["reason"] or "" for r in rows],
+        },
+        name="consistency-takes",
+    )
+
+
+def identity_chart(consistency: pa.Table, character: str) -> figure:
+    """Median identity per take (the whisker down to its lowest sampled frame), outliers in
+    red, and the character's band threshold as a dashed line."""
+    source = consistency_source(consistency)
+    fig = figure(
+        title=f"Identity per take · {character}",
+        x_range=FactorRange(*source.data["take"]),
+        height=CHART_HEIGHT,
+        sizing_mode="stretch_width",
+        tools="save",
+        y_axis_label="similarity to the character",
+    )
+    fig.segment(x0="take", x1="take", y0="lowest", y1="median", color="#adb5bd", source=source)
+    colours = factor_cmap("flag", [PASSED, FAILED], ["consistent", "outlier"])
+    fig.scatter(x="take", y="median", size=10, color=colours, legend_field="flag", source=source)
+    thresholds = [t for t in consistency.column("threshold").to_pylist() if t is not None]
+    if thresholds:
+        fig.add_layout(
+            Span(location=max(thresholds), dimension="width", line_dash="dashed", line_color=FAILED)
+        )
+    fig.add_tools(
+        HoverTool(
+            tooltips=[
+                ("take", "@take"),
+                ("median", "@median{0.000}"),
+                ("lowest", "@lowest{0.000}"),
+                ("z", "@z{0.0}"),
+                ("", "@reason"),
+            ]
+        )
+    )
+    fig.xaxis.major_label_orientation = 0.8
+    fig.xgrid.grid_line_color = None
+    fig.legend.location = "bottom_left"
     return fig

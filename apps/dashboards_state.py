@@ -1,15 +1,19 @@
 """The dashboards' session state, apart from its views: who is signed in, the project and
-timeline span chosen, the lake data read for them, the newest HTML of each notebook run as
-an asset, Refresh, and what the last action said.
+timeline span chosen, the character whose identity consistency is shown, the lake data read
+for them, the newest HTML of each notebook run as an asset, Refresh, and what the last
+action said.
 
 Plain Python drives it as the page does (tests/test_dashboards_state.py): sign in through
-`login`, choose `project` / `window` (each choice reads the lake again), `refresh()`. The
-views (apps/dashboards_views.py) only draw `data` and watch the rest.
+`login`, choose `project` / `window` (each choice reads the lake again) and `character`
+(the Consistency tab's, from what was read), `refresh()`. The views
+(apps/dashboards_views.py) only draw `data` and watch the rest.
 """
 
 from datetime import UTC, datetime
 
 import param
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from apps.actions import ActionRunner, refusal
 from apps.login import Login, SignedIn
@@ -22,6 +26,7 @@ from trulience.catalog.records import User
 from trulience.config import Settings
 from trulience.errors import TrulienceError
 from trulience.lake.catalog_export import export_catalog
+from trulience.lake.consistency import characters
 from trulience.lake.dashboards import WEEK_H, Dashboards, load
 from trulience.lake.files import Lake, WriteReport, lake_of
 from trulience.lake.notebooks import StoredNotebook, latest_notebooks
@@ -45,6 +50,13 @@ class DashboardsSession(Says):
     )
     project = param.Selector(default=ALL, objects=[ALL], doc="The project filter.")
     window = param.Selector(default="7 days", objects=list(WINDOWS), doc="The timeline span.")
+    character = param.Selector(
+        default=None,
+        objects=[],
+        allow_None=True,
+        doc="The character whose takes' identity the Consistency tab shows (None: no character "
+        "has takes with identity scores yet).",
+    )
     data = param.ClassSelector(
         class_=Dashboards, default=None, allow_None=True, doc="What the lake held at the last read."
     )
@@ -101,7 +113,25 @@ class DashboardsSession(Says):
                 self.project = ALL
                 return
         as_of = f"as of **{when(data.exported_at)}** (run facts {when(data.runs_exported_at)})"
-        self.param.update(data=data, lake_unread=False, as_of=as_of, notebooks=notebooks)
+        measured = characters(data.consistency)
+        self.param.character.objects = measured
+        character = self.character if self.character in measured else None
+        self.param.update(
+            data=data,
+            lake_unread=False,
+            as_of=as_of,
+            notebooks=notebooks,
+            character=character or (measured[0] if measured else None),
+        )
+
+    @property
+    def consistency(self) -> pa.Table | None:
+        """The chosen character's takes with identity scores, outliers flagged (None while
+        nothing is read or no character has any)."""
+        if self.data is None or self.character is None:
+            return None
+        table = self.data.consistency
+        return table.filter(pc.equal(table["character"], self.character))
 
     def notebook_html(self, notebook: StoredNotebook) -> bytes:
         """A stored notebook's HTML, for the page to hand to the browser."""

@@ -1,7 +1,8 @@
 """The dashboards' views over a `DashboardsSession`: the controls (project, timeline span,
-Refresh, as of), the notice, and the four tabs — studio pulse (PRD-42), generation
-performance (PRD-41), render timeline per worker (PRD-90) and failure patterns (PRD-64) —
-and under them the newest HTML of each analyst notebook the Dagster assets ran.
+Refresh, as of), the notice, and the tabs — studio pulse (PRD-42), generation performance
+(PRD-41), render timeline per worker (PRD-90), failure patterns (PRD-64) and a character's
+identity consistency (PRD-94) — and under them the newest HTML of each analyst notebook the
+Dagster assets ran.
 
 Each tab's content is a function of the lake data alone (`pulse_tab(data)`, ...); the
 Viewer parts watch the session and redraw when it reads the lake again.
@@ -23,11 +24,13 @@ from apps.dashboards_charts import (
     STAGE_COLOURS,
     bars,
     gantt,
+    identity_chart,
     minutes_chart,
     percentile_chart,
     trend_chart,
 )
 from apps.dashboards_state import DashboardsSession, when
+from trulience.lake.consistency import NO_SCORES
 from trulience.lake.dashboards import Dashboards, Pulse, count_by
 from trulience.lake.notebooks import StoredNotebook
 
@@ -255,6 +258,27 @@ def failures_tab(data: Dashboards) -> Objects:
     return objects
 
 
+def consistency_tab(consistency: pa.Table | None, character: str | None) -> Objects:
+    """PRD-94: the chosen character's identity take by take across its scenes, outliers
+    flagged against its own takes and its calibrated band (`consistency` None: nothing read
+    yet)."""
+    if consistency is None or character is None:
+        return [
+            _empty(
+                f"{NO_SCORES.capitalize()}.",
+                "A take's identity is measured when its segments pass QA with a face model; "
+                "press **Refresh** after.",
+            )
+        ]
+    outliers = consistency.filter(consistency["outlier"]).num_rows
+    said = f"#### {consistency.num_rows} take(s) of {character}, {outliers} outlier(s)"
+    return [
+        _chart(identity_chart(consistency, character), "consistency-chart"),
+        pn.pane.Markdown(said),
+        _table(_frame(consistency), "consistency-table"),
+    ]
+
+
 TABS = {
     "Studio pulse": ("dashboard-pulse", pulse_tab),
     "Performance": ("dashboard-performance", performance_tab),
@@ -293,6 +317,10 @@ def notebook_links(
 # -- the Viewer parts over the session ---------------------------------------------------
 
 
+def _no_lake() -> Objects:
+    return [_empty("No lake to read yet.", "Press **Refresh** to export the catalog.")]
+
+
 def wrapping(*objects: pn.viewable.Viewable) -> pn.FlexBox:
     """A row that wraps onto the next line when the screen is too narrow for it."""
     return pn.FlexBox(
@@ -324,8 +352,9 @@ class DashboardControls(pn.viewable.Viewer):
 
 
 class DashboardTabs(pn.viewable.Viewer):
-    """The four dashboards and the notebooks' links under them, drawn again each time the
-    session reads the lake; empty while signed out, and saying so when there is no lake."""
+    """The four dashboards, the Consistency tab (a character chosen) and the notebooks'
+    links under them, drawn again each time the session reads the lake; empty while signed
+    out, and saying so when there is no lake."""
 
     session = param.ClassSelector(class_=DashboardsSession)
 
@@ -336,13 +365,24 @@ class DashboardTabs(pn.viewable.Viewer):
             for name, (css, _) in TABS.items()
         }
         self.pulse, self.performance, self.timeline, self.failures = self.columns.values()
+        self.character = pn.widgets.Select.from_param(
+            self.session.param.character, name="Character", width=180
+        )
+        self.consistency = pn.Column(sizing_mode="stretch_width")
+        tab = pn.Column(
+            self.character,
+            self.consistency,
+            sizing_mode="stretch_width",
+            css_classes=["dashboard-consistency"],
+        )
         self.notebooks = pn.Column(sizing_mode="stretch_width", css_classes=["dashboard-notebooks"])
         self._layout = pn.Column(
-            pn.Tabs(*self.columns.items(), sizing_mode="stretch_width"),
+            pn.Tabs(*self.columns.items(), ("Consistency", tab), sizing_mode="stretch_width"),
             self.notebooks,
             sizing_mode="stretch_width",
         )
         self.session.param.watch(self.draw, ["data", "lake_unread", "user", "notebooks"])
+        self.session.param.watch(self.draw_consistency, ["character"])
 
     def draw(self, *_: object) -> None:
         """Each tab's content for what the session holds now."""
@@ -351,17 +391,26 @@ class DashboardTabs(pn.viewable.Viewer):
             if data is not None:
                 objects = tab(data)
             elif unread:
-                objects = [
-                    _empty("No lake to read yet.", "Press **Refresh** to export the catalog.")
-                ]
+                objects = _no_lake()
             else:
                 objects = []
             self.columns[name].objects = objects
+        self.draw_consistency()
         session = self.session
         shown = session.user is not None and data is not None
         self.notebooks.objects = (
             notebook_links(session.notebooks, session.notebook_html) if shown else []
         )
+
+    def draw_consistency(self, *_: object) -> None:
+        """The Consistency tab for the character chosen (the chooser hidden while there is
+        none to choose)."""
+        session = self.session
+        self.character.visible = session.character is not None
+        if session.data is not None:
+            self.consistency.objects = consistency_tab(session.consistency, session.character)
+        else:
+            self.consistency.objects = _no_lake() if session.lake_unread else []
 
     def __panel__(self) -> pn.Column:
         return self._layout

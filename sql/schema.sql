@@ -1763,6 +1763,25 @@ ALTER TABLE public.take_assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
     CACHE 1
 );
 
+CREATE VIEW public.take_consistency AS
+SELECT
+    NULL::bigint AS scene_id,
+    NULL::bigint AS project_id,
+    NULL::bigint AS character_id,
+    NULL::bigint AS scene_type_id,
+    NULL::integer AS take,
+    NULL::integer AS revision,
+    NULL::bigint AS segments,
+    NULL::double precision AS median_identity,
+    NULL::double precision AS min_identity,
+    NULL::double precision AS threshold,
+    NULL::bigint AS character_takes,
+    NULL::double precision AS character_median,
+    NULL::double precision AS mad,
+    NULL::double precision AS z_score,
+    NULL::boolean AS outlier,
+    NULL::text AS reason;
+
 CREATE VIEW public.take_sensitivity AS
  SELECT s.id AS scene_id,
     c.rating AS character_rating,
@@ -2380,6 +2399,101 @@ CREATE INDEX take_assignments_assignee_idx ON public.take_assignments USING btre
 CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, created_at);
 
 CREATE INDEX worker_leases_active_idx ON public.worker_leases USING btree (worker_id) WHERE (released_at IS NULL);
+
+CREATE OR REPLACE VIEW public.take_consistency AS
+ WITH measured AS (
+         SELECT g.scene_id,
+            COALESCE(((g.qa #>> '{metrics,identity_median}'::text[]))::double precision, gate.value) AS median,
+            COALESCE(((g.qa #>> '{metrics,identity_min}'::text[]))::double precision, ((g.qa #>> '{metrics,identity_median}'::text[]))::double precision, gate.value) AS lowest,
+            gate.threshold
+           FROM (public.segments g
+             LEFT JOIN LATERAL ( SELECT
+                        CASE
+                            WHEN (jsonb_typeof((x.value -> 'value'::text)) = 'number'::text) THEN ((x.value ->> 'value'::text))::double precision
+                            ELSE NULL::double precision
+                        END AS value,
+                        CASE
+                            WHEN (jsonb_typeof((x.value -> 'threshold'::text)) = 'number'::text) THEN ((x.value ->> 'threshold'::text))::double precision
+                            ELSE NULL::double precision
+                        END AS threshold
+                   FROM jsonb_array_elements(COALESCE((g.qa -> 'gates'::text), '[]'::jsonb)) x(value)
+                  WHERE ((x.value ->> 'name'::text) = 'identity'::text)
+                 LIMIT 1) gate ON (true))
+          WHERE g.current
+        ), takes AS (
+         SELECT s_1.id AS scene_id,
+            s_1.project_id,
+            s_1.character_id,
+            s_1.scene_type_id,
+            s_1.take,
+            count(*) AS segments,
+            percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY m.median) AS median_identity,
+            min(m.lowest) AS min_identity,
+            max(m.threshold) AS threshold
+           FROM (measured m
+             JOIN public.scenes s_1 ON ((s_1.id = m.scene_id)))
+          WHERE (m.median IS NOT NULL)
+          GROUP BY s_1.id
+        ), centre AS (
+         SELECT takes.character_id,
+            count(*) AS takes,
+            percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY takes.median_identity) AS character_median
+           FROM takes
+          GROUP BY takes.character_id
+        ), spread AS (
+         SELECT t.character_id,
+            GREATEST(percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY (abs((t.median_identity - c.character_median)))), (0.01)::double precision) AS mad
+           FROM (takes t
+             JOIN centre c USING (character_id))
+          GROUP BY t.character_id
+        ), scored AS (
+         SELECT t.scene_id,
+            t.project_id,
+            t.character_id,
+            t.scene_type_id,
+            t.take,
+            t.segments,
+            t.median_identity,
+            t.min_identity,
+            t.threshold,
+            c.takes AS character_takes,
+            c.character_median,
+            d.mad,
+                CASE
+                    WHEN (c.takes >= 3) THEN (((0.6745)::double precision * (t.median_identity - c.character_median)) / d.mad)
+                    ELSE NULL::double precision
+                END AS z_score
+           FROM ((takes t
+             JOIN centre c USING (character_id))
+             JOIN spread d USING (character_id))
+        )
+ SELECT scene_id,
+    project_id,
+    character_id,
+    scene_type_id,
+    take,
+    ( SELECT max(r.revision) AS max
+           FROM public.scene_revisions r
+          WHERE (r.scene_id = s.scene_id)) AS revision,
+    segments,
+    median_identity,
+    min_identity,
+    threshold,
+    character_takes,
+    character_median,
+    mad,
+    z_score,
+    (COALESCE((median_identity < threshold), false) OR COALESCE((z_score <= ('-3.5'::numeric)::double precision), false)) AS outlier,
+    NULLIF(concat_ws('; '::text,
+        CASE
+            WHEN (median_identity < threshold) THEN format('below band: median %s under the character''s threshold %s'::text, round((median_identity)::numeric, 3), round((threshold)::numeric, 3))
+            ELSE NULL::text
+        END,
+        CASE
+            WHEN (z_score <= ('-3.5'::numeric)::double precision) THEN format('low against the character: z %s (median %s, the character''s %s)'::text, round((z_score)::numeric, 1), round((median_identity)::numeric, 3), round((character_median)::numeric, 3))
+            ELSE NULL::text
+        END), ''::text) AS reason
+   FROM scored s;
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.audit_policy FOR EACH ROW EXECUTE FUNCTION public.audit_row('table_name', 'column_name');
 

@@ -47,7 +47,7 @@ def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
     assert app.dashboard_view.visible and not app.login_view.visible
     # no lake yet: a notice that says how to make one, and every tab says so too
     assert notice.visible and "no lake here yet" in notice.object
-    for tab in (tabs.pulse, tabs.performance, tabs.timeline, tabs.failures):
+    for tab in (tabs.pulse, tabs.performance, tabs.timeline, tabs.failures, tabs.consistency):
         assert "No lake to read yet" in _texts(tab)
     assert controls.as_of.object == "Lake as of **never**"
 
@@ -59,6 +59,7 @@ def test_an_empty_lake_shows_what_to_do_and_refresh_fills_it(db_url, tmp_path):
     assert "No segment attempts with start and finish times" in _texts(tabs.timeline)
     assert "No QA gate has refused" in _texts(tabs.failures)
     assert "No failed runs in the lake" in _texts(tabs.failures)
+    assert "No takes with identity scores yet" in _texts(tabs.consistency)
     assert "as of **20" in controls.as_of.object
 
     with connect(db_url, actor="tester") as conn:
@@ -228,7 +229,7 @@ def test_the_timeline_draws_every_segment_attempt_on_its_worker(page, served):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_performance_and_failures_tabs_render(page):
+def test_performance_failures_and_consistency_tabs_render(page):
     from playwright.sync_api import expect
 
     _tab(page, "Performance")
@@ -241,6 +242,9 @@ def test_performance_and_failures_tabs_render(page):
     # the demo's attempts all passed and its runs all succeeded: said, not an error
     expect(page.get_by_text("No QA gate has refused a segment attempt.")).to_be_visible()
     expect(page.get_by_text("No failed runs in the lake.")).to_be_visible()
+    _tab(page, "Consistency")  # the first character with identity scores, its takes
+    expect(page.locator(".consistency-chart canvas").first).to_be_visible()
+    expect(page.locator(".consistency-table")).to_contain_text("median_identity")
 
 
 @pytest.mark.slow

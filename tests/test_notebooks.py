@@ -25,7 +25,7 @@ NAMES = [
 ]
 # the chart objects each notebook builds (the figure each draws: trulience/lake/figures.py)
 CHARTS = {
-    "identity_consistency.py": {"identity_chart"},
+    "identity_consistency.py": {"identity_chart", "outlier_chart"},
     "new_analysis.py": {"worker_chart"},
     "production_overview.py": {"funnel_chart", "gantt_chart"},
     "throughput_and_cost.py": {"gpu_chart", "pareto_chart"},

@@ -42,6 +42,25 @@ def lake_export(catalog_only: bool, full: bool) -> None:
     click.echo(f"lake: {lake_of(chosen)}, as of {stamp}")
 
 
+@lake.command("consistency")
+@click.argument("character")
+@click.option(
+    "--project",
+    help="Only this project's takes (the outliers are still judged "
+    "against all the character's takes).",
+)
+def lake_consistency(character: str, project: str | None) -> None:
+    """CHARACTER's identity take by take across all its scenes, outliers flagged (PRD-94)."""
+    from trulience.lake.consistency import character_consistency
+    from trulience.lake.reports import format_table
+
+    try:
+        table = character_consistency(lake_of(settings()), character, project)
+    except TrulienceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_table(table))
+
+
 @click.command("report")
 @click.argument("name", type=click.Choice(["production", "throughput", "failures"]))
 @click.option(

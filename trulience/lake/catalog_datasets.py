@@ -163,6 +163,42 @@ DIMENSIONS += [
     ),
 ]
 
+# The consistency of each character's identity across its takes (PRD-94): the catalog's
+# view take_consistency holds the rule (median and MAD, the cut, the band), read whole.
+DIMENSIONS.append(
+    Dimension(
+        "consistency",
+        pa.schema(
+            [
+                ("scene_id", pa.int64()),
+                ("project", pa.string()),
+                ("character", pa.string()),
+                ("scene_type", pa.string()),
+                ("take", pa.int32()),
+                ("revision", pa.int32()),
+                ("segments", pa.int64()),
+                ("median_identity", pa.float64()),
+                ("min_identity", pa.float64()),
+                ("threshold", pa.float64()),
+                ("character_takes", pa.int64()),
+                ("character_median", pa.float64()),
+                ("mad", pa.float64()),
+                ("z_score", pa.float64()),
+                ("outlier", pa.bool_()),
+                ("reason", pa.string()),
+            ]
+        ),
+        """SELECT k.scene_id, p.slug, c.slug, t.slug, k.take, k.revision, k.segments,
+                  k.median_identity, k.min_identity, k.threshold, k.character_takes,
+                  k.character_median, k.mad, k.z_score, k.outlier, k.reason
+             FROM take_consistency k
+             JOIN projects p ON p.id = k.project_id
+             JOIN characters c ON c.id = k.character_id
+             JOIN scene_types t ON t.id = k.scene_type_id
+            ORDER BY c.slug, t.slug, p.slug, k.take, k.scene_id""",
+    )
+)
+
 _SCENE_CHANGES = """
     SELECT DISTINCT (s.created_at AT TIME ZONE 'UTC')::date FROM scenes s
      -- a new revision of a take is an update of its row (uri, sha256): updated_at covers it

@@ -1,4 +1,5 @@
-"""What the studio dashboards show (PRD-42, PRD-41, PRD-90, PRD-64), read from the lake.
+"""What the studio dashboards show (PRD-42, PRD-41, PRD-90, PRD-64, PRD-94), read from the
+lake.
 
 Each panel's query is a file in `sql/reports/dashboards/` over the shared lake views (not a
 CLI report); this module runs them with the project filter bound and hands the app Arrow
@@ -73,6 +74,7 @@ class Dashboards:
     failures: pa.Table  # QA gate refusals by cause, workflow and worker
     failed_runs: pa.Table  # orchestrator runs that failed
     failed_runs_by_job: pa.Table
+    consistency: pa.Table  # one row per take with identity scores, outliers flagged
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pa.Table:
@@ -139,6 +141,15 @@ def failed_runs(con: duckdb.DuckDBPyConnection, project: str | None = None) -> p
     return query(con, "failed_runs", project=project)
 
 
+def consistency(
+    con: duckdb.DuckDBPyConnection, project: str | None = None, character: str | None = None
+) -> pa.Table:
+    """Every take with identity scores (of `project` and `character` when given), one row
+    per take: median and lowest identity, robust z-score, outlier flag and reason (PRD-94;
+    the rule is the catalog's view take_consistency)."""
+    return query(con, "consistency", project=project, character=character)
+
+
 def count_by(table: pa.Table, column: str, value: str | None = None) -> pa.Table:
     """Rows of `table` per `column` (or the sum of `value`), most first."""
     if value is None:
@@ -184,6 +195,7 @@ def _load(lake: "Lake | Path", project: str | None, timeline_hours: float | None
             failures=failures(con, project),
             failed_runs=runs,
             failed_runs_by_job=count_by(runs, "job"),
+            consistency=consistency(con, project),
         )
     finally:
         con.close()

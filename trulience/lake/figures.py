@@ -1,7 +1,7 @@
 """The notebooks' charts, one SQL definition per figure (issue 16).
 
 Each figure reads one SQL file over the shared lake views: the dashboards' query where a
-dashboard already draws it (the render timeline), otherwise a file in
+dashboard already draws it (the render timeline, a character's consistency), otherwise a file in
 `sql/reports/figures/`. The notebooks draw them (hvPlot); the core only runs the SQL and
 hands back Arrow tables, so a chart and a report or dashboard never disagree.
 """
@@ -46,6 +46,11 @@ FIGURES: dict[str, Figure] = {
         DASHBOARDS_DIR / "timeline.sql",
         {"project": None, "hours": DAY_H},
         "One day's segment attempts per worker",
+    ),
+    "take_consistency": Figure(
+        DASHBOARDS_DIR / "consistency.sql",
+        {"project": None, "character": None},
+        "Identity per take of a character, outliers flagged",
     ),
 }
 
