@@ -24,6 +24,7 @@ class NumberedTake:
     storage: Storage
     segment_frames: tuple[int, ...]  # frames in each segment's file
     fps: int
+    folder: str  # the take's storage folder
 
 
 def identity_of(index: int) -> float:
@@ -37,12 +38,15 @@ def make_numbered_take(
     segment_frames: tuple[int, ...] = (24, 24, 24),
     fps: int = 24,
     gop: int = 6,
+    take: int = 1,
 ) -> NumberedTake:
-    """A take of segments of `segment_frames` frames (numbered on through the take),
+    """Take `take` of segments of `segment_frames` frames (numbered on through the take),
     assembled; each segment made by workflow 'wan' version 1 (which loads MODEL)."""
     storage = Storage((tmp_path / "storage").as_uri())
-    make_project(conn)
-    scene = make_take(conn, status="generated")
+    if take == 1:
+        make_project(conn)
+    scene = make_take(conn, take=take, status="generated")
+    folder = FOLDER.replace("take1", f"take{take}")
     conn.execute(
         "UPDATE scenes SET planned_segments = %s, effective_config = %s WHERE id = %s",
         (len(segment_frames), f'{{"fps": {fps}, "width": 64, "height": 48}}', scene),
@@ -51,10 +55,10 @@ def make_numbered_take(
     record_models(conn, workflow.id, [(*MODEL, "2", "ckpt_name")])
     first = 0
     for index, frames in enumerate(segment_frames):
-        clip = tmp_path / f"{index}.mp4"
+        clip = tmp_path / f"{take}-{index}.mp4"
         encode_frames((picture(first + i) for i in range(frames)), clip, fps, gop=gop)
         first += frames
-        stored = storage.put_file(f"{FOLDER}/{index}-1.mp4", clip)
+        stored = storage.put_file(f"{folder}/{index}-1.mp4", clip)
         identity = identity_of(index)
         commit_segment(
             conn,
@@ -70,7 +74,7 @@ def make_numbered_take(
                 "workflow": "wan",
                 "workflow_version": workflow.version,
                 "workflow_sha256": workflow.sha256,
-                "seed": 1000 + index,
+                "seed": 1000 * take + index,
                 "fps": str(fps),
             },
             qa={
@@ -82,5 +86,5 @@ def make_numbered_take(
                 ],
             },
         )
-    assemble_take(conn, storage, scene, tmp_path / "assembled")
-    return NumberedTake(scene, storage, segment_frames, fps)
+    assemble_take(conn, storage, scene, tmp_path / f"assembled-{take}")
+    return NumberedTake(scene, storage, segment_frames, fps, folder)

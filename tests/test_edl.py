@@ -15,9 +15,10 @@ from tests.test_delivery import approve
 from tests.test_trims import number_of
 from trulience.auth.acting import Operator
 from trulience.catalog import users
-from trulience.catalog.scenes import current_segments
+from trulience.catalog.scenes import current_segments, get_take
+from trulience.catalog.trims import current_trims
 from trulience.delivery.deliver import deliver_take
-from trulience.delivery.edl import EDL_FILE, OTIO_FILE, EditListProblem, layout_of
+from trulience.delivery.edl import EDL_FILE, OTIO_FILE, EditListProblem, layout_of, take_layout
 from trulience.delivery.package import verify_package
 from trulience.delivery.trims import trim_segment
 from trulience.media.frames import read_frames
@@ -125,3 +126,16 @@ def test_an_assembly_manifest_that_did_not_make_the_take_is_refused(conn, tmp_pa
     moved = manifest | {"seams": [11]}
     with pytest.raises(EditListProblem, match="seams and frames disagree"):
         layout_of(moved, sha, segments)
+
+
+def test_a_take_without_its_manifest_is_its_whole_segments_unless_trimmed(conn, tmp_path):
+    made = make_numbered_take(conn, tmp_path, (12, 12))
+    made.storage.delete(f"{FOLDER}/assembly.json")
+    take, segments = get_take(conn, made.scene_id), current_segments(conn, made.scene_id)
+    whole = take_layout(made.storage, take, segments)
+    assert [c.frames for c in whole.clips] == [12, 12] and whole.fps == 24
+    trim_segment(conn, Operator("cli:ana"), made.storage, made.scene_id, 0, head=2)
+    made.storage.delete(f"{FOLDER}/assembly.json")
+    take = get_take(conn, made.scene_id)
+    with pytest.raises(EditListProblem, match="missing for a trimmed take"):
+        take_layout(made.storage, take, segments, current_trims(conn, made.scene_id))

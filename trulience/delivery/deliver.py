@@ -15,6 +15,7 @@ import psycopg
 
 from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
+from trulience.catalog import trims as trim_repo
 from trulience.catalog.notes import threads_on_take
 from trulience.catalog.records import Segment, Take
 from trulience.catalog.reviews import TakeDecision, take_decisions
@@ -71,7 +72,7 @@ def deliver_take(
     work_dir.mkdir(parents=True, exist_ok=True)
     video = _approved_video(storage, scene, decided, work_dir)
     segments = scene_repo.current_segments(conn, scene_id)
-    layout = take_layout(storage, scene, segments)
+    layout = take_layout(storage, scene, segments, trim_repo.current_trims(conn, scene_id))
     info, frames = _segments_info(segments, layout)
     package = build_package(
         video,

@@ -9,6 +9,7 @@ marker at the first frame of the clip after it, carrying the smoothing width.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from trulience.catalog.records import Segment, Take
+from trulience.catalog.trims import Trim
 from trulience.errors import FileProblem
 from trulience.storage import Storage
 
@@ -86,19 +88,46 @@ class EditLists:
     edl_reason: str | None = None
 
 
-def take_layout(storage: Storage, take: Take, segments: dict[int, Segment]) -> TakeLayout:
+def take_layout(
+    storage: Storage,
+    take: Take,
+    segments: dict[int, Segment],
+    trims: Mapping[int, Trim] | None = None,
+) -> TakeLayout:
     """The layout of an assembled take, read from its assembly manifest: the manifest must be
-    the one that made the take's stored video and list its current segments."""
+    the one that made the take's stored video and list its current segments. A take stored
+    without a manifest is its segments whole, unless `trims` cut some (refused: only the
+    manifest says how the video was cut)."""
     if take.uri is None:
         raise EditListProblem(f"take {take.take} (scene {take.id})", "is not assembled")
     key = f"{storage.key_of(take.uri).rsplit('/', 1)[0]}/{ASSEMBLY_MANIFEST}"
+    if not storage.exists(key):
+        if any(t.head or t.tail for t in (trims or {}).values()):
+            raise EditListProblem(key, "missing for a trimmed take; assemble the take again")
+        return _untrimmed(take, segments)
     try:
         manifest = json.loads(storage.read_bytes(key))
-    except FileNotFoundError as error:
-        raise EditListProblem(key, "missing; assemble the take again") from error
     except ValueError as error:
         raise EditListProblem(key, f"unreadable ({error})") from error
     return layout_of(manifest, take.sha256, segments, where=key)
+
+
+def _untrimmed(take: Take, segments: dict[int, Segment]) -> TakeLayout:
+    """The layout of a take assembled from its whole segments, at its scene type's rate."""
+    where = f"take {take.take} (scene {take.id})"
+    if sorted(segments) != list(range(len(segments))) or not all(
+        s.frames for s in segments.values()
+    ):
+        raise EditListProblem(where, "its segments are not all committed with frame counts")
+    config = take.effective_config
+    return TakeLayout(
+        Fraction(str(config.get("fps", "0"))),
+        int(config.get("params", {}).get("crossfade_frames", 0)),
+        tuple(
+            EditClip(i, s.attempt, s.uri or "", s.frames or 0, sha256=s.sha256)
+            for i, s in sorted(segments.items())
+        ),
+    )
 
 
 def layout_of(
