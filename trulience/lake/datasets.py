@@ -93,8 +93,8 @@ class _Chosen:
     take: Take
     folder: str
     layout: TakeLayout
-    segments: dict[int, Segment]
-    common: dict[str, Any]
+    common: dict[str, Any]  # the take's fields of every row
+    by_segment: dict[int, dict[str, Any]]  # each segment's fields of its rows
 
 
 def export_dataset(
@@ -117,6 +117,7 @@ def export_dataset(
         scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     except OSError as error:
         raise DatasetProblem(out, f"cannot be written ({error.strerror})") from error
+    scratch.chmod(0o755)  # mkdtemp's folder is its owner's alone; a dataset is to be shared
     try:
         rows = []
         for take in chosen:
@@ -175,9 +176,9 @@ def _choose(conn: psycopg.Connection, storage: Storage, scene_id: int) -> _Chose
         "revision": newest_revision(conn, scene_id),
         "video_sha256": take.sha256,
     }
-    provenance = {i: _provenance(conn, s) for i, s in segments.items()}
+    by_segment = {i: _provenance(conn, s) for i, s in segments.items()}
     layout = take_layout(storage, take, segments, current_trims(conn, scene_id))
-    return _Chosen(take, folder, layout, segments, common | {"provenance": provenance})
+    return _Chosen(take, folder, layout, common, by_segment)
 
 
 def _provenance(conn: psycopg.Connection, segment: Segment) -> dict[str, Any]:
@@ -230,10 +231,10 @@ def _write_frames(
             image = Image.fromarray(picture)
             options = {"quality": JPEG_QUALITY} if image_format == "jpeg" else {}
             image.save(folder / name, IMAGE_FORMATS[image_format], **options)
-            made = dict(chosen.common["provenance"][clip.index])
+            made = dict(chosen.by_segment[clip.index])
             sample = made.pop("samples").get(segment_frame)
             rows.append(
-                {k: v for k, v in chosen.common.items() if k != "provenance"}
+                chosen.common
                 | made
                 | {
                     "frame": frame,
