@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from trulience.cli import pipeline
-from trulience.cli.common import Commands, catalog, settings
+from trulience.cli.common import ID, Commands, catalog, settings, storage
 from trulience.errors import TrulienceError
 from trulience.lake.files import lake_of
 
@@ -59,6 +59,60 @@ def lake_consistency(character: str, project: str | None) -> None:
     except TrulienceError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_table(table))
+
+
+def _scene_ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[int]:
+    """`--takes 3,4 --takes 7`: the scene ids named, in order."""
+    ids = []
+    for value in values:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ids.append(ID.convert(part, param, ctx))
+    if not ids:
+        raise click.BadParameter("name at least one take (its scene id)", ctx, param)
+    return ids
+
+
+@lake.command("dataset")
+@click.option(
+    "--takes",
+    multiple=True,
+    required=True,
+    callback=_scene_ids,
+    help="Scene ids of the takes, comma-separated or repeated.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new (or empty) folder to write the dataset into.",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Keep every Nth frame.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "jpeg"]),
+    default="png",
+    show_default=True,
+    help="Image format of the frames.",
+)
+def lake_dataset(takes: list[int], out: Path, every: int, fmt: str) -> None:
+    """Frames of chosen takes as image files, with per-frame metadata (take, segment,
+    frame, time, identity, QA, provenance) in OUT/frames.parquet."""
+    from trulience.lake.datasets import FRAMES_PARQUET, export_dataset
+
+    chosen = settings()
+    with catalog(chosen) as conn:
+        done = export_dataset(conn, storage(chosen), takes, out, every=every, image_format=fmt)
+    click.echo(
+        f"dataset: {done.frames} frame(s) of {done.takes} take(s) -> {done.directory} "
+        f"(metadata: {done.directory / FRAMES_PARQUET})"
+    )
 
 
 @click.command("report")

@@ -1,5 +1,6 @@
 """Delivery of an approved take (PRD-39, 40, 96, 102, 70): a package (final video, poster,
-sidecar JSON and CSV, the review report with its drawn notes, manifest with sha256)
+sidecar JSON and CSV, the review report with its drawn notes, the edit decision lists,
+manifest with sha256)
 checked against the project's delivery spec, stored on storage and recorded as a
 deliverable."""
 
@@ -14,10 +15,12 @@ import psycopg
 
 from trulience.catalog import deliveries
 from trulience.catalog import scenes as scene_repo
+from trulience.catalog import trims as trim_repo
 from trulience.catalog.notes import threads_on_take
 from trulience.catalog.records import Segment, Take
 from trulience.catalog.reviews import TakeDecision, take_decisions
 from trulience.delivery.compliance import DeliverySpec, check_compliance
+from trulience.delivery.edl import TakeLayout, take_layout
 from trulience.delivery.package import build_package
 from trulience.delivery.review_report import ReportedNote
 from trulience.errors import TrulienceError
@@ -68,7 +71,9 @@ def deliver_take(
     scene, decided = _approved_take(conn, scene_id)
     work_dir.mkdir(parents=True, exist_ok=True)
     video = _approved_video(storage, scene, decided, work_dir)
-    info, frames = _segments_info(scene_repo.current_segments(conn, scene_id))
+    segments = scene_repo.current_segments(conn, scene_id)
+    layout = take_layout(storage, scene, segments, trim_repo.current_trims(conn, scene_id))
+    info, frames = _segments_info(segments, layout)
     package = build_package(
         video,
         work_dir / "package",
@@ -76,11 +81,13 @@ def deliver_take(
         provenance={
             "scene_id": scene_id,
             "take": scene.take,
+            "folder": _folder(scene.uri),
             "effective_config": scene.effective_config,
         },
         poster_frame=poster_frame,
         face_score=face_score,
         review_notes=_review_notes(conn, storage, scene_id),
+        layout=layout,
     )
     spec = spec_for(
         deliveries.project_settings(conn, scene.project_id),
@@ -140,16 +147,21 @@ def _approved_video(storage: Storage, scene: Take, decided: TakeDecision, work_d
     return video
 
 
-def _segments_info(segments: dict[int, Segment]) -> tuple[list[dict[str, Any]], int]:
-    """Each current segment's place in the take and provenance, and the frames in all."""
+def _segments_info(
+    segments: dict[int, Segment], layout: TakeLayout
+) -> tuple[list[dict[str, Any]], int]:
+    """Each current segment's place in the take (its frames there, trims taken off) and
+    provenance, and the frames in all."""
     info, start = [], 0
-    for index in sorted(segments):
-        s = segments[index]
+    for clip in layout.clips:
+        index, s = clip.index, segments[clip.index]
         info.append(
             {
                 "index": index,
                 "start_frame": start,
-                "frames": s.frames,
+                "frames": clip.frames,
+                "trim_head": clip.head,
+                "trim_tail": clip.tail,
                 "attempt": s.attempt,
                 "sha256": s.sha256,
                 "seed": s.provenance.get("seed"),
@@ -158,20 +170,24 @@ def _segments_info(segments: dict[int, Segment]) -> tuple[list[dict[str, Any]], 
                 "workflow_sha256": s.provenance.get("workflow_sha256"),
             }
         )
-        start += s.frames
+        start += clip.frames
     return info, start
 
 
 def _upload(storage: Storage, scene_uri: str, directory: Path) -> dict[str, StoredObject]:
     """Store each file of the package under deliveries/, beside where the take's files
     are; what was stored, by its path in the package (`notes/12.png`)."""
-    prefix = scene_uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
-    base = ["deliveries", *prefix.split("/")]
+    base = ["deliveries", *_folder(scene_uri).split("/")]
     files = sorted(p.relative_to(directory) for p in directory.rglob("*") if p.is_file())
     return {
         path.as_posix(): storage.put_file(storage_key(*base, *path.parts), directory / path)
         for path in files
     }
+
+
+def _folder(scene_uri: str) -> str:
+    """The take's folder under scenes/ ("demo/ada/walk/take1")."""
+    return scene_uri.rsplit("/", 1)[0].split("/scenes/", 1)[-1]
 
 
 def _review_notes(conn: psycopg.Connection, storage: Storage, scene_id: int) -> list[ReportedNote]:

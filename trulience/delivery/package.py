@@ -1,8 +1,9 @@
 """Deliverables (PRD-39/40/83/96): browser proxies, poster frames, and checksummed packages.
 
 A package folder holds the scene video, a poster PNG, `sidecar.json`, `segments.csv`, the
-review report (its notes, and each drawn note's PNG under `notes/`) and `manifest.json`
-(sha256 and size of every other file), so a recipient can verify it offline.
+review report (its notes, and each drawn note's PNG under `notes/`), the take's edit decision
+lists (`edit.otio`, `edit.edl`) when its layout is given, and `manifest.json` (sha256 and
+size of every other file), so a recipient can verify it offline.
 """
 
 import csv
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from trulience.delivery.edl import EditLists, TakeLayout, write_edit_lists
 from trulience.delivery.review_report import REPORT_JSON, ReportedNote, write_review_report
 from trulience.errors import FileProblem
 from trulience.media.encode import AAC_RATES, H264Writer
@@ -48,6 +50,7 @@ class Package:
     sidecar: Path
     segments_csv: Path
     manifest: Path
+    edit_lists: EditLists | None = None
 
 
 def make_proxy(
@@ -132,14 +135,18 @@ def build_package(
     poster_frame: int | None = None,
     face_score: Callable[[np.ndarray], float] | None = None,
     review_notes: list[ReportedNote] | None = None,
+    layout: TakeLayout | None = None,
 ) -> Package:
     """Write a delivery package into the new or empty folder `out_dir`: the video, a poster
     (best frame, or `poster_frame`), sidecar.json, segments.csv, the review report of
-    `review_notes` when given, and manifest.json.
+    `review_notes` when given, the edit decision lists of the take's `layout` when given,
+    and manifest.json.
     Each `segments_info` entry needs "frames"; its other fields go to the CSV as provenance."""
     scene_video, out_dir = Path(scene_video), Path(out_dir)
     info = probe(scene_video)
     rows = _segment_rows(scene_video, info, segments_info)
+    if layout is not None:
+        _check_layout(scene_video, info, layout)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise PackageProblem(out_dir, "the package folder is not empty")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +157,9 @@ def build_package(
     Image.fromarray(picture).save(poster)
     if review_notes is not None:
         write_review_report(out_dir, f"Review notes: {provenance.get('take', '')}", review_notes)
+    edit_lists = None
+    if layout is not None:
+        edit_lists = write_edit_lists(out_dir, _title(provenance), layout)
     sidecar = out_dir / SIDECAR
     _write_json(
         sidecar,
@@ -167,6 +177,7 @@ def build_package(
             "segments": rows,
             "provenance": provenance,
             "review_report": None if review_notes is None else REPORT_JSON,
+            "edit_decision_list": _edit_entry(edit_lists),
         },
     )
     segments_csv = out_dir / SEGMENTS_CSV
@@ -187,7 +198,35 @@ def build_package(
         },
         serialise=None,
     )
-    return Package(out_dir, video, poster, poster_index, sidecar, segments_csv, manifest)
+    return Package(
+        out_dir, video, poster, poster_index, sidecar, segments_csv, manifest, edit_lists
+    )
+
+
+def _check_layout(video: Path, info: VideoInfo, layout: TakeLayout) -> None:
+    """Refuse a layout that is not the video's: another rate or frame count."""
+    if layout.fps != info.fps or layout.frames != info.frames:
+        raise PackageProblem(
+            video,
+            f"has {info.frames} frames at {info.fps} fps but its layout "
+            f"{layout.frames} at {layout.fps}",
+        )
+
+
+def _title(provenance: dict[str, Any]) -> str:
+    """The edit decision lists' title: the take's folder, else its number."""
+    return str(provenance.get("folder") or f"take {provenance.get('take', '')}")
+
+
+def _edit_entry(edit_lists: EditLists | None) -> dict[str, Any] | None:
+    """The sidecar's note of the edit decision lists."""
+    if edit_lists is None:
+        return None
+    return {
+        "otio": edit_lists.otio.name,
+        "cmx_3600": None if edit_lists.edl is None else edit_lists.edl.name,
+        "why_no_cmx_3600": edit_lists.edl_reason,
+    }
 
 
 def _poster(
