@@ -26,6 +26,7 @@ from trulience.storage import Storage
 pytestmark = pytest.mark.browser
 
 FRAMES = 12
+BEA_FRAMES = 9  # Bea's take is shorter: past its end, its cell holds its last frame
 ATTEMPT = 8  # frames of each attempt's clip at segment 0
 FAILED_QA = {
     "passed": False,
@@ -118,9 +119,9 @@ def add_attempt(conn: psycopg.Connection, scene: int, index: int, attempt: int, 
 
 
 def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, int]:
-    """Viewers vic and lefty (left-hand keys); Ada's old and new take and Bea's take of
-    'walk'; segment 0 of Ada's old take has a failed and a passing attempt. Returns the
-    takes' scene ids by name (old, new, bea)."""
+    """Viewers vic and lefty (left-hand keys); Ada's old and new take and Bea's shorter take
+    of 'walk'; segment 0 of Ada's old take has a failed and a passing (current) attempt, that
+    of Bea's take one failed attempt. Returns the takes' scene ids by name (old, new, bea)."""
     accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
     accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
     set_shortcuts(conn, "lefty", preset="left_hand")
@@ -137,7 +138,9 @@ def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, in
     new = make_take(conn, take=2, age_minutes=10)
     attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
     bea = character_take(conn, "bea", 1, 20)
-    attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
+    clip = store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, BEA_FRAMES)
+    attach(conn, bea, clip, BEA_FRAMES)
+    add_attempt(conn, bea, 0, 1, status="qa_failed", qa=FAILED_QA, clip=clip, current=True)
     return {"old": old, "new": new, "bea": bea}
 
 
