@@ -24,8 +24,8 @@ _CSS = """
 .vg-cells { display: grid; gap: 6px; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); }
 @media (max-width: 768px) { .vg-cells { grid-template-columns: 1fr; } }
 .vg-cell { display: flex; flex-direction: column; gap: 2px; min-width: 0; }
-.vg-stage { position: relative; width: 100%; aspect-ratio: 16 / 9; background: #000;
-  overflow: hidden; }
+.vg-stage { position: relative; width: 100%; aspect-ratio: 16 / 9; max-height: 70vh;
+  background: #000; overflow: hidden; }
 .vg-video { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
 .vg-veil { position: absolute; inset: 0; display: none; align-items: center;
   justify-content: center; gap: 8px; flex-direction: column; }
