@@ -16,6 +16,7 @@ its proxy and frame times (nothing is decoded here but the attempts' first frame
 import html
 import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -54,6 +55,9 @@ from trulience.review.sensitivity import blurred_for
 from trulience.storage import Storage
 
 T = TypeVar("T")
+# A video's signed URL (valid an hour) is given again for this long, so that comparing the
+# same video again does not make the browser load it anew.
+RESIGN_S = 1800.0
 
 
 def verdict_lines(qa: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
@@ -302,6 +306,7 @@ class CompareSession(Says):
         self.param.watch(lambda *_: self._compare(), ["shown_attempt", "compared_attempt"])
         self.param.watch(lambda *_: self._pair_choices(), "scene_type")
         self._pair: dict[int, CharacterTake] = {}
+        self._signed: dict[str, tuple[str, tuple[float, ...], float]] = {}
 
     # -- login ---------------------------------------------------------------------------
 
@@ -340,10 +345,14 @@ class CompareSession(Says):
         return None if done is None else done.value
 
     def _browser_video(self, key: str) -> BrowserVideo:
-        """Stored video `key` for the browser: its signed URL and frame times (stored beside
-        it the first time)."""
+        """Stored video `key` for the browser: its signed URL (the one given before, while it
+        is fresh and the video's frame times are the same) and frame times (stored beside it
+        the first time)."""
         times = proxy_frames(self.storage, key)
-        return BrowserVideo(media_url(key), times.times, times.fps if times.fps > 0 else 24.0)
+        signed = self._signed.get(key)
+        if signed is None or signed[1] != times.times or time.monotonic() - signed[2] > RESIGN_S:
+            signed = self._signed[key] = (media_url(key), times.times, time.monotonic())
+        return BrowserVideo(signed[0], times.times, times.fps if times.fps > 0 else 24.0)
 
     def _take_video(self, take: CharacterTake) -> BrowserVideo:
         """What the browser plays of a take: its proxy, as the review player does."""

@@ -6,6 +6,7 @@ frame steps with the user's keys, and a refused action is said once (the browser
 tests/test_compare_app.py).
 """
 
+import time
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,9 @@ def test_the_current_and_the_previous_attempt_are_compared_and_can_be_switched(s
     assert session.playable == {"attempt 1": 1, "attempt 2": 2}
     assert (session.shown_attempt, session.compared_attempt) == (2, 1)  # current, previous
     shown, compared = session.shown_video, session.compared_video
+    time.sleep(1.1)  # a URL signed a second later would differ (its expiry is in seconds)
+    session.show_attempts()  # asked again: the same URLs, so the browser keeps its videos
+    assert (session.shown_video.src, session.compared_video.src) == (shown.src, compared.src)
     assert shown.src.startswith("/media/") and shown.src.endswith("/0-2.mp4")
     assert compared.src.endswith("/0-1.mp4")
     assert len(shown.times) == len(compared.times) == ATTEMPT and shown.fps == 12
