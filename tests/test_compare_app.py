@@ -20,6 +20,7 @@ from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
 from tests.test_review_app import PASSWORD, grey_of, index_of
 from trulience.auth import users as accounts
+from trulience.catalog import ratings
 from trulience.catalog.database import connect
 from trulience.media.encode import encode_frames
 from trulience.review.shortcuts import set_shortcuts
@@ -59,6 +60,7 @@ PASSED_QA = {
 @dataclass
 class Studio:
     base_url: str
+    db_url: str
 
 
 def store_clip(storage: Storage, home: Path, key: str, first: int, count: int):
@@ -157,7 +159,7 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
         with served("compare", env, home / "panel.log") as url:
-            yield Studio(url)
+            yield Studio(url, db_url)
     finally:
         drop_database(server_url, db_url)
 
@@ -389,6 +391,19 @@ GRID_PICTURES = """async (box, [frame, lengths, timeout]) => {
     return [label, sum / (3 * canvas.width * canvas.height), cell.dataset.ended === "true"];
   });
 }"""
+# While the grid plays up to its frame `upto`: the largest difference between the frames
+# its cells name, checked at every animation frame (null if it never gets there).
+PLAYING_IN_SYNC = """async (box, [upto, timeout]) => {
+  const end = performance.now() + timeout;
+  let worst = 0;
+  while (Number(box.dataset.frame) < upto) {
+    if (performance.now() > end || box.dataset.state !== "playing") return null;
+    await new Promise((ok) => requestAnimationFrame(ok));
+    const shown = Array.from(box.querySelectorAll(".vg-cell"), (c) => Number(c.dataset.frame));
+    worst = Math.max(worst, Math.max(...shown) - Math.min(...shown));
+  }
+  return worst;
+}"""
 LENGTHS = [FRAMES, BEA_FRAMES]  # Ada's newest take, Bea's
 
 
@@ -448,11 +463,13 @@ def test_scene_type_grid_plays_and_steps_every_characters_newest_take_in_sync(pa
     box = page.locator(".vg-box")
     page.locator(".vg-play").click()
     expect(box).to_have_attribute("data-state", "playing")
-    page.wait_for_timeout(700)
+    # while playing (up to frame 3), the cells stay within a frame of each other
+    worst = box.evaluate(PLAYING_IN_SYNC, [3, 15_000])
+    assert worst is not None and worst <= 1, f"the cells drifted {worst} frames apart"
     page.locator(".vg-play").click()
     expect(box).not_to_have_attribute("data-state", "playing")
     paused = int(box.get_attribute("data-frame"))
-    assert 0 < paused < FRAMES - 1
+    assert 3 <= paused < FRAMES - 1
     assert grid_frames(page, paused) == same_frame(paused)
     page.locator(".vg-forward").click()  # and stepping on from there
     assert grid_frames(page, paused + 1) == same_frame(paused + 1)
@@ -471,9 +488,11 @@ def test_scene_type_grid_plays_and_steps_every_characters_newest_take_in_sync(pa
     assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"]  # side by side again
 
 
-def test_grid_steps_with_the_users_own_keys_and_not_the_default_ones(browser, studio):
+def test_grid_steps_with_the_users_own_keys_and_blurs_a_sensitive_take(browser, studio):
     from playwright.sync_api import expect
 
+    with connect(studio.db_url, actor="tester") as conn:
+        ratings.set_rating(conn, "characters", "bea", "sensitive")
     page = logged_in(browser, studio, "lefty")  # the left_hand preset: a back, d forward
     try:
         expect(page.locator('.shortcut-legend kbd[data-action="forward"]')).to_have_text("d")
@@ -487,5 +506,14 @@ def test_grid_steps_with_the_users_own_keys_and_not_the_default_ones(browser, st
         page.keyboard.press(".")  # the default forward key: not this user's
         page.keyboard.press("a")
         assert grid_frames(page, 2) == same_frame(2)
+        # Bea is rated sensitive and lefty blurs: her cell is blurred until revealed
+        ada, bea = page.locator(".vg-stage").nth(0), page.locator(".vg-stage").nth(1)
+        expect(bea).to_have_class(re.compile(r"vg-blurred"))
+        expect(ada).not_to_have_class(re.compile(r"vg-blurred"))
+        assert bea.locator("video").evaluate("v => getComputedStyle(v).filter").startswith("blur")
+        bea.get_by_role("button", name="Reveal").click()
+        expect(bea).not_to_have_class(re.compile(r"vg-blurred"))
     finally:
         page.context.close()
+        with connect(studio.db_url, actor="tester") as conn:
+            ratings.set_rating(conn, "characters", "bea", "general")
