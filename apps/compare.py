@@ -1,13 +1,16 @@
-"""The compare app: attempts of one segment side by side (PRD-101), and one scene type across
-characters in a synced, frame-accurate grid (PRD-68, PRD-36).
+"""The compare app: attempts of one segment, or two whole takes of a scene type, side by side
+(PRD-101), and one scene type across characters in a grid of real videos playing in sync
+(PRD-68, PRD-36).
 
 Serve with `panel serve apps/compare.py --plugins apps.media_routes`. Read-only: any role
-with the view permission may use it. Two attempts of a segment play in the browser player
+with the view permission may use it. Two attempts of a segment, or two takes (two
+characters', or two takes or branches of one cell), play in the browser player
 (`apps/video_player.py`) in its compare mode, side by side or as a wipe, the second following
-the first frame for frame. The grid's frames are decoded on the server by index (PRD-37) and
-shown as lossless PNG, so "frame N" in every cell of the grid is the same frame N. The grid
-steps with the logged-in user's own back / forward keys, the same ones the review app uses
-(PRD-52); the attempts' player leaves those keys to it.
+the first frame for frame, with their QA and its change beside. The grid
+(`apps/video_grid.py`) plays each character's newest take from its proxy, every cell kept on
+the longest one and naming its frame from the proxy's real frame times. The grid also steps
+with the logged-in user's own back / forward keys, the same ones the review app uses
+(PRD-52); the compare player leaves those keys to it.
 
 The page is a `CompareSession` (apps/compare_state.py) and the views over it
 (apps/compare_views.py); this module puts them on one page with the user's keys.
@@ -17,7 +20,7 @@ import panel as pn
 
 from apps import theme
 from apps.compare_state import CompareSession
-from apps.compare_views import AttemptsView, GridView
+from apps.compare_views import AttemptsView, ComparePlayerView, GridView, TakesView
 from apps.notices import NoticeBox
 from apps.shortcuts import ShortcutKeys
 from trulience.config import Settings
@@ -36,13 +39,18 @@ class CompareApp:
         session.param.watch(lambda event: self.shortcuts.use(event.new), "keys")
         self.notice = NoticeBox(session=session)
         self.attempts = AttemptsView(session=session)
-        self.grid = GridView(session=session, shortcuts=self.shortcuts)
+        self.takes = TakesView(session=session)
+        self.compare = ComparePlayerView(session=session)
+        self.grid = GridView(session=session)
         self.compare_view = pn.Column(
             pn.Row(self.login.who, self.login.logout_button),
             self.notice,
             self.attempts,
+            self.takes,
+            self.compare,
             self.grid,
             self.shortcuts.legend,
+            sizing_mode="stretch_width",
         )
         # Both views stay in the page, only one visible (see apps/review.py for why).
         self.body = pn.Column(self.login_view, self.compare_view, sizing_mode="stretch_width")

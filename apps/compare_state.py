@@ -1,20 +1,24 @@
 """The compare app's session state, apart from its views: who is signed in with which keys,
-the take and segment chosen and the attempts loaded for it (PRD-101), the scene type chosen
-and the grid of each character's newest take stepped to one frame (PRD-68, PRD-36).
+the take and segment chosen and the attempts loaded for it (PRD-101), two whole takes of a
+scene type compared (PRD-101, PRD-50), and the scene type chosen with the grid of each
+character's newest take played in sync in the browser (PRD-68, PRD-36).
 
 Plain Python drives it as the page does (tests/test_compare_state.py): sign in through
 `login`, set `take` / `segment` and `show_attempts()` (which also picks two attempts to play
 compared, the current and the previous one; set `shown_attempt` / `compared_attempt` to
-switch, `compare_mode` and `wipe` to lay them out), set `scene_type` and `show_grid()`,
-`step(±1)`. Frames are decoded here, by index (PRD-37); the views (apps/compare_views.py)
-only show them.
+switch, `compare_mode` and `wipe` to lay them out); or set `scene_type`, `first_take` /
+`second_take` and `compare_takes()` to play two takes compared in the same player, each with
+its QA (that of its current segments) and the change between them; set `scene_type` and
+`show_grid()` for the grid, whose frame `step(±1)` moves. The browser plays every video from
+its proxy and frame times (nothing is decoded here but the attempts' first frames).
 """
 
 import html
+import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +29,7 @@ from apps.actions import ActionRunner
 from apps.login import Login, SignedIn
 from apps.media_routes import media_url
 from apps.notices import Says
+from apps.review_player import proxy_key
 from apps.video_player import COMPARE_MODES
 from trulience.auth import users as accounts
 from trulience.auth.permissions import Permission, require
@@ -32,7 +37,10 @@ from trulience.catalog.comparisons import (
     Attempt,
     CharacterTake,
     SegmentedTake,
+    SegmentVerdict,
+    assembled_takes,
     attempts_of,
+    current_verdicts,
     newest_takes,
     scene_types_with_takes,
     takes_with_segments,
@@ -43,10 +51,13 @@ from trulience.config import Settings
 from trulience.errors import TrulienceError
 from trulience.media.frame_times import proxy_frames
 from trulience.media.frames import frame_at
-from trulience.media.probe import probe
+from trulience.review.sensitivity import blurred_for
 from trulience.storage import Storage
 
 T = TypeVar("T")
+# A video's signed URL (valid an hour) is given again for this long, so that comparing the
+# same video again does not make the browser load it anew.
+RESIGN_S = 1800.0
 
 
 def verdict_lines(qa: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
@@ -54,11 +65,24 @@ def verdict_lines(qa: dict[str, Any], previous: dict[str, Any] | None) -> list[s
     since the previous attempt."""
     if not qa:
         return ["no QA verdict yet"]
-    gates = {g["name"]: g for g in qa.get("gates", []) if isinstance(g, dict) and "name" in g}
-    failed = list(qa.get("failed", [g for g, r in gates.items() if not r.get("passed")]))
-    passed = [name for name, gate in gates.items() if gate.get("passed")]
-    lines = [f"QA **{'passed' if qa.get('passed') else 'failed'}**"]
-    lines.append("gates passed: " + (", ".join(passed) or "none"))
+    passed = [name for name, gate in _gates(qa).items() if gate.get("passed")]
+    return _words(qa, "gates passed: " + (", ".join(passed) or "none"), previous)
+
+
+def _gates(qa: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["name"]: g for g in qa.get("gates", []) if isinstance(g, dict) and "name" in g}
+
+
+def _failed(qa: dict[str, Any]) -> list[str]:
+    gates = _gates(qa)
+    return list(qa.get("failed", [g for g, r in gates.items() if not r.get("passed")]))
+
+
+def _words(qa: dict[str, Any], passed_line: str, previous: dict[str, Any] | None) -> list[str]:
+    """A verdict's lines: passed or failed, `passed_line`, the failures with their message,
+    the identity median and the change since `previous`."""
+    gates, failed = _gates(qa), _failed(qa)
+    lines = [f"QA **{'passed' if qa.get('passed') else 'failed'}**", passed_line]
     failures = []
     for name in failed:
         message = gates.get(name, {}).get("message")
@@ -84,6 +108,70 @@ def _change(qa: dict[str, Any], previous: dict[str, Any]) -> str:
     if median is not None and earlier is not None:
         changes.append(f"identity {median - earlier:+.3f}")
     return ", ".join(changes) or "no change"
+
+
+def take_qa(verdicts: list[SegmentVerdict]) -> dict[str, Any]:
+    """A take's QA verdict from its current segments' verdicts, in a segment verdict's shape
+    (so the same words and change read it): passed when every segment passed, each gate
+    named with its segment ("segment 1 black"), the identity median the median of the
+    segments' ones, `segments` how many passed of how many; {} when none has a verdict."""
+    judged = [v for v in verdicts if v.qa]
+    if not judged:
+        return {}
+    gates, failed, medians = [], [], []
+    for verdict in judged:
+        named = {name: f"segment {verdict.index} {name}" for name in _gates(verdict.qa)}
+        gates += [{**g, "name": named[n]} for n, g in _gates(verdict.qa).items()]
+        failed += [named.get(n, f"segment {verdict.index} {n}") for n in _failed(verdict.qa)]
+        median = _identity_median(verdict.qa)
+        if median is not None:
+            medians.append(median)
+    passed = sum(1 for v in judged if v.qa.get("passed"))
+    return {
+        "passed": passed == len(verdicts),
+        "failed": failed,
+        "gates": gates,
+        "segments": {"passed": passed, "of": len(verdicts)},
+        "metrics": {"identity_median": statistics.median(medians)} if medians else {},
+    }
+
+
+def take_verdict_lines(qa: dict[str, Any]) -> list[str]:
+    """A take's QA verdict (`take_qa`) in words: how many segments passed, the gates that
+    failed (each with its segment), the identity median."""
+    if not qa:
+        return ["no QA verdict yet"]
+    segments = qa["segments"]
+    return _words(qa, f"segments passed: {segments['passed']} of {segments['of']}", None)
+
+
+def grid_verdict(qa: dict[str, Any]) -> str:
+    """A take's QA verdict (`take_qa`) in one line, as a grid cell shows it."""
+    if not qa:
+        return "no QA verdict yet"
+    if qa["passed"]:
+        return f"QA passed · {qa['segments']['of']} segments"
+    return "QA failed: " + (", ".join(_failed(qa)) or "a segment without a passing verdict")
+
+
+def pair_label(take: CharacterTake) -> str:
+    """How the two-take choosers name a take of the scene type (character, take, branch)."""
+    return f"{take.character} · take {take.take} · {take.branch} ({take.project})"
+
+
+def take_change_line(
+    first: CharacterTake, first_qa: dict[str, Any], second: CharacterTake, second_qa: dict
+) -> str:
+    """What changed between two compared takes' QA, from the older take to the newer."""
+    if first.scene_id == second.scene_id:
+        return f"{pair_label(first)} compared with itself"
+    (early, early_qa), (late, late_qa) = sorted(
+        ((first, first_qa), (second, second_qa)), key=lambda pair: pair[0].scene_id
+    )
+    names = f"{early.character} take {early.take} → {late.character} take {late.take}"
+    if not early_qa or not late_qa:
+        return f"{names}: no QA verdict to compare"
+    return f"{names}: {_change(late_qa, early_qa)}"
 
 
 def status_of(attempt: Attempt) -> str:
@@ -112,8 +200,9 @@ def change_line(first: Attempt, second: Attempt) -> str:
 
 
 @dataclass(frozen=True)
-class AttemptVideo:
-    """What the browser plays of an attempt: its file's signed URL and its frame times."""
+class BrowserVideo:
+    """What the browser plays of an attempt or a take: its file's signed URL (a take's
+    proxy, an attempt's own file) and its frame times."""
 
     src: str
     times: tuple[float, ...]
@@ -129,7 +218,7 @@ class AttemptCard:
     frame: np.ndarray | None
     problem: str | None
     lines: list[str]
-    video: AttemptVideo | None = None
+    video: BrowserVideo | None = None
 
 
 def default_pair(cards: list[AttemptCard]) -> tuple[int | None, int | None]:
@@ -147,12 +236,26 @@ def default_pair(cards: list[AttemptCard]) -> tuple[int | None, int | None]:
 
 
 @dataclass(frozen=True)
-class GridTake:
-    """A character's newest take in the grid: the take, its local video, its frame count."""
+class GridCell:
+    """A character's newest take in the grid: the take, its proxy for the browser, its QA
+    verdict in one line and whether the user sees it blurred."""
 
     take: CharacterTake
-    video: Path
-    frames: int
+    video: BrowserVideo
+    verdict: str
+    blurred: bool
+
+    def to_data(self) -> dict[str, Any]:
+        """The cell as the browser grid (apps/video_grid.py) takes it."""
+        return {
+            "src": self.video.src,
+            "times": list(self.video.times),
+            "fps": self.video.fps,
+            "name": self.take.character,
+            "take": self.take.take,
+            "verdict": self.verdict,
+            "blurred": self.blurred,
+        }
 
 
 def _kept(chosen: T | None, choices: dict[str, T]) -> T | None:
@@ -174,19 +277,23 @@ class CompareSession(Says):
     playable = param.Dict(default={}, doc="Label → number of the loaded attempts with a video.")
     shown_attempt = param.Integer(default=None, allow_None=True, doc="The attempt played.")
     compared_attempt = param.Integer(default=None, allow_None=True, doc="The one beside it.")
-    shown_video = param.ClassSelector(class_=AttemptVideo, default=None, allow_None=True)
-    compared_video = param.ClassSelector(class_=AttemptVideo, default=None, allow_None=True)
-    compared_lines = param.List(default=[], doc="Each compared attempt's heading and verdict.")
-    change = param.String(default="", doc="What changed between the two compared attempts.")
+    shown_video = param.ClassSelector(class_=BrowserVideo, default=None, allow_None=True)
+    compared_video = param.ClassSelector(class_=BrowserVideo, default=None, allow_None=True)
+    comparing = param.Selector(objects=["attempts", "takes"], default="attempts")
+    compared_lines = param.List(default=[], doc="Each compared video's heading and verdict.")
+    change = param.String(default="", doc="What changed between the two compared videos.")
+    compared_blurred = param.Boolean(default=False, doc="A compared take is sensitive.")
     compare_mode = param.Selector(objects=list(COMPARE_MODES), default="side")
     wipe = param.Number(default=0.5, bounds=(0, 1), doc="The wipe's divider, 0..1 of the width.")
     attempt_frame = param.Integer(default=0, bounds=(0, None), doc="The compare player's frame.")
     scene_types = param.Dict(default={}, doc="Label → slug of scene types with assembled takes.")
     scene_type = param.String(default=None, allow_None=True, doc="The chosen scene type's slug.")
-    grid = param.List(default=None, allow_None=True, doc="The grid's takes (None: not asked).")
-    total = param.Integer(default=0, doc="Frames every take of the grid has.")
-    frame = param.Integer(default=0, doc="The frame the grid shows.")
-    pictures = param.List(default=[], doc="That frame of each grid take, decoded.")
+    pair_takes = param.Dict(default={}, doc="Label → scene id of the scene type's takes.")
+    first_take = param.Integer(default=None, allow_None=True, doc="The take played.")
+    second_take = param.Integer(default=None, allow_None=True, doc="The take beside it.")
+    grid = param.List(default=None, allow_None=True, doc="The grid's cells (None: not asked).")
+    total = param.Integer(default=0, doc="Frames of the grid's longest take.")
+    frame = param.Integer(default=0, bounds=(0, None), doc="The frame the grid shows.")
 
     def __init__(self, settings: Settings, **params):
         super().__init__(**params)
@@ -197,6 +304,9 @@ class CompareSession(Says):
         # a PermissionDenied reads as itself, like every other refusal here
         self.runner = ActionRunner(self.login.expired, self.say, denied="")
         self.param.watch(lambda *_: self._compare(), ["shown_attempt", "compared_attempt"])
+        self.param.watch(lambda *_: self._pair_choices(), "scene_type")
+        self._pair: dict[int, CharacterTake] = {}
+        self._signed: dict[str, tuple[str, tuple[float, ...], float]] = {}
 
     # -- login ---------------------------------------------------------------------------
 
@@ -213,6 +323,7 @@ class CompareSession(Says):
             scene_type=_kept(self.scene_type, scene_types),
             user=signed_in.user,
         )
+        self._pair_choices()
 
     def _signed_out(self) -> None:
         """After logout or a refused session: back to the login form."""
@@ -233,9 +344,19 @@ class CompareSession(Says):
         done = self.runner.run(checked)
         return None if done is None else done.value
 
-    def _local_video(self, uri: str) -> Path:
-        """A local path to read a video from (downloaded once when storage is remote)."""
-        return self.storage.local_file(self.storage.key_of(uri), self._downloads.name)
+    def _browser_video(self, key: str) -> BrowserVideo:
+        """Stored video `key` for the browser: its signed URL (the one given before, while it
+        is fresh and the video's frame times are the same) and frame times (stored beside it
+        the first time)."""
+        times = proxy_frames(self.storage, key)
+        signed = self._signed.get(key)
+        if signed is None or signed[1] != times.times or time.monotonic() - signed[2] > RESIGN_S:
+            signed = self._signed[key] = (media_url(key), times.times, time.monotonic())
+        return BrowserVideo(signed[0], times.times, times.fps if times.fps > 0 else 24.0)
+
+    def _take_video(self, take: CharacterTake) -> BrowserVideo:
+        """What the browser plays of a take: its proxy, as the review player does."""
+        return self._browser_video(proxy_key(self.storage, self.storage.key_of(take.uri)))
 
     # -- attempts of a segment (PRD-101) -------------------------------------------------
 
@@ -255,6 +376,8 @@ class CompareSession(Says):
         playable = {f"attempt {c.attempt.attempt}": c.attempt.attempt for c in cards if c.video}
         shown, compared = default_pair([c for c in cards if c.video])
         self.param.update(
+            comparing="attempts",
+            compared_blurred=False,
             attempts=cards,
             shown_segment=index,
             playable=playable,
@@ -282,15 +405,15 @@ class CompareSession(Says):
             None if video is None else video.value,
         )
 
-    def _video(self, attempt: Attempt) -> AttemptVideo:
+    def _video(self, attempt: Attempt) -> BrowserVideo:
         """An attempt's own file for the browser (a segment has no proxy), with its frame
         times, stored beside it the first time."""
-        key = self.storage.key_of(attempt.uri or "")
-        times = proxy_frames(self.storage, key)
-        return AttemptVideo(media_url(key), times.times, times.fps if times.fps > 0 else 24.0)
+        return self._browser_video(self.storage.key_of(attempt.uri or ""))
 
     def _compare(self) -> None:
         """The chosen pair's videos, verdicts and change, for the compare player."""
+        if self.comparing != "attempts":
+            return
         cards = {c.attempt.attempt: c for c in self.attempts or [] if c.video}
         shown, compared = cards.get(self.shown_attempt), cards.get(self.compared_attempt)
         chosen = [c for c in (shown, compared) if c is not None]
@@ -305,40 +428,93 @@ class CompareSession(Says):
     def _first_frame(self, attempt: Attempt) -> np.ndarray:
         if attempt.uri is None:
             raise TrulienceError(f"attempt {attempt.attempt} has no video")
-        return frame_at(self._local_video(attempt.uri), 0)
+        key = self.storage.key_of(attempt.uri)
+        return frame_at(self.storage.local_file(key, self._downloads.name), 0)
+
+    # -- two whole takes of a scene type (PRD-101, PRD-50) --------------------------------
+
+    def _pair_choices(self) -> None:
+        """The takes of the chosen scene type to compare two of: each character's takes and
+        branches; the chosen ones kept while they are still there."""
+        scene_type = self.scene_type
+        takes = (
+            [] if scene_type is None else self._viewing(lambda c: assembled_takes(c, scene_type))
+        )
+        self._pair = {t.scene_id: t for t in takes or []}
+        choices = {pair_label(t): t.scene_id for t in takes or []}
+        first = _kept(self.first_take, choices)
+        others = {k: v for k, v in choices.items() if v != first} or choices
+        second = self.second_take if self.second_take in others.values() else _kept(None, others)
+        self.param.update(pair_takes=choices, first_take=first, second_take=second)
+
+    def compare_takes(self) -> None:
+        """Play the two chosen takes compared, each with its QA and the change between them."""
+        first, second = self._pair.get(self.first_take), self._pair.get(self.second_take)
+        if first is None or second is None:
+            self.say("Choose two takes of the scene type to compare.", "warning")
+            return
+        user = self.user
+        found = self._viewing(
+            lambda conn: (
+                current_verdicts(conn, [first.scene_id, second.scene_id]),
+                any(blurred_for(conn, user, t.scene_id) for t in (first, second)),
+            )
+        )
+        if found is None:
+            return
+        verdicts, blurred = found
+        videos = self.runner.run(lambda: [self._take_video(t) for t in (first, second)])
+        if videos is None:
+            return
+        self.hush()
+        qa = {
+            t.scene_id: take_qa([v for v in verdicts if v.scene_id == t.scene_id])
+            for t in (first, second)
+        }
+        self.param.update(
+            comparing="takes",
+            shown_video=videos.value[0],
+            compared_video=videos.value[1],
+            compared_lines=[
+                [f"**{pair_label(t)}**", *take_verdict_lines(qa[t.scene_id])]
+                for t in (first, second)
+            ],
+            change=take_change_line(first, qa[first.scene_id], second, qa[second.scene_id]),
+            compared_blurred=blurred,
+            attempt_frame=0,
+        )
 
     # -- one scene type across characters (PRD-68, PRD-36) -------------------------------
 
     def show_grid(self) -> None:
-        """Load the newest assembled take of each character in the chosen scene type and
-        show its first frame."""
-        scene_type = self.scene_type
+        """Load the newest assembled take of each character in the chosen scene type, each
+        with its proxy, its QA verdict and whether it is blurred, at the first frame."""
+        scene_type, user = self.scene_type, self.user
         if scene_type is None:
             return
-        takes = self._viewing(lambda conn: newest_takes(conn, scene_type))
-        if takes is None:
+
+        def read(conn: psycopg.Connection):
+            takes = newest_takes(conn, scene_type)
+            verdicts = current_verdicts(conn, [t.scene_id for t in takes])
+            return takes, verdicts, {t.scene_id: blurred_for(conn, user, t.scene_id) for t in takes}
+
+        found = self._viewing(read)
+        if found is None:
             return
-        loaded = self.runner.run(lambda: [self._grid_take(take) for take in takes])
+        takes, verdicts, blurred = found
+
+        def cell(take: CharacterTake) -> GridCell:
+            qa = take_qa([v for v in verdicts if v.scene_id == take.scene_id])
+            return GridCell(take, self._take_video(take), grid_verdict(qa), blurred[take.scene_id])
+
+        loaded = self.runner.run(lambda: [cell(take) for take in takes])
         grid = [] if loaded is None else loaded.value
         if grid:
             self.hush()
-        total = min((g.frames for g in grid), default=0)
+        total = max((len(c.video.times) for c in grid), default=0)
         self.param.update(grid=grid, total=total, frame=0)
-        self.show_frame(0)
-
-    def _grid_take(self, take: CharacterTake) -> GridTake:
-        video = self._local_video(take.uri)
-        return GridTake(take, video, probe(video).frames)
 
     def step(self, delta: int) -> None:
-        """Move every take of the grid `delta` frames together."""
+        """Move the grid's frame `delta` frames (kept within its longest take)."""
         if self.grid:
-            self.show_frame(self.frame + delta)
-
-    def show_frame(self, index: int) -> None:
-        """Decode frame `index` (kept within the takes) of every take of the grid."""
-        if not self.grid:
-            return
-        index = min(max(index, 0), self.total - 1)
-        pictures = [frame_at(g.video, index) for g in self.grid]
-        self.param.update(frame=index, pictures=pictures)
+            self.frame = min(max(self.frame + delta, 0), self.total - 1)

@@ -1,10 +1,10 @@
 """The compare app's views over a `CompareSession`: the attempts of one segment side by
-side with their QA verdicts, two of them played compared in the browser player, side by side
-or as a wipe, frame for frame (PRD-101), and one scene type across characters in a synced,
-frame-accurate grid (PRD-68, PRD-36).
+side with their QA verdicts, two of them (or two whole takes of a scene type) played compared
+in the browser player, side by side or as a wipe, frame for frame (PRD-101), and one scene
+type across characters in a grid of real videos playing in sync (apps/video_grid.py,
+PRD-68, PRD-36).
 
-The grid's frames arrive decoded from the session and are shown as lossless PNG, so "frame N" in
-every cell of the grid is the same frame N.
+An attempt's card shows its first frame decoded on the server, as lossless PNG.
 """
 
 import html
@@ -15,7 +15,7 @@ import param
 
 from apps.compare_state import AttemptCard, CompareSession
 from apps.images import png_data_url
-from apps.shortcuts import ShortcutKeys
+from apps.video_grid import VideoGrid
 from apps.video_player import COMPARE_MODES, VideoPlayer
 
 
@@ -76,6 +76,8 @@ def link_player(session: CompareSession, player: VideoPlayer) -> None:
 
     session.param.watch(sources, ["shown_video", "compared_video"])
     sources()
+    player.blurred = session.compared_blurred
+    session.param.watch(lambda e: setattr(player, "blurred", e.new), "compared_blurred")
     for name in ("compare_mode", "wipe"):
         player.param.update({name: getattr(session, name)})
         session.param.watch(lambda e: player.param.update({e.name: e.new}), name)
@@ -88,8 +90,8 @@ def link_player(session: CompareSession, player: VideoPlayer) -> None:
 
 
 class ComparePlayerView(pn.viewable.Viewer):
-    """Two chosen attempts in one player, side by side or as a wipe, with each one's
-    verdict and the change between them beside it."""
+    """Two chosen attempts (or two takes) in one player, side by side or as a wipe, with
+    each one's verdict and the change between them beside it."""
 
     session = param.ClassSelector(class_=CompareSession)
 
@@ -109,8 +111,10 @@ class ComparePlayerView(pn.viewable.Viewer):
         self.player = VideoPlayer(css_classes=["compare-player"], sizing_mode="stretch_width")
         link_player(session, self.player)
         self.verdicts = pn.pane.Markdown("", css_classes=["compare-verdicts"], width=320)
-        session.param.watch(self._words, ["compared_lines", "change"])
+        self.heading = pn.pane.Markdown("", css_classes=["compare-heading"])
+        session.param.watch(self._words, ["compared_lines", "change", "comparing"])
         self._layout = pn.Column(
+            self.heading,
             pn.Row(self.shown_select, self.compared_select, self.mode, self.wipe),
             pn.Row(self.player, self.verdicts, sizing_mode="stretch_width"),
             visible=False,
@@ -124,6 +128,13 @@ class ComparePlayerView(pn.viewable.Viewer):
         if session.change:
             blocks.append(f"**Change:** {html.escape(session.change)}")
         self.verdicts.object = "\n\n---\n\n".join(blocks)
+        attempts = session.comparing == "attempts"
+        self.shown_select.visible = self.compared_select.visible = attempts
+        self.heading.object = (
+            f"### Attempts of segment {session.shown_segment} compared"
+            if attempts
+            else "### Two takes compared"
+        )
         self._layout.visible = session.shown_video is not None
 
     def __panel__(self) -> pn.Column:
@@ -131,7 +142,8 @@ class ComparePlayerView(pn.viewable.Viewer):
 
 
 class AttemptsView(pn.viewable.Viewer):
-    """The take and segment choosers, Compare attempts, and the attempts' cards."""
+    """The take and segment choosers, Compare attempts, and the attempts' cards (the pair
+    plays in the page's `ComparePlayerView`)."""
 
     session = param.ClassSelector(class_=CompareSession)
 
@@ -146,12 +158,10 @@ class AttemptsView(pn.viewable.Viewer):
         show.on_click(lambda _: session.show_attempts())
         self.attempts = pn.Row(css_classes=["compare-attempts"])
         session.param.watch(self._draw, "attempts", onlychanged=False)
-        self.compare = ComparePlayerView(session=session)
         self._layout = pn.Column(
             pn.pane.Markdown("### Attempts of a segment"),
             pn.Row(self.take_select, self.segment_index, show),
             self.attempts,
-            self.compare,
         )
 
     def _draw(self, _: param.parameterized.Event) -> None:
@@ -166,12 +176,54 @@ class AttemptsView(pn.viewable.Viewer):
         return self._layout
 
 
-class GridView(pn.viewable.Viewer):
-    """The scene type chooser, Compare characters, the frame controls (stepping with the
-    user's own keys) and the grid of each character's newest take at one frame."""
+class TakesView(pn.viewable.Viewer):
+    """Two whole takes of a scene type chosen (two characters' takes, or two takes or
+    branches of one cell) and Compare takes: they play in the page's `ComparePlayerView`."""
 
     session = param.ClassSelector(class_=CompareSession)
-    shortcuts = param.ClassSelector(class_=ShortcutKeys)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        session = self.session
+        self.scene_type_select = chooser(
+            "Scene type", "compare-pair-scene-type", session, "scene_types", "scene_type"
+        )
+        self.first_select = chooser(
+            "Play", "compare-first-take", session, "pair_takes", "first_take"
+        )
+        self.second_select = chooser(
+            "Compare with", "compare-second-take", session, "pair_takes", "second_take"
+        )
+        show = pn.widgets.Button(label="Compare takes", color="primary")
+        show.on_click(lambda _: session.compare_takes())
+        self._layout = pn.Column(
+            pn.pane.Markdown("### Two takes of a scene type"),
+            pn.Row(self.scene_type_select, self.first_select, self.second_select, show),
+        )
+
+    def __panel__(self) -> pn.Column:
+        return self._layout
+
+
+def link_grid(session: CompareSession, grid: VideoGrid) -> None:
+    """The browser grid shows the session's cells; the grid's frame kept the same both ways
+    (the user's own keys step it through the session)."""
+    session.param.watch(
+        lambda e: grid.param.update(
+            cells=[c.to_data() for c in e.new or []], frame=session.frame, playing=False
+        ),
+        "grid",
+        onlychanged=False,
+    )
+    session.param.watch(lambda e: setattr(grid, "frame", e.new), "frame")
+    grid.param.watch(lambda e: setattr(session, "frame", e.new), "frame")
+
+
+class GridView(pn.viewable.Viewer):
+    """The scene type chooser, Compare characters and the grid of each character's newest
+    take playing in sync, or why there is none."""
+
+    session = param.ClassSelector(class_=CompareSession)
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -181,55 +233,24 @@ class GridView(pn.viewable.Viewer):
         )
         show = pn.widgets.Button(label="Compare characters", color="primary")
         show.on_click(lambda _: session.show_grid())
-        self.frame_slider = pn.widgets.IntSlider(label="Frame", start=0, end=1, value=0)
-        self.frame_slider.param.watch(
-            lambda event: session.show_frame(event.new), "value_throttled"
-        )
-        back = self.shortcuts.button("−1 frame", "back")
-        forward = self.shortcuts.button("+1 frame", "forward")
-        self.grid_label = pn.pane.Markdown("", css_classes=["frame-label", "grid-frame-label"])
-        self.grid = pn.Row(css_classes=["compare-grid"])
-        self.grid_controls = pn.Row(back, forward, self.frame_slider, self.grid_label)
-        self.grid_controls.visible = False
-        self.cells: list[pn.pane.HTML] = []
+        self.grid = VideoGrid(css_classes=["compare-grid"], sizing_mode="stretch_width")
+        link_grid(session, self.grid)
+        self.grid.visible = False
+        self.empty = pn.pane.Markdown("No assembled takes to compare.", visible=False)
         session.param.watch(self._lay_out, "grid", onlychanged=False)
-        session.param.watch(self._show_frame, "pictures", onlychanged=False)
         self._layout = pn.Column(
             pn.pane.Markdown("### One scene type across characters"),
             pn.Row(self.scene_type_select, show),
-            self.grid_controls,
+            self.empty,
             self.grid,
+            sizing_mode="stretch_width",
         )
 
     def _lay_out(self, _: param.parameterized.Event) -> None:
-        """A cell per take of the new grid, or why there is none."""
-        grid = self.session.grid or []
-        self.grid_controls.visible = bool(grid)
-        if not grid:
-            self.cells = []
-            self.grid.objects = [pn.pane.Markdown("No assembled takes to compare.")]
-            return
-        self.frame_slider.param.update(end=max(self.session.total - 1, 1), value=0)
-        self.cells = [pn.pane.HTML("") for _ in grid]
-        self.grid.objects = [
-            pn.Column(
-                pn.pane.Markdown(f"**{each.take.character}** · take {each.take.take}"),
-                cell,
-                css_classes=["compare-cell"],
-            )
-            for each, cell in zip(grid, self.cells, strict=True)
-        ]
-
-    def _show_frame(self, _: param.parameterized.Event) -> None:
-        """Every cell at the session's frame, and the slider and label saying which."""
-        session = self.session
-        index = session.frame
-        for each, picture, cell in zip(session.grid, session.pictures, self.cells, strict=True):
-            cell.object = image(
-                picture, "compare-grid-image", character=each.take.character, frame=index
-            )
-        self.frame_slider.value = index
-        self.grid_label.object = f"frame {index} / {session.total}"
+        """The grid when it has cells; why there is none otherwise."""
+        cells = self.session.grid
+        self.grid.visible = bool(cells)
+        self.empty.visible = cells is not None and not cells
 
     def __panel__(self) -> pn.Column:
         return self._layout

@@ -137,15 +137,16 @@ def draw_a_note(page, frame: int) -> None:
 
 
 def compare_picture(browser, url: str, out: Path) -> None:
-    """One scene type across the demo's characters, stepped to the same frame."""
+    """One scene type across the demo's characters, the grid of videos stepped on together."""
     from playwright.sync_api import expect
 
     with logged_in(browser, url, DESKTOP) as page:
         page.get_by_role("button", name="Compare characters").click()
-        expect(page.locator(".compare-cell").first).to_be_visible()
-        for frame in range(1, 13):
-            page.get_by_role("button", name="+1 frame").click()
-            expect(page.get_by_text(f"frame {frame} /")).to_be_visible()
+        expect(page.locator(".vg-cell").first).to_be_visible()
+        grid = page.locator(".vg-box")
+        for _ in range(12):
+            page.locator(".vg-forward").click()
+        expect(grid).to_have_attribute("data-state", "settled")
         shoot(page, out, "compare.png")
 
 

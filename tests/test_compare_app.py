@@ -1,9 +1,11 @@
-"""The compare app in a real browser: attempts of a segment side by side with their QA
-verdicts, and one scene type across characters stepped in sync, frame-accurately, with the
-logged-in user's own keys."""
+"""The compare app in a real browser: attempts of a segment, and two whole takes, played
+compared with their QA verdicts and its change, and one scene type across characters in a
+grid of real videos played, paused, stepped and sought in sync, frame-accurately (each cell's
+frame read from its pixels), also with the logged-in user's own keys."""
 
 import base64
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
 from tests.test_review_app import PASSWORD, grey_of, index_of
 from trulience.auth import users as accounts
+from trulience.catalog import ratings
 from trulience.catalog.database import connect
 from trulience.media.encode import encode_frames
 from trulience.review.shortcuts import set_shortcuts
@@ -26,6 +29,7 @@ from trulience.storage import Storage
 pytestmark = pytest.mark.browser
 
 FRAMES = 12
+BEA_FRAMES = 9  # Bea's take is shorter: past its end, its cell holds its last frame
 ATTEMPT = 8  # frames of each attempt's clip at segment 0
 FAILED_QA = {
     "passed": False,
@@ -56,6 +60,7 @@ PASSED_QA = {
 @dataclass
 class Studio:
     base_url: str
+    db_url: str
 
 
 def store_clip(storage: Storage, home: Path, key: str, first: int, count: int):
@@ -118,9 +123,9 @@ def add_attempt(conn: psycopg.Connection, scene: int, index: int, attempt: int, 
 
 
 def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, int]:
-    """Viewers vic and lefty (left-hand keys); Ada's old and new take and Bea's take of
-    'walk'; segment 0 of Ada's old take has a failed and a passing attempt. Returns the
-    takes' scene ids by name (old, new, bea)."""
+    """Viewers vic and lefty (left-hand keys); Ada's old and new take and Bea's shorter take
+    of 'walk'; segment 0 of Ada's old take has a failed and a passing (current) attempt, that
+    of Bea's take one failed attempt. Returns the takes' scene ids by name (old, new, bea)."""
     accounts.create_user(conn, "vic", "Vic", "viewer", PASSWORD)
     accounts.create_user(conn, "lefty", "Lefty", "viewer", PASSWORD)
     set_shortcuts(conn, "lefty", preset="left_hand")
@@ -137,7 +142,9 @@ def seed(conn: psycopg.Connection, storage: Storage, home: Path) -> dict[str, in
     new = make_take(conn, take=2, age_minutes=10)
     attach(conn, new, store_clip(storage, home, "scenes/ada/walk/take2.mp4", 0, FRAMES), FRAMES)
     bea = character_take(conn, "bea", 1, 20)
-    attach(conn, bea, store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, FRAMES), FRAMES)
+    clip = store_clip(storage, home, "scenes/bea/walk/take1.mp4", 0, BEA_FRAMES)
+    attach(conn, bea, clip, BEA_FRAMES)
+    add_attempt(conn, bea, 0, 1, status="qa_failed", qa=FAILED_QA, clip=clip, current=True)
     return {"old": old, "new": new, "bea": bea}
 
 
@@ -152,7 +159,7 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
         with served("compare", env, home / "panel.log") as url:
-            yield Studio(url)
+            yield Studio(url, db_url)
     finally:
         drop_database(server_url, db_url)
 
@@ -326,45 +333,187 @@ def test_two_attempts_play_compared_side_by_side_then_as_a_wipe(page):
     assert compared_frames(page, paused, paused) == [paused + 3, paused]
 
 
-def test_scene_type_grid_steps_every_characters_newest_take_to_the_same_frame(page):
+def test_two_whole_takes_play_compared_with_their_qa_and_its_change(page):
+    from playwright.sync_api import expect
+
+    played = page.locator(".vp-box video.vp-video:not(.vp-compare)")
+    before = played.get_attribute("src") or ""
+    page.locator(".compare-pair-scene-type select").select_option(label="Walk")
+    page.locator(".compare-first-take select").select_option(label="Ada · take 1 · main (demo)")
+    page.locator(".compare-second-take select").select_option(label="Bea · take 1 · main (demo)")
+    page.get_by_role("button", name="Compare takes").click()
+    verdicts = page.locator(".compare-verdicts")
+    expect(verdicts).to_contain_text("Ada · take 1 · main (demo)")
+    expect(verdicts).to_contain_text("Bea · take 1 · main (demo)")
+    expect(verdicts).to_contain_text("segments passed: 0 of 1")
+    expect(verdicts).to_contain_text(
+        "Ada take 1 → Bea take 1: segment 0 black newly failed, identity -0.210"
+    )
+    expect(page.locator(".compare-heading")).to_contain_text("Two takes compared")
+    expect(page.locator(".compare-shown")).to_be_hidden()  # the attempts' choosers
+    # the player's sources change after the words do: wait for them before stepping
+    expect(played).not_to_have_attribute("src", before)
+    compared = page.locator(".vp-box video.vp-compare")
+    expect(compared).to_have_attribute("src", re.compile(r"/take1\.mp4$"))
+    # Ada's old take's frame i is painted grey_of(6 + i), Bea's grey_of(i)
+    assert compared_frames(page, 0, 0) == [6, 0]
+    for _ in range(3):
+        page.locator(".vp-forward").click()
+    assert compared_frames(page, 3, 3) == [9, 3]
+    page.locator(".compare-mode").get_by_role("button", name="wipe").click()
+    expect(page.locator(".vp-box")).to_have_attribute("data-compare", "wipe")
+    assert compared_frames(page, 3, 3) == [9, 3]
+    page.locator(".compare-mode").get_by_role("button", name="side").click()
+
+
+# Wait until the grid is settled on `frame` (each cell on it, or on its own last frame),
+# then draw every cell's <video> into a canvas: [cell's frame label, its mean grey, ended].
+GRID_PICTURES = """async (box, [frame, lengths, timeout]) => {
+  const end = performance.now() + timeout;
+  const cells = () => Array.from(box.querySelectorAll(".vg-cell"));
+  const done = () => box.dataset.state === "settled" && Number(box.dataset.frame) === frame &&
+    cells().length === lengths.length &&
+    cells().every((c, n) => Number(c.dataset.frame) === Math.min(frame, lengths[n] - 1));
+  while (!done()) {
+    if (performance.now() > end) return null;
+    await new Promise((ok) => requestAnimationFrame(ok));
+  }
+  return cells().map((cell) => {
+    const video = cell.querySelector("video");
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    const g = canvas.getContext("2d");
+    g.drawImage(video, 0, 0);
+    const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let n = 0; n < data.length; n += 4) sum += data[n] + data[n + 1] + data[n + 2];
+    const label = Number(cell.querySelector(".vg-frame").textContent.replace("frame ", ""));
+    return [label, sum / (3 * canvas.width * canvas.height), cell.dataset.ended === "true"];
+  });
+}"""
+# While the grid plays up to its frame `upto`: the largest difference between the frames
+# its cells name, checked at every animation frame (null if it never gets there).
+PLAYING_IN_SYNC = """async (box, [upto, timeout]) => {
+  const end = performance.now() + timeout;
+  let worst = 0;
+  while (Number(box.dataset.frame) < upto) {
+    if (performance.now() > end || box.dataset.state !== "playing") return null;
+    await new Promise((ok) => requestAnimationFrame(ok));
+    const shown = Array.from(box.querySelectorAll(".vg-cell"), (c) => Number(c.dataset.frame));
+    worst = Math.max(worst, Math.max(...shown) - Math.min(...shown));
+  }
+  return worst;
+}"""
+LENGTHS = [FRAMES, BEA_FRAMES]  # Ada's newest take, Bea's
+
+
+def grid_frames(page, frame: int) -> list[tuple[int, int, bool]]:
+    """Each grid cell's (frame label, frame read from its pixels, ended) once the grid is
+    settled on `frame`."""
+    box = page.locator(".vg-box")
+    found = box.evaluate(GRID_PICTURES, [frame, LENGTHS, 15_000])
+    if found is None:
+        cells = page.locator(".vg-cell")
+        shown = [cells.nth(n).get_attribute("data-frame") for n in range(cells.count())]
+        pytest.fail(
+            f"the grid did not settle on {frame}: frame {box.get_attribute('data-frame')} "
+            f"{box.get_attribute('data-state')}, cells {shown}"
+        )
+    return [(label, round((mean - 10) / 20), ended) for label, mean, ended in found]
+
+
+def same_frame(frame: int) -> list[tuple[int, int, bool]]:
+    """What every cell shows at the grid's `frame`: it, or its own last frame, ended."""
+    return [(min(frame, n - 1),) * 2 + (frame > n - 1,) for n in LENGTHS]
+
+
+def test_scene_type_grid_plays_and_steps_every_characters_newest_take_in_sync(page):
     from playwright.sync_api import expect
 
     page.locator(".compare-scene-type select").select_option(label="Walk")
     page.get_by_role("button", name="Compare characters").click()
-    expect(page.locator(".compare-cell")).to_have_count(2)
-    expect(page.locator(".compare-grid")).to_contain_text("Ada · take 2")
-    expect(page.locator(".compare-grid")).to_contain_text("Bea · take 1")
+    cells = page.locator(".vg-cell")
+    expect(cells).to_have_count(2)
+    expect(cells.nth(0)).to_contain_text("Ada · take 2")
+    expect(cells.nth(0)).to_contain_text("no QA verdict yet")
+    expect(cells.nth(1)).to_contain_text("Bea · take 1")
+    expect(cells.nth(1)).to_contain_text("QA failed: segment 0 black")
+    assert grid_frames(page, 0) == same_frame(0)
     expected = 0
-    for delta in [+1, +1, +1, -1, +1, +1]:  # ends at frame 4, crossing a GOP
-        name = "+1 frame" if delta > 0 else "−1 frame"
-        page.get_by_role("button", name=name).click()
-        expected += delta
-        expect(page.get_by_text(f"frame {expected} / {FRAMES}")).to_be_visible()
-    for character in ("Ada", "Bea"):
-        image = page.locator(f'img.compare-grid-image[data-character="{character}"]')
-        expect(image).to_have_attribute("data-frame", str(expected))
-        assert index_of(decoded(image)) == expected
+    for button, delta in [("forward", 1)] * 3 + [("back", -1), ("forward10", 10), ("back10", -10)]:
+        page.locator(f".vg-{button}").click()
+        expected = min(max(expected + delta, 0), FRAMES - 1)
+        assert grid_frames(page, expected) == same_frame(expected)
+        expect(page.locator(".vg-label")).to_have_text(f"frame {expected} / {FRAMES}")
+    page.locator(".vg-forward10").click()  # past Bea's end: her cell holds its last frame
+    assert grid_frames(page, FRAMES - 1) == same_frame(FRAMES - 1)
+    expect(cells.nth(1).locator(".vg-ended")).to_be_visible()
+    expect(cells.nth(0).locator(".vg-ended")).to_be_hidden()
+
+    # seek by clicking the shared scrubber, a third of the way
+    bar = page.locator(".vg-scrubber").bounding_box()
+    page.mouse.click(bar["x"] + bar["width"] / 3, bar["y"] + bar["height"] / 2)
+    expected = round((FRAMES - 1) / 3)
+    assert grid_frames(page, expected) == same_frame(expected)
+
+    # played from the start at half speed and paused: every cell on the same frame
+    page.locator(".vg-rate").select_option("0.5")
+    page.locator(".vg-back10").click()
+    assert grid_frames(page, 0) == same_frame(0)
+    box = page.locator(".vg-box")
+    page.locator(".vg-play").click()
+    expect(box).to_have_attribute("data-state", "playing")
+    # while playing (up to frame 3), the cells stay within a frame of each other
+    worst = box.evaluate(PLAYING_IN_SYNC, [3, 15_000])
+    assert worst is not None and worst <= 1, f"the cells drifted {worst} frames apart"
+    page.locator(".vg-play").click()
+    expect(box).not_to_have_attribute("data-state", "playing")
+    paused = int(box.get_attribute("data-frame"))
+    assert 3 <= paused < FRAMES - 1
+    assert grid_frames(page, paused) == same_frame(paused)
+    page.locator(".vg-forward").click()  # and stepping on from there
+    assert grid_frames(page, paused + 1) == same_frame(paused + 1)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
 
+    # at 768 px and below the cells stack in one column
+    page.set_viewport_size({"width": 700, "height": 1000})
+    try:
+        expect(cells.nth(1)).to_be_visible()
+        first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+        assert abs(first["x"] - second["x"]) < 1 and second["y"] >= first["y"] + first["height"]
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+    first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+    assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"]  # side by side again
 
-def test_grid_steps_with_the_users_own_keys_and_not_the_default_ones(browser, studio):
+
+def test_grid_steps_with_the_users_own_keys_and_blurs_a_sensitive_take(browser, studio):
     from playwright.sync_api import expect
 
+    with connect(studio.db_url, actor="tester") as conn:
+        ratings.set_rating(conn, "characters", "bea", "sensitive")
     page = logged_in(browser, studio, "lefty")  # the left_hand preset: a back, d forward
     try:
         expect(page.locator('.shortcut-legend kbd[data-action="forward"]')).to_have_text("d")
         page.locator(".compare-scene-type select").select_option(label="Walk")
         page.get_by_role("button", name="Compare characters").click()
-        expect(page.get_by_role("button", name="+1 frame (d)")).to_be_visible()
+        expect(page.locator(".vg-cell")).to_have_count(2)
+        assert grid_frames(page, 0) == same_frame(0)
         for _ in range(3):
             page.keyboard.press("d")
-        expect(page.get_by_text(f"frame 3 / {FRAMES}")).to_be_visible()
+        assert grid_frames(page, 3) == same_frame(3)
         page.keyboard.press(".")  # the default forward key: not this user's
         page.keyboard.press("a")
-        expect(page.get_by_text(f"frame 2 / {FRAMES}")).to_be_visible()
-        image = page.locator('img.compare-grid-image[data-character="Bea"]')
-        expect(image).to_have_attribute("data-frame", "2")
-        assert index_of(decoded(image)) == 2
+        assert grid_frames(page, 2) == same_frame(2)
+        # Bea is rated sensitive and lefty blurs: her cell is blurred until revealed
+        ada, bea = page.locator(".vg-stage").nth(0), page.locator(".vg-stage").nth(1)
+        expect(bea).to_have_class(re.compile(r"vg-blurred"))
+        expect(ada).not_to_have_class(re.compile(r"vg-blurred"))
+        assert bea.locator("video").evaluate("v => getComputedStyle(v).filter").startswith("blur")
+        bea.get_by_role("button", name="Reveal").click()
+        expect(bea).not_to_have_class(re.compile(r"vg-blurred"))
     finally:
         page.context.close()
+        with connect(studio.db_url, actor="tester") as conn:
+            ratings.set_rating(conn, "characters", "bea", "general")

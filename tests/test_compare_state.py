@@ -1,9 +1,12 @@
 """The compare app's session in plain Python (no browser), against the real database and
 real H.264 clips: signing in loads the choices and the user's keys, a segment's attempts
-load with their first frames and verdict lines, the grid steps every take to the same
-frame, and a refused action is said once (the browser end to end: tests/test_compare_app.py).
+load with their first frames and verdict lines, two whole takes are compared with their QA
+and its change, the grid's cells carry each take's proxy, frame times, verdict and blur, its
+frame steps with the user's keys, and a refused action is said once (the browser end to end:
+tests/test_compare_app.py).
 """
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,17 +14,28 @@ import pytest
 from apps.compare import CompareApp
 from apps.compare_state import (
     AttemptCard,
-    AttemptVideo,
+    BrowserVideo,
     CompareSession,
     default_pair,
+    grid_verdict,
     status_of,
+    take_qa,
+    take_verdict_lines,
 )
-from apps.compare_views import AttemptsView, GridView
-from apps.shortcuts import ShortcutKeys
-from tests.test_compare_app import ATTEMPT, FRAMES, add_attempt, seed
+from apps.compare_views import AttemptsView, ComparePlayerView, GridView, TakesView
+from tests.test_compare_app import (
+    ATTEMPT,
+    BEA_FRAMES,
+    FAILED_QA,
+    FRAMES,
+    PASSED_QA,
+    add_attempt,
+    seed,
+)
 from tests.test_review_app import PASSWORD, index_of
 from trulience.auth import users as accounts
-from trulience.catalog.comparisons import Attempt
+from trulience.catalog import ratings
+from trulience.catalog.comparisons import Attempt, SegmentVerdict
 from trulience.config import Settings
 from trulience.review.shortcuts import PRESETS
 from trulience.storage import Storage
@@ -58,7 +72,10 @@ def test_signing_in_loads_the_takes_the_scene_types_and_the_users_keys(studio):
 
     session = signed_in(settings)
     assert session.user.username == "vic"
-    assert session.takes == {"Ada · Walk · take 1 (demo)": takes["old"]}
+    assert session.takes == {
+        "Ada · Walk · take 1 (demo)": takes["old"],
+        "Bea · Walk · take 1 (demo)": takes["bea"],
+    }
     assert session.scene_types == {"Walk": "walk"}
     assert session.keys == dict(PRESETS["default"])
     assert signed_in(settings, "lefty").keys["forward"] == "d"
@@ -103,25 +120,38 @@ def test_the_attempts_of_a_segment_load_with_their_first_frames_and_verdicts(stu
     assert view.attempts.objects[0].object == "Segment 7 has no attempts."
 
 
-def test_the_grid_steps_every_characters_newest_take_to_the_same_frame(studio):
-    settings, _, _ = studio
+def test_the_grid_carries_each_characters_newest_take_with_its_verdict_and_blur(conn, studio):
+    settings, takes, storage = studio
+    ratings.set_rating(conn, "characters", "bea", "sensitive")
     session = signed_in(settings)
-    view = GridView(session=session, shortcuts=ShortcutKeys({"back": print, "forward": print}))
+    view = GridView(session=session)
     assert view.scene_type_select.value == "walk" == session.scene_type
     session.step(+1)  # no grid yet: nothing to step
-    assert session.grid is None and session.pictures == []
+    assert session.grid is None and session.frame == 0 and not view.grid.visible
 
     session.show_grid()
-    assert [(g.take.character, g.take.take) for g in session.grid] == [("Ada", 2), ("Bea", 1)]
-    assert (session.total, session.frame) == (FRAMES, 0)
-    assert view.grid_controls.visible and view.frame_slider.end == FRAMES - 1
-    for delta in [+1, +1, +1, -1, +1, +1]:  # ends at frame 4, crossing a GOP
+    ada, bea = session.grid
+    assert [(c.take.character, c.take.take) for c in (ada, bea)] == [("Ada", 2), ("Bea", 1)]
+    assert (ada.take.scene_id, bea.take.scene_id) == (takes["new"], takes["bea"])
+    assert ada.video.src.startswith("/media/") and ada.video.src.endswith("/take2.mp4")
+    assert (len(ada.video.times), len(bea.video.times)) == (FRAMES, BEA_FRAMES)
+    assert storage.exists("scenes/bea/walk/take1.frames.json")  # the frame times, stored once
+    assert ada.verdict == "no QA verdict yet"
+    assert bea.verdict == "QA failed: segment 0 black"
+    assert (ada.blurred, bea.blurred) == (False, True)  # Bea is rated sensitive
+    assert session.total == FRAMES  # the longest take's frames
+    cells = view.grid.cells  # the browser grid has every cell, as data
+    assert [c["name"] for c in cells] == ["Ada", "Bea"] and cells[1]["blurred"]
+    assert cells[1]["times"] == list(bea.video.times) and cells[0]["fps"] == 12
+    assert view.grid.visible and not view.empty.visible
+
+    for delta in [+1, +1, +1, -1, +1, +1]:
         session.step(delta)
-    assert session.frame == 4 and [index_of(p) for p in session.pictures] == [4, 4]
-    assert view.grid_label.object == f"frame 4 / {FRAMES}"
-    assert 'data-character="Bea" data-frame="4"' in view.cells[1].object
-    session.show_frame(100)  # the slider's end, at the most
-    assert session.frame == FRAMES - 1 and index_of(session.pictures[0]) == FRAMES - 1
+    assert session.frame == 4 == view.grid.frame
+    view.grid.frame = 7  # the browser's transport moved it
+    assert session.frame == 7
+    session.step(+50)
+    assert session.frame == FRAMES - 1
     session.step(-50)
     assert session.frame == 0
 
@@ -135,21 +165,92 @@ def test_the_grid_steps_with_the_users_own_keys(studio):
     app.session.show_grid()
     for key in "ddd.a":  # "." is the default forward key: not this user's
         app.shortcuts.keyboard._handle_msg({"key": key})
-    assert app.session.frame == 2
-    assert app.grid.grid_label.object == f"frame 2 / {FRAMES}"
+    assert app.session.frame == 2 == app.grid.grid.frame
+
+
+def test_a_takes_qa_is_that_of_its_current_segments():
+    assert take_qa([]) == {} and take_verdict_lines({}) == ["no QA verdict yet"]
+    assert grid_verdict({}) == "no QA verdict yet"
+    qa = take_qa([SegmentVerdict(1, 0, PASSED_QA), SegmentVerdict(1, 1, FAILED_QA)])
+    assert qa["passed"] is False and qa["failed"] == ["segment 1 black"]
+    assert qa["metrics"]["identity_median"] == pytest.approx((0.61 + 0.82) / 2)
+    assert take_verdict_lines(qa) == [
+        "QA **failed**",
+        "segments passed: 1 of 2",
+        "gates failed: **segment 1 black** (mostly black frames)",
+        "identity median: 0.715",
+    ]
+    assert grid_verdict(qa) == "QA failed: segment 1 black"
+    # a segment without a verdict yet: the take has not passed
+    waiting = take_qa([SegmentVerdict(1, 0, PASSED_QA), SegmentVerdict(1, 1, {})])
+    assert waiting["passed"] is False and waiting["segments"] == {"passed": 1, "of": 2}
+    passed = take_qa([SegmentVerdict(1, 0, PASSED_QA)])
+    assert passed["passed"] and grid_verdict(passed) == "QA passed · 1 segments"
+
+
+def test_two_whole_takes_are_compared_with_their_qa_and_its_change(studio):
+    settings, takes, _ = studio
+    session = signed_in(settings)
+    view = TakesView(session=session)
+    player_view = ComparePlayerView(session=session)
+    assert session.pair_takes == {
+        "Ada · take 1 · main (demo)": takes["old"],
+        "Ada · take 2 · main (demo)": takes["new"],
+        "Bea · take 1 · main (demo)": takes["bea"],
+    }
+    # two different takes chosen first: two takes of Ada's cell
+    assert (session.first_take, session.second_take) == (takes["old"], takes["new"])
+    view.second_select.value = takes["bea"]  # another character's take of the scene type
+    session.compare_takes()
+    assert session.comparing == "takes"
+    shown, compared = session.shown_video, session.compared_video
+    assert shown.src.endswith("/take1.mp4") and "/media/" in compared.src
+    assert (len(shown.times), len(compared.times)) == (6, BEA_FRAMES)
+    assert session.compared_lines == [
+        [
+            "**Ada · take 1 · main (demo)**",
+            "QA **passed**",
+            "segments passed: 1 of 1",
+            "gates failed: none",
+            "identity median: 0.820",
+        ],
+        [
+            "**Bea · take 1 · main (demo)**",
+            "QA **failed**",
+            "segments passed: 0 of 1",
+            "gates failed: **segment 0 black** (mostly black frames)",
+            "identity median: 0.610",
+        ],
+    ]
+    assert (
+        session.change == "Ada take 1 → Bea take 1: segment 0 black newly failed, identity -0.210"
+    )
+    player = player_view.player
+    assert (player.src, player.compare_src) == (shown.src, compared.src)
+    assert not player_view.shown_select.visible  # the attempts' choosers are not for takes
+    assert "Two takes compared" in player_view.heading.object
+    assert "newly failed" in player_view.verdicts.object and not player.blurred
+
+    session.second_take = takes["new"]  # Ada's new take has no QA: nothing to compare
+    session.compare_takes()
+    assert session.compared_lines[1][1:] == ["no QA verdict yet"]
+    assert session.change == "Ada take 1 → Ada take 2: no QA verdict to compare"
+
+    session.show_attempts()  # back to attempts: the same player plays them
+    assert session.comparing == "attempts" and player.src.endswith("/0-2.mp4")
+    assert player_view.shown_select.visible
 
 
 def test_a_refused_action_is_said_once(conn, studio):
     settings, takes, storage = studio
     session = signed_in(settings)
-    view = GridView(session=session, shortcuts=ShortcutKeys({"back": print, "forward": print}))
+    view = GridView(session=session)
     # Bea's video is gone from storage: the grid says so, once, and shows no takes
     Path(storage.path("scenes/bea/walk/take1.mp4")).unlink()
     session.show_grid()
     message, kind = session.notice
     assert kind == "danger" and "scenes/bea/walk/take1.mp4" in message
-    assert session.grid == [] and not view.grid_controls.visible
-    assert view.grid.objects[0].object == "No assembled takes to compare."
+    assert session.grid == [] and not view.grid.visible and view.empty.visible
 
     # the session is revoked elsewhere: back to the login form, saying why, and only there
     session.hush()
@@ -165,10 +266,14 @@ def test_the_current_and_the_previous_attempt_are_compared_and_can_be_switched(s
     settings, _, storage = studio
     session = signed_in(settings)
     view = AttemptsView(session=session)
+    view.compare = ComparePlayerView(session=session)
     session.show_attempts()
     assert session.playable == {"attempt 1": 1, "attempt 2": 2}
     assert (session.shown_attempt, session.compared_attempt) == (2, 1)  # current, previous
     shown, compared = session.shown_video, session.compared_video
+    time.sleep(1.1)  # a URL signed a second later would differ (its expiry is in seconds)
+    session.show_attempts()  # asked again: the same URLs, so the browser keeps its videos
+    assert (session.shown_video.src, session.compared_video.src) == (shown.src, compared.src)
     assert shown.src.startswith("/media/") and shown.src.endswith("/0-2.mp4")
     assert compared.src.endswith("/0-1.mp4")
     assert len(shown.times) == len(compared.times) == ATTEMPT and shown.fps == 12
@@ -210,7 +315,7 @@ def test_the_current_and_the_previous_attempt_are_compared_and_can_be_switched(s
 def test_the_pair_compared_first_is_the_current_attempt_and_the_one_before_it():
     def card(number: int, current: bool = False) -> AttemptCard:
         attempt = Attempt(number, "qa_passed", current, f"file:///{number}.mp4", {})
-        return AttemptCard(attempt, None, None, [], AttemptVideo("", (0.0,), 24.0))
+        return AttemptCard(attempt, None, None, [], BrowserVideo("", (0.0,), 24.0))
 
     assert default_pair([]) == (None, None)
     assert default_pair([card(1)]) == (1, None)

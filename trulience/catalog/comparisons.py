@@ -1,6 +1,7 @@
 """What the compare app sets side by side (PRD-101, PRD-68): the takes that have segments,
-the attempts at one segment, the scene types with assembled takes, and the newest assembled
-take of each character in a scene type."""
+the attempts at one segment, the scene types with assembled takes, the assembled takes of a
+scene type (the newest of each character, or all of them: characters and branches), and the
+QA verdicts of a take's current segments."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,33 @@ class NamedSceneType:
 
 @dataclass(frozen=True, slots=True)
 class CharacterTake:
-    """The newest assembled take of one character in a scene type."""
+    """An assembled take with a video of one character in a scene type."""
 
+    scene_id: int
+    project: str
     character: str
     take: int
+    branch: str
     uri: str
     frames: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentVerdict:
+    """The QA verdict of one current segment of a take."""
+
+    scene_id: int
+    index: int
+    qa: dict[str, Any]
+
+
+_TAKE_COLUMNS = """s.id AS scene_id, p.slug AS project, c.name AS character, s.take, s.branch,
+                   s.uri, s.frames"""
+_ASSEMBLED_IN = """FROM scenes s
+                     JOIN projects p ON p.id = s.project_id
+                     JOIN characters c ON c.id = s.character_id
+                     JOIN scene_types st ON st.id = s.scene_type_id
+                    WHERE st.slug = %s AND s.status = 'assembled' AND s.uri IS NOT NULL"""
 
 
 def takes_with_segments(conn: psycopg.Connection) -> list[SegmentedTake]:
@@ -96,12 +118,30 @@ def newest_takes(conn: psycopg.Connection, scene_type: str) -> list[CharacterTak
     takes = many(
         conn,
         CharacterTake,
-        """SELECT DISTINCT ON (c.id) c.name AS character, s.take, s.uri, s.frames
-             FROM scenes s
-             JOIN characters c ON c.id = s.character_id
-             JOIN scene_types st ON st.id = s.scene_type_id
-            WHERE st.slug = %s AND s.status = 'assembled' AND s.uri IS NOT NULL
-            ORDER BY c.id, s.created_at DESC, s.id DESC""",
+        f"""SELECT DISTINCT ON (s.character_id) {_TAKE_COLUMNS} {_ASSEMBLED_IN}
+            ORDER BY s.character_id, s.created_at DESC, s.id DESC""",
         (scene_type,),
     )
     return sorted(takes, key=lambda t: t.character)
+
+
+def assembled_takes(conn: psycopg.Connection, scene_type: str) -> list[CharacterTake]:
+    """Every assembled take with a video in `scene_type` (each character's takes and
+    branches), by project, character and take."""
+    return many(
+        conn,
+        CharacterTake,
+        f"SELECT {_TAKE_COLUMNS} {_ASSEMBLED_IN} ORDER BY p.slug, c.name, s.take, s.id",
+        (scene_type,),
+    )
+
+
+def current_verdicts(conn: psycopg.Connection, scene_ids: list[int]) -> list[SegmentVerdict]:
+    """The QA verdict of every current segment of the takes `scene_ids`, by take and index."""
+    return many(
+        conn,
+        SegmentVerdict,
+        """SELECT scene_id, index, qa FROM segments
+            WHERE scene_id = ANY(%s) AND current ORDER BY scene_id, index""",
+        (scene_ids,),
+    )
