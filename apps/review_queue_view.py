@@ -83,7 +83,10 @@ class QueueView(_SessionView):
         self.project_filter.param.watch(lambda e: setattr(session, "project", e.new), "value")
         self.character_filter.param.watch(lambda e: setattr(session, "character", e.new), "value")
         self.status_filter = pn.widgets.Select.from_param(
-            session.param.review_status, label="Status", width=130
+            session.param.review_status,
+            label="Status",
+            width=130,
+            css_classes=["queue-status-filter"],
         )
         self.assignee_filter = pn.widgets.Select(label="Assignee", options=[ALL], width=150)
         self.assignee_filter.param.watch(lambda e: setattr(session, "assignee", e.new), "value")
