@@ -3,8 +3,9 @@
 `ReviewSession` holds what the page shows: the signed-in user and what their role may do,
 the queue and its filters, the open take and the frame on screen, the notes, the questions
 asked (open notes) and the Undo offers, the trim of the segment on screen (PRD-78) and
-the branches of the open take's cell (PRD-50); others' notes and decisions arrive live
-(PRD-11).
+the branches of the open take's cell (PRD-50), a new branch made from it; others' notes and
+decisions arrive live (PRD-11), and so does whatever changes the queue or the branches (a
+decision, an assignment, a new take or revision, a promotion, by anyone or the CLI).
 Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
 with the session's token through one `ActionRunner`, which maps a refusal once. The views in
 `apps/review_views.py` watch these parameters and call these methods; a plain Python test

@@ -1,8 +1,9 @@
 """The live queue and branch list (PRD-11, PRD-92, PRD-50) in plain Python, against the real
 catalog: what the catalog announces on `trulience_queue` (a decision, an assignment, a new
-take, a promotion, whoever made them), and a signed-in session that hears it re-reading its
-queue (the ticked takes stay ticked) and the open take's branches, the player left as it
-is. A new branch made from the session, and a refused one that stores nothing.
+take, a promotion, a new revision, whoever made them), and a signed-in session that hears
+it re-reading its queue (the ticked takes stay ticked) and the open take's branches, the
+player left as it is. A new branch made from the session, and a refused one that stores
+nothing.
 
 The hub is the real one on the real database; its Bokeh document is the fake of
 tests/test_live_events.py, whose queued callbacks the test runs.
@@ -17,16 +18,14 @@ import pytest
 from apps.live import Hub
 from apps.review import ReviewApp
 from apps.review_branches_view import OWN_WORKFLOW
-from tests.branch_takes import assembled_take
-from tests.review_takes import make_project
-from tests.test_branches import SETTINGS
+from tests.branch_takes import branch_cell
+from tests.review_takes import assemble
 from tests.test_live_events import FakeDocument, wait_for
 from trulience.auth import users as accounts
 from trulience.catalog import events
 from trulience.catalog.database import connect
 from trulience.catalog.workflows import add_workflow
 from trulience.config import Settings
-from trulience.generation.scene_config import Definition, define
 from trulience.review import decide
 from trulience.review.branches import create_branch, promote
 from trulience.review.queue import assign
@@ -44,11 +43,7 @@ def studio(conn, db_url, tmp_path):
         for name, role in [("paul", "producer"), ("rita", "reviewer")]
     }
     storage = Storage((tmp_path / "storage").as_uri())
-    make_project(conn)
-    add_workflow(conn, "animatic", {"1": {"class_type": "LoadImage", "inputs": {}}})
-    define(conn, Definition("walk", "Walk", settings=SETTINGS))  # what a branch starts from
-    main = assembled_take(conn, storage, tmp_path, 1)
-    branch = assembled_take(conn, storage, tmp_path, 2, "seed-42", {"seed": 42})
+    main, branch = branch_cell(conn, storage, tmp_path)
     env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(tmp_path), "STORAGE_URL": storage.url}
     return Settings.from_env(env), people, main, branch
 
@@ -94,12 +89,14 @@ def test_decisions_assignments_new_takes_and_promotions_are_announced(conn, db_u
         assign(conn, people["paul"], branch, "rita")
         new = create_branch(conn, people["paul"], main, "calm", seed=7)
         promote(conn, people["paul"], branch)
+        assemble(conn, main, "take 1 reassembled")  # its revision 2 awaits review
         payloads = [e.payload for e in events.events(listener, 1.0)]
     said = {(p["kind"], p["action"], p["scene_id"]) for p in payloads}
     assert ("decision", "insert", main) in said
     assert ("assignment", "insert", branch) in said
     assert ("take", "insert", new.id) in said
     assert ("promotion", "update", branch) in said
+    assert ("revision", "insert", main) in said
     assert all(set(p) == {"kind", "action", "scene_id"} for p in payloads)
 
 

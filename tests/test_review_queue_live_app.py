@@ -13,16 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.branch_takes import assembled_take
+from tests.branch_takes import branch_cell
 from tests.conftest import drop_database, new_database
 from tests.panel_apps import served
-from tests.review_takes import make_project
-from tests.test_branches import SETTINGS
 from trulience.auth import users as accounts
 from trulience.catalog import users as catalog_users
 from trulience.catalog.database import connect
-from trulience.catalog.workflows import add_workflow
-from trulience.generation.scene_config import Definition, define
 from trulience.review.queue import assign
 from trulience.storage import Storage
 
@@ -49,11 +45,7 @@ def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
     with connect(db_url, actor="tester") as conn:
         for name, role in [("paul", "producer"), ("rita", "reviewer")]:
             accounts.create_user(conn, name, name.title(), role, PASSWORD)
-        make_project(conn)
-        add_workflow(conn, "animatic", {"1": {"class_type": "LoadImage", "inputs": {}}})
-        define(conn, Definition("walk", "Walk", settings=SETTINGS))
-        main = assembled_take(conn, storage, home, 1)
-        branch = assembled_take(conn, storage, home, 2, "seed-42", {"seed": 42})
+        main, branch = branch_cell(conn, storage, home)
     env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
     try:
         with served("review", env, home / "panel.log") as url:
