@@ -5,7 +5,9 @@ the Panel sessions that asked for a take (PRD-11).
 LISTENs on the catalog's channels (`trulience.catalog.events`), and each event for a take is
 handed to the sessions subscribed to it, *on their own Bokeh document*
 (`doc.add_next_tick_callback`, the one document call Bokeh allows from another thread), so
-a callback may change widgets as any click handler does. A session that is destroyed is
+a callback may change widgets as any click handler does. Queue events (`events.QUEUE`) are
+about every take at once: a session follows them all with `subscribe(EVERY_TAKE, ...,
+events.QUEUE)`. A session that is destroyed is
 dropped. The database restarting never reaches a session: the thread reconnects with
 backoff and then tells every subscriber `{"kind": "resync", "scene_id": <its take>}` (or
 `"room"`): events sent meanwhile were lost, and a page re-reads what it shows.
@@ -35,6 +37,8 @@ POLL_S = 0.5
 BACKOFF_S = (0.2, 10.0)
 # How long the first subscriber waits for the listener to be listening.
 FIRST_CONNECT_S = 2.0
+# The "take" a queue subscription names: queue events reach every queue subscriber.
+EVERY_TAKE = 0
 
 
 class Document(Protocol):
@@ -52,10 +56,17 @@ class _Subscriber:
     doc: Document | None
 
 
+def _field_of(channel: str) -> str:
+    return "room" if channel == events.ROOM else "scene_id"
+
+
 def _key_of(event: events.Event) -> tuple[str, int] | None:
     """Which take or room an event is about: a note or decision names its take
-    (`scene_id`), a room event its room (`room`, the take's id)."""
-    field = "scene_id" if event.channel == events.REVIEW else "room"
+    (`scene_id`), a room event its room (`room`, the take's id); a queue event is for
+    every queue subscriber (`EVERY_TAKE`)."""
+    if event.channel == events.QUEUE:
+        return (events.QUEUE, EVERY_TAKE)
+    field = _field_of(event.channel)
     value = event.payload.get(field)
     return (event.channel, value) if isinstance(value, int) else None
 
@@ -153,7 +164,7 @@ class Hub:
         while not self._stop.is_set():
             try:
                 with connect(self.url) as conn:
-                    events.listen(conn)
+                    events.listen(conn, events.REVIEW_CHANNELS)
                     self.connected.set()
                     wait_s = self.backoff_s[0]
                     if not first:
@@ -183,8 +194,7 @@ class Hub:
             everyone = list(self._subscribers.values())
         for subscriber in everyone:  # each hears it about its own take or room
             channel, number = subscriber.key
-            field = "scene_id" if channel == events.REVIEW else "room"
-            self._deliver(subscriber, payload | {field: number})
+            self._deliver(subscriber, payload | {_field_of(channel): number})
 
     def _deliver(self, subscriber: _Subscriber, payload: dict[str, Any]) -> None:
         """Schedule the callback on its session's document; a failing callback is logged

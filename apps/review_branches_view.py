@@ -5,7 +5,9 @@ The trim panel names the segment on screen and the frames to cut from its head a
 generated (filled in from its standing trim and the player's in/out points, editable); its
 button trims through the session. The branches list shows every take of the open take's
 cell: its branch, what it changes, status, QA, decision and which is current, with Compare
-(played beside the open take in the browser player) and Promote (asked, then done).
+(played beside the open take in the browser player) and Promote (asked, then done); "New
+branch" opens another branch of the cell (name, seed, params as JSON, workflow version),
+as `trulience takes branch` does, which then waits in the list for the pipeline.
 
 As in `apps/review_views.py`, each part builds its widgets once, follows the session's
 parameters and hands clicks to the session's methods; none calls a service itself.
@@ -69,6 +71,10 @@ class TrimView(_SessionView):
         )
 
 
+# The workflow choice of a new branch that keeps the scene type's own.
+OWN_WORKFLOW = "(the scene type's own)"
+
+
 def branch_text(row: BranchRow, open_scene: int | None) -> str:
     """One take of the cell in words: branch, take, what it changes, status, QA, decision."""
     qa = f"QA {row.qa_passed}/{row.segments} passed"
@@ -79,7 +85,8 @@ def branch_text(row: BranchRow, open_scene: int | None) -> str:
         marks += " · in the player"
     return (
         f"**{html.escape(row.branch)}** · take {row.take} · {html.escape(differs(row.overrides))}"
-        f" · `{row.status}` · {qa} · {row.decision or 'undecided'}{marks}"
+        f" · `{row.status}`{' (waiting to be generated)' if row.status == 'pending' else ''}"
+        f" · {qa} · {row.decision or 'undecided'}{marks}"
     )
 
 
@@ -104,7 +111,37 @@ class BranchesView(_SessionView):
         cancel = pn.widgets.Button(label="Cancel", css_classes=["branch-cancel-promote"])
         cancel.on_click(lambda _: session.cancel_promote())
         self.asking = wrapping(self.confirm, cancel, visible=False)
+        self.branch_name = pn.widgets.TextInput(
+            label="Branch name", placeholder="e.g. seed-7", width=160, css_classes=["branch-name"]
+        )
+        self.seed = pn.widgets.IntInput.from_param(
+            session.param.branch_seed, name="Seed", start=0, width=140
+        )
+        self.seed.css_classes = ["branch-seed"]
+        self.params = pn.widgets.TextAreaInput(
+            label="Params (JSON)",
+            placeholder='{"motion": 0.9}',
+            height=70,
+            width=220,
+            css_classes=["branch-params"],
+        )
+        self.workflow = pn.widgets.Select(
+            label="Workflow",
+            options=[OWN_WORKFLOW],
+            width=200,
+            css_classes=["branch-workflow"],
+        )
+        self.make = pn.widgets.Button(
+            label="New branch", color="primary", css_classes=["branch-new"]
+        )
+        self.make.on_click(lambda _: self.make_branch())
+        self._flows: dict[str, tuple[str, int]] = {}  # the workflow choices, by label
+        self.form = wrapping(self.branch_name, self.seed, self.params, self.workflow, self.make)
         session.param.watch(lambda _: self._list(), ["branches", "may_promote"])
+        session.param.watch(lambda _: self._workflows(), "workflows")
+        session.param.watch(
+            lambda e: setattr(self.make, "disabled", not e.new), "may_promote", onlychanged=False
+        )
         session.param.watch(lambda _: self._compared(), "compared")
         session.param.watch(lambda _: self._ask(), "promoting")
 
@@ -131,6 +168,23 @@ class BranchesView(_SessionView):
         current = ["branch-is-current"] if row.current else []
         return wrapping(*parts, css_classes=["review-branch", f"branch-take-{row.take}", *current])
 
+    def _workflows(self) -> None:
+        flows = self.session.workflows
+        self._flows = {f"{name} v{version}": (name, version) for name, version in flows}
+        self.workflow.param.update(options=[OWN_WORKFLOW, *self._flows], value=OWN_WORKFLOW)
+
+    def make_branch(self) -> None:
+        """Open the branch named in the form; the form empties once it is made."""
+        session, params = self.session, self.params.value_input or self.params.value or ""
+        if session.make_branch(
+            self.branch_name.value_input or self.branch_name.value or "",
+            session.branch_seed,
+            params,
+            self._flows.get(self.workflow.value),
+        ):
+            self.branch_name.value = self.branch_name.value_input = ""
+            self.params.value = self.params.value_input = ""
+
     def _compared(self) -> None:
         row = self.session.compared
         self.comparing.visible = row is not None
@@ -149,5 +203,7 @@ class BranchesView(_SessionView):
             self.rows,
             self.comparing,
             self.asking,
+            pn.pane.Markdown("**New branch** of this cell (another seed, params or workflow):"),
+            self.form,
             sizing_mode="stretch_width",
         )

@@ -8,6 +8,7 @@ parameters and hands clicks to the session's methods; none calls a service itsel
 
 import html
 from datetime import UTC, datetime
+from typing import Any
 
 import panel as pn
 
@@ -82,7 +83,10 @@ class QueueView(_SessionView):
         self.project_filter.param.watch(lambda e: setattr(session, "project", e.new), "value")
         self.character_filter.param.watch(lambda e: setattr(session, "character", e.new), "value")
         self.status_filter = pn.widgets.Select.from_param(
-            session.param.review_status, label="Status", width=130
+            session.param.review_status,
+            label="Status",
+            width=130,
+            css_classes=["queue-status-filter"],
         )
         self.assignee_filter = pn.widgets.Select(label="Assignee", options=[ALL], width=150)
         self.assignee_filter.param.watch(lambda e: setattr(session, "assignee", e.new), "value")
@@ -110,6 +114,9 @@ class QueueView(_SessionView):
         self.confirm.on_click(lambda _: session.approve_selected(acknowledge=True))
         self.undo = UndoButton(session.queue_offer, "queue-undo")
         self.queue = pn.Column(css_classes=["review-queue"])
+        # each row as built, by what it shows: a queue re-read (live) keeps the rows that
+        # did not change, so their thumbnails, ticks and the page's scroll stay
+        self._rows: dict[tuple[Take, tuple[str, bool], str], tuple[pn.FlexBox, Any]] = {}
         self.heading = pn.pane.Markdown("### Takes awaiting review")
         session.param.watch(lambda e: self._entitle(e.new), "review_status")
         session.param.watch(
@@ -157,7 +164,13 @@ class QueueView(_SessionView):
         # screen (decoding first frames must not hold up a login); a plain test makes them.
         served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         missing: list[tuple[Take, pn.pane.HTML]] = []
-        rows = [self._row(take, missing, make_now=not served) for take in self.session.shown]
+        session, built = self.session, {}
+        for take in session.shown:
+            key = (take, session.marks.get(take.scene_id, ("main", False)), age_of(take))
+            built[key] = self._rows.get(key) or self._row(take, missing, make_now=not served)
+            built[key][1].value = take.scene_id in session.selected
+        self._rows = built
+        rows = [row for row, _ in built.values()]
         self.queue.objects = rows or [pn.pane.Markdown("Nothing is waiting for review.")]
         if missing:
             pn.state.curdoc.add_next_tick_callback(lambda: self._make_thumbnails(missing))
@@ -183,7 +196,7 @@ class QueueView(_SessionView):
 
     def _row(
         self, take: Take, missing: list[tuple[Take, pn.pane.HTML]], make_now: bool
-    ) -> pn.FlexBox:
+    ) -> tuple[pn.FlexBox, Any]:
         # a take back after a rejection says so: its new revision is what awaits review
         revision = f" · revision {take.revision}" if take.revision > 1 else ""
         label = (
@@ -212,13 +225,14 @@ class QueueView(_SessionView):
         pick.param.watch(lambda e: self.session.tick(take.scene_id, e.new), "value")
         open_button = pn.widgets.Button(label=f"Open take {take.take}", color="primary")
         open_button.on_click(lambda _: self.session.open_take(take))
-        return wrapping(
+        row = wrapping(
             pick,
             self._thumbnail(take, missing, make_now),
             open_button,
             pn.Column(pn.pane.Markdown(label), facts),
             css_classes=["queue-take", f"queue-take-{take.take}"],
         )
+        return row, pick
 
     def __panel__(self) -> pn.Column:
         return pn.Column(

@@ -3,8 +3,9 @@
 `ReviewSession` holds what the page shows: the signed-in user and what their role may do,
 the queue and its filters, the open take and the frame on screen, the notes, the questions
 asked (open notes) and the Undo offers, the trim of the segment on screen (PRD-78) and
-the branches of the open take's cell (PRD-50); others' notes and decisions arrive live
-(PRD-11).
+the branches of the open take's cell (PRD-50), a new branch made from it; others' notes and
+decisions arrive live (PRD-11), and so does whatever changes the queue or the branches (a
+decision, an assignment, a new take or revision, a promotion, by anyone or the CLI).
 Its methods are the app's actions: each calls `trulience.review` (or `trulience.notify`)
 with the session's token through one `ActionRunner`, which maps a refusal once. The views in
 `apps/review_views.py` watch these parameters and call these methods; a plain Python test
@@ -18,6 +19,7 @@ all of that between objects.
 """
 
 import contextlib
+import random
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import param
 
 from apps.actions import ActionRunner, refusal
-from apps.live import Hub
+from apps.live import EVERY_TAKE, Hub
 from apps.media_routes import media_url
 from apps.review_news import already_shown, news
 from apps.review_player import Player, SegmentSpan, segment_spans, storyboard_key
@@ -33,12 +35,14 @@ from apps.undo import UndoOffer
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError
 from trulience.auth.permissions import Permission, allows, require
+from trulience.catalog import events
 from trulience.catalog.branches import BranchRow, branch_marks
 from trulience.catalog.database import connect
 from trulience.catalog.notifications import Notification
 from trulience.catalog.records import User
 from trulience.catalog.scenes import get_take
 from trulience.catalog.trims import Trim, current_trims, shown_frames
+from trulience.catalog.workflows import list_workflows
 from trulience.delivery.trims import trim_segment
 from trulience.errors import TrulienceError
 from trulience.media.thumbnail import take_thumbnail, thumbnail_key
@@ -73,6 +77,8 @@ ALL = "(all)"
 SCREENS = ("login", "queue", "player")
 AWAITING = "awaiting"
 MINE, UNASSIGNED = "mine", "unassigned"
+# A new branch's seed is new and random unless the reviewer types one.
+SEEDS = range(2**31)
 
 
 def differs(overrides: dict[str, Any]) -> str:
@@ -84,7 +90,10 @@ def differs(overrides: dict[str, Any]) -> str:
         pairs = ", ".join(f"{k}={v}" for k, v in sorted(overrides["params"].items()))
         parts.append(f"params {pairs}")
     if "workflow" in overrides:
-        parts.append(f"workflow {overrides['workflow']}")
+        version = overrides.get("workflow_version")
+        parts.append(
+            f"workflow {overrides['workflow']}" + ("" if version is None else f" v{version}")
+        )
     return "; ".join(parts) or "the scene type's own configuration"
 
 
@@ -143,6 +152,8 @@ class ReviewSession(param.Parameterized):
     branches = param.List([], doc="The takes of the open take's cell, as branches (PRD-50).")
     compared = param.ClassSelector(class_=BranchRow, default=None, allow_None=True)
     promoting = param.ClassSelector(class_=BranchRow, default=None, allow_None=True)
+    workflows = param.List([], doc="(name, version) of each workflow a new branch may use.")
+    branch_seed = param.Integer(0, allow_None=True, doc="The new branch's seed (random).")
 
     def __init__(
         self,
@@ -154,6 +165,7 @@ class ReviewSession(param.Parameterized):
         super().__init__()
         self.url = url
         self.live, self._unsubscribe = live, lambda: None  # live None: no live events
+        self._unfollow_queue: Callable[[], None] = lambda: None
         self.token: str | None = None
         self.actions = ActionRunner(expired, self.say)
         self.storage = storage
@@ -198,11 +210,14 @@ class ReviewSession(param.Parameterized):
             may_assign=allows(signed_in.user, Permission.ASSIGN_REVIEWS),
             may_promote=allows(signed_in.user, Permission.REQUEST_REGENERATION),
         )
+        self.follow_queue()
         self.show_queue()
 
     def sign_out(self) -> None:
         """After logout or a refused session: back to the login form."""
         self.token = None
+        self._unfollow_queue()
+        self._unfollow_queue = lambda: None
         self.player.close()
         self.param.update(
             take=None,
@@ -235,9 +250,11 @@ class ReviewSession(param.Parameterized):
             overdue=self.overdue,
         )
 
-    def read_queue(self) -> bool:
+    def read_queue(self, live: bool = False) -> bool:
         """Re-read the queue with its status, assignee and overdue filters, in its order;
-        the project and character choices are those of the takes read. Whether it was read."""
+        the project and character choices are those of the takes read. Whether it was read.
+        `live` (another's change heard): the ticked takes still listed stay ticked, and a
+        queue read the same again is left as shown."""
         if self.token is None:
             return False
         token, filters, sort = self.token, self._filters(), self.sort
@@ -250,6 +267,8 @@ class ReviewSession(param.Parameterized):
         if done is None:
             return False
         takes, people, marks = done.value
+        if live and (takes, people, marks) == (self.takes, self.reviewers, self.marks):
+            return True
         projects = [ALL, *sorted({t.project for t in takes})]
         characters = [ALL, *sorted({t.character for t in takes})]
         self.param.update(
@@ -261,7 +280,7 @@ class ReviewSession(param.Parameterized):
             reviewers=people,
             marks=marks,
         )
-        self.list_takes()
+        self.list_takes(keep_selection=live)
         return True
 
     def thumbnail_url(self, take: Take, make: bool = True) -> str | None:
@@ -318,16 +337,17 @@ class ReviewSession(param.Parameterized):
         if isinstance(frame, int):
             self.player.jump_to(frame)
 
-    def list_takes(self) -> None:
-        """The queue's takes that pass the project and character filters (none ticked)."""
-        self.param.update(
-            shown=[
-                take
-                for take in self.takes
-                if self.project in (ALL, take.project) and self.character in (ALL, take.character)
-            ],
-            selected=[],
-        )
+    def list_takes(self, keep_selection: bool = False) -> None:
+        """The queue's takes that pass the project and character filters (none ticked, or
+        those still shown, with `keep_selection`)."""
+        shown = [
+            take
+            for take in self.takes
+            if self.project in (ALL, take.project) and self.character in (ALL, take.character)
+        ]
+        ids = {take.scene_id for take in shown}
+        kept = [s for s in self.selected if s in ids] if keep_selection else []
+        self.param.update(shown=shown, selected=kept)
 
     def tick(self, scene_id: int, ticked: bool) -> None:
         """Tick a take of the queue for approving at once, or untick it."""
@@ -439,13 +459,20 @@ class ReviewSession(param.Parameterized):
         if self.token is None:  # refused just now: the login form says why
             return
 
-        def read(conn: Any) -> tuple[dict[int, Trim], list[BranchRow]]:
+        def read(conn: Any) -> tuple[dict[int, Trim], list[BranchRow], list[tuple[str, int]]]:
             require(self._user(conn), Permission.VIEW)
-            return current_trims(conn, take.scene_id), branching.branches(conn, take.scene_id)
+            flows = [(w.name, w.version) for w in list_workflows(conn)]
+            return (
+                current_trims(conn, take.scene_id),
+                branching.branches(conn, take.scene_id),
+                flows,
+            )
 
         done = self.actions.run(lambda: self._call(read))
-        trims, rows = ({}, []) if done is None else done.value
-        self.param.update(trims=trims, branches=rows)
+        trims, rows, flows = ({}, [], []) if done is None else done.value
+        self.param.update(
+            trims=trims, branches=rows, workflows=flows, branch_seed=random.choice(SEEDS)
+        )
         self._prefill_trim(again=True)
 
     def _prefill_trim(self, again: bool = False) -> None:
@@ -518,6 +545,59 @@ class ReviewSession(param.Parameterized):
         self.compared = other
         self.say(f"{label} beside take {take.take}, frame for frame", "info")
         return True
+
+    def make_branch(
+        self,
+        name: str,
+        seed: int | None,
+        params: str = "",
+        workflow: tuple[str, int] | None = None,
+    ) -> bool:
+        """Open branch `name` of the open take's cell through the branch service, as
+        `trulience takes branch` does: `seed`, `params` as typed (a JSON object) and a
+        workflow `(name, version)`; the new take waits in the list for the pipeline to
+        generate it. Whether it was made (a refusal names the field and stores nothing)."""
+        take, token = self.take, self.token
+        if take is None or token is None:
+            return False
+        flow, version = (None, None) if workflow is None else workflow
+
+        def make(conn: Any) -> Any:
+            return branching.create_branch(
+                conn,
+                token,
+                take.scene_id,
+                name.strip(),
+                seed=seed,
+                params=branching.params_from_json(params),
+                workflow=flow,
+                workflow_version=version,
+            )
+
+        done = self.actions.run(lambda: self._call(make))
+        if done is None:
+            return False
+        self.reread_branches()
+        self.branch_seed = random.choice(SEEDS)
+        self.say(
+            f"branch {name.strip()}: take {done.value.take} waits for the pipeline to generate it",
+            "success",
+        )
+        return True
+
+    def reread_branches(self) -> None:
+        """Re-read the open take's branches (left as shown when the same again)."""
+        take = self.take
+        if take is None or self.token is None:
+            return
+
+        def read(conn: Any) -> list[BranchRow]:
+            require(self._user(conn), Permission.VIEW)
+            return branching.branches(conn, take.scene_id)
+
+        done = self.actions.run(lambda: self._call(read))
+        if done is not None and done.value != self.branches:
+            self.branches = done.value
 
     def stop_comparing(self) -> None:
         """Only the open take in the player again."""
@@ -722,6 +802,21 @@ class ReviewSession(param.Parameterized):
         self.stop_hearing()
         if self.live is not None:
             self._unsubscribe = self.live.subscribe(take.scene_id, self.heard)
+
+    def follow_queue(self) -> None:
+        """Follow the catalog's queue events (decisions, assignments, new takes, revisions,
+        promotions by anyone, the CLI too) while signed in."""
+        self._unfollow_queue()
+        if self.live is not None:
+            self._unfollow_queue = self.live.subscribe(EVERY_TAKE, self.queue_changed, events.QUEUE)
+
+    def queue_changed(self, event: dict[str, Any]) -> None:
+        """Something in the queue changed: re-read it (the ticked takes stay ticked) and the
+        open take's branches; the player is left as it is."""
+        if self.token is None:
+            return
+        self.read_queue(live=True)
+        self.reread_branches()
 
     def stop_hearing(self) -> None:
         """No more events (the take was closed, or the user signed out)."""

@@ -110,7 +110,10 @@ def draw_a_note(page, frame: int) -> None:
     ):
         tools.get_by_role("button", name=tool, exact=True).click()
         expect(ink).to_have_attribute("data-tool", tool)
-        area = ink.bounding_box()  # where the picture is now: the click may have scrolled
+        # the tools sit below the picture, so their click scrolled it partly out of the
+        # window, where the mouse draws nothing: the whole picture back in view first
+        ink.evaluate("ink => ink.scrollIntoView({block: 'center'})")
+        area = ink.bounding_box()
 
         def at(x: float, y: float, area: dict = area) -> tuple[float, float]:
             return area["x"] + area["width"] * x, area["y"] + area["height"] * y

@@ -46,6 +46,38 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.announce_queue(kind text, action text, take_id bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_notify('trulience_queue', json_build_object(
+        'kind', kind, 'action', action, 'scene_id', take_id)::text);
+$$;
+
+CREATE FUNCTION public.announce_queue_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM announce_queue(TG_ARGV[0], lower(TG_OP),
+                           CASE WHEN TG_OP = 'DELETE' THEN OLD.scene_id ELSE NEW.scene_id END);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.announce_take() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM announce_queue('take', 'insert', NEW.id);
+    ELSIF NEW.promoted IS DISTINCT FROM OLD.promoted THEN
+        PERFORM announce_queue('promotion', 'update', NEW.id);
+    ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.branch IS DISTINCT FROM OLD.branch THEN
+        PERFORM announce_queue('take', 'update', NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.audit_row() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -2643,15 +2675,23 @@ CREATE TRIGGER notes_announced AFTER INSERT OR UPDATE ON public.notes FOR EACH R
 
 CREATE TRIGGER reviews_announced AFTER INSERT OR DELETE OR UPDATE ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.announce_decision();
 
+CREATE TRIGGER reviews_queue_announced AFTER INSERT OR DELETE OR UPDATE ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.announce_queue_row('decision');
+
 CREATE TRIGGER reviews_supersede BEFORE INSERT ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.review_supersedes();
+
+CREATE TRIGGER scene_revisions_queue_announced AFTER INSERT ON public.scene_revisions FOR EACH ROW EXECUTE FUNCTION public.announce_queue_row('revision');
 
 CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.refuse_version_edit();
 
 CREATE TRIGGER scene_types_acyclic BEFORE INSERT OR UPDATE OF parent_id ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.refuse_scene_type_cycle();
 
+CREATE TRIGGER scenes_queue_announced AFTER INSERT OR UPDATE ON public.scenes FOR EACH ROW EXECUTE FUNCTION public.announce_take();
+
 CREATE TRIGGER scenes_record_revision AFTER INSERT OR UPDATE OF status, uri, sha256 ON public.scenes FOR EACH ROW WHEN ((new.status = 'assembled'::text)) EXECUTE FUNCTION public.record_scene_revision();
 
 CREATE TRIGGER segment_requests_granted AFTER UPDATE OF granted_at ON public.segment_requests FOR EACH ROW WHEN (((old.granted_at IS NULL) AND (new.granted_at IS NOT NULL))) EXECUTE FUNCTION public.announce_grant();
+
+CREATE TRIGGER take_assignments_queue_announced AFTER INSERT OR DELETE OR UPDATE ON public.take_assignments FOR EACH ROW EXECUTE FUNCTION public.announce_queue_row('assignment');
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batch_items FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 

@@ -8,7 +8,7 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tests.review_takes import make_take
+from tests.review_takes import make_project, make_take
 from trulience.catalog.scenes import commit_segment
 from trulience.delivery.scene import assemble_take
 from trulience.media.encode import encode_frames
@@ -51,3 +51,18 @@ def assembled_take(
         )
     assemble_take(conn, storage, scene, work / f"assembly{take}")
     return scene
+
+
+def branch_cell(conn: psycopg.Connection, storage: Storage, work: Path) -> tuple[int, int]:
+    """Project demo's cell ada × walk, its scene type configured as tests/test_branches.py
+    does (so a new branch can be made from it), with take 1 on main and take 2 on the
+    branch seed-42, both assembled; their scene ids."""
+    from tests.test_branches import SETTINGS
+    from trulience.catalog.workflows import add_workflow
+    from trulience.generation.scene_config import Definition, define
+
+    make_project(conn)
+    add_workflow(conn, "animatic", {"1": {"class_type": "LoadImage", "inputs": {}}})
+    define(conn, Definition("walk", "Walk", settings=SETTINGS))
+    main = assembled_take(conn, storage, work, 1)
+    return main, assembled_take(conn, storage, work, 2, "seed-42", {"seed": 42})

@@ -1,7 +1,9 @@
 """Live events through Postgres LISTEN/NOTIFY: what the catalog announces, read and sent.
 
-The catalog's triggers (migration 0022) announce notes and decisions on `REVIEW`; the
-review room's presenter publishes where the room is on `ROOM`. A listener needs its own
+The catalog's triggers (migration 0022) announce notes and decisions on `REVIEW`, and
+(migration 0028) whatever changes a review queue or a cell's branches on `QUEUE`: a
+decision, an assignment, a new take or revision, a take's state or promotion; the review
+room's presenter publishes where the room is on `ROOM`. A listener needs its own
 autocommit connection (a notification arrives only between transactions).
 """
 
@@ -17,8 +19,11 @@ from trulience.errors import TrulienceError
 
 REVIEW = "trulience_review"
 ROOM = "trulience_room"
+QUEUE = "trulience_queue"
 POOL = "trulience_pool"  # a queued segment was given a slot (migration 0026)
-CHANNELS = (REVIEW, ROOM, POOL)
+CHANNELS = (REVIEW, ROOM, QUEUE, POOL)
+# what the review pages follow (a segment's grant is no reviewer's business)
+REVIEW_CHANNELS = (REVIEW, ROOM, QUEUE)
 # Postgres refuses a NOTIFY payload of 8000 bytes or more.
 MAX_PAYLOAD_BYTES = 7999
 

@@ -7,6 +7,7 @@ current one with the overrides applied: the pipeline resumes it as it resumes an
 unfinished take (trulience/generation/takes.py open_take), so it is generated as usual."""
 
 import dataclasses
+import json
 import re
 from typing import Any
 
@@ -37,9 +38,11 @@ def create_branch(
     seed: int | None = None,
     params: dict[str, Any] | None = None,
     workflow: str | None = None,
+    workflow_version: int | None = None,
 ) -> Take:
     """A new pending take of `scene_id`'s cell on branch `name`, made from the scene type's
-    current configuration with the given seed, params (merged over the type's) or workflow."""
+    current configuration with the given seed, params (merged over the type's) or workflow
+    (its `workflow_version`, or its newest)."""
     who = actor_name(conn, actor, Permission.REQUEST_REGENERATION)
     _check_name(name)
     if seed is None and not params and workflow is None:
@@ -47,10 +50,19 @@ def create_branch(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise InvalidValue("branch", "seed", seed, "must be a whole number >= 0")
     cell = repo.cell_of(conn, scene_id)
-    config = _overridden(conn, resolve(conn, cell.scene_type), seed, params, workflow)
+    if workflow is None and workflow_version is not None:
+        raise InvalidValue("branch", "workflow_version", workflow_version, "name its workflow")
+    config = _overridden(
+        conn, resolve(conn, cell.scene_type), seed, params, workflow, workflow_version
+    )
     overrides = {
         k: v
-        for k, v in {"seed": seed, "params": params or None, "workflow": workflow}.items()
+        for k, v in {
+            "seed": seed,
+            "params": params or None,
+            "workflow": workflow,
+            "workflow_version": workflow_version,
+        }.items()
         if v is not None
     }
     with acting_as(conn, who):
@@ -98,6 +110,21 @@ def branches(conn: psycopg.Connection, scene_id: int) -> list[BranchRow]:
     return found
 
 
+def params_from_json(text: str) -> dict[str, Any] | None:
+    """A branch's params as typed (a JSON object, e.g. `{"motion": 0.9}`; blank: none)."""
+    if not text.strip():
+        return None
+    try:
+        params = json.loads(text)
+    except ValueError as exc:
+        raise InvalidValue("branch", "params", text, f"is not valid JSON ({exc})") from None
+    if not isinstance(params, dict):
+        raise InvalidValue(
+            "branch", "params", text, 'must be a JSON object of names and values, e.g. {"cfg": 6}'
+        )
+    return params
+
+
 def _check_name(name: str) -> None:
     if name == "main":
         raise InvalidValue("branch", "name", name, "'main' is the pipeline's own line of takes")
@@ -117,6 +144,7 @@ def _overridden(
     seed: int | None,
     params: dict[str, Any] | None,
     workflow: str | None,
+    workflow_version: int | None = None,
 ) -> SceneConfig:
     """`config` with a branch's overrides applied."""
     changes: dict[str, Any] = {}
@@ -126,10 +154,11 @@ def _overridden(
         changes["params"] = {**config.params, **params}
     if workflow is not None:
         try:
-            found = get_workflow(conn, workflow)
+            found = get_workflow(conn, workflow, workflow_version)
         except NotFound as exc:
+            named = workflow if workflow_version is None else f"{workflow} v{workflow_version}"
             raise InvalidValue(
-                "branch", "workflow", workflow, "no such workflow; add it first"
+                "branch", "workflow", named, "no such workflow; add it first"
             ) from exc
         changes |= {
             "workflow": found.name,
