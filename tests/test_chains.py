@@ -11,16 +11,18 @@ from sensors.chains import chains_sensor
 from tests.batch_history import add_take, make_character, make_project, make_scene_type
 from trulience.catalog.errors import AlreadyExists, CatalogError, InvalidValue, NotFound
 from trulience.cli import main
+from trulience.generation.scene_config import Definition, define
 from trulience.production.chains import add_rule, due_chains, enable_rule, list_rules
 
 
 @pytest.fixture
 def studio(conn):
-    """A project with one character and three scene types, and a reviewer."""
+    """A project with one character, three scene types and a bare one, and a reviewer."""
     make_project(conn)
     make_character(conn, "eileen")
     for slug in ("walk", "run", "jump"):
         make_scene_type(conn, slug)
+    define(conn, Definition("bare", "Bare", settings={"fps": 24}))  # nothing to generate with
     conn.execute(
         "INSERT INTO users (username, display_name, role) VALUES ('rita', 'Rita', 'reviewer')"
     )
@@ -47,6 +49,7 @@ def decide(conn, scene_id: int, decision: str, undo_window_s: float | None = Non
         ("nowhere", "walk", "run", NotFound, "project 'nowhere' not found"),
         ("moonbase", "fly", "run", NotFound, "scene type 'fly' not found"),
         ("moonbase", "walk", "swim", NotFound, "scene type 'swim' not found"),
+        ("moonbase", "walk", "bare", InvalidValue, "'bare': cannot be generated"),
         (
             "moonbase",
             "walk",

@@ -3,8 +3,9 @@ approved, run Y for the same character", and the approvals that are due to set t
 
 Dagster carries them out (sensors/chains.py reads `due_chains` on a cursor of review ids);
 there is no scheduler of our own. A rule is refused when a name is unknown, when it chains a
-scene type to itself, when it exists already, or when it would close a cycle (X -> Y -> X:
-each approval would start the other forever); nothing is stored then."""
+scene type to itself or to one that cannot be generated, when it exists already, or when it
+would close a cycle (X -> Y -> X: each approval would start the other forever); nothing is
+stored then."""
 
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from trulience.catalog import chains as catalog
 from trulience.catalog.chains import ChainRule, TriggeredChain
 from trulience.catalog.errors import InvalidValue
 from trulience.catalog.fetch import id_of
+from trulience.generation.scene_config import InvalidSceneType, resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,12 @@ def add_rule(
     id_of(conn, "projects", project, "project")
     for scene_type in (when, then):
         id_of(conn, "scene_types", scene_type, "scene type")
+    try:
+        resolve(conn, then)
+    except InvalidSceneType as exc:
+        raise InvalidValue(
+            "chain rule", "then-run scene type", then, f"cannot be generated: {exc}"
+        ) from exc
     if when != then:  # the catalog refuses a rule to itself, naming it
         edges = [
             (r.trigger_scene_type, r.then_scene_type)
