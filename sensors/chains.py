@@ -17,7 +17,7 @@ from resources import CatalogResource
 from sensors.review import _for_project
 from trulience.production.chains import due_chains
 from trulience_assets.jobs import scenes_job
-from trulience_assets.partitions import missing_partitions
+from trulience_assets.partitions import add_requests, missing_partitions
 
 
 @sensor(
@@ -56,8 +56,6 @@ def chains_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     return SensorResult(
         run_requests=runs,
         cursor=str(due.cursor),
-        dynamic_partitions_requests=[
-            definition.build_add_request(keys) for definition, keys in missing.items() if keys
-        ],
+        dynamic_partitions_requests=add_requests(missing),
         skip_reason=None if runs else "no approval since the last look sets off a chain rule",
     )
