@@ -127,8 +127,10 @@ def test_an_approval_requests_one_run_of_the_chained_scene_type(studio, evaluate
     assert "no approval" in again.skip_reason.skip_message
 
 
-def test_a_rejection_or_a_disabled_rule_requests_nothing(studio, evaluate):
+def test_a_rejection_a_disabled_rule_or_an_older_approval_requests_nothing(studio, evaluate):
+    decide(studio, add_take(studio, "eileen", "walk", [[1.0]]), "approved")  # before the rule
     rule = add_rule(studio, "moonbase", "walk", "run", "producer:pat")
+    assert evaluate().run_requests == []
     add_rule(studio, "moonbase", "jump", "run", "producer:pat")
     rejected = add_take(studio, "eileen", "walk", [[1.0]])
     decide(studio, rejected, "rejected")

@@ -127,7 +127,7 @@ def settled_approvals_cursor(conn: psycopg.Connection, after: int) -> int:
 
 def triggered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[TriggeredChain]:
     """Approvals in force with a review id in (after, upto] that an enabled rule of the
-    take's project matches, oldest approval first."""
+    take's project matches (made after the rule was), oldest approval first."""
     return many(
         conn,
         TriggeredChain,
@@ -139,6 +139,8 @@ def triggered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[Tr
              JOIN chain_rules r ON r.project_id = s.project_id
                                AND r.trigger_scene_type_id = s.scene_type_id
                                AND r.trigger_event = 'approved' AND r.enabled
+                               -- a new rule sets off what is approved from then on
+                               AND td.decided_at >= r.created_at
              JOIN projects p ON p.id = s.project_id
              JOIN characters c ON c.id = s.character_id
              JOIN scene_types ts ON ts.id = r.trigger_scene_type_id
