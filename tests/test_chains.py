@@ -206,5 +206,9 @@ def test_cli_adds_lists_disables_and_removes_rules(cli, studio):
 
     assert cli("chains", "remove", str(rule_id)).output.strip() == f"chain rule {rule_id} removed"
     assert cli("chains", "list").output == ""
+    audited = studio.execute(
+        "SELECT actor, action FROM audit_log WHERE table_name = 'chain_rules' ORDER BY id"
+    ).fetchall()
+    assert audited == [("cli:pat", a) for a in ("INSERT", "UPDATE", "UPDATE", "DELETE")]
     gone = cli("chains", "remove", str(rule_id))
     assert gone.exit_code == 1 and f"chain rule {rule_id} not found" in gone.output
