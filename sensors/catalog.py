@@ -11,7 +11,7 @@ from dagster import (
 
 from resources import CatalogResource
 from trulience_assets.jobs import characters_job
-from trulience_assets.partitions import character_partitions, missing_partitions
+from trulience_assets.partitions import add_requests, character_partitions, missing_partitions
 
 
 @sensor(
@@ -35,7 +35,5 @@ def catalog_partitions_sensor(context: SensorEvaluationContext, catalog: Catalog
             RunRequest(partition_key=c, run_key=f"character:{c}")
             for c in missing[character_partitions]
         ],
-        dynamic_partitions_requests=[
-            definition.build_add_request(keys) for definition, keys in missing.items() if keys
-        ],
+        dynamic_partitions_requests=add_requests(missing),
     )

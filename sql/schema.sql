@@ -705,6 +705,38 @@ CREATE TABLE public.budget_policies (
     CONSTRAINT budget_policies_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+CREATE TABLE public.chain_events (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT chain_events_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT chain_events_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
+CREATE TABLE public.chain_rules (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    trigger_scene_type_id bigint NOT NULL,
+    trigger_event text DEFAULT 'approved'::text NOT NULL,
+    then_scene_type_id bigint NOT NULL,
+    created_by text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chain_rules_created_by_not_blank CHECK ((btrim(created_by) <> ''::text)),
+    CONSTRAINT chain_rules_not_to_itself CHECK ((trigger_scene_type_id <> then_scene_type_id))
+);
+
+COMMENT ON CONSTRAINT chain_rules_not_to_itself ON public.chain_rules IS 'a chain rule cannot run the scene type that triggers it';
+
+ALTER TABLE public.chain_rules ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.chain_rules_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.character_identities (
     character_id bigint NOT NULL,
     model text NOT NULL,
@@ -2066,6 +2098,15 @@ ALTER TABLE ONLY public.batches
 ALTER TABLE ONLY public.budget_policies
     ADD CONSTRAINT budget_policies_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.chain_events
+    ADD CONSTRAINT chain_events_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_unique UNIQUE (project_id, trigger_scene_type_id, trigger_event, then_scene_type_id);
+
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_pkey PRIMARY KEY (character_id, model);
 
@@ -2372,6 +2413,8 @@ CREATE INDEX batch_items_subject_idx ON public.batch_items USING btree (project_
 
 CREATE INDEX batches_project_status_idx ON public.batches USING btree (project_id, status);
 
+CREATE INDEX chain_rules_trigger_idx ON public.chain_rules USING btree (project_id, trigger_scene_type_id) WHERE enabled;
+
 CREATE INDEX characters_search_idx ON public.characters USING gin (search);
 
 CREATE INDEX entity_tags_character_idx ON public.entity_tags USING btree (character_id) WHERE (character_id IS NOT NULL);
@@ -2538,6 +2581,10 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batch_statuses F
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.batches FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.budget_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.chain_events FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.chain_rules FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id', 'model');
 
@@ -2759,6 +2806,18 @@ ALTER TABLE ONLY public.batches
 
 ALTER TABLE ONLY public.batches
     ADD CONSTRAINT batches_status_fkey FOREIGN KEY (status) REFERENCES public.batch_statuses(code);
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_then_scene_type_id_fkey FOREIGN KEY (then_scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_trigger_event_fkey FOREIGN KEY (trigger_event) REFERENCES public.chain_events(code);
+
+ALTER TABLE ONLY public.chain_rules
+    ADD CONSTRAINT chain_rules_trigger_scene_type_id_fkey FOREIGN KEY (trigger_scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;

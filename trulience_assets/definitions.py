@@ -9,6 +9,7 @@ from dagster import Definitions, definitions, in_process_executor
 from resources import build_resources
 from sensors.batches import queued_batches_sensor, run_priority_sensor
 from sensors.catalog import catalog_partitions_sensor
+from sensors.chains import chains_sensor
 from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
 from sensors.review import approvals_sensor, regeneration_sensor
@@ -55,6 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
             worker_health_sensor,
             approvals_sensor,
             regeneration_sensor,
+            chains_sensor,
             run_failure_notifications,
             queued_batches_sensor,
             run_priority_sensor,

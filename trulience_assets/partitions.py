@@ -5,6 +5,7 @@ import warnings
 
 import psycopg
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetCheckSpec,
     AssetExecutionContext,
     DagsterInstance,
@@ -59,6 +60,13 @@ def missing_partitions(
         known = set(instance.get_dynamic_partitions(definition.name))
         missing[definition] = [k for k in keys if k not in known]
     return missing
+
+
+def add_requests(
+    missing: dict[DynamicPartitionsDefinition, list[str]],
+) -> list[AddDynamicPartitionsRequest]:
+    """The sensor requests that add the missing partitions (none for a definition with none)."""
+    return [definition.build_add_request(keys) for definition, keys in missing.items() if keys]
 
 
 def partition_cell(context: AssetExecutionContext) -> tuple[str, str]:

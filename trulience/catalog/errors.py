@@ -63,6 +63,7 @@ ENTITY_NAMES = {
     "models": "model",
     "hooks": "hook",
     "hook_runs": "hook run",
+    "chain_rules": "chain rule",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -9,6 +9,7 @@ import click
 
 from trulience.cli import (
     batches,
+    chains,
     characters,
     db,
     dev,
@@ -50,6 +51,7 @@ NOUNS = {
     "notebooks": notebooks,
     "notes": notes,
     "hooks": hooks,
+    "chains": chains,
 }
 
 
