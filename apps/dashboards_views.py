@@ -16,7 +16,6 @@ import pandas as pd
 import panel as pn
 import param
 import pyarrow as pa
-from bokeh.plotting import figure
 
 from apps import theme
 from apps.dashboards_charts import (
@@ -29,12 +28,17 @@ from apps.dashboards_charts import (
     percentile_chart,
     trend_chart,
 )
+from apps.dashboards_parts import (
+    chart_pane,
+    data_table,
+    empty_state,
+    full_row,
+    shown_frame,
+)
 from apps.dashboards_state import DashboardsSession, when
 from trulience.lake.consistency import NO_SCORES
 from trulience.lake.dashboards import Dashboards, Pulse, count_by
 from trulience.lake.notebooks import StoredNotebook
-
-NO_LAKE_DATA = "Press **Refresh** after takes are generated, or run `trulience lake export`."
 
 _PULSE_CSS = f"""
 .pulse-grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
@@ -45,46 +49,6 @@ _PULSE_CSS = f"""
 """
 
 Objects = list[pn.viewable.Viewable]
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table as a DataFrame fit to show: times as UTC text, floats rounded."""
-    frame = table.to_pandas()
-    for column, dtype in frame.dtypes.items():
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            frame[column] = frame[column].dt.strftime("%Y-%m-%d %H:%M:%S")
-        elif pd.api.types.is_float_dtype(dtype):
-            frame[column] = frame[column].round(3)
-    return frame
-
-
-def _table(frame: pd.DataFrame, css_class: str) -> pn.widgets.Tabulator:
-    return pn.widgets.Tabulator(
-        frame,
-        disabled=True,
-        show_index=False,
-        layout="fit_data_table",
-        pagination="local" if len(frame) > 25 else None,
-        page_size=25,
-        sizing_mode="stretch_width",
-        css_classes=[css_class],
-    )
-
-
-def _empty(what: str, how: str = NO_LAKE_DATA) -> pn.pane.Markdown:
-    """The explanatory stand-in for a chart or table with nothing to show yet."""
-    return pn.pane.Markdown(f"**{what}** {how}", css_classes=["empty-state"])
-
-
-def _chart(fig: figure, css_class: str) -> pn.pane.Bokeh:
-    fig.toolbar.logo = None
-    # the pane hands the figure itself to the page: the class goes on the figure
-    fig.css_classes = [css_class]
-    return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
-
-
-def _row(*objects: pn.viewable.Viewable) -> pn.Row:
-    return pn.Row(*objects, sizing_mode="stretch_width")
 
 
 # -- the four tabs ----------------------------------------------------------------------
@@ -145,7 +109,7 @@ def pulse_tab(data: Dashboards) -> Objects:
     """PRD-42: characters ready, takes by stage, minutes generated and approved, GPU cost."""
     pulse = data.pulse
     if not data.pulse_by_project:
-        return [_empty("No projects in the lake yet.")]
+        return [empty_state("No projects in the lake yet.")]
     objects: Objects = [stat_cards(pulse)]
     stages = {
         "in flight": pulse.in_flight,
@@ -160,31 +124,33 @@ def pulse_tab(data: Dashboards) -> Objects:
         colours = [STAGE_COLOURS[s] for s in stages]
         stage_chart = bars(title, list(stages), list(stages.values()), colours, "takes")
         objects.append(
-            _row(
-                _chart(stage_chart, "pulse-stages"),
-                _chart(minutes_chart(data.pulse_by_project), "pulse-minutes"),
+            full_row(
+                chart_pane(stage_chart, "pulse-stages"),
+                chart_pane(minutes_chart(data.pulse_by_project), "pulse-minutes"),
             )
         )
     else:
-        objects.append(_empty("No takes yet.", "Generate some (the `scenes` job), then Refresh."))
+        objects.append(
+            empty_state("No takes yet.", "Generate some (the `scenes` job), then Refresh.")
+        )
     rows = pd.DataFrame([_project_row(p) for p in data.pulse_by_project])
-    objects += [pn.pane.Markdown("#### Per project"), _table(rows, "pulse-table")]
+    objects += [pn.pane.Markdown("#### Per project"), data_table(rows, "pulse-table")]
     return objects
 
 
 def performance_tab(data: Dashboards) -> Objects:
     """PRD-41: GPU time per segment attempt per worker and workflow, and its trend."""
     if data.performance.num_rows == 0:
-        return [_empty("No segment attempts in the lake yet.")]
+        return [empty_state("No segment attempts in the lake yet.")]
     return [
-        _row(
-            _chart(percentile_chart(data.performance, "worker"), "performance-workers"),
-            _chart(percentile_chart(data.performance, "workflow"), "performance-workflows"),
+        full_row(
+            chart_pane(percentile_chart(data.performance, "worker"), "performance-workers"),
+            chart_pane(percentile_chart(data.performance, "workflow"), "performance-workflows"),
         ),
-        _table(_frame(data.performance), "performance-table"),
-        _chart(trend_chart(data.trend), "performance-trend"),
+        data_table(shown_frame(data.performance), "performance-table"),
+        chart_pane(trend_chart(data.trend), "performance-trend"),
         pn.pane.Markdown("#### By day"),
-        _table(_frame(data.trend), "trend-table"),
+        data_table(shown_frame(data.trend), "trend-table"),
     ]
 
 
@@ -192,7 +158,7 @@ def timeline_tab(data: Dashboards) -> Objects:
     """PRD-90: every segment attempt on its worker, in time, passed or failed."""
     if data.timeline.num_rows == 0:
         return [
-            _empty(
+            empty_state(
                 "No segment attempts with start and finish times in this window.",
                 "Widen the window, or generate takes and press **Refresh**.",
             )
@@ -201,9 +167,9 @@ def timeline_tab(data: Dashboards) -> Objects:
     shown = data.timeline.drop_columns(["run_id", "status"])
     shown = shown.rename_columns(["segment" if c == "index" else c for c in shown.column_names])
     return [
-        _chart(gantt(data.timeline), "timeline-gantt"),
+        chart_pane(gantt(data.timeline), "timeline-gantt"),
         pn.pane.Markdown(f"#### Attempts ({data.timeline.num_rows})"),
-        _table(_frame(shown), "timeline-table"),
+        data_table(shown_frame(shown), "timeline-table"),
     ]
 
 
@@ -222,7 +188,7 @@ def _refusals(
         [FAILED] * len(per_label),
         unit,
     )
-    return [_chart(chart, css[0]), _table(_frame(table), css[1])]
+    return [chart_pane(chart, css[0]), data_table(shown_frame(table), css[1])]
 
 
 def failures_tab(data: Dashboards) -> Objects:
@@ -237,7 +203,9 @@ def failures_tab(data: Dashboards) -> Objects:
         )
     else:
         objects.append(
-            _empty("No QA gate has refused a segment attempt.", "Every attempt passed its gates.")
+            empty_state(
+                "No QA gate has refused a segment attempt.", "Every attempt passed its gates."
+            )
         )
     objects.append(pn.pane.Markdown("#### Failed runs"))
     if data.failed_runs.num_rows:
@@ -249,7 +217,7 @@ def failures_tab(data: Dashboards) -> Objects:
         )
     else:
         objects.append(
-            _empty(
+            empty_state(
                 "No failed runs in the lake.",
                 f"Run facts as of {when(data.runs_exported_at)} (the Dagster `lake` job "
                 "exports them).",
@@ -264,7 +232,7 @@ def consistency_tab(consistency: pa.Table | None, character: str | None) -> Obje
     yet)."""
     if consistency is None or character is None:
         return [
-            _empty(
+            empty_state(
                 f"{NO_SCORES.capitalize()}.",
                 "A take's identity is measured when its segments pass QA with a face model; "
                 "press **Refresh** after.",
@@ -273,9 +241,9 @@ def consistency_tab(consistency: pa.Table | None, character: str | None) -> Obje
     outliers = consistency.filter(consistency["outlier"]).num_rows
     said = f"#### {consistency.num_rows} take(s) of {character}, {outliers} outlier(s)"
     return [
-        _chart(identity_chart(consistency, character), "consistency-chart"),
+        chart_pane(identity_chart(consistency, character), "consistency-chart"),
         pn.pane.Markdown(said),
-        _table(_frame(consistency), "consistency-table"),
+        data_table(shown_frame(consistency), "consistency-table"),
     ]
 
 
@@ -294,7 +262,7 @@ def notebook_links(
     executed notebook; `read` fetches its bytes when asked."""
     if not notebooks:
         return [
-            _empty(
+            empty_state(
                 "No notebook has run on the lake yet.",
                 "The Dagster `notebooks` assets run each one after a lake export.",
             )
@@ -318,7 +286,7 @@ def notebook_links(
 
 
 def _no_lake() -> Objects:
-    return [_empty("No lake to read yet.", "Press **Refresh** to export the catalog.")]
+    return [empty_state("No lake to read yet.", "Press **Refresh** to export the catalog.")]
 
 
 def wrapping(*objects: pn.viewable.Viewable) -> pn.FlexBox:

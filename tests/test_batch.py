@@ -389,7 +389,7 @@ def test_a_priority_change_reorders_queued_runs_and_waiting_segments(production,
     from resources import CatalogResource
     from sensors.batches import run_priority_sensor
     from trulience.production.batch import set_priority
-    from trulience.workers import pool
+    from trulience.workers import pool, segment_queue
     from trulience_assets.batch import BATCH_TAG, PRIORITY_TAG
 
     low, _ = create_batch(production, request(characters=("eileen",)))
@@ -402,11 +402,11 @@ def test_a_priority_change_reorders_queued_runs_and_waiting_segments(production,
         refresh(production, batch.id)  # each take is linked to its batch's item
     pool.add_worker(production, "http://127.0.0.1:8199", "studio", 1, "gpu-a", queue_depth=0)
     pool.record_health(production, "gpu-a", ok=True, capabilities={"node_classes": ["X"]})
-    pool.request_slot(production, "studio", "another-take")  # the one slot is taken
+    segment_queue.request_slot(production, "studio", "another-take")  # the one slot is taken
     for take in (eileen, marco):
-        pool.request_slot(production, "studio", f"take-{take}", take_id=take)
+        segment_queue.request_slot(production, "studio", f"take-{take}", take_id=take)
     line = [f"take-{eileen}", f"take-{marco}"]
-    assert [w.holder for w in pool.waiting(production, "studio")] == line
+    assert [w.holder for w in segment_queue.waiting(production, "studio")] == line
     resources = {"catalog": CatalogResource(home=str(tmp_path), database_url=db_url)}
     with instance_for_test() as instance:
         # runs as the backfill daemon queues them (a queued run names its code location)
@@ -435,10 +435,10 @@ def test_a_priority_change_reorders_queued_runs_and_waiting_segments(production,
         again = run_priority_sensor(build_sensor_context(instance=instance, resources=resources))
         assert again.skip_message == "every queued run has its batch's priority"
     # the batch's take went ahead of the older one in the segment queue too
-    assert [w.holder for w in pool.waiting(production, "studio")] == line[::-1]
+    assert [w.holder for w in segment_queue.waiting(production, "studio")] == line[::-1]
     # a take's own priority outranks its batch's
-    pool.set_take_priority(production, eileen, 50)
-    assert [w.holder for w in pool.waiting(production, "studio")] == line
+    segment_queue.set_take_priority(production, eileen, 50)
+    assert [w.holder for w in segment_queue.waiting(production, "studio")] == line
     with pytest.raises(InvalidValue) as err:
         set_priority(production, high.id, 101)
     assert err.value.field == "priority"

@@ -19,7 +19,7 @@ from trulience.generation.scene_config import Definition, define
 from trulience.generation.workflow_registry import register_workflow
 from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.library import add_image_file
-from trulience.workers import health, pool
+from trulience.workers import health, pool, segment_queue
 from trulience.workers.pooled_backend import PooledBackend
 
 
@@ -331,8 +331,8 @@ def take_all_of_gpu_a(conn) -> None:
     """Other takes' segments hold gpu-a's one slot and the place queued beyond it."""
     animatic = pool.Requirements(frozenset({"TrulienceAnimatic"}))
     for _ in range(2):
-        request = pool.request_slot(conn, "studio", "another-take", requires=animatic)
-        assert pool.granted(conn, request).worker == "gpu-a"
+        request = segment_queue.request_slot(conn, "studio", "another-take", requires=animatic)
+        assert segment_queue.granted(conn, request).worker == "gpu-a"
 
 
 def test_a_waiting_segment_says_what_it_waits_for(studio, storage, db_url, workers, tmp_path):

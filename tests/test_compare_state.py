@@ -17,12 +17,9 @@ from apps.compare_state import (
     BrowserVideo,
     CompareSession,
     default_pair,
-    grid_verdict,
-    status_of,
-    take_qa,
-    take_verdict_lines,
 )
 from apps.compare_views import AttemptsView, ComparePlayerView, GridView, TakesView
+from apps.compare_words import grid_verdict, status_of, take_qa, take_verdict_lines
 from tests.test_compare_app import (
     ATTEMPT,
     BEA_FRAMES,

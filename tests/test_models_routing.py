@@ -21,7 +21,7 @@ from trulience.generation.scene_config import Definition, define
 from trulience.generation.workflow_registry import register_workflow
 from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.library import add_image_file
-from trulience.workers import health, pool
+from trulience.workers import health, pool, segment_queue
 from trulience.workers import models as model_service
 from trulience.workers.pooled_backend import PooledBackend
 
@@ -113,7 +113,7 @@ def test_the_loop_runs_a_lora_take_only_where_the_lora_is(
     }
     assert used == {"gpu-b"}
     assert not a.submissions and len(b.submissions) == 2
-    assert pool.waiting(studio) == []
+    assert segment_queue.waiting(studio) == []
 
 
 def test_a_segment_no_worker_can_serve_waits_saying_why_in_workers_list(
@@ -139,7 +139,7 @@ def test_a_segment_no_worker_can_serve_waits_saying_why_in_workers_list(
     assert "waiting since" in listed and "moonbase/eileen/walk/take-1 segment 0" in listed
     assert f"gpu-a lacks model loras/{LORA}" in listed
     assert f"gpu-b lacks model loras/{LORA}" in listed
-    assert pool.waiting(studio) == []  # the wait ended with the take
+    assert segment_queue.waiting(studio) == []  # the wait ended with the take
     assert not any(fake.submissions for fake in workers)
 
 
@@ -153,7 +153,7 @@ def test_a_segment_that_waits_too_long_fails_naming_the_missing_model(
     with pytest.raises(TransientBackendError) as err:
         run_loop(studio, storage, pooled(db_url, wait_s=0.5), "eileen", "walk", tmp_path)
     assert f"lacks model loras/{LORA}" in str(err.value)
-    assert pool.waiting(studio) == []
+    assert segment_queue.waiting(studio) == []
 
 
 def test_a_scene_type_says_which_models_it_needs_and_where_they_are(

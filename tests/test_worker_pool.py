@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from trulience.catalog.database import connect
 from trulience.catalog.errors import AlreadyExists, InvalidValue
-from trulience.workers import pool
+from trulience.workers import pool, segment_queue
 from trulience.workers.hardware import (
     record_samples,
     sample_local_gpus,
@@ -248,7 +248,7 @@ def one_worker(conn):
 
 
 def queued(conn) -> list[str]:
-    return [w.holder for w in pool.waiting(conn, "studio")]
+    return [w.holder for w in segment_queue.waiting(conn, "studio")]
 
 
 def test_a_released_slot_goes_to_the_first_in_line_and_a_priority_change_reorders_the_line(
@@ -259,19 +259,21 @@ def test_a_released_slot_goes_to_the_first_in_line_and_a_priority_change_reorder
     conn = one_worker
     make_project(conn)
     takes = {n: make_take(conn, take=n, status="generating") for n in (1, 2, 3)}
-    first = pool.request_slot(conn, "studio", "take-1", take_id=takes[1], segment=0)
-    running = pool.granted(conn, first)
+    first = segment_queue.request_slot(conn, "studio", "take-1", take_id=takes[1], segment=0)
+    running = segment_queue.granted(conn, first)
     assert running is not None and running.worker == "gpu-a"  # a free slot is given at once
-    waiting = {n: pool.request_slot(conn, "studio", f"take-{n}", take_id=takes[n]) for n in (2, 3)}
+    waiting = {
+        n: segment_queue.request_slot(conn, "studio", f"take-{n}", take_id=takes[n]) for n in (2, 3)
+    }
     assert queued(conn) == ["take-2", "take-3"]  # oldest first
-    pool.set_take_priority(conn, takes[3], 10)
+    segment_queue.set_take_priority(conn, takes[3], 10)
     assert queued(conn) == ["take-3", "take-2"]  # take 3 moved ahead at once
-    assert [w.position for w in pool.waiting(conn, "studio")] == [1, 2]
+    assert [w.position for w in segment_queue.waiting(conn, "studio")] == [1, 2]
     pool.release(conn, running.id, "done")
-    assert pool.granted(conn, waiting[3]) is not None
-    assert pool.granted(conn, waiting[2]) is None and queued(conn) == ["take-2"]
+    assert segment_queue.granted(conn, waiting[3]) is not None
+    assert segment_queue.granted(conn, waiting[2]) is None and queued(conn) == ["take-2"]
     with pytest.raises(InvalidValue) as err:
-        pool.set_take_priority(conn, takes[2], 101)
+        segment_queue.set_take_priority(conn, takes[2], 101)
     assert err.value.field == "priority"
 
 
@@ -279,8 +281,8 @@ def test_a_grant_is_announced_to_its_waiter_at_commit(one_worker, db_url):
     from trulience.catalog import events
 
     conn = one_worker
-    running = pool.granted(conn, pool.request_slot(conn, "studio", "first"))
-    second = pool.request_slot(conn, "studio", "second")
+    running = segment_queue.granted(conn, segment_queue.request_slot(conn, "studio", "first"))
+    second = segment_queue.request_slot(conn, "studio", "second")
     with connect(db_url) as listener:
         events.listen(listener, [events.POOL])
         pool.release(conn, running.id, "done")
@@ -291,8 +293,8 @@ def test_a_grant_is_announced_to_its_waiter_at_commit(one_worker, db_url):
 def test_a_worker_is_given_its_queue_depth_beyond_its_slots_then_segments_wait(conn):
     pool.add_worker(conn, "http://127.0.0.1:8191", "studio", 1, "gpu-a", queue_depth=1)
     pool.record_health(conn, "gpu-a", ok=True, capabilities=CAPABLE, catalogue_sha256="a" * 64)
-    requests = [pool.request_slot(conn, "studio", f"take-{n}") for n in range(3)]
-    leases = [pool.granted(conn, r) for r in requests]
+    requests = [segment_queue.request_slot(conn, "studio", f"take-{n}") for n in range(3)]
+    leases = [segment_queue.granted(conn, r) for r in requests]
     assert [lease.worker if lease else None for lease in leases] == ["gpu-a", "gpu-a", None]
     why = pool.describe_wait(pool.list_workers(conn, "studio"), "studio", None)
     assert "gpu-a busy (1/1 slots, 1 queued)" in why
@@ -301,35 +303,37 @@ def test_a_worker_is_given_its_queue_depth_beyond_its_slots_then_segments_wait(c
 def test_a_request_no_free_worker_can_run_lets_the_next_go_ahead(one_worker):
     conn = one_worker
     needs_more = pool.Requirements(frozenset({"UpscaleNode"}))
-    picky = pool.request_slot(conn, "studio", "picky", requires=needs_more)
-    shunned = pool.request_slot(
+    picky = segment_queue.request_slot(conn, "studio", "picky", requires=needs_more)
+    shunned = segment_queue.request_slot(
         conn, "studio", "lost-here", exclude=[pool.get_worker(conn, "gpu-a").id]
     )
-    plain = pool.request_slot(conn, "studio", "plain")
-    assert pool.granted(conn, picky) is None and pool.granted(conn, shunned) is None
-    assert pool.granted(conn, plain).worker == "gpu-a"
+    plain = segment_queue.request_slot(conn, "studio", "plain")
+    assert (
+        segment_queue.granted(conn, picky) is None and segment_queue.granted(conn, shunned) is None
+    )
+    assert segment_queue.granted(conn, plain).worker == "gpu-a"
     assert queued(conn) == ["picky", "lost-here"]
 
 
 def test_giving_up_leaves_the_line_and_a_slot_granted_meanwhile_is_given_back(one_worker):
     conn = one_worker
-    first = pool.request_slot(conn, "studio", "first")
-    second = pool.request_slot(conn, "studio", "second")
-    pool.give_up(conn, second)  # still waiting: it just leaves the line
+    first = segment_queue.request_slot(conn, "studio", "first")
+    second = segment_queue.request_slot(conn, "studio", "second")
+    segment_queue.give_up(conn, second)  # still waiting: it just leaves the line
     assert queued(conn) == []
-    pool.give_up(conn, first)  # granted before its waiter gave up: the slot comes back
+    segment_queue.give_up(conn, first)  # granted before its waiter gave up: the slot comes back
     assert pool.get_worker(conn, "gpu-a").active_leases == 0
-    third = pool.request_slot(conn, "studio", "third")
-    assert pool.granted(conn, third).worker == "gpu-a"
+    third = segment_queue.request_slot(conn, "studio", "third")
+    assert segment_queue.granted(conn, third).worker == "gpu-a"
 
 
 def test_a_worker_coming_back_online_takes_the_first_in_line(one_worker):
     conn = one_worker
     pool.set_state(conn, "gpu-a", "offline")
-    waiting = pool.request_slot(conn, "studio", "take-1")
-    assert pool.granted(conn, waiting) is None
+    waiting = segment_queue.request_slot(conn, "studio", "take-1")
+    assert segment_queue.granted(conn, waiting) is None
     pool.set_state(conn, "gpu-a", "online")
-    assert pool.granted(conn, waiting).worker == "gpu-a"
+    assert segment_queue.granted(conn, waiting).worker == "gpu-a"
 
 
 def test_concurrent_requests_never_get_more_slots_than_there_are(one_worker, db_url):
@@ -337,7 +341,10 @@ def test_concurrent_requests_never_get_more_slots_than_there_are(one_worker, db_
 
     def ask(n: int) -> None:
         with connect(db_url) as own:
-            results.append(pool.granted(own, pool.request_slot(own, "studio", f"t{n}")) is not None)
+            results.append(
+                segment_queue.granted(own, segment_queue.request_slot(own, "studio", f"t{n}"))
+                is not None
+            )
 
     threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
     for t in threads:
@@ -345,7 +352,7 @@ def test_concurrent_requests_never_get_more_slots_than_there_are(one_worker, db_
     for t in threads:
         t.join()
     assert sorted(results) == [False] * 7 + [True]
-    assert len(pool.waiting(one_worker, "studio")) == 7
+    assert len(segment_queue.waiting(one_worker, "studio")) == 7
 
 
 def test_the_queue_from_the_command_line_shows_the_line_and_reorders_it(one_worker, db_url):
@@ -358,7 +365,7 @@ def test_the_queue_from_the_command_line_shows_the_line_and_reorders_it(one_work
     make_project(conn)
     takes = {n: make_take(conn, take=n, status="generating") for n in (1, 2, 3)}
     for n in (1, 2, 3):
-        pool.request_slot(
+        segment_queue.request_slot(
             conn,
             "studio",
             f"take-{n}",

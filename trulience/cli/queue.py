@@ -18,9 +18,9 @@ def queue(context: click.Context, pool_name: str) -> None:
 
 @with_catalog
 def _show(conn, pool_name: str) -> None:
-    from trulience.workers import pool
+    from trulience.workers import segment_queue
 
-    status = pool.queue_status(conn, pool_name)
+    status = segment_queue.queue_status(conn, pool_name)
     click.echo(f"pool {status.pool}: {len(status.running)} running, {len(status.waiting)} waiting")
     for r in status.running:
         click.echo(f"  running  {r.worker:<16} {r.purpose or r.holder}  for {duration(r.seconds)}")
@@ -39,9 +39,9 @@ def _show(conn, pool_name: str) -> None:
 @with_catalog
 def queue_priority(conn, take_id: int, priority: int) -> None:
     """Set a take's priority (-100..100, higher first): its waiting segments move at once."""
-    from trulience.workers import pool
+    from trulience.workers import segment_queue
 
-    pool.set_take_priority(conn, take_id, priority)
+    segment_queue.set_take_priority(conn, take_id, priority)
     click.echo(f"take {take_id}: priority {priority}")
 
 

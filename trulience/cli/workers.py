@@ -42,7 +42,7 @@ def workers_add(
 @click.option("--pool", "pool_name")
 @with_catalog
 def workers_list(conn, pool_name: str | None) -> None:
-    from trulience.workers import pool
+    from trulience.workers import pool, segment_queue
 
     for w in pool.list_workers(conn, pool_name):
         nodes = len(w.capabilities.get("node_classes", []))
@@ -56,7 +56,7 @@ def workers_list(conn, pool_name: str | None) -> None:
             + (f"  {w.failures} fault(s) in a row" if w.failures else "")
             + (f"  last error: {w.last_error}" if w.last_error else "")
         )
-    for wait in pool.waiting(conn, pool_name):  # segments no worker has taken yet, and why
+    for wait in segment_queue.waiting(conn, pool_name):  # segments no worker has taken yet, and why
         click.echo(
             f"waiting since {wait.requested_at:%H:%M:%S}: {wait.purpose or wait.holder}"
             + (f" - {wait.reason}" if wait.reason else "")

@@ -1,7 +1,11 @@
 """What the lake holds of the catalog (PRD-73): each dimension, exported whole, and each
 day-partitioned fact, with the SQL that reads it and the schema it is written with.
 Shared rules are the catalog's views (take_decisions, the readiness `ready` column), read
-here as every other reader reads them."""
+here as every other reader reads them.
+
+Why this module is long: it is the lake's register of what it holds of the catalog, one
+short entry per dataset (its SQL beside the schema it is written with); split, a dataset's
+reader and writer would drift apart."""
 
 from dataclasses import dataclass
 

@@ -7,30 +7,27 @@ heartbeat and an expiry: a run or a worker that dies stops renewing it, it expir
 the slot is free again.
 
 The pool decides (who gets a slot, when a worker goes offline); trulience/catalog/workers.py
-runs the statements. Worker, Lease, get_worker and list_workers are the catalog's, used from
-here by the pool's callers.
+runs the statements. Segments wait for a slot in the segment queue (segment_queue.py), to
+which the pool hands every slot it frees. Worker, Lease, get_worker and list_workers are
+the catalog's, used from here by the pool's callers.
 """
 
-import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import psycopg
 
-from trulience.catalog import segment_queue as queue
 from trulience.catalog import workers as catalog
 from trulience.catalog.errors import InvalidValue, NotFound, writing
 from trulience.catalog.workers import Lease, Worker, get_worker, list_workers
 from trulience.config import mask_secrets
 from trulience.errors import TrulienceError
-from trulience.generation.comfyui.models import extract_models, looks_like_model, normalise
 from trulience.slugs import slugify
+from trulience.workers import segment_queue
+from trulience.workers.requirements import Requirements
+from trulience.workers.segment_queue import LEASE_TTL_S
 
-LEASE_TTL_S = 60.0
-# A waiter renews its queued request while it waits; one whose waiter died lapses after this.
-ALIVE_S = 30.0
 # Consecutive faults (failed health checks or segments lost on the worker, with no success
 # in between) after which a worker is taken offline. A success resets the count: three blips
 # hours apart say nothing about a worker, three in a row do.
@@ -39,54 +36,6 @@ OFFLINE_AFTER = 3
 
 class WorkerUnavailable(TrulienceError):
     """No worker of the pool can take the work now."""
-
-
-@dataclass(frozen=True)
-class Requirements:
-    """What a workflow needs of a worker: node classes, and model files per folder."""
-
-    node_classes: frozenset[str] = frozenset()
-    models: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def to_data(self) -> dict:
-        """As stored with a queued request."""
-        return {
-            "node_classes": sorted(self.node_classes),
-            "models": {folder: sorted(files) for folder, files in sorted(self.models.items())},
-        }
-
-    @classmethod
-    def from_data(cls, data: dict) -> "Requirements":
-        return cls(
-            frozenset(data.get("node_classes", [])),
-            {folder: frozenset(files) for folder, files in data.get("models", {}).items()},
-        )
-
-    @classmethod
-    def of_workflow(cls, graph: dict | None) -> "Requirements":
-        """What running `graph` needs: its node classes, and the model files its loaders
-        name (by folder). A file of unknown folder, or a value that is no file (VAELoader's
-        "pixel_space", "taesd"), is left to the worker's own validation."""
-        nodes = (graph or {}).values()
-        models: dict[str, set[str]] = {}
-        for ref in extract_models(graph or {}, {}):
-            if ref.folder and looks_like_model(ref.filename):
-                models.setdefault(ref.folder, set()).add(ref.filename)
-        return cls(
-            frozenset(
-                n["class_type"] for n in nodes if isinstance(n, dict) and n.get("class_type")
-            ),
-            {folder: frozenset(files) for folder, files in models.items()},
-        )
-
-    def met_by(self, capabilities: dict) -> list[str]:
-        """What the worker lacks (empty when it can run the workflow)."""
-        missing = sorted(self.node_classes - set(capabilities.get("node_classes", [])))
-        lacks = [f"node {name}" for name in missing]
-        for folder, files in self.models.items():
-            have = {normalise(f) for f in capabilities.get("models", {}).get(folder, [])}
-            lacks += [f"model {folder}/{f}" for f in sorted(files - have)]
-        return lacks
 
 
 def add_worker(
@@ -117,7 +66,7 @@ def set_state(conn: psycopg.Connection, name: str, state: str) -> Worker:
             raise NotFound("worker", name)
     worker = get_worker(conn, name)
     if worker.state == "online":
-        dispatch(conn, worker.pool)
+        segment_queue.dispatch(conn, worker.pool)
     return worker
 
 
@@ -159,7 +108,7 @@ def record_health(
             catalog.record_unhealthy(conn, known.id, failures, error, failures >= OFFLINE_AFTER)
     worker = get_worker(conn, name)
     if worker.state == "online":  # (back) online: its free slots go to who waits
-        dispatch(conn, worker.pool)
+        segment_queue.dispatch(conn, worker.pool)
     return worker
 
 
@@ -294,143 +243,7 @@ def release(conn: psycopg.Connection, lease_id: int, outcome: str) -> None:
     waiting in its pool's queue that the worker can run."""
     pool = catalog.release_lease(conn, lease_id, outcome)
     if pool is not None:
-        dispatch(conn, pool)
-
-
-# -- the segment queue (PRD-07, 87) ------------------------------------------------------
-# A segment asks for a slot by a request in its pool's queue and waits for the grant's
-# notification (trulience.catalog.events.POOL); slots are handed out in the queue's order
-# (the view segment_queue: priority, then age) whenever one may have come free.
-
-
-def request_slot(
-    conn: psycopg.Connection,
-    pool: str,
-    holder: str,
-    *,
-    purpose: str = "",
-    requires: Requirements | None = None,
-    ttl_s: float = LEASE_TTL_S,
-    exclude: Iterable[int] = (),
-    take_id: int | None = None,
-    segment: int | None = None,
-    priority: int = 0,
-    alive_s: float = ALIVE_S,
-) -> int:
-    """Queue a segment for a slot of `pool` and hand out what is free; the request's id."""
-    request_id = queue.insert_request(
-        conn,
-        pool,
-        holder,
-        purpose,
-        ttl_s=ttl_s,
-        requires=(requires or Requirements()).to_data(),
-        excluded=sorted(exclude),
-        scene_id=take_id,
-        segment=segment,
-        priority=priority,
-        alive_s=alive_s,
-    )
-    dispatch(conn, pool)
-    return request_id
-
-
-def dispatch(conn: psycopg.Connection, pool: str) -> list[int]:
-    """Give each free slot of `pool` (or place in a worker's own queue, `queue_depth` beyond
-    its slots) to the first waiting request a free worker can run, on the least loaded such
-    worker; a request no free worker can run lets the next go ahead. The ids granted."""
-    granted: list[int] = []
-    with writing(conn):
-        queue.lock_pool(conn, pool)
-        waiting = queue.waiting(conn, pool)
-        if not waiting:
-            return granted
-        free = [w for w in queue.free_workers_for_update(conn, pool) if w.active < w.capacity]
-        for request in waiting:
-            if not free:
-                break
-            needs = Requirements.from_data(request.requires)
-            able = [
-                w for w in free if w.id not in request.excluded and not needs.met_by(w.capabilities)
-            ]
-            if not able:
-                continue
-            worker = min(able, key=lambda w: (w.active / w.slots, w.id))
-            lease = catalog.insert_lease(
-                conn, worker.id, request.holder, request.purpose, request.ttl_s
-            )
-            queue.grant(conn, request.id, lease.id)
-            granted.append(request.id)
-            worker.active += 1
-            if worker.active >= worker.capacity:
-                free.remove(worker)
-    return granted
-
-
-def granted(conn: psycopg.Connection, request_id: int) -> Lease | None:
-    """The lease a request was given, or None while it waits."""
-    return queue.request_state(conn, request_id).lease
-
-
-def give_up(conn: psycopg.Connection, request_id: int) -> None:
-    """Leave the queue (cancelled, timed out); a slot granted meanwhile is given back."""
-    if not queue.give_up(conn, request_id):
-        lease = granted(conn, request_id)
-        if lease is not None:
-            release(conn, lease.id, "failed")
-
-
-def note_wait(
-    conn: psycopg.Connection, request_id: int, reason: str | None = None, alive_s: float = ALIVE_S
-) -> None:
-    """The waiter of a request is still there, and (given) why no worker has taken it yet:
-    `trulience workers list` and `trulience queue` show it."""
-    queue.renew(conn, request_id, alive_s, reason)
-
-
-def exclude_workers(conn: psycopg.Connection, request_id: int, workers: Iterable[int]) -> None:
-    """The workers a waiting request must not be given (they lost its segment)."""
-    queue.set_excluded(conn, request_id, sorted(workers))
-
-
-def waiting(conn: psycopg.Connection, pool: str | None = None) -> list[queue.Waiting]:
-    """The segments waiting for a slot, each pool's first in line first."""
-    return queue.waiting(conn, pool)
-
-
-@dataclass(frozen=True)
-class Queued:
-    """A waiting segment, with when it may start: its turn at the pace the pool's last
-    segments went (None until one has finished)."""
-
-    request: queue.Waiting
-    estimate_s: float | None
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    pool: str
-    running: list[queue.Running]
-    waiting: list[Queued]
-
-
-def queue_status(conn: psycopg.Connection, pool: str) -> QueueStatus:
-    """What runs on each worker of `pool`, and what waits, in order, with estimates."""
-    pace = queue.recent_segment_seconds(conn, pool)
-    slots = sum(w.slots for w in list_workers(conn, pool) if w.state == "online")
-    waiting = [
-        Queued(w, None if pace is None or not slots else math.ceil(w.position / slots) * pace)
-        for w in queue.waiting(conn, pool)
-    ]
-    return QueueStatus(pool, queue.running(conn, pool), waiting)
-
-
-def set_take_priority(conn: psycopg.Connection, take_id: int, priority: int) -> None:
-    """Reorder: a take's waiting segments (and those it will ask for) go by `priority`."""
-    if not -100 <= priority <= 100:
-        raise InvalidValue("take", "priority", priority, "must be between -100 and 100")
-    if not queue.set_take_priority(conn, take_id, priority):
-        raise NotFound("take", take_id)
+        segment_queue.dispatch(conn, pool)
 
 
 def sweep_expired(conn: psycopg.Connection) -> int:
@@ -438,6 +251,6 @@ def sweep_expired(conn: psycopg.Connection) -> int:
     returns how many."""
     expired = catalog.expire_leases(conn)
     if expired:
-        for pool in sorted({w.pool for w in queue.waiting(conn)}):
-            dispatch(conn, pool)
+        for pool in sorted({w.pool for w in segment_queue.waiting(conn)}):
+            segment_queue.dispatch(conn, pool)
     return expired

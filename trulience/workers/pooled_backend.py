@@ -29,7 +29,7 @@ from trulience.generation.backend import (
 from trulience.generation.comfyui.backend import ComfyUIBackend
 from trulience.generation.comfyui.errors import PromptInterrupted
 from trulience.progress import duration
-from trulience.workers import health, pool
+from trulience.workers import health, pool, segment_queue
 
 BackendFactory = Callable[[str], GenerationBackend]
 Report = Callable[[str], None]
@@ -67,7 +67,7 @@ class PooledBackend:
         self.report = report or log.warning
         self._listening = threading.local()
         # a queued request outlives a few missed renewals, not a dead waiter
-        self.alive_s = max(3 * max(self.recheck_s, self.report_s), pool.ALIVE_S)
+        self.alive_s = max(3 * max(self.recheck_s, self.report_s), segment_queue.ALIVE_S)
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
@@ -149,7 +149,7 @@ class PooledBackend:
         next_check, next_report = started, started + self.report_s
         self._check(conn, set(), unchecked_only=True)  # known only from a URL: checked first
         self._listener()  # listening before asking, so no grant goes unheard
-        request_id = pool.request_slot(
+        request_id = segment_queue.request_slot(
             conn,
             self.pool,
             self.holder,
@@ -163,7 +163,7 @@ class PooledBackend:
         )
         try:
             while True:
-                lease = pool.granted(conn, request_id)
+                lease = segment_queue.granted(conn, request_id)
                 if lease is not None:
                     request_id = None
                     return lease
@@ -173,9 +173,9 @@ class PooledBackend:
                     passed = self._check(conn, suspects)
                     if passed & suspects:
                         suspects.difference_update(passed)
-                        pool.exclude_workers(conn, request_id, suspects)
-                    pool.note_wait(conn, request_id, alive_s=self.alive_s)  # still here
-                    pool.dispatch(conn, self.pool)  # leases may have expired meanwhile
+                        segment_queue.exclude_workers(conn, request_id, suspects)
+                    segment_queue.note_wait(conn, request_id, alive_s=self.alive_s)  # still here
+                    segment_queue.dispatch(conn, self.pool)  # leases may have expired meanwhile
                     next_check = now + self.recheck_s
                     continue
                 by = request.watch.cancelled_by() if request.watch is not None else None
@@ -192,7 +192,9 @@ class PooledBackend:
                     )
                 if now >= next_report:
                     why = self._why(conn, requires)
-                    pool.note_wait(conn, request_id, why, self.alive_s)  # workers list shows it
+                    segment_queue.note_wait(
+                        conn, request_id, why, self.alive_s
+                    )  # workers list shows it
                     self.report(
                         f"{request.scene} segment {request.index + 1}: waiting "
                         f"{duration(waited)} for a worker; {why}"
@@ -201,7 +203,7 @@ class PooledBackend:
                 self._await_grant(request_id, min(next_check, next_report) - now)
         finally:
             if request_id is not None:
-                pool.give_up(conn, request_id)
+                segment_queue.give_up(conn, request_id)
 
     def _await_grant(self, request_id: int, timeout_s: float) -> None:
         """Until this request's grant is announced, `poll_s` passes (the take's control is
