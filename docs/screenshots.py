@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.panel_apps: the browser tests' way to serve apps
 
-from tests.panel_apps import chromium, served  # noqa: E402
+from tests.panel_apps import chromium, log_in, served  # noqa: E402
 from trulience.demo import DEMO_REVIEWER  # noqa: E402
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -53,11 +53,7 @@ def logged_in(browser, url: str, viewport: dict[str, int], touch: bool = False) 
     context.set_default_timeout(60_000)
     page = context.new_page()
     try:
-        page.goto(url)
-        username, password = DEMO_REVIEWER
-        page.get_by_placeholder("Username").fill(username)
-        page.get_by_placeholder("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, url, *DEMO_REVIEWER)
         expect(page.get_by_text("Logged in as").first).to_be_visible()
         yield page
     finally:

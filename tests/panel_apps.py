@@ -99,3 +99,22 @@ def chromium() -> Iterator:
         )
         yield browser
         browser.close()
+
+
+def log_in(page, url: str, username: str, password: str) -> None:
+    """Open `url` (an app's login page) and log in as `username`."""
+    page.goto(url)
+    page.get_by_placeholder("Username").fill(username)
+    page.get_by_placeholder("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def page_logged_in(
+    browser, url: str, username: str, password: str, width: int = 1280, height: int = 900
+):
+    """A page of a new browser session (15 s timeouts) at `url`, `username` logged in."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    log_in(page, url, username, password)
+    return page

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import SCREENSHOTS, served
+from tests.panel_apps import SCREENSHOTS, page_logged_in, served
 from tests.review_takes import make_project, make_take
 from tests.test_review_app import PASSWORD, grey_of, index_of
 from trulience.auth import users as accounts
@@ -168,13 +168,7 @@ def logged_in(browser, studio: Studio, username: str):
     """A page of a new browser session, logged in as `username`."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(studio.base_url)
-    page.get_by_placeholder("Username").fill(username)
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = page_logged_in(browser, studio.base_url, username, PASSWORD, height=1000)
     expect(page.get_by_text("Logged in as")).to_be_visible()
     return page
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import panel_apps
-from tests.panel_apps import SCREENSHOTS
+from tests.panel_apps import SCREENSHOTS, log_in
 from tests.review_takes import make_project, make_take
 from tests.test_review_app import PASSWORD
 from trulience.auth import users as accounts
@@ -111,11 +111,7 @@ def page(served):
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.goto(served.url)
-        username, password = DEMO_REVIEWER
-        page.get_by_placeholder("Username").fill(username)
-        page.get_by_placeholder("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, served.url, *DEMO_REVIEWER)
         # the login draws every dashboard of the demo's lake before the page shows: on a
         # busy machine that takes longer than expect's 5 s
         expect(page.get_by_text("Logged in as")).to_be_visible(timeout=15_000)

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests import panel_apps
 from tests.conftest import drop_database, new_database
 from tests.panel_apps import SCREENSHOTS, served
 from tests.review_takes import make_project, make_take
@@ -173,10 +174,7 @@ def new_page(browser):
 def log_in(page, studio: Studio, username: str) -> None:
     from playwright.sync_api import expect
 
-    page.goto(studio.base_url)
-    page.get_by_placeholder("Username").fill(username)
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    panel_apps.log_in(page, studio.base_url, username, PASSWORD)
     # a session builds the whole page (queue, player) at login: slow on a busy machine
     expect(page.get_by_text("Takes awaiting review")).to_be_visible(timeout=15_000)
 

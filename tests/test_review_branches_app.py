@@ -13,7 +13,7 @@ import pytest
 
 from tests.branch_takes import FRAMES, SEGMENTS, assembled_take
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import SCREENSHOTS, served
+from tests.panel_apps import SCREENSHOTS, log_in, served
 from tests.review_takes import make_project
 from trulience.auth import users as accounts
 from trulience.catalog.branches import current_take
@@ -74,10 +74,7 @@ def go_to(page, frame: int, total: int) -> None:
 def test_a_producer_trims_a_segment_then_compares_and_promotes_a_branch(studio, page):
     from playwright.sync_api import expect
 
-    page.goto(studio.base_url)
-    page.get_by_placeholder("Username").fill("paul")
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, studio.base_url, "paul", PASSWORD)
     expect(page.get_by_text("Takes awaiting review")).to_be_visible()
     expect(page.locator(".queue-take-1 .queue-current")).to_be_visible()
     expect(page.locator(".queue-take-2 .queue-branch")).to_have_text("seed-42")

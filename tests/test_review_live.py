@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import served
+from tests.panel_apps import page_logged_in, served
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
@@ -69,13 +69,7 @@ def reviewer_page(browser, studio: Studio, username: str):
     """`username` logged in on a page of their own browser session, take 1 open."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(studio.base_url)
-    page.get_by_placeholder("Username").fill(username)
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = page_logged_in(browser, studio.base_url, username, PASSWORD)
     page.get_by_role("button", name="Open take 1", exact=True).click()
     expect(page.get_by_text(f"frame 0 / {FRAMES}")).to_be_visible()
     return page

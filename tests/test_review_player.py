@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import SCREENSHOTS, served
+from tests.panel_apps import SCREENSHOTS, page_logged_in, served
 from tests.review_takes import make_project, make_take
 from trulience.auth import users as accounts
 from trulience.catalog.database import connect
@@ -109,19 +109,13 @@ def page(room, browser):
     """Rita's page with the take open at frame 0, on a wide screen."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(room.base_url)
-    page.get_by_placeholder("Username").fill("rita")
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = page_logged_in(browser, room.base_url, "rita", PASSWORD, width=1440)
     page.get_by_role("button", name="Open take 1", exact=True).click()
     expect(page.get_by_text(f"frame 0 / {FRAMES}")).to_be_visible()
     settled(page, 0)
     page.screenshot(path=str(SCREENSHOTS / "review-player-wide.png"))
     yield page
-    context.close()
+    page.context.close()
 
 
 def settled(page, expected: int | None = None, timeout_ms: int = 10_000) -> tuple[int, int, str]:

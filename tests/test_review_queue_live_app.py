@@ -15,7 +15,7 @@ import pytest
 
 from tests.branch_takes import branch_cell
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import served
+from tests.panel_apps import page_logged_in, served
 from trulience.auth import users as accounts
 from trulience.catalog import users as catalog_users
 from trulience.catalog.database import connect
@@ -58,13 +58,7 @@ def logged_in(browser, studio: Studio, username: str):
     """`username` logged in on a page of their own browser session, on the queue."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(studio.base_url)
-    page.get_by_placeholder("Username").fill(username)
-    page.get_by_placeholder("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = page_logged_in(browser, studio.base_url, username, PASSWORD)
     expect(page.get_by_text("Takes awaiting review")).to_be_visible()
     return page
 
