@@ -1,8 +1,9 @@
-"""Triggered chains (PRD-97): a take approved in a scene type that a project's chain rule
-names starts a scenes run of the rule's then-run scene type for the same character. The
-rules are declared in the catalog (`trulience chains add`); this sensor is all that runs
-them. Its cursor is the last review id read, and each run's key names the rule and the
-approved revision, so one approval never requests the same chained run twice."""
+"""Triggered chains (PRD-97): a take approved (or delivered) in a scene type that a
+project's chain rule names starts a scenes run of the rule's then-run scene type for the same
+character. The rules are declared in the catalog (`trulience chains add`); this sensor is all
+that runs them. Its cursor is the last review id and the last deliverable id read, and each
+run's key names the rule, the event and the take's revision, so one approval or delivery
+never requests the same chained run twice."""
 
 from dagster import (
     DefaultSensorStatus,
@@ -14,8 +15,8 @@ from dagster import (
 )
 
 from resources import CatalogResource
-from sensors.review import _for_project
-from trulience.production.chains import due_chains
+from sensors.run_config import for_project
+from trulience.production.chains import ChainCursor, due_chains
 from trulience_assets.jobs import scenes_job
 from trulience_assets.partitions import add_requests, missing_partitions
 
@@ -26,14 +27,14 @@ from trulience_assets.partitions import add_requests, missing_partitions
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Every 30 s, requests a scenes run of scene type Y for a character when a take of "
-        "scene type X of theirs is approved and a chain rule of its project says so "
-        "(`trulience chains`); each approval once, after its undo window."
+        "scene type X of theirs is approved (after its undo window) or delivered and a chain "
+        "rule of its project says so (`trulience chains`); each event once."
     ),
 )
 def chains_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
     """Request the chained scenes runs of every approval since the cursor that a rule
     matches, adding the partitions they need first."""
-    since = int(context.cursor or 0)
+    since = ChainCursor.parse(context.cursor)
     with catalog.connect(actor="dagster:chains_sensor") as conn:
         due = due_chains(conn, since)
         missing = missing_partitions(context.instance, conn) if due.chains else {}
@@ -42,20 +43,25 @@ def chains_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
             partition_key=MultiPartitionKey(
                 {"character": c.character, "scene_type": c.then_scene_type}
             ),
-            run_key=f"chain:{c.rule_id}:{c.because_of}:r{c.revision}",
+            # an approval keeps the key it had before deliveries set chains off
+            run_key=f"chain:{c.rule_id}:{c.because_of}:r{c.revision}"
+            + ("" if c.event == "approved" else f":{c.event}"),
             tags={
                 "trulience/project": c.project,
                 "trulience/chain_rule": str(c.rule_id),
                 "trulience/because_of_take": str(c.because_of),
                 "trulience/because_of_revision": str(c.revision),
+                "trulience/because_of_event": c.event,
             },
-            run_config=_for_project("segments", "scene_video", project=c.project),
+            run_config=for_project("segments", "scene_video", project=c.project),
         )
         for c in due.chains
     ]
     return SensorResult(
         run_requests=runs,
-        cursor=str(due.cursor),
+        cursor=due.cursor.text(),
         dynamic_partitions_requests=add_requests(missing),
-        skip_reason=None if runs else "no approval since the last look sets off a chain rule",
+        skip_reason=None
+        if runs
+        else "no approval or delivery since the last look sets off a chain rule",
     )

@@ -13,13 +13,9 @@ from dagster import (
 )
 
 from resources import CatalogResource
+from sensors.run_config import for_project
 from trulience.catalog.reviews import request_deliveries, sent_back_for_regeneration
 from trulience_assets.jobs import delivery_job, scenes_job
-
-
-def _for_project(*assets: str, project: str) -> dict:
-    """Run config naming the take's project for each asset of the run."""
-    return {"ops": {asset: {"config": {"project": project}} for asset in assets}}
 
 
 @sensor(
@@ -86,7 +82,7 @@ def regeneration_sensor(context: SensorEvaluationContext, catalog: CatalogResour
                 partition_key=MultiPartitionKey({"character": c, "scene_type": t}),
                 run_key=f"regenerate:{scene_id}:{superseded}",
                 tags={"trulience/project": project},
-                run_config=_for_project("segments", "scene_video", project=project),
+                run_config=for_project("segments", "scene_video", project=project),
             )
             for c, t, project, scene_id, superseded in rows
         ]

@@ -1,5 +1,5 @@
-"""Triggered chains (PRD-97): a project's rules "when a take of X is approved, run Y for the
-same character", refused when they name nothing, loop or cycle; carried out by the
+"""Triggered chains (PRD-97): a project's rules "when a take of X is approved (or delivered),
+run Y for the same character", refused when they name nothing, loop or cycle; carried out by the
 chains_sensor against the real catalog and a real Dagster instance; and the CLI."""
 
 import pytest
@@ -9,10 +9,17 @@ from dagster import build_sensor_context, instance_for_test
 from resources import CatalogResource
 from sensors.chains import chains_sensor
 from tests.batch_history import add_take, make_character, make_project, make_scene_type
+from trulience.catalog.deliveries import record_deliverable
 from trulience.catalog.errors import AlreadyExists, CatalogError, InvalidValue, NotFound
 from trulience.cli import main
 from trulience.generation.scene_config import Definition, define
-from trulience.production.chains import add_rule, due_chains, enable_rule, list_rules
+from trulience.production.chains import (
+    ChainCursor,
+    add_rule,
+    due_chains,
+    enable_rule,
+    list_rules,
+)
 
 
 @pytest.fixture
@@ -113,6 +120,7 @@ def test_an_approval_requests_one_run_of_the_chained_scene_type(studio, evaluate
         "trulience/chain_rule": str(rule.id),
         "trulience/because_of_take": str(take),
         "trulience/because_of_revision": "1",
+        "trulience/because_of_event": "approved",
     }
     assert request.run_key == f"chain:{rule.id}:{take}:r1"
     assert request.run_config["ops"]["segments"]["config"] == {"project": "moonbase"}
@@ -124,7 +132,52 @@ def test_an_approval_requests_one_run_of_the_chained_scene_type(studio, evaluate
 
     again = evaluate()
     assert again.run_requests == []
-    assert "no approval" in again.skip_reason.skip_message
+    assert "no approval or delivery" in again.skip_reason.skip_message
+
+
+def deliver(conn, scene_id: int, status: str = "packaged") -> int:
+    """Record a delivery of the take's first revision; the deliverable's id."""
+    return record_deliverable(conn, scene_id, 1, status, f"file:///d/{scene_id}.zip", "a" * 64, {})
+
+
+def test_a_delivery_requests_one_run_and_an_approval_rule_ignores_it(studio, evaluate):
+    on_delivery = add_rule(studio, "moonbase", "walk", "run", "producer:pat", "delivered")
+    on_approval = add_rule(studio, "moonbase", "walk", "jump", "producer:pat")
+    take = add_take(studio, "eileen", "walk", [[1.0]])
+    deliver(studio, take, "failed")  # a failed package is no delivery
+    assert evaluate().run_requests == []
+
+    deliver(studio, take)
+    (request,) = evaluate().run_requests
+    assert request.partition_key == "eileen|run"
+    assert request.run_key == f"chain:{on_delivery.id}:{take}:r1:delivered"
+    assert request.tags["trulience/chain_rule"] == str(on_delivery.id)
+    assert request.tags["trulience/because_of_event"] == "delivered"
+    assert evaluate().run_requests == []
+
+    # the approval sets off only the approval rule
+    decide(studio, take, "approved")
+    (request,) = evaluate().run_requests
+    assert request.tags["trulience/chain_rule"] == str(on_approval.id)
+    assert request.partition_key == "eileen|jump"
+
+
+def test_a_delivery_rule_takes_part_in_cycles_and_an_unknown_event_is_refused(studio):
+    add_rule(studio, "moonbase", "walk", "run", "producer:pat", "delivered")
+    with pytest.raises(InvalidValue, match="would close the cycle run -> walk -> run"):
+        add_rule(studio, "moonbase", "run", "walk", "producer:pat")
+    with pytest.raises(InvalidValue, match="'rendered': must be one of approved, delivered"):
+        add_rule(studio, "moonbase", "jump", "run", "producer:pat", "rendered")
+    assert stored_rules(studio) == 1
+
+
+def test_the_chains_cursor_reads_its_text_and_the_older_bare_review_id():
+    assert ChainCursor.parse(None) == ChainCursor()
+    assert ChainCursor.parse("41") == ChainCursor(reviews=41)
+    cursor = ChainCursor(7, 3)
+    assert ChainCursor.parse(cursor.text()) == cursor
+    with pytest.raises(InvalidValue, match="is not a chains cursor"):
+        ChainCursor.parse('{"reviews": 1}')
 
 
 def test_a_rejection_a_disabled_rule_or_an_older_approval_requests_nothing(studio, evaluate):
@@ -150,9 +203,9 @@ def test_an_approval_chains_only_once_its_undo_window_has_closed(studio):
     waiting = decide(studio, add_take(studio, "eileen", "walk", [[1.0]]), "approved", 3600)
     closed = add_take(studio, "eileen", "walk", [[1.0]])
     decide(studio, closed, "approved")
-    due = due_chains(studio, 0)
+    due = due_chains(studio, ChainCursor())
     # the later approval waits behind the undoable one, so the cursor cannot skip it
-    assert (due.chains, due.cursor) == ([], waiting - 1)
+    assert (due.chains, due.cursor.reviews) == ([], waiting - 1)
     studio.execute("UPDATE reviews SET undo_until = now() WHERE id = %s", (waiting,))
     due = due_chains(studio, due.cursor)
     assert [(c.character, c.then_scene_type, c.project) for c in due.chains] == [
@@ -202,13 +255,24 @@ def test_cli_adds_lists_disables_and_removes_rules(cli, studio):
     )
     assert unknown.exit_code == 1 and "scene type 'fly' not found" in unknown.output
     missing = cli("chains", "add", "--project", "moonbase", "--when", "walk", "--run", "jump")
-    assert missing.exit_code == 2 and "--approved" in missing.output
+    assert missing.exit_code == 2 and "--approved or --delivered" in missing.output
+    on_delivery = cli(
+        "chains", "add", "--project", "moonbase", "--when", "walk", "--delivered", "--run", "jump"
+    )
+    assert on_delivery.exit_code == 0, on_delivery.output
+    assert "when walk is delivered, run jump, by cli:pat" in on_delivery.output
+    (delivered_id,) = studio.execute(
+        "SELECT id FROM chain_rules WHERE trigger_event = 'delivered'"
+    ).fetchone()
+    assert cli("chains", "remove", str(delivered_id)).exit_code == 0
 
     assert cli("chains", "remove", str(rule_id)).output.strip() == f"chain rule {rule_id} removed"
     assert cli("chains", "list").output == ""
     audited = studio.execute(
         "SELECT actor, action FROM audit_log WHERE table_name = 'chain_rules' ORDER BY id"
     ).fetchall()
-    assert audited == [("cli:pat", a) for a in ("INSERT", "UPDATE", "UPDATE", "DELETE")]
+    assert audited == [
+        ("cli:pat", a) for a in ("INSERT", "UPDATE", "UPDATE", "INSERT", "DELETE", "DELETE")
+    ]
     gone = cli("chains", "remove", str(rule_id))
     assert gone.exit_code == 1 and f"chain rule {rule_id} not found" in gone.output

@@ -1,8 +1,10 @@
-"""Chain rules (PRD-97) as the catalog holds them, and the approvals that trigger them.
+"""Chain rules (PRD-97) as the catalog holds them, and the approvals and deliveries that
+trigger them.
 
 trulience/production/chains.py checks a rule (names, cycles) before `insert_chain_rule`;
 an approval is the decision in force on a take's newest revision (view `take_decisions`,
-0014), read here rather than restated."""
+0014), read here rather than restated; a delivery is a packaged deliverable of a take's
+revision (written once, with its status)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,11 +39,14 @@ class ChainRule:
 
 @dataclass(frozen=True, slots=True)
 class TriggeredChain:
-    """An approval in force that an enabled rule matches: run `then_scene_type` for the
-    take's character in its project, because of that take's revision."""
+    """An approval in force (or a delivery) that an enabled rule matches: run
+    `then_scene_type` for the take's character in its project, because of that take's
+    revision. `event_id` is the review's id for an approval, the deliverable's for a
+    delivery."""
 
     rule_id: int
-    review_id: int
+    event: str
+    event_id: int
     because_of: int  # the approved take (scene id)
     revision: int
     project: str
@@ -131,7 +136,8 @@ def triggered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[Tr
     return many(
         conn,
         TriggeredChain,
-        """SELECT r.id AS rule_id, td.review_id, s.id AS because_of, td.revision,
+        """SELECT r.id AS rule_id, 'approved' AS event, td.review_id AS event_id,
+                  s.id AS because_of, td.revision,
                   p.slug AS project, c.slug AS character, ts.slug AS trigger_scene_type,
                   ns.slug AS then_scene_type
              FROM take_decisions td
@@ -148,5 +154,39 @@ def triggered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[Tr
             WHERE td.decision = 'approved' AND td.review_id > %s AND td.review_id <= %s
               AND coalesce(td.undo_until, '-infinity') <= now()
             ORDER BY td.review_id, ns.slug""",
+        (after, upto),
+    )
+
+
+def deliveries_cursor(conn: psycopg.Connection, after: int) -> int:
+    """The highest deliverable id so far (never below `after`)."""
+    (cursor,) = conn.execute(
+        "SELECT greatest(%s::bigint, coalesce((SELECT max(id) FROM deliverables), 0))", (after,)
+    ).fetchone()
+    return int(cursor)
+
+
+def delivered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[TriggeredChain]:
+    """Packaged deliverables with an id in (after, upto] that an enabled "delivered" rule of
+    the take's project matches (packaged after the rule was made), oldest first."""
+    return many(
+        conn,
+        TriggeredChain,
+        """SELECT r.id AS rule_id, 'delivered' AS event, d.id AS event_id,
+                  s.id AS because_of, coalesce(d.revision, 1) AS revision,
+                  p.slug AS project, c.slug AS character, ts.slug AS trigger_scene_type,
+                  ns.slug AS then_scene_type
+             FROM deliverables d
+             JOIN scenes s ON s.id = d.scene_id
+             JOIN chain_rules r ON r.project_id = s.project_id
+                               AND r.trigger_scene_type_id = s.scene_type_id
+                               AND r.trigger_event = 'delivered' AND r.enabled
+                               AND d.created_at >= r.created_at
+             JOIN projects p ON p.id = s.project_id
+             JOIN characters c ON c.id = s.character_id
+             JOIN scene_types ts ON ts.id = r.trigger_scene_type_id
+             JOIN scene_types ns ON ns.id = r.then_scene_type_id
+            WHERE d.status IN ('packaged', 'delivered') AND d.id > %s AND d.id <= %s
+            ORDER BY d.id, ns.slug""",
         (after, upto),
     )

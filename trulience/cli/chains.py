@@ -1,6 +1,6 @@
 """`trulience chains`: a project's triggered chains (PRD-97), rules "when a take of scene
-type X is approved, run Y for the same character", added, listed, enabled, disabled and
-removed. Dagster's chains_sensor carries them out."""
+type X is approved (or delivered), run Y for the same character", added, listed, enabled,
+disabled and removed. Dagster's chains_sensor carries them out."""
 
 import click
 
@@ -9,7 +9,8 @@ from trulience.cli.common import ID, Commands, actor, with_catalog
 
 @click.group(cls=Commands)
 def chains() -> None:
-    """Chain rules: when a take of one scene type is approved, run another for its character."""
+    """Chain rules: when a take of one scene type is approved or delivered, run another for
+    its character."""
 
 
 @chains.command("add")
@@ -19,15 +20,22 @@ def chains() -> None:
     "--approved",
     "event",
     flag_value="approved",
-    required=True,
     help="When that take is approved (after its undo window).",
+)
+@click.option(
+    "--delivered",
+    "event",
+    flag_value="delivered",
+    help="When that take is delivered (its package made).",
 )
 @click.option("--run", "then", required=True, help="The scene type to run for the character.")
 @with_catalog
-def chains_add(conn, project: str, when: str, event: str, then: str) -> None:
-    """Add a chain rule to a project."""
+def chains_add(conn, project: str, when: str, event: str | None, then: str) -> None:
+    """Add a chain rule to a project: --approved or --delivered says when it sets off."""
     from trulience.production.chains import add_rule
 
+    if event is None:
+        raise click.UsageError("say when the rule sets off: --approved or --delivered")
     click.echo(describe(add_rule(conn, project, when, then, actor(), event)))
 
 
