@@ -1,17 +1,18 @@
 """Stage hooks in the pipeline, through Dagster (in-process) and dagster-pipes' subprocess
 client: a Python hook vetoes assembly (the committed segments kept), a shell hook reports
-metadata after QA, a hanging hook before generation is killed after its timeout."""
+metadata after QA, a hanging hook before generation is killed after its timeout, a
+before_delivery hook waits for a take delivery would package."""
 
 import sys
 
 import pytest
 from click.testing import CliRunner
-from dagster import instance_for_test
+from dagster import MultiPartitionKey, instance_for_test
 
 from tests.review_takes import make_project, make_take
 from tests.test_hooks import alive, script
 from tests.test_scenes_asset import run, setup  # noqa: F401  (setup: the scene tests' fixture)
-from trulience.catalog import scenes
+from trulience.catalog import scenes, users
 from trulience.catalog.hooks import runs_of
 from trulience.cli import main
 from trulience.config import Settings
@@ -125,6 +126,33 @@ def test_a_hanging_hook_before_generation_is_killed_and_refuses_the_stage(cell, 
     assert not alive(int(pid_file.read_text()))  # the hook's own child went too
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retries == []  # a veto is final: not retried
+
+
+def test_a_before_delivery_hook_never_runs_for_a_take_delivery_refuses(cell, conn, tmp_path):
+    settings, instance = cell
+    ran = tmp_path / "signed-off"
+    add_hook(conn, "moonbase", "signoff", stage="before_delivery", runtime="shell",
+             script=script(tmp_path, "signoff.sh", f"touch {ran}\n"))  # fmt: skip
+    assert run(settings, instance, "eileen").success
+    delivery = build_definitions(settings).resolve_job_def("delivery")
+    key = MultiPartitionKey({"character": "eileen", "scene_type": "blink"})
+    refused = delivery.execute_in_process(
+        partition_key=key, instance=instance, raise_on_error=False
+    )
+    assert not refused.success
+    assert "is not approved" in failure_of(refused, "deliverable")
+    take = take_of(conn)
+    assert not ran.exists() and runs_of(conn, take.id) == []  # the hook was not asked
+    users.create_user(conn, "rita", "Rita", "reviewer")
+    conn.execute(
+        "INSERT INTO reviews (scene_id, reviewer_id, decision) "
+        "SELECT %s, id, 'approved' FROM users WHERE username = 'rita'",
+        (take.id,),
+    )
+    assert delivery.execute_in_process(partition_key=key, instance=instance).success
+    assert ran.exists()
+    (hook_run,) = runs_of(conn, take.id)
+    assert (hook_run.stage, hook_run.outcome) == ("before_delivery", "passed")
 
 
 STEP = """

@@ -116,6 +116,12 @@ def deliver_take(
     return Delivery(deliverable_id, status, manifest.uri, violations, package.poster_frame)
 
 
+def check_deliverable(conn: psycopg.Connection, scene_id: int) -> Take:
+    """The take when delivery would package it (approved and assembled); NotApproved,
+    saying why, before anything else (the stage hooks) runs for a take it would refuse."""
+    return _approved_take(conn, scene_id)[0]
+
+
 def _approved_take(conn: psycopg.Connection, scene_id: int) -> tuple[Take, TakeDecision]:
     """The take and the decision in force on its newest revision; NotApproved unless that
     is an approval of an assembled take."""

@@ -22,7 +22,7 @@ from resources import (
 )
 from trulience.catalog.records import Take
 from trulience.catalog.scenes import get_take, list_takes
-from trulience.delivery.deliver import deliver_take
+from trulience.delivery.deliver import check_deliverable, deliver_take
 from trulience.errors import TrulienceError
 from trulience.faces.model_set import FaceModelSet
 from trulience.notify import notify
@@ -74,6 +74,10 @@ def deliverable(
         tempfile.TemporaryDirectory(prefix="trulience-deliver-") as work,
     ):
         take = _take_to_deliver(conn, config, character, scene_type)
+        try:
+            check_deliverable(conn, take.id)  # no before_delivery hook for a refused take
+        except TrulienceError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
         hooked = hooks.run_stage(context, conn, "before_delivery", take.id)  # stage hooks
         store = storage.get()
         try:
