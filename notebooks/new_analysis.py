@@ -29,7 +29,7 @@ import polars as pl
 
 from trulience.config import Settings
 from trulience.lake.files import lake_of
-from trulience.lake.reports import lake_connection
+from trulience.lake.reports import SCHEMAS, lake_connection
 
 # %% tags=["parameters"]
 project = None  # a project slug, or None for every project
@@ -56,10 +56,15 @@ FACT_DAY = {"segments": "created_at", "qa_gates": "created_at"}
 
 
 def scan(dataset: str) -> pl.LazyFrame:
-    """One lake dataset, narrowed like the DuckDB views above."""
-    frame = pl.scan_parquet(
-        lake.uri(dataset, "**", "*.parquet"), hive_partitioning=True, missing_columns="insert"
-    )
+    """One lake dataset, narrowed like the DuckDB views above (empty, with its columns,
+    before its first export)."""
+    if lake.files(dataset):
+        frame = pl.scan_parquet(
+            lake.uri(dataset, "**", "*.parquet"), hive_partitioning=True, missing_columns="insert"
+        )
+    else:
+        empty = pl.from_arrow(SCHEMAS[dataset].empty_table())
+        frame = empty.lazy().with_columns(pl.lit(None, pl.Date).alias("date"))
     if project is not None:
         frame = frame.filter(pl.col("project") == project)
     if since is not None:

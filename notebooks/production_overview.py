@@ -63,8 +63,12 @@ stages
 
 # %%
 funnel = pl.from_arrow(figure(con, "funnel"))
-funnel_chart = funnel.hvplot.bar(
-    x="stage", y="takes", by="project", stacked=True, title="Newest takes by stage", height=320
+funnel_chart = (
+    funnel.hvplot.bar(
+        x="stage", y="takes", by="project", stacked=True, title="Newest takes by stage", height=320
+    )
+    if funnel.height
+    else hv.Div("<p>No take in the lake yet: the funnel fills once takes are made.</p>")
 )
 funnel_chart
 
