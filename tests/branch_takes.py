@@ -2,6 +2,9 @@
 branch tests: each segment's frames are flat greys (no two segments alike), encoded and
 committed, then the take assembled as the pipeline does."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +69,38 @@ def branch_cell(conn: psycopg.Connection, storage: Storage, work: Path) -> tuple
     define(conn, Definition("walk", "Walk", settings=SETTINGS))
     main = assembled_take(conn, storage, work, 1)
     return main, assembled_take(conn, storage, work, 2, "seed-42", {"seed": 42})
+
+
+@dataclass(frozen=True)
+class ServedCell:
+    """The review app served over branch_cell's two takes."""
+
+    base_url: str
+    db_url: str
+    main: int  # take 1's scene id, on main
+    branch: int  # take 2's, on the branch seed-42
+
+
+@contextmanager
+def served_branch_cell(
+    server_url: str, home: Path, users: dict[str, str], password: str
+) -> Iterator[ServedCell]:
+    """A database of its own with `users` (name: role, each with `password`) and
+    branch_cell's takes, and the review app served over it (for one test module)."""
+    from tests.conftest import drop_database, new_database
+    from tests.panel_apps import served
+    from trulience.auth import users as accounts
+    from trulience.catalog.database import connect
+
+    storage = Storage((home / "storage").as_uri())
+    db_url = new_database(server_url)
+    with connect(db_url, actor="tester") as conn:
+        for name, role in users.items():
+            accounts.create_user(conn, name, name.title(), role, password)
+        main, branch = branch_cell(conn, storage, home)
+    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
+    try:
+        with served("review", env, home / "panel.log") as url:
+            yield ServedCell(url, db_url, main, branch)
+    finally:
+        drop_database(server_url, db_url)

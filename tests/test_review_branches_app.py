@@ -7,18 +7,13 @@ current.
 One `panel serve` and one chromium serve the module (its one journey)."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.branch_takes import FRAMES, SEGMENTS, assembled_take
-from tests.conftest import drop_database, new_database
-from tests.panel_apps import SCREENSHOTS, log_in, served
-from tests.review_takes import make_project
-from trulience.auth import users as accounts
+from tests.branch_takes import FRAMES, SEGMENTS, ServedCell, served_branch_cell
+from tests.panel_apps import SCREENSHOTS, log_in
 from trulience.catalog.branches import current_take
 from trulience.catalog.database import connect
-from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
 
@@ -26,32 +21,13 @@ PASSWORD = "s3cret-pass"
 TOTAL = SEGMENTS * FRAMES
 
 
-@dataclass
-class Studio:
-    base_url: str
-    db_url: str
-    main: int  # take 1's scene id, on main
-    branch: int  # take 2's, on the branch seed-42
-
-
 @pytest.fixture(scope="module")
-def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
+def studio(server_url, template_url, tmp_path_factory) -> Iterator[ServedCell]:
     """paul (producer); take 1 of ada/walk on main and take 2 on seed-42, assembled from
     three real segments of twelve frames each, served."""
     home = tmp_path_factory.mktemp("home")
-    storage = Storage((home / "storage").as_uri())
-    db_url = new_database(server_url)
-    with connect(db_url, actor="tester") as conn:
-        accounts.create_user(conn, "paul", "Paul", "producer", PASSWORD)
-        make_project(conn)
-        main = assembled_take(conn, storage, home, 1)
-        branch = assembled_take(conn, storage, home, 2, "seed-42", {"seed": 42})
-    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
-    try:
-        with served("review", env, home / "panel.log") as url:
-            yield Studio(url, db_url, main, branch)
-    finally:
-        drop_database(server_url, db_url)
+    with served_branch_cell(server_url, home, {"paul": "producer"}, PASSWORD) as served:
+        yield served
 
 
 @pytest.fixture

@@ -9,52 +9,31 @@ One `panel serve`, one chromium, one journey."""
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.branch_takes import branch_cell
-from tests.conftest import drop_database, new_database
-from tests.panel_apps import page_logged_in, served
-from trulience.auth import users as accounts
+from tests.branch_takes import ServedCell, served_branch_cell
+from tests.panel_apps import page_logged_in
 from trulience.catalog import users as catalog_users
 from trulience.catalog.database import connect
 from trulience.review.queue import assign
-from trulience.storage import Storage
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "s3cret-pass"
 
 
-@dataclass
-class Studio:
-    base_url: str
-    db_url: str
-    main: int  # take 1's scene id, on main
-    branch: int  # take 2's, on the branch seed-42
-
-
 @pytest.fixture(scope="module")
-def studio(server_url, template_url, tmp_path_factory) -> Iterator[Studio]:
+def studio(server_url, template_url, tmp_path_factory) -> Iterator[ServedCell]:
     """paul (producer) and rita (reviewer); take 1 of ada/walk on main and take 2 on
     seed-42, assembled from real segments, awaiting review; served."""
+    users = {"paul": "producer", "rita": "reviewer"}
     home = tmp_path_factory.mktemp("home")
-    storage = Storage((home / "storage").as_uri())
-    db_url = new_database(server_url)
-    with connect(db_url, actor="tester") as conn:
-        for name, role in [("paul", "producer"), ("rita", "reviewer")]:
-            accounts.create_user(conn, name, name.title(), role, PASSWORD)
-        main, branch = branch_cell(conn, storage, home)
-    env = {"DATABASE_URL": db_url, "TRULIENCE_HOME": str(home), "STORAGE_URL": storage.url}
-    try:
-        with served("review", env, home / "panel.log") as url:
-            yield Studio(url, db_url, main, branch)
-    finally:
-        drop_database(server_url, db_url)
+    with served_branch_cell(server_url, home, users, PASSWORD) as served:
+        yield served
 
 
-def logged_in(browser, studio: Studio, username: str):
+def logged_in(browser, studio: ServedCell, username: str):
     """`username` logged in on a page of their own browser session, on the queue."""
     from playwright.sync_api import expect
 
@@ -63,7 +42,7 @@ def logged_in(browser, studio: Studio, username: str):
     return page
 
 
-def scenes(studio: Studio) -> int:
+def scenes(studio: ServedCell) -> int:
     with connect(studio.db_url) as conn:
         return conn.execute("SELECT count(*) FROM scenes").fetchone()[0]
 
