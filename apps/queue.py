@@ -56,8 +56,10 @@ class QueueApp:
     def __init__(self, settings: Settings):
         self.session = session = QueueSession(settings)
         self.login = session.login
+        self._unfollow: list = []  # while signed in on a served page: its live subscriptions
+        self._periodic = None  # and its periodic re-read
         self.pool = pn.widgets.Select(
-            name="Pool", options=session.pools, value=session.pool, css_classes=["queue-pool"]
+            label="Pool", options=session.pools, value=session.pool, css_classes=["queue-pool"]
         )
         session.param.watch(lambda e: setattr(self.pool, "options", e.new), "pools")
         self.pool.param.watch(lambda e: setattr(session, "pool", e.new), "value")
@@ -76,8 +78,6 @@ class QueueApp:
         self.body = pn.Column(self.login.form, self.queue_view, sizing_mode="stretch_width")
         session.param.watch(lambda _: self._show_signed_in(), "user")
         self._show_signed_in()
-        self._unfollow: list = []
-        self._periodic = None
         self.root = theme.page("Queue", self.body)
 
     def _show_signed_in(self) -> None:

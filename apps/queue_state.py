@@ -16,7 +16,6 @@ change is made on a connection acting as that user, so the audit log names them.
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import param
@@ -26,6 +25,15 @@ from apps.actions import ActionRunner
 from apps.images import png_data_url
 from apps.login import Login, SignedIn
 from apps.notices import Says
+from apps.queue_rows import (
+    DEFAULT_POOL,
+    BatchRow,
+    CommittedSegment,
+    Drawer,
+    WaitingRow,
+    WorkerRow,
+    read_pool,
+)
 from trulience.auth import users as accounts
 from trulience.auth.acting import actor_name
 from trulience.auth.permissions import Permission, allows, require
@@ -33,99 +41,16 @@ from trulience.catalog import scenes
 from trulience.catalog.database import connect, database_url
 from trulience.catalog.errors import InvalidValue
 from trulience.catalog.records import User
-from trulience.catalog.segments import current_segments, next_attempt
+from trulience.catalog.segments import current_segments
 from trulience.config import Settings
 from trulience.media.frames import frame_at
-from trulience.production.batch import list_batches
 from trulience.storage import Storage
 from trulience.workers import pool, segment_queue
 from trulience.workers.interrupt import interrupt_worker
 
 T = TypeVar("T")
-DEFAULT_POOL = "default"
 # what a take's control is called on the page
 CONTROLS = {"pause": "paused", "run": "resumed", "cancel": "cancelled"}
-
-
-@dataclass(frozen=True, slots=True)
-class RunningSegment:
-    """A take's segment running on a worker now: which take, segment and attempt, since when."""
-
-    scene_id: int
-    label: str
-    segment: int
-    attempt: int
-    started_at: Any  # datetime: the elapsed time is counted from it by the view
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerRow:
-    """One worker as the page lists it (everything but the ticking elapsed time)."""
-
-    name: str
-    state: str
-    gpu: str
-    slots: int
-    busy: int
-    problem: str | None
-    running: tuple[RunningSegment, ...]
-    leases: tuple[tuple[int, str], ...]  # (lease id, what holds it)
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingRow:
-    """One segment waiting for a slot: its place in line, priority and when it may start."""
-
-    request_id: int
-    position: int
-    scene_id: int | None
-    segment: int | None
-    label: str
-    priority: int
-    estimate: str
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchRow:
-    """A batch Dagster runs (its backfill) or will run once launched."""
-
-    id: int
-    project: str
-    priority: int
-    status: str
-    backfill: str | None
-    items: int
-
-
-@dataclass(frozen=True, slots=True)
-class CommittedSegment:
-    """A committed segment of the open take: index, attempt, frames, its first frame."""
-
-    index: int
-    attempt: int
-    frames: int | None
-    picture: str | None  # a data: URL, None when the file could not be read
-
-
-@dataclass(frozen=True, slots=True)
-class Drawer:
-    """The open take: what it is, its state and control, priority, committed segments."""
-
-    scene_id: int
-    label: str
-    status: str
-    control: str
-    priority: int | None
-    planned: int | None
-    segments: tuple[CommittedSegment, ...]
-
-
-def estimate_text(seconds: float | None) -> str:
-    """When a waiting segment may start, as the page says it."""
-    from trulience.progress import duration
-
-    return "unknown" if seconds is None else f"~{duration(seconds)}"
 
 
 class QueueSession(Says):
@@ -208,59 +133,7 @@ class QueueSession(Says):
             self.open_take(self.drawer.scene_id)
 
     def _read(self, conn: psycopg.Connection):
-        every = pool.list_workers(conn)
-        pools = sorted({w.pool for w in every} | {DEFAULT_POOL, self.pool})
-        status = segment_queue.queue_status(conn, self.pool)
-        prompts = scenes.running_prompts(conn)
-        rows = []
-        for w in (w for w in every if w.pool == self.pool):
-            mine = [p for p in prompts if p.worker == w.url.rstrip("/")]
-            running = tuple(
-                RunningSegment(
-                    p.scene_id,
-                    f"{p.project}/{p.character}/{p.scene_type} take {p.take}",
-                    p.segment,
-                    next_attempt(conn, p.scene_id, p.segment),
-                    p.submitted_at,
-                )
-                for p in mine
-            )
-            leases = tuple(
-                (r.lease_id, r.purpose or r.holder) for r in status.running if r.worker == w.name
-            )
-            devices = ", ".join(d for d in w.capabilities.get("devices", []) if d)
-            rows.append(
-                WorkerRow(
-                    w.name,
-                    w.state,
-                    devices or "no GPU reported",
-                    w.slots,
-                    w.active_leases,
-                    w.last_error,
-                    running,
-                    leases,
-                )
-            )
-        waiting = [
-            WaitingRow(
-                q.request.id,
-                q.request.position,
-                q.request.scene_id,
-                q.request.segment,
-                q.request.purpose or q.request.holder,
-                q.request.priority,
-                estimate_text(q.estimate_s),
-                q.request.reason,
-            )
-            for q in status.waiting
-        ]
-        batches = [
-            BatchRow(b.id, b.project, b.priority, b.status, b.dagster_backfill_id, b.items)
-            for status_ in ("running", "queued")
-            for b in list_batches(conn, status=status_)
-        ]
-        batches.sort(key=lambda b: (b.status != "running", -b.priority, b.id))
-        return pools, rows, waiting, batches
+        return read_pool(conn, self.pool)
 
     # -- the open take -------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import panel as pn
 
-from apps.queue_state import BatchRow, Drawer, QueueSession, WaitingRow, WorkerRow
+from apps.queue_rows import BatchRow, Drawer, WaitingRow, WorkerRow
+from apps.queue_state import QueueSession
 from trulience.progress import duration
 
 

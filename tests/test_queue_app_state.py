@@ -21,6 +21,9 @@ from trulience.storage import Storage
 from trulience.workers import pool, segment_queue
 
 PASSWORD = "s3cret-pass"
+# No loop renews these requests while they wait, nor the lease granted: both last as long as
+# a test runs.
+WAITER_ALIVE_S = 3600.0
 CAPABLE = {"node_classes": ["SaveVideo"], "models": {}, "devices": ["NVIDIA L4"]}
 
 
@@ -69,6 +72,8 @@ def line_up(conn: psycopg.Connection, storage: Storage, work: Path) -> Line:
             purpose=f"demo/ada/walk/take-{n} segment {1 if n == 1 else 0}",
             take_id=takes[n],
             segment=1 if n == 1 else 0,
+            alive_s=WAITER_ALIVE_S,
+            ttl_s=WAITER_ALIVE_S,  # nor heartbeats take 1's lease
         )
     record_prompt(conn, takes[1], 1, "http://127.0.0.1:8190", "prompt-1")
     return Line(takes, requests)
@@ -213,3 +218,74 @@ def test_freeing_a_lease_asks_then_gives_the_slot_to_the_first_in_line(studio):
     assert "lease" in operator.asking
     assert operator.confirm()
     assert [r.scene_id for r in operator.waiting] == [line.takes[3]]  # take 2 got the slot
+
+
+def test_the_page_built_in_plain_python_shows_the_queue_once_signed_in(studio):
+    from apps.queue import QueueApp
+
+    settings, line = studio
+    app = QueueApp(settings)
+    assert app.login.form.visible and not app.queue_view.visible
+    app.login.username.value, app.login.password.value = "paul", PASSWORD
+    app.login.log_in()
+    assert app.queue_view.visible and not app.login.form.visible
+    assert [type(o).__name__ for o in app.workers.list.objects] == ["FlexBox"]
+    app.session.open_take(line.takes[1])
+    assert app.drawer.box.visible and app.drawer.controls.visible
+    assert "queue-segment-thumb" in app.drawer.segments.object
+
+
+def test_a_grant_reaches_the_page_through_the_live_hub_on_the_pool_channel(studio, db_url):
+    import threading
+
+    from apps.live import EVERY_TAKE, Hub
+    from apps.queue import CHANNELS
+    from trulience.catalog import events
+
+    settings, line = studio
+    heard: list[dict] = []
+    arrived = threading.Event()
+
+    def hear(payload: dict) -> None:
+        heard.append(payload)
+        arrived.set()
+
+    live = Hub(db_url, poll_s=0.05, channels=CHANNELS)
+    try:
+        live.subscribe(EVERY_TAKE, hear, events.POOL, doc=None)
+        assert live.connected.wait(5), "the hub did not connect"
+        operator = signed_in(settings, "olga")
+        ((lease_id, _),) = operator.workers[0].leases
+        operator.release("gpu-a", lease_id)
+        assert operator.confirm()
+        assert arrived.wait(10), "no grant was heard"
+    finally:
+        live.stop()
+    assert heard == [{"request": line.requests[2], "pool": "default"}]
+
+
+def test_an_operator_interrupts_a_worker_after_asking_and_its_take_is_cancelled(studio, db_url):
+    from tests.fakes.animatic import WORKFLOW
+    from tests.fakes.comfyui import FakeComfyUI
+    from tests.ingest_files import ASTRONAUT
+    from trulience.generation.comfyui import ComfyUIClient
+
+    settings, line = studio
+    with FakeComfyUI() as fake:
+        fake.add_input("example.png", ASTRONAUT.read_bytes())
+        fake.slow(2.0)  # still running when the operator interrupts it
+        with connect(db_url) as conn:
+            pool.add_worker(conn, fake.url, "fake", 1, "gpu-f")
+            running = ComfyUIClient(fake.url).submit(WORKFLOW, client_id="trulience")
+            record_prompt(conn, line.takes[2], 0, fake.url, running.prompt_id)
+        operator = signed_in(settings, "olga")
+        operator.pool = "fake"
+        assert [w.name for w in operator.workers] == ["gpu-f"]
+        assert not operator.interrupt("gpu-f")
+        assert operator.asking == "Interrupt worker gpu-f? The takes it runs are cancelled."
+        assert operator.confirm()
+        message, kind = operator.notice
+    assert kind == "success" and "demo/ada/walk take 2 segment 0" in message
+    assert f"prompt {running.prompt_id}" in message and "the take cancelled" in message
+    with connect(db_url) as conn:
+        assert take_control(conn, line.takes[2]) == ("cancel", "user:olga")
