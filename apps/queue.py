@@ -7,8 +7,8 @@ Serve with `panel serve apps/queue.py --plugins apps.media_routes` (`make queue`
 The page follows the catalog live: a grant on `trulience_pool` and a take's change on
 `trulience_queue` re-read it at once, and it re-reads every few seconds for what the catalog
 does not announce (a priority or control set from the CLI, a new request, a lease released).
-Rows that did not change keep their DOM. State: apps/queue_state.py; views:
-apps/queue_views.py.
+Rows that did not change keep their DOM. State: apps/queue_state.py (what it reads:
+apps/queue_rows.py); views: apps/queue_views.py.
 
 Stable selectors (CSS classes), for tests and screenshots:
   .queue-pool (the pool chooser)

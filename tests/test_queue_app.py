@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import drop_database, new_database
-from tests.panel_apps import page_logged_in, served
+from tests.panel_apps import SCREENSHOTS, page_logged_in, served
 from tests.review_takes import make_take
 from tests.test_queue_app_state import PASSWORD, WAITER_ALIVE_S, Line, line_up
 from trulience.catalog.database import connect
@@ -93,6 +93,8 @@ def test_an_operator_follows_the_line_and_pauses_a_take_and_drains_a_worker(stud
     expect(drawer.locator(".queue-drawer-control")).to_have_text("pause")
     with connect(studio.db_url) as conn:
         assert take_control(conn, takes[1]) == ("pause", "user:olga")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
 
     # drain the worker: it finishes its segment, takes no new one
     worker.get_by_role("button", name="Drain gpu-a").click()
