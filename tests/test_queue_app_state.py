@@ -289,3 +289,22 @@ def test_an_operator_interrupts_a_worker_after_asking_and_its_take_is_cancelled(
     assert f"prompt {running.prompt_id}" in message and "the take cancelled" in message
     with connect(db_url) as conn:
         assert take_control(conn, line.takes[2]) == ("cancel", "user:olga")
+
+
+def test_the_batches_dagster_runs_or_will_run_are_listed_running_first(studio, db_url):
+    from trulience.catalog.batches import NewBatch, insert_batch, insert_items
+    from trulience.production.batch import record_launch
+
+    settings, _line = studio
+    with connect(db_url) as conn:
+        ids = []
+        for priority in (0, 5, 9):
+            ids.append(insert_batch(conn, NewBatch("demo", priority, "paul", None, None, None, {})))
+            insert_items(conn, ids[-1], ["ada"], ["walk"])
+        record_launch(conn, ids[0], "backfill-abc")
+        conn.execute("UPDATE batches SET status = 'cancelled' WHERE id = %s", (ids[2],))
+    session = signed_in(settings, "vic")
+    assert [(b.id, b.status, b.priority, b.backfill, b.items) for b in session.batches] == [
+        (ids[0], "running", 0, "backfill-abc", 1),
+        (ids[1], "queued", 5, None, 1),
+    ]
