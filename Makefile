@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev review dashboards compare notebooks bench browser ffmpeg screenshots
+.PHONY: install demo test lint dev review dashboards compare queue notebooks bench browser ffmpeg screenshots
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ dashboards: install
 # Its own port, so it runs beside `make review` (5006) and `make dashboards` (5007).
 compare: install
 	$(BIN)/panel serve apps/compare.py --plugins apps.media_routes --address 127.0.0.1 --port 5008
+
+# The queue page (workers, the line, a take's drawer) on its own port too.
+queue: install
+	$(BIN)/panel serve apps/queue.py --plugins apps.media_routes --address 127.0.0.1 --port 5009
 
 # JupyterLab over notebooks/ on 127.0.0.1:8888 (TRULIENCE_NOTEBOOK_PORT); it prints its URL.
 notebooks: install

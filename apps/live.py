@@ -63,9 +63,9 @@ def _field_of(channel: str) -> str:
 def _key_of(event: events.Event) -> tuple[str, int] | None:
     """Which take or room an event is about: a note or decision names its take
     (`scene_id`), a room event its room (`room`, the take's id); a queue event is for
-    every queue subscriber (`EVERY_TAKE`)."""
-    if event.channel == events.QUEUE:
-        return (events.QUEUE, EVERY_TAKE)
+    every queue subscriber (`EVERY_TAKE`), and so is a segment queue's grant (`events.POOL`)."""
+    if event.channel in (events.QUEUE, events.POOL):
+        return (event.channel, EVERY_TAKE)
     field = _field_of(event.channel)
     value = event.payload.get(field)
     return (event.channel, value) if isinstance(value, int) else None
@@ -76,9 +76,15 @@ class Hub:
     it starts listening with its first subscriber."""
 
     def __init__(
-        self, url: str, *, poll_s: float = POLL_S, backoff_s: tuple[float, float] = BACKOFF_S
+        self,
+        url: str,
+        *,
+        poll_s: float = POLL_S,
+        backoff_s: tuple[float, float] = BACKOFF_S,
+        channels: tuple[str, ...] = events.REVIEW_CHANNELS,
     ):
         self.url, self.poll_s, self.backoff_s = url, poll_s, backoff_s
+        self.channels = channels
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -164,7 +170,7 @@ class Hub:
         while not self._stop.is_set():
             try:
                 with connect(self.url) as conn:
-                    events.listen(conn, events.REVIEW_CHANNELS)
+                    events.listen(conn, self.channels)
                     self.connected.set()
                     wait_s = self.backoff_s[0]
                     if not first:
@@ -233,14 +239,16 @@ class Hub:
                 self._publisher = None
 
 
-_HUBS: dict[str, Hub] = {}
+_HUBS: dict[tuple[str, tuple[str, ...]], Hub] = {}
 _HUBS_LOCK = threading.Lock()
 
 
-def hub(url: str) -> Hub:
-    """This process's hub for the database at `url` (started on first use)."""
+def hub(url: str, channels: tuple[str, ...] = events.REVIEW_CHANNELS) -> Hub:
+    """This process's hub for the database at `url` on `channels` (the review pages'
+    unless told: the queue page adds the segment queue's, `events.POOL`), started on first
+    use."""
     with _HUBS_LOCK:
-        found = _HUBS.get(url)
+        found = _HUBS.get((url, channels))
         if found is None or found._stop.is_set():
-            found = _HUBS[url] = Hub(url)
+            found = _HUBS[url, channels] = Hub(url, channels=channels)
         return found

@@ -16,6 +16,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_WEBHOOKS = "manage_webhooks"
     ASSIGN_REVIEWS = "assign_reviews"  # give a take to a reviewer, with a due date
+    OPERATE_WORKERS = "operate_workers"  # drain, interrupt or free a worker (admin)
 
 
 _VIEWER = frozenset({Permission.VIEW})
