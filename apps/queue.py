@@ -4,9 +4,12 @@ drawer with its committed segments as they land, Pause / Resume / Cancel and its
 an operator's Drain, Interrupt and Free on each worker.
 
 Serve with `panel serve apps/queue.py --plugins apps.media_routes` (`make queue`, port 5009).
-The page follows the catalog live: a grant on `trulience_pool` and a take's change on
-`trulience_queue` re-read it at once, and it re-reads every few seconds for what the catalog
-does not announce (a priority or control set from the CLI, a new request, a lease released).
+The page follows the catalog live: what the catalog announces on `trulience_pool` (a
+request made, granted or given up, a take's priority or control, a batch's, a lease taken or
+released, a worker drained: migrations 0026, 0036) and a take's change on `trulience_queue`
+re-read it at once, whoever made the change (the CLI, the pipeline, another page). The
+running segments' elapsed times tick every second, and the page re-reads every
+`REREAD_S` seconds for what only time changes (a request whose waiter died, estimates).
 Rows that did not change keep their DOM. State: apps/queue_state.py (what it reads:
 apps/queue_rows.py); views: apps/queue_views.py.
 
@@ -47,7 +50,8 @@ from trulience.config import Settings
 # What the page listens to: the review pages' channels and the segment queue's grants.
 CHANNELS = (*events.REVIEW_CHANNELS, events.POOL)
 # How often the page re-reads what the catalog does not announce (and ticks elapsed times).
-REREAD_MS = 2000
+REREAD_S = 15  # what only time changes; announced changes are re-read at once
+TICK_MS = 1000  # the running segments' elapsed clocks
 
 
 class QueueApp:
@@ -57,7 +61,8 @@ class QueueApp:
         self.session = session = QueueSession(settings)
         self.login = session.login
         self._unfollow: list = []  # while signed in on a served page: its live subscriptions
-        self._periodic = None  # and its periodic re-read
+        self._periodic = None  # and its periodic tick
+        self._ticks = 0  # ticks since the page was last re-read
         self.pool = pn.widgets.Select(
             label="Pool", options=session.pools, value=session.pool, css_classes=["queue-pool"]
         )
@@ -99,9 +104,18 @@ class QueueApp:
         live = hub(self.session.url, CHANNELS)
         heard = lambda _event: self._reread()  # noqa: E731
         self._unfollow = [live.subscribe(EVERY_TAKE, heard, c) for c in (events.QUEUE, events.POOL)]
-        self._periodic = pn.state.add_periodic_callback(self._reread, period=REREAD_MS)
+        self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS)
+
+    def _tick(self) -> None:
+        """Each second: the elapsed clocks; every REREAD_S seconds, the whole page."""
+        self._ticks += 1
+        if self._ticks * TICK_MS >= REREAD_S * 1000:
+            self._reread()
+        elif self.session.user is not None:
+            self.workers.tick()
 
     def _reread(self) -> None:
+        self._ticks = 0
         if self.session.user is not None:
             self.session.read()
             self.workers.tick()

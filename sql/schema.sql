@@ -4,6 +4,15 @@
 
 CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;
 
+CREATE FUNCTION public.announce_batch_in_pool() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM announce_pool('batch', 'update', NULL, NULL);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.announce_decision() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -29,6 +38,16 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.announce_lease() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM announce_pool('lease', lower(TG_OP),
+                          (SELECT w.pool FROM workers w WHERE w.id = NEW.worker_id), NULL);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.announce_note() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -44,6 +63,13 @@ BEGIN
     END IF;
     RETURN NULL;
 END
+$$;
+
+CREATE FUNCTION public.announce_pool(kind text, action text, pool_name text, take_id bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_notify('trulience_pool', json_build_object(
+        'kind', kind, 'action', action, 'pool', pool_name, 'scene_id', take_id)::text);
 $$;
 
 CREATE FUNCTION public.announce_queue(kind text, action text, take_id bigint) RETURNS void
@@ -63,6 +89,17 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.announce_segment_request() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    row segment_requests := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+    PERFORM announce_pool('request', lower(TG_OP), row.pool, row.scene_id);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.announce_take() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -74,6 +111,26 @@ BEGIN
     ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.branch IS DISTINCT FROM OLD.branch THEN
         PERFORM announce_queue('take', 'update', NEW.id);
     END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.announce_take_in_pool() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM announce_pool('take', 'update', NULL, NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.announce_worker() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    row workers := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+    PERFORM announce_pool('worker', lower(TG_OP), row.pool, NULL);
     RETURN NULL;
 END
 $$;
@@ -2716,6 +2773,8 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EAC
 
 CREATE TRIGGER audit_policy_refresh AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_policy FOR EACH STATEMENT EXECUTE FUNCTION public.refresh_audit_policy();
 
+CREATE TRIGGER batches_pool_announced AFTER UPDATE OF priority, status ON public.batches FOR EACH ROW WHEN (((old.priority IS DISTINCT FROM new.priority) OR (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION public.announce_batch_in_pool();
+
 CREATE TRIGGER face_embeddings_dimension BEFORE INSERT OR UPDATE ON public.face_embeddings FOR EACH ROW EXECUTE FUNCTION public.check_embedding_dimension();
 
 CREATE TRIGGER notes_announced AFTER INSERT OR UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.announce_note();
@@ -2732,11 +2791,17 @@ CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_
 
 CREATE TRIGGER scene_types_acyclic BEFORE INSERT OR UPDATE OF parent_id ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.refuse_scene_type_cycle();
 
+CREATE TRIGGER scenes_pool_announced AFTER UPDATE OF priority, control ON public.scenes FOR EACH ROW WHEN (((old.priority IS DISTINCT FROM new.priority) OR (old.control IS DISTINCT FROM new.control))) EXECUTE FUNCTION public.announce_take_in_pool();
+
 CREATE TRIGGER scenes_queue_announced AFTER INSERT OR UPDATE ON public.scenes FOR EACH ROW EXECUTE FUNCTION public.announce_take();
 
 CREATE TRIGGER scenes_record_revision AFTER INSERT OR UPDATE OF status, uri, sha256 ON public.scenes FOR EACH ROW WHEN ((new.status = 'assembled'::text)) EXECUTE FUNCTION public.record_scene_revision();
 
+CREATE TRIGGER segment_requests_given_up AFTER UPDATE OF given_up_at ON public.segment_requests FOR EACH ROW WHEN (((old.given_up_at IS NULL) AND (new.given_up_at IS NOT NULL))) EXECUTE FUNCTION public.announce_segment_request();
+
 CREATE TRIGGER segment_requests_granted AFTER UPDATE OF granted_at ON public.segment_requests FOR EACH ROW WHEN (((old.granted_at IS NULL) AND (new.granted_at IS NOT NULL))) EXECUTE FUNCTION public.announce_grant();
+
+CREATE TRIGGER segment_requests_made AFTER INSERT OR DELETE ON public.segment_requests FOR EACH ROW EXECUTE FUNCTION public.announce_segment_request();
 
 CREATE TRIGGER take_assignments_queue_announced AFTER INSERT OR DELETE OR UPDATE ON public.take_assignments FOR EACH ROW EXECUTE FUNCTION public.announce_queue_row('assignment');
 
@@ -2779,6 +2844,14 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.webhooks FOR EACH ROW EX
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.workers FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER webhooks_events_known BEFORE INSERT OR UPDATE OF events ON public.webhooks FOR EACH ROW EXECUTE FUNCTION public.refuse_unknown_webhook_event();
+
+CREATE TRIGGER worker_leases_released AFTER UPDATE OF released_at ON public.worker_leases FOR EACH ROW WHEN (((old.released_at IS NULL) AND (new.released_at IS NOT NULL))) EXECUTE FUNCTION public.announce_lease();
+
+CREATE TRIGGER worker_leases_taken AFTER INSERT ON public.worker_leases FOR EACH ROW EXECUTE FUNCTION public.announce_lease();
+
+CREATE TRIGGER workers_pool_announced AFTER INSERT OR DELETE ON public.workers FOR EACH ROW EXECUTE FUNCTION public.announce_worker();
+
+CREATE TRIGGER workers_pool_changed AFTER UPDATE OF state, slots, queue_depth, pool ON public.workers FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.slots IS DISTINCT FROM new.slots) OR (old.queue_depth IS DISTINCT FROM new.queue_depth) OR (old.pool IS DISTINCT FROM new.pool))) EXECUTE FUNCTION public.announce_worker();
 
 ALTER TABLE ONLY public.audit_policy
     ADD CONSTRAINT audit_policy_treatment_fkey FOREIGN KEY (treatment) REFERENCES public.audit_treatments(code);

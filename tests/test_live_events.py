@@ -231,3 +231,36 @@ def test_room_events_reach_the_room_s_subscribers_through_the_hub_s_publish(stud
     time.sleep(0.2)
     doc.run_ticks()
     assert heard == [{"room": studio["take"], "frame": 9, "playing": False}]
+
+
+def test_what_reorders_or_changes_a_pool_is_announced_on_trulience_pool(conn, db_url, studio):
+    """The queue page re-reads on each of these, whoever makes the change (migration 0036);
+    renewals are not announced."""
+    from trulience.workers import pool, segment_queue
+
+    with connect(db_url) as listener:
+        events.listen(listener, [events.POOL])
+        pool.add_worker(conn, "http://127.0.0.1:1", pool="gpu", name="gpu-a")
+        first = segment_queue.request_slot(conn, "gpu", "take-1", take_id=studio["other"])
+        # the worker's one place in its own queue (queue_depth 1) takes the second
+        segment_queue.request_slot(conn, "gpu", "take-2", take_id=studio["take"])
+        segment_queue.set_take_priority(conn, studio["take"], 5)
+        conn.execute("UPDATE segment_requests SET alive_until = now() + interval '1 minute'")
+        conn.execute("UPDATE worker_leases SET heartbeat_at = now()")  # renewals: quiet
+        pool.set_state(conn, "gpu-a", "draining")
+        pool.release(conn, segment_queue.granted(conn, first).id, "done")
+        heard = [e.payload for e in events.events(listener, 1.0)]
+    told = [(p.get("kind"), p.get("action"), p.get("pool"), p.get("scene_id")) for p in heard]
+    assert told == [
+        ("worker", "insert", "gpu", None),
+        ("request", "insert", "gpu", studio["other"]),
+        ("lease", "insert", "gpu", None),
+        (None, None, "gpu", None),  # the grant its waiter matches by request id
+        ("request", "insert", "gpu", studio["take"]),
+        ("lease", "insert", "gpu", None),
+        (None, None, "gpu", None),
+        ("take", "update", None, studio["take"]),
+        ("worker", "update", "gpu", None),
+        ("lease", "update", "gpu", None),
+    ]
+    assert heard[3]["request"] == first

@@ -20,7 +20,7 @@ from trulience.errors import TrulienceError
 REVIEW = "trulience_review"
 ROOM = "trulience_room"
 QUEUE = "trulience_queue"
-POOL = "trulience_pool"  # a queued segment was given a slot (migration 0026)
+POOL = "trulience_pool"  # a queued segment was given a slot (0026); what a pool runs (0036)
 CHANNELS = (REVIEW, ROOM, QUEUE, POOL)
 # what the review pages follow (a segment's grant is no reviewer's business)
 REVIEW_CHANNELS = (REVIEW, ROOM, QUEUE)
