@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from tests import test_operator_interrupt as interrupts
 from tests.ingest_files import ASTRONAUT
 from tests.test_loop import KILL_SCRIPT, REPO
 from tests.test_loop_qa import Planted
@@ -42,6 +43,10 @@ def eileen(conn, storage, face_models):
     assess_images(conn, storage, face_models, "eileen", thresholds_for(conn, "eileen"))
     define(conn, Definition("walk", "Walk", settings=SETTINGS | {"target_duration_s": 4}))
     return conn
+
+
+# the fake ComfyUI worker and a studio on it, as the operator-interrupt tests make them
+worker, studio = interrupts.worker, interrupts.studio
 
 
 class Logged(Planted):
@@ -313,3 +318,49 @@ def test_a_run_killed_mid_pipeline_resumes_after_its_last_commit(eileen, storage
         after[first].provenance["seed_frame_sha256"]
         == (after[first - 1].provenance["last_frame_sha256"])
     )
+
+
+def test_an_operators_interrupt_hits_the_segment_made_ahead_and_keeps_the_one_judged(
+    studio,
+    storage,
+    db_url,
+    worker,
+    tmp_path,
+    monkeypatch,
+):
+    """Segment 0's QA is held until the operator has interrupted segment 1's prompt: the
+    interrupt stops the take during segment 1, and segment 0 is still committed."""
+    LoopThread, cli, history = interrupts.LoopThread, interrupts.cli, interrupts.history
+    from trulience.generation.comfyui import ComfyUIBackend
+    from trulience.generation.comfyui.errors import PromptInterrupted
+
+    released, judging = threading.Event(), []
+    judge = attempt._judge
+
+    def held(video, plan, frames, start):
+        if start.index == 0:
+            judging.append(released.wait(60))  # a guard: released once the interrupt is sent
+        return judge(video, plan, frames, start)
+
+    monkeypatch.setattr(attempt, "_judge", held)
+    worker.slow(0.3)
+    loop = LoopThread(db_url, storage, ComfyUIBackend(worker.url, idle_timeout_s=30), tmp_path)
+    loop.start()
+    running = interrupts.wait_for_prompt(studio, 1)  # segment 1 queued while segment 0 is judged
+    answer = cli(db_url, storage, tmp_path, "runs", "interrupt", "eileen", "walk")
+    released.set()
+    loop.join(timeout=60)
+
+    assert answer.exit_code == 0, answer.output
+    assert f"prompt {running.prompt_id} interrupted" in answer.output
+    assert judging == [True]
+    assert isinstance(loop.error, LoopStopped)
+    assert "cancelled by cli:maria during segment 1" in str(loop.error)
+    assert isinstance(loop.error.__cause__.__cause__, PromptInterrupted)
+    assert history(worker, running.prompt_id)["status"]["messages"][-1][0] == (
+        "execution_interrupted"
+    )
+    take = scenes.latest_take(studio, "moonbase", "eileen", "walk")
+    assert take.status == "cancelled"
+    assert sorted(scenes.current_segments(studio, take.id)) == [0]  # judged, then committed
+    assert len(worker.submissions) == 2 and scenes.running_prompts(studio) == []

@@ -3,8 +3,10 @@
 Segment 0 starts from the character's primary image (its face-centred variant at the scene
 resolution); segment n from segment n-1's last frame, kept losslessly. Each finished
 segment is stored and committed to the catalog at once: that row is the checkpoint, so a
-run that dies resumes after the last committed segment and never duplicates one. Between
-segments the loop obeys the take's control (run / pause / cancel). While a segment runs, its
+run that dies resumes after the last committed segment and never duplicates one. Segment n
+is judged while segment n+1 generates from n's lossless last frame (n+1 is discarded and n
+retaken when n fails its gates; commits stay in order). Between segments the loop obeys the
+take's control (run / pause / cancel). While a segment runs, its
 ComfyUI prompt is recorded on the take, so an operator can interrupt that prompt; a segment
 that fails while the take is cancelled is the operator's doing and stops the take, never a
 transient error to retry. SIGTERM stops the loop at once (its prompt cancelled, the take

@@ -154,8 +154,8 @@ def make_segments(
             after = made.last_frame if following == index + 1 else None
             ahead_seed = ahead = None
             if following is not None and overlap and _may_run(conn, plan):
-                ahead_seed = _seed(conn, storage, plan, committed, following, after)
                 try:
+                    ahead_seed = _seed(conn, storage, plan, committed, following, after)
                     ahead = attempt.make(conn, storage, backend, plan, following, ahead_seed, False)
                 except BaseException:
                     _settle(plan, judging)  # n's verdict first: committed if it passed
@@ -163,7 +163,7 @@ def make_segments(
             try:
                 done = judging.result()
             except BaseException:
-                _discard(plan, ahead, f"segment {index} could not be judged")
+                _discard(plan, ahead, f"the run stopped while segment {index} was judged")
                 raise
             if not done.passed:
                 _refused(plan, segment, done)
