@@ -6,6 +6,12 @@ ratio to it is still printed, so a change in the loop's own cost shows.
 
 Two backends: the real preview backend (overhead = wall time - backend compute time), and
 an instant backend that hands back a ready-made segment, so the wall time is all overhead.
+The overhead is measured serially (overlap off), the loop's own cost.
+
+Then the same take made serially and overlapped (segment n judged while n+1 generates), each
+wall time and their ratio: with the instant backend (nothing to overlap), the preview backend
+(CPU against CPU), and a GPU-like backend that waits as long per segment as the serial
+judging took (the GPU busy, the CPU free: what overlap is for; ideal ratio about 0.5).
 
     .venv/bin/python benchmarks/loop.py [--segments N] [--quick]
 
@@ -88,6 +94,22 @@ def _round_trip(
     return path, frames[0]
 
 
+class WaitingBackend(InstantBackend):
+    """The instant backend, waiting `wait_s` per segment as for a GPU worker (CPU idle)."""
+
+    name = "gpu-like"
+
+    def __init__(self, folder: Path, wait_s: float) -> None:
+        super().__init__(folder)
+        self.wait_s = wait_s
+
+    def generate_segment(
+        self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
+    ) -> SegmentResult:
+        time.sleep(self.wait_s)
+        return super().generate_segment(seed_frame, request, work_dir)
+
+
 class TimedPreview(LocalPreviewBackend):
     """The preview backend, adding up the time spent inside it."""
 
@@ -151,7 +173,9 @@ def main() -> None:
                 per_segment = []
                 for _ in range(3 if label == "instant" and not args.quick else 1):
                     started = time.perf_counter()
-                    result = run_loop(conn, storage, backend, "eileen", "hd", tmp / "work")
+                    result = run_loop(
+                        conn, storage, backend, "eileen", "hd", tmp / "work", overlap=False
+                    )
                     wall = time.perf_counter() - started
                     backend_s = backend.compute_s
                     backend.compute_s = 0.0
@@ -164,9 +188,37 @@ def main() -> None:
                 f"\ninstant-backend overhead {instant_overhead:.1f} ms/segment = "
                 f"{instant_overhead / 20:.2f} x the 20 ms target"
             )
+            overlap_table(
+                conn, storage, tmp, instant_overhead / 1000, segments, 1 if args.quick else 3
+            )
     finally:
         server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def overlap_table(
+    conn, storage: Storage, tmp: Path, judge_s: float, segments: int, runs: int
+) -> None:
+    """Print the median wall time of one take made serially and overlapped, per backend
+    (after one untimed take, so the instant backends' clips are made)."""
+    print(f"\nserial vs overlapped (segment n judged while n+1 generates), {segments} segments")
+    print(f"{'backend':<18} {'serial s':>9} {'overlapped s':>13} {'overlapped / serial':>20}")
+    backends = (
+        ("instant", InstantBackend(tmp / "clips-o")),
+        ("preview", TimedPreview()),
+        (f"gpu-like ({judge_s:.2f} s)", WaitingBackend(tmp / "clips-w", judge_s)),
+    )
+    for label, backend in backends:
+        run_loop(conn, storage, backend, "eileen", "hd", tmp / "work")
+        walls: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(runs):
+            for overlap in (False, True):
+                started = time.perf_counter()
+                run_loop(conn, storage, backend, "eileen", "hd", tmp / "work", overlap=overlap)
+                walls[overlap].append(time.perf_counter() - started)
+        serial, overlapped = (statistics.median(walls[o]) for o in (False, True))
+        print(f"{label:<18} {serial:>9.2f} {overlapped:>13.2f} {overlapped / serial:>20.2f}")
+    print(f"overlapped / serial wall time, gpu-like backend: {overlapped / serial:.2f}")
 
 
 if __name__ == "__main__":

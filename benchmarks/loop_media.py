@@ -6,6 +6,9 @@
    decode one GOP) and of `last_frame_full_decode`, their ratio, and checks both agree.
 2. The local preview backend renders and encodes segments from the astronaut at 720p and
    512×512; prints frames per second (render + encode, the whole `generate_segment`).
+3. The loop's overlap on the CPU alone: a preview segment rendered while the video QA of
+   the segment before it runs on a thread, against one after the other (median seconds
+   and their ratio; 1.0 means two cores gave nothing, 0.5 is perfect overlap).
 
     .venv/bin/python benchmarks/loop_media.py [--runs N] [--quick]
 
@@ -16,6 +19,7 @@ import argparse
 import platform
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -31,6 +35,7 @@ from trulience.generation.preview import LocalPreviewBackend
 from trulience.media.encode import encode_frames
 from trulience.media.frames import last_frame, last_frame_full_decode
 from trulience.media.probe import probe
+from trulience.qa.video import measure_segment
 
 WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, Fraction(30), 5
 
@@ -78,6 +83,43 @@ def preview_fps(work: Path, width: int, height: int, frames: int, runs: int) -> 
     return statistics.median(rates)
 
 
+def qa_beside_preview(
+    work: Path, width: int, height: int, frames: int, runs: int
+) -> tuple[float, float]:
+    """Median seconds of rendering a preview segment and measuring the segment before it for
+    QA, one after the other and side by side (the QA on a thread, as the loop does)."""
+    seed = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+    backend = LocalPreviewBackend()
+
+    def request(index: int) -> SegmentRequest:
+        return SegmentRequest(
+            scene="bench/astronaut/walk/take-1",
+            index=index,
+            frames=frames,
+            fps=Fraction(24),
+            width=width,
+            height=height,
+            seed=index,
+        )
+
+    before = backend.generate_segment(seed, request(0), work / "before").video_path
+
+    def qa() -> None:
+        measure_segment(before, faces=None, identity=None, previous_last_frame=seed)
+
+    def serial() -> None:
+        qa()
+        backend.generate_segment(seed, request(1), work / "next")
+
+    def side_by_side() -> None:
+        judging = threading.Thread(target=qa)
+        judging.start()
+        backend.generate_segment(seed, request(1), work / "next")
+        judging.join()
+
+    return median_seconds(serial, runs), median_seconds(side_by_side, runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, help="timed runs per measurement (default 5)")
@@ -113,6 +155,14 @@ def main() -> None:
         for size_x, size_y, frames in previews:
             fps = preview_fps(work / f"preview-{size_x}", size_x, size_y, frames, min(3, runs))
             print(f"preview backend {size_x}x{size_y}: {fps:6.1f} fps (render + encode, median)")
+
+        size_x, size_y, frames = previews[0]
+        serial, overlapped = qa_beside_preview(work / "overlap", size_x, size_y, frames, runs)
+        print(
+            f"preview of segment n+1 and QA of segment n at {size_x}x{size_y}: one after the "
+            f"other {serial:.2f} s, side by side {overlapped:.2f} s (median)"
+        )
+        print(f"side by side / one after the other: {overlapped / serial:7.2f}")
 
 
 if __name__ == "__main__":

@@ -207,8 +207,9 @@ def test_killed_run_resumes_after_last_committed_segment(ready, storage, db_url,
     )
     try:
         for line in process.stdout:
-            if line.startswith("segment_started 3"):
-                os.kill(process.pid, signal.SIGKILL)  # in the middle of segment 3
+            if line.startswith("segment_committed 2"):
+                # segment 2 committed, segment 3 made (or being made) but not committed
+                os.kill(process.pid, signal.SIGKILL)
                 break
         process.wait(timeout=60)
     finally:

@@ -22,18 +22,25 @@ TOM_FRAME = np.asarray(Image.open(TOM).convert("RGB").resize((128, 128)))
 
 
 class Planted(LocalPreviewBackend):
-    """The preview backend, but the first take of some segments comes out defective."""
+    """The preview backend, but the first take of some segments comes out defective: each
+    new attempt (a new seed) takes the segment's next planted defect, and an attempt asked
+    for again (made ahead, then discarded when the segment before it failed) comes out as
+    it did the first time."""
 
     def __init__(self, defects: dict[int, list[str]]):
         super().__init__()
         self.defects = {i: list(kinds) for i, kinds in defects.items()}
+        self.planted: dict[tuple[int, int], str | None] = {}
 
     def generate_segment(self, seed_frame, request, work_dir):
         result = super().generate_segment(seed_frame, request, work_dir)
-        kinds = self.defects.get(request.index)
-        if not kinds:
+        attempt = (request.index, request.seed)
+        if attempt not in self.planted:
+            kinds = self.defects.get(request.index)
+            self.planted[attempt] = kinds.pop(0) if kinds else None
+        kind = self.planted[attempt]
+        if kind is None:
             return result
-        kind = kinds.pop(0)
         frames = {
             "black": [np.zeros_like(seed_frame)] * request.frames,
             "frozen": [seed_frame] * request.frames,

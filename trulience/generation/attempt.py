@@ -1,8 +1,12 @@
-"""One attempt at a segment, stage by stage: the request, the backend, the cut to the planned
-length, colour normalised to the take's anchor, measured, judged by the quality gates, and
-stored and committed (a passed attempt as the segment's current one: the loop's checkpoint;
-a refused one kept beside it)."""
+"""One attempt at a segment, in two halves the loop may overlap. Made: the request, the
+backend, the cut to the planned length and the last frame with colour normalised to the
+take's anchor (the next segment's seed, ready before the attempt is judged). Judged: the
+video normalised, measured, judged by the quality gates, and stored and committed (a passed
+attempt as the segment's current one: the loop's checkpoint; a refused one kept beside it).
+Judging touches only files, the storage and the connection it is given, so it may run on
+another thread with a connection of its own while the backend makes the next segment."""
 
+import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ from trulience.generation.backend import (
 )
 from trulience.generation.continuity import normalise_segment, normalise_to_anchor
 from trulience.generation.control import Watch
-from trulience.generation.plan import Continuity, TakePlan
+from trulience.generation.plan import TakePlan
 from trulience.generation.provenance import provenance
 from trulience.generation.scene_config import SceneConfig
 from trulience.generation.seed import SeedFrame, png_bytes
@@ -94,34 +98,71 @@ class _Cut:
     last_source: str
 
 
-def make_attempt(
+@dataclass(frozen=True)
+class Made:
+    """An attempt the backend made, cut to plan and not yet judged: its number, request and
+    result, its video (colour not yet normalised), and its last frame as the next segment's
+    seed (normalised, with the sha256 of the PNG it will be stored as)."""
+
+    index: int
+    number: int
+    request: SegmentRequest
+    result: SegmentResult
+    cut: _Cut
+    files: _Files
+    last_frame: SeedFrame
+    last_png: bytes
+
+    def discard(self) -> None:
+        """Drop the attempt unjudged: nothing of it was stored, its work folder goes."""
+        shutil.rmtree(self.files.folder, ignore_errors=True)
+
+
+def make(
     conn: psycopg.Connection,
     storage: Storage,
     backend: GenerationBackend,
     plan: TakePlan,
-    start: SegmentStart,
-    number: int,
+    index: int,
+    seed: SeedFrame,
     retake: bool,
+) -> Made:
+    """The next attempt at segment `index` from `seed`, made by the backend (`retake`: an
+    earlier attempt of this run failed a gate, so the retake parameters apply)."""
+    number = segments.next_attempt(conn, plan.take.id, index)
+    files = _fresh_files(storage, plan, index, number)
+    request = segment_request(conn, plan, index, number, retake)
+    plan.run.events("segment_started", {"index": index, "attempt": number})
+    result = generate_on_backend(conn, backend, plan.take, seed.pixels, request, files.folder)
+    cut = _cut_to_plan(result, request, files)
+    last = cut.last_pixels
+    if plan.continuity.anchor is not None:
+        last = normalise_to_anchor(last, plan.continuity.anchor, plan.continuity.strength)
+    cut = _Cut(cut.video, last, cut.last_source)
+    png = png_bytes(last)
+    seed_of_next = SeedFrame(last, hashlib.sha256(png).hexdigest(), cut.last_source)
+    return Made(index, number, request, result, cut, files, seed_of_next, png)
+
+
+def judge(
+    conn: psycopg.Connection, storage: Storage, plan: TakePlan, made: Made, start: SegmentStart
 ) -> Attempt:
-    """Attempt `number` at segment `start.index`, judged, stored and committed (`retake`:
-    an earlier attempt of this run failed a gate, so the retake parameters apply)."""
-    files = _fresh_files(storage, plan, start.index, number)
-    request = segment_request(conn, plan, start.index, number, retake)
-    plan.run.events("segment_started", {"index": start.index, "attempt": number})
-    result = generate_on_backend(conn, backend, plan.take, start.seed.pixels, request, files.folder)
-    cut = _normalised(_cut_to_plan(result, request, files), plan.continuity, files)
-    metrics, verdict = _judge(cut.video, plan, request.frames, start)
-    stored_video = storage.put_file(files.video_key, cut.video)
-    stored_frame = storage.put_bytes(files.frame_key, png_bytes(cut.last_pixels))
+    """The attempt judged by the quality gates, stored and committed on `conn`."""
+    files, request = made.files, made.request
+    video = _normalised_video(made.cut.video, plan, files)
+    metrics, verdict = _judge(video, plan, request.frames, start)
+    stored_video = storage.put_file(files.video_key, video)
+    stored_frame = storage.put_bytes(files.frame_key, made.last_png)
+    made_by = provenance(plan, request, made.result, start.seed, stored_frame, made.cut.last_source)
     row = segments.commit_segment(
         conn,
         plan.take.id,
         start.index,
-        number,
+        made.number,
         uri=stored_video.uri,
         sha256=stored_video.sha256,
         frames=request.frames,
-        provenance=provenance(plan, request, result, start.seed, stored_frame, cut.last_source),
+        provenance=made_by,
         qa=_qa_record(verdict, metrics),
         status="qa_passed" if verdict.passed else "qa_failed",
         current=verdict.passed,
@@ -133,7 +174,7 @@ def make_attempt(
         tuple(g.name for g in verdict.failed),
         "; ".join(g.message for g in verdict.failed),
         metrics,
-        SeedFrame(cut.last_pixels, stored_frame.sha256, cut.last_source),
+        made.last_frame,
     )
 
 
@@ -220,15 +261,15 @@ def _cut_to_plan(result: SegmentResult, request: SegmentRequest, files: _Files) 
     return cut
 
 
-def _normalised(cut: _Cut, continuity: Continuity, files: _Files) -> _Cut:
-    """The video and its last frame with colour held to the take's anchor (PRD-26), when
-    the scene type asks for it."""
+def _normalised_video(video: Path, plan: TakePlan, files: _Files) -> Path:
+    """The video with colour held to the take's anchor (PRD-26), when the scene type asks
+    for it (its last frame is normalised when the attempt is made)."""
+    continuity = plan.continuity
     if continuity.anchor is None:
-        return cut
-    video = files.folder / f"{files.name}-normalised.mp4"
-    normalise_segment(cut.video, video, continuity.anchor, continuity.strength)
-    last = normalise_to_anchor(cut.last_pixels, continuity.anchor, continuity.strength)
-    return _Cut(video, last, cut.last_source)
+        return video
+    normalised = files.folder / f"{files.name}-normalised.mp4"
+    normalise_segment(video, normalised, continuity.anchor, continuity.strength)
+    return normalised
 
 
 def _judge(

@@ -3,15 +3,18 @@
 Segment 0 starts from the character's primary image (its face-centred variant at the scene
 resolution); segment n from segment n-1's last frame, kept losslessly. Each finished
 segment is stored and committed to the catalog at once: that row is the checkpoint, so a
-run that dies resumes after the last committed segment and never duplicates one. Between
-segments the loop obeys the take's control (run / pause / cancel). While a segment runs, its
+run that dies resumes after the last committed segment and never duplicates one. Segment n
+is judged while segment n+1 generates from n's lossless last frame (n+1 is discarded and n
+retaken when n fails its gates; commits stay in order). Between segments the loop obeys the
+take's control (run / pause / cancel). While a segment runs, its
 ComfyUI prompt is recorded on the take, so an operator can interrupt that prompt; a segment
 that fails while the take is cancelled is the operator's doing and stops the take, never a
 transient error to retry. SIGTERM stops the loop at once (its prompt cancelled, the take
 left to resume), and is not retried.
 
 The steps live beside this module: which take (takes.py), the take plan built once
-(plan.py), each segment's seed frame (seed.py), one attempt (attempt.py) and what it records
+(plan.py), the segments in order, judged while the next generates (pipeline.py), each
+segment's seed frame (seed.py), one attempt, made then judged (attempt.py) and what it records
 (provenance.py), the take's control (control.py) and why a take stops (stops.py). The names
 callers import from here are listed in `__all__`.
 """
@@ -26,11 +29,10 @@ import psycopg
 from trulience.catalog import scenes, segments
 from trulience.catalog.locks import take_lock
 from trulience.catalog.records import Segment, Take
-from trulience.generation.attempt import Attempt, SegmentStart, make_attempt
 from trulience.generation.backend import GenerationBackend
-from trulience.generation.control import stop_on_sigterm, stops_recorded, wait_for_control
+from trulience.generation.control import stop_on_sigterm, stops_recorded
+from trulience.generation.pipeline import make_segments
 from trulience.generation.plan import Cell, Events, Run, TakePlan, no_events, plan_take, quality_for
-from trulience.generation.seed import SeedFrame, chained_seed, first_seed_frame, reanchored
 from trulience.generation.stops import (
     LoopStopped,
     NotReady,
@@ -92,6 +94,7 @@ def run_loop(
     faces: "FaceModelSet | None" = None,
     new_take: bool = True,
     before_generation: Callable[[Take], None] | None = None,
+    overlap: bool | None = None,
 ) -> LoopResult:
     """Generate (or finish) the current take of a character in a scene type; every attempt
     at a segment passes the scene type's quality gates or is retaken with another seed (the
@@ -115,7 +118,8 @@ def run_loop(
             scenes.set_take_state(conn, take.id, "generating")
             _announce(run, take, config.frame_plan(), committed, resumed)
             plan = plan_take(conn, storage, cell, take, config, quality, committed, run)
-            generated = _make_segments(conn, storage, backend, plan, committed)
+            overlapped = _overlap(plan, overlap)
+            generated = make_segments(conn, storage, backend, plan, committed, overlapped)
             frames = sum(plan.frame_plan)
             final = scenes.set_take_state(conn, take.id, "generated", frames=frames)
             events("take_generated", {"scene_id": take.id, "frames": frames})
@@ -138,77 +142,15 @@ def _announce(
     )
 
 
-def _make_segments(
-    conn: psycopg.Connection,
-    storage: Storage,
-    backend: GenerationBackend,
-    plan: TakePlan,
-    committed: dict[int, Segment],
-) -> list[int]:
-    """Every segment not yet committed, in order, each seeded from the one before; the
-    indices made by this run."""
-    generated: list[int] = []
-    seed: SeedFrame | None = None
-    previous = None
-    for index in range(len(plan.frame_plan)):
-        if index in committed:
-            continue
-        wait_for_control(conn, plan.take, plan.run)
-        if seed is None:
-            seed = (
-                first_seed_frame(conn, storage, plan.cell.character, plan.config)
-                if index == 0
-                else chained_seed(storage, committed[index - 1], plan.run.work_dir)
-            )
-        if plan.continuity.reanchors(index):
-            start = SegmentStart(index, reanchored(seed, plan.continuity.first_stats), previous)
-        else:
-            start = SegmentStart(index, seed, previous)
-        attempt = _make_segment(conn, storage, backend, plan, start)
-        committed[index] = attempt.row
-        generated.append(index)
-        made = attempt.row.provenance
-        plan.run.events(
-            "segment_committed",
-            {
-                "index": index,
-                "attempt": attempt.row.attempt,
-                "sha256": attempt.row.sha256,
-                "worker": made.get("worker"),
-                "backend": made.get("backend"),
-                "compute_s": made.get("compute_s"),
-                "gates": attempt.row.qa.get("gates", []),
-            },
+def _overlap(plan: TakePlan, asked: bool | None) -> bool:
+    """Whether segment n is judged while n+1 generates: the run's choice, else the scene
+    type's `params.overlap_qa` (true unless set)."""
+    if asked is not None:
+        return asked
+    value = plan.config.segment_params().get("overlap_qa", True)
+    if not isinstance(value, bool):
+        raise NotReady(
+            f"scene type {plan.cell.scene_type!r}: params.overlap_qa must be true or false, "
+            f"got {value!r}"
         )
-        seed, previous = attempt.last_frame, attempt.metrics
-    return generated
-
-
-def _make_segment(
-    conn: psycopg.Connection,
-    storage: Storage,
-    backend: GenerationBackend,
-    plan: TakePlan,
-    start: SegmentStart,
-) -> Attempt:
-    """Attempts at one segment until one passes the gates (QARefused when none of the
-    scene type's allowed attempts does)."""
-    refusals: list[str] = []
-    failed: tuple[str, ...] = ()
-    for tried in range(plan.quality.max_attempts):
-        number = segments.next_attempt(conn, plan.take.id, start.index)
-        attempt = make_attempt(conn, storage, backend, plan, start, number, retake=tried > 0)
-        if attempt.passed:
-            return attempt
-        refusals.append(attempt.refusal)
-        failed = attempt.failed
-        plan.run.events(
-            "qa_failed",
-            {
-                "index": start.index,
-                "attempt": number,
-                "gates": list(failed),
-                "reason": attempt.refusal,
-            },
-        )
-    raise QARefused(start.index, refusals, failed)
+    return value
