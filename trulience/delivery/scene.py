@@ -21,6 +21,7 @@ from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.delivery.packets import read_layout
 from trulience.errors import TrulienceError
+from trulience.generation.backend import DEFAULT_CROSSFADE_FRAMES
 from trulience.media.blur import blurred_png
 from trulience.media.encode import DEFAULT_CRF
 from trulience.media.frame_times import frames_key, proxy_frames, store_frames
@@ -28,7 +29,6 @@ from trulience.media.frames import first_frame
 from trulience.media.trim import cut_frames
 from trulience.storage import Storage, StoredObject
 
-DEFAULT_CROSSFADE_FRAMES = 2
 THUMB_HEIGHT = 96
 BLURRED_STORYBOARD = "storyboard.blur.png"  # beside storyboard.png, for sensitive takes
 

@@ -51,6 +51,19 @@ class SegmentWatch(Protocol):
         ...
 
 
+# Frames smoothed on each side of a seam when the scene type names none (its params'
+# `crossfade_frames`); a backend that encodes its own video opens a GOP right after them,
+# so smoothing that seam re-encodes nothing past its window (trulience/delivery/pieces.py).
+DEFAULT_CROSSFADE_FRAMES = 2
+
+
+def seam_keyframe(request: "SegmentRequest") -> int | None:
+    """The frame after the smoothing window at the segment's start: where a backend that
+    encodes should open a GOP (None for a segment too short to have one)."""
+    frames = int(request.params.get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES))
+    return frames if 0 < frames < request.frames else None
+
+
 @dataclass(frozen=True)
 class SegmentRequest:
     """What to generate: `frames` frames at `fps`, `width` x `height`, from a seed frame."""

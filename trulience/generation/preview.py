@@ -30,7 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trulience.generation.backend import PermanentBackendError, SegmentRequest, SegmentResult
+from trulience.generation.backend import (
+    PermanentBackendError,
+    SegmentRequest,
+    SegmentResult,
+    seam_keyframe,
+)
 from trulience.media.encode import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
@@ -132,8 +137,15 @@ class LocalPreviewBackend:
         video_path = work_dir / f"segment-{request.index:03d}.mp4"
         last = seed
         try:
+            keyframe = seam_keyframe(request)
             with H264Writer(
-                video_path, fps, request.width, request.height, crf=self.crf, preset=self.preset
+                video_path,
+                fps,
+                request.width,
+                request.height,
+                crf=self.crf,
+                preset=self.preset,
+                keyframes=() if keyframe is None else (keyframe,),
             ) as writer:
                 for frame in _render(seed, motion, request.frames):
                     writer.write(frame)
