@@ -20,6 +20,7 @@ from trulience.delivery.assemble import (
     reassemble,
 )
 from trulience.delivery.package import make_proxy
+from trulience.delivery.packets import read_layout
 from trulience.delivery.seams import seam_jumps
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.continuity import (
@@ -428,8 +429,11 @@ def test_preview_segments_open_a_gop_after_the_window_so_a_seam_reencodes_little
         result = backend.generate_segment(seed, request, tmp_path / f"raw-{index}")
         seed = result.last_frame
         paths.append(result.video_path)
-    # The encoder's GOPs of one second (12 frames), with one more opened at frame 3.
+    # The encoder's GOPs of one second (12 frames), with one more opened at frame 3; a
+    # colour-normalised copy keeps them.
     assert keyframes(paths[0]) == [0, 3, 15]
+    normalised = normalise_segment(paths[1], tmp_path / "normalised.mp4", segment_stats(paths[0]))
+    assert keyframes(normalised.path) == keyframes(paths[1]) == [0, 3, 15]
     smooth = assemble(paths, tmp_path / "smooth.mp4", crossfade_frames=3)
     today = assemble(paths, tmp_path / "gops.mp4", crossfade_frames=3, reference=True)
     encoded = reencoded(smooth)
@@ -443,3 +447,21 @@ def test_preview_segments_open_a_gop_after_the_window_so_a_seam_reencodes_little
     assert len(joined) == 3 * FRAMES
     for index in sorted(set(range(3 * FRAMES)) - set(encoded)):
         assert np.array_equal(joined[index], originals[index]), index
+
+
+def test_segments_sharing_the_first_ones_parameter_sets_are_read_without_decoding(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    first = read_layout(scene[0])
+    for path in scene[1:]:
+        assert read_layout(path, like=first) == read_layout(path)
+    mkv = remux(scene[1], tmp_path / "segment.mkv")  # no sample table: read in full
+    assert read_layout(mkv, like=first) == read_layout(mkv)
+    other = tmp_path / "other-crf.mp4"
+    with H264Writer(other, FPS, SIZE, SIZE, gop=GOP, crf=30) as writer:
+        for frame in read_frames(scene[1]):
+            writer.write(frame)
+        writer.close()
+    layout = read_layout(other, like=first)
+    assert layout == read_layout(other) and layout.extradata != first.extradata
+    assert layout.info.pix_fmt == "yuv420p" and layout.crf == 30

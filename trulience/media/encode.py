@@ -141,9 +141,10 @@ class H264Writer:
             self._samples_written += chunk.samples
             self._container.mux(self._audio.encode(chunk))
 
-    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+    def write(self, frame: np.ndarray | av.VideoFrame, *, keyframe: bool = False) -> None:
         """Append one frame: RGB uint8 (H, W, 3) at the writer's size, or a decoded
-        VideoFrame of that size (re-timed and stripped of its picture type)."""
+        VideoFrame of that size (re-timed and stripped of its picture type); `keyframe`
+        opens a GOP at it, as the writer's `keyframes` do."""
         if isinstance(frame, av.VideoFrame):
             if (frame.width, frame.height) != (self.width, self.height):
                 raise UnencodableFrames(
@@ -160,7 +161,7 @@ class H264Writer:
         )
         # A decoded frame remembers it was an I-frame, and x264 would obey and force a
         # keyframe there; NONE lets the encoder choose by its own GOP, I asks for one.
-        forced = self.frames_written in self._keyframes
+        forced = keyframe or self.frames_written in self._keyframes
         video_frame.pict_type = PictureType.I if forced else PictureType.NONE
         # A decoded frame keeps its source's time base (1/12288 at 24 fps in MP4): left
         # there, the encoder would rescale pts i from it to 1/fps and round nearly all to 0.
