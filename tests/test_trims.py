@@ -90,10 +90,10 @@ def test_a_trimmed_segment_is_restitched_at_its_own_seams_only(conn, made, tmp_p
         assert np.array_equal(after[i - 5], before[i]), i
     # Re-encoded: only the two seams around segment 1, each from the last cut before its
     # 2-frame window (B-frames wait on the frame after them: at most 3 more) to the next
-    # keyframe after the seam, the first frame copied again: the trimmed segment 1 opens
-    # a GOP right after the window (its 19 frames make GOPs 0-1, 2-7, 8-13, 14-18), the
-    # untrimmed segment 2 only at the end of its first 6-frame GOP.
-    assert (2 + 2) + (2 + GOP) <= done.reencoded_frames <= (2 + 3 + 2) + (2 + 3 + GOP)
+    # keyframe after the seam, the first frame copied again. The trimmed segment 1 opens
+    # GOPs right after the window at its start and at the one at its end (its 19 frames
+    # make GOPs 0-1, 2-7, 8-13, 14-16, 17-18); segment 2, untrimmed, only every 6 frames.
+    assert (2 + 2) + (2 + GOP) <= done.reencoded_frames <= (2 + 3 + 2) + (2 + GOP)
     # The trimmed segment's middle shows its own frames 3.. 21: head 3 cut, tail 2 cut.
     kept = [number_of(after[FRAMES + k]) for k in range(GOP, 19 - GOP)]
     assert kept == [FRAMES + 3 + k for k in range(GOP, 19 - GOP)]

@@ -9,7 +9,8 @@ J / (2n + 1). Only the jump is added, never another frame, so each frame keeps i
 Only the smoothed frames are re-encoded, with the fewest others that close their GOPs: from
 the last cut before a seam's window (after it the copied packets decode on their own) to the
 first keyframe after it (trulience/delivery/pieces.py); every other frame is copied as packets.
-A backend that encodes opens a GOP right after the window, so that side costs nothing more.
+A backend that encodes opens GOPs right after the window at a segment's start and at the one
+at its end (`seam_keyframes`), so a seam then decodes and re-encodes its window alone.
 Copying needs one set of H.264
 parameter sets for the whole file, so the seam encoder reuses the segments' CRF (read from
 x264's settings note in the first packet) and its output is checked against the segments'

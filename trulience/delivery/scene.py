@@ -275,12 +275,14 @@ def _trimmed(
 ) -> tuple[Path, str]:
     """The segment's frames without its trimmed head and tail, stored once beside the take
     and encoded like the segment (its CRF and GOP) so its GOPs splice in by packet copy,
-    with a GOP opened right after the seam window at its start (as the preview does)."""
+    with GOPs opened right after the seam window at its start and at the one at its end
+    (as the preview does, `seam_keyframes`)."""
     name = f"{segment.index}-{segment.attempt}-h{trim.head}-t{trim.tail}.mp4"
     key = f"{base}/trims/{name}"
     if storage.exists(key):
         return storage.local_file(key, work_dir / "trims"), storage.sha256(key)
     layout = read_layout(path)
+    kept = layout.info.frames - trim.head - trim.tail
     made = work_dir / "trims" / name
     made.parent.mkdir(parents=True, exist_ok=True)
     cut_frames(
@@ -290,8 +292,6 @@ def _trimmed(
         tail=trim.tail,
         crf=layout.crf if layout.crf is not None else DEFAULT_CRF,
         gop=layout.info.keyframe_interval or None,
-        keyframes=(crossfade,)
-        if 0 < crossfade < layout.info.frames - trim.head - trim.tail
-        else (),
+        keyframes=(crossfade, kept - crossfade) if 0 < crossfade < kept - crossfade else (),
     )
     return made, storage.put_file(key, made).sha256

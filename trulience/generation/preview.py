@@ -34,7 +34,7 @@ from trulience.generation.backend import (
     PermanentBackendError,
     SegmentRequest,
     SegmentResult,
-    seam_keyframe,
+    seam_keyframes,
 )
 from trulience.media.encode import (
     DEFAULT_CRF,
@@ -137,7 +137,6 @@ class LocalPreviewBackend:
         video_path = work_dir / f"segment-{request.index:03d}.mp4"
         last = seed
         try:
-            keyframe = seam_keyframe(request)
             with H264Writer(
                 video_path,
                 fps,
@@ -145,7 +144,7 @@ class LocalPreviewBackend:
                 request.height,
                 crf=self.crf,
                 preset=self.preset,
-                keyframes=() if keyframe is None else (keyframe,),
+                keyframes=seam_keyframes(request),
             ) as writer:
                 for frame in _render(seed, motion, request.frames):
                     writer.write(frame)
