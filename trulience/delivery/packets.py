@@ -4,7 +4,9 @@ Each file is opened and demuxed once (`read_layout`), which records every sample
 frame, flags and place in the file. Copying then reads the samples straight from those places:
 an MP4 stores each sample whole and the demuxer hands it over unchanged, and opening a file
 again is what costs (FFmpeg decodes its first frames to describe the stream). Other containers
-are demuxed again instead.
+are demuxed again instead. Only an assembly's first file is described by decoding: the others
+are opened with their decoder told to skip frames and, carrying the same parameter sets, take
+its pixel format (`read_layouts`).
 """
 
 import os

@@ -14,8 +14,9 @@ from trulience.delivery.seams import seam_windows
 
 @dataclass(frozen=True)
 class Piece:
-    """A run of output frames from `start`: GOPs copied from one source file (`source`,
-    `source_start`), or frames of the listed segments decoded, smoothed and re-encoded."""
+    """A run of output frames from `start`: packets copied from one source file (`source`,
+    `source_start`; from a keyframe to a cut), or frames of the listed segments decoded,
+    smoothed and re-encoded."""
 
     kind: str  # "copy" or "encode"
     start: int
