@@ -1,6 +1,7 @@
 """Scene assembly: packet-copy joins, seam smoothing that re-encodes only seam GOPs,
 one-segment replacement, fallbacks, colour continuity and browser proxies."""
 
+import hashlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from trulience.delivery.assemble import (
     reassemble,
 )
 from trulience.delivery.package import make_proxy
+from trulience.delivery.packets import read_layout
 from trulience.delivery.seams import seam_jumps
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.continuity import (
@@ -111,14 +113,48 @@ def test_packet_copy_join_keeps_every_frame_bit_exact_and_reencodes_none(
     assert head.index(b"moov") < head.index(b"mdat")
 
 
-def test_smoothing_reencodes_only_the_gops_touching_seams_and_softens_the_jumps(
+def reencoded(result) -> list[int]:
+    """Output frames the assembly re-encoded, from its plan."""
+    return [
+        frame
+        for piece in result.pieces
+        if piece.kind == "encode"
+        for frame in range(piece.start, piece.start + piece.frames)
+    ]
+
+
+def keyframes(path: Path) -> list[int]:
+    """Display frames of `path` that are keyframes."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        per_frame = stream.time_base * FPS
+        return sorted(int(p.pts * per_frame) for p in container.demux(stream) if p.is_keyframe)
+
+
+def test_smoothing_reencodes_only_the_seam_windows_and_the_frames_closing_their_gops(
     mismatched_scene: list[Path], tmp_path: Path
 ) -> None:
     hard = assemble(mismatched_scene, tmp_path / "hard.mp4")
     smooth = assemble(mismatched_scene, tmp_path / "smooth.mp4", crossfade_frames=3)
-    assert smooth.method == SEAM_REENCODE
-    # 3 seams x (the last 6-frame GOP before + the first one after).
-    assert (smooth.frames, smooth.reencoded_frames, smooth.copied_frames) == (96, 36, 60)
+    today = assemble(mismatched_scene, tmp_path / "gops.mp4", crossfade_frames=3, reference=True)
+    assert smooth.method == SEAM_REENCODE == today.method
+    # The first version: 3 seams x (the last 6-frame GOP before + the first one after).
+    assert (today.frames, today.reencoded_frames, today.copied_frames) == (96, 36, 60)
+    encoded = reencoded(smooth)
+    assert smooth.reencoded_frames == len(encoded) < 36
+    assert smooth.copied_frames == 96 - len(encoded)
+    for seam in smooth.seams:
+        before = [f for f in encoded if seam - GOP <= f < seam]
+        after = [f for f in encoded if seam <= f < seam + GOP]
+        # After the seam: the window and the rest of that GOP (its next keyframe is the
+        # first frame that can be copied); before it: the window and the few frames from
+        # the last cut (B-frames wait on the frame after them).
+        assert after == list(range(seam, seam + GOP))
+        assert before == list(range(before[0], seam)) and 3 <= len(before) < GOP
+    # Each re-encoded run opens a GOP and so does the copy after it.
+    marks = keyframes(smooth.path)
+    for piece in smooth.pieces:
+        assert piece.start in marks
     assert probe(smooth.path).frames == 96 and probe(smooth.path).duration_s == 8.0
     hard_jumps = seam_jumps(hard.path, hard.seams)
     smooth_jumps = seam_jumps(smooth.path, smooth.seams)
@@ -126,11 +162,51 @@ def test_smoothing_reencodes_only_the_gops_touching_seams_and_softens_the_jumps(
     # The jump is spread over 2n + 1 = 7 steps.
     assert all(s < h / 3 for s, h in zip(smooth_jumps, hard_jumps, strict=True))
     assert max(smooth_jumps) < 5  # below what reads as a cut (the seam gate allows 10)
-    # Frames outside the seam GOPs are the segments' own, untouched.
+    # Every frame not re-encoded is the segments' own, bit for bit (the copied packets
+    # before a cut decode without those after it); the re-encoded ones are as close to
+    # the exact smoothing as the whole-GOP version's, within the encoder's noise.
     joined = list(read_frames(smooth.path))
-    originals = [frame for path in mismatched_scene for frame in read_frames(path)]
-    for index in [*range(0, 18), *range(30, 42), *range(78, 96)]:
-        assert np.array_equal(joined[index], originals[index])
+    originals = [frame.astype(np.float32) for p in mismatched_scene for frame in read_frames(p)]
+    for index in sorted(set(range(96)) - set(encoded)):
+        assert np.array_equal(joined[index], originals[index]), index
+    exact = list(originals)
+    for seam in smooth.seams:
+        jump = originals[seam] - originals[seam - 1]
+        for k in range(3):
+            exact[seam - 1 - k] = originals[seam - 1 - k] + jump * (3 - k) / 7
+            exact[seam + k] = originals[seam + k] - jump * (3 - k) / 7
+    by_gops = list(read_frames(today.path))
+
+    def error(frames: list[np.ndarray]) -> list[float]:
+        return [
+            float(np.abs(frames[i] - np.clip(np.rint(exact[i]), 0, 255)).mean()) for i in encoded
+        ]
+
+    assert max(error(joined)) < 4
+    assert np.mean(error(joined)) < np.mean(error(by_gops)) + 0.5
+
+
+def test_packet_copy_joins_are_byte_identical_to_the_first_versions(
+    scene: list[Path], mismatched_scene: list[Path], tmp_path: Path
+) -> None:
+    # The comparison cases: a chain, hard seams, a segment twice, segments in Matroska.
+    mkv = [remux(p, tmp_path / f"segment-{i}.mkv") for i, p in enumerate(scene)]
+    cases = {
+        "chain": scene,
+        "hard seams": mismatched_scene,
+        "repeated": [scene[0], scene[1], scene[0], *mismatched_scene],
+        "matroska": mkv,
+    }
+    for name, segments in cases.items():
+        new = assemble(segments, tmp_path / f"{name}-new.mp4")
+        old = assemble(segments, tmp_path / f"{name}-old.mp4", reference=True)
+        assert (new.method, old.method) == (PACKET_COPY, PACKET_COPY), name
+        assert new.pieces == old.pieces, name
+        assert sha256(new.path) == sha256(old.path), name
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_replacing_one_segment_reencodes_only_its_seams(
@@ -140,11 +216,15 @@ def test_replacing_one_segment_reencodes_only_its_seams(
     retake = regop(scene[2], tmp_path / "retake.mp4", brightness=-20)
     second = reassemble(first.to_dict(), 2, retake, tmp_path / "v2.mp4")
     assert second.method == SEAM_REENCODE
-    # Segment 2's two seams: 2 x (6 + 6) frames; the seam between 0 and 1 is reused.
-    assert (second.frames, second.reencoded_frames, second.copied_frames) == (96, 24, 72)
     assert second.segments[2] == retake
+    # Segment 2's two seams are re-encoded; the seam between 0 and 1 is reused.
+    runs = [p for p in second.pieces if p.kind == "encode"]
+    assert [p.segments for p in runs] == [(0, 1), (1, 2), (2, 3)]
+    assert second.reencoded_frames == runs[1].frames + runs[2].frames
+    assert second.frames == 96 and second.copied_frames == 96 - second.reencoded_frames
     before, after = list(read_frames(first.path)), list(read_frames(second.path))
-    for index in [*range(0, 42), *range(78, 96)]:
+    untouched = [*range(0, runs[1].start), *range(runs[2].start + runs[2].frames, 96)]
+    for index in untouched:
         assert np.array_equal(before[index], after[index])
     assert not np.array_equal(before[60], after[60])
     expected = list(read_frames(retake))
@@ -234,14 +314,14 @@ def test_segments_in_matroska_assemble_like_their_mp4_originals(
 
     smooth = assemble(mkv, tmp_path / "smooth.mp4", crossfade_frames=3)
     reference = assemble(mismatched_scene, tmp_path / "reference.mp4", crossfade_frames=3)
-    assert (smooth.frames, smooth.reencoded_frames, smooth.copied_frames) == (96, 36, 60)
+    assert smooth.pieces == reference.pieces
+    assert (smooth.frames, smooth.reencoded_frames) == (96, reference.reencoded_frames)
     assert_one_continuous_timeline(smooth.path, 96)
     # The same packets decode and smooth to the same pixels, seams included.
     smoothed = list(read_frames(smooth.path))
     expected = list(read_frames(reference.path))
-    for seam in smooth.seams:
-        for index in range(seam - 6, seam + 6):
-            assert np.array_equal(smoothed[index], expected[index])
+    for index in range(96):
+        assert np.array_equal(smoothed[index], expected[index])
     assert seam_jumps(smooth.path, smooth.seams) == seam_jumps(reference.path, reference.seams)
 
 
@@ -327,3 +407,60 @@ def test_segments_encoded_with_other_settings_are_not_spliced_together(
     assert result.method == FULL_REENCODE
     assert "parameter sets" in result.fallback_reason
     assert probe(result.path).frames == 2 * FRAMES
+
+
+def test_preview_segments_open_gops_at_the_seam_windows_so_a_seam_reencodes_only_them(
+    tmp_path: Path,
+) -> None:
+    backend = LocalPreviewBackend()
+    seed = cv2.resize(np.asarray(Image.open(ASTRONAUT).convert("RGB")), (SIZE, SIZE))
+    paths = []
+    for index in range(3):
+        request = SegmentRequest(
+            "test/astronaut/idle/take-1",
+            index,
+            FRAMES,
+            Fraction(FPS),
+            SIZE,
+            SIZE,
+            seed=index,
+            params={"motion": 1.0, "crossfade_frames": 3},
+        )
+        result = backend.generate_segment(seed, request, tmp_path / f"raw-{index}")
+        seed = result.last_frame
+        paths.append(result.video_path)
+    # The encoder's GOPs of one second (12 frames), with more opened right after the
+    # window at the start (3) and at the window at the end (21); a colour-normalised copy
+    # keeps them.
+    assert keyframes(paths[0]) == [0, 3, 15, 21]
+    normalised = normalise_segment(paths[1], tmp_path / "normalised.mp4", segment_stats(paths[0]))
+    assert keyframes(normalised.path) == keyframes(paths[1]) == [0, 3, 15, 21]
+    smooth = assemble(paths, tmp_path / "smooth.mp4", crossfade_frames=3)
+    encoded = reencoded(smooth)
+    # Each seam re-encodes its window and nothing else (a whole-GOP plan would do the same
+    # on these segments: their GOPs end and start at the windows).
+    assert encoded == [f for seam in smooth.seams for f in range(seam - 3, seam + 3)]
+    assert smooth.reencoded_frames == len(encoded) == 2 * 6
+    joined = list(read_frames(smooth.path))
+    originals = [frame for path in paths for frame in read_frames(path)]
+    assert len(joined) == 3 * FRAMES
+    for index in sorted(set(range(3 * FRAMES)) - set(encoded)):
+        assert np.array_equal(joined[index], originals[index]), index
+
+
+def test_segments_sharing_the_first_ones_parameter_sets_are_read_without_decoding(
+    scene: list[Path], tmp_path: Path
+) -> None:
+    first = read_layout(scene[0])
+    for path in scene[1:]:
+        assert read_layout(path, like=first) == read_layout(path)
+    mkv = remux(scene[1], tmp_path / "segment.mkv")  # no sample table: read in full
+    assert read_layout(mkv, like=first) == read_layout(mkv)
+    other = tmp_path / "other-crf.mp4"
+    with H264Writer(other, FPS, SIZE, SIZE, gop=GOP, crf=30) as writer:
+        for frame in read_frames(scene[1]):
+            writer.write(frame)
+        writer.close()
+    layout = read_layout(other, like=first)
+    assert layout == read_layout(other) and layout.extradata != first.extradata
+    assert layout.info.pix_fmt == "yuv420p" and layout.crf == 30

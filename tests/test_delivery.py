@@ -172,8 +172,8 @@ def test_a_retaken_segment_is_reassembled_around_its_own_seams_only(conn, storag
     from trulience.auth.users import create_user
     from trulience.review.regenerate import reject_segment
 
-    # four 3 s segments at 12 fps: three 12-frame GOPs each; a seam re-encodes the GOP
-    # before it and the one after
+    # four 3 s segments at 12 fps; the preview opens a GOP right after the 2-frame window
+    # at each segment's start and at the one at its end, so a seam re-encodes its window
     define(
         conn,
         Definition(
@@ -191,16 +191,16 @@ def test_a_retaken_segment_is_reassembled_around_its_own_seams_only(conn, storag
     scene = run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l1").take
     first = assemble_take(conn, storage, scene.id, tmp_path / "a")
     assert first.replaced_segment is None
-    assert (first.frames, first.reencoded_frames) == (144, 72)  # 3 seams x 24 frames
+    assert (first.frames, first.reencoded_frames) == (144, 3 * (2 + 2))
     old = list(read_frames(storage.local_file(storage.key_of(first.uri), tmp_path / "o")))
 
     reviewer = create_user(conn, "rhea", "Rhea", "reviewer", "long enough password")
     reject_segment(conn, reviewer, scene.id, 1, "the hand melts")
     run_loop(conn, storage, LocalPreviewBackend(), "eileen", "walk", tmp_path / "l2")
     again = assemble_take(conn, storage, scene.id, tmp_path / "b")
-    # segment 1's seams (0|1 and 1|2) are redone: 48 frames; seam 2|3 is copied as it was
+    # segment 1's seams (0|1 and 1|2) are redone; seam 2|3 is copied as it was
     assert again.replaced_segment == 1
-    assert (again.frames, again.reencoded_frames, again.copied_frames) == (144, 48, 96)
+    assert (again.frames, again.reencoded_frames, again.copied_frames) == (144, 8, 136)
     new = list(read_frames(storage.local_file(storage.key_of(again.uri), tmp_path / "n")))
     assert len(new) == 144
     for index in [*range(0, 24), *range(84, 144)]:  # outside segment 1 and its seams

@@ -6,14 +6,18 @@ is moved by +J (n - k) / (2n + 1) and the frame k places after it by -J (n - k) 
 so both sides move toward the seam's midpoint and the step across the seam drops to
 J / (2n + 1). Only the jump is added, never another frame, so each frame keeps its own motion.
 
-Only the GOPs (keyframe to keyframe, closed as x264 writes them) that hold smoothed frames are
-decoded and re-encoded; every other GOP is copied as packets. Copying needs one set of H.264
+Only the smoothed frames are re-encoded, with the fewest others that close their GOPs: from
+the last cut before a seam's window (after it the copied packets decode on their own) to the
+first keyframe after it (trulience/delivery/pieces.py); every other frame is copied as packets.
+A backend that encodes opens GOPs right after the window at a segment's start and at the one
+at its end (`seam_keyframes`), so a seam then decodes and re-encodes its window alone.
+Copying needs one set of H.264
 parameter sets for the whole file, so the seam encoder reuses the segments' CRF (read from
 x264's settings note in the first packet) and its output is checked against the segments'
 parameter sets; anything else falls back to a full re-encode, and the result says why.
 
-Each file is demuxed once (trulience/delivery/packets.py); the seams' smoothing and
-re-encodes are trulience/delivery/seams.py.
+Each file is demuxed once (trulience/delivery/packets.py), and only the first is described by
+decoding; the seams' smoothing and re-encodes are trulience/delivery/seams.py.
 """
 
 import tempfile
@@ -26,7 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from trulience.delivery.packets import Gop, Layout, Source, mux, read_layout, reorder_delay
+from trulience.delivery.packets import (
+    Layout,
+    Source,
+    mux,
+    read_layout,
+    read_layouts,
+    reorder_delay,
+)
+from trulience.delivery.pieces import Piece, piece_key, plan_pieces, plan_pieces_by_gops
 from trulience.delivery.seams import encode_run, reencode_all, seam_windows
 from trulience.errors import TrulienceError
 from trulience.media.encode import DEFAULT_CRF, DEFAULT_PRESET
@@ -38,20 +50,6 @@ FULL_REENCODE = "full_reencode"
 
 class AssemblyError(TrulienceError):
     """Segments that cannot be assembled at all (none given, a bad window, a bad index)."""
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A run of output frames from `start`: GOPs copied from one source file (`source`,
-    `source_start`), or frames of the listed segments decoded, smoothed and re-encoded."""
-
-    kind: str  # "copy" or "encode"
-    start: int
-    frames: int
-    segments: tuple[int, ...]
-    source: int | None = None  # segment index for a copy
-    source_start: int = 0  # first frame in that segment
-    ranges: tuple[tuple[int, int, int], ...] = ()  # (segment, first, count) for an encode
 
 
 @dataclass(frozen=True)
@@ -126,21 +124,26 @@ def assemble(
     *,
     crossfade_frames: int = 0,
     preset: str = DEFAULT_PRESET,
+    reference: bool = False,
 ) -> AssemblyResult:
     """Join `segments` into `out` (H.264 yuv420p MP4, constant fps, +faststart); with
     `crossfade_frames` n > 0 smooth each seam over n frames per side, re-encoding only the
-    GOPs that hold them."""
+    frames the smoothing touches and the fewest around them that close their GOPs.
+    `reference` is the first version, kept to compare against: every file described by
+    decoding, and seams re-encoded by whole GOPs."""
     clock = time.perf_counter()
     paths = tuple(Path(p) for p in segments)
     out = Path(out)
     _check_request(paths, crossfade_frames)
-    layouts = [read_layout(p) for p in paths]
+    layouts = read_layouts(paths, shared_probe=not reference)
     reason = _copy_blocker(paths, layouts, need_closed=crossfade_frames > 0)
     if reason is not None:
         return _full_reencode(paths, layouts, out, crossfade_frames, preset, reason, clock)
-    plan = _plan(layouts, crossfade_frames)
+    plan = (plan_pieces_by_gops if reference else plan_pieces)(layouts, crossfade_frames)
     try:
-        _write_plan(plan, paths, layouts, out, crossfade_frames, preset, reuse={})
+        _write_plan(
+            plan, paths, layouts, out, crossfade_frames, preset, reuse={}, reference=reference
+        )
     except _ParameterSetsDiffer as error:
         return _full_reencode(paths, layouts, out, crossfade_frames, preset, str(error), clock)
     return _result(out, plan, paths, layouts, crossfade_frames, None, clock)
@@ -170,16 +173,16 @@ def reassemble(
     n = previous.crossfade_frames
     if previous.method == FULL_REENCODE or not previous.path.is_file():
         return assemble(paths, out, crossfade_frames=n, preset=preset)
-    layouts = [read_layout(p) for p in paths]
+    layouts = read_layouts(paths)
     reason = _copy_blocker(tuple(paths), layouts, need_closed=n > 0)
     if reason is not None:
         return _full_reencode(tuple(paths), layouts, out, n, preset, reason, clock)
-    plan = _plan(layouts, n)
-    old = {_key(piece): piece for piece in previous.pieces}
+    plan = plan_pieces(layouts, n)
+    old = {piece_key(piece): piece for piece in previous.pieces}
     reuse = {
-        _key(piece): old[_key(piece)]
+        piece_key(piece): old[piece_key(piece)]
         for piece in plan
-        if index not in piece.segments and _key(piece) in old
+        if index not in piece.segments and piece_key(piece) in old
     }
     try:
         _write_plan(plan, tuple(paths), layouts, out, n, preset, reuse, previous.path)
@@ -231,64 +234,6 @@ def _copy_blocker(
     return None
 
 
-def _plan(layouts: list[Layout], n: int) -> list[Piece]:
-    """Output pieces in order: runs of clean GOPs copied, runs of dirty GOPs re-encoded."""
-    lengths = [layout.info.frames for layout in layouts]
-    windows = seam_windows(lengths, n)
-    # Every GOP of the timeline, tagged dirty if it holds a smoothed frame.
-    tagged: list[tuple[int, Gop, bool]] = []
-    for s, layout in enumerate(layouts):
-        left = windows[s - 1] if s > 0 else 0
-        right = windows[s] if s < len(windows) else 0
-        for gop in layout.gops:
-            end = gop.first + gop.frames
-            dirty = gop.first < left or end > lengths[s] - right
-            tagged.append((s, gop, dirty))
-    pieces: list[Piece] = []
-    start = 0
-    run: list[tuple[int, Gop, bool]] = []
-
-    def flush() -> None:
-        nonlocal start, run
-        if not run:
-            return
-        frames = sum(g.frames for _, g, _ in run)
-        segments = tuple(sorted({s for s, _, _ in run}))
-        if run[0][2]:
-            ranges: dict[int, list[int]] = {}
-            for s, g, _ in run:
-                first, count = ranges.get(s, [g.first, 0])
-                ranges[s] = [first, count + g.frames]
-            pieces.append(
-                Piece(
-                    kind="encode",
-                    start=start,
-                    frames=frames,
-                    segments=segments,
-                    ranges=tuple((s, f, c) for s, (f, c) in ranges.items()),
-                )
-            )
-        else:
-            s = run[0][0]
-            pieces.append(
-                Piece("copy", start, frames, segments, source=s, source_start=run[0][1].first)
-            )
-        start += frames
-        run = []
-
-    for item in tagged:
-        # A copy run stays within one file; a dirty run may cross a seam.
-        if run and (run[-1][2] != item[2] or (not item[2] and run[-1][0] != item[0])):
-            flush()
-        run.append(item)
-    flush()
-    return pieces
-
-
-def _key(piece: Piece) -> tuple:
-    return (piece.kind, piece.segments, piece.source, piece.source_start, piece.ranges)
-
-
 def _write_plan(
     plan: list[Piece],
     paths: tuple[Path, ...],
@@ -298,6 +243,8 @@ def _write_plan(
     preset: str,
     reuse: dict[tuple, Piece],
     previous_path: Path | None = None,
+    *,
+    reference: bool = False,
 ) -> None:
     """Encode the dirty runs to scratch files, then mux every piece's packets into `out`."""
     lengths = [layout.info.frames for layout in layouts]
@@ -306,11 +253,13 @@ def _write_plan(
     with tempfile.TemporaryDirectory(prefix=".assemble-", dir=out.parent) as scratch:
         sources: list[Source] = []
         previous_layout = (
-            read_layout(previous_path) if previous_path is not None and reuse else None
+            read_layout(previous_path, like=layouts[0])
+            if previous_path is not None and reuse
+            else None
         )
         for number, piece in enumerate(plan):
-            if _key(piece) in reuse and previous_layout is not None:
-                old = reuse[_key(piece)]
+            if piece_key(piece) in reuse and previous_layout is not None:
+                old = reuse[piece_key(piece)]
                 delay = reorder_delay(previous_layout, old.start, old.frames)
                 sources.append(Source(previous_path, previous_layout, old.start, delay))
             elif piece.kind == "copy":
@@ -319,8 +268,17 @@ def _write_plan(
                 sources.append(Source(paths[piece.source], layout, piece.source_start, delay))
             else:
                 scratch_path = Path(scratch) / f"run-{number:04d}.mp4"
-                encode_run(piece.ranges, paths, layouts, scratch_path, windows, lengths, preset)
-                run_layout = read_layout(scratch_path)
+                encode_run(
+                    piece.ranges,
+                    paths,
+                    layouts,
+                    scratch_path,
+                    windows,
+                    lengths,
+                    preset,
+                    reference=reference,
+                )
+                run_layout = read_layout(scratch_path, like=None if reference else layouts[0])
                 if run_layout.extradata != layouts[0].extradata:
                     raise _ParameterSetsDiffer(
                         f"the seam encoder (libx264 crf {crf} {preset}) writes other H.264 "
@@ -342,7 +300,7 @@ def _result(
     reused: dict[tuple, Piece] | None = None,
 ) -> AssemblyResult:
     reused = reused or {}
-    encoded = sum(p.frames for p in plan if p.kind == "encode" and _key(p) not in reused)
+    encoded = sum(p.frames for p in plan if p.kind == "encode" and piece_key(p) not in reused)
     total = sum(p.frames for p in plan)
     return AssemblyResult(
         path=out,

@@ -4,14 +4,17 @@ Each file is opened and demuxed once (`read_layout`), which records every sample
 frame, flags and place in the file. Copying then reads the samples straight from those places:
 an MP4 stores each sample whole and the demuxer hands it over unchanged, and opening a file
 again is what costs (FFmpeg decodes its first frames to describe the stream). Other containers
-are demuxed again instead.
+are demuxed again instead. Only an assembly's first file is described by decoding: the others
+are opened with their decoder told to skip frames and, carrying the same parameter sets, take
+its pixel format (`read_layouts`).
 """
 
 import os
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -58,8 +61,24 @@ class Layout:
     stored_whole: bool  # each sample's bytes are at (pos, size) in the file, unaltered
 
 
-def read_layout(path: Path) -> Layout:
-    """GOPs and samples of `path` in display frames, read by demuxing (no decoding)."""
+def read_layouts(paths: Sequence[Path], *, shared_probe: bool = True) -> list[Layout]:
+    """The layouts of an assembly's files. With `shared_probe`, only the first file is
+    described in full (FFmpeg decodes its first frames to name the pixel format, the
+    dearest part of opening a file); the others are opened without decoding and take that
+    pixel format when they carry the very same H.264 parameter sets, which fix it."""
+    if not paths:
+        return []
+    first = read_layout(paths[0])
+    return [first] + [read_layout(path, like=first if shared_probe else None) for path in paths[1:]]
+
+
+def read_layout(path: Path, *, like: Layout | None = None) -> Layout:
+    """GOPs and samples of `path` in display frames, read by demuxing. With `like`, a file
+    of the same codec and parameter sets is read without decoding a frame."""
+    if like is not None and like.extradata:
+        undecoded = _undecoded_layout(path, like)
+        if undecoded is not None:
+            return undecoded
     with open_video(path) as (container, stream):
         info = describe(path, container, stream)
         if has_sample_table(container, stream):
@@ -67,6 +86,48 @@ def read_layout(path: Path) -> Layout:
     # Counting this file's frames demuxed it: read it again.
     with open_video(path) as (container, stream):
         return _scan(path, info, container, stream)
+
+
+def _undecoded_layout(path: Path, like: Layout) -> Layout | None:
+    """`path`'s layout read without decoding a frame, its pixel format taken from `like`;
+    None when that shortcut does not hold (another codec or parameter sets, no sample
+    table): the caller reads it in full."""
+    with open_undecoded(path) as (container, stream):
+        context = stream.codec_context
+        if (
+            container.format.name != like.info.container
+            or context.name != like.info.codec
+            or bytes(context.extradata or b"") != like.extradata
+            or not has_sample_table(container, stream)
+        ):
+            return None
+        info = replace(describe(path, container, stream), pix_fmt=like.info.pix_fmt)
+        return _scan(path, info, container, stream)
+
+
+@contextmanager
+def open_undecoded(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
+    """`open_video`, with FFmpeg told not to decode the first frames to describe the video
+    stream (its decoder works as usual afterwards; only its pixel format is left unnamed).
+    Files it does not suit (no video as the first stream, a demuxer that names its streams
+    only by probing) are opened by `open_video`."""
+    try:
+        container = av.open(str(path), mode="r", stream_options=[{"skip_frame": "all"}])
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError):
+        container = None  # ValueError: the demuxer names no stream before probing (MPEG-TS)
+    if container is not None and (
+        not container.streams.video
+        or container.streams.video[0].index != 0
+        or container.streams.video[0].codec_context is None
+    ):
+        container.close()
+        container = None
+    if container is None:
+        with open_video(path) as opened:
+            yield opened
+        return
+    with container:
+        yield container, container.streams.video[0]
 
 
 def _scan(path: Path, info: VideoInfo, container: InputContainer, stream: VideoStream) -> Layout:
@@ -129,6 +190,27 @@ def _gops(samples: tuple[Sample, ...]) -> tuple[tuple[Gop, ...], bool]:
         delay = max(j - (frame - first) for j, frame in enumerate(group))
         gops.append(Gop(first=first, frames=len(group), delay=max(0, delay)))
     return tuple(gops), closed
+
+
+def cut_points(layout: Layout) -> tuple[int, ...]:
+    """Frames where a copy may stop and a new GOP begin: the packets shown before such a
+    frame are a prefix, in decode order, of their (closed) GOP, so they decode without any
+    packet after them. Every GOP's first frame is one; so is the frame after each P-frame
+    that no B-frame before it waits on."""
+    cuts = {layout.info.frames}
+    gops = iter(layout.gops)
+    gop = None
+    shown = count = 0
+    for sample in layout.samples:
+        if sample.keyframe or gop is None:
+            gop = next(gops)
+            cuts.add(gop.first)
+            shown, count = gop.first, 0
+        count += 1
+        shown = max(shown, sample.frame + 1)
+        if shown - gop.first == count:
+            cuts.add(shown)
+    return tuple(sorted(cuts))
 
 
 def frame_scale(time_base: Fraction, fps: Fraction) -> tuple[int, int]:

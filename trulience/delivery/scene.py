@@ -21,6 +21,7 @@ from trulience.delivery.assemble import AssemblyResult, assemble, reassemble
 from trulience.delivery.package import make_proxy
 from trulience.delivery.packets import read_layout
 from trulience.errors import TrulienceError
+from trulience.generation.backend import DEFAULT_CROSSFADE_FRAMES
 from trulience.media.blur import blurred_png
 from trulience.media.encode import DEFAULT_CRF
 from trulience.media.frame_times import frames_key, proxy_frames, store_frames
@@ -28,7 +29,6 @@ from trulience.media.frames import first_frame
 from trulience.media.trim import cut_frames
 from trulience.storage import Storage, StoredObject
 
-DEFAULT_CROSSFADE_FRAMES = 2
 THUMB_HEIGHT = 96
 BLURRED_STORYBOARD = "storyboard.blur.png"  # beside storyboard.png, for sensitive takes
 
@@ -90,7 +90,7 @@ def assemble_take(
     prefix = segments[0].uri.rsplit("/", 1)[0]
     base = storage.key_of(prefix)
     trims = trim_repo.current_trims(conn, scene_id)
-    local, sources, applied = _inputs(storage, base, segments, trims, work_dir)
+    local, sources, applied = _inputs(storage, base, segments, trims, work_dir, crossfade)
     earlier = _stored_assembly(storage, base, sources, crossfade)
     if earlier is not None and not earlier.changed:
         # The same segments again: the stored file stands (x264 does not always give the
@@ -232,6 +232,7 @@ def _inputs(
     segments: dict[int, Segment],
     trims: dict[int, Trim],
     work_dir: Path,
+    crossfade: int,
 ) -> tuple[list[Path], list[dict], list[dict]]:
     """Each current segment's file as assembly reads it (a trimmed segment: its frames
     without the trimmed head and tail), what the manifest compares to find changed
@@ -243,7 +244,7 @@ def _inputs(
         source = {"uri": segment.uri, "sha256": segment.sha256}
         trim = trims.get(index)
         if trim is not None and (trim.head or trim.tail):
-            path, sha256 = _trimmed(storage, base, segment, trim, path, work_dir)
+            path, sha256 = _trimmed(storage, base, segment, trim, path, work_dir, crossfade)
             source |= {"head": trim.head, "tail": trim.tail, "trimmed_sha256": sha256}
             applied.append(
                 {
@@ -264,15 +265,24 @@ def _inputs(
 
 
 def _trimmed(
-    storage: Storage, base: str, segment: Segment, trim: Trim, path: Path, work_dir: Path
+    storage: Storage,
+    base: str,
+    segment: Segment,
+    trim: Trim,
+    path: Path,
+    work_dir: Path,
+    crossfade: int,
 ) -> tuple[Path, str]:
     """The segment's frames without its trimmed head and tail, stored once beside the take
-    and encoded like the segment (its CRF and GOP) so its GOPs splice in by packet copy."""
+    and encoded like the segment (its CRF and GOP) so its GOPs splice in by packet copy,
+    with GOPs opened right after the seam window at its start and at the one at its end
+    (as the preview does, `seam_keyframes`)."""
     name = f"{segment.index}-{segment.attempt}-h{trim.head}-t{trim.tail}.mp4"
     key = f"{base}/trims/{name}"
     if storage.exists(key):
         return storage.local_file(key, work_dir / "trims"), storage.sha256(key)
     layout = read_layout(path)
+    kept = layout.info.frames - trim.head - trim.tail
     made = work_dir / "trims" / name
     made.parent.mkdir(parents=True, exist_ok=True)
     cut_frames(
@@ -282,5 +292,6 @@ def _trimmed(
         tail=trim.tail,
         crf=layout.crf if layout.crf is not None else DEFAULT_CRF,
         gop=layout.info.keyframe_interval or None,
+        keyframes=(crossfade, kept - crossfade) if 0 < crossfade < kept - crossfade else (),
     )
     return made, storage.put_file(key, made).sha256

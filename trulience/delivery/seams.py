@@ -13,7 +13,13 @@ import av
 import cv2
 import numpy as np
 
-from trulience.delivery.packets import Layout, display_frame, frame_scale, packets
+from trulience.delivery.packets import (
+    Layout,
+    display_frame,
+    frame_scale,
+    open_undecoded,
+    packets,
+)
 from trulience.media.encode import DEFAULT_CRF, H264Writer
 from trulience.media.frames import first_frame, frame_at, last_frame
 from trulience.media.probe import InvalidVideo, open_video
@@ -72,24 +78,35 @@ def encode_run(
     windows: list[int],
     lengths: list[int],
     preset: str,
+    *,
+    reference: bool = False,
 ) -> None:
-    """Decode a run's GOPs, the (segment, first frame, count) `ranges`, smooth the frames in
-    seam windows and encode them to `dst`."""
+    """Decode a run's frames, the (segment, first frame, count) `ranges`, smooth the frames
+    in seam windows and encode them to `dst` (its first frame opens a new GOP). `reference`
+    decodes as the first version did: each file opened in full, the next segment's first
+    frame decoded on its own."""
     info = layouts[0].info
     crf = layouts[0].crf if layouts[0].crf is not None else DEFAULT_CRF
     gop = max(1, info.keyframe_interval or round(info.fps))
+    decoded = [
+        decode_range(paths[s], layouts[s], first, count, quick=not reference)
+        for s, first, count in ranges
+    ]
     # A run holds every smoothed frame of each seam it crosses, so the jumps it needs are
-    # those seams': from its last frame of a segment to the next segment's first.
+    # those seams': from its last frame of a segment to the next segment's first (the
+    # next range starts there).
     jumps: dict[int, np.ndarray] = {}
+    for position, (segment, _, _) in enumerate(ranges[:-1]):
+        before = decoded[position][-1][1].to_ndarray(format="rgb24").astype(np.float32)
+        if reference:
+            after = first_frame(paths[ranges[position + 1][0]]).astype(np.float32)
+        else:
+            after = decoded[position + 1][0][1].to_ndarray(format="rgb24").astype(np.float32)
+        jumps[segment] = after - before
     with H264Writer(
         dst, info.fps, info.width, info.height, crf=crf, preset=preset, gop=gop
     ) as writer:
-        for position, (segment, first, count) in enumerate(ranges):
-            frames = decode_range(paths[segment], layouts[segment], first, count)
-            if position + 1 < len(ranges):  # the run crosses the seam after `segment`
-                before = frames[-1][1].to_ndarray(format="rgb24").astype(np.float32)
-                after = first_frame(paths[ranges[position + 1][0]]).astype(np.float32)
-                jumps[segment] = after - before
+        for (segment, _, _), frames in zip(ranges, decoded, strict=True):
             for index, frame in frames:
                 correction = seam_correction(segment, index, lengths, jumps, windows)
                 if correction is None:
@@ -101,10 +118,11 @@ def encode_run(
 
 
 def decode_range(
-    path: Path, layout: Layout, first: int, count: int
+    path: Path, layout: Layout, first: int, count: int, *, quick: bool = False
 ) -> list[tuple[int, av.VideoFrame]]:
     """Frames `first` .. `first + count - 1` of `path`, decoding only the GOPs that hold them
-    (closed GOPs: their packets decode on their own)."""
+    (closed GOPs: their packets decode on their own). `quick`: the file is opened without
+    FFmpeg decoding its first frames to describe it (the decoder is set up all the same)."""
     gops = [g for g in layout.gops if g.first < first + count and g.first + g.frames > first]
     start = min(g.first for g in gops)
     stop = max(g.first + g.frames for g in gops)
@@ -112,7 +130,7 @@ def decode_range(
     frames: list[tuple[int, av.VideoFrame]] = []
     # Opened only for a decoder set up from the file's own stream (its colour tags decide
     # the RGB conversion); the packets come by the scan's record.
-    with open_video(path) as (_, stream):
+    with open_undecoded(path) if quick else open_video(path) as (_, stream):
         decoder = stream.codec_context
         for sample, packet in packets(path, layout, start, stop - start):
             packet.pts, packet.dts = sample.pts, sample.dts

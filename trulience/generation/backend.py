@@ -51,6 +51,21 @@ class SegmentWatch(Protocol):
         ...
 
 
+# Frames smoothed on each side of a seam when the scene type names none (its params'
+# `crossfade_frames`). A backend that encodes its own video opens a GOP right after the
+# window at the segment's start and another right at the window at its end, so smoothing a
+# seam decodes and re-encodes nothing past its window (trulience/delivery/pieces.py).
+DEFAULT_CROSSFADE_FRAMES = 2
+
+
+def seam_keyframes(request: "SegmentRequest") -> tuple[int, ...]:
+    """Where a backend that encodes should open GOPs besides its own: the frame after the
+    smoothing window at the segment's start, and the first frame of the window at its end
+    (none for a segment too short to have both)."""
+    frames = int(request.params.get("crossfade_frames", DEFAULT_CROSSFADE_FRAMES))
+    return (frames, request.frames - frames) if 0 < frames < request.frames - frames else ()
+
+
 @dataclass(frozen=True)
 class SegmentRequest:
     """What to generate: `frames` frames at `fps`, `width` x `height`, from a seed frame."""

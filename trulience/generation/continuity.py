@@ -101,7 +101,8 @@ def normalise_segment(
     preset: str = DEFAULT_PRESET,
 ) -> VideoInfo:
     """Re-encode `src` to `dst` with one colour transfer toward the anchor for all frames,
-    at the same rate, size and keyframe spacing (so it still splices by GOP)."""
+    at the same rate, size, keyframe spacing and keyframes (so it still splices by GOP, and
+    a GOP opened after a seam's window stays)."""
     info = probe(src)
     source = segment_stats(src)
     gop = info.keyframe_interval or None
@@ -113,7 +114,10 @@ def normalise_segment(
         try:
             for frame in container.decode(stream):
                 rgb = frame.to_ndarray(format="rgb24")
-                w.write(normalise_to_anchor(rgb, anchor_stats, strength, frame_stats=source))
+                w.write(
+                    normalise_to_anchor(rgb, anchor_stats, strength, frame_stats=source),
+                    keyframe=frame.key_frame,
+                )
         except av.FFmpegError as error:
             raise InvalidVideo(src, f"damaged video data ({error})") from error
         return w.close()

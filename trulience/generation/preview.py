@@ -30,7 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trulience.generation.backend import PermanentBackendError, SegmentRequest, SegmentResult
+from trulience.generation.backend import (
+    PermanentBackendError,
+    SegmentRequest,
+    SegmentResult,
+    seam_keyframes,
+)
 from trulience.media.encode import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
@@ -133,7 +138,13 @@ class LocalPreviewBackend:
         last = seed
         try:
             with H264Writer(
-                video_path, fps, request.width, request.height, crf=self.crf, preset=self.preset
+                video_path,
+                fps,
+                request.width,
+                request.height,
+                crf=self.crf,
+                preset=self.preset,
+                keyframes=seam_keyframes(request),
             ) as writer:
                 for frame in _render(seed, motion, request.frames):
                     writer.write(frame)

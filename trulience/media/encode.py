@@ -9,7 +9,7 @@ a crash never leaves a half-written video at `path`.
 import contextlib
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -78,10 +78,14 @@ class H264Writer:
         crf: int = DEFAULT_CRF,
         preset: str = DEFAULT_PRESET,
         gop: int | None = None,
+        keyframes: Collection[int] = (),
         audio_rate: int | None = None,
         audio_layout: str = "stereo",
     ) -> None:
         self.path = Path(path)
+        # Frames that open a GOP besides the encoder's own choices (every `gop` frames):
+        # where an assembly will cut, e.g. right after a seam's smoothing window.
+        self._keyframes = frozenset(keyframes)
         self.fps = frame_rate(fps, self.path)
         self.width = width
         self.height = height
@@ -137,9 +141,10 @@ class H264Writer:
             self._samples_written += chunk.samples
             self._container.mux(self._audio.encode(chunk))
 
-    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+    def write(self, frame: np.ndarray | av.VideoFrame, *, keyframe: bool = False) -> None:
         """Append one frame: RGB uint8 (H, W, 3) at the writer's size, or a decoded
-        VideoFrame of that size (re-timed and stripped of its picture type)."""
+        VideoFrame of that size (re-timed and stripped of its picture type); `keyframe`
+        opens a GOP at it, as the writer's `keyframes` do."""
         if isinstance(frame, av.VideoFrame):
             if (frame.width, frame.height) != (self.width, self.height):
                 raise UnencodableFrames(
@@ -155,8 +160,9 @@ class H264Writer:
             format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
         )
         # A decoded frame remembers it was an I-frame, and x264 would obey and force a
-        # keyframe there; NONE lets the encoder choose by its own GOP.
-        video_frame.pict_type = PictureType.NONE
+        # keyframe there; NONE lets the encoder choose by its own GOP, I asks for one.
+        forced = keyframe or self.frames_written in self._keyframes
+        video_frame.pict_type = PictureType.I if forced else PictureType.NONE
         # A decoded frame keeps its source's time base (1/12288 at 24 fps in MP4): left
         # there, the encoder would rescale pts i from it to 1/fps and round nearly all to 0.
         video_frame.time_base = self._time_base

@@ -11,6 +11,7 @@ The decoded frames go straight back to the encoder in yuv420p, with no RGB round
 import os
 import shutil
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 import av
@@ -78,9 +79,11 @@ def cut_frames(
     crf: int = DEFAULT_CRF,
     preset: str = DEFAULT_PRESET,
     gop: int | None = None,
+    keyframes: Collection[int] = (),
 ) -> VideoInfo:
     """Write `src` without its first `head` and last `tail` frames to `dst` (H.264 MP4 at the
-    source's rate, video only); FrameOutOfRange unless at least one frame remains."""
+    source's rate, video only, GOPs also opened at `keyframes` of the result);
+    FrameOutOfRange unless at least one frame remains."""
     src, dst = Path(src), Path(dst)
     info = probe(src)
     if head < 0 or tail < 0:
@@ -95,7 +98,14 @@ def cut_frames(
     with (
         open_video(src) as (container, stream),
         H264Writer(
-            dst, info.fps, info.width, info.height, crf=crf, preset=preset, gop=gop
+            dst,
+            info.fps,
+            info.width,
+            info.height,
+            crf=crf,
+            preset=preset,
+            gop=gop,
+            keyframes=keyframes,
         ) as writer,
     ):
         stream.thread_type = "AUTO"
