@@ -228,7 +228,7 @@ def ingest_pipelined(
                 conn, slug, f"Astronaut {slug[-3:]}", {"source": "benchmark"}, ["bench"]
             )
             counts["characters"] += 1
-        image = add_image_file(conn, storage, slug, analysed.path, analysed.decoded)
+        image = add_image_file(conn, storage, slug, analysed.source, analysed.decoded)
         if image is not None:
             record_qa(
                 conn,

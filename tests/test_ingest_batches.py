@@ -11,7 +11,7 @@ import pytest
 
 from tests.ingest_files import ASTRONAUT, CAMERAMAN, CAT, COFFEE, GROUP, TOM, truncated_jpeg
 from trulience.faces.recognizer import FaceRecognizer
-from trulience.ingest.pipeline import analyse_images
+from trulience.ingest.pipeline import analyse_images, ordered_map
 from trulience.media.image_decode import InvalidSourceImage, decode_image
 from trulience.qa.image_checks import QAThresholds, evaluate
 
@@ -37,21 +37,21 @@ def test_batched_analysis_matches_one_image_at_a_time(face_models, today, tmp_pa
     paths = [ASTRONAUT, CAT, GROUP, TOM, broken, CAMERAMAN, COFFEE, ASTRONAUT, TOM]
     thresholds = QAThresholds()
     analysed = list(analyse_images(paths, face_models, thresholds, workers=2, batch=3))
-    assert [a.path for a in analysed] == paths
+    assert [a.source for a in analysed] == paths
     for item in analysed:
-        if item.path == broken:
+        if item.source == broken:
             assert isinstance(item.problem, InvalidSourceImage)
             assert item.decoded is None and item.result is None and item.embedding is None
             with pytest.raises(InvalidSourceImage, match=re.escape(item.problem.reason)):
                 decode_image(broken)
             continue
-        decoded, detected, result, embedding = one_at_a_time(item.path, today, thresholds)
+        decoded, detected, result, embedding = one_at_a_time(item.source, today, thresholds)
         assert item.problem is None
         assert np.array_equal(item.decoded.pixels, decoded.pixels)
         assert [f.box for f in item.detected] == [f.box for f in detected]
         assert item.result.to_dict() == result.to_dict()
         if detected:
-            assert float(item.embedding @ embedding[0]) > 1 - 1e-4, item.path
+            assert float(item.embedding @ embedding[0]) > 1 - 1e-4, item.source
         else:
             assert item.embedding is None
     assert sum(a.embedding is not None for a in analysed) == 6
@@ -60,3 +60,13 @@ def test_batched_analysis_matches_one_image_at_a_time(face_models, today, tmp_pa
 def test_workers_and_batch_must_be_positive(face_models) -> None:
     with pytest.raises(ValueError, match="at least 1, got 0 and 8"):
         list(analyse_images([ASTRONAUT], face_models, QAThresholds(), workers=0))
+
+
+def test_ordered_map_keeps_order_and_raises_where_the_item_failed() -> None:
+    def invert(value: int) -> float:
+        return 1 / value
+
+    results = ordered_map(invert, [4, 2, 1, 0, 5], workers=2, ahead=2)
+    assert [next(results) for _ in range(3)] == [0.25, 0.5, 1.0]
+    with pytest.raises(ZeroDivisionError):
+        next(results)
