@@ -109,9 +109,10 @@ class YuNetDetector:
             raise FaceModelError(f"face detector model {self.model_path} does not exist")
         self.score_threshold = score_threshold
         # FaceDetectorYN keeps the input size as state between setInputSize and detect, so
-        # each thread gets its own (a few hundred KB): images are searched side by side.
-        self._local = threading.local()
-        self._local.yunet = self._load()
+        # each call borrows one of its own (a few hundred KB each, made when all are busy
+        # and kept for the next call): images are searched side by side, on any thread.
+        self._lock = threading.Lock()
+        self._free = [self._load()]
 
     def _load(self) -> cv2.FaceDetectorYN:
         try:
@@ -139,11 +140,16 @@ class YuNetDetector:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             working = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
         image_bgr = cv2.cvtColor(working, cv2.COLOR_RGB2BGR)
-        yunet = getattr(self._local, "yunet", None)
+        with self._lock:
+            yunet = self._free.pop() if self._free else None
         if yunet is None:
-            yunet = self._local.yunet = self._load()
-        yunet.setInputSize((image_bgr.shape[1], image_bgr.shape[0]))
-        _, rows = yunet.detect(image_bgr)
+            yunet = self._load()
+        try:
+            yunet.setInputSize((image_bgr.shape[1], image_bgr.shape[0]))
+            _, rows = yunet.detect(image_bgr)
+        finally:
+            with self._lock:
+                self._free.append(yunet)
         if rows is None:
             return []
         # Scale each axis separately: rounding the working size changes the aspect slightly.
