@@ -268,6 +268,8 @@ def bench_ingest(url: str, work: Path, count: int) -> None:
 
     storage = Storage((work / "storage").as_uri())
     walls: dict[str, list[float]] = {"today": [], "pipelined": []}
+    # This process's CPU (all its threads, not the Postgres server's): less skewed by load.
+    cpus: dict[str, list[float]] = {"today": [], "pipelined": []}
     loads = []
     with connect(url, actor="benchmark") as conn:
         create_project(conn, "bench", "Benchmark")
@@ -276,18 +278,20 @@ def bench_ingest(url: str, work: Path, count: int) -> None:
         registered = time.perf_counter() - start
         for run in range(RUNS):
             old_embeddings: list[np.ndarray | None] = []
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             clock, counts = ingest_images(
                 conn, storage, today, paths, f"-today{run}", old_embeddings
             )
             walls["today"].append(time.perf_counter() - start)
+            cpus["today"].append(time.process_time() - cpu)
             loads.append(os.getloadavg()[0])
             new_embeddings: list[np.ndarray | None] = []
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             writing, new_counts = ingest_pipelined(
                 conn, storage, faces, paths, f"-new{run}", new_embeddings
             )
             walls["pipelined"].append(time.perf_counter() - start)
+            cpus["pipelined"].append(time.process_time() - cpu)
             loads.append(os.getloadavg()[0])
 
     print(
@@ -327,6 +331,11 @@ def bench_ingest(url: str, work: Path, count: int) -> None:
     print(
         f"median of {RUNS} runs each, alternating, load average {min(loads):.1f}-"
         f"{max(loads):.1f} on {os.cpu_count()} cores (other work skews both alike)"
+    )
+    old_cpu, new_cpu = (statistics.median(cpus[k]) / count * 1e3 for k in ("today", "pipelined"))
+    print(
+        f"CPU of this process: {old_cpu:.0f} ms/image today, {new_cpu:.0f} ms/image pipelined "
+        f"(2 cores at that cost: {2e3 / new_cpu:.0f} images/s without other load)"
     )
     print(f"throughput: {old_rate:.1f} images/s today")
     print(
