@@ -335,7 +335,7 @@ def bench_ingest(url: str, work: Path, count: int) -> None:
     old_cpu, new_cpu = (statistics.median(cpus[k]) / count * 1e3 for k in ("today", "pipelined"))
     print(
         f"CPU of this process: {old_cpu:.0f} ms/image today, {new_cpu:.0f} ms/image pipelined "
-        f"(2 cores at that cost: {2e3 / new_cpu:.0f} images/s without other load)"
+        f"(at most {2e3 / new_cpu:.0f} images/s on 2 idle cores, before Postgres' own CPU)"
     )
     print(f"throughput: {old_rate:.1f} images/s today")
     print(
