@@ -228,21 +228,24 @@ def ingest_pipelined(
                 conn, slug, f"Astronaut {slug[-3:]}", {"source": "benchmark"}, ["bench"]
             )
             counts["characters"] += 1
-        image = add_image_file(conn, storage, slug, analysed.source, analysed.decoded)
-        if image is not None:
-            record_qa(
-                conn,
-                image.id,
-                analysed.result.passed,
-                qa_record(analysed.result, analysed.detected, analysed.decoded, faces.code),
-            )
-            if analysed.embedding is not None:
-                face = analysed.detected[0]
-                store_embedding(
-                    conn, image.id, faces.code, analysed.embedding, face.score, face.box
+        # One commit per image, not one per statement: an image, its verdict and its
+        # embedding are stored together or not at all.
+        with conn.transaction():
+            image = add_image_file(conn, storage, slug, analysed.source, analysed.decoded)
+            if image is not None:
+                record_qa(
+                    conn,
+                    image.id,
+                    analysed.result.passed,
+                    qa_record(analysed.result, analysed.detected, analysed.decoded, faces.code),
                 )
-            counts["faces"] += analysed.embedding is not None
-            counts["qa_passed"] += analysed.result.passed
+                if analysed.embedding is not None:
+                    face = analysed.detected[0]
+                    store_embedding(
+                        conn, image.id, faces.code, analysed.embedding, face.score, face.box
+                    )
+                counts["faces"] += analysed.embedding is not None
+                counts["qa_passed"] += analysed.result.passed
         writing += time.perf_counter() - start
     return writing, counts
 
