@@ -22,7 +22,11 @@ FIGURES = {
         rf"ratio smoothing / full re-encode = {RATIO} \(today {RATIO}\)",
         rf"video QA of one segment .* ratio {RATIO}",
     ],
-    "ingest": [rf"throughput: {RATIO} images/s", rf"p95 exact / p95 hnsw ef_search=40: {RATIO}×"],
+    "ingest": [
+        rf"throughput: {RATIO} images/s today",
+        rf"throughput: {RATIO} images/s pipelined, ratio pipelined / today {RATIO}",
+        rf"p95 exact / p95 hnsw ef_search=40: {RATIO}×",
+    ],
     "lake": [
         rf"ratio report / scan: {RATIO}x",
         rf"export / copy: {RATIO}x",
@@ -33,6 +37,11 @@ FIGURES = {
         rf"overlapped / serial wall time, gpu-like backend: {RATIO}",
     ],
     "loop_media": [rf"full decode / seek: +{RATIO}x", rf"preview backend .*: +{RATIO} fps"],
+    "video_qa": [
+        rf"video QA of one segment with faces: today {RATIO}x, now {RATIO}x the plain decode, "
+        rf"ratio today / now {RATIO}",
+        r"verdicts identical",
+    ],
     "review_player": [
         rf"ratio old / new p95 = {RATIO}",
         rf"playback .* ratio new / old = {RATIO}",

@@ -29,6 +29,7 @@ from trulience.faces import (
     pack_model_set,
 )
 from trulience.faces.models import SFACE_FILE, YUNET_FILE, bundled_model_file, convert_to_fp32
+from trulience.faces.recognizer import FaceRecognizer
 
 SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 INSIGHTFACE_IMAGES = Path(insightface.__file__).parent / "data" / "images"
@@ -198,6 +199,23 @@ def test_faces_embedded_in_one_batch_match_one_by_one(faces):
     assert together.shape == (6, 128)
     assert np.allclose(together, one_by_one, atol=1e-5)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_opencv_dnn_embeddings_match_onnxruntime_within_1e4_cosine(faces):
+    """Issue 21: the default set runs SFace with OpenCV's dnn, cropping from the RGB image;
+    onnxruntime on BGR crops of the whole converted frame gave the embeddings before."""
+    runtime = FaceRecognizer(faces.recognizer.model_path, preprocessing="embedded")
+    found = faces.detector.detect(GROUP)
+    bgr = cv2.cvtColor(GROUP, cv2.COLOR_RGB2BGR)
+    before = runtime.embed_aligned([runtime.align(bgr, face.landmarks) for face in found])
+    crops = [faces.recognizer.align_rgb(GROUP, face.landmarks) for face in found]
+    assert all(
+        np.array_equal(crop, runtime.align(bgr, face.landmarks))
+        for crop, face in zip(crops, found, strict=True)
+    )
+    now = faces.recognizer.embed(GROUP, found)
+    assert now.shape == before.shape == (6, 128)
+    assert np.all(np.einsum("ij,ij->i", now, before) > 1 - 1e-4)
 
 
 # Converted models against OpenCV's own runs of the original int8 files

@@ -3,6 +3,7 @@ segment of the astronaut passes every gate, each planted defect fails the right 
 
 import json
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,11 +17,12 @@ import trulience.qa.video as video_module
 from trulience.errors import ConfigError
 from trulience.faces.identity import IdentityBand, augmentations, identity_band
 from trulience.faces.model_set import FaceModelSet
+from trulience.faces.recognizer import FaceRecognizer
 from trulience.generation.backend import SegmentRequest
 from trulience.generation.preview import LocalPreviewBackend
 from trulience.media.encode import encode_frames
 from trulience.media.frames import last_frame, read_frames
-from trulience.qa.video import SegmentMetrics, measure_segment
+from trulience.qa.video import SegmentMetrics, measure_segment, measure_segment_frame_by_frame
 from trulience.qa.video_gates import evaluate_segment
 from trulience.qa.video_rules import DEFAULT_RULES, Expected, QARules
 
@@ -279,15 +281,71 @@ def test_measuring_decodes_the_file_once(clean, face_models, identity, monkeypat
     opened: list[Path] = []
     decoded = 0
 
-    def counting_read_frames(path):
+    decode_rgb = video_module.decode_rgb
+
+    def counting_decode(path):
         nonlocal decoded
         opened.append(path)
-        for frame in read_frames(path):
+        for frame in decode_rgb(path):
             decoded += 1
             yield frame
 
-    monkeypatch.setattr(video_module, "read_frames", counting_read_frames)
+    monkeypatch.setattr(video_module, "decode_rgb", counting_decode)
     metrics = measure(clean, face_models, identity, previous_last_frame=last_frame(clean))
     assert opened == [clean]
     assert decoded == metrics.decoded_frames == metrics.frames == FRAMES
     assert len(metrics.luminance) == FRAMES and len(metrics.frame_difference) == FRAMES - 1
+
+
+def test_fast_measurement_gives_the_verdicts_of_frame_by_frame(
+    clean, astronaut, face_models, identity, clips
+) -> None:
+    """Issue 21: faces found on a worker thread and embedded together by OpenCV's dnn give
+    the verdicts and scores of today's path (each frame in turn, onnxruntime)."""
+    today = replace(
+        face_models,
+        recognizer=FaceRecognizer(face_models.recognizer.model_path, preprocessing="embedded"),
+    )
+    frames = list(read_frames(clean))
+    defects = {
+        "black": [np.zeros_like(astronaut)] * FRAMES,
+        "frozen": [astronaut] * FRAMES,
+        "flicker": [
+            np.clip(f.astype(np.int16) + (40 if (i // 3) % 2 else -40), 0, 255).astype(np.uint8)
+            for i, f in enumerate(frames)
+        ],
+        "mirrored": [f[:, ::-1] for f in frames],
+    }
+    paths = [clean]
+    for name, pixels in defects.items():
+        paths.append(clips / f"same-{name}.mp4")
+        encode_frames(pixels, paths[-1], FPS)
+    seeds = [last_frame(clean), astronaut[::-1]]
+    seen_failures = set()
+    for path in paths:
+        for seed in seeds:
+            old = measure_segment_frame_by_frame(
+                path, faces=today, identity=identity, previous_last_frame=seed
+            )
+            new = measure(path, face_models, identity, previous_last_frame=seed)
+            assert new.luminance == old.luminance and new.frame_difference == old.frame_difference
+            assert new.seam_difference == old.seam_difference
+            assert [s.frame for s in new.identity_samples] == [
+                s.frame for s in old.identity_samples
+            ]
+            for a, b in zip(new.identity_samples, old.identity_samples, strict=True):
+                assert (a.similarity is None) == (b.similarity is None), path
+                if a.similarity is not None:
+                    assert a.similarity == pytest.approx(b.similarity, abs=1e-3)
+            new_verdict = evaluate_segment(new, DEFAULT_RULES, EXPECTED, previous=old)
+            old_verdict = evaluate_segment(old, DEFAULT_RULES, EXPECTED, previous=old)
+            assert new_verdict.passed == old_verdict.passed
+            for a, b in zip(new_verdict.gates, old_verdict.gates, strict=True):
+                assert (a.name, a.passed, a.threshold) == (b.name, b.passed, b.threshold)
+                if isinstance(a.value, float):
+                    assert a.value == pytest.approx(b.value, abs=1e-3), (path, a.name)
+                else:
+                    assert a.value == b.value, (path, a.name)
+            seen_failures |= {g.name for g in old_verdict.failed}
+    # The clips cover passing and failing gates, faces found and not.
+    assert {"black", "frozen", "flicker", "seam"} <= seen_failures

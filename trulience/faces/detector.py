@@ -40,12 +40,17 @@ def _opencv_quiet() -> Iterator[None]:
     warn on stderr that its new graph engine ignores the preferred target (a notice about
     its internals, printed by every face command and the demo); errors still show."""
     logging = cv2.utils.logging
-    previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
-    try:
-        yield
-    finally:
-        logging.setLogLevel(previous)
+    # One thread at a time: two interleaved calls would restore each other's level.
+    with _QUIET_LOCK:
+        previous = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        try:
+            yield
+        finally:
+            logging.setLogLevel(previous)
+
+
+_QUIET_LOCK = threading.Lock()
 
 
 class InvalidFaceImage(TrulienceError):
@@ -102,13 +107,21 @@ class YuNetDetector:
         self.working_size = working_size
         if not self.model_path.is_file():
             raise FaceModelError(f"face detector model {self.model_path} does not exist")
+        self.score_threshold = score_threshold
+        # FaceDetectorYN keeps the input size as state between setInputSize and detect, so
+        # each call borrows one of its own (a few hundred KB each, made when all are busy
+        # and kept for the next call): images are searched side by side, on any thread.
+        self._lock = threading.Lock()
+        self._free = [self._load()]
+
+    def _load(self) -> cv2.FaceDetectorYN:
         try:
             with _opencv_quiet():
-                self._yunet = cv2.FaceDetectorYN.create(
+                return cv2.FaceDetectorYN.create(
                     str(self.model_path),
                     "",
-                    (working_size, working_size),
-                    score_threshold,
+                    (self.working_size, self.working_size),
+                    self.score_threshold,
                     YUNET_NMS_THRESHOLD,
                     YUNET_TOP_K,
                 )
@@ -116,8 +129,6 @@ class YuNetDetector:
             raise FaceModelError(
                 f"OpenCV cannot load face detector {self.model_path}: {error}"
             ) from error
-        # FaceDetectorYN keeps the input size as state between setInputSize and detect.
-        self._lock = threading.Lock()
 
     def detect(self, image_rgb: np.ndarray) -> list[DetectedFace]:
         """Faces in an RGB uint8 (H, W, 3) image, best score first."""
@@ -130,8 +141,15 @@ class YuNetDetector:
             working = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
         image_bgr = cv2.cvtColor(working, cv2.COLOR_RGB2BGR)
         with self._lock:
-            self._yunet.setInputSize((image_bgr.shape[1], image_bgr.shape[0]))
-            _, rows = self._yunet.detect(image_bgr)
+            yunet = self._free.pop() if self._free else None
+        if yunet is None:
+            yunet = self._load()
+        try:
+            yunet.setInputSize((image_bgr.shape[1], image_bgr.shape[0]))
+            _, rows = yunet.detect(image_bgr)
+        finally:
+            with self._lock:
+                self._free.append(yunet)
         if rows is None:
             return []
         # Scale each axis separately: rounding the working size changes the aspect slightly.

@@ -102,6 +102,8 @@ def default_model_set(models_dir: Path, *, providers: list[str] | None = None) -
             converted_model(bundled_model_file(SFACE_FILE), models_dir, dynamic_batch=True),
             preprocessing="embedded",
             providers=providers,
+            # FACTS.md: embeddings match onnxruntime's to ~1e-6; ~35 % faster in batches.
+            opencv_dnn=True,
         ),
     )
 

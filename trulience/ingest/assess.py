@@ -13,8 +13,9 @@ from trulience.catalog.source_images import (
     record_qa,
     set_primary,
 )
-from trulience.media.image_decode import DecodedImage, InvalidSourceImage, load_image
-from trulience.qa.image_checks import ImageQAResult, QAThresholds, evaluate
+from trulience.ingest.pipeline import analyse_images
+from trulience.media.image_decode import DecodedImage, load_image
+from trulience.qa.image_checks import ImageQAResult, QAThresholds
 from trulience.storage import Storage
 
 if TYPE_CHECKING:  # annotations only: loading the face models' code costs ~0.5 s
@@ -48,8 +49,10 @@ def assess_images(
     force: bool = False,
 ) -> list[Assessment]:
     """Run QA on each current image not yet assessed (all with `force`), store the verdicts,
-    and make the best passing image primary unless a producer chose one."""
+    and make the best passing image primary unless a producer chose one. Images are decoded
+    and searched on worker threads a few ahead of the verdicts being stored."""
     assessments = []
+    pending = []
     for image in current_versions(list_source_images(conn, character)):
         if image.qa_status != "pending" and not force:
             assessments.append(
@@ -60,21 +63,30 @@ def assess_images(
                     tuple(image.qa.get("failures", [])),
                 )
             )
-            continue
-        try:
-            decoded = load_image(storage, image)
-        except InvalidSourceImage as exc:
+        else:
+            pending.append(image)
+    analysed = analyse_images(
+        pending, faces, thresholds, load=lambda image: load_image(storage, image), embed=False
+    )
+    for item in analysed:
+        image = item.source
+        if item.problem is not None or item.decoded is None or item.result is None:
+            reason = str(item.problem)
             record_qa(
                 conn,
                 image.id,
                 False,
-                {"passed": False, "score": 0.0, "failures": [str(exc)], "checks": []},
+                {"passed": False, "score": 0.0, "failures": [reason], "checks": []},
             )
-            assessments.append(Assessment(image, False, 0.0, (str(exc),)))
+            assessments.append(Assessment(image, False, 0.0, (reason,)))
             continue
-        detected = faces.detector.detect(decoded.pixels)
-        result = evaluate(decoded, detected, thresholds)
-        record_qa(conn, image.id, result.passed, qa_record(result, detected, decoded, faces.code))
+        result = item.result
+        record_qa(
+            conn,
+            image.id,
+            result.passed,
+            qa_record(result, item.detected, item.decoded, faces.code),
+        )
         failures = tuple(c.message for c in result.failures)
         assessments.append(Assessment(image, result.passed, result.score, failures))
     _choose_primary(conn, character, assessments)

@@ -19,13 +19,16 @@ from trulience.catalog.embeddings import (
     store_embedding,
     store_identity,
 )
+from trulience.catalog.records import SourceImage
 from trulience.catalog.source_images import list_source_images
 from trulience.faces.identity import IdentityBand, augmentations, identity_band
 from trulience.ingest.assess import current_versions
+from trulience.ingest.pipeline import ordered_map
 from trulience.media.image_decode import load_image
 from trulience.storage import Storage
 
 if TYPE_CHECKING:  # annotations only: loading the face models' code costs ~0.5 s
+    from trulience.faces.detector import DetectedFace
     from trulience.faces.model_set import FaceModelSet
 
 
@@ -80,18 +83,28 @@ def embed_character(
     images = [
         i for i in current_versions(list_source_images(conn, character)) if i.qa_status == "passed"
     ]
-    for image in images:
+
+    def crops(image: SourceImage) -> tuple["DetectedFace | None", list[np.ndarray]]:
+        # On a worker thread: the face and its augmentations' faces found and aligned.
         pixels = load_image(storage, image).pixels
         detected = faces.detector.detect(pixels)
         if not detected:
-            continue
-        embedding = faces.recognizer.embed(pixels, detected[:1])[0]
-        store_embedding(conn, image.id, faces.code, embedding, detected[0].score, detected[0].box)
-        originals.append(embedding)
+            return None, []
+        aligned = [faces.recognizer.align_rgb(pixels, detected[0].landmarks)]
         for variant in augmentations(pixels):
             found = faces.detector.detect(variant)
             if found:
-                calibration.append(faces.recognizer.embed(variant, found[:1])[0])
+                aligned.append(faces.recognizer.align_rgb(variant, found[0].landmarks))
+        return detected[0], aligned
+
+    for image, (face, aligned) in zip(images, ordered_map(crops, images), strict=True):
+        if face is None:
+            continue
+        # The photo's face and its augmentations' in one run of the recogniser.
+        embeddings = faces.recognizer.embed_aligned(aligned)
+        store_embedding(conn, image.id, faces.code, embeddings[0], face.score, face.box)
+        originals.append(embeddings[0])
+        calibration.extend(embeddings[1:])
     if not originals:
         return IdentityResult(faces.code, 0, None, [])
     centroid, band = identity_band(np.stack(originals + calibration), faces.same_identity_threshold)

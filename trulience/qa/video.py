@@ -7,18 +7,22 @@ which only demuxes. The gates themselves live in `trulience.qa.video_gates`, the
 """
 
 import statistics
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from trulience.faces.identity import IdentityBand
 from trulience.faces.model_set import FaceModelSet
 from trulience.media.frames import read_frames
-from trulience.media.probe import probe
+from trulience.media.probe import InvalidVideo, open_video, probe
 
 # Frame differences and the seam jump are taken on frames shrunk to this long side: small
 # enough to be cheap at 720p and to ignore encoder noise, large enough to see a face move.
@@ -102,7 +106,140 @@ def measure_segment(
     previous_last_frame: np.ndarray | None = None,
 ) -> SegmentMetrics:
     """Measure a segment for the QA gates, decoding each frame once. Identity is sampled
-    every `sample_every_s` seconds when both `faces` and `identity` are given."""
+    every `sample_every_s` seconds when both `faces` and `identity` are given.
+
+    Sampled frames' faces are found on a worker thread while decoding goes on, and all
+    the faces are embedded together at the end: the same numbers as one frame at a time
+    (`measure_segment_frame_by_frame`), for a fraction of the time."""
+    if sample_every_s <= 0:
+        raise ValueError(f"sample_every_s must be positive, got {sample_every_s!r}")
+    info = probe(path)
+    sampled = _sample_frames(info.frames, info.fps, sample_every_s)
+    finder = _FaceFinder(faces) if faces is not None and identity is not None else None
+    luminance: list[float] = []
+    differences: list[float] = []
+    seam: float | None = None
+    previous_thumbnail: np.ndarray | None = None
+    try:
+        for index, rgb in enumerate(decode_rgb(path)):
+            grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            # numpy's mean to the bit (an exact integer sum, divided), ten times faster.
+            luminance.append(cv2.mean(grey)[0])
+            thumbnail = _thumbnail(grey)
+            if previous_thumbnail is not None:
+                differences.append(_mean_difference(thumbnail, previous_thumbnail))
+            previous_thumbnail = thumbnail
+            if index == 0 and previous_last_frame is not None:
+                seam = seam_difference(previous_last_frame, rgb)
+            if finder is not None and index in sampled:
+                finder.submit(index, rgb, thumbnail)
+        samples = finder.samples(identity[0], info.fps) if finder and identity else ()
+    finally:
+        if finder is not None:
+            finder.close()
+    return SegmentMetrics(
+        path=str(path),
+        codec=info.codec,
+        pix_fmt=info.pix_fmt,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        frames=info.frames,
+        duration_s=info.duration_s,
+        decoded_frames=len(luminance),
+        luminance=tuple(luminance),
+        frame_difference=tuple(differences),
+        identity_samples=tuple(samples),
+        identity_band=identity[1] if finder is not None and identity else None,
+        seam_difference=seam,
+    )
+
+
+def decode_rgb(path: str | Path) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream as RGB, in display order: `read_frames`'
+    pixels, converted by one reused FFmpeg scaler instead of a new one per frame."""
+    reformatter = VideoReformatter()
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                # The decoder tags each frame with its colour space; the scaler reads it.
+                yield reformatter.reformat(frame, format="rgb24").to_ndarray()
+        except av.FFmpegError as error:
+            raise InvalidVideo(path, f"damaged video data ({error})") from error
+
+
+class _FaceFinder:
+    """The character's face in each sampled frame, found and aligned on one worker thread
+    (OpenCV and onnxruntime let go of the GIL) and embedded in batches at the end."""
+
+    def __init__(self, faces: FaceModelSet) -> None:
+        self._faces = faces
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-faces")
+        self._pending: list[tuple[int, Future[np.ndarray | None]]] = []
+        self._last: tuple[np.ndarray, np.ndarray, Future[np.ndarray | None]] | None = None
+
+    def submit(self, index: int, rgb: np.ndarray, thumbnail: np.ndarray) -> None:
+        """Queue frame `index`; a frame identical to the last sampled one reuses its face."""
+        if self._last is not None and _same_frame(self._last[:2], (rgb, thumbnail)):
+            future = self._last[2]
+        else:
+            # Decoding must not run ahead of the worker by more than a few full frames.
+            undone = [f for _, f in self._pending if not f.done()]
+            if len(undone) >= _MAX_QUEUED_FRAMES:
+                undone[0].result()
+            future = self._pool.submit(_aligned_face, self._faces, rgb)
+        self._pending.append((index, future))
+        self._last = (rgb, thumbnail, future)
+
+    def samples(self, centroid: np.ndarray, fps: Fraction) -> list[IdentitySample]:
+        """Each sampled frame's similarity to `centroid`, its faces embedded together."""
+        crops = [future.result() for _, future in self._pending]
+        unique = {id(crop): crop for crop in crops if crop is not None}
+        embedded = self._faces.recognizer.embed_aligned(list(unique.values()))
+        similarity = {
+            key: self._faces.similarity(embedding, centroid)
+            for key, embedding in zip(unique, embedded, strict=True)
+        }
+        return [
+            IdentitySample(index, float(index / fps), similarity.get(id(crop)))
+            for (index, _), crop in zip(self._pending, crops, strict=True)
+        ]
+
+    def close(self) -> None:
+        """Stop the worker, dropping frames not yet looked at (after an error)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Sampled frames waiting for the face worker: a few 720p frames, a few MB.
+_MAX_QUEUED_FRAMES = 4
+
+
+def _same_frame(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    # Thumbnails first: comparing them is nearly free and rules out almost every pair.
+    return np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
+
+
+def _aligned_face(faces: FaceModelSet, rgb: np.ndarray) -> np.ndarray | None:
+    detected = faces.detector.detect(rgb)
+    if not detected:
+        return None
+    # The character is the largest face: a small face in the background is someone else.
+    largest = max(detected, key=lambda face: face.box[2] * face.box[3])
+    return faces.recognizer.align_rgb(rgb, largest.landmarks)
+
+
+def measure_segment_frame_by_frame(
+    path: str | Path,
+    *,
+    faces: FaceModelSet | None,
+    identity: tuple[np.ndarray, IdentityBand] | None,
+    sample_every_s: float = 0.5,
+    previous_last_frame: np.ndarray | None = None,
+) -> SegmentMetrics:
+    """`measure_segment` as it was until issue 21: each sampled frame detected and embedded
+    in turn on the decoding thread. Kept as the reference its benchmark and tests hold the
+    faster path to."""
     if sample_every_s <= 0:
         raise ValueError(f"sample_every_s must be positive, got {sample_every_s!r}")
     info = probe(path)
@@ -181,5 +318,7 @@ def _identity_similarity(
         return None
     # The character is the largest face: a small face in the background is someone else.
     largest = max(detected, key=lambda face: face.box[2] * face.box[3])
-    embedding = faces.recognizer.embed(rgb, [largest])[0]
+    # As it was: the whole frame turned to BGR for the crop, and one face embedded per run.
+    crop = faces.recognizer.align(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), largest.landmarks)
+    embedding = faces.recognizer.embed_aligned([crop])[0]
     return faces.similarity(embedding, centroid)
