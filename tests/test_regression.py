@@ -6,6 +6,8 @@ until a version passes (or a producer overrides, recorded); bad input is refused
 import copy
 
 import pytest
+from click.testing import CliRunner
+from dagster import build_sensor_context, instance_for_test
 
 from tests.fakes.animatic import SLOTS, WORKFLOW
 from tests.fakes.comfyui import FakeComfyUI
@@ -13,9 +15,12 @@ from tests.ingest_files import ASTRONAUT
 from trulience.catalog import characters, projects, scenes
 from trulience.catalog.errors import AlreadyExists, InvalidValue, NotFound
 from trulience.catalog.source_images import list_source_images
+from trulience.cli import main
+from trulience.config import Settings
 from trulience.faces.crops import make_variants
 from trulience.generation.comfyui.backend import ComfyUIBackend
 from trulience.generation.loop import run_loop
+from trulience.generation.preview import LocalPreviewBackend
 from trulience.generation.scene_config import Definition, define
 from trulience.generation.workflow_registry import register_workflow
 from trulience.ingest.assess import assess_images, thresholds_for
@@ -31,6 +36,7 @@ from trulience.production.batch import (
     create_batch,
     record_launch,
 )
+from trulience_assets.definitions import build_definitions
 
 SETTINGS = {
     "workflow": "walk-wf",
@@ -284,3 +290,73 @@ def test_bad_input_is_refused_naming_the_value(golden, studio, storage, backend,
         regression.set_thresholds(studio, "nowhere", "pat", min_ssim=0.9)
     changed = regression.set_thresholds(studio, "walk-wf", "pat", min_psnr_db=35)
     assert (changed.min_ssim, changed.min_psnr_db, changed.updated_by) == (0.95, 35.0, "pat")
+
+
+def test_the_sensor_asks_once_for_a_due_version_and_the_job_clears_it(
+    studio, storage, face_models, db_url, tmp_path
+):
+    """Daemon-free: the regression sensor evaluated with build_sensor_context, its run
+    request executed in process on the configured backend (the local preview here)."""
+    made = run_loop(
+        studio,
+        storage,
+        LocalPreviewBackend(),
+        "eileen",
+        "walk",
+        tmp_path / "loop",
+        faces=face_models,
+    )
+    regression.add_golden(studio, "walk-wf", made.take.id, "producer:pat")
+    c = regression.clearance_of(studio, "walk-wf")
+    env = {
+        "TRULIENCE_HOME": str(tmp_path / "home"),
+        "DATABASE_URL": db_url,
+        "STORAGE_URL": storage.url,
+    }
+    defs = build_definitions(Settings.from_env(env))
+    sensor = defs.resolve_sensor_def("regression_sensor")
+    with instance_for_test() as instance:
+
+        def evaluate():
+            return sensor(
+                build_sensor_context(instance=instance, resources=defs.resources, definitions=defs)
+            )
+
+        (request,) = evaluate().run_requests
+        assert request.run_key == f"regression:{c.workflow_id}:{c.models_fingerprint}"
+        assert request.tags["trulience/workflow_version"] == "1"
+        executed = defs.resolve_job_def("regression").execute_in_process(
+            run_config=request.run_config, instance=instance, tags=request.tags
+        )
+        assert executed.success
+        assert evaluate().skip_reason.skip_message == "no workflow version is due a regression run"
+    cleared = regression.clearance_of(studio, "walk-wf")
+    assert cleared.cleared and cleared.finished_status == "passed"
+    (run,) = regression.runs(studio, "walk-wf")
+    assert run.requested_by == f"dagster:{executed.run_id}" and run.reason == "never run"
+
+
+def test_the_cli_adds_lists_and_removes_goldens_and_sets_thresholds(golden, db_url, tmp_path):
+    env = {"TRULIENCE_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url}
+
+    def cli(*args: str):
+        return CliRunner().invoke(main, ["workflows", *args], env=env)
+
+    listed = cli("golden", "list", "walk-wf")
+    assert listed.exit_code == 0 and "eileen/walk take 1" in listed.output
+    assert "seeds [0, 1]" in listed.output
+    shown = cli("clearance", "walk-wf")
+    assert "v1" in shown.output and "NOT cleared" in shown.output and "never run" in shown.output
+    bad = cli("thresholds", "walk-wf", "--ssim", "1.2")
+    assert bad.exit_code == 1 and "min_ssim 1.2: must be a mean SSIM above 0" in bad.output
+    set_ = cli("thresholds", "walk-wf", "--ssim", "0.9", "--psnr", "32")
+    assert set_.exit_code == 0 and "mean SSIM >= 0.9, mean PSNR >= 32.0 dB" in set_.output
+    unknown = cli("golden", "add", "nowhere", str(golden.scene_id))
+    assert unknown.exit_code == 1 and "nowhere" in unknown.output
+    removed = cli("golden", "remove", str(golden.id))
+    assert removed.exit_code == 0 and f"golden {golden.id} of walk-wf removed" in removed.output
+    assert "no goldens" in cli("golden", "list").output
+    again = cli("clearance")
+    assert "cleared" in again.output and "no goldens: cleared without a regression run" in (
+        again.output
+    )

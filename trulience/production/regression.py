@@ -196,6 +196,13 @@ def run_regression(
     return RunOutcome(finished, results, markdown)
 
 
+def runs(conn: psycopg.Connection, workflow: str | None = None) -> list[RegressionRun]:
+    """Regression runs, newest first (of one workflow, or of all)."""
+    if workflow is not None:
+        get_workflow(conn, workflow)
+    return catalog.list_runs(conn, workflow)
+
+
 def clearance_of(conn: psycopg.Connection, workflow: str, version: int | None = None) -> Clearance:
     """Whether a workflow version (default: the newest) is cleared for production."""
     return catalog.clearance(conn, get_workflow(conn, workflow, version).id)
