@@ -209,11 +209,12 @@ def workflows_regress(name: str, version: int | None) -> None:
     from trulience.workers.configured import backend_for, register_configured_workers
 
     chosen = settings()
-    faces = (
-        pack_model_set(chosen.face_pack_dir, models_dir=chosen.models_dir)
-        if chosen.face_pack_dir
-        else default_model_set(chosen.models_dir)
-    )
+
+    def load_faces():
+        if chosen.face_pack_dir:
+            return pack_model_set(chosen.face_pack_dir, models_dir=chosen.models_dir)
+        return default_model_set(chosen.models_dir)
+
     with catalog(chosen) as conn, tempfile.TemporaryDirectory() as work:
         register_configured_workers(conn, chosen.comfyui_workers)
         backend = backend_for(database_url(chosen), chosen.comfyui_workers, holder=actor())
@@ -226,7 +227,7 @@ def workflows_regress(name: str, version: int | None) -> None:
             version=version,
             requested_by=actor(),
             reason="asked on the command line",
-            faces=faces,
+            load_faces=load_faces,
         )
     click.echo(outcome.report, nl=False)
     click.echo(f"report: {outcome.run.report_uri}")

@@ -11,14 +11,18 @@ error (a golden could not be re-run). The view `workflow_clearance` is the one r
 whether a version is cleared."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from trulience.catalog import regression as catalog
+from trulience.catalog import regression_runs as run_catalog
 from trulience.catalog.errors import InvalidValue
-from trulience.catalog.regression import Clearance, Golden, NewGolden, RegressionRun, Thresholds
+from trulience.catalog.regression import Golden, NewGolden, Thresholds
+from trulience.catalog.regression_runs import Clearance, RegressionRun
 from trulience.catalog.scenes import get_take
 from trulience.catalog.segments import current_segments
 from trulience.catalog.workflows import get_workflow
@@ -28,6 +32,9 @@ from trulience.generation.scene_config import resolve
 from trulience.production.regression_report import encoded, report_json, report_markdown
 from trulience.production.regression_rerun import GoldenResult, rerun_golden
 from trulience.storage import Storage, storage_key
+
+if TYPE_CHECKING:  # annotations only: the face models' code is loaded where it runs
+    from trulience.faces.model_set import FaceModelSet
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +164,14 @@ def run_regression(
     version: int | None = None,
     requested_by: str,
     reason: str = "",
-    faces=None,
+    faces: "FaceModelSet | None" = None,
+    load_faces: "Callable[[], FaceModelSet] | None" = None,
 ) -> RunOutcome:
     """Re-run every golden of `workflow` on `version` (default: the newest) through
     `backend`, judge each against the workflow's thresholds, and store the results and the
-    report. A golden that cannot be re-run is an error result, not a crash of the run."""
+    report. A golden that cannot be re-run is an error result, not a crash of the run.
+    Identity is judged with `faces` (or what `load_faces` loads, once the request is known
+    to be good); without either it is not compared."""
     target = get_workflow(conn, workflow, version)
     goldens = catalog.list_goldens(conn, workflow)
     if not goldens:
@@ -169,9 +179,13 @@ def run_regression(
             f"workflow {workflow!r} has no goldens; add one with "
             "`trulience workflows golden add` (a version without goldens is cleared as it is)"
         )
+    if faces is None and load_faces is not None:
+        faces = load_faces()
     limits = catalog.get_thresholds(conn, workflow)
-    fingerprint = catalog.models_fingerprint(conn, target.id)
-    run = catalog.insert_run(conn, target.id, fingerprint, limits.to_json(), requested_by, reason)
+    fingerprint = run_catalog.models_fingerprint(conn, target.id)
+    run = run_catalog.insert_run(
+        conn, target.id, fingerprint, limits.to_json(), requested_by, reason
+    )
     prefix = ["regression", workflow, f"v{target.version}", f"run-{run.id}"]
     results: list[GoldenResult] = []
     for golden in goldens:
@@ -182,7 +196,7 @@ def run_regression(
         except (TrulienceError, OSError) as exc:
             log.warning("golden %s could not be re-run: %s", golden.id, exc)
             result = GoldenResult(golden, "error", {}, [f"could not be re-run: {exc}"])
-        catalog.insert_result(
+        run_catalog.insert_result(
             conn, run.id, golden.id, result.verdict, result.figures, result.failures
         )
         results.append(result)
@@ -192,7 +206,7 @@ def run_regression(
     markdown = report_markdown(data)
     md = storage.put_bytes(storage_key(*prefix, "report.md"), markdown.encode())
     js = storage.put_bytes(storage_key(*prefix, "report.json"), encoded(data))
-    finished = catalog.finish_run(conn, run.id, status, md.uri, js.uri)
+    finished = run_catalog.finish_run(conn, run.id, status, md.uri, js.uri)
     return RunOutcome(finished, results, markdown)
 
 
@@ -200,31 +214,31 @@ def runs(conn: psycopg.Connection, workflow: str | None = None) -> list[Regressi
     """Regression runs, newest first (of one workflow, or of all)."""
     if workflow is not None:
         get_workflow(conn, workflow)
-    return catalog.list_runs(conn, workflow)
+    return run_catalog.list_runs(conn, workflow)
 
 
 def clearance_of(conn: psycopg.Connection, workflow: str, version: int | None = None) -> Clearance:
     """Whether a workflow version (default: the newest) is cleared for production."""
-    return catalog.clearance(conn, get_workflow(conn, workflow, version).id)
+    return run_catalog.clearance(conn, get_workflow(conn, workflow, version).id)
 
 
 def clearances(conn: psycopg.Connection, workflow: str | None = None) -> list[Clearance]:
     """Every workflow version's clearance (of one workflow, or of all)."""
     if workflow is not None:
         get_workflow(conn, workflow)
-    return catalog.clearances(conn, workflow)
+    return run_catalog.clearances(conn, workflow)
 
 
-def due(conn: psycopg.Connection) -> list[catalog.Due]:
+def due(conn: psycopg.Connection) -> list[run_catalog.Due]:
     """Versions whose regression is due: new, or their models changed since their last run."""
-    return catalog.due_versions(conn)
+    return run_catalog.due_versions(conn)
 
 
 def why_not_cleared(conn: psycopg.Connection, c: Clearance) -> str:
     """A version's note, with the failing figures of its last finished run."""
     failing: list[str] = []
     if c.finished_run_id is not None and c.finished_status != "passed":
-        for r in catalog.results_of(conn, c.finished_run_id):
+        for r in run_catalog.results_of(conn, c.finished_run_id):
             failing += [f"golden {r.golden_id}: {f}" for f in r.failures]
     shown = failing[:5] + ([f"and {len(failing) - 5} more"] if len(failing) > 5 else [])
     return c.note + (f" ({'; '.join(shown)})" if shown else "")
@@ -268,7 +282,7 @@ def record_overrides(
         raise InvalidValue("regression override", "reason", reason, "say why the override")
     for u in blocked:
         c = u.clearance
-        catalog.insert_override(
+        run_catalog.insert_override(
             conn, batch_id, c.workflow_id, c.models_fingerprint, by, reason, u.why
         )
 
@@ -277,7 +291,7 @@ def still_blocked(
     conn: psycopg.Connection, batch_id: int, scene_types: tuple[str, ...]
 ) -> list[Uncleared]:
     """What keeps a batch from launching now: uncleared versions it has no override for."""
-    allowed = catalog.overridden_workflows(conn, batch_id)
+    allowed = run_catalog.overridden_workflows(conn, batch_id)
     return [
         u
         for u in uncleared(conn, scene_types)

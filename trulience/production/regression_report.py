@@ -5,7 +5,7 @@ figure that missed its threshold."""
 import json
 from typing import Any
 
-from trulience.catalog.regression import RegressionRun
+from trulience.catalog.regression_runs import RegressionRun
 from trulience.production.regression_rerun import GoldenResult
 
 
