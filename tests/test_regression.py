@@ -5,6 +5,8 @@ until a version passes (or a producer overrides, recorded); bad input is refused
 
 import copy
 
+import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from dagster import build_sensor_context, instance_for_test
@@ -27,6 +29,8 @@ from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.ingest.identity import embed_character
 from trulience.ingest.variants import store_variants, variant_sizes
 from trulience.library import add_image_file
+from trulience.media.encode import H264Writer
+from trulience.media.frames import read_frames
 from trulience.media.image_decode import load_image
 from trulience.production import regression
 from trulience.production.batch import (
@@ -360,3 +364,31 @@ def test_the_cli_adds_lists_and_removes_goldens_and_sets_thresholds(golden, db_u
     assert "cleared" in again.output and "no goldens: cleared without a regression run" in (
         again.output
     )
+
+
+def test_a_deliberately_degraded_golden_fails_the_check_on_that_segment(
+    golden, studio, storage, backend, face_models, tmp_path
+):
+    """The acceptance case: the golden's second segment blurred and noised in storage, so
+    the same workflow's honest re-run no longer matches it there."""
+    reference = scenes.current_segments(studio, golden.scene_id)[1]
+    original = storage.local_file(storage.key_of(reference.uri), tmp_path)
+    spoiled = tmp_path / "spoiled.mp4"
+    noise = np.random.default_rng(7)
+    with H264Writer(spoiled, 12, 128, 128) as writer:
+        for frame in read_frames(original):
+            blurred = cv2.GaussianBlur(frame, (9, 9), 3).astype(np.int16)
+            writer.write(
+                np.clip(blurred + noise.integers(-40, 41, frame.shape), 0, 255).astype(np.uint8)
+            )
+        writer.close()
+    storage.put_file(storage.key_of(reference.uri), spoiled)
+    outcome = regress(studio, storage, backend, face_models, tmp_path, version=1)
+    assert outcome.run.status == "failed"
+    (result,) = outcome.results
+    assert all(f.startswith("segment 1: ") for f in result.failures), result.failures
+    assert any("mean SSIM" in f for f in result.failures)
+    assert any("mean PSNR" in f for f in result.failures)
+    first, second = result.figures["segments"]
+    assert first["mean_ssim"] > 0.999 and second["mean_ssim"] < 0.95
+    assert not regression.clearance_of(studio, "walk-wf", 1).cleared
