@@ -1595,7 +1595,9 @@ CREATE VIEW public.regression_due AS
            FROM public.workflows w
           WHERE (w.name = c.workflow))) OR (EXISTS ( SELECT 1
            FROM public.scene_type_versions v
-          WHERE (v.workflow_id = c.workflow_id)))));
+          WHERE ((v.workflow_id = c.workflow_id) AND (v.version = ( SELECT max(x.version) AS max
+                   FROM public.scene_type_versions x
+                  WHERE (x.scene_type_id = v.scene_type_id))))))));
 
 ALTER TABLE public.regression_goldens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.regression_goldens_id_seq

@@ -196,11 +196,14 @@ SELECT workflow_id, workflow, version, models_fingerprint, goldens, last_run_id,
        END AS note
   FROM judged;
 
--- The versions whose regression is due: a workflow with goldens, its newest version or one a
--- scene type version uses, that has no run at all on its current model set.
+-- The versions whose regression is due: of a workflow with goldens, its newest version or
+-- one a scene type's newest version names, that has no run at all on its current model set.
 CREATE VIEW regression_due AS
 SELECT c.workflow_id, c.workflow, c.version, c.models_fingerprint, c.note
   FROM workflow_clearance c
  WHERE c.goldens > 0 AND c.last_run_id IS NULL
    AND (c.version = (SELECT max(w.version) FROM workflows w WHERE w.name = c.workflow)
-        OR EXISTS (SELECT 1 FROM scene_type_versions v WHERE v.workflow_id = c.workflow_id));
+        OR EXISTS (SELECT 1 FROM scene_type_versions v
+                    WHERE v.workflow_id = c.workflow_id
+                      AND v.version = (SELECT max(x.version) FROM scene_type_versions x
+                                        WHERE x.scene_type_id = v.scene_type_id)));
