@@ -1451,6 +1451,27 @@ CREATE TABLE public.regression_runs (
 
 COMMENT ON CONSTRAINT regression_runs_finished ON public.regression_runs IS 'a run is finished exactly when it has a verdict';
 
+CREATE TABLE public.regression_thresholds (
+    workflow text NOT NULL,
+    min_ssim double precision DEFAULT 0.95 NOT NULL,
+    min_psnr_db double precision DEFAULT 30 NOT NULL,
+    max_identity_drop double precision DEFAULT 0.05 NOT NULL,
+    qa_must_match boolean DEFAULT true NOT NULL,
+    updated_by text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT regression_thresholds_identity_range CHECK (((max_identity_drop >= (0)::double precision) AND (max_identity_drop <= (1)::double precision))),
+    CONSTRAINT regression_thresholds_psnr_range CHECK (((min_psnr_db > (0)::double precision) AND (min_psnr_db <= (100)::double precision))),
+    CONSTRAINT regression_thresholds_ssim_range CHECK (((min_ssim > (0)::double precision) AND (min_ssim <= (1)::double precision))),
+    CONSTRAINT regression_thresholds_updated_by_not_blank CHECK ((btrim(updated_by) <> ''::text)),
+    CONSTRAINT regression_thresholds_workflow_format CHECK (public.is_slug(workflow))
+);
+
+COMMENT ON CONSTRAINT regression_thresholds_identity_range ON public.regression_thresholds IS 'the maximum identity drop must be from 0 to 1 (cosine similarity)';
+
+COMMENT ON CONSTRAINT regression_thresholds_psnr_range ON public.regression_thresholds IS 'the minimum PSNR must be above 0 dB and at most 100 dB';
+
+COMMENT ON CONSTRAINT regression_thresholds_ssim_range ON public.regression_thresholds IS 'the minimum mean SSIM must be above 0 and at most 1';
+
 CREATE TABLE public.scene_type_versions (
     id bigint NOT NULL,
     scene_type_id bigint NOT NULL,
@@ -1538,10 +1559,12 @@ CREATE VIEW public.workflow_clearance AS
                    FROM public.regression_goldens x
                   WHERE ((x.workflow = f.workflow) AND (NOT (EXISTS ( SELECT 1
                            FROM public.regression_results z
-                          WHERE ((z.run_id = u.finished_run_id) AND (z.golden_id = x.id))))))) AS goldens_not_run
-           FROM ((((public.workflow_model_sets f
+                          WHERE ((z.run_id = u.finished_run_id) AND (z.golden_id = x.id))))))) AS goldens_not_run,
+            COALESCE(((((d.thresholds ->> 'min_ssim'::text))::double precision >= COALESCE(t.min_ssim, (0.95)::double precision)) AND (((d.thresholds ->> 'min_psnr_db'::text))::double precision >= COALESCE(t.min_psnr_db, (30)::double precision)) AND (((d.thresholds ->> 'max_identity_drop'::text))::double precision <= COALESCE(t.max_identity_drop, (0.05)::double precision)) AND (((d.thresholds ->> 'qa_must_match'::text))::boolean OR (NOT COALESCE(t.qa_must_match, true)))), false) AS strict_enough
+           FROM (((((public.workflow_model_sets f
              JOIN runs u USING (workflow_id))
              LEFT JOIN goldens g ON ((g.workflow = f.workflow)))
+             LEFT JOIN public.regression_thresholds t ON ((t.workflow = f.workflow)))
              LEFT JOIN public.regression_runs l ON ((l.id = u.last_run_id)))
              LEFT JOIN public.regression_runs d ON ((d.id = u.finished_run_id)))
         )
@@ -1554,11 +1577,12 @@ CREATE VIEW public.workflow_clearance AS
     last_status,
     finished_run_id,
     finished_status,
-    ((goldens = 0) OR ((finished_status = 'passed'::text) AND (goldens_not_run = 0))) AS cleared,
+    ((goldens = 0) OR ((finished_status = 'passed'::text) AND (goldens_not_run = 0) AND strict_enough)) AS cleared,
         CASE
             WHEN (goldens = 0) THEN 'no goldens: cleared without a regression run'::text
-            WHEN ((finished_status = 'passed'::text) AND (goldens_not_run = 0)) THEN ('passed regression run '::text || finished_run_id)
-            WHEN (finished_status = 'passed'::text) THEN (((goldens_not_run || ' golden(s) added since passing run '::text) || finished_run_id) || '; run it again'::text)
+            WHEN ((finished_status = 'passed'::text) AND (goldens_not_run = 0) AND strict_enough) THEN ('passed regression run '::text || finished_run_id)
+            WHEN ((finished_status = 'passed'::text) AND (goldens_not_run > 0)) THEN (((goldens_not_run || ' golden(s) added since passing run '::text) || finished_run_id) || '; run it again'::text)
+            WHEN (finished_status = 'passed'::text) THEN (('thresholds tightened since passing run '::text || finished_run_id) || '; run it again'::text)
             WHEN (finished_run_id IS NOT NULL) THEN ((('regression run '::text || finished_run_id) || ' '::text) || finished_status)
             WHEN (last_run_id IS NOT NULL) THEN (('regression run '::text || last_run_id) || ' is running'::text)
             WHEN ran_on_other_models THEN 'never run on the current models (a model changed)'::text
@@ -1648,27 +1672,6 @@ ALTER TABLE public.regression_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     NO MAXVALUE
     CACHE 1
 );
-
-CREATE TABLE public.regression_thresholds (
-    workflow text NOT NULL,
-    min_ssim double precision DEFAULT 0.95 NOT NULL,
-    min_psnr_db double precision DEFAULT 30 NOT NULL,
-    max_identity_drop double precision DEFAULT 0.05 NOT NULL,
-    qa_must_match boolean DEFAULT true NOT NULL,
-    updated_by text NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT regression_thresholds_identity_range CHECK (((max_identity_drop >= (0)::double precision) AND (max_identity_drop <= (1)::double precision))),
-    CONSTRAINT regression_thresholds_psnr_range CHECK (((min_psnr_db > (0)::double precision) AND (min_psnr_db <= (100)::double precision))),
-    CONSTRAINT regression_thresholds_ssim_range CHECK (((min_ssim > (0)::double precision) AND (min_ssim <= (1)::double precision))),
-    CONSTRAINT regression_thresholds_updated_by_not_blank CHECK ((btrim(updated_by) <> ''::text)),
-    CONSTRAINT regression_thresholds_workflow_format CHECK (public.is_slug(workflow))
-);
-
-COMMENT ON CONSTRAINT regression_thresholds_identity_range ON public.regression_thresholds IS 'the maximum identity drop must be from 0 to 1 (cosine similarity)';
-
-COMMENT ON CONSTRAINT regression_thresholds_psnr_range ON public.regression_thresholds IS 'the minimum PSNR must be above 0 dB and at most 100 dB';
-
-COMMENT ON CONSTRAINT regression_thresholds_ssim_range ON public.regression_thresholds IS 'the minimum mean SSIM must be above 0 and at most 1';
 
 CREATE TABLE public.regression_verdicts (
     code text NOT NULL,

@@ -184,6 +184,13 @@ def test_the_same_pictures_from_a_new_version_pass_with_ssim_one(
     assert b'"verdict": "passed"' in storage.read_bytes(storage.key_of(outcome.run.report_json_uri))
     cleared = regression.clearance_of(studio, "walk-wf", 2)
     assert cleared.cleared and cleared.note == f"passed regression run {outcome.run.id}"
+    # a pass judged by looser thresholds than today's no longer clears the version
+    regression.set_thresholds(studio, "walk-wf", "pat", min_ssim=0.999)
+    stricter = regression.clearance_of(studio, "walk-wf", 2)
+    assert not stricter.cleared
+    assert stricter.note == f"thresholds tightened since passing run {outcome.run.id}; run it again"
+    regression.set_thresholds(studio, "walk-wf", "pat", min_ssim=0.9)
+    assert regression.clearance_of(studio, "walk-wf", 2).cleared
 
 
 def test_a_degraded_version_fails_naming_ssim_and_psnr_and_blocks_batches(

@@ -144,8 +144,9 @@ SELECT track_table('regression_overrides');
 
 -- Whether each workflow version may go into production batches, one rule for the batch
 -- check, the CLI and the sensor. No goldens: cleared (with a note saying so). Goldens: the
--- newest finished run of this version on the current model set passed, and covered every
--- golden the workflow has now.
+-- newest finished run of this version on the current model set passed, covered every
+-- golden the workflow has now, and was judged by thresholds at least as strict as today's
+-- (the defaults here are regression_thresholds' column defaults).
 CREATE VIEW workflow_clearance AS
 WITH goldens AS (
     SELECT workflow, count(*) AS goldens FROM regression_goldens GROUP BY workflow
@@ -171,22 +172,33 @@ WITH goldens AS (
              WHERE x.workflow = f.workflow
                AND NOT EXISTS (SELECT 1 FROM regression_results z
                                 WHERE z.run_id = u.finished_run_id AND z.golden_id = x.id))
-               AS goldens_not_run
+               AS goldens_not_run,
+           coalesce((d.thresholds ->> 'min_ssim')::float8 >= coalesce(t.min_ssim, 0.95)
+                AND (d.thresholds ->> 'min_psnr_db')::float8 >= coalesce(t.min_psnr_db, 30)
+                AND (d.thresholds ->> 'max_identity_drop')::float8
+                    <= coalesce(t.max_identity_drop, 0.05)
+                AND ((d.thresholds ->> 'qa_must_match')::boolean
+                     OR NOT coalesce(t.qa_must_match, true)), false) AS strict_enough
       FROM workflow_model_sets f
       JOIN runs u USING (workflow_id)
       LEFT JOIN goldens g ON g.workflow = f.workflow
+      LEFT JOIN regression_thresholds t ON t.workflow = f.workflow
       LEFT JOIN regression_runs l ON l.id = u.last_run_id
       LEFT JOIN regression_runs d ON d.id = u.finished_run_id
 )
 SELECT workflow_id, workflow, version, models_fingerprint, goldens, last_run_id, last_status,
        finished_run_id, finished_status,
-       (goldens = 0 OR (finished_status = 'passed' AND goldens_not_run = 0)) AS cleared,
+       (goldens = 0 OR (finished_status = 'passed' AND goldens_not_run = 0 AND strict_enough))
+           AS cleared,
        CASE
            WHEN goldens = 0 THEN 'no goldens: cleared without a regression run'
-           WHEN finished_status = 'passed' AND goldens_not_run = 0
+           WHEN finished_status = 'passed' AND goldens_not_run = 0 AND strict_enough
                THEN 'passed regression run ' || finished_run_id
-           WHEN finished_status = 'passed'
+           WHEN finished_status = 'passed' AND goldens_not_run > 0
                THEN goldens_not_run || ' golden(s) added since passing run ' || finished_run_id
+                    || '; run it again'
+           WHEN finished_status = 'passed'
+               THEN 'thresholds tightened since passing run ' || finished_run_id
                     || '; run it again'
            WHEN finished_run_id IS NOT NULL
                THEN 'regression run ' || finished_run_id || ' ' || finished_status
