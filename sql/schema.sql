@@ -1452,6 +1452,292 @@ ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.regression_goldens (
+    id bigint NOT NULL,
+    workflow text NOT NULL,
+    scene_id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    workflow_version integer NOT NULL,
+    effective_config jsonb NOT NULL,
+    seeds jsonb NOT NULL,
+    approved boolean NOT NULL,
+    chosen_by text NOT NULL,
+    note text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT regression_goldens_chosen_by_not_blank CHECK ((btrim(chosen_by) <> ''::text)),
+    CONSTRAINT regression_goldens_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
+    CONSTRAINT regression_goldens_seeds_array CHECK (((jsonb_typeof(seeds) = 'array'::text) AND (jsonb_array_length(seeds) > 0))),
+    CONSTRAINT regression_goldens_workflow_format CHECK (public.is_slug(workflow)),
+    CONSTRAINT regression_goldens_workflow_version_positive CHECK ((workflow_version > 0))
+);
+
+COMMENT ON CONSTRAINT regression_goldens_seeds_array ON public.regression_goldens IS 'a golden records one seed per segment (at least one segment)';
+
+CREATE TABLE public.regression_results (
+    id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    golden_id bigint NOT NULL,
+    verdict text NOT NULL,
+    figures jsonb NOT NULL,
+    failures jsonb DEFAULT '[]'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT regression_results_failures_array CHECK ((jsonb_typeof(failures) = 'array'::text)),
+    CONSTRAINT regression_results_figures_object CHECK ((jsonb_typeof(figures) = 'object'::text)),
+    CONSTRAINT regression_results_verdict_final CHECK ((verdict <> 'running'::text))
+);
+
+CREATE TABLE public.regression_runs (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    models_fingerprint text NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    thresholds jsonb NOT NULL,
+    requested_by text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    report_uri text,
+    report_json_uri text,
+    error text,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT regression_runs_finished CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+    CONSTRAINT regression_runs_models_fingerprint_format CHECK (public.is_sha256(models_fingerprint)),
+    CONSTRAINT regression_runs_requested_by_not_blank CHECK ((btrim(requested_by) <> ''::text)),
+    CONSTRAINT regression_runs_thresholds_object CHECK ((jsonb_typeof(thresholds) = 'object'::text))
+);
+
+COMMENT ON CONSTRAINT regression_runs_finished ON public.regression_runs IS 'a run is finished exactly when it has a verdict';
+
+CREATE TABLE public.regression_thresholds (
+    workflow text NOT NULL,
+    min_ssim double precision DEFAULT 0.95 NOT NULL,
+    min_psnr_db double precision DEFAULT 30 NOT NULL,
+    max_identity_drop double precision DEFAULT 0.05 NOT NULL,
+    qa_must_match boolean DEFAULT true NOT NULL,
+    updated_by text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT regression_thresholds_identity_range CHECK (((max_identity_drop >= (0)::double precision) AND (max_identity_drop <= (1)::double precision))),
+    CONSTRAINT regression_thresholds_psnr_range CHECK (((min_psnr_db > (0)::double precision) AND (min_psnr_db <= (100)::double precision))),
+    CONSTRAINT regression_thresholds_ssim_range CHECK (((min_ssim > (0)::double precision) AND (min_ssim <= (1)::double precision))),
+    CONSTRAINT regression_thresholds_updated_by_not_blank CHECK ((btrim(updated_by) <> ''::text)),
+    CONSTRAINT regression_thresholds_workflow_format CHECK (public.is_slug(workflow))
+);
+
+COMMENT ON CONSTRAINT regression_thresholds_identity_range ON public.regression_thresholds IS 'the maximum identity drop must be from 0 to 1 (cosine similarity)';
+
+COMMENT ON CONSTRAINT regression_thresholds_psnr_range ON public.regression_thresholds IS 'the minimum PSNR must be above 0 dB and at most 100 dB';
+
+COMMENT ON CONSTRAINT regression_thresholds_ssim_range ON public.regression_thresholds IS 'the minimum mean SSIM must be above 0 and at most 1';
+
+CREATE TABLE public.scene_type_versions (
+    id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    version integer NOT NULL,
+    workflow_id bigint,
+    prompt_template text,
+    negative_prompt text,
+    target_duration_s numeric(9,3),
+    segment_duration_s numeric(9,3),
+    fps numeric(6,3),
+    width integer,
+    height integer,
+    seed_policy text,
+    qa_rules jsonb,
+    presets jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    seed bigint,
+    preset text,
+    params jsonb,
+    created_by text,
+    CONSTRAINT scene_type_versions_fps_range CHECK (((fps > (0)::numeric) AND (fps <= (240)::numeric))),
+    CONSTRAINT scene_type_versions_height_sane CHECK ((((height >= 16) AND (height <= 8192)) AND ((height % 2) = 0))),
+    CONSTRAINT scene_type_versions_params_object CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT scene_type_versions_preset_not_blank CHECK ((btrim(preset) <> ''::text)),
+    CONSTRAINT scene_type_versions_presets_object CHECK ((jsonb_typeof(presets) = 'object'::text)),
+    CONSTRAINT scene_type_versions_qa_rules_object CHECK ((jsonb_typeof(qa_rules) = 'object'::text)),
+    CONSTRAINT scene_type_versions_seed_range CHECK ((seed >= 0)),
+    CONSTRAINT scene_type_versions_segment_duration_positive CHECK ((segment_duration_s > (0)::numeric)),
+    CONSTRAINT scene_type_versions_segment_within_target CHECK ((segment_duration_s <= target_duration_s)),
+    CONSTRAINT scene_type_versions_target_duration_positive CHECK ((target_duration_s > (0)::numeric)),
+    CONSTRAINT scene_type_versions_version_positive CHECK ((version > 0)),
+    CONSTRAINT scene_type_versions_width_sane CHECK ((((width >= 16) AND (width <= 8192)) AND ((width % 2) = 0)))
+);
+
+COMMENT ON CONSTRAINT scene_type_versions_fps_range ON public.scene_type_versions IS 'must be greater than 0 and at most 240';
+
+COMMENT ON CONSTRAINT scene_type_versions_height_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
+
+COMMENT ON CONSTRAINT scene_type_versions_segment_within_target ON public.scene_type_versions IS 'the segment duration must not exceed the target duration';
+
+COMMENT ON CONSTRAINT scene_type_versions_width_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
+
+CREATE VIEW public.workflow_model_sets AS
+SELECT
+    NULL::bigint AS workflow_id,
+    NULL::text AS workflow,
+    NULL::integer AS version,
+    NULL::bigint AS models,
+    NULL::text AS models_fingerprint;
+
+CREATE VIEW public.workflow_clearance AS
+ WITH goldens AS (
+         SELECT regression_goldens.workflow,
+            count(*) AS goldens
+           FROM public.regression_goldens
+          GROUP BY regression_goldens.workflow
+        ), runs AS (
+         SELECT f.workflow_id,
+            ( SELECT r.id
+                   FROM public.regression_runs r
+                  WHERE ((r.workflow_id = f.workflow_id) AND (r.models_fingerprint = f.models_fingerprint))
+                  ORDER BY r.id DESC
+                 LIMIT 1) AS last_run_id,
+            ( SELECT r.id
+                   FROM public.regression_runs r
+                  WHERE ((r.workflow_id = f.workflow_id) AND (r.models_fingerprint = f.models_fingerprint) AND (r.status <> 'running'::text))
+                  ORDER BY r.id DESC
+                 LIMIT 1) AS finished_run_id,
+            (EXISTS ( SELECT 1
+                   FROM public.regression_runs r
+                  WHERE ((r.workflow_id = f.workflow_id) AND (r.models_fingerprint <> f.models_fingerprint)))) AS ran_on_other_models
+           FROM public.workflow_model_sets f
+        ), judged AS (
+         SELECT f.workflow_id,
+            f.workflow,
+            f.version,
+            f.models_fingerprint,
+            COALESCE(g.goldens, (0)::bigint) AS goldens,
+            u.last_run_id,
+            l.status AS last_status,
+            u.finished_run_id,
+            d.status AS finished_status,
+            u.ran_on_other_models,
+            ( SELECT count(*) AS count
+                   FROM public.regression_goldens x
+                  WHERE ((x.workflow = f.workflow) AND (NOT (EXISTS ( SELECT 1
+                           FROM public.regression_results z
+                          WHERE ((z.run_id = u.finished_run_id) AND (z.golden_id = x.id))))))) AS goldens_not_run,
+            COALESCE(((((d.thresholds ->> 'min_ssim'::text))::double precision >= COALESCE(t.min_ssim, (0.95)::double precision)) AND (((d.thresholds ->> 'min_psnr_db'::text))::double precision >= COALESCE(t.min_psnr_db, (30)::double precision)) AND (((d.thresholds ->> 'max_identity_drop'::text))::double precision <= COALESCE(t.max_identity_drop, (0.05)::double precision)) AND (((d.thresholds ->> 'qa_must_match'::text))::boolean OR (NOT COALESCE(t.qa_must_match, true)))), false) AS strict_enough
+           FROM (((((public.workflow_model_sets f
+             JOIN runs u USING (workflow_id))
+             LEFT JOIN goldens g ON ((g.workflow = f.workflow)))
+             LEFT JOIN public.regression_thresholds t ON ((t.workflow = f.workflow)))
+             LEFT JOIN public.regression_runs l ON ((l.id = u.last_run_id)))
+             LEFT JOIN public.regression_runs d ON ((d.id = u.finished_run_id)))
+        )
+ SELECT workflow_id,
+    workflow,
+    version,
+    models_fingerprint,
+    goldens,
+    last_run_id,
+    last_status,
+    finished_run_id,
+    finished_status,
+    ((goldens = 0) OR ((finished_status = 'passed'::text) AND (goldens_not_run = 0) AND strict_enough)) AS cleared,
+        CASE
+            WHEN (goldens = 0) THEN 'no goldens: cleared without a regression run'::text
+            WHEN ((finished_status = 'passed'::text) AND (goldens_not_run = 0) AND strict_enough) THEN ('passed regression run '::text || finished_run_id)
+            WHEN ((finished_status = 'passed'::text) AND (goldens_not_run > 0)) THEN (((goldens_not_run || ' golden(s) added since passing run '::text) || finished_run_id) || '; run it again'::text)
+            WHEN (finished_status = 'passed'::text) THEN (('thresholds tightened since passing run '::text || finished_run_id) || '; run it again'::text)
+            WHEN (finished_run_id IS NOT NULL) THEN ((('regression run '::text || finished_run_id) || ' '::text) || finished_status)
+            WHEN (last_run_id IS NOT NULL) THEN (('regression run '::text || last_run_id) || ' is running'::text)
+            WHEN ran_on_other_models THEN 'never run on the current models (a model changed)'::text
+            ELSE 'never run'::text
+        END AS note
+   FROM judged;
+
+CREATE TABLE public.workflows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    version integer NOT NULL,
+    sha256 text NOT NULL,
+    graph jsonb NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    slots jsonb DEFAULT '{}'::jsonb NOT NULL,
+    warnings jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT workflows_graph_object CHECK ((jsonb_typeof(graph) = 'object'::text)),
+    CONSTRAINT workflows_name_format CHECK (public.is_slug(name)),
+    CONSTRAINT workflows_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT workflows_slots_object CHECK ((jsonb_typeof(slots) = 'object'::text)),
+    CONSTRAINT workflows_version_positive CHECK ((version > 0)),
+    CONSTRAINT workflows_warnings_array CHECK ((jsonb_typeof(warnings) = 'array'::text))
+);
+
+CREATE VIEW public.regression_due AS
+ SELECT workflow_id,
+    workflow,
+    version,
+    models_fingerprint,
+    note
+   FROM public.workflow_clearance c
+  WHERE ((goldens > 0) AND (last_run_id IS NULL) AND ((version = ( SELECT max(w.version) AS max
+           FROM public.workflows w
+          WHERE (w.name = c.workflow))) OR (EXISTS ( SELECT 1
+           FROM public.scene_type_versions v
+          WHERE ((v.workflow_id = c.workflow_id) AND (v.version = ( SELECT max(x.version) AS max
+                   FROM public.scene_type_versions x
+                  WHERE (x.scene_type_id = v.scene_type_id))))))));
+
+ALTER TABLE public.regression_goldens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.regression_goldens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.regression_overrides (
+    id bigint NOT NULL,
+    batch_id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    models_fingerprint text NOT NULL,
+    overridden_by text NOT NULL,
+    reason text NOT NULL,
+    not_cleared text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT regression_overrides_models_fingerprint_format CHECK (public.is_sha256(models_fingerprint)),
+    CONSTRAINT regression_overrides_overridden_by_not_blank CHECK ((btrim(overridden_by) <> ''::text)),
+    CONSTRAINT regression_overrides_reason_not_blank CHECK ((btrim(reason) <> ''::text))
+);
+
+ALTER TABLE public.regression_overrides ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.regression_overrides_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE public.regression_results ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.regression_results_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE public.regression_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.regression_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.regression_verdicts (
+    code text NOT NULL,
+    label text NOT NULL,
+    "position" smallint NOT NULL,
+    CONSTRAINT regression_verdicts_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
+    CONSTRAINT regression_verdicts_label_not_blank CHECK ((btrim(label) <> ''::text))
+);
+
 CREATE TABLE public.review_decisions (
     code text NOT NULL,
     label text NOT NULL,
@@ -1567,48 +1853,6 @@ CREATE TABLE public.scene_statuses (
     CONSTRAINT scene_statuses_code_format CHECK ((code ~ '^[a-z][a-z_]{0,31}$'::text)),
     CONSTRAINT scene_statuses_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
-
-CREATE TABLE public.scene_type_versions (
-    id bigint NOT NULL,
-    scene_type_id bigint NOT NULL,
-    version integer NOT NULL,
-    workflow_id bigint,
-    prompt_template text,
-    negative_prompt text,
-    target_duration_s numeric(9,3),
-    segment_duration_s numeric(9,3),
-    fps numeric(6,3),
-    width integer,
-    height integer,
-    seed_policy text,
-    qa_rules jsonb,
-    presets jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    seed bigint,
-    preset text,
-    params jsonb,
-    created_by text,
-    CONSTRAINT scene_type_versions_fps_range CHECK (((fps > (0)::numeric) AND (fps <= (240)::numeric))),
-    CONSTRAINT scene_type_versions_height_sane CHECK ((((height >= 16) AND (height <= 8192)) AND ((height % 2) = 0))),
-    CONSTRAINT scene_type_versions_params_object CHECK ((jsonb_typeof(params) = 'object'::text)),
-    CONSTRAINT scene_type_versions_preset_not_blank CHECK ((btrim(preset) <> ''::text)),
-    CONSTRAINT scene_type_versions_presets_object CHECK ((jsonb_typeof(presets) = 'object'::text)),
-    CONSTRAINT scene_type_versions_qa_rules_object CHECK ((jsonb_typeof(qa_rules) = 'object'::text)),
-    CONSTRAINT scene_type_versions_seed_range CHECK ((seed >= 0)),
-    CONSTRAINT scene_type_versions_segment_duration_positive CHECK ((segment_duration_s > (0)::numeric)),
-    CONSTRAINT scene_type_versions_segment_within_target CHECK ((segment_duration_s <= target_duration_s)),
-    CONSTRAINT scene_type_versions_target_duration_positive CHECK ((target_duration_s > (0)::numeric)),
-    CONSTRAINT scene_type_versions_version_positive CHECK ((version > 0)),
-    CONSTRAINT scene_type_versions_width_sane CHECK ((((width >= 16) AND (width <= 8192)) AND ((width % 2) = 0)))
-);
-
-COMMENT ON CONSTRAINT scene_type_versions_fps_range ON public.scene_type_versions IS 'must be greater than 0 and at most 240';
-
-COMMENT ON CONSTRAINT scene_type_versions_height_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
-
-COMMENT ON CONSTRAINT scene_type_versions_segment_within_target ON public.scene_type_versions IS 'the segment duration must not exceed the target duration';
-
-COMMENT ON CONSTRAINT scene_type_versions_width_sane ON public.scene_type_versions IS 'must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes)';
 
 ALTER TABLE public.scene_type_versions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.scene_type_versions_id_seq
@@ -2098,24 +2342,6 @@ CREATE TABLE public.workflow_models (
     CONSTRAINT workflow_models_folder_not_blank CHECK ((btrim(folder) <> ''::text))
 );
 
-CREATE TABLE public.workflows (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    version integer NOT NULL,
-    sha256 text NOT NULL,
-    graph jsonb NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    slots jsonb DEFAULT '{}'::jsonb NOT NULL,
-    warnings jsonb DEFAULT '[]'::jsonb NOT NULL,
-    CONSTRAINT workflows_graph_object CHECK ((jsonb_typeof(graph) = 'object'::text)),
-    CONSTRAINT workflows_name_format CHECK (public.is_slug(name)),
-    CONSTRAINT workflows_sha256_format CHECK (public.is_sha256(sha256)),
-    CONSTRAINT workflows_slots_object CHECK ((jsonb_typeof(slots) = 'object'::text)),
-    CONSTRAINT workflows_version_positive CHECK ((version > 0)),
-    CONSTRAINT workflows_warnings_array CHECK ((jsonb_typeof(warnings) = 'array'::text))
-);
-
 ALTER TABLE public.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.workflows_id_seq
     START WITH 1
@@ -2294,6 +2520,35 @@ ALTER TABLE ONLY public.projects
 
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_slug_unique UNIQUE (slug);
+
+ALTER TABLE ONLY public.regression_goldens
+    ADD CONSTRAINT regression_goldens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.regression_goldens
+    ADD CONSTRAINT regression_goldens_unique UNIQUE (workflow, scene_id);
+
+COMMENT ON CONSTRAINT regression_goldens_unique ON public.regression_goldens IS 'this take is already a golden of this workflow';
+
+ALTER TABLE ONLY public.regression_overrides
+    ADD CONSTRAINT regression_overrides_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.regression_overrides
+    ADD CONSTRAINT regression_overrides_unique UNIQUE (batch_id, workflow_id);
+
+ALTER TABLE ONLY public.regression_results
+    ADD CONSTRAINT regression_results_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.regression_results
+    ADD CONSTRAINT regression_results_unique UNIQUE (run_id, golden_id);
+
+ALTER TABLE ONLY public.regression_runs
+    ADD CONSTRAINT regression_runs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.regression_thresholds
+    ADD CONSTRAINT regression_thresholds_pkey PRIMARY KEY (workflow);
+
+ALTER TABLE ONLY public.regression_verdicts
+    ADD CONSTRAINT regression_verdicts_pkey PRIMARY KEY (code);
 
 ALTER TABLE ONLY public.review_decisions
     ADD CONSTRAINT review_decisions_pkey PRIMARY KEY (code);
@@ -2496,6 +2751,8 @@ CREATE INDEX notifications_unread_idx ON public.notifications USING btree (user_
 
 CREATE INDEX project_characters_character_idx ON public.project_characters USING btree (character_id);
 
+CREATE INDEX regression_runs_version_idx ON public.regression_runs USING btree (workflow_id, models_fingerprint, id);
+
 CREATE UNIQUE INDEX reviews_one_current_per_reviewer ON public.reviews USING btree (scene_id, revision, reviewer_id) WHERE current;
 
 CREATE INDEX reviews_revision_idx ON public.reviews USING btree (scene_id, revision, created_at) WHERE current;
@@ -2627,6 +2884,21 @@ CREATE OR REPLACE VIEW public.take_consistency AS
         END), ''::text) AS reason
    FROM scored s;
 
+CREATE OR REPLACE VIEW public.workflow_model_sets AS
+ SELECT w.id AS workflow_id,
+    w.name AS workflow,
+    w.version,
+    count(m.filename) AS models,
+    encode(sha256(convert_to(COALESCE(string_agg(((((m.folder || '/'::text) || m.filename) || '='::text) || COALESCE(x.sha256, 'unregistered'::text)), '
+'::text ORDER BY m.folder, m.filename), ''::text), 'UTF8'::name)), 'hex'::text) AS models_fingerprint
+   FROM ((public.workflows w
+     LEFT JOIN ( SELECT DISTINCT workflow_models.workflow_id,
+            workflow_models.folder,
+            workflow_models.filename
+           FROM public.workflow_models) m ON ((m.workflow_id = w.id)))
+     LEFT JOIN public.models x ON (((x.kind = m.folder) AND (x.name = m.filename))))
+  GROUP BY w.id;
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.audit_policy FOR EACH ROW EXECUTE FUNCTION public.audit_row('table_name', 'column_name');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.audit_treatments FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
@@ -2704,6 +2976,18 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.project_characte
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.project_statuses FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_goldens FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_overrides FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_results FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_runs FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_thresholds FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.regression_verdicts FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.review_decisions FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
 
@@ -2826,6 +3110,8 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.notes FOR EACH ROW EXECU
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.project_budgets FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.regression_thresholds FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.scene_types FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
@@ -3041,6 +3327,36 @@ ALTER TABLE ONLY public.project_characters
 
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_status_fkey FOREIGN KEY (status) REFERENCES public.project_statuses(code);
+
+ALTER TABLE ONLY public.regression_goldens
+    ADD CONSTRAINT regression_goldens_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_goldens
+    ADD CONSTRAINT regression_goldens_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_goldens
+    ADD CONSTRAINT regression_goldens_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_overrides
+    ADD CONSTRAINT regression_overrides_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES public.batches(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_overrides
+    ADD CONSTRAINT regression_overrides_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES public.workflows(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_results
+    ADD CONSTRAINT regression_results_golden_id_fkey FOREIGN KEY (golden_id) REFERENCES public.regression_goldens(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_results
+    ADD CONSTRAINT regression_results_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.regression_runs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.regression_results
+    ADD CONSTRAINT regression_results_verdict_fkey FOREIGN KEY (verdict) REFERENCES public.regression_verdicts(code);
+
+ALTER TABLE ONLY public.regression_runs
+    ADD CONSTRAINT regression_runs_status_fkey FOREIGN KEY (status) REFERENCES public.regression_verdicts(code);
+
+ALTER TABLE ONLY public.regression_runs
+    ADD CONSTRAINT regression_runs_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES public.workflows(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.reviews
     ADD CONSTRAINT reviews_decision_fkey FOREIGN KEY (decision) REFERENCES public.review_decisions(code);

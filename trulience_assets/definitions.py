@@ -12,6 +12,7 @@ from sensors.catalog import catalog_partitions_sensor
 from sensors.chains import chains_sensor
 from sensors.failures import run_failure_notifications
 from sensors.inbox import inbox_sensor
+from sensors.regression import regression_sensor
 from sensors.review import approvals_sensor, regeneration_sensor
 from sensors.workers import worker_health_sensor
 from trulience.config import Settings
@@ -29,6 +30,7 @@ from trulience_assets.jobs import (
     notebooks_job,
     scenes_job,
 )
+from trulience_assets.regression import regression
 from trulience_assets.schedules import lake_schedule, notebooks_after_lake
 
 
@@ -48,7 +50,15 @@ def build_definitions(settings: Settings) -> Definitions:
             lake_runs,
             *notebook_assets(),
         ],
-        jobs=[characters_job, scenes_job, delivery_job, lake_job, notebooks_job, hook_steps],
+        jobs=[
+            characters_job,
+            scenes_job,
+            delivery_job,
+            lake_job,
+            notebooks_job,
+            hook_steps,
+            regression,
+        ],
         schedules=[lake_schedule],
         sensors=[
             catalog_partitions_sensor,
@@ -61,6 +71,7 @@ def build_definitions(settings: Settings) -> Definitions:
             queued_batches_sensor,
             run_priority_sensor,
             notebooks_after_lake,
+            regression_sensor,
         ],
         resources=build_resources(settings),
         # Cheap steps stay in one process: a fresh process per step costs ~3.5 s here.

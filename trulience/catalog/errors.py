@@ -64,6 +64,12 @@ ENTITY_NAMES = {
     "hooks": "hook",
     "hook_runs": "hook run",
     "chain_rules": "chain rule",
+    "regression_goldens": "golden take",
+    "regression_thresholds": "regression thresholds",
+    "regression_verdicts": "regression verdict",
+    "regression_runs": "regression run",
+    "regression_results": "regression result",
+    "regression_overrides": "regression override",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

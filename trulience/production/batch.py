@@ -26,6 +26,7 @@ from trulience.generation.loop import FINISHED
 from trulience.generation.scene_config import InvalidSceneType, resolve
 from trulience.production.budget import Verdict, judge
 from trulience.production.cost import Estimate, estimate_batch
+from trulience.production.regression import record_overrides, still_blocked, uncleared
 
 PRIORITY_RANGE = (-100, 100)
 TERMINAL_STATES = ("delivered", "failed", "cancelled")
@@ -65,6 +66,9 @@ class BatchRequest:
     scene_types: tuple[str, ...]
     priority: int = 0
     requested_by: str = "unknown"
+    # why the batch may use workflow versions not cleared by their regression tests (PRD-65);
+    # None: it may not. Recorded, with who asked, on the batch's regression overrides.
+    override_regression: str | None = None
 
     def normalised(self) -> "BatchRequest":
         """Each character and scene type once, in the order given."""
@@ -101,8 +105,9 @@ def _why_not_ready(r: Readiness) -> str:
 
 def validate(conn: psycopg.Connection, request: BatchRequest) -> None:
     """Refuse a request naming each bad value: unknown project, character or scene type, a
-    character outside the project or not ready, an incomplete scene type, a priority out of
-    range. Nothing is written."""
+    character outside the project or not ready, an incomplete scene type, a workflow version
+    not cleared by its regression tests (unless overridden), a priority out of range. Nothing
+    is written."""
     problems: list[str] = []
     low, high = PRIORITY_RANGE
     if not low <= request.priority <= high:
@@ -132,6 +137,7 @@ def validate(conn: psycopg.Connection, request: BatchRequest) -> None:
             state = readiness(conn, slug)
             if not state.ready:
                 problems.append(f"character {slug!r} is not ready: {_why_not_ready(state)}")
+    resolved = []
     for slug in request.scene_types:
         try:
             get_scene_type(conn, slug)
@@ -142,6 +148,12 @@ def validate(conn: psycopg.Connection, request: BatchRequest) -> None:
             resolve(conn, slug)
         except (InvalidSceneType, NotFound) as exc:
             problems.append(f"scene type {slug!r} cannot be generated: {exc}")
+            continue
+        resolved.append(slug)
+    if request.override_regression is not None and not request.override_regression.strip():
+        problems.append("a regression override must say why")
+    elif request.override_regression is None:
+        problems += [str(u) for u in uncleared(conn, tuple(resolved))]
     if problems:
         raise InvalidBatch(problems)
 
@@ -187,6 +199,9 @@ def create_batch(
         )
         batch_id = catalog.insert_batch(conn, recorded)
         catalog.insert_items(conn, batch_id, r.characters, r.scene_types)
+        if r.override_regression is not None:
+            blocked = uncleared(conn, r.scene_types)
+            record_overrides(conn, batch_id, blocked, r.requested_by, r.override_regression)
     return get_batch(conn, batch_id), checked
 
 
@@ -207,12 +222,19 @@ def list_batches(
 def record_launch(conn: psycopg.Connection, batch_id: int, backfill_id: str) -> Batch:
     """Mark a queued batch running under its Dagster backfill, and note for each item the
     newest take already made (a take left unfinished is resumed by the batch, so it counts
-    as not made), so that its own take can be told apart later."""
+    as not made), so that its own take can be told apart later. A batch using a workflow
+    version not cleared by its regression tests (and not overridden) is refused, naming it."""
     with writing(conn, {"dagster_backfill_id": backfill_id}):
         batch = _locked(conn, batch_id)
         if batch.status != "queued":
             raise InvalidValue(
                 "batch", "status", batch.status, f"batch {batch_id} is not queued; not launched"
+            )
+        scene_types = tuple(dict.fromkeys(t for _c, t in batch_targets(conn, batch_id)))
+        blocked = still_blocked(conn, batch_id, scene_types)
+        if blocked:
+            raise BatchRefused(
+                f"batch {batch_id} not launched: " + "; ".join(str(u) for u in blocked)
             )
         catalog.note_takes_before_launch(conn, batch_id, FINISHED)
         catalog.mark_running(conn, batch_id, backfill_id)
