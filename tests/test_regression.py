@@ -358,6 +358,14 @@ def test_the_cli_adds_lists_and_removes_goldens_and_sets_thresholds(golden, db_u
     assert "seeds [0, 1]" in listed.output
     shown = cli("clearance", "walk-wf")
     assert "v1" in shown.output and "NOT cleared" in shown.output and "never run" in shown.output
+    batch_args = ["batch", "create", "--project", "moonbase", "--characters", "eileen"]
+    batch_args += ["--scene-types", "walk", "--dry-run"]
+    held = CliRunner().invoke(main, batch_args, env=env)
+    assert held.exit_code == 1 and "workflow walk-wf v1 is not cleared" in held.output
+    overridden = CliRunner().invoke(
+        main, [*batch_args, "--override-regression", "deadline, seen by eye"], env=env
+    )
+    assert overridden.exit_code == 0 and "dry run: the batch would" in overridden.output
     bad = cli("thresholds", "walk-wf", "--ssim", "1.2")
     assert bad.exit_code == 1 and "min_ssim 1.2: must be a mean SSIM above 0" in bad.output
     set_ = cli("thresholds", "walk-wf", "--ssim", "0.9", "--psnr", "32")

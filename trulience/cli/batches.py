@@ -41,12 +41,19 @@ def batch() -> None:
 @click.option(
     "--priority", type=int, default=0, show_default=True, help="-100 to 100; higher runs first."
 )
+@click.option(
+    "--override-regression",
+    metavar="REASON",
+    help="Use workflow versions their regression tests have not cleared, for this reason "
+    "(recorded with who asked).",
+)
 @click.option("--dry-run", is_flag=True, help="Show the estimate and the budget's verdict only.")
 def batch_create(
     project: str,
     characters: tuple[str, ...],
     scene_types: tuple[str, ...],
     priority: int,
+    override_regression: str | None,
     dry_run: bool,
 ) -> None:
     """Estimate a batch, check it against the budget, then launch it as a Dagster backfill
@@ -60,7 +67,9 @@ def batch_create(
     )
 
     chosen = settings()
-    request = BatchRequest(project, slugs(characters), slugs(scene_types), priority, actor())
+    request = BatchRequest(
+        project, slugs(characters), slugs(scene_types), priority, actor(), override_regression
+    )
     with catalog(chosen) as conn:
         checked = plan(conn, request)
         _echo_plan(checked)  # the estimate, before anything starts
