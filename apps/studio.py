@@ -105,7 +105,7 @@ class StudioApp:
             sidebar_width=220,
         )
         self.shell.param.watch(lambda e: self._toggled(e.new), "dark_theme")
-        session.param.watch(lambda _: self._show(), ["page", "allowed", "user"])
+        session.param.watch(lambda *_: self._show(), ["page", "allowed", "user"])
         session.param.watch(lambda e: self._theme(e.new), "theme")
         session.param.watch(lambda e: self._say(e.new), "message")
         self.address.param.watch(lambda e: self._navigated(e.new), "page")

@@ -3,7 +3,8 @@ notices.
 
 The design tokens live here and nowhere else: `COLOURS` (light and dark), `TYPE` and
 `SPACING`. The Studio's shell (apps/studio.py) is panel-material-ui, themed from them by
-`material_theme()`; its light/dark toggle is saved per user (`trulience.catalog.themes`).
+`material_theme()` (and the variables below follow it: the shell's root is `.mui-dark` in
+the dark theme); its light/dark toggle is saved per user (`trulience.catalog.themes`).
 Apps call `setup()` once, `page(...)` for their frame and `notice()` / `show(...)` for
 feedback, so that a change of look happens here once. The shared parts of an app live
 beside it, each named for what it is: `apps.login`, `apps.shortcuts`, `apps.images`,
@@ -61,7 +62,7 @@ def _variables(theme: str) -> str:
 
 _CSS = f"""
 :root {{ {_variables("light")}; }}
-:root[data-theme="dark"], .trulience-dark {{ {_variables("dark")}; }}
+.mui-dark {{ {_variables("dark")}; }}
 .studio-header {{ border-bottom: 2px solid {ACCENT}; margin-bottom: 8px; }}
 .frame-label {{ font-variant-numeric: tabular-nums; font-weight: 600; }}
 .tray-badge {{ background: {ACCENT}; color: white; border-radius: 10px; padding: 1px 8px;
