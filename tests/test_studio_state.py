@@ -138,3 +138,26 @@ def test_the_theme_is_kept_per_user_and_restored_at_login(conn, settings):
     assert studio.theme == "light"  # the login form is in the default theme
     assert signed_in(settings, "rita").theme == "dark"
     assert signed_in(settings, "vic").theme == "light"
+
+
+def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_role(settings):
+    """The shell's widgets over the session (the journey in a browser: test_studio_app.py)."""
+    from apps.studio import StudioApp
+
+    app = StudioApp(settings)
+    assert app.login_view.visible and app.navigation.items == [] and app.pages.objects == []
+    app.session.login.username.value_input = "vic"
+    app.session.login.password.value_input = PASSWORD
+    app.session.login.log_in()
+    assert [item["page"] for item in app.navigation.items] == ["review", "compare", "dashboards"]
+    assert not app.login_view.visible and app.address.page == "review"
+    assert app.address.token == app.session.token
+    app.navigation.value = app.navigation.items[2]  # a click in the navigation
+    assert app.session.page == "dashboards" and app.views["dashboards"].visible
+    assert not app.views["review"].visible
+    app.address.page = "review"  # the browser's back button
+    assert app.views["review"].visible and not app.views["dashboards"].visible
+    app.shell.dark_theme = True  # the header's toggle
+    assert app.session.theme == "dark"
+    app.session.login.log_out()
+    assert app.login_view.visible and app.address.token == "" and not app.shell.dark_theme
