@@ -122,8 +122,10 @@ class Login:
         self, signed_in: SignedIn, ended: Callable[[AuthError | None], None] | None = None
     ) -> None:
         """Take a login made elsewhere (the Studio's): its session and user, no form;
-        `ended` is told when this form ends it (None: logged out, else the refusal)."""
+        `ended` is told when this form ends it (None: logged out, else the refusal). Who is
+        logged in, and Log out, are the Studio's header's: the page's own are hidden."""
         self.ended = ended
+        self.who.visible = self.logout_button.visible = False
         self._signed_in(signed_in)
 
     def release(self) -> None:
