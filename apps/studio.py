@@ -8,7 +8,8 @@ built the first time they are opened (apps/studio_pages.py, apps/studio_state.py
 kept in the document, only one visible: swapping Bokeh models in and out of a layout
 re-registers them ("reference already known", see apps/review.py).
 
-The address and a reload: the page open is in the URL (`/studio?page=dashboards`), pushed
+The address and a reload: the page open is in the URL (`/studio?page=dashboards`; a page
+may take more, as `/studio?page=review&take=ID` opens that take), pushed
 into the browser's history as the user moves, so the back and forward buttons move between
 pages and a page is linkable. The session token lives in a cookie (`trulience_studio`,
 SameSite=Strict, path /) written by the browser after login and cleared at logout; a new
@@ -52,6 +53,7 @@ class BrowserAddress(JSComponent):
     function show(model, push) {{
       if (!model.page || model.page === "{LOGIN}" || url_page() === model.page) return
       const url = new URL(window.location.href)
+      if (push) url.search = ""  // a page's own arguments (a take) stay with that page
       url.searchParams.set("page", model.page)
       if (push) window.history.pushState({{page: model.page}}, "", url)
       else window.history.replaceState({{page: model.page}}, "", url)
@@ -111,11 +113,11 @@ class StudioApp:
         self.address.param.watch(lambda e: self._navigated(e.new), "page")
         self._show()
 
-    def start(self, token: str, page: str) -> None:
-        """Open the Studio as the request asks: `page` (the URL's `?page=`) once signed in,
-        with the session the cookie's `token` names if it still stands."""
+    def start(self, token: str, page: str, args: dict[str, str] | None = None) -> None:
+        """Open the Studio as the request asks: `page` (the URL's `?page=`, with its other
+        `args`) once signed in, with the session the cookie's `token` names if it stands."""
         if page:
-            self.session.open(page)
+            self.session.open(page, args)
         if token:
             self.session.resume(token)
 
@@ -163,11 +165,15 @@ class StudioApp:
         return self.shell
 
 
-def _request() -> tuple[str, str]:
-    """The session cookie's token and the `?page=` of this document's request."""
-    raw = (pn.state.session_args.get("page") or [b""])[0]
-    page = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return (pn.state.cookies or {}).get(COOKIE, ""), page.strip()
+def _request() -> tuple[str, str, dict[str, str]]:
+    """The session cookie's token, the `?page=` and the other arguments of this request."""
+    args = {}
+    for name, values in pn.state.session_args.items():
+        raw = (values or [b""])[0]
+        args[name] = (
+            raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        ).strip()
+    return (pn.state.cookies or {}).get(COOKIE, ""), args.pop("page", ""), args
 
 
 if __name__.startswith("bokeh"):

@@ -12,7 +12,7 @@ here, below the others:
 The navigation lists, in registration order, the pages the user's role may open.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,18 +35,22 @@ class PageApp(Protocol):
 
 Ended = Callable[[AuthError | None], None]
 Factory = Callable[[SignedIn, Settings, Ended], PageApp]
+Link = Callable[[PageApp, Mapping[str, str]], None]
+"""What a page does with the rest of its URL's query (`?page=review&take=12`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class StudioPage:
     """One page of the Studio: `name` (its URL's `?page=`), title, Material icon name, the
-    permission a role needs to open it, and its factory."""
+    permission a role needs to open it, its factory, and what it does with a linked URL's
+    other arguments (`link`, optional)."""
 
     name: str
     title: str
     icon: str
     permission: Permission
     build: Factory
+    link: Link | None = None
 
 
 class UnknownPage(TrulienceError):
@@ -91,6 +95,19 @@ def _review(settings: Settings) -> PageApp:
     return ReviewApp(settings)
 
 
+def _review_link(app: Any, args: Mapping[str, str]) -> None:
+    """`?page=review&take=SCENE_ID`: that take in the player, if the queue holds it."""
+    wanted = args.get("take", "").strip()
+    if not wanted:
+        return
+    session = app.session
+    take = next((t for t in session.takes if str(t.scene_id) == wanted), None)
+    if take is None:
+        session.say_over_queue(f"take {wanted} is not in the queue as filtered", "warning")
+    else:
+        session.open_take(take)
+
+
 def _compare(settings: Settings) -> PageApp:
     from apps.compare import CompareApp
 
@@ -104,6 +121,8 @@ def _dashboards(settings: Settings) -> PageApp:
 
 
 # The apps are imported when a page is first built: the Studio starts without loading them.
-register(StudioPage("review", "Review", "rate_review", Permission.VIEW, adopting(_review)))
+register(
+    StudioPage("review", "Review", "rate_review", Permission.VIEW, adopting(_review), _review_link)
+)
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))

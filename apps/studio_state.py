@@ -9,6 +9,8 @@ asks the catalog whether the session still stands: a revoked or expired one retu
 login form with the reason, as does a refusal heard by any page.
 """
 
+from collections.abc import Mapping
+
 import param
 
 from apps.login import Login, SignedIn
@@ -41,7 +43,8 @@ class StudioSession(param.Parameterized):
         self.login = Login(self.url, "studio", Permission.VIEW, self._signed_in, self._signed_out)
         self.signed_in: SignedIn | None = None
         self.built: dict[str, PageApp] = {}
-        self.wanted: str | None = None  # the page asked for before login (a linked URL)
+        # the page asked for before login (a linked URL), with the URL's other arguments
+        self.wanted: tuple[str, Mapping[str, str]] | None = None
 
     @property
     def token(self) -> str | None:
@@ -58,17 +61,19 @@ class StudioSession(param.Parameterized):
             theme = theme_of(conn, signed_in.user.id)
         names = [page.name for page in pages_for(signed_in.user, self.registry)]
         self.param.update(user=signed_in.user, allowed=names, theme=theme, message=None)
-        wanted, self.wanted = self.wanted, None
-        first = wanted if wanted in names else (names[0] if names else None)
-        if first is None:
-            self.say("your role may open no page of the Studio", "warning")
+        (wanted, args), self.wanted = self.wanted or ("", {}), None
+        if wanted in names:
+            self.open(wanted, args)
+        elif names:
+            self.open(names[0])
         else:
-            self.open(first)
+            self.say("your role may open no page of the Studio", "warning")
 
-    def open(self, name: str) -> PageApp | None:
-        """Show the page `name`, built on first opening; None if it may not be opened (said)."""
+    def open(self, name: str, args: Mapping[str, str] | None = None) -> PageApp | None:
+        """Show the page `name`, built on first opening, given the URL's other `args`; None
+        if it may not be opened (said)."""
         if self.signed_in is None:
-            self.wanted = name
+            self.wanted = (name, args or {})
             return None
         try:
             page = self._page(name)
@@ -89,6 +94,8 @@ class StudioSession(param.Parameterized):
         elif app.login.token is None:  # built for an earlier login: it adopts this one
             app.login.adopt(self.signed_in, self._page_ended)
         self.param.update(page=name, message=None)
+        if args and page.link is not None:
+            page.link(self.built[name], args)
         return self.built[name]
 
     def _page(self, name: str) -> StudioPage:
@@ -123,7 +130,8 @@ class StudioSession(param.Parameterized):
     def _signed_out(self) -> None:
         """The session ended (logout or refusal): every page forgets it, back to the form."""
         self.signed_in = None
+        # the pages are hidden first, then signed out: their own forms never show
+        self.param.update(user=None, allowed=[], page=LOGIN, theme=DEFAULT_THEME)
         for app in self.built.values():
             if app.login.token is not None:
                 app.login.release()
-        self.param.update(user=None, allowed=[], page=LOGIN, theme=DEFAULT_THEME)

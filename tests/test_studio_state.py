@@ -74,6 +74,19 @@ def test_one_login_opens_every_page_with_the_same_session(conn, settings):
     assert studio.open("review") is review  # built once, then kept
 
 
+def test_a_linked_take_opens_in_the_review_player_once_signed_in(conn, settings):
+    [scene_id] = conn.execute("SELECT id FROM scenes").fetchone()
+    studio = StudioSession(settings)
+    studio.open("review", {"take": str(scene_id)})  # /studio?page=review&take=ID
+    studio.login.username.value_input, studio.login.password.value_input = "rita", PASSWORD
+    studio.login.log_in()
+    review = studio.built["review"]
+    assert review.session.screen == "player" and review.session.take.scene_id == scene_id
+    studio.open("review", {"take": "999999"})
+    message, kind = review.session.queue_notice
+    assert "take 999999 is not in the queue" in message and kind == "warning"
+
+
 def test_a_logout_on_any_page_ends_the_session_for_every_page(conn, settings):
     studio = signed_in(settings, "rita")
     review, compare = studio.open("review"), studio.open("compare")
