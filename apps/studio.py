@@ -92,6 +92,7 @@ class StudioApp:
         self.pages = pn.Column(sizing_mode="stretch_width")
         self.views: dict[str, pn.viewable.Viewable] = {}
         login = session.login
+        login.who.styles = {"color": "white"}  # on the header's accent, as its title
         self.login_view = pn.Column(
             pn.pane.Markdown(f"### Log in to {theme.STUDIO_NAME}"),
             login.form,
