@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install demo test lint dev review dashboards compare queue notebooks bench browser ffmpeg screenshots
+.PHONY: install demo test lint dev studio review dashboards compare queue notebooks bench browser ffmpeg screenshots
 
 install: $(STAMP)
 
@@ -41,19 +41,29 @@ lint: install
 dev: install
 	$(BIN)/trulience dev
 
+# The Studio: every page behind one login on one server, the public share page beside it.
+STUDIO = $(BIN)/panel serve apps/studio.py apps/share.py --plugins apps.media_routes --address 127.0.0.1 --port 5006
+
+studio: install
+	@echo "Trulience Studio: http://127.0.0.1:5006/studio"
+	$(STUDIO)
+
+# Shortcuts into the Studio (the same server), each saying its page's URL.
 review: install
-	$(BIN)/panel serve apps/review.py apps/share.py --plugins apps.media_routes --address 127.0.0.1
+	@echo "Review: http://127.0.0.1:5006/studio?page=review"
+	$(STUDIO)
 
 dashboards: install
-	$(BIN)/panel serve apps/dashboards.py --plugins apps.media_routes --address 127.0.0.1 --port 5007
+	@echo "Dashboards: http://127.0.0.1:5006/studio?page=dashboards"
+	$(STUDIO)
 
-# Its own port, so it runs beside `make review` (5006) and `make dashboards` (5007).
 compare: install
-	$(BIN)/panel serve apps/compare.py --plugins apps.media_routes --address 127.0.0.1 --port 5008
+	@echo "Compare: http://127.0.0.1:5006/studio?page=compare"
+	$(STUDIO)
 
-# The queue page (workers, the line, a take's drawer) on its own port too.
 queue: install
-	$(BIN)/panel serve apps/queue.py --plugins apps.media_routes --address 127.0.0.1 --port 5009
+	@echo "Queue: http://127.0.0.1:5006/studio?page=queue"
+	$(STUDIO)
 
 # JupyterLab over notebooks/ on 127.0.0.1:8888 (TRULIENCE_NOTEBOOK_PORT); it prints its URL.
 notebooks: install

@@ -80,18 +80,20 @@ def test_the_check_finds_a_broken_table(broken: str, why: str) -> None:
     assert any(why in problem for problem in check_tables(broken)), check_tables(broken)
 
 
-def test_each_app_has_its_own_port_and_the_readme_says_which() -> None:
+def test_one_studio_serves_every_page_and_the_readme_says_where() -> None:
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     readme = README.read_text(encoding="utf-8")
-    ports = {}
-    for target, app in (("review", "review"), ("dashboards", "dashboards"), ("compare", "compare")):
-        recipe = re.search(rf"^{target}:.*\n\t(.*)$", makefile, re.MULTILINE)
-        assert recipe, f"Makefile has no {target} target"
-        port = re.search(r"--port (\d+)", recipe[1])
-        ports[app] = port[1] if port else "5006"  # Panel's default
+    studio = re.search(r"^STUDIO = (.*)$", makefile, re.MULTILINE)
+    assert studio and "apps/studio.py" in studio[1] and "apps/share.py" in studio[1]
+    port = re.search(r"--port (\d+)", studio[1])
+    assert port, "the Studio's port is named"
+    assert f"http://127.0.0.1:{port[1]}/studio" in readme
+    for target in ("studio", "review", "dashboards", "compare"):
+        recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+        assert recipe and "$(STUDIO)" in recipe[1], f"make {target} serves the Studio"
         assert f"make {target}" in readme
-        assert f"http://127.0.0.1:{ports[app]}/{app}" in readme, f"README: where {app} runs"
-    assert len(set(ports.values())) == len(ports), ports
+    for page in ("review", "dashboards", "compare"):
+        assert f"http://127.0.0.1:{port[1]}/studio?page={page}" in readme, f"README: {page}"
 
 
 def test_the_review_section_gives_the_demo_login() -> None:

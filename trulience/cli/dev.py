@@ -25,11 +25,12 @@ Where to look:
   inbox             {inbox}/<project>/<character>/  (drop more folders here;
                     the inbox sensor picks them up while `make dev` runs)
   media             {storage}/characters/<slug>/
-  review app        make review   (then open http://127.0.0.1:5006/review and log in as
-                    {reviewer} / {password}: the assembled takes are in the queue)
+  the Studio        make studio   (or make review; then open http://127.0.0.1:5006/studio
+                    and log in as {reviewer} / {password}: review, compare and dashboards
+                    behind one login; the assembled takes are in the review queue)
   reports           .venv/bin/trulience report production|throughput|failures [--format csv]
                     (DuckDB over the Parquet lake in {lake})
-  dashboards        make dashboards   (then open http://127.0.0.1:5007/dashboards)
+  dashboards        http://127.0.0.1:5006/studio?page=dashboards   (in the Studio)
   batches           .venv/bin/trulience batch create --project demo --characters eileen,marco
                     --scene-types look-around --dry-run   (the GPU estimate; drop --dry-run
                     with `make dev` running and the daemon makes the takes)
