@@ -131,5 +131,5 @@ register(
     StudioPage("review", "Review", "rate_review", Permission.VIEW, adopting(_review), _review_link)
 )
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
-register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
+register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))

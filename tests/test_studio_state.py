@@ -37,8 +37,13 @@ def signed_in(settings: Settings, username: str, pages=None) -> StudioSession:
     return studio
 
 
-def test_the_registry_holds_the_three_apps_and_each_role_sees_what_it_may_open(conn, settings):
-    assert [page.name for page in PAGES.values()][:3] == ["review", "compare", "dashboards"]
+def test_the_registry_holds_the_four_apps_and_each_role_sees_what_it_may_open(conn, settings):
+    assert [page.name for page in PAGES.values()][:4] == [
+        "review",
+        "compare",
+        "dashboards",
+        "queue",
+    ]
     # a page needing more than viewing: the users' admin's, say
     admin_only = StudioPage(
         "people", "People", "group", Permission.MANAGE_USERS, adopting(DashboardsApp)
@@ -162,7 +167,12 @@ def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_r
     app.session.login.username.value_input = "vic"
     app.session.login.password.value_input = PASSWORD
     app.session.login.log_in()
-    assert [item["page"] for item in app.navigation.items] == ["review", "compare", "dashboards"]
+    assert [item["page"] for item in app.navigation.items] == [
+        "review",
+        "compare",
+        "dashboards",
+        "queue",
+    ]
     assert not app.login_view.visible and app.address.page == "review"
     assert app.address.token == app.session.token
     app.navigation.value = app.navigation.items[2]  # a click in the navigation
