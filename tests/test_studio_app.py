@@ -86,6 +86,11 @@ def test_one_login_reaches_every_page_survives_a_reload_and_keeps_the_theme(stud
     expect(visible(page.get_by_text("Trulience Studio · Compare"))).to_be_visible()
     assert "page=compare" in page.url
     expect(visible(page.get_by_placeholder("Username"))).to_have_count(0)  # no second login
+    go_to(page, "Queue")  # the workers and the line, with no worker registered yet
+    expect(visible(page.get_by_text("Trulience Studio · Queue"))).to_be_visible()
+    expect(page.locator(".queue-pool").first).to_be_visible()
+    assert "page=queue" in page.url
+    page.go_back()  # back to compare
 
     page.go_back()  # the browser's history: back to the dashboards
     expect(visible(page.get_by_text("Trulience Studio · Dashboards"))).to_be_visible()
