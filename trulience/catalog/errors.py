@@ -64,6 +64,7 @@ ENTITY_NAMES = {
     "hooks": "hook",
     "hook_runs": "hook run",
     "chain_rules": "chain rule",
+    "take_finals": "take final",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

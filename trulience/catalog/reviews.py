@@ -228,9 +228,9 @@ def withdraw_review(conn: psycopg.Connection, review: Review) -> None:
 
 
 def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
-    """Approved newest revisions of assembled takes, past their undo window and not yet
-    delivered; each is marked as requested the first time (from then on it cannot be
-    undone), and listed again until its deliverable is recorded."""
+    """Approved newest revisions of assembled takes (never a preview: PRD-59), past their
+    undo window and not yet delivered; each is marked as requested the first time (from
+    then on it cannot be undone), and listed again until its deliverable is recorded."""
     with writing(conn):
         return many(
             conn,
@@ -240,6 +240,8 @@ def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
                      FROM take_decisions td
                      JOIN scenes s ON s.id = td.scene_id
                     WHERE s.status = 'assembled' AND td.decision = 'approved'
+                      -- a preview is never delivered: its approval makes its final (0032)
+                      AND s.stage IS DISTINCT FROM 'preview'
                       AND coalesce(td.undo_until, '-infinity') <= now()
                       AND NOT EXISTS (
                           SELECT 1 FROM deliverables d

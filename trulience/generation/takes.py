@@ -7,6 +7,7 @@ from trulience.catalog import scenes
 from trulience.catalog.errors import NotFound
 from trulience.catalog.fetch import id_of
 from trulience.catalog.records import Take
+from trulience.generation.resolution import as_preview
 from trulience.generation.scene_config import SceneConfig, resolve
 from trulience.generation.stops import NotReady, TakeComplete
 
@@ -43,6 +44,8 @@ def open_take(
     if take is not None and not new_take:
         raise TakeComplete(take, character, scene_type)
     config = resolve(conn, scene_type)
+    if config.preview:  # made at the preview size first; its final once approved (PRD-59)
+        config = as_preview(config)
     take = scenes.create_take(
         conn,
         project,
@@ -50,6 +53,7 @@ def open_take(
         scene_type,
         effective_config=config.to_json(),
         planned_segments=len(config.frame_plan()),
+        stage=config.stage,
     )
     return take, config, False
 
