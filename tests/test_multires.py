@@ -4,13 +4,17 @@ made again at full size (re-rendered with the preview's seeds, or through an ups
 workflow), linked to the approved preview and reviewed as its next revision; only the final
 is delivered. Real Postgres, the real loop on the preview backend, real video."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dagster import build_sensor_context
+from dagster import DagsterInstance, MultiPartitionKey, RunsFilter, build_sensor_context
 
 from resources import CatalogResource
 from sensors.finals import finals_sensor
@@ -23,6 +27,7 @@ from trulience.catalog.reviews import request_deliveries
 from trulience.catalog.users import get_user
 from trulience.catalog.workflows import add_workflow
 from trulience.cli import main
+from trulience.config import Settings
 from trulience.delivery.scene import assemble_take
 from trulience.generation.loop import run_loop
 from trulience.generation.preview import LocalPreviewBackend
@@ -33,7 +38,11 @@ from trulience.library import add_image_file
 from trulience.media.probe import probe
 from trulience.production.finals import FinalRefused, start_final
 from trulience.review import decide, review_queue
+from trulience.samples import sample_characters
 from trulience.storage import Storage
+from trulience_assets.definitions import build_definitions
+from trulience_assets.instance import prepare_home
+from trulience_assets.launch import run_job
 
 REPO = Path(__file__).resolve().parents[1]
 BLINK = {
@@ -288,3 +297,107 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float, log: Path) 
         time.sleep(0.5)
     tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
     pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}\n--- daemon log ---\n{tail}")
+
+
+@pytest.mark.slow
+def test_through_the_daemon_an_approved_preview_is_made_final_then_delivered(db_url, tmp_path):
+    """Acceptance: the preview take made by a scenes run, approved; the real dagster-daemon's
+    finals_sensor makes its final at full size as revision 2, linked to the preview; that
+    approved, the approvals sensor delivers revision 2 (never the preview)."""
+    started = time.monotonic()
+    home = tmp_path / "home"
+    dagster_home = prepare_home(home / "dagster", dequeue_num_workers=2, dequeue_interval_seconds=1)
+    env = {
+        "TRULIENCE_HOME": str(home),
+        "DATABASE_URL": db_url,
+        "DAGSTER_HOME": str(dagster_home),
+        "TRULIENCE_ACTOR": "cli:pat",
+    }
+    settings = Settings.from_env(env)
+    storage = Storage(settings.storage_url)
+    eileen = next(s for s in sample_characters() if s.slug == "eileen")
+    with connect(db_url, actor="tests") as conn:
+        projects.create_project(
+            conn, "moonbase", "Moonbase", settings={"image_qa": {"min_short_side": 320}}
+        )
+        characters.create_character(
+            conn, eileen.slug, eileen.metadata["name"], eileen.metadata, ["moonbase"]
+        )
+        for name, data in eileen.images.items():
+            (tmp_path / name).write_bytes(data)
+            add_image_file(conn, storage, eileen.slug, tmp_path / name)
+        # the identity gates run here: a face needs some 128 square pixels to be recognised
+        blink = BLINK | {"width": 256, "height": 256, "preview": {"scale": 0.5}}
+        define(conn, Definition("blink", "Blink", settings=blink))
+        accounts.create_user(conn, "rita", "Rita", "reviewer", "rita-reviews-takes")
+    cell = MultiPartitionKey({"character": "eileen", "scene_type": "blink"})
+    instance = DagsterInstance.from_config(str(dagster_home))
+    try:
+        defs = build_definitions(settings)
+        for job, keys in (("characters", []), ("scenes", [cell])):
+            runs = run_job(defs, instance, job, keys)
+            assert len(runs) == 1 and runs[0].ok, runs
+    finally:
+        instance.dispose()
+
+    with connect(db_url, actor="tests") as conn:
+        (take,) = scenes.list_takes(conn, "moonbase", "eileen", "blink")
+        assert (take.stage, take.status) == ("preview", "assembled")
+        assert size_of(storage, take.uri, tmp_path) == (128, 128)
+        approve(conn, take.id)
+
+    log = tmp_path / "daemon.log"
+    with log.open("w") as sink:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=REPO,
+            env=os.environ | env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its code server and run workers die with it
+        )
+    try:
+        with connect(db_url, actor="tests") as conn:
+
+            def now() -> tuple:
+                row = scenes.get_take(conn, take.id)
+                return row.stage, row.status
+
+            wait_for("the final assembled", lambda: now() == ("final", "assembled"), 180, log)
+            final = scenes.get_take(conn, take.id)
+            assert size_of(storage, final.uri, tmp_path) == (256, 256)
+            stage = finals.take_stage(conn, take.id)
+            assert stage is not None and (stage.preview_revision, stage.final_revision) == (1, 2)
+            assert stage.reviewer == "rita" and stage.method == "rerender"
+            queue = review_queue(conn, get_user(conn, "rita"))
+            assert [(t.scene_id, t.revision) for t in queue] == [(take.id, 2)]
+            # the preview was never delivered
+            assert conn.execute("SELECT count(*) FROM deliverables").fetchone()[0] == 0
+
+            approve(conn, take.id)
+
+            def delivered() -> list:
+                return conn.execute(
+                    "SELECT revision FROM deliverables WHERE scene_id = %s AND status = 'packaged'",
+                    (take.id,),
+                ).fetchall()
+
+            wait_for("revision 2 delivered", lambda: delivered() == [(2,)], 150, log)
+        instance = DagsterInstance.from_config(str(dagster_home))
+        try:
+            made_final = instance.get_runs(
+                RunsFilter(tags={"trulience/final": str(stage.final_id)})
+            )
+            assert len(made_final) == 1 and made_final[0].is_success
+            deliveries = instance.get_runs(RunsFilter(job_name="delivery"))
+            assert [r.tags["trulience/revision"] for r in deliveries] == ["2"]
+        finally:
+            instance.dispose()
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+    print(f"the preview-to-final journey took {time.monotonic() - started:.1f} s")
