@@ -144,61 +144,67 @@ def check_preview(slug: str, preview: dict[str, Any]) -> dict[str, Any]:
             "preview",
             f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_PREVIEW_KEYS)}",
         )
-    checked: dict[str, Any] = {}
     if "scale" in preview:
         if "width" in preview or "height" in preview:
             raise InvalidSceneType(
                 slug, "preview", "give either scale or width and height, not both"
             )
-        scale = preview["scale"]
-        if isinstance(scale, bool) or not isinstance(scale, int | float | str | Decimal):
-            raise InvalidSceneType(slug, "preview.scale", f"must be a number, got {scale!r}")
-        try:
-            value = Decimal(str(scale))
-        except ArithmeticError as exc:
-            raise InvalidSceneType(
-                slug, "preview.scale", f"must be a number, got {scale!r}"
-            ) from exc
-        if not value.is_finite() or not 0 < value <= 1:
-            raise InvalidSceneType(
-                slug, "preview.scale", f"must be greater than 0 and at most 1, got {scale}"
-            )
-        checked["scale"] = float(value)
+        checked: dict[str, Any] = {"scale": _preview_scale(slug, preview["scale"])}
     elif "width" in preview and "height" in preview:
-        for name in ("width", "height"):
-            size = preview[name]
-            if isinstance(size, bool) or not isinstance(size, int):
-                raise InvalidSceneType(
-                    slug, f"preview.{name}", f"must be a whole number, got {size!r}"
-                )
-            if size % 2 or not 16 <= size <= 8192:
-                raise InvalidSceneType(
-                    slug,
-                    f"preview.{name}",
-                    "must be an even number of pixels from 16 to 8192 (H.264 refuses odd "
-                    f"sizes), got {size}",
-                )
-            checked[name] = size
+        checked = {name: _preview_pixels(slug, name, preview[name]) for name in ("width", "height")}
     else:
         raise InvalidSceneType(slug, "preview", "needs a scale (e.g. 0.5) or both width and height")
+    return checked | _final_method(slug, preview)
+
+
+def _preview_scale(slug: str, scale: Any) -> float:
+    """A preview scale: a number greater than 0 and at most 1."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float | str | Decimal):
+        raise InvalidSceneType(slug, "preview.scale", f"must be a number, got {scale!r}")
+    try:
+        value = Decimal(str(scale))
+    except ArithmeticError as exc:
+        raise InvalidSceneType(slug, "preview.scale", f"must be a number, got {scale!r}") from exc
+    if not value.is_finite() or not 0 < value <= 1:
+        raise InvalidSceneType(
+            slug, "preview.scale", f"must be greater than 0 and at most 1, got {scale}"
+        )
+    return float(value)
+
+
+def _preview_pixels(slug: str, name: str, size: Any) -> int:
+    """An explicit preview width or height: even pixels, as every size of the studio."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InvalidSceneType(slug, f"preview.{name}", f"must be a whole number, got {size!r}")
+    if size % 2 or not 16 <= size <= 8192:
+        raise InvalidSceneType(
+            slug,
+            f"preview.{name}",
+            f"must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes), "
+            f"got {size}",
+        )
+    return size
+
+
+def _final_method(slug: str, preview: dict[str, Any]) -> dict[str, Any]:
+    """How the final is made: `rerender` (default), or `upscale` with its workflow's name."""
     final = preview.get("final", "rerender")
     if final not in FINAL_METHODS:
         raise InvalidSceneType(
             slug, "preview.final", f"must be one of {', '.join(FINAL_METHODS)}, got {final!r}"
         )
-    checked["final"] = final
     workflow = preview.get("upscale_workflow")
     if final == "upscale":
         if not isinstance(workflow, str) or not workflow.strip():
             raise InvalidSceneType(
                 slug, "preview.upscale_workflow", "an upscaled final needs the workflow's name"
             )
-        checked["upscale_workflow"] = workflow
-    elif workflow is not None:
+        return {"final": final, "upscale_workflow": workflow}
+    if workflow is not None:
         raise InvalidSceneType(
             slug, "preview.upscale_workflow", "only an upscaled final (final: upscale) names one"
         )
-    return checked
+    return {"final": final}
 
 
 def _check_qa_rules(slug: str, rules: dict[str, Any]) -> None:
