@@ -617,12 +617,14 @@ CREATE VIEW public.take_decisions AS
     d.created_at AS decided_at,
     d.undo_until,
     d.delivery_requested_at,
-    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review
+    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review,
+    v.stage AS revision_stage
    FROM ((public.scenes s
      LEFT JOIN LATERAL ( SELECT r.revision,
             r.uri,
             r.sha256,
-            r.created_at
+            r.created_at,
+            r.stage
            FROM public.scene_revisions r
           WHERE (r.scene_id = s.id)
           ORDER BY r.revision DESC

@@ -36,6 +36,7 @@ from trulience.generation.scene_config import Definition, InvalidSceneType, defi
 from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.library import add_image_file
 from trulience.media.probe import probe
+from trulience.production.chains import add_rule, due_chains
 from trulience.production.finals import FinalRefused, start_final
 from trulience.review import decide, review_queue
 from trulience.samples import sample_characters
@@ -43,6 +44,7 @@ from trulience.storage import Storage
 from trulience_assets.definitions import build_definitions
 from trulience_assets.instance import prepare_home
 from trulience_assets.launch import run_job
+from trulience_assets.partitions import partition_take
 
 REPO = Path(__file__).resolve().parents[1]
 BLINK = {
@@ -168,8 +170,8 @@ def test_an_approved_preview_is_made_final_at_full_size_as_its_next_revision(
     with pytest.raises(FinalRefused, match="approve it first"):
         start_final(ready, scene, "tests")
 
-    approve(ready, scene)
     # a preview's approval never starts delivery: it starts the final
+    assert not approve(ready, scene).request_delivery
     assert request_deliveries(ready) == []
     assert [d.scene_id for d in finals.previews_due(ready)] == [scene]
     started = start_final(ready, scene, "tests")
@@ -201,7 +203,7 @@ def test_an_approved_preview_is_made_final_at_full_size_as_its_next_revision(
     assert [a.attempt for a in attempts_of(ready, scene, 0)] == [1, 2]
 
     assert request_deliveries(ready) == []  # revision 2 is undecided
-    approve(ready, scene)
+    assert approve(ready, scene).request_delivery
     assert [(d.scene_id, d.revision) for d in request_deliveries(ready)] == [(scene, 2)]
     assert finals.previews_due(ready) == [] and finals.finals_to_make(ready) == []
 
@@ -241,6 +243,40 @@ def test_an_upscaled_final_names_its_workflow_and_is_given_each_preview_segment(
     assert stage is not None and stage.workflow == "upscale-2x"
     final, assembled = made(ready, storage, tmp_path)
     assert final.take.stage == "final" and size_of(storage, assembled.uri, tmp_path) == (128, 96)
+
+
+def test_a_preview_approval_sets_off_no_chain_rule_its_final_approval_does(
+    ready, storage, tmp_path
+):
+    add_rule(ready, "moonbase", "blink", "blink-full", "tests")
+    preview, _ = made(ready, storage, tmp_path)
+    approve(ready, preview.take.id)
+    due = due_chains(ready, 0)
+    assert due.chains == []
+    start_final(ready, preview.take.id, "tests")
+    made(ready, storage, tmp_path)
+    approve(ready, preview.take.id)
+    later = due_chains(ready, due.cursor)
+    assert [(c.because_of, c.revision, c.then_scene_type) for c in later.chains] == [
+        (preview.take.id, 2, "blink-full")
+    ]
+
+
+def test_the_final_of_an_older_take_is_made_and_assembled_beside_a_newer_take(
+    ready, storage, tmp_path
+):
+    older, _ = made(ready, storage, tmp_path)
+    approve(ready, older.take.id)
+    newer = run_loop(
+        ready, storage, LocalPreviewBackend(), "eileen", "blink", tmp_path / "n", new_take=True
+    )
+    assert newer.take.take == 2 and newer.take.stage == "preview"
+    start_final(ready, older.take.id, "tests")
+    # the cell's runs now work on take 1's final, not on the newest take
+    assert partition_take(ready, "eileen", "blink", "moonbase").id == older.take.id
+    final, assembled = made(ready, storage, tmp_path)
+    assert final.take.id == older.take.id and assembled.revision == 2
+    assert partition_take(ready, "eileen", "blink", "moonbase").id == newer.take.id
 
 
 def test_takes_show_says_preview_or_final_and_the_link(ready, storage, tmp_path, db_url):

@@ -40,6 +40,33 @@ $$;
 CREATE TRIGGER scene_revisions_stage BEFORE INSERT ON scene_revisions
     FOR EACH ROW EXECUTE FUNCTION scene_revision_stage();
 
+-- The one rule of review (take_decisions, 0014) also says which stage the newest revision
+-- is: a preview revision's approval makes its final, and is never delivered nor chained.
+CREATE OR REPLACE VIEW take_decisions AS
+SELECT s.id AS scene_id,
+       coalesce(v.revision, 1) AS revision,
+       v.uri AS revision_uri,
+       v.sha256 AS revision_sha256,
+       v.created_at AS revision_created_at,
+       d.id AS review_id,
+       d.decision,
+       d.reviewer_id,
+       d.created_at AS decided_at,
+       d.undo_until,
+       d.delivery_requested_at,
+       s.status = 'assembled' AND d.id IS NULL AS awaiting_review,
+       v.stage AS revision_stage
+  FROM scenes s
+  LEFT JOIN LATERAL (
+        SELECT r.revision, r.uri, r.sha256, r.created_at, r.stage FROM scene_revisions r
+         WHERE r.scene_id = s.id ORDER BY r.revision DESC LIMIT 1) v ON true
+  LEFT JOIN LATERAL (
+        SELECT w.id, w.decision, w.reviewer_id, w.created_at, w.undo_until,
+               w.delivery_requested_at
+          FROM reviews w
+         WHERE w.scene_id = s.id AND w.revision = coalesce(v.revision, 1) AND w.current
+         ORDER BY w.created_at DESC, w.id DESC LIMIT 1) d ON true;
+
 -- The final of a take: made once (one row per take), from the approved preview revision and
 -- the review that approved it, at full size, by re-rendering or by an upscale workflow.
 CREATE TABLE take_finals (

@@ -10,6 +10,8 @@ from psycopg.types.json import Jsonb
 
 from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.fetch import many
+from trulience.catalog.records import Take
+from trulience.catalog.scenes import list_takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +206,16 @@ def take_cell(conn: psycopg.Connection, scene_id: int) -> str:
     if row is None:
         raise NotFound("scene", scene_id)
     return row[0]
+
+
+def final_in_progress(
+    conn: psycopg.Connection, project: str, character: str, scene_type: str
+) -> Take | None:
+    """The cell's take whose final is being made (started, not yet assembled), if any: the
+    take the cell's runs generate and assemble, even when a newer take stands beside it."""
+    takes = [
+        t
+        for t in list_takes(conn, project, character, scene_type)
+        if t.stage == "final" and t.status not in ("assembled", "cancelled")
+    ]
+    return takes[-1] if takes else None

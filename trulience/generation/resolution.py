@@ -51,6 +51,12 @@ def as_preview(config: SceneConfig) -> SceneConfig:
     )
 
 
+def as_started(config: SceneConfig) -> SceneConfig:
+    """The configuration a new take (or branch) starts with: its preview when the scene type
+    makes one, else the configuration as resolved."""
+    return as_preview(config) if config.preview else config
+
+
 def as_final(
     config: SceneConfig, seeds: dict[int, tuple[int, int]], inputs: list[str]
 ) -> SceneConfig:
