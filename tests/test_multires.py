@@ -29,6 +29,7 @@ from trulience.catalog.workflows import add_workflow
 from trulience.cli import main
 from trulience.config import Settings
 from trulience.delivery.scene import assemble_take
+from trulience.generation.backend import PermanentBackendError
 from trulience.generation.loop import run_loop
 from trulience.generation.preview import LocalPreviewBackend
 from trulience.generation.resolution import preview_size
@@ -277,6 +278,32 @@ def test_the_final_of_an_older_take_is_made_and_assembled_beside_a_newer_take(
     final, assembled = made(ready, storage, tmp_path)
     assert final.take.id == older.take.id and assembled.revision == 2
     assert partition_take(ready, "eileen", "blink", "moonbase").id == newer.take.id
+
+
+class DiesAtSegment1(LocalPreviewBackend):
+    """The preview backend, whose worker goes away at the final's second segment."""
+
+    def generate_segment(self, seed_frame, request, work_dir):
+        if request.index == 1 and request.width == 128:
+            raise PermanentBackendError("the worker went away")
+        return super().generate_segment(seed_frame, request, work_dir)
+
+
+def test_a_final_whose_run_died_resumes_after_its_last_committed_segment(ready, storage, tmp_path):
+    preview, _ = made(ready, storage, tmp_path)
+    scene = preview.take.id
+    seeds = {i: s.provenance["seed"] for i, s in scenes.current_segments(ready, scene).items()}
+    approve(ready, scene)
+    start_final(ready, scene, "tests")
+    with pytest.raises(PermanentBackendError):
+        run_loop(ready, storage, DiesAtSegment1(), "eileen", "blink", tmp_path / "d")
+    kept = scenes.current_segments(ready, scene)
+    assert sorted(kept) == [0] and size_of(storage, kept[0].uri, tmp_path) == (128, 96)
+    final, assembled = made(ready, storage, tmp_path)
+    assert final.resumed and final.generated == [1] and assembled.revision == 2
+    current = scenes.current_segments(ready, scene)
+    assert current[0].id == kept[0].id
+    assert {i: s.provenance["seed"] for i, s in current.items()} == seeds
 
 
 def test_takes_show_says_preview_or_final_and_the_link(ready, storage, tmp_path, db_url):
