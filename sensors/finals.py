@@ -16,7 +16,6 @@ from dagster import (
 )
 
 from resources import CatalogResource
-from sensors.review import _for_project
 from trulience.production.finals import finals_to_make, start_due_finals
 from trulience_assets.jobs import scenes_job
 
@@ -55,7 +54,13 @@ def finals_sensor(context: SensorEvaluationContext, catalog: CatalogResource):
                     "trulience/scene_id": str(f.scene_id),
                     "trulience/final": str(f.final_id),
                 },
-                run_config=_for_project("segments", "scene_video", project=f.project),
+                # the take's project for both steps (a character may belong to several)
+                run_config={
+                    "ops": {
+                        step: {"config": {"project": f.project}}
+                        for step in ("segments", "scene_video")
+                    }
+                },
             )
             for f in pending
         ]
