@@ -21,6 +21,7 @@ from sensors.finals import finals_sensor
 from tests.ingest_files import ASTRONAUT
 from trulience.auth import users as accounts
 from trulience.catalog import characters, finals, projects, scene_types, scenes
+from trulience.catalog.chains import settled_approvals_cursor, triggered_chains
 from trulience.catalog.comparisons import attempts_of
 from trulience.catalog.database import connect
 from trulience.catalog.reviews import request_deliveries
@@ -37,7 +38,7 @@ from trulience.generation.scene_config import Definition, InvalidSceneType, defi
 from trulience.ingest.assess import assess_images, thresholds_for
 from trulience.library import add_image_file
 from trulience.media.probe import probe
-from trulience.production.chains import add_rule, due_chains
+from trulience.production.chains import add_rule
 from trulience.production.finals import FinalRefused, start_final
 from trulience.review import decide, review_queue
 from trulience.samples import sample_characters
@@ -250,17 +251,20 @@ def test_a_preview_approval_sets_off_no_chain_rule_its_final_approval_does(
     ready, storage, tmp_path
 ):
     add_rule(ready, "moonbase", "blink", "blink-full", "tests")
+
+    def chained() -> list[tuple]:
+        upto = settled_approvals_cursor(ready, 0)
+        return [
+            (c.because_of, c.revision, c.then_scene_type) for c in triggered_chains(ready, 0, upto)
+        ]
+
     preview, _ = made(ready, storage, tmp_path)
     approve(ready, preview.take.id)
-    due = due_chains(ready, 0)
-    assert due.chains == []
+    assert chained() == []
     start_final(ready, preview.take.id, "tests")
     made(ready, storage, tmp_path)
     approve(ready, preview.take.id)
-    later = due_chains(ready, due.cursor)
-    assert [(c.because_of, c.revision, c.then_scene_type) for c in later.chains] == [
-        (preview.take.id, 2, "blink-full")
-    ]
+    assert chained() == [(preview.take.id, 2, "blink-full")]
 
 
 def test_the_final_of_an_older_take_is_made_and_assembled_beside_a_newer_take(
