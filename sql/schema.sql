@@ -358,6 +358,17 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.scene_revision_stage() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.stage IS NULL THEN
+        NEW.stage := (SELECT stage FROM scenes WHERE id = NEW.scene_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION public.touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -563,9 +574,11 @@ CREATE TABLE public.scene_revisions (
     sha256 text,
     frames integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    stage text,
     CONSTRAINT scene_revisions_frames_not_negative CHECK ((frames >= 0)),
     CONSTRAINT scene_revisions_revision_positive CHECK ((revision > 0)),
     CONSTRAINT scene_revisions_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT scene_revisions_stage_known CHECK ((stage = ANY (ARRAY['preview'::text, 'final'::text]))),
     CONSTRAINT scene_revisions_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
 
@@ -597,6 +610,7 @@ CREATE TABLE public.scenes (
     promoted_by text,
     promoted_at timestamp with time zone,
     priority smallint,
+    stage text,
     CONSTRAINT scenes_branch_format CHECK ((branch ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
     CONSTRAINT scenes_branch_overrides_object CHECK ((jsonb_typeof(branch_overrides) = 'object'::text)),
     CONSTRAINT scenes_effective_config_object CHECK ((jsonb_typeof(effective_config) = 'object'::text)),
@@ -608,6 +622,7 @@ CREATE TABLE public.scenes (
     CONSTRAINT scenes_prompt_id_not_blank CHECK ((btrim(prompt_id) <> ''::text)),
     CONSTRAINT scenes_prompt_segment_not_negative CHECK ((prompt_segment >= 0)),
     CONSTRAINT scenes_sha256_format CHECK (public.is_sha256(sha256)),
+    CONSTRAINT scenes_stage_known CHECK ((stage = ANY (ARRAY['preview'::text, 'final'::text]))),
     CONSTRAINT scenes_take_positive CHECK ((take > 0)),
     CONSTRAINT scenes_uri_not_blank CHECK ((btrim(uri) <> ''::text))
 );
@@ -619,6 +634,8 @@ COMMENT ON CONSTRAINT scenes_branch_overrides_object ON public.scenes IS 'a bran
 COMMENT ON CONSTRAINT scenes_priority_range ON public.scenes IS 'a take''s priority is between -100 and 100 (higher runs first)';
 
 COMMENT ON CONSTRAINT scenes_promotion_complete ON public.scenes IS 'a promoted take records who promoted it and when; a take not promoted records neither';
+
+COMMENT ON CONSTRAINT scenes_stage_known ON public.scenes IS 'a take is a preview or a final (or neither: its scene type makes no preview)';
 
 CREATE TABLE public.segments (
     id bigint NOT NULL,
@@ -657,12 +674,14 @@ CREATE VIEW public.take_decisions AS
     d.created_at AS decided_at,
     d.undo_until,
     d.delivery_requested_at,
-    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review
+    ((s.status = 'assembled'::text) AND (d.id IS NULL)) AS awaiting_review,
+    v.stage AS revision_stage
    FROM ((public.scenes s
      LEFT JOIN LATERAL ( SELECT r.revision,
             r.uri,
             r.sha256,
-            r.created_at
+            r.created_at,
+            r.stage
            FROM public.scene_revisions r
           WHERE (r.scene_id = s.id)
           ORDER BY r.revision DESC
@@ -1549,11 +1568,13 @@ CREATE TABLE public.scene_type_versions (
     preset text,
     params jsonb,
     created_by text,
+    preview jsonb,
     CONSTRAINT scene_type_versions_fps_range CHECK (((fps > (0)::numeric) AND (fps <= (240)::numeric))),
     CONSTRAINT scene_type_versions_height_sane CHECK ((((height >= 16) AND (height <= 8192)) AND ((height % 2) = 0))),
     CONSTRAINT scene_type_versions_params_object CHECK ((jsonb_typeof(params) = 'object'::text)),
     CONSTRAINT scene_type_versions_preset_not_blank CHECK ((btrim(preset) <> ''::text)),
     CONSTRAINT scene_type_versions_presets_object CHECK ((jsonb_typeof(presets) = 'object'::text)),
+    CONSTRAINT scene_type_versions_preview_object CHECK ((jsonb_typeof(preview) = 'object'::text)),
     CONSTRAINT scene_type_versions_qa_rules_object CHECK ((jsonb_typeof(qa_rules) = 'object'::text)),
     CONSTRAINT scene_type_versions_seed_range CHECK ((seed >= 0)),
     CONSTRAINT scene_type_versions_segment_duration_positive CHECK ((segment_duration_s > (0)::numeric)),
@@ -2147,6 +2168,40 @@ SELECT
     NULL::boolean AS outlier,
     NULL::text AS reason;
 
+CREATE TABLE public.take_finals (
+    id bigint NOT NULL,
+    scene_id bigint NOT NULL,
+    preview_revision integer NOT NULL,
+    review_id bigint,
+    method text NOT NULL,
+    workflow_id bigint,
+    preview_width integer NOT NULL,
+    preview_height integer NOT NULL,
+    width integer NOT NULL,
+    height integer NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT take_finals_created_by_not_blank CHECK ((btrim(created_by) <> ''::text)),
+    CONSTRAINT take_finals_height_even CHECK (((height > 0) AND ((height % 2) = 0))),
+    CONSTRAINT take_finals_method_known CHECK ((method = ANY (ARRAY['rerender'::text, 'upscale'::text]))),
+    CONSTRAINT take_finals_preview_height_even CHECK (((preview_height > 0) AND ((preview_height % 2) = 0))),
+    CONSTRAINT take_finals_preview_revision_positive CHECK ((preview_revision > 0)),
+    CONSTRAINT take_finals_preview_width_even CHECK (((preview_width > 0) AND ((preview_width % 2) = 0))),
+    CONSTRAINT take_finals_upscale_names_workflow CHECK (((method = 'upscale'::text) = (workflow_id IS NOT NULL))),
+    CONSTRAINT take_finals_width_even CHECK (((width > 0) AND ((width % 2) = 0)))
+);
+
+COMMENT ON CONSTRAINT take_finals_upscale_names_workflow ON public.take_finals IS 'an upscaled final names its upscale workflow; a re-rendered one names none';
+
+ALTER TABLE public.take_finals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.take_finals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE VIEW public.take_sensitivity AS
  SELECT s.id AS scene_id,
     c.rating AS character_rating,
@@ -2155,6 +2210,26 @@ CREATE VIEW public.take_sensitivity AS
    FROM ((public.scenes s
      JOIN public.characters c ON ((c.id = s.character_id)))
      JOIN public.scene_types t ON ((t.id = s.scene_type_id)));
+
+CREATE VIEW public.take_stages AS
+ SELECT s.id AS scene_id,
+    s.stage,
+    f.id AS final_id,
+    f.preview_revision,
+    f.review_id,
+    f.method,
+    f.workflow_id,
+    f.preview_width,
+    f.preview_height,
+    f.width,
+    f.height,
+    f.created_at AS final_started_at,
+    ( SELECT min(v.revision) AS min
+           FROM public.scene_revisions v
+          WHERE ((v.scene_id = s.id) AND (v.stage = 'final'::text))) AS final_revision
+   FROM (public.scenes s
+     LEFT JOIN public.take_finals f ON ((f.scene_id = s.id)))
+  WHERE (s.stage IS NOT NULL);
 
 CREATE TABLE public.user_preferences (
     user_id bigint NOT NULL,
@@ -2669,6 +2744,14 @@ COMMENT ON CONSTRAINT take_assignments_one_per_take ON public.take_assignments I
 ALTER TABLE ONLY public.take_assignments
     ADD CONSTRAINT take_assignments_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.take_finals
+    ADD CONSTRAINT take_finals_one_per_take UNIQUE (scene_id);
+
+COMMENT ON CONSTRAINT take_finals_one_per_take ON public.take_finals IS 'a take has one final (a second approval event makes nothing new)';
+
+ALTER TABLE ONLY public.take_finals
+    ADD CONSTRAINT take_finals_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.user_preferences
     ADD CONSTRAINT user_preferences_pkey PRIMARY KEY (user_id);
 
@@ -2788,6 +2871,10 @@ CREATE INDEX share_links_scene_idx ON public.share_links USING btree (scene_id, 
 CREATE UNIQUE INDEX source_images_one_primary ON public.source_images USING btree (character_id) WHERE is_primary;
 
 CREATE INDEX take_assignments_assignee_idx ON public.take_assignments USING btree (assignee_id);
+
+CREATE INDEX take_finals_review_idx ON public.take_finals USING btree (review_id) WHERE (review_id IS NOT NULL);
+
+CREATE INDEX take_finals_workflow_idx ON public.take_finals USING btree (workflow_id) WHERE (workflow_id IS NOT NULL);
 
 CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, created_at);
 
@@ -3037,6 +3124,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tags FOR EACH RO
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.take_assignments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.take_finals FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_preferences FOR EACH ROW EXECUTE FUNCTION public.audit_row('user_id');
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit_row();
@@ -3074,6 +3163,8 @@ CREATE TRIGGER reviews_queue_announced AFTER INSERT OR DELETE OR UPDATE ON publi
 CREATE TRIGGER reviews_supersede BEFORE INSERT ON public.reviews FOR EACH ROW EXECUTE FUNCTION public.review_supersedes();
 
 CREATE TRIGGER scene_revisions_queue_announced AFTER INSERT ON public.scene_revisions FOR EACH ROW EXECUTE FUNCTION public.announce_queue_row('revision');
+
+CREATE TRIGGER scene_revisions_stage BEFORE INSERT ON public.scene_revisions FOR EACH ROW EXECUTE FUNCTION public.scene_revision_stage();
 
 CREATE TRIGGER scene_type_versions_immutable BEFORE UPDATE ON public.scene_type_versions FOR EACH ROW EXECUTE FUNCTION public.refuse_version_edit();
 
@@ -3451,6 +3542,15 @@ ALTER TABLE ONLY public.take_assignments
 
 ALTER TABLE ONLY public.take_assignments
     ADD CONSTRAINT take_assignments_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.take_finals
+    ADD CONSTRAINT take_finals_review_id_fkey FOREIGN KEY (review_id) REFERENCES public.reviews(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.take_finals
+    ADD CONSTRAINT take_finals_scene_id_fkey FOREIGN KEY (scene_id) REFERENCES public.scenes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.take_finals
+    ADD CONSTRAINT take_finals_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES public.workflows(id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.user_preferences
     ADD CONSTRAINT user_preferences_shortcut_preset_fkey FOREIGN KEY (shortcut_preset) REFERENCES public.shortcut_presets(code);

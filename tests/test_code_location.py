@@ -215,7 +215,7 @@ def test_every_sensor_schedule_job_and_asset_says_what_it_does(settings):
         f"asset {key.to_user_string()}": graph.get(key).description
         for key in graph.get_all_asset_keys()
     }
-    assert len([name for name in described if name.startswith("sensor ")]) == 11
+    assert len([name for name in described if name.startswith("sensor ")]) == 12
     assert not [name for name, text in described.items() if not (text and text.strip())]
 
 

@@ -11,6 +11,7 @@ from sensors.batches import queued_batches_sensor, run_priority_sensor
 from sensors.catalog import catalog_partitions_sensor
 from sensors.chains import chains_sensor
 from sensors.failures import run_failure_notifications
+from sensors.finals import finals_sensor
 from sensors.inbox import inbox_sensor
 from sensors.regression import regression_sensor
 from sensors.review import approvals_sensor, regeneration_sensor
@@ -66,6 +67,7 @@ def build_definitions(settings: Settings) -> Definitions:
             worker_health_sensor,
             approvals_sensor,
             regeneration_sensor,
+            finals_sensor,
             chains_sensor,
             run_failure_notifications,
             queued_batches_sensor,

@@ -18,8 +18,7 @@ from dagster import (
 from trulience.catalog.characters import list_characters
 from trulience.catalog.records import Take
 from trulience.catalog.scene_types import list_scene_types
-from trulience.catalog.scenes import latest_take
-from trulience.generation.takes import choose_project
+from trulience.generation.takes import cell_take, choose_project
 from trulience.slugs import check_slug
 
 character_partitions = DynamicPartitionsDefinition(name="character")
@@ -78,5 +77,6 @@ def partition_cell(context: AssetExecutionContext) -> tuple[str, str]:
 def partition_take(
     conn: psycopg.Connection, character: str, scene_type: str, project: str | None
 ) -> Take | None:
-    """The newest take of the partition, in `project` (default: the character's first)."""
-    return latest_take(conn, choose_project(conn, character, project), character, scene_type)
+    """The partition's take runs work on (the newest, or the one whose final is being made),
+    in `project` (default: the character's first)."""
+    return cell_take(conn, choose_project(conn, character, project), character, scene_type)

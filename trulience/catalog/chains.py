@@ -153,6 +153,8 @@ def triggered_chains(conn: psycopg.Connection, after: int, upto: int) -> list[Tr
              JOIN scene_types ns ON ns.id = r.then_scene_type_id
             WHERE td.decision = 'approved' AND td.review_id > %s AND td.review_id <= %s
               AND coalesce(td.undo_until, '-infinity') <= now()
+              -- a preview's approval makes its final; the final's approval sets chains off
+              AND td.revision_stage IS DISTINCT FROM 'preview'
             ORDER BY td.review_id, ns.slug""",
         (after, upto),
     )

@@ -74,6 +74,7 @@ class SceneTypeVersion:
     preset: str | None
     params: dict | None
     created_at: datetime
+    preview: dict | None = None  # preview resolution and the final's method (0032)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class Take:
     failure: str | None
     created_at: datetime
     updated_at: datetime
+    stage: str | None = None  # 'preview' / 'final' (0032); None: made at full size only
 
 
 @dataclass(frozen=True, slots=True)

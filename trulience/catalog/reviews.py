@@ -16,7 +16,9 @@ _REVIEW_COLUMNS = (
     "r.id, r.scene_id, r.revision, r.reviewer_id, u.username AS reviewer, r.decision, "
     "r.comment, r.current, r.supersedes, r.undo_until, r.delivery_requested_at, "
     "r.open_notes_acknowledged, r.created_at, "
-    "coalesce(r.undo_until > now(), false) AS undoable"  # the database's clock decides
+    "coalesce(r.undo_until > now(), false) AS undoable, "  # the database's clock decides
+    "(SELECT v.stage FROM scene_revisions v WHERE v.scene_id = r.scene_id "
+    "AND v.revision = r.revision) AS revision_stage"
 )
 
 
@@ -77,6 +79,7 @@ class Review:
     open_notes_acknowledged: int
     created_at: datetime
     undoable: bool  # within its undo window now
+    revision_stage: str | None = None  # preview / final (0032); None: no preview made
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,9 +231,9 @@ def withdraw_review(conn: psycopg.Connection, review: Review) -> None:
 
 
 def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
-    """Approved newest revisions of assembled takes, past their undo window and not yet
-    delivered; each is marked as requested the first time (from then on it cannot be
-    undone), and listed again until its deliverable is recorded."""
+    """Approved newest revisions of assembled takes (never a preview: PRD-59), past their
+    undo window and not yet delivered; each is marked as requested the first time (from
+    then on it cannot be undone), and listed again until its deliverable is recorded."""
     with writing(conn):
         return many(
             conn,
@@ -240,6 +243,9 @@ def request_deliveries(conn: psycopg.Connection) -> list[DeliveryRequest]:
                      FROM take_decisions td
                      JOIN scenes s ON s.id = td.scene_id
                     WHERE s.status = 'assembled' AND td.decision = 'approved'
+                      -- a preview is never delivered: its approval makes its final (0032)
+                      AND td.revision_stage IS DISTINCT FROM 'preview'
+                      AND s.stage IS DISTINCT FROM 'preview'
                       AND coalesce(td.undo_until, '-infinity') <= now()
                       AND NOT EXISTS (
                           SELECT 1 FROM deliverables d

@@ -24,6 +24,7 @@ SETTINGS = (
     "presets",
     "preset",
     "params",
+    "preview",
 )
 _TYPE_COLUMNS = "id, slug, name, parent_id, created_at"
 _VERSION_COLUMNS = "id, scene_type_id, version, " + ", ".join(SETTINGS) + ", created_at"
@@ -55,7 +56,7 @@ def add_version(conn: psycopg.Connection, slug: str, **settings: Setting) -> Sce
     """Store a new version of a scene type's settings (versions are never edited)."""
     _check_settings(settings)
     row = {name: settings.get(name) for name in SETTINGS}
-    for name in ("qa_rules", "presets", "params"):
+    for name in ("qa_rules", "presets", "params", "preview"):
         if row[name] is not None:
             row[name] = Jsonb(row[name])
     if row["presets"] is None:

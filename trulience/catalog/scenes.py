@@ -54,7 +54,7 @@ __all__ = [
 _SCENE_COLUMNS = (
     "id, project_id, character_id, scene_type_id, scene_type_version_id, take, "
     "status, uri, sha256, frames, control, effective_config, planned_segments, failure, "
-    "created_at, updated_at"
+    "created_at, updated_at, stage"
 )
 
 
@@ -65,9 +65,11 @@ def create_take(
     scene_type: str,
     effective_config: dict | None = None,
     planned_segments: int | None = None,
+    stage: str | None = None,
 ) -> Take:
     """Open the next take of a character in a scene type, on the type's newest version,
-    recording the effective (inherited and resolved) configuration it will be made with."""
+    recording the effective (inherited and resolved) configuration it will be made with
+    (`stage` 'preview': made at the preview size first, its final later)."""
     with writing(conn):
         project_id = id_of(conn, "projects", project, "project")
         character_id = id_of(conn, "characters", character, "character")
@@ -78,9 +80,9 @@ def create_take(
             Take,
             f"""INSERT INTO scenes (project_id, character_id, scene_type_id,
                                     scene_type_version_id, take, effective_config,
-                                    planned_segments)
+                                    planned_segments, stage)
                 SELECT %(p)s, %(c)s, %(t)s, %(v)s, coalesce(max(take), 0) + 1, %(config)s,
-                       %(planned)s
+                       %(planned)s, %(stage)s
                   FROM scenes WHERE project_id = %(p)s AND character_id = %(c)s
                    AND scene_type_id = %(t)s
                 RETURNING {_SCENE_COLUMNS}""",
@@ -91,6 +93,7 @@ def create_take(
                 "v": version.id,
                 "config": Jsonb(effective_config or {}),
                 "planned": planned_segments,
+                "stage": stage,
             },
             "scene",
             f"{project}/{character}/{scene_type}",

@@ -33,6 +33,17 @@ def scene_types_group() -> None:
 @click.option("--presets", help="JSON object of named parameter presets.")
 @click.option("--params", help="JSON object of parameters.")
 @click.option("--qa-rules", help="JSON object of QA rules.")
+@click.option(
+    "--preview",
+    help="Make takes at a preview resolution first: a scale (0.5) or WxH (640x360), even "
+    "sizes; 'off' for none. The final is made once the preview is approved.",
+)
+@click.option(
+    "--final",
+    type=click.Choice(["rerender", "upscale"]),
+    help="How the final is made: re-rendered with the preview's seeds (default) or upscaled.",
+)
+@click.option("--upscale-workflow", help="Registered workflow that upscales each segment.")
 def scene_types_add(
     slug: str,
     name: str | None,
@@ -40,6 +51,9 @@ def scene_types_add(
     presets: str | None,
     params: str | None,
     qa_rules: str | None,
+    preview: str | None,
+    final: str | None,
+    upscale_workflow: str | None,
     **settings,
 ) -> None:
     """Define a scene type, or store a new version of it (only what is given is set;
@@ -56,6 +70,9 @@ def scene_types_add(
         value = json_object(text, f"--{key.replace('_', '-')}")
         if value is not None:
             entry[key] = value
+    wanted = _preview_option(preview, final, upscale_workflow)
+    if wanted is not None:
+        entry["preview"] = wanted
     from trulience.generation.scene_config import define
     from trulience.generation.workflow_registry import scene_type_warnings
 
@@ -65,6 +82,35 @@ def scene_types_add(
     click.echo(f"scene type {slug}: {outcome}")
     for warning in warnings:
         click.echo(f"  warning: {warning}")
+
+
+def _preview_option(text: str | None, final: str | None, workflow: str | None) -> dict | None:
+    """The `preview` setting from --preview (scale, WxH or off), --final, --upscale-workflow;
+    the values themselves are checked with the scene type's other settings."""
+    if text is None:
+        if final is not None or workflow is not None:
+            raise click.BadParameter("--final and --upscale-workflow need --preview", "--final")
+        return None
+    if text.strip().lower() == "off":
+        return {}
+    if "x" in text.lower():
+        width, _, height = text.lower().partition("x")
+        try:
+            size: dict = {"width": int(width), "height": int(height)}
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{text!r} is not WxH in whole pixels (e.g. 640x360)", param_hint="--preview"
+            ) from exc
+    else:
+        try:
+            size = {"scale": float(text)}
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{text!r} is not a scale (e.g. 0.5), WxH (e.g. 640x360) or off",
+                param_hint="--preview",
+            ) from exc
+    extra = {"final": final} if final else {}
+    return size | extra | ({"upscale_workflow": workflow} if workflow else {})
 
 
 @scene_types_group.command("apply")

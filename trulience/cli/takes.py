@@ -22,6 +22,7 @@ from trulience.cli.common import (
     with_catalog,
     with_take_args,
 )
+from trulience.cli.take_stages import takes_show
 
 if TYPE_CHECKING:
     from trulience.review import ThreadedNote
@@ -393,4 +394,5 @@ def describe_queued(take) -> str:
     )
 
 
+takes.add_command(takes_show)
 COMMANDS = {"generate": generate, "runs": runs, "takes": takes}

@@ -29,6 +29,7 @@ from trulience.generation.continuity import normalise_segment, normalise_to_anch
 from trulience.generation.control import Watch
 from trulience.generation.plan import TakePlan
 from trulience.generation.provenance import provenance
+from trulience.generation.resolution import kept_seed
 from trulience.generation.scene_config import SceneConfig
 from trulience.generation.seed import SeedFrame, png_bytes
 from trulience.generation.stops import LoopStopped
@@ -54,6 +55,12 @@ def seed_for(config: SceneConfig, index: int) -> int:
     if config.seed_policy == "random":
         return int(RANDOM_SEEDS.integers(0, 2**31 - 1))
     return config.seed + index
+
+
+def _seed(config: SceneConfig, index: int, number: int, retake: bool) -> int:
+    """The attempt's seed: a final's first try at a segment reuses its preview's (PRD-59)."""
+    kept = None if retake else kept_seed(config, index, number)
+    return kept if kept is not None else seed_for(config, index) + RETAKE_SEED_STEP * (number - 1)
 
 
 @dataclass(frozen=True)
@@ -209,7 +216,7 @@ def segment_request(
         height=config.height,
         # every retake (after a failed gate, or sent back by a reviewer) gets another
         # seed, and so other motion
-        seed=seed_for(config, index) + RETAKE_SEED_STEP * (number - 1),
+        seed=_seed(config, index, number, retake),
         prompt=plan.prompt,
         negative_prompt=plan.negative_prompt,
         # a retake may also nudge parameters (qa_rules.retake_params), e.g. less motion

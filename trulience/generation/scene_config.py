@@ -84,6 +84,13 @@ class SceneConfig:
     presets: dict[str, Any] = field(default_factory=dict)
     preset: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # preview first, then the final (PRD-59; trulience/generation/resolution.py): the
+    # setting ({}: none), what the take is made as, the final's size, the preview's seeds
+    preview: dict[str, Any] = field(default_factory=dict)
+    stage: str | None = None
+    full_width: int | None = None
+    full_height: int | None = None
+    kept_seeds: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def total_frames(self) -> int:
@@ -163,7 +170,34 @@ def resolve(conn: psycopg.Connection, slug: str) -> SceneConfig:
         presets=merged["presets"],
         preset=merged.get("preset"),
         params=merged["params"],
+        preview=_preview_of(conn, slug, merged),
     )
+
+
+def _preview_of(conn: psycopg.Connection, slug: str, merged: dict[str, Any]) -> dict[str, Any]:
+    """The preview setting in force, its upscale workflow's version pinned (a take keeps
+    the workflow version it started with); its size checked against the final's."""
+    from trulience.generation.resolution import preview_size
+
+    preview = dict(merged.get("preview") or {})
+    if not preview:
+        return {}
+    preview_size(slug, preview, int(merged["width"]), int(merged["height"]))
+    if preview.get("final") == "upscale":
+        workflow = _upscale_workflow(conn, slug, preview["upscale_workflow"])
+        preview |= {"upscale_workflow_version": workflow.version}
+    return preview
+
+
+def _upscale_workflow(conn: psycopg.Connection, slug: str, name: str) -> Any:
+    try:
+        return get_workflow(conn, name)
+    except NotFound as exc:
+        raise InvalidSceneType(
+            slug,
+            "preview.upscale_workflow",
+            f"no workflow named {name!r}; add it with `trulience workflows add`",
+        ) from exc
 
 
 def _chain(conn: psycopg.Connection, slug: str) -> tuple[list[Any], tuple[str, ...]]:
@@ -241,6 +275,9 @@ def render_prompt(
 def _to_columns(conn: psycopg.Connection, definition: Definition) -> dict[str, Any]:
     """Settings as stored: the workflow name becomes its newest version's id."""
     columns = dict(definition.settings)
+    upscale = (columns.get("preview") or {}).get("upscale_workflow")
+    if upscale is not None:
+        _upscale_workflow(conn, definition.slug, upscale)
     workflow = columns.pop("workflow", None)
     if workflow is not None:
         try:

@@ -21,7 +21,7 @@ from trulience.slugs import InvalidSlug, check_slug
 FIELDS = tuple("workflow" if name == "workflow_id" else name for name in repo.SETTINGS)
 _NUMBERS = ("target_duration_s", "segment_duration_s", "fps")
 _INTEGERS = ("width", "height", "seed")
-_OBJECTS = ("qa_rules", "presets", "params")
+_OBJECTS = ("qa_rules", "presets", "params", "preview")
 _TEXTS = ("workflow", "prompt_template", "negative_prompt", "seed_policy", "preset")
 
 
@@ -118,12 +118,93 @@ def check_settings(slug: str, settings: dict[str, Any]) -> dict[str, Any]:
         checked[name] = value
     if "qa_rules" in checked:
         _check_qa_rules(slug, checked["qa_rules"])
+    if "preview" in checked:
+        checked["preview"] = check_preview(slug, checked["preview"])
     target, segment = checked.get("target_duration_s"), checked.get("segment_duration_s")
     if target is not None and segment is not None and segment > target:
         raise InvalidSceneType(
             slug, "segment_duration_s", f"{segment} s is longer than the target duration {target} s"
         )
     return checked
+
+
+FINAL_METHODS = ("rerender", "upscale")
+_PREVIEW_KEYS = ("scale", "width", "height", "final", "upscale_workflow")
+
+
+def check_preview(slug: str, preview: dict[str, Any]) -> dict[str, Any]:
+    """The preview setting checked and spelled out: {} (no preview), or {scale} or
+    {width, height}, and the final's method (`rerender`, or `upscale` naming its workflow)."""
+    if not preview:
+        return {}
+    unknown = sorted(set(preview) - set(_PREVIEW_KEYS))
+    if unknown:
+        raise InvalidSceneType(
+            slug,
+            "preview",
+            f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_PREVIEW_KEYS)}",
+        )
+    if "scale" in preview:
+        if "width" in preview or "height" in preview:
+            raise InvalidSceneType(
+                slug, "preview", "give either scale or width and height, not both"
+            )
+        checked: dict[str, Any] = {"scale": _preview_scale(slug, preview["scale"])}
+    elif "width" in preview and "height" in preview:
+        checked = {name: _preview_pixels(slug, name, preview[name]) for name in ("width", "height")}
+    else:
+        raise InvalidSceneType(slug, "preview", "needs a scale (e.g. 0.5) or both width and height")
+    return checked | _final_method(slug, preview)
+
+
+def _preview_scale(slug: str, scale: Any) -> float:
+    """A preview scale: a number greater than 0 and at most 1."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float | str | Decimal):
+        raise InvalidSceneType(slug, "preview.scale", f"must be a number, got {scale!r}")
+    try:
+        value = Decimal(str(scale))
+    except ArithmeticError as exc:
+        raise InvalidSceneType(slug, "preview.scale", f"must be a number, got {scale!r}") from exc
+    if not value.is_finite() or not 0 < value <= 1:
+        raise InvalidSceneType(
+            slug, "preview.scale", f"must be greater than 0 and at most 1, got {scale}"
+        )
+    return float(value)
+
+
+def _preview_pixels(slug: str, name: str, size: Any) -> int:
+    """An explicit preview width or height: even pixels, as every size of the studio."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InvalidSceneType(slug, f"preview.{name}", f"must be a whole number, got {size!r}")
+    if size % 2 or not 16 <= size <= 8192:
+        raise InvalidSceneType(
+            slug,
+            f"preview.{name}",
+            f"must be an even number of pixels from 16 to 8192 (H.264 refuses odd sizes), "
+            f"got {size}",
+        )
+    return size
+
+
+def _final_method(slug: str, preview: dict[str, Any]) -> dict[str, Any]:
+    """How the final is made: `rerender` (default), or `upscale` with its workflow's name."""
+    final = preview.get("final", "rerender")
+    if final not in FINAL_METHODS:
+        raise InvalidSceneType(
+            slug, "preview.final", f"must be one of {', '.join(FINAL_METHODS)}, got {final!r}"
+        )
+    workflow = preview.get("upscale_workflow")
+    if final == "upscale":
+        if not isinstance(workflow, str) or not workflow.strip():
+            raise InvalidSceneType(
+                slug, "preview.upscale_workflow", "an upscaled final needs the workflow's name"
+            )
+        return {"final": final, "upscale_workflow": workflow}
+    if workflow is not None:
+        raise InvalidSceneType(
+            slug, "preview.upscale_workflow", "only an upscaled final (final: upscale) names one"
+        )
+    return {"final": final}
 
 
 def _check_qa_rules(slug: str, rules: dict[str, Any]) -> None:

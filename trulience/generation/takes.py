@@ -3,10 +3,11 @@ new one, and the newest take for the control commands."""
 
 import psycopg
 
-from trulience.catalog import scenes
+from trulience.catalog import finals, scenes
 from trulience.catalog.errors import NotFound
 from trulience.catalog.fetch import id_of
 from trulience.catalog.records import Take
+from trulience.generation.resolution import as_started
 from trulience.generation.scene_config import SceneConfig, resolve
 from trulience.generation.stops import NotReady, TakeComplete
 
@@ -37,12 +38,12 @@ def open_take(
     """The take to work on: an unfinished one (resumed with the settings it started with),
     else a new take on the scene type's current effective configuration (TakeComplete
     when the newest take is finished and `new_take` is False)."""
-    take = scenes.latest_take(conn, project, character, scene_type)
+    take = cell_take(conn, project, character, scene_type)
     if take is not None and take.status not in FINISHED:
         return take, SceneConfig.from_json(take.effective_config), True
     if take is not None and not new_take:
         raise TakeComplete(take, character, scene_type)
-    config = resolve(conn, scene_type)
+    config = as_started(resolve(conn, scene_type))  # a preview first, when asked (PRD-59)
     take = scenes.create_take(
         conn,
         project,
@@ -50,17 +51,28 @@ def open_take(
         scene_type,
         effective_config=config.to_json(),
         planned_segments=len(config.frame_plan()),
+        stage=config.stage,
     )
     return take, config, False
+
+
+def cell_take(
+    conn: psycopg.Connection, project: str, character: str, scene_type: str
+) -> Take | None:
+    """The take a run of the cell works on: the one whose final is being made (PRD-59),
+    else the newest."""
+    return finals.final_in_progress(conn, project, character, scene_type) or scenes.latest_take(
+        conn, project, character, scene_type
+    )
 
 
 def find_take(
     conn: psycopg.Connection, character: str, scene_type: str, project: str | None = None
 ) -> Take:
-    """The newest take of a character in a scene type (for control commands)."""
+    """The take a character's runs in a scene type work on (for control commands)."""
     project = choose_project(conn, character, project)
     id_of(conn, "scene_types", scene_type, "scene type")
-    take = scenes.latest_take(conn, project, character, scene_type)
+    take = cell_take(conn, project, character, scene_type)
     if take is None:
         raise NotFound("take", f"{project}/{character}/{scene_type}")
     return take

@@ -22,6 +22,7 @@ from trulience.catalog.database import acting_as
 from trulience.catalog.errors import InvalidValue, NotFound
 from trulience.catalog.records import Take
 from trulience.catalog.workflows import get_workflow
+from trulience.generation.resolution import as_started
 from trulience.generation.scene_config import SceneConfig, resolve
 from trulience.generation.takes import FINISHED
 
@@ -52,8 +53,8 @@ def create_branch(
     cell = repo.cell_of(conn, scene_id)
     if workflow is None and workflow_version is not None:
         raise InvalidValue("branch", "workflow_version", workflow_version, "name its workflow")
-    config = _overridden(
-        conn, resolve(conn, cell.scene_type), seed, params, workflow, workflow_version
+    config = as_started(  # a branch of a previewing scene type is a preview first (PRD-59)
+        _overridden(conn, resolve(conn, cell.scene_type), seed, params, workflow, workflow_version)
     )
     overrides = {
         k: v
@@ -83,6 +84,7 @@ def create_branch(
             cell.scene_type,
             effective_config=config.to_json(),
             planned_segments=len(config.frame_plan()),
+            stage=config.stage,
         )
         repo.set_branch(conn, take.id, name, overrides | {"from_take": scene_id})
     return take

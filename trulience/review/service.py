@@ -170,7 +170,8 @@ def _decision(review: reviews.Review, repeated: bool = False) -> Decision:
         review.decision,
         review.reviewer,
         review.comment,
-        review.decision == "approved",
+        # an approved preview is made final (PRD-59); only a final or plain take is delivered
+        review.decision == "approved" and review.revision_stage != "preview",
         review.revision,
         review.undo_until,
         repeated,
@@ -221,7 +222,11 @@ def _decide_all(
                 "approved",
                 {"scene_id": sid, "revision": review.revision, "review_id": review.id},
                 f"scene {sid} (revision {review.revision}) was approved by {user.username} "
-                "and is ready for delivery",
+                + (
+                    "and its final is made next"
+                    if review.revision_stage == "preview"
+                    else "and is ready for delivery"
+                ),
             )
         decided.append(_decision(review))
     return decided
