@@ -171,6 +171,7 @@ class ComfyUIBackend:
                 **outputs_metadata(entry, video_file, last_file, last_source),
                 **prepared.as_metadata(),
                 "server_compute_s": server_compute_s,
+                "server_executed_at": entry.executed_at,  # (start, end), the worker's clock
                 "wall_s": round(time.monotonic() - clock, 3),
             },
         )
