@@ -25,8 +25,15 @@ The figures, per run (the segments' durations are those they took on the workers
   (its outputs downloading, its next seed uploading, its next lease asked for) counts as
   work there: that time is the client's, and it is charged to us.
 
-The killed run prints the same figures and checks that every take completed with each
-segment once, and that no segment succeeded on two workers.
+The killed run prints the same figures (against the full pool's ideal: what the kill cost,
+its lost partial segment, the 2 s reconnect window and a worker fewer after) and checks that
+every take completed with each segment once, and that no segment succeeded on two workers.
+
+Where the rest goes (timelines of lease, POST /prompt, execution, download, release): the
+GPU is empty between two prompts of a worker for about 10 ms a segment; what remains is
+early binding: a segment granted a worker's queue place (queue_depth 1) waits there behind
+the running prompt even when another worker frees first (in the tail, most), which the
+ideal's shared queue never does.
 
     .venv/bin/python benchmarks/comfyui.py [--segments N] [--takes N] [--quick]
 
@@ -178,7 +185,7 @@ def _report(name: str, run: Run, workers: int) -> tuple[float, float, float]:
     killed = "" if run.killed_at is None else f" (killed at {run.killed_at:.1f} s)"
     print(
         f"  {name}: wall {run.wall:.1f} s{killed}, ideal {ideal:.1f} s ({ideal / run.wall:.1%} "
-        f"of ideal; bound {bound:.1f} s); workers executing {busy:.1f} s = "
+        f"of ideal), bound {bound:.1f} s; workers executing {busy:.1f} s = "
         f"{busy / (workers * run.wall):.1%} busy (the ideal's {busy / (workers * ideal):.1%}), "
         f"{busy / possible:.1%} busy while there was work"
     )
