@@ -9,7 +9,7 @@ from trulience.config import mask_url
 
 @click.group(cls=Commands)
 def workers() -> None:
-    """ComfyUI workers: register, check, drain, remove."""
+    """ComfyUI workers: register, check, drain, remove, cap their GPUs' power."""
 
 
 @workers.command("add")
@@ -131,6 +131,24 @@ def workers_remove(conn, name: str, force: bool) -> None:
 
     pool.remove_worker(conn, name, force)
     click.echo(f"worker {name} removed")
+
+
+@workers.command("power-limit")
+@click.argument("name")
+@click.argument("watts", type=click.FloatRange(min=0, min_open=True))
+@click.option("--gpu", default=0, show_default=True, type=click.IntRange(min=0))
+@with_catalog
+def workers_power_limit(conn, name: str, watts: float, gpu: int) -> None:
+    """On the worker's host: cap its GPU's power (clamped to what the GPU allows)."""
+    from trulience.workers.hardware import limit_worker_power
+
+    limit = limit_worker_power(conn, name, watts, gpu)
+    clamped = (
+        f" (asked {limit.requested_w:g} W; the GPU allows {limit.min_w:g}-{limit.max_w:g} W)"
+        if limit.clamped
+        else ""
+    )
+    click.echo(f"worker {name}: {limit.device} power limit {limit.applied_w:g} W{clamped}")
 
 
 @click.command("hardware")

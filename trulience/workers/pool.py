@@ -238,12 +238,18 @@ def heartbeat(conn: psycopg.Connection, lease_id: int, ttl_s: float = LEASE_TTL_
     return catalog.renew_lease(conn, lease_id, ttl_s)
 
 
-def release(conn: psycopg.Connection, lease_id: int, outcome: str) -> None:
+def release(
+    conn: psycopg.Connection, lease_id: int, outcome: str, *, succeeded_on: str | None = None
+) -> None:
     """Give a slot back (done, failed, or worker_lost): it goes at once to the first segment
-    waiting in its pool's queue that the worker can run."""
-    pool = catalog.release_lease(conn, lease_id, outcome)
-    if pool is not None:
-        segment_queue.dispatch(conn, pool)
+    waiting in its pool's queue that the worker can run. With `succeeded_on` (the worker's
+    name) its run of faults ends too, in the same transaction (one commit per segment)."""
+    with writing(conn):
+        pool = catalog.release_lease(conn, lease_id, outcome)
+        if pool is not None:
+            segment_queue.dispatch(conn, pool)
+        if succeeded_on is not None:  # after the hand-out: its locks are taken in its order
+            catalog.clear_faults(conn, succeeded_on)
 
 
 def sweep_expired(conn: psycopg.Connection) -> int:

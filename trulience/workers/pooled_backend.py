@@ -6,6 +6,12 @@ A worker known only from its URL is health-checked (its catalogue recorded) befo
 first lease. After a transient error the same worker may take the segment again as soon as
 a health check passes, so a pool of one survives a restart without waiting out `wait_s`.
 A take that waits for a lease says every `report_s` what it waits for.
+
+Per segment the pool costs a few catalog transactions, nothing more: each thread keeps its
+catalog and LISTEN connections and one backend per worker (its HTTP session and node
+schemas) across segments, one thread renews every lease of the backend, and a slot goes
+back to the queue as soon as the worker's execution ended (the outputs are fetched after:
+downloading uses no GPU). `close()` closes all of it.
 """
 
 import dataclasses
@@ -65,9 +71,30 @@ class PooledBackend:
         self.wait_s, self.poll_s, self.attempts = wait_s, poll_s, attempts
         self.recheck_s, self.report_s, self.check_timeout_s = recheck_s, report_s, check_timeout_s
         self.report = report or log.warning
-        self._listening = threading.local()
+        self._local = threading.local()  # this thread's connections and worker backends
+        self._opened: list = []  # every connection and backend opened, for close()
+        self._opened_lock = threading.Lock()
+        self._beats = _Heartbeats(database_url, ttl_s, self.heartbeat_s)
         # a queued request outlives a few missed renewals, not a dead waiter
         self.alive_s = max(3 * max(self.recheck_s, self.report_s), segment_queue.ALIVE_S)
+
+    def close(self) -> None:
+        """Close the connections (catalog, LISTEN, heartbeat) and worker sessions of every
+        thread that generated; the backend may generate again after (reopening them)."""
+        self._beats.stop()
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for thing in opened:
+            try:
+                thing.close()
+            except Exception:  # closing what broke already must not hide the caller's error
+                log.debug("closing %r", thing, exc_info=True)
+
+    def __enter__(self) -> "PooledBackend":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def generate_segment(
         self, seed_frame: np.ndarray, request: SegmentRequest, work_dir: Path
@@ -76,15 +103,15 @@ class PooledBackend:
         back to the same one once its health check passes again)."""
         requires = pool.Requirements.of_workflow(request.workflow)
         tries = _Failover()
-        with connect(self.database_url, actor=f"pool:{self.holder}") as conn:
-            for _ in range(self.attempts):
-                try:
-                    lease = self._wait_for_lease(conn, requires, request, tries.suspects)
-                except TransientBackendError as exc:
-                    raise _failure(request, [*tries.errors, str(exc)]) from exc
-                result = self._attempt(conn, lease, seed_frame, request, work_dir, tries)
-                if result is not None:
-                    return result
+        conn = self._catalog()
+        for _ in range(self.attempts):
+            try:
+                lease = self._wait_for_lease(conn, requires, request, tries.suspects)
+            except TransientBackendError as exc:
+                raise _failure(request, [*tries.errors, str(exc)]) from exc
+            result = self._attempt(conn, lease, seed_frame, request, work_dir, tries)
+            if result is not None:
+                return result
         raise _failure(request, tries.errors)
 
     def _attempt(
@@ -97,32 +124,52 @@ class PooledBackend:
         tries: "_Failover",
     ) -> SegmentResult | None:
         """Run the segment on a leased worker under a heartbeat: its result, or None (the
-        reason noted in `tries`) when the segment may run again."""
-        beat = _Heartbeat(self.database_url, lease.id, self.ttl_s, self.heartbeat_s)
-        beat.start()
+        reason noted in `tries`) when the segment may run again. The slot is given back as
+        soon as the worker's execution ended, before the outputs are fetched."""
+        beat = self._beats.add(lease.id)
+        backend = self._backend(lease.url)
+        released = False
+
+        def executed() -> None:  # the GPU is free: the next segment may start there
+            nonlocal released
+            self._beats.remove(lease.id)
+            pool.release(conn, lease.id, "done")
+            released = True
+
+        hook = getattr(backend, "on_executed", _NO_HOOK)
+        if hook is not _NO_HOOK:
+            backend.on_executed = executed
         try:
-            result = self.backend_factory(lease.url).generate_segment(seed_frame, request, work_dir)
+            result = backend.generate_segment(seed_frame, request, work_dir)
         except PromptInterrupted as exc:
             # someone interrupted the prompt on a worker that answered: not the
             # worker's fault, and it may run the segment again at once
-            beat.stop()
+            self._beats.remove(lease.id)
             pool.release(conn, lease.id, "interrupted")
             tries.errors.append(f"{lease.worker}: {exc}")
             return None
         except TransientBackendError as exc:
-            beat.stop()
-            pool.release(conn, lease.id, "worker_lost")
+            self._beats.remove(lease.id)
+            self._forget_backend(lease.url)  # a fresh session and schemas when it is back
+            if not released:
+                pool.release(conn, lease.id, "worker_lost")
             pool.record_fault(conn, lease.worker, str(exc))
             tries.suspects.add(lease.worker_id)
             tries.errors.append(f"{lease.worker}: {exc}")
             return None
         except BaseException:
-            beat.stop()
-            pool.release(conn, lease.id, "failed")
+            self._beats.remove(lease.id)
+            if not released:
+                pool.release(conn, lease.id, "failed")
             raise
-        beat.stop()
-        pool.release(conn, lease.id, "done")
-        pool.record_success(conn, lease.worker)
+        finally:
+            if hook is not _NO_HOOK:
+                backend.on_executed = hook
+        self._beats.remove(lease.id)
+        if released:
+            pool.record_success(conn, lease.worker)
+        else:
+            pool.release(conn, lease.id, "done", succeeded_on=lease.worker)
         metadata = {
             **result.metadata,
             "worker_name": lease.worker,
@@ -215,12 +262,37 @@ class PooledBackend:
 
     def _listener(self):
         """This thread's listening connection, kept for its later segments."""
-        conn = getattr(self._listening, "conn", None)
+        conn = getattr(self._local, "listener", None)
         if conn is None or conn.closed:
-            conn = connect(self.database_url)
+            conn = self._keep(connect(self.database_url))
             events.listen(conn, [events.POOL])
-            self._listening.conn = conn
+            self._local.listener = conn
         return conn
+
+    def _catalog(self):
+        """This thread's catalog connection (its changes audited as the pool's holder)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._keep(connect(self.database_url, actor=f"pool:{self.holder}"))
+            self._local.conn = conn
+        return conn
+
+    def _backend(self, url: str) -> GenerationBackend:
+        """This thread's backend on the worker at `url`, kept across segments."""
+        backends = self._local.__dict__.setdefault("backends", {})
+        if url not in backends:
+            backends[url] = self._keep(self.backend_factory(url))
+        return backends[url]
+
+    def _forget_backend(self, url: str) -> None:
+        backend = self._local.__dict__.get("backends", {}).pop(url, None)
+        if backend is not None and callable(getattr(backend, "close", None)):
+            backend.close()
+
+    def _keep(self, thing):
+        with self._opened_lock:
+            self._opened.append(thing)
+        return thing
 
     def _check(self, conn, suspects: set[int], unchecked_only: bool = False) -> set[int]:
         """Health-check the pool's workers never checked (and unless `unchecked_only`, those
@@ -263,23 +335,50 @@ def _failure(request: SegmentRequest, errors: list[str]) -> TransientBackendErro
     return TransientBackendError(f"{where} failed: {errors[0]}{then}")
 
 
-class _Heartbeat(threading.Thread):
-    """Renews a lease on its own connection until stopped; notes if the lease was lost."""
+_NO_HOOK = object()
 
-    def __init__(self, database_url: str, lease_id: int, ttl_s: float, every_s: float):
-        super().__init__(daemon=True)
-        self.database_url, self.lease_id = database_url, lease_id
-        self.ttl_s, self.every_s = ttl_s, every_s
+
+class _Beat:
+    """One lease under the heartbeat; `lost` once a renewal found it expired."""
+
+    lost = False
+
+
+class _Heartbeats:
+    """Renews the backend's leases every `every_s` from one thread and connection (started
+    with the first lease, stopped by `stop`); notes the leases found lost."""
+
+    def __init__(self, database_url: str, ttl_s: float, every_s: float):
+        self.database_url, self.ttl_s, self.every_s = database_url, ttl_s, every_s
+        self._leases: dict[int, _Beat] = {}
+        self._lock = threading.Lock()
         self._halt = threading.Event()
-        self.lost = False
+        self._thread: threading.Thread | None = None
 
-    def run(self) -> None:
-        with connect(self.database_url) as conn:
-            while not self._halt.wait(self.every_s):
-                if not pool.heartbeat(conn, self.lease_id, self.ttl_s):
-                    self.lost = True
-                    return
+    def add(self, lease_id: int) -> _Beat:
+        beat = _Beat()
+        with self._lock:
+            self._leases[lease_id] = beat
+            if self._thread is None or not self._thread.is_alive():
+                self._halt.clear()
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+        return beat
+
+    def remove(self, lease_id: int) -> None:
+        with self._lock:
+            self._leases.pop(lease_id, None)
 
     def stop(self) -> None:
         self._halt.set()
-        self.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with connect(self.database_url) as conn:
+            while not self._halt.wait(self.every_s):
+                with self._lock:
+                    leases = list(self._leases.items())
+                for lease_id, beat in leases:
+                    if not beat.lost and not pool.heartbeat(conn, lease_id, self.ttl_s):
+                        beat.lost = True

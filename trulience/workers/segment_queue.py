@@ -35,21 +35,23 @@ def request_slot(
     priority: int = 0,
     alive_s: float = ALIVE_S,
 ) -> int:
-    """Queue a segment for a slot of `pool` and hand out what is free; the request's id."""
-    request_id = queue.insert_request(
-        conn,
-        pool,
-        holder,
-        purpose,
-        ttl_s=ttl_s,
-        requires=(requires or Requirements()).to_data(),
-        excluded=sorted(exclude),
-        scene_id=take_id,
-        segment=segment,
-        priority=priority,
-        alive_s=alive_s,
-    )
-    dispatch(conn, pool)
+    """Queue a segment for a slot of `pool` and hand out what is free (in one transaction:
+    one commit); the request's id."""
+    with writing(conn):
+        request_id = queue.insert_request(
+            conn,
+            pool,
+            holder,
+            purpose,
+            ttl_s=ttl_s,
+            requires=(requires or Requirements()).to_data(),
+            excluded=sorted(exclude),
+            scene_id=take_id,
+            segment=segment,
+            priority=priority,
+            alive_s=alive_s,
+        )
+        dispatch(conn, pool)
     return request_id
 
 

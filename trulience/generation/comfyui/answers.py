@@ -124,15 +124,22 @@ class HistoryEntry:
         return tuple(str(n) for n in cached.get("nodes") or ())
 
     @property
-    def compute_s(self) -> float | None:
-        """Server time from execution_start to its end message (timestamps in ms)."""
+    def executed_at(self) -> tuple[float, float] | None:
+        """When the worker's execution started and ended (epoch seconds, its clock), from
+        execution_start to its end message."""
         start = (self.message("execution_start") or {}).get("timestamp")
         end = None
         for event in ("execution_success", "execution_error", "execution_interrupted"):
             end = end or (self.message(event) or {}).get("timestamp")
         if isinstance(start, int | float) and isinstance(end, int | float):
-            return max(0.0, (end - start) / 1000)
+            return start / 1000, max(start, end) / 1000
         return None
+
+    @property
+    def compute_s(self) -> float | None:
+        """Server time from execution_start to its end message (timestamps in ms)."""
+        at = self.executed_at
+        return None if at is None else at[1] - at[0]
 
     def files(self, node_id: str) -> list[OutputFile]:
         """The files node `node_id` wrote; videos are listed under `images` with

@@ -16,7 +16,7 @@ transient. A run stopped from outside (SIGTERM, Dagster's termination) cancels i
 """
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,9 @@ class ComfyUIBackend:
         self.on_progress = on_progress
         self.on_preview = on_preview
         self.name = name
+        # called once the worker's execution ended well, before the outputs are fetched:
+        # a pool gives the worker's slot back then (the download needs no GPU)
+        self.on_executed: Callable[[], None] | None = None
         self._object_info: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -102,6 +105,10 @@ class ComfyUIBackend:
     @property
     def worker(self) -> str:
         return self.client.base_url
+
+    def close(self) -> None:
+        """Close the HTTP session to the worker."""
+        self.client.close()
 
     # -- operator controls ----------------------------------------------------------------
 
@@ -131,6 +138,8 @@ class ComfyUIBackend:
 
         run = PromptRun.start(request)
         entry = self._run_to_end(run, prepared, request, clock + self.segment_timeout_s, where)
+        if self.on_executed is not None:
+            self.on_executed()
         video_path, video_file = fetch_video(
             self.client, entry, slots, graph, request, work_dir, where
         )
@@ -162,6 +171,7 @@ class ComfyUIBackend:
                 **outputs_metadata(entry, video_file, last_file, last_source),
                 **prepared.as_metadata(),
                 "server_compute_s": server_compute_s,
+                "server_executed_at": entry.executed_at,  # (start, end), the worker's clock
                 "wall_s": round(time.monotonic() - clock, 3),
             },
         )

@@ -234,7 +234,8 @@ class PromptSocket:
                 proxy=None,
                 legacy=True,
             )
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
+        # a worker killed while we connect cuts the handshake short: ConnectionClosed
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
             raise SocketLost(f"{self.url}: cannot open the WebSocket ({error})") from error
         self.connects += 1
         self.last_message_at = time.monotonic()
