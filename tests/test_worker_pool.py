@@ -389,3 +389,21 @@ def test_the_queue_from_the_command_line_shows_the_line_and_reorders_it(one_work
     assert refused.exit_code != 0 and "priority" in refused.output and "500" in refused.output
     unknown = run("queue", "priority", "999999", "1")
     assert unknown.exit_code != 0 and "999999" in unknown.output
+
+
+def test_a_backend_used_by_a_run_is_closed_after_it_even_when_the_run_fails():
+    from trulience.generation.preview import LocalPreviewBackend
+    from trulience.workers.configured import closing_backend
+
+    class Held:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    held = Held()
+    with pytest.raises(RuntimeError), closing_backend(held):
+        raise RuntimeError("the run failed")
+    assert held.closed == 1
+    with closing_backend(LocalPreviewBackend()) as preview:  # holds nothing to close
+        assert preview.name == "preview"

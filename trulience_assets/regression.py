@@ -10,6 +10,7 @@ from dagster import Config, Failure, MetadataValue, OpExecutionContext, Output, 
 
 from resources import CatalogResource, FacesResource, GenerationResource, StorageResource
 from trulience.production.regression import run_regression
+from trulience.workers.configured import closing_backend
 
 
 class RegressionConfig(Config):
@@ -38,11 +39,12 @@ def run_workflow_regression(
     with (
         catalog.connect(actor=by) as conn,
         tempfile.TemporaryDirectory(prefix="trulience-regression-") as work,
+        closing_backend(generation.backend(holder=by)) as backend,
     ):
         outcome = run_regression(
             conn,
             storage.get(),
-            generation.backend(holder=by),
+            backend,
             config.workflow,
             Path(work),
             version=config.version,

@@ -43,6 +43,7 @@ def generate(character: str, scene_type: str, project: str | None, new_take: boo
     from trulience.progress import Progress, loop_events
     from trulience.workers.configured import (
         backend_for,
+        closing_backend,
         describe_backend,
         register_configured_workers,
     )
@@ -59,17 +60,18 @@ def generate(character: str, scene_type: str, project: str | None, new_take: boo
         )
         click.echo(f"{character}/{scene_type} on the {describe_backend(backend)}")
         try:
-            result = run_loop(
-                conn,
-                storage(chosen),
-                backend,
-                character,
-                scene_type,
-                Path(work),
-                project=project,
-                events=loop_events(progress),
-                new_take=new_take,
-            )
+            with closing_backend(backend):
+                result = run_loop(
+                    conn,
+                    storage(chosen),
+                    backend,
+                    character,
+                    scene_type,
+                    Path(work),
+                    project=project,
+                    events=loop_events(progress),
+                    new_take=new_take,
+                )
         except TakeComplete as exc:  # nothing to do is not a failure
             click.echo(str(exc))
             return

@@ -206,7 +206,11 @@ def workflows_regress(name: str, version: int | None) -> None:
     from trulience.catalog.database import database_url
     from trulience.faces import default_model_set, pack_model_set
     from trulience.production.regression import run_regression
-    from trulience.workers.configured import backend_for, register_configured_workers
+    from trulience.workers.configured import (
+        backend_for,
+        closing_backend,
+        register_configured_workers,
+    )
 
     chosen = settings()
 
@@ -218,17 +222,18 @@ def workflows_regress(name: str, version: int | None) -> None:
     with catalog(chosen) as conn, tempfile.TemporaryDirectory() as work:
         register_configured_workers(conn, chosen.comfyui_workers)
         backend = backend_for(database_url(chosen), chosen.comfyui_workers, holder=actor())
-        outcome = run_regression(
-            conn,
-            storage(chosen),
-            backend,
-            name,
-            Path(work),
-            version=version,
-            requested_by=actor(),
-            reason="asked on the command line",
-            load_faces=load_faces,
-        )
+        with closing_backend(backend):
+            outcome = run_regression(
+                conn,
+                storage(chosen),
+                backend,
+                name,
+                Path(work),
+                version=version,
+                requested_by=actor(),
+                reason="asked on the command line",
+                load_faces=load_faces,
+            )
     click.echo(outcome.report, nl=False)
     click.echo(f"report: {outcome.run.report_uri}")
     if outcome.run.status != "passed":

@@ -6,7 +6,8 @@ Vending a backend writes nothing: the workers COMFYUI_WORKERS names are register
 catalog by a start-up step (`register_configured_workers`: the worker health sensor on each
 tick, the `generate` command and the demo before they start)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import psycopg
 
@@ -48,6 +49,18 @@ def backend_for(
     if database_url is None:
         raise ValueError("a ComfyUI pool needs the catalog: no database URL given")
     return PooledBackend(database_url, pool_name, holder=holder, report=report)
+
+
+@contextmanager
+def closing_backend(backend: GenerationBackend) -> Iterator[GenerationBackend]:
+    """`backend`, closed when done if it holds connections (the pool's catalog, LISTEN and
+    worker sessions; the preview backend holds none)."""
+    try:
+        yield backend
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
 
 
 def describe_backend(backend: GenerationBackend) -> str:

@@ -36,6 +36,7 @@ from trulience.generation.loop import LoopResult, QARefused, run_loop
 from trulience.notify import notify
 from trulience.qa.video_rules import GATES
 from trulience.storage import Storage
+from trulience.workers.configured import closing_backend
 from trulience_assets.assets.ingest import image_variants
 from trulience_assets.assets.operator import gate_checks, loop_log, segment_table, storyboard
 from trulience_assets.partitions import (
@@ -101,12 +102,13 @@ def segments(
     with (
         catalog.connect(actor=by) as conn,
         tempfile.TemporaryDirectory(prefix="trulience-loop-") as work,
+        closing_backend(generation.backend(holder=by)) as backend,
     ):
         try:
             result = run_loop(
                 conn,
                 store,
-                generation.backend(holder=by),
+                backend,
                 character,
                 scene_type,
                 Path(work),
