@@ -70,6 +70,7 @@ ENTITY_NAMES = {
     "regression_runs": "regression run",
     "regression_results": "regression result",
     "regression_overrides": "regression override",
+    "edit_commands": "edit",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.
