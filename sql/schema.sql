@@ -1068,6 +1068,55 @@ CREATE TABLE public.duplicate_resolutions (
     CONSTRAINT duplicate_resolutions_label_not_blank CHECK ((btrim(label) <> ''::text))
 );
 
+CREATE SEQUENCE public.edit_command_groups
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE public.edit_commands (
+    id bigint NOT NULL,
+    group_id bigint NOT NULL,
+    actor text NOT NULL,
+    kind text NOT NULL,
+    target_kind text NOT NULL,
+    target text NOT NULL,
+    field text DEFAULT ''::text NOT NULL,
+    label text NOT NULL,
+    before jsonb NOT NULL,
+    after jsonb NOT NULL,
+    applied_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    undone_at timestamp with time zone,
+    undone_by text,
+    redone_at timestamp with time zone,
+    redo_of bigint,
+    redo_dropped_at timestamp with time zone,
+    CONSTRAINT edit_commands_actor_not_blank CHECK ((actor <> ''::text)),
+    CONSTRAINT edit_commands_kind_known CHECK ((kind = ANY (ARRAY['set_field'::text, 'replace_metadata'::text, 'rename'::text, 'tag'::text, 'scene_type_settings'::text]))),
+    CONSTRAINT edit_commands_label_not_blank CHECK ((label <> ''::text)),
+    CONSTRAINT edit_commands_redone_once_undone CHECK (((redone_at IS NULL) OR (undone_at IS NOT NULL))),
+    CONSTRAINT edit_commands_target_kind_known CHECK ((target_kind = ANY (ARRAY['character'::text, 'scene_type'::text]))),
+    CONSTRAINT edit_commands_undone_by_someone CHECK (((undone_at IS NULL) = (undone_by IS NULL)))
+);
+
+COMMENT ON CONSTRAINT edit_commands_kind_known ON public.edit_commands IS 'must be one of: set_field, replace_metadata, rename, tag, scene_type_settings';
+
+COMMENT ON CONSTRAINT edit_commands_redone_once_undone ON public.edit_commands IS 'only an undone command can be redone';
+
+COMMENT ON CONSTRAINT edit_commands_target_kind_known ON public.edit_commands IS 'must be character or scene_type';
+
+COMMENT ON CONSTRAINT edit_commands_undone_by_someone ON public.edit_commands IS 'an undone command names who undid it';
+
+ALTER TABLE public.edit_commands ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.edit_commands_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.entity_tags (
     id bigint NOT NULL,
     tag_id bigint NOT NULL,
@@ -2499,6 +2548,9 @@ ALTER TABLE ONLY public.duplicate_candidates
 ALTER TABLE ONLY public.duplicate_resolutions
     ADD CONSTRAINT duplicate_resolutions_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.edit_commands
+    ADD CONSTRAINT edit_commands_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.entity_tags
     ADD CONSTRAINT entity_tags_once UNIQUE NULLS NOT DISTINCT (tag_id, project_id, character_id, scene_id, segment_id);
 
@@ -2816,6 +2868,10 @@ CREATE INDEX chain_rules_trigger_idx ON public.chain_rules USING btree (project_
 
 CREATE INDEX characters_search_idx ON public.characters USING gin (search);
 
+CREATE INDEX edit_commands_stack ON public.edit_commands USING btree (actor, id DESC);
+
+CREATE INDEX edit_commands_target ON public.edit_commands USING btree (target_kind, target, id);
+
 CREATE INDEX entity_tags_character_idx ON public.entity_tags USING btree (character_id) WHERE (character_id IS NOT NULL);
 
 CREATE INDEX hardware_samples_taken_idx ON public.hardware_samples USING btree (source, taken_at DESC);
@@ -3021,6 +3077,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.drop_outcomes FO
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.duplicate_candidates FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.duplicate_resolutions FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.edit_commands FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.entity_tags FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
@@ -3299,6 +3357,9 @@ ALTER TABLE ONLY public.duplicate_candidates
 
 ALTER TABLE ONLY public.duplicate_candidates
     ADD CONSTRAINT duplicate_candidates_resolution_fkey FOREIGN KEY (resolution) REFERENCES public.duplicate_resolutions(code);
+
+ALTER TABLE ONLY public.edit_commands
+    ADD CONSTRAINT edit_commands_redo_of_fkey FOREIGN KEY (redo_of) REFERENCES public.edit_commands(id);
 
 ALTER TABLE ONLY public.entity_tags
     ADD CONSTRAINT entity_tags_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;

@@ -71,6 +71,7 @@ ENTITY_NAMES = {
     "regression_results": "regression result",
     "regression_overrides": "regression override",
     "take_finals": "take final",
+    "edit_commands": "edit",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

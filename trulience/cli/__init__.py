@@ -13,6 +13,7 @@ from trulience.cli import (
     characters,
     db,
     dev,
+    edits,
     hooks,
     imports,
     lake,
@@ -52,6 +53,7 @@ NOUNS = {
     "notes": notes,
     "hooks": hooks,
     "chains": chains,
+    "edits": edits,
 }
 
 

@@ -67,6 +67,41 @@ def characters_join(conn, slug: str, project: str) -> None:
     click.echo(f"{slug} is in project {project}")
 
 
+@characters.command("edit")
+@click.argument("slug")
+@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a field.")
+@click.option("--name", help="A new display name.")
+@with_catalog
+def characters_edit(
+    conn, slug: str, fields: tuple[str, ...], unset: tuple[str, ...], name: str | None
+) -> None:
+    """Set (KEY=VALUE, VALUE read as JSON when it is) or remove metadata fields, or rename:
+    validated against the project's schema, all or nothing, undone with `trulience undo`."""
+    from trulience import edits
+    from trulience.auth.acting import Operator
+
+    changes = [edits.set_field(slug, *_field(text)) for text in fields]
+    changes += [edits.unset_field(slug, key) for key in unset]
+    if name is not None:
+        changes.append(edits.rename(slug, name))
+    if not changes:
+        raise click.UsageError("name a KEY=VALUE, an --unset KEY or a --name")
+    done = edits.apply(conn, Operator(actor()), changes)
+    click.echo(f"{slug}: {done.label}" if done else f"{slug}: unchanged")
+
+
+def _field(text: str) -> tuple[str, object]:
+    """KEY=VALUE as (key, value): the value as JSON when it parses, else as text."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 @characters.command("list")
 @click.option("--project")
 @click.option("--tag", "tag_name")

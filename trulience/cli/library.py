@@ -5,7 +5,7 @@ import click
 from trulience.catalog.audit import audit_trail
 from trulience.catalog.search import search as search_catalog
 from trulience.catalog.tags import Subject, tag, untag
-from trulience.cli.common import LIMIT, with_catalog
+from trulience.cli.common import LIMIT, actor, with_catalog
 
 
 def _subject(character: str | None, project: str | None) -> Subject:
@@ -19,7 +19,18 @@ def _subject(character: str | None, project: str | None) -> Subject:
 @click.option("--remove", is_flag=True, help="Remove the tag instead.")
 @with_catalog
 def tag_command(conn, name: str, character: str | None, project: str | None, remove: bool) -> None:
-    """Tag a character or a project (or remove a tag)."""
+    """Tag a character or a project (or remove a tag); a character's tag is undoable."""
+    if character is not None and project is None:
+        from trulience.auth.acting import Operator
+        from trulience.edits import add_tag, apply, remove_tag
+
+        edit = (remove_tag if remove else add_tag)(character, name)
+        done = apply(conn, Operator(actor()), [edit])
+        if remove:
+            click.echo("removed" if done else "was not tagged")
+        else:
+            click.echo(f"tagged {name}")
+        return
     if remove:
         found = untag(conn, name, _subject(character, project))
         click.echo("removed" if found else "was not tagged")
