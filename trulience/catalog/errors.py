@@ -70,6 +70,7 @@ ENTITY_NAMES = {
     "regression_runs": "regression run",
     "regression_results": "regression result",
     "regression_overrides": "regression override",
+    "character_scene_overrides": "character scene-type override",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.
