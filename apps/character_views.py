@@ -111,7 +111,7 @@ class MetadataForm(pn.viewable.Viewer):
             name="Save metadata", button_type="primary", css_classes=["character-save"]
         )
         self.save.on_click(lambda _: self._save())
-        self.fields = pn.Column(sizing_mode="stretch_width")
+        self.fields = pn.FlexBox(flex_wrap="wrap", sizing_mode="stretch_width")
         session.param.watch(lambda *_: self._build(), ["fields", "may_edit"])
         session.param.watch(lambda *_: self._errors(), "field_errors")
         self._build()
