@@ -268,11 +268,11 @@ def test_a_character_override_is_honoured_by_its_takes_and_no_one_elses(settings
     with connect(db_url) as conn:
         ada_take, ada_config, _ = open_take(conn, "demo", "ada", "walk")
         bob_take, bob_config, _ = open_take(conn, "demo", "bob", "walk")
-        assert bob_take.effective_config["target_duration_s"] == "4"
+        assert Decimal(bob_take.effective_config["target_duration_s"]) == 4
         assert resolve(conn, "walk", "ada").target_duration_s == Decimal(6)
     assert ada_config.target_duration_s == Decimal(6) and ada_config.frame_plan() == [48] * 3
     assert ada_config.segment_params() == {"cfg": 5, "steps": 30}
-    assert ada_take.effective_config["target_duration_s"] == "6"
+    assert Decimal(ada_take.effective_config["target_duration_s"]) == 6
     assert bob_config.target_duration_s == Decimal(4) and bob_config.segment_params() == {
         "cfg": 5,
         "steps": 20,
