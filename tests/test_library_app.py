@@ -67,6 +67,8 @@ def test_a_producer_filters_opens_a_character_and_fixes_an_invalid_value(studio,
     page.locator(".library-text input").press("Enter")
     expect(rows).to_have_count(1)
     expect(page.locator(".library-row-cy")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "library.png"))
 
     page.locator(".library-row-cy a.library-open").click()
     expect(page.locator(".character-title")).to_contain_text("Cy Twombly")
@@ -87,6 +89,5 @@ def test_a_producer_filters_opens_a_character_and_fixes_an_invalid_value(studio,
     expect(error).to_be_hidden()
     with connect(studio.db_url) as conn:
         assert get_character(conn, "cy").metadata == {"name": "Cy Twombly", "age": 41}
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "character.png"))
     context.close()
