@@ -133,3 +133,32 @@ register(
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
 register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
+
+
+def _library(settings: Settings) -> PageApp:
+    from apps.library import LibraryApp
+
+    return LibraryApp(settings)
+
+
+register(StudioPage("library", "Library", "people", Permission.VIEW, adopting(_library)))
+
+
+def _character(settings: Settings) -> PageApp:
+    from apps.character import CharacterApp
+
+    return CharacterApp(settings)
+
+
+def _character_link(app: Any, args: Mapping[str, str]) -> None:
+    """`?page=character&character=SLUG`: that character's page."""
+    wanted = args.get("character", "").strip()
+    if wanted:
+        app.session.open(wanted)
+
+
+register(
+    StudioPage(
+        "character", "Character", "person", Permission.VIEW, adopting(_character), _character_link
+    )
+)

@@ -961,6 +961,27 @@ CREATE VIEW public.character_readiness AS
           WHERE (((d.character_id = c.id) OR (d.other_character_id = c.id)) AND (d.resolution = 'open'::text)))))) AS ready
    FROM public.characters c;
 
+CREATE TABLE public.character_scene_overrides (
+    id bigint NOT NULL,
+    character_id bigint NOT NULL,
+    scene_type_id bigint NOT NULL,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT character_scene_overrides_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text))
+);
+
+COMMENT ON CONSTRAINT character_scene_overrides_settings_object ON public.character_scene_overrides IS 'a character''s overrides must be a JSON object of scene-type settings';
+
+ALTER TABLE public.character_scene_overrides ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.character_scene_overrides_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 ALTER TABLE public.characters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.characters_id_seq
     START WITH 1
@@ -2521,6 +2542,14 @@ ALTER TABLE ONLY public.chain_rules
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_pkey PRIMARY KEY (character_id, model);
 
+ALTER TABLE ONLY public.character_scene_overrides
+    ADD CONSTRAINT character_scene_overrides_once UNIQUE (character_id, scene_type_id);
+
+COMMENT ON CONSTRAINT character_scene_overrides_once ON public.character_scene_overrides IS 'a character has one set of overrides per scene type';
+
+ALTER TABLE ONLY public.character_scene_overrides
+    ADD CONSTRAINT character_scene_overrides_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.characters
     ADD CONSTRAINT characters_pkey PRIMARY KEY (id);
 
@@ -2866,6 +2895,8 @@ CREATE INDEX batches_project_status_idx ON public.batches USING btree (project_i
 
 CREATE INDEX chain_rules_trigger_idx ON public.chain_rules USING btree (project_id, trigger_scene_type_id) WHERE enabled;
 
+CREATE INDEX character_scene_overrides_scene_type ON public.character_scene_overrides USING btree (scene_type_id);
+
 CREATE INDEX characters_search_idx ON public.characters USING gin (search);
 
 CREATE INDEX edit_commands_stack ON public.edit_commands USING btree (actor, id DESC);
@@ -3064,6 +3095,8 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.chain_rules FOR 
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.audit_row('character_id', 'model');
 
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.character_scene_overrides FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.content_ratings FOR EACH ROW EXECUTE FUNCTION public.audit_row('code');
@@ -3248,6 +3281,8 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.batches FOR EACH ROW EXE
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.character_identities FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.character_scene_overrides FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.characters FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
@@ -3336,6 +3371,12 @@ ALTER TABLE ONLY public.character_identities
 
 ALTER TABLE ONLY public.character_identities
     ADD CONSTRAINT character_identities_model_fkey FOREIGN KEY (model) REFERENCES public.face_models(code);
+
+ALTER TABLE ONLY public.character_scene_overrides
+    ADD CONSTRAINT character_scene_overrides_character_id_fkey FOREIGN KEY (character_id) REFERENCES public.characters(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.character_scene_overrides
+    ADD CONSTRAINT character_scene_overrides_scene_type_id_fkey FOREIGN KEY (scene_type_id) REFERENCES public.scene_types(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.characters
     ADD CONSTRAINT characters_rating_fkey FOREIGN KEY (rating) REFERENCES public.content_ratings(code);

@@ -72,6 +72,7 @@ ENTITY_NAMES = {
     "regression_overrides": "regression override",
     "take_finals": "take final",
     "edit_commands": "edit",
+    "character_scene_overrides": "character scene-type override",
 }
 
 # Reasons by constraint-name suffix; a COMMENT ON CONSTRAINT overrides them.

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from trulience.catalog import scene_types as repo
+from trulience.catalog.character_overrides import override_for
 from trulience.catalog.errors import NotFound, writing
 from trulience.catalog.workflows import get_workflow, workflow_by_id
 from trulience.generation.scene_definition import (
@@ -141,11 +142,14 @@ def _fps(value: Decimal) -> Fraction:
     return _NTSC.get(value, Fraction(value).limit_denominator(1000))
 
 
-def resolve(conn: psycopg.Connection, slug: str) -> SceneConfig:
-    """The effective configuration of a scene type's newest version, parents included.
-    Raises InvalidSceneType when a required setting is set nowhere in the chain."""
+def resolve(conn: psycopg.Connection, slug: str, character: str | None = None) -> SceneConfig:
+    """The effective configuration of a scene type's newest version, parents included, and
+    with `character`'s own overrides on top (PRD-108) when given. Raises InvalidSceneType
+    when a required setting is set nowhere in the chain."""
     chain, lineage = _chain(conn, slug)
     merged = _merge(chain)
+    if character is not None:
+        merged = _overridden(conn, merged, override_for(conn, character, slug))
     _check_merged(slug, merged, lineage)
     workflow = workflow_by_id(conn, merged["workflow_id"]) if merged.get("workflow_id") else None
     own = chain[-1]
@@ -226,6 +230,23 @@ def _merge(chain: list[Any]) -> dict[str, Any]:
             else:
                 merged[name] = value
     return merged
+
+
+def _overridden(
+    conn: psycopg.Connection, merged: dict[str, Any], override: dict[str, Any]
+) -> dict[str, Any]:
+    """`merged` with a character's overrides (definition names, as stored) on top."""
+    result = dict(merged)
+    for name, value in override.items():
+        if name == "workflow":
+            result["workflow_id"] = get_workflow(conn, value).id
+        elif name in ("presets", "params"):
+            result[name] = {**result[name], **value}
+        elif name in ("target_duration_s", "segment_duration_s", "fps"):
+            result[name] = Decimal(str(value))
+        else:
+            result[name] = value
+    return result
 
 
 def _check_merged(slug: str, merged: dict[str, Any], lineage: tuple[str, ...]) -> None:

@@ -36,14 +36,16 @@ def open_take(
     new_take: bool = True,
 ) -> tuple[Take, SceneConfig, bool]:
     """The take to work on: an unfinished one (resumed with the settings it started with),
-    else a new take on the scene type's current effective configuration (TakeComplete
+    else a new take on the scene type's current effective configuration, with the
+    character's overrides (PRD-108) on top (TakeComplete
     when the newest take is finished and `new_take` is False)."""
     take = cell_take(conn, project, character, scene_type)
     if take is not None and take.status not in FINISHED:
         return take, SceneConfig.from_json(take.effective_config), True
     if take is not None and not new_take:
         raise TakeComplete(take, character, scene_type)
-    config = as_started(resolve(conn, scene_type))  # a preview first, when asked (PRD-59)
+    # the character's overrides on top (PRD-108); a preview first, when asked (PRD-59)
+    config = as_started(resolve(conn, scene_type, character))
     take = scenes.create_take(
         conn,
         project,
