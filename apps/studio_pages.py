@@ -133,3 +133,33 @@ register(
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
 register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
+
+
+def _onboarding(settings: Settings) -> PageApp:
+    from apps.onboarding import OnboardingApp
+
+    return OnboardingApp(settings)
+
+
+register(
+    StudioPage(
+        "onboarding",
+        "Onboarding",
+        "upload_file",
+        Permission.MANAGE_CHARACTERS,
+        adopting(_onboarding),
+    )
+)
+
+
+def _maintenance(settings: Settings) -> PageApp:
+    from apps.maintenance import MaintenanceApp
+
+    return MaintenanceApp(settings)
+
+
+register(
+    StudioPage(
+        "maintenance", "Maintenance", "build", Permission.MANAGE_CHARACTERS, adopting(_maintenance)
+    )
+)
