@@ -27,7 +27,7 @@ MAX_SHOWN = 500  # report lines drawn (the CLI prints them all)
 
 
 def _text(label: str, css: str, placeholder: str = "") -> pn.widgets.TextInput:
-    return pn.widgets.TextInput(name=label, placeholder=placeholder, css_classes=[css])
+    return pn.widgets.TextInput(label=label, placeholder=placeholder, css_classes=[css])
 
 
 class MaintenanceApp:
@@ -40,11 +40,11 @@ class MaintenanceApp:
         self.replace = _text("Replace with", "maintenance-replace")
         self.field = _text("Field", "maintenance-field", "every field")
         self.regex = pn.widgets.Checkbox(
-            name="Regular expression", css_classes=["maintenance-regex"]
+            label="Regular expression", css_classes=["maintenance-regex"]
         )
         self.project = _text("Project", "maintenance-project", "every project")
         preview_replace = pn.widgets.Button(
-            name="Preview replace", css_classes=["maintenance-preview-replace"]
+            label="Preview replace", css_classes=["maintenance-preview-replace"]
         )
         preview_replace.on_click(
             lambda _: session.preview_replace(
@@ -58,10 +58,10 @@ class MaintenanceApp:
         self.old = _text("Old prefix", "maintenance-old", "file:///old/storage")
         self.new = _text("New prefix", "maintenance-new", "file:///new/storage")
         self.allow_missing = pn.widgets.Checkbox(
-            name="Allow missing files", css_classes=["maintenance-allow-missing"]
+            label="Allow missing files", css_classes=["maintenance-allow-missing"]
         )
         preview_repath = pn.widgets.Button(
-            name="Preview repath", css_classes=["maintenance-preview-repath"]
+            label="Preview repath", css_classes=["maintenance-preview-repath"]
         )
         preview_repath.on_click(
             lambda _: session.preview_repath(
@@ -69,7 +69,7 @@ class MaintenanceApp:
             )
         )
         self.confirm = pn.widgets.Button(
-            name="Confirm", button_type="success", css_classes=["maintenance-confirm"]
+            label="Confirm", color="success", css_classes=["maintenance-confirm"]
         )
         self.confirm.on_click(lambda _: session.confirm())
         self.report = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -100,7 +100,7 @@ class MaintenanceApp:
             sizing_mode="stretch_width",
         )
         session.param.watch(
-            lambda _: self._draw(), ["report", "pending", "blocked", "may_maintain"]
+            lambda *_: self._draw(), ["report", "pending", "blocked", "may_maintain"]
         )
         self.body = pn.Column(self.login.form, self.page, sizing_mode="stretch_width")
         session.param.watch(lambda _: self._show_signed_in(), "user")

@@ -62,7 +62,7 @@ class OnboardingApp:
         self.session = session = OnboardingSession(settings)
         self.login = session.login
         self.project = pn.widgets.Select(
-            name="Project", options=[], css_classes=["onboarding-project"]
+            label="Project", options=[], css_classes=["onboarding-project"]
         )
         session.param.watch(lambda e: setattr(self.project, "options", e.new), "projects")
         session.param.watch(lambda e: setattr(self.project, "value", e.new), "project")
@@ -74,12 +74,12 @@ class OnboardingApp:
             lambda e: self._uploaded(self.images, session.upload_images), "value"
         )
         self.check = pn.widgets.Button(
-            name="Check", button_type="primary", css_classes=["onboarding-check"]
+            label="Check", color="primary", css_classes=["onboarding-check"]
         )
         self.confirm = pn.widgets.Button(
-            name="Confirm", button_type="success", css_classes=["onboarding-confirm"]
+            label="Confirm", color="success", css_classes=["onboarding-confirm"]
         )
-        self.restart = pn.widgets.Button(name="Start over", css_classes=["onboarding-restart"])
+        self.restart = pn.widgets.Button(label="Start over", css_classes=["onboarding-restart"])
         self.check.on_click(lambda _: session.check())
         self.confirm.on_click(lambda _: session.confirm())
         self.restart.on_click(lambda _: self._start_over())
@@ -106,7 +106,7 @@ class OnboardingApp:
             self.report,
             sizing_mode="stretch_width",
         )
-        session.param.watch(lambda _: self._draw(), ["rows", "stage", "summary", "may_onboard"])
+        session.param.watch(lambda *_: self._draw(), ["rows", "stage", "summary", "may_onboard"])
         self.body = pn.Column(self.login.form, self.wizard, sizing_mode="stretch_width")
         session.param.watch(lambda _: self._show_signed_in(), "user")
         self._show_signed_in()

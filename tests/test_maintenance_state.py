@@ -78,3 +78,19 @@ def test_a_viewer_may_not_preview(conn, settings):
     assert not session.may_maintain
     session.preview_replace("pilot", "captain")
     assert session.notice[0].startswith("not allowed") and session.pending is None
+
+
+def test_the_page_shows_the_preview_and_enables_confirm_only_then(conn, settings):
+    from apps.maintenance import MaintenanceApp
+
+    app = MaintenanceApp(settings)
+    assert app.login.form.visible and not app.page.visible
+    app.login.username.value, app.login.password.value = "paul", PASSWORD
+    app.login.log_in()
+    assert app.page.visible and app.forms.visible and app.confirm.disabled
+    app.session.preview_replace("pilot", "<b>ace</b>", "role")
+    assert "&#x27;&lt;b&gt;ace&lt;/b&gt;&#x27;" in app.report.object  # escaped
+    assert not app.confirm.disabled
+    app.session.confirm()
+    assert app.confirm.disabled
+    assert characters.get_character(conn, "ada").metadata == {"role": "<b>ace</b>"}
