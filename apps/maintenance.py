@@ -36,61 +36,12 @@ class MaintenanceApp:
     def __init__(self, settings: Settings):
         self.session = session = MaintenanceSession(settings)
         self.login = session.login
-        self.find = _text("Find", "maintenance-find")
-        self.replace = _text("Replace with", "maintenance-replace")
-        self.field = _text("Field", "maintenance-field", "every field")
-        self.regex = pn.widgets.Checkbox(
-            label="Regular expression", css_classes=["maintenance-regex"]
-        )
-        self.project = _text("Project", "maintenance-project", "every project")
-        preview_replace = pn.widgets.Button(
-            label="Preview replace", css_classes=["maintenance-preview-replace"]
-        )
-        preview_replace.on_click(
-            lambda _: session.preview_replace(
-                typed(self.find),
-                typed(self.replace),
-                typed(self.field),
-                self.regex.value,
-                typed(self.project),
-            )
-        )
-        self.old = _text("Old prefix", "maintenance-old", "file:///old/storage")
-        self.new = _text("New prefix", "maintenance-new", "file:///new/storage")
-        self.allow_missing = pn.widgets.Checkbox(
-            label="Allow missing files", css_classes=["maintenance-allow-missing"]
-        )
-        preview_repath = pn.widgets.Button(
-            label="Preview repath", css_classes=["maintenance-preview-repath"]
-        )
-        preview_repath.on_click(
-            lambda _: session.preview_repath(
-                typed(self.old), typed(self.new), self.allow_missing.value
-            )
-        )
+        self.forms = pn.Row(self._replace_form(), self._repath_form())
         self.confirm = pn.widgets.Button(
             label="Confirm", color="success", css_classes=["maintenance-confirm"]
         )
         self.confirm.on_click(lambda _: session.confirm())
         self.report = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.forms = pn.Row(
-            pn.Column(
-                pn.pane.Markdown("### Search and replace in metadata"),
-                self.find,
-                self.replace,
-                self.field,
-                self.project,
-                self.regex,
-                preview_replace,
-            ),
-            pn.Column(
-                pn.pane.Markdown("### Repath storage URIs"),
-                self.old,
-                self.new,
-                self.allow_missing,
-                preview_repath,
-            ),
-        )
         self.page = pn.Column(
             pn.Row(self.login.who, self.login.logout_button),
             NoticeBox(session=session),
@@ -107,6 +58,62 @@ class MaintenanceApp:
         self._show_signed_in()
         self._draw()
         self.root = theme.page("Maintenance", self.body)
+
+    def _replace_form(self) -> pn.Column:
+        """Find / replace / field / project / regex, and Preview replace."""
+        session = self.session
+        self.find = _text("Find", "maintenance-find")
+        self.replace = _text("Replace with", "maintenance-replace")
+        self.field = _text("Field", "maintenance-field", "every field")
+        self.regex = pn.widgets.Checkbox(
+            label="Regular expression", css_classes=["maintenance-regex"]
+        )
+        self.project = _text("Project", "maintenance-project", "every project")
+        preview = pn.widgets.Button(
+            label="Preview replace", css_classes=["maintenance-preview-replace"]
+        )
+        preview.on_click(
+            lambda _: session.preview_replace(
+                typed(self.find),
+                typed(self.replace),
+                typed(self.field),
+                self.regex.value,
+                typed(self.project),
+            )
+        )
+        return pn.Column(
+            pn.pane.Markdown("### Search and replace in metadata"),
+            self.find,
+            self.replace,
+            self.field,
+            self.project,
+            self.regex,
+            preview,
+        )
+
+    def _repath_form(self) -> pn.Column:
+        """Old / new prefix, allow missing, and Preview repath."""
+        session = self.session
+        self.old = _text("Old prefix", "maintenance-old", "file:///old/storage")
+        self.new = _text("New prefix", "maintenance-new", "file:///new/storage")
+        self.allow_missing = pn.widgets.Checkbox(
+            label="Allow missing files", css_classes=["maintenance-allow-missing"]
+        )
+        preview = pn.widgets.Button(
+            label="Preview repath", css_classes=["maintenance-preview-repath"]
+        )
+        preview.on_click(
+            lambda _: session.preview_repath(
+                typed(self.old), typed(self.new), self.allow_missing.value
+            )
+        )
+        return pn.Column(
+            pn.pane.Markdown("### Repath storage URIs"),
+            self.old,
+            self.new,
+            self.allow_missing,
+            preview,
+        )
 
     def _draw(self) -> None:
         session = self.session

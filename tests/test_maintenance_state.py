@@ -51,7 +51,7 @@ def test_replace_is_previewed_then_confirmed_under_the_users_name(conn, settings
     session.confirm()
     assert session.notice == ("replace applied", "success") and session.pending is None
     assert characters.get_character(conn, "ada").metadata == {"role": "captain"}
-    assert [e.actor for e in audit_trail(conn, table="characters")][0] == "user:paul"
+    assert audit_trail(conn, table="characters")[0].actor == "user:paul"
     session.confirm()  # applied once only
     assert session.notice[0].startswith("preview first")
 
