@@ -1,6 +1,7 @@
 """Data maintenance (PRD-18, PRD-86): search/replace in metadata, storage repath, legacy import."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -91,6 +92,11 @@ def test_literal_find_and_replace_matches_python_for_any_text(cast, find, replac
         assert report.changes == []
     else:
         assert [c.after for c in report.changes] == [expected]
+    # the same search as a regular expression of the escaped text gives the same answer
+    escaped, _ = plan_replace(
+        cast, re.escape(find), replace.replace("\\", "\\\\"), "voice", True, slugs=["cy"]
+    )
+    assert escaped.changes == report.changes
 
 
 def test_library_replace_cli_dry_run(cast, db_url, tmp_path):

@@ -1,6 +1,8 @@
 """`trulience tag`, `search`, `audit` and `library replace`: tags, full-text search, the audit
 log and search/replace in character metadata."""
 
+import sys
+
 import click
 
 from trulience.catalog.audit import audit_trail
@@ -92,6 +94,8 @@ def replace_command(
         click.echo(line)
     if dry_run:
         click.echo("dry run: nothing written")
+    if report.refused:
+        sys.exit(1)
 
 
 COMMANDS = {
