@@ -109,3 +109,21 @@ def test_start_over_forgets_the_uploads_and_the_report(settings):
     assert session.rows == [] and session.csv_name is None and session.stage == "upload"
     session.check()
     assert session.notice == ("upload a CSV first", "warning")
+
+
+def test_the_studio_opens_both_pages_for_a_producer_and_neither_for_a_viewer(settings):
+    from apps.maintenance import MaintenanceApp
+    from apps.onboarding import OnboardingApp
+    from apps.studio_state import StudioSession
+
+    studio = StudioSession(settings)
+    studio.login.username.value_input, studio.login.password.value_input = "paul", PASSWORD
+    studio.login.log_in()
+    onboarding, maintenance = studio.open("onboarding"), studio.open("maintenance")
+    assert isinstance(onboarding, OnboardingApp) and isinstance(maintenance, MaintenanceApp)
+    assert onboarding.wizard.visible and onboarding.session.project == "moonbase"
+    assert maintenance.page.visible and maintenance.forms.visible
+    viewer = StudioSession(settings)
+    viewer.login.username.value_input, viewer.login.password.value_input = "vic", PASSWORD
+    viewer.login.log_in()
+    assert viewer.open("onboarding") is None and "not allowed" in viewer.message[0]
