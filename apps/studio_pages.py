@@ -162,3 +162,33 @@ register(
         "character", "Character", "person", Permission.VIEW, adopting(_character), _character_link
     )
 )
+
+
+def _onboarding(settings: Settings) -> PageApp:
+    from apps.onboarding import OnboardingApp
+
+    return OnboardingApp(settings)
+
+
+register(
+    StudioPage(
+        "onboarding",
+        "Onboarding",
+        "upload_file",
+        Permission.MANAGE_CHARACTERS,
+        adopting(_onboarding),
+    )
+)
+
+
+def _maintenance(settings: Settings) -> PageApp:
+    from apps.maintenance import MaintenanceApp
+
+    return MaintenanceApp(settings)
+
+
+register(
+    StudioPage(
+        "maintenance", "Maintenance", "build", Permission.MANAGE_CHARACTERS, adopting(_maintenance)
+    )
+)

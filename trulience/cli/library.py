@@ -1,11 +1,14 @@
-"""`trulience tag`, `search` and `audit`: tags, full-text search and the audit log."""
+"""`trulience tag`, `search`, `audit` and `library replace`: tags, full-text search, the audit
+log and search/replace in character metadata."""
+
+import sys
 
 import click
 
 from trulience.catalog.audit import audit_trail
 from trulience.catalog.search import search as search_catalog
 from trulience.catalog.tags import Subject, tag, untag
-from trulience.cli.common import LIMIT, actor, with_catalog
+from trulience.cli.common import LIMIT, Commands, actor, slugs, with_catalog
 
 
 def _subject(character: str | None, project: str | None) -> Subject:
@@ -65,4 +68,50 @@ def audit_command(conn, table: str | None, actor: str | None, limit: int) -> Non
         )
 
 
-COMMANDS = {"tag": tag_command, "search": search_command, "audit": audit_command}
+@click.group("library", cls=Commands)
+def library_group() -> None:
+    """Bulk maintenance of the character library."""
+
+
+@library_group.command("replace")
+@click.argument("find")
+@click.argument("replace")
+@click.option("--field", "field_name", help="Only this metadata field (default: every field).")
+@click.option("--regex", is_flag=True, help="FIND is a regular expression (REPLACE may use \\1).")
+@click.option("--project", help="Only characters of this project.")
+@click.option("--tag", help="Only characters carrying this tag.")
+@click.option("--character", "characters", multiple=True, help="Only these slugs (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Report before → after; write nothing.")
+@with_catalog
+def replace_command(
+    conn,
+    find: str,
+    replace: str,
+    field_name: str | None,
+    regex: bool,
+    project: str | None,
+    tag: str | None,
+    characters: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Replace FIND by REPLACE in character metadata (dry run first; one audited transaction)."""
+    from trulience.maintenance.replace import replace_in_metadata
+
+    chosen = slugs(characters) or None
+    report = replace_in_metadata(
+        conn, find, replace, actor(), field_name, regex, project, tag, chosen, dry_run
+    )
+    for line in report.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing written")
+    if report.refused:
+        sys.exit(1)
+
+
+COMMANDS = {
+    "tag": tag_command,
+    "search": search_command,
+    "audit": audit_command,
+    "library": library_group,
+}
