@@ -133,3 +133,21 @@ register(
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
 register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
+
+
+def _scene_types(settings: Settings) -> PageApp:
+    from apps.scene_types import SceneTypesApp
+
+    return SceneTypesApp(settings)
+
+
+def _workflows(settings: Settings) -> PageApp:
+    from apps.workflows import WorkflowsApp
+
+    return WorkflowsApp(settings)
+
+
+register(StudioPage("scene-types", "Scene types", "tune", Permission.VIEW, adopting(_scene_types)))
+register(
+    StudioPage("workflows", "Workflows", "account_tree", Permission.VIEW, adopting(_workflows))
+)
