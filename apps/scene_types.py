@@ -36,19 +36,20 @@ class SceneTypesApp:
         self.session = session = SceneTypesSession(settings)
         self.login = session.login
         self.chooser = pn.widgets.Select(
-            name="Scene type", options=[], css_classes=["scene-types-list"]
+            label="Scene type", options=[], css_classes=["scene-types-list"]
         )
-        self.more = pn.widgets.Button(name="Next", css_classes=["scene-types-more"])
-        self.less = pn.widgets.Button(name="Previous", css_classes=["scene-types-less"])
+        self.more = pn.widgets.Button(label="Next", css_classes=["scene-types-more"])
+        self.less = pn.widgets.Button(label="Previous", css_classes=["scene-types-less"])
         self.more.on_click(lambda _: session.page(+1))
         self.less.on_click(lambda _: session.page(-1))
-        session.param.watch(lambda _: self._list(), ["slugs", "parents"])
+        session.param.watch(lambda *_: self._list(), ["slugs", "parents"])
         self.chooser.param.watch(self._chosen, "value")
+        self.editor = EditorView(session)
         self.main = pn.Column(
             pn.Row(self.login.who, self.login.logout_button),
             NoticeBox(session=session),
             pn.Row(self.chooser, self.less, self.more),
-            EditorView(session),
+            self.editor,
             sizing_mode="stretch_width",
         )
         self.body = pn.Column(self.login.form, self.main, sizing_mode="stretch_width")

@@ -97,24 +97,24 @@ class EditorView(pn.viewable.Viewer):
         self.title = pn.pane.Markdown("", css_classes=["scene-types-title"])
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")
         self.prompt = pn.widgets.TextAreaInput(
-            name="Prompt template", height=90, css_classes=["scene-types-prompt"]
+            label="Prompt template", height=90, css_classes=["scene-types-prompt"]
         )
         self.save_prompt = pn.widgets.Button(
-            name="Save prompt", button_type="primary", css_classes=["scene-types-save-prompt"]
+            label="Save prompt", color="primary", css_classes=["scene-types-save-prompt"]
         )
         self.field = pn.widgets.Select(
-            name="Setting", options=list(FIELDS), css_classes=["scene-types-field"]
+            label="Setting", options=list(FIELDS), css_classes=["scene-types-field"]
         )
         self.value = pn.widgets.TextInput(
-            name="Value (empty: inherit)", css_classes=["scene-types-value"]
+            label="Value (empty: inherit)", css_classes=["scene-types-value"]
         )
-        self.set_button = pn.widgets.Button(name="Set", css_classes=["scene-types-set"])
-        self.old = pn.widgets.Select(name="From", css_classes=["scene-types-diff-old"])
-        self.new = pn.widgets.Select(name="To", css_classes=["scene-types-diff-new"])
-        self.diff_button = pn.widgets.Button(name="Diff", css_classes=["scene-types-diff-go"])
-        self.back_to = pn.widgets.Select(name="Version", css_classes=["scene-types-back-to"])
+        self.set_button = pn.widgets.Button(label="Set", css_classes=["scene-types-set"])
+        self.old = pn.widgets.Select(label="From", css_classes=["scene-types-diff-old"])
+        self.new = pn.widgets.Select(label="To", css_classes=["scene-types-diff-new"])
+        self.diff_button = pn.widgets.Button(label="Diff", css_classes=["scene-types-diff-go"])
+        self.back_to = pn.widgets.Select(label="Version", css_classes=["scene-types-back-to"])
         self.rollback_button = pn.widgets.Button(
-            name="Roll back", button_type="warning", css_classes=["scene-types-rollback"]
+            label="Roll back", color="warning", css_classes=["scene-types-rollback"]
         )
         self.versions = pn.pane.HTML("", css_classes=["scene-types-versions"])
         self.diff = pn.pane.HTML("", css_classes=["scene-types-diff"], sizing_mode="stretch_width")

@@ -32,21 +32,22 @@ class WorkflowsApp:
         self.session = session = WorkflowsSession(settings)
         self.login = session.login
         self.chooser = pn.widgets.Select(
-            name="Workflow", options=[], css_classes=["workflows-list"]
+            label="Workflow", options=[], css_classes=["workflows-list"]
         )
         self.version = pn.widgets.Select(
-            name="Version", options=[], css_classes=["workflows-version"]
+            label="Version", options=[], css_classes=["workflows-version"]
         )
-        self.check = pn.widgets.Button(name="Check on a worker", css_classes=["workflows-check"])
+        self.check = pn.widgets.Button(label="Check on a worker", css_classes=["workflows-check"])
         self.check.on_click(lambda _: session.check_on_worker())
         session.param.watch(self._list, "names")
         self.chooser.param.watch(self._chosen, "value")
         self.version.param.watch(self._versioned, "value")
+        self.drawn = GraphView(session)
         self.main = pn.Column(
             pn.Row(self.login.who, self.login.logout_button),
             NoticeBox(session=session),
             pn.Row(self.chooser, self.version, self.check),
-            GraphView(session),
+            self.drawn,
             sizing_mode="stretch_width",
         )
         self.body = pn.Column(self.login.form, self.main, sizing_mode="stretch_width")

@@ -210,3 +210,20 @@ def test_the_workflows_page_draws_the_opened_version(settings) -> None:
     )
     session.check_on_worker()
     assert session.notice == ("no worker is online to check the workflow against", "warning")
+
+
+def test_both_pages_show_their_content_once_signed_in(settings) -> None:
+    from apps.scene_types import SceneTypesApp
+    from apps.workflows import WorkflowsApp
+
+    scene_types = SceneTypesApp(settings)
+    signed_in(scene_types.session, "paul")
+    assert scene_types.main.visible and "walk (inherits base)" in scene_types.chooser.options
+    scene_types.chooser.value = "walk"
+    editor = scene_types.editor
+    assert 'data-source="inherited"' in editor.table.object and editor.edits.visible
+    workflows = WorkflowsApp(settings)
+    signed_in(workflows.session, "vic")
+    workflows.chooser.value = "animatic"
+    assert workflows.version.value == 1
+    assert 'class="wf-node wf-node-1 wf-node-slot"' in workflows.drawn.drawing.object
