@@ -227,3 +227,41 @@ def test_both_pages_show_their_content_once_signed_in(settings) -> None:
     workflows.chooser.value = "animatic"
     assert workflows.version.value == 1
     assert 'class="wf-node wf-node-1 wf-node-slot"' in workflows.drawn.drawing.object
+
+
+def test_a_project_made_from_a_template_starts_with_its_settings_and_chain_rules(
+    settings, monkeypatch
+) -> None:
+    from trulience.catalog.chains import list_chain_rules
+    from trulience.catalog.projects import create_project, get_project
+    from trulience.production.chains import add_rule, enable_rule
+
+    template_settings = {"image_qa": {"min_sharpness": 40}, "presets": {"calm": {"motion": 0.2}}}
+    with connect(settings.database_url, actor="tester") as conn:
+        create_project(conn, "pilot", "Pilot", "the first season", template_settings)
+        define(conn, Definition("run", "Run", "base", {"prompt_template": "{name} running"}))
+        add_rule(conn, "pilot", "walk", "run", "producer:pat")
+        enable_rule(conn, add_rule(conn, "pilot", "run", "base", "producer:pat").id, False)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["projects", "create", "season-2", "Season 2", "--from-template", "pilot"]
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.splitlines()[:2] == [
+        "project season-2 created from pilot",
+        "  settings: image_qa, presets",
+    ]
+    assert "scene types (shared): base, run, walk" in made.output
+    with connect(settings.database_url) as conn:
+        assert get_project(conn, "season-2").settings == template_settings
+        rules = {
+            (r.trigger_scene_type, r.then_scene_type, r.enabled)
+            for r in list_chain_rules(conn, "season-2")
+        }
+        assert rules == {("walk", "run", True), ("run", "base", False)}
+        before = conn.execute("SELECT count(*) FROM projects").fetchone()[0]
+    again = runner.invoke(main, ["projects", "create", "season-3", "S3", "--from-template", "nope"])
+    assert again.exit_code != 0 and "nope" in again.output
+    with connect(settings.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM projects").fetchone()[0] == before
