@@ -64,9 +64,7 @@ def test_a_producer_edits_diffs_and_rolls_back_a_prompt_then_reads_a_workflow(st
     fps = page.locator(".scene-setting-fps")
     expect(fps).to_have_attribute("data-source", "inherited")
     expect(fps.locator(".scene-setting-source")).to_have_text("inherited from base")
-    expect(page.locator(".scene-setting-seed_policy .scene-setting-source")).to_have_text(
-        "default"
-    )
+    expect(page.locator(".scene-setting-seed_policy .scene-setting-source")).to_have_text("default")
 
     page.locator(".scene-types-prompt textarea").fill("{name} walking in the rain")
     page.get_by_role("button", name="Save prompt").click()
