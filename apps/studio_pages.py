@@ -192,3 +192,21 @@ register(
         "maintenance", "Maintenance", "build", Permission.MANAGE_CHARACTERS, adopting(_maintenance)
     )
 )
+
+
+def _scene_types(settings: Settings) -> PageApp:
+    from apps.scene_types import SceneTypesApp
+
+    return SceneTypesApp(settings)
+
+
+def _workflows(settings: Settings) -> PageApp:
+    from apps.workflows import WorkflowsApp
+
+    return WorkflowsApp(settings)
+
+
+register(StudioPage("scene-types", "Scene types", "tune", Permission.VIEW, adopting(_scene_types)))
+register(
+    StudioPage("workflows", "Workflows", "account_tree", Permission.VIEW, adopting(_workflows))
+)

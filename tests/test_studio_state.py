@@ -174,6 +174,8 @@ def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_r
         "queue",
         "library",
         "character",
+        "scene-types",
+        "workflows",
     ]
     assert not app.login_view.visible and app.address.page == "review"
     assert app.address.token == app.session.token

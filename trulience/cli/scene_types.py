@@ -171,4 +171,42 @@ def scene_types_rate(conn, name: str, rating: str) -> None:
     click.echo(f"scene type {name}: {rating}")
 
 
+@scene_types_group.command("history")
+@click.argument("slug")
+@with_catalog
+def scene_types_history(conn, slug: str) -> None:
+    """Every version of a scene type, oldest first, with its prompt template."""
+    from trulience.generation.scene_history import history
+
+    for entry in history(conn, slug):
+        click.echo(
+            f"v{entry.version:<4} {entry.created_at:%Y-%m-%d %H:%M}  {entry.prompt_template}"
+        )
+
+
+@scene_types_group.command("diff")
+@click.argument("slug")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@with_catalog
+def scene_types_diff(conn, slug: str, old: int, new: int) -> None:
+    """What changed in a scene type's own settings from version OLD to version NEW."""
+    from trulience.generation.scene_history import diff
+
+    found = diff(conn, slug, old, new)
+    click.echo(found.unified() or f"{slug}: v{old} and v{new} store the same settings")
+
+
+@scene_types_group.command("rollback")
+@click.argument("slug")
+@click.argument("version", type=int)
+@with_catalog
+def scene_types_rollback(conn, slug: str, version: int) -> None:
+    """Store a NEW version of a scene type equal to VERSION (history is kept)."""
+    from trulience.generation.scene_history import rollback
+
+    stored = rollback(conn, slug, version)
+    click.echo(f"scene type {slug}: new version {stored.version} (equal to v{version})")
+
+
 COMMANDS = {"scene-types": scene_types_group}
