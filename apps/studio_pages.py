@@ -126,6 +126,12 @@ def _dashboards(settings: Settings) -> PageApp:
     return DashboardsApp(settings)
 
 
+def _guide(settings: Settings) -> PageApp:
+    from apps.guide import GuideApp
+
+    return GuideApp(settings)
+
+
 # The apps are imported when a page is first built: the Studio starts without loading them.
 register(
     StudioPage("review", "Review", "rate_review", Permission.VIEW, adopting(_review), _review_link)
@@ -133,3 +139,4 @@ register(
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
 register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
+register(StudioPage("guide", "Getting started", "flag", Permission.VIEW, adopting(_guide)))
