@@ -41,7 +41,7 @@ class GuideApp:
         )
         self.body = pn.Column(self.login.form, self.guide_view, sizing_mode="stretch_width")
         self._periodic = None
-        session.param.watch(lambda _: self._draw(), ["steps", "finished"])
+        session.param.watch(lambda *_: self._draw(), ["steps", "finished"])
         session.param.watch(lambda _: self._show_signed_in(), "user")
         self._show_signed_in()
         self.root = theme.page("Getting started", self.body)

@@ -94,10 +94,12 @@ class Layout:
             for state, names in self._followed[name]:
                 for parameter in names:
                     key = f"{name}.{parameter}"
-                    if key not in self.saved:
+                    # a page built for someone else's login: what this user left, or the default
+                    value = self.saved.get(key, state.param[parameter].default)
+                    if getattr(state, parameter) == value:
                         continue
                     try:
-                        state.param.update({parameter: self.saved[key]})
+                        state.param.update({parameter: value})
                     except (ValueError, TypeError) as refused:  # no longer a choice
                         log.info("saved %s not restored: %s", key, refused)
         finally:
