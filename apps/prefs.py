@@ -29,7 +29,8 @@ KEPT: dict[str, Kept] = {
         (
             app.session,
             ["project", "character", "review_status", "assignee", "overdue", "sort"],
-        )
+        ),
+        (app.session.player, ["more"]),
     ],
     "dashboards": lambda app: [(app.session, ["project", "window", "widgets", "more"])],
     "queue": lambda app: [(app.session, ["pool"])],

@@ -43,6 +43,7 @@ def test_the_page_and_its_filters_survive_a_logout_and_login(conn, settings):
     studio = signed_in(settings, "rita")
     review = studio.open("review").session
     review.param.update(review_status="approved", sort="character", overdue=True)
+    review.player.more = True  # the player's visual aids, behind "More", left open
     dashboards = studio.open("dashboards").session
     dashboards.window = "30 days"
     studio.login.log_out()
@@ -55,6 +56,7 @@ def test_the_page_and_its_filters_survive_a_logout_and_login(conn, settings):
         "character",
         True,
     )
+    assert restored.player.more
     saved = layout_of(conn, get_user(conn, "rita").id)
     assert saved["studio.page"] == "review" and saved["review.review_status"] == "approved"
 
