@@ -33,7 +33,7 @@ KEPT: dict[str, Kept] = {
         (app.session.player, ["more"]),
     ],
     "dashboards": lambda app: [(app.session, ["project", "window", "widgets", "more"])],
-    "queue": lambda app: [(app.session, ["pool"])],
+    "queue": lambda app: [(app.session, ["pool", "more"])],
 }
 """Page name → the (state object, parameter names) of that page kept per user."""
 
