@@ -10,12 +10,14 @@ PIP_FLAGS := --disable-pip-version-check --quiet
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements-lock.txt
+$(STAMP): pyproject.toml requirements-lock.txt examples/trulience-hello-plugin/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip==26.3
 	# torch first and exactly pinned: pip then takes the local CPU wheel.
 	$(BIN)/pip install $(PIP_FLAGS) torch==2.13.0
 	$(BIN)/pip install $(PIP_FLAGS) -c requirements-lock.txt -e '.[dev]'
+	# the example Studio plugin (docs/plugins.md): its page is in the tests' navigation
+	$(BIN)/pip install $(PIP_FLAGS) --no-deps -e examples/trulience-hello-plugin
 	touch $(STAMP)
 
 demo: install
@@ -42,7 +44,7 @@ dev: install
 	$(BIN)/trulience dev
 
 # The Studio: every page behind one login on one server, the public share page beside it.
-STUDIO = $(BIN)/panel serve apps/studio.py apps/share.py --plugins apps.media_routes --address 127.0.0.1 --port 5006
+STUDIO = $(BIN)/panel serve apps/studio.py apps/share.py --plugins apps.media_routes --plugins apps.cookie_routes --address 127.0.0.1 --port 5006
 
 studio: install
 	@echo "Trulience Studio: http://127.0.0.1:5006/studio"

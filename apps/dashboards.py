@@ -13,8 +13,9 @@ The page is a `DashboardsSession` (apps/dashboards_state.py) and the views over 
 import panel as pn
 
 from apps import theme
+from apps.dashboards_controls import DashboardControls
 from apps.dashboards_state import DashboardsSession
-from apps.dashboards_views import DashboardControls, DashboardTabs, wrapping
+from apps.dashboards_views import DashboardTabs, wrapping
 from apps.notices import NoticeBox
 from trulience.config import Settings
 

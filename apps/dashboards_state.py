@@ -34,6 +34,9 @@ from trulience.storage import Storage
 
 ALL = "(all projects)"
 # How far back the render timeline reaches from its newest attempt.
+# The dashboards' widgets (tabs), as the page first shows them; the user chooses which show,
+# and their order, behind "More" (kept per user: apps/prefs.py).
+WIDGETS = ("Studio pulse", "Performance", "Render timeline", "Failures", "Consistency")
 WINDOWS = {"1 day": 24.0, "7 days": WEEK_H, "30 days": 30 * 24.0, "all": None}
 
 
@@ -65,6 +68,11 @@ class DashboardsSession(Says):
     notebooks = param.List(
         default=[], item_type=StoredNotebook, doc="The newest HTML of each notebook in storage."
     )
+
+    widgets = param.ListSelector(
+        default=list(WIDGETS), objects=list(WIDGETS), doc="The widgets shown, in their order."
+    )
+    more = param.Boolean(default=False, doc="The advanced controls (the widgets) are shown.")
 
     def __init__(self, settings: Settings, **params):
         super().__init__(**params)

@@ -296,29 +296,6 @@ def wrapping(*objects: pn.viewable.Viewable) -> pn.FlexBox:
     )
 
 
-class DashboardControls(pn.viewable.Viewer):
-    """The project filter, the timeline span, Refresh and when the lake is as of."""
-
-    session = param.ClassSelector(class_=DashboardsSession)
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        session = self.session
-        self.project = pn.widgets.Select.from_param(
-            session.param.project, name="Project", width=180
-        )
-        self.window = pn.widgets.Select.from_param(
-            session.param.window, name="Timeline span", width=150
-        )
-        refresh = pn.widgets.Button(label="Refresh", color="primary")
-        refresh.on_click(lambda _: session.refresh())
-        self.as_of = pn.pane.Markdown(session.param.as_of, css_classes=["as-of"])
-        self._layout = wrapping(self.project, self.window, refresh, self.as_of)
-
-    def __panel__(self) -> pn.FlexBox:
-        return self._layout
-
-
 class DashboardTabs(pn.viewable.Viewer):
     """The four dashboards, the Consistency tab (a character chosen) and the notebooks'
     links under them, drawn again each time the session reads the lake; empty while signed
@@ -344,13 +321,18 @@ class DashboardTabs(pn.viewable.Viewer):
             css_classes=["dashboard-consistency"],
         )
         self.notebooks = pn.Column(sizing_mode="stretch_width", css_classes=["dashboard-notebooks"])
-        self._layout = pn.Column(
-            pn.Tabs(*self.columns.items(), ("Consistency", tab), sizing_mode="stretch_width"),
-            self.notebooks,
-            sizing_mode="stretch_width",
-        )
+        self.widgets = {**self.columns, "Consistency": tab}
+        self.tabs = pn.Tabs(sizing_mode="stretch_width")
+        self._layout = pn.Column(self.tabs, self.notebooks, sizing_mode="stretch_width")
+        self.arrange()
+        self.session.param.watch(self.arrange, ["widgets"])
         self.session.param.watch(self.draw, ["data", "lake_unread", "user", "notebooks"])
         self.session.param.watch(self.draw_consistency, ["character"])
+
+    def arrange(self, *_: object) -> None:
+        """The widgets the user chose, in their order (every one if none is chosen)."""
+        chosen = [name for name in self.session.widgets if name in self.widgets]
+        self.tabs[:] = [(name, self.widgets[name]) for name in chosen or self.widgets]
 
     def draw(self, *_: object) -> None:
         """Each tab's content for what the session holds now."""

@@ -69,9 +69,15 @@ class QueueApp:
         session.param.watch(lambda e: setattr(self.pool, "options", e.new), "pools")
         self.pool.param.watch(lambda e: setattr(session, "pool", e.new), "value")
         self.workers = WorkersView(session)
+        # an operator's per-worker actions, behind "More" (open or closed as last left)
+        self.more = pn.widgets.Toggle.from_param(
+            session.param.more, name="More", css_classes=["studio-more"]
+        )
+        self.more.visible = session.may_operate
+        session.param.watch(lambda e: setattr(self.more, "visible", e.new), "may_operate")
         self.drawer = DrawerView(session)
         self.queue_view = pn.Column(
-            wrapping(self.login.who, self.login.logout_button, self.pool),
+            wrapping(self.login.who, self.login.logout_button, self.pool, self.more),
             NoticeBox(session=session),
             ConfirmView(session),
             self.drawer,

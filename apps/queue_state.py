@@ -66,6 +66,7 @@ class QueueSession(Says):
     asking = param.String(default=None, allow_None=True, doc="The question awaiting Confirm.")
     may_reorder = param.Boolean(default=False, doc="Reorder, pause, resume, cancel takes.")
     may_operate = param.Boolean(default=False, doc="Drain, interrupt, free workers.")
+    more = param.Boolean(default=False, doc="The per-worker actions shown: behind More.")
 
     def __init__(self, settings: Settings, **params):
         super().__init__(**params)

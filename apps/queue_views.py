@@ -37,12 +37,12 @@ class WorkersView(pn.viewable.Viewer):
         self.session = session
         self.list = pn.Column(css_classes=["queue-workers"], sizing_mode="stretch_width")
         self._rows: dict[tuple[WorkerRow, bool], tuple[pn.FlexBox, pn.pane.HTML]] = {}
-        session.param.watch(lambda _: self._follow(), ["workers", "may_operate"])
+        session.param.watch(lambda _: self._follow(), ["workers", "may_operate", "more"])
 
     def _follow(self) -> None:
         built = {}
         for row in self.session.workers:
-            key = (row, self.session.may_operate)
+            key = (row, self.session.may_operate and self.session.more)
             built[key] = self._rows.get(key) or self._row(row)
         self._rows = built
         rows = [row for row, _ in built.values()]
@@ -81,7 +81,7 @@ class WorkersView(pn.viewable.Viewer):
             button = pn.widgets.Button(label=f"Open take #{s.scene_id}", color="light")
             button.on_click(lambda _, s=s: self.session.open_take(s.scene_id))
             parts.append(button)
-        if self.session.may_operate:
+        if self.session.may_operate and self.session.more:  # advanced: behind "More"
             drained = row.state == "draining"
             drain = pn.widgets.Button(
                 label=f"{'Undrain' if drained else 'Drain'} {row.name}",

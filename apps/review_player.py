@@ -116,6 +116,7 @@ class Player(param.Parameterized):
     following = param.Boolean(False, doc="Following a review room's presenter: controls inert.")
     segment_span = param.ClassSelector(class_=SegmentSpan, default=None, allow_None=True)
     storyboard = param.Parameter(None, doc="The open take's storyboard PNG bytes, or None.")
+    more = param.Boolean(False, doc="The visual aids (onion skin, zoom) shown: behind More.")
     onion = param.Selector(objects=list(NEIGHBOURS), default="off")
     opacity = param.Integer(50, bounds=(0, 100))
     zoom_region = param.Selector(objects=[ZOOM_OFF, *REGIONS], default=ZOOM_OFF)

@@ -120,7 +120,14 @@ class PlayerView(pn.viewable.Viewer):
         self.onion, self.opacity, self.zoom_region, self.zoom_factor = widgets
         for aid, widget in zip(AIDS, widgets, strict=True):
             widget.param.watch(lambda e, aid=aid: setattr(self.player, aid, e.new), "value")
-        return wrapping(*widgets)
+        # advanced, behind "More": open or closed as the user last left it (apps/prefs.py)
+        more = pn.widgets.Toggle.from_param(
+            self.player.param.more, name="More", css_classes=["studio-more"]
+        )
+        aids = wrapping(*widgets)
+        aids.visible = self.player.more
+        self.player.param.watch(lambda e: setattr(aids, "visible", e.new), "more")
+        return wrapping(more, aids)
 
     def _show_aid(self) -> None:
         """The server-composed frame on screen (onion skin) and its zoomed region."""

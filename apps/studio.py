@@ -9,10 +9,12 @@ kept in the document, only one visible: swapping Bokeh models in and out of a la
 re-registers them ("reference already known", see apps/review.py).
 
 The address and a reload: the page open is in the URL (`/studio?page=dashboards`; a page
-may take more, as `/studio?page=review&take=ID` opens that take), pushed
-into the browser's history as the user moves, so the back and forward buttons move between
-pages and a page is linkable. The session token lives in a cookie (`trulience_studio`,
-SameSite=Strict, path /) written by the browser after login and cleared at logout; a new
+may take more, as `/studio?page=review&take=ID` opens that take, written back as the review
+page opens a take), pushed into the browser's history as the user moves, so the back and
+forward buttons move between pages and a page is linkable. The session token lives in an
+HttpOnly cookie (`trulience_studio`, SameSite=Strict, path /) that page scripts never read:
+the server sets it for a one-time nonce after login and clears it at logout
+(apps/cookie_routes.py); a new
 document (a reload, a linked URL) reads it and asks the catalog whether the session still
 stands (`Login.resume`), so a reload keeps the page and the session, and a revoked or
 expired one returns to the login form saying why. The share page stays its own public
@@ -23,52 +25,79 @@ header), themed from apps/theme.py's tokens; the user's light/dark choice is sto
 catalog and restored at login.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import panel as pn
 import panel_material_ui as pmui
 import param
 from panel.custom import JSComponent
 
 from apps import theme
+from apps.cookie_routes import COOKIE, hand_over
+from apps.cookie_routes import PATH as COOKIE_PATH
+from apps.plugins import discover
 from apps.studio_pages import PAGES, StudioPage
 from apps.studio_state import LOGIN, StudioSession
 from trulience.config import Settings
 
-COOKIE = "trulience_studio"
+
+def _take_query(app: Any) -> tuple[param.Parameterized, str, Callable[[Any], str]]:
+    """The review page writes the take in its player into the URL (a reload stays there)."""
+    return app.session, "take", lambda take: f"take={take.scene_id}" if take else ""
+
+
+QUERIES: dict[str, Callable[[Any], tuple[param.Parameterized, str, Callable[[Any], str]]]] = {
+    "review": _take_query
+}
+"""Page name → (state, parameter, its URL arguments): what a page writes into the URL."""
 
 
 class BrowserAddress(JSComponent):
-    """The browser's side of the Studio: the open page in the URL and its history (back and
-    forward), and the session token in the Studio's cookie."""
+    """The browser's side of the Studio: the open page (and its own arguments, as a take)
+    in the URL and its history (back and forward), and the session cookie, set by the
+    server (apps/cookie_routes.py) for the one-time nonce the page is given."""
 
     page = param.String("", doc="The page in the URL's `?page=` ('' or login: left as is).")
-    token = param.String("", doc="The session token the cookie keeps ('' clears it).")
+    query = param.String("", doc="The page's own arguments in the URL (`take=12`).")
+    nonce = param.String("", doc="The one-time nonce to exchange for the session cookie.")
 
     _esm = f"""
-    const COOKIE = "{COOKIE}"
+    const COOKIE_PATH = "{COOKIE_PATH}"
 
     function url_page() {{
       return new URL(window.location.href).searchParams.get("page") || ""
     }}
 
-    function show(model, push) {{
-      if (!model.page || model.page === "{LOGIN}" || url_page() === model.page) return
+    function wanted(model) {{
       const url = new URL(window.location.href)
-      if (push) url.search = ""  // a page's own arguments (a take) stay with that page
+      url.search = model.query
       url.searchParams.set("page", model.page)
-      if (push) window.history.pushState({{page: model.page}}, "", url)
-      else window.history.replaceState({{page: model.page}}, "", url)
+      return url
+    }}
+
+    function show(model, push) {{
+      if (!model.page || model.page === "{LOGIN}") return
+      const url = wanted(model)
+      if (url.href === window.location.href) return
+      if (push && url_page() !== model.page) window.history.pushState({{}}, "", url)
+      else window.history.replaceState({{}}, "", url)
     }}
 
     function keep(model) {{
-      const end = model.token ? "" : "; max-age=0"
-      document.cookie = `${{COOKIE}}=${{model.token}}; path=/; SameSite=Strict${{end}}`
+      if (!model.nonce) return
+      fetch(`${{COOKIE_PATH}}/${{model.nonce}}`, {{method: "POST", credentials: "same-origin"}})
     }}
 
     export function render({{ model }}) {{
-      show(model, false)
-      if (model.token) keep(model)
+      if (model.query) show(model, false)  // a linked URL's other arguments stay otherwise
+      else if (model.page && model.page !== "{LOGIN}" && url_page() !== model.page) {{
+        show(model, false)
+      }}
+      keep(model)
       model.on("page", () => show(model, true))
-      model.on("token", () => keep(model))
+      model.on("query", () => show(model, false))
+      model.on("nonce", () => keep(model))
       window.addEventListener("popstate", () => {{
         const page = url_page()
         if (page && page !== model.page) model.page = page
@@ -83,8 +112,14 @@ class BrowserAddress(JSComponent):
 class StudioApp:
     """One browser session of the Studio: the shell, the navigation and the pages."""
 
-    def __init__(self, settings: Settings, pages: dict[str, StudioPage] | None = None):
-        self.session = session = StudioSession(settings, pages)
+    def __init__(
+        self,
+        settings: Settings,
+        pages: dict[str, StudioPage] | None = None,
+        problems: list[object] | None = None,
+    ):
+        self.session = session = StudioSession(settings, pages, problems)
+        self.handed: str | None = None  # the token last handed to the cookie route
         self.address = BrowserAddress(width=0, height=0, margin=0)
         self.notice = theme.notice()
         self.navigation = pmui.MenuList(items=[], sizing_mode="stretch_width")
@@ -137,9 +172,30 @@ class StudioApp:
         if name in session.built and name not in self.views:
             self.views[name] = session.built[name].view()
             self.pages.append(self.views[name])
+            self._follow_query(name)
         for shown, view in self.views.items():
             view.visible = shown == name
-        self.address.param.update(page=name, token=session.token or "")
+        changes: dict[str, str] = {"page": name, "query": self._query(name)}
+        if session.token != self.handed:  # the cookie follows the session, set by the server
+            self.handed = session.token
+            changes["nonce"] = hand_over(session.token)
+        self.address.param.update(changes)
+
+    def _query(self, name: str) -> str:
+        """Page `name`'s own arguments in the URL (`take=12`), '' for most pages."""
+        if name not in QUERIES or name not in self.session.built:
+            return ""
+        state, parameter, query = QUERIES[name](self.session.built[name])
+        return query(getattr(state, parameter))
+
+    def _follow_query(self, name: str) -> None:
+        if name in QUERIES:
+            state, parameter, _ = QUERIES[name](self.session.built[name])
+            state.param.watch(lambda _: self._requery(name), parameter)
+
+    def _requery(self, name: str) -> None:
+        if self.session.page == name:
+            self.address.query = self._query(name)
 
     def _navigated(self, page: str) -> None:
         """The browser moved (back / forward) to `page`: open it."""
@@ -179,6 +235,6 @@ def _request() -> tuple[str, str, dict[str, str]]:
 
 if __name__.startswith("bokeh"):
     theme.setup("tabulator")
-    studio = StudioApp(Settings.from_env(), PAGES)
+    studio = StudioApp(Settings.from_env(), *discover(PAGES))
     studio.start(*_request())
     studio.view().servable(title=theme.STUDIO_NAME)

@@ -210,3 +210,12 @@ register(StudioPage("scene-types", "Scene types", "tune", Permission.VIEW, adopt
 register(
     StudioPage("workflows", "Workflows", "account_tree", Permission.VIEW, adopting(_workflows))
 )
+
+
+def _guide(settings: Settings) -> PageApp:
+    from apps.guide import GuideApp
+
+    return GuideApp(settings)
+
+
+register(StudioPage("guide", "Getting started", "flag", Permission.VIEW, adopting(_guide)))

@@ -7,13 +7,20 @@ Plain Python drives it as the browser does (tests/test_studio_state.py): sign in
 (apps/studio_pages.py), and kept; every page shares the one session token. Opening a page
 asks the catalog whether the session still stands: a revoked or expired one returns to the
 login form with the reason, as does a refusal heard by any page.
+
+What the user left where is theirs to find again (apps/prefs.py): the page open and each
+page's filters are saved as they change and restored at the next login; with no page asked
+for, the Studio opens the page left open, or the first-run guide on an install with no
+character yet (apps/guide.py). The guide leaves the navigation once its steps are done.
 """
 
 from collections.abc import Mapping
 
 import param
 
+from apps.guide_state import guide_needed, install_is_new
 from apps.login import Login, SignedIn
+from apps.prefs import Layout
 from apps.studio_pages import PAGES, PageApp, StudioPage, UnknownPage, pages_for
 from trulience.auth import users as accounts
 from trulience.auth.errors import AuthError, PermissionDenied
@@ -25,6 +32,7 @@ from trulience.config import Settings
 from trulience.errors import TrulienceError
 
 LOGIN = "login"
+GUIDE = "guide"
 
 
 class StudioSession(param.Parameterized):
@@ -36,7 +44,12 @@ class StudioSession(param.Parameterized):
     theme = param.Selector(objects=list(THEMES), default=DEFAULT_THEME)
     message = param.Parameter(None, doc="(message, kind) said over the pages, or None.")
 
-    def __init__(self, settings: Settings, pages: dict[str, StudioPage] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        pages: dict[str, StudioPage] | None = None,
+        problems: list[object] | None = None,
+    ):
         super().__init__()
         self.settings, self.url = settings, database_url(settings)
         self.registry = PAGES if pages is None else pages
@@ -45,6 +58,8 @@ class StudioSession(param.Parameterized):
         self.built: dict[str, PageApp] = {}
         # the page asked for before login (a linked URL), with the URL's other arguments
         self.wanted: tuple[str, Mapping[str, str]] | None = None
+        self.layout = Layout(self.url)
+        self.problems = list(problems or [])  # plugins skipped at start, said at each login
 
     @property
     def token(self) -> str | None:
@@ -59,15 +74,25 @@ class StudioSession(param.Parameterized):
         self.signed_in = signed_in
         with connect(self.url) as conn:
             theme = theme_of(conn, signed_in.user.id)
+        self.layout.load(signed_in.user.id)
         names = [page.name for page in pages_for(signed_in.user, self.registry)]
+        if GUIDE in names and not guide_needed(self.url):
+            names.remove(GUIDE)
         self.param.update(user=signed_in.user, allowed=names, theme=theme, message=None)
         (wanted, args), self.wanted = self.wanted or ("", {}), None
+        left = self.layout.get("studio.page")
         if wanted in names:
             self.open(wanted, args)
+        elif GUIDE in names and install_is_new(self.url):
+            self.open(GUIDE)
+        elif left in names:
+            self.open(left)
         elif names:
             self.open(names[0])
         else:
             self.say("your role may open no page of the Studio", "warning")
+        if self.problems:
+            self.say("; ".join(str(problem) for problem in self.problems), "warning")
 
     def open(self, name: str, args: Mapping[str, str] | None = None) -> PageApp | None:
         """Show the page `name`, built on first opening, given the URL's other `args`; None
@@ -91,9 +116,12 @@ class StudioSession(param.Parameterized):
         app = self.built.get(name)
         if app is None:
             self.built[name] = page.build(self.signed_in, self.settings, self._page_ended)
+            self.layout.follow(name, self.built[name])
         elif app.login.token is None:  # built for an earlier login: it adopts this one
             app.login.adopt(self.signed_in, self._page_ended)
+            self.layout.restore(name)
         self.param.update(page=name, message=None)
+        self.layout.save("studio.page", name)
         if args and page.link is not None:
             page.link(self.built[name], args)
         return self.built[name]
@@ -130,6 +158,7 @@ class StudioSession(param.Parameterized):
     def _signed_out(self) -> None:
         """The session ended (logout or refusal): every page forgets it, back to the form."""
         self.signed_in = None
+        self.layout.forget()
         # the pages are hidden first, then signed out: their own forms never show
         self.param.update(user=None, allowed=[], page=LOGIN, theme=DEFAULT_THEME)
         for app in self.built.values():

@@ -2309,14 +2309,18 @@ CREATE TABLE public.user_preferences (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     show_sensitive text DEFAULT 'blur'::text NOT NULL,
     theme text DEFAULT 'light'::text NOT NULL,
+    studio_layout jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT user_preferences_shortcut_overrides_object CHECK ((jsonb_typeof(shortcut_overrides) = 'object'::text)),
     CONSTRAINT user_preferences_show_sensitive_choice CHECK ((show_sensitive = ANY (ARRAY['blur'::text, 'show'::text]))),
+    CONSTRAINT user_preferences_studio_layout_object CHECK ((jsonb_typeof(studio_layout) = 'object'::text)),
     CONSTRAINT user_preferences_theme_choice CHECK ((theme = ANY (ARRAY['light'::text, 'dark'::text])))
 );
 
 COMMENT ON CONSTRAINT user_preferences_shortcut_overrides_object ON public.user_preferences IS 'shortcut overrides must be a JSON object of action → key';
 
 COMMENT ON CONSTRAINT user_preferences_show_sensitive_choice ON public.user_preferences IS 'sensitive media is either blurred until revealed (blur) or shown (show)';
+
+COMMENT ON CONSTRAINT user_preferences_studio_layout_object ON public.user_preferences IS 'the Studio''s saved layout must be a JSON object of key → value';
 
 COMMENT ON CONSTRAINT user_preferences_theme_choice ON public.user_preferences IS 'the Studio''s theme is either light or dark';
 

@@ -53,9 +53,9 @@ def wait_until_served(url: str, server: subprocess.Popen, log: Path, timeout: fl
 
 @contextmanager
 def served(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
-    """`panel serve apps/<app>.py --plugins apps.media_routes` (as the Makefile serves every
-    app) on a free port with `env` added to this process's environment; yields the app's
-    URL and stops the server afterwards."""
+    """`panel serve apps/<app>.py --plugins apps.media_routes --plugins apps.cookie_routes`
+    (as the Makefile serves every app) on a free port with `env` added to this process's
+    environment; yields the app's URL and stops the server afterwards."""
     port = free_port()
     command = [
         sys.executable,
@@ -65,6 +65,8 @@ def served(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
         f"apps/{app}.py",
         "--plugins",
         "apps.media_routes",
+        "--plugins",
+        "apps.cookie_routes",
         "--address",
         "127.0.0.1",
         "--port",

@@ -97,6 +97,7 @@ def test_an_operator_follows_the_line_and_pauses_a_take_and_drains_a_worker(stud
     page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
 
     # drain the worker: it finishes its segment, takes no new one
+    page.locator(".studio-more").get_by_role("button", name="More").click()  # the actions
     worker.get_by_role("button", name="Drain gpu-a").click()
     expect(worker.locator(".queue-worker-state")).to_have_text("draining")
     expect(page.get_by_text("worker gpu-a: draining (1 running)")).to_be_visible()

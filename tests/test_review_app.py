@@ -533,6 +533,7 @@ def test_onion_skin_blends_the_previous_frame_and_zoom_enlarges_the_chosen_regio
     video = studio.home / "take8.mp4"
     earlier, now = frame_at(video, 4), frame_at(video, 5)
 
+    page.locator(".studio-more").get_by_role("button", name="More").click()  # the aids
     page.locator(".review-onion select").select_option("previous")
     image = page.locator("img.review-aid-image")  # composed on the server while on
     expect(image).to_have_attribute("data-onion", "4")

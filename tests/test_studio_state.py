@@ -178,7 +178,11 @@ def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_r
         "workflows",
     ]
     assert not app.login_view.visible and app.address.page == "review"
-    assert app.address.token == app.session.token
+    from apps.cookie_routes import redeem
+
+    # the browser gets a one-time nonce; the cookie route sets the token HttpOnly for it
+    nonce = app.address.nonce
+    assert nonce and redeem(nonce) == app.session.token and redeem(nonce) is None
     app.navigation.value = app.navigation.items[2]  # a click in the navigation
     assert app.session.page == "dashboards" and app.views["dashboards"].visible
     assert not app.views["review"].visible
@@ -187,4 +191,5 @@ def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_r
     app.shell.dark_theme = True  # the header's toggle
     assert app.session.theme == "dark"
     app.session.login.log_out()
-    assert app.login_view.visible and app.address.token == "" and not app.shell.dark_theme
+    assert app.login_view.visible and app.address.nonce != nonce and not app.shell.dark_theme
+    assert redeem(app.address.nonce) == ""  # the logout's nonce clears the cookie
