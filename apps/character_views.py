@@ -108,7 +108,7 @@ class MetadataForm(pn.viewable.Viewer):
         self.errors: dict[str, pn.pane.HTML] = {}
         self.whole = pn.pane.HTML("", css_classes=["character-field-error", "character-form-error"])
         self.save = pn.widgets.Button(
-            name="Save metadata", button_type="primary", css_classes=["character-save"]
+            label="Save metadata", color="primary", css_classes=["character-save"]
         )
         self.save.on_click(lambda _: self._save())
         self.fields = pn.FlexBox(flex_wrap="wrap", sizing_mode="stretch_width")
@@ -172,14 +172,16 @@ class OverridesView(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session
         self.scene_type = pn.widgets.Select(
-            name="Scene type", options=[], css_classes=["character-override-scene-type"]
+            label="Scene type", options=[], css_classes=["character-override-scene-type"]
         )
         self.text = pn.widgets.TextAreaInput(
             name='Overrides (JSON, e.g. {"seed": 7}; {} removes)',
             css_classes=["character-override-text"],
             height=90,
         )
-        self.save = pn.widgets.Button(name="Save override", css_classes=["character-override-save"])
+        self.save = pn.widgets.Button(
+            label="Save override", css_classes=["character-override-save"]
+        )
         self.save.on_click(lambda _: session.save_override(self.scene_type.value, self.text.value))
         self.error = pn.pane.HTML("", css_classes=["character-override-error"], visible=False)
         self.listing = pn.pane.HTML("", css_classes=["character-overrides"])

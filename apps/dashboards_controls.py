@@ -17,21 +17,21 @@ class DashboardControls(pn.viewable.Viewer):
         super().__init__(**params)
         session = self.session
         self.project = pn.widgets.Select.from_param(
-            session.param.project, name="Project", width=180
+            session.param.project, label="Project", width=180
         )
         self.window = pn.widgets.Select.from_param(
-            session.param.window, name="Timeline span", width=150
+            session.param.window, label="Timeline span", width=150
         )
         refresh = pn.widgets.Button(label="Refresh", color="primary")
         refresh.on_click(lambda _: session.refresh())
         self.as_of = pn.pane.Markdown(session.param.as_of, css_classes=["as-of"])
         # advanced: which widgets show and in what order, behind "More" (kept per user)
         self.more = pn.widgets.Toggle.from_param(
-            session.param.more, name="More", css_classes=["studio-more"]
+            session.param.more, label="More", css_classes=["studio-more"]
         )
         self.widgets = pn.widgets.MultiChoice.from_param(
             session.param.widgets,
-            name="Widgets (in order)",
+            label="Widgets (in order)",
             css_classes=["dashboard-widgets"],
             sizing_mode="stretch_width",
             visible=session.more,

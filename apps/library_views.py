@@ -27,21 +27,21 @@ class FilterBar(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session
         self.text = pn.widgets.TextInput(
-            name="Search", placeholder="slug or name", css_classes=["library-text"]
+            label="Search", placeholder="slug or name", css_classes=["library-text"]
         )
         self.text.param.watch(lambda e: setattr(session, "text", e.new), "value")
-        self.tag = pn.widgets.Select(name="Tag", options=[""], css_classes=["library-tag"])
+        self.tag = pn.widgets.Select(label="Tag", options=[""], css_classes=["library-tag"])
         self.tag.param.watch(lambda e: setattr(session, "tag", e.new), "value")
         self.readiness = pn.widgets.Select(
-            name="Readiness", options=list(READINESS), css_classes=["library-readiness"]
+            label="Readiness", options=list(READINESS), css_classes=["library-readiness"]
         )
         self.readiness.param.watch(lambda e: setattr(session, "readiness", e.new), "value")
         self.project = pn.widgets.Select(
-            name="Project", options=[""], css_classes=["library-project"]
+            label="Project", options=[""], css_classes=["library-project"]
         )
         self.project.param.watch(lambda e: setattr(session, "project", e.new), "value")
         self.sort = pn.widgets.Select(
-            name="Sort", options=list(SORTS), css_classes=["library-sort"]
+            label="Sort", options=list(SORTS), css_classes=["library-sort"]
         )
         self.sort.param.watch(lambda e: setattr(session, "sort", e.new), "value")
         session.param.watch(lambda e: setattr(self.tag, "options", ["", *e.new]), "tags")
@@ -60,8 +60,8 @@ class RowsView(pn.viewable.Viewer):
         self.session = session
         self.list = pn.Column(css_classes=["library-rows"], sizing_mode="stretch_width")
         self.where = pn.pane.HTML("", css_classes=["library-where"])
-        self.previous = pn.widgets.Button(name="Previous page", css_classes=["library-previous"])
-        self.next = pn.widgets.Button(name="Next page", css_classes=["library-next"])
+        self.previous = pn.widgets.Button(label="Previous page", css_classes=["library-previous"])
+        self.next = pn.widgets.Button(label="Next page", css_classes=["library-next"])
         self.previous.on_click(lambda _: session.go_to(session.page - 1))
         self.next.on_click(lambda _: session.go_to(session.page + 1))
         session.param.watch(lambda *_: self._follow(), ["rows", "total", "may_edit"])
@@ -123,31 +123,33 @@ class BulkBar(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session
         self.count = pn.pane.HTML("", css_classes=["library-selected"])
-        page = pn.widgets.Button(name="Select page", css_classes=["library-select-page"])
+        page = pn.widgets.Button(label="Select page", css_classes=["library-select-page"])
         page.on_click(lambda _: session.select_page())
-        matching = pn.widgets.Button(name="Select all matching", css_classes=["library-select-all"])
+        matching = pn.widgets.Button(
+            label="Select all matching", css_classes=["library-select-all"]
+        )
         matching.on_click(lambda _: session.select_matching())
-        clear = pn.widgets.Button(name="Clear selection", css_classes=["library-clear"])
+        clear = pn.widgets.Button(label="Clear selection", css_classes=["library-clear"])
         clear.on_click(lambda _: session.clear_selection())
-        self.field = pn.widgets.TextInput(name="Field", css_classes=["library-bulk-field"])
+        self.field = pn.widgets.TextInput(label="Field", css_classes=["library-bulk-field"])
         self.value = pn.widgets.TextInput(
-            name="Value (blank removes)", css_classes=["library-bulk-value"]
+            label="Value (blank removes)", css_classes=["library-bulk-value"]
         )
         set_field = pn.widgets.Button(
-            name="Count field change", css_classes=["library-count-field"]
+            label="Count field change", css_classes=["library-count-field"]
         )
         set_field.on_click(lambda _: session.preview_field(self.field.value, self.value.value))
-        self.tag = pn.widgets.TextInput(name="Tag", css_classes=["library-bulk-tag"])
-        add = pn.widgets.Button(name="Count tag add", css_classes=["library-count-add"])
+        self.tag = pn.widgets.TextInput(label="Tag", css_classes=["library-bulk-tag"])
+        add = pn.widgets.Button(label="Count tag add", css_classes=["library-count-add"])
         add.on_click(lambda _: session.preview_tag(self.tag.value, add=True))
-        remove = pn.widgets.Button(name="Count tag removal", css_classes=["library-count-remove"])
+        remove = pn.widgets.Button(label="Count tag removal", css_classes=["library-count-remove"])
         remove.on_click(lambda _: session.preview_tag(self.tag.value, add=False))
         self.pending = pn.pane.HTML("", css_classes=["library-pending"])
         self.apply = pn.widgets.Button(
-            name="Apply", button_type="primary", css_classes=["library-apply"]
+            label="Apply", color="primary", css_classes=["library-apply"]
         )
         self.apply.on_click(lambda _: session.apply_bulk())
-        self.cancel = pn.widgets.Button(name="Cancel", css_classes=["library-cancel"])
+        self.cancel = pn.widgets.Button(label="Cancel", css_classes=["library-cancel"])
         self.cancel.on_click(lambda _: session.cancel_bulk())
         self.layout = pn.Column(
             wrapping(self.count, page, matching, clear),

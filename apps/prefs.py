@@ -34,6 +34,7 @@ KEPT: dict[str, Kept] = {
     ],
     "dashboards": lambda app: [(app.session, ["project", "window", "widgets", "more"])],
     "queue": lambda app: [(app.session, ["pool", "more"])],
+    "library": lambda app: [(app.session, ["tag", "readiness", "project", "text", "sort"])],
 }
 """Page name → the (state object, parameter names) of that page kept per user."""
 

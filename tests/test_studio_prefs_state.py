@@ -44,12 +44,16 @@ def test_the_page_and_its_filters_survive_a_logout_and_login(conn, settings):
     review = studio.open("review").session
     review.param.update(review_status="approved", sort="character", overdue=True)
     review.player.more = True  # the player's visual aids, behind "More", left open
+    library = studio.open("library").session
+    library.param.update(text="ada", sort=library.param.sort.objects[-1])
     dashboards = studio.open("dashboards").session
     dashboards.window = "30 days"
     studio.login.log_out()
 
     again = signed_in(settings, "rita")  # another browser, the next day
     assert again.page == "dashboards" and again.built["dashboards"].session.window == "30 days"
+    kept = again.open("library").session
+    assert (kept.text, kept.sort) == ("ada", kept.param.sort.objects[-1])
     restored = again.open("review").session
     assert (restored.review_status, restored.sort, restored.overdue) == (
         "approved",
