@@ -28,7 +28,7 @@ from trulience.catalog.segments import current_segments
 from trulience.catalog.workflows import get_workflow
 from trulience.errors import TrulienceError
 from trulience.generation.backend import GenerationBackend
-from trulience.generation.scene_config import resolve
+from trulience.generation.scene_config import InvalidSceneType, resolve
 from trulience.production.regression_report import encoded, report_json, report_markdown
 from trulience.production.regression_rerun import GoldenResult, rerun_golden
 from trulience.storage import Storage, storage_key
@@ -262,10 +262,15 @@ class Uncleared:
 
 
 def uncleared(conn: psycopg.Connection, scene_types: tuple[str, ...]) -> list[Uncleared]:
-    """The scene types (of those given) whose current workflow version is not cleared."""
+    """The scene types (of those given) whose current workflow version is not cleared; one
+    that cannot be resolved uses no workflow version yet, so none holds it back here (what it
+    lacks is the batch's own check, at create, and its take's, at generation)."""
     found = []
     for slug in scene_types:
-        config = resolve(conn, slug)
+        try:
+            config = resolve(conn, slug)
+        except InvalidSceneType:
+            continue
         if not config.workflow:
             continue
         c = clearance_of(conn, config.workflow, config.workflow_version)
