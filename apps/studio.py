@@ -18,9 +18,10 @@ stands (`Login.resume`), so a reload keeps the page and the session, and a revok
 expired one returns to the login form saying why. The share page stays its own public
 page on the same server (`/share?link=...`).
 
-The shell is panel-material-ui's Page (navigation in its sidebar, the theme toggle in its
-header), themed from apps/theme.py's tokens; the user's light/dark choice is stored in the
-catalog and restored at login.
+The shell is panel-material-ui's Page (navigation in its sidebar; in its header the command
+palette (Ctrl/Cmd+K, apps/palette.py), the job tray (apps/tray.py), the open page's Help
+(apps/help.py, docs/help/<page>.md) and the theme toggle), themed from apps/theme.py's
+tokens; the user's light/dark choice is stored in the catalog and restored at login.
 """
 
 import panel as pn
@@ -29,8 +30,12 @@ import param
 from panel.custom import JSComponent
 
 from apps import theme
+from apps.palette import PaletteView
+from apps.palette_state import PaletteState
 from apps.studio_pages import PAGES, StudioPage
 from apps.studio_state import LOGIN, StudioSession
+from apps.tray import TrayView
+from apps.tray_state import TrayState
 from trulience.config import Settings
 
 COOKIE = "trulience_studio"
@@ -98,10 +103,23 @@ class StudioApp:
             login.form,
             css_classes=["studio-login"],
         )
+        # the header: the command palette (Ctrl/Cmd+K), the job tray, this page's help
+        self.palette = PaletteView(PaletteState(session))
+        self.tray = TrayView(TrayState(session), session)
+        self.help_button = pn.widgets.Button(label="Help", css_classes=["studio-help"])
+        self.help_button.on_click(lambda _: self._help())
+        self.header = pn.Row(
+            self.palette.widget,
+            self.tray.widget,
+            self.help_button,
+            login.who,
+            login.logout_button,
+            align="center",
+        )
         self.shell = pmui.Page(
             title=theme.STUDIO_NAME,
             sidebar=[self.navigation],
-            header=[pn.Row(login.who, login.logout_button, align="center")],
+            header=[self.header],
             main=[self.address, self.notice, self.login_view, self.pages],
             theme_config=theme.material_theme(),
             theme_toggle=True,
@@ -128,6 +146,8 @@ class StudioApp:
         signed_in = session.user is not None
         self.login_view.visible = not signed_in
         session.login.who.visible = session.login.logout_button.visible = signed_in
+        self.palette.widget.visible = self.tray.widget.visible = signed_in
+        self.help_button.visible = signed_in and "help" in session.allowed
         self.navigation.items = [
             {"label": page.title, "icon": page.icon, "page": page.name}
             for page in session.registry.values()
@@ -140,6 +160,11 @@ class StudioApp:
         for shown, view in self.views.items():
             view.visible = shown == name
         self.address.param.update(page=name, token=session.token or "")
+
+    def _help(self) -> None:
+        """The header's Help: the open page's help, in the Studio's help page."""
+        here = self.session.page
+        self.session.open("help", {"topic": "studio" if here in ("help", LOGIN) else here})
 
     def _navigated(self, page: str) -> None:
         """The browser moved (back / forward) to `page`: open it."""

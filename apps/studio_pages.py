@@ -133,3 +133,17 @@ register(
 register(StudioPage("compare", "Compare", "compare", Permission.VIEW, adopting(_compare)))
 register(StudioPage("dashboards", "Dashboards", "insights", Permission.VIEW, adopting(_dashboards)))
 register(StudioPage("queue", "Queue", "queue", Permission.VIEW, adopting(_queue)))
+
+
+def _help(settings: Settings) -> PageApp:
+    from apps.help import HelpApp
+
+    return HelpApp(settings)
+
+
+def _help_link(app: Any, args: Mapping[str, str]) -> None:
+    """`?page=help&topic=review`: that page's help (a missing topic says so)."""
+    app.show(args.get("topic", "studio"))
+
+
+register(StudioPage("help", "Help", "help", Permission.VIEW, adopting(_help), _help_link))
