@@ -134,9 +134,9 @@ class PaletteView:
     def __init__(self, state: PaletteState):
         self.state = state
         self.widget = Palette(margin=(0, 8))
-        self.widget.on_msg(self._heard)
+        self.widget.on_msg(lambda event: self._heard(event.data))
         self.widget.param.watch(lambda e: state.type(e.new), "query")
-        state.param.watch(lambda _: self._draw(), ["choices", "selected", "showing"])
+        state.param.watch(lambda *_: self._draw(), ["choices", "selected", "showing"])
 
     def _draw(self) -> None:
         state = self.state

@@ -106,8 +106,8 @@ class TrayView:
     def __init__(self, state: TrayState, studio: StudioSession):
         self.state, self.studio = state, studio
         self.widget = Tray(margin=(0, 8))
-        self.widget.on_msg(self._heard)
-        state.param.watch(lambda _: self._draw(), ["jobs", "runs", "note"])
+        self.widget.on_msg(lambda event: self._heard(event.data))
+        state.param.watch(lambda *_: self._draw(), ["jobs", "runs", "note"])
         studio.param.watch(lambda e: self._follow(e.new is not None), "user")
         self._unfollow: list = []
         self._periodic = None
