@@ -153,3 +153,26 @@ def test_help_topics_and_a_missing_one(settings):
     app = HelpApp(settings)
     assert app.show("nowhere") is False and app.missing.visible
     assert app.show("queue") and not app.missing.visible and "# Queue" in app.text.object
+
+
+def test_the_shell_header_wires_the_palette_the_tray_and_help(settings):
+    """The header's widgets over their states (the journey in a browser:
+    test_studio_palette.py): the browser's messages in, the rows it draws out."""
+    from apps.studio import StudioApp
+
+    app = StudioApp(settings)
+    assert not app.palette.widget.visible and not app.tray.widget.visible
+    app.session.login.username.value_input = "pat"
+    app.session.login.password.value_input = PASSWORD
+    app.session.login.log_in()
+    assert app.palette.widget.visible and app.help_button.visible
+    assert app.tray.widget.rows and app.tray.widget.note  # read at login; no Dagster here
+    app.palette._heard({"show": True})
+    assert app.palette.widget.showing and app.palette.widget.rows[0]["kind"] == "action"
+    # Enter before the answer to the last keystroke came back: the typed text is searched
+    app.palette._heard({"choose": 3, "query": "Greta Garbo 6"})
+    assert not app.palette.widget.showing and app.session.page == "review"
+    assert "Greta Garbo 6" in app.session.message[0]
+    app.help_button.clicks += 1
+    assert app.session.page == "help" and app.views["help"].visible
+    assert "# Review" in app.session.built["help"].text.object
