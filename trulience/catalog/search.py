@@ -71,6 +71,10 @@ def palette_words(text: str) -> list[str]:
     return [word[:PALETTE_WORD_CHARS] for word in words]
 
 
+# Every word a prefix (ALL), or any of them (ANY): constants, so the characters' index is used.
+ALL, ANY = "to_tsquery('simple', %(all)s)", "to_tsquery('simple', %(any)s)"
+
+
 def _like_prefix(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
@@ -100,12 +104,12 @@ def palette_search(conn: psycopg.Connection, text: str, limit: int = 8) -> list[
                    c.name || ' · ' || t.name || ' · take ' || s.take,
                    p.slug || ' · ' || s.status || CASE WHEN s.branch <> 'main'
                        THEN ' · branch ' || s.branch ELSE '' END,
-                   1 + ts_rank(c.search, q.q_all)::float
-              FROM q, characters c
+                   1 + ts_rank(c.search, {ALL})::float
+              FROM characters c
               JOIN scenes s ON s.character_id = c.id
               JOIN scene_types t ON t.id = s.scene_type_id
               JOIN projects p ON p.id = s.project_id
-             WHERE c.search @@ q.q_any
+             WHERE c.search @@ {ANY}
                AND {
             vector(
                 "c.slug",
@@ -118,7 +122,7 @@ def palette_search(conn: psycopg.Connection, text: str, limit: int = 8) -> list[
                 "s.take",
                 "s.id",
             )
-        } @@ q.q_all
+        } @@ {ALL}
              ORDER BY 5 DESC, s.updated_at DESC LIMIT %(limit)s)"""
         if len(words) > 1
         else ""
@@ -126,37 +130,35 @@ def palette_search(conn: psycopg.Connection, text: str, limit: int = 8) -> list[
     return many(
         conn,
         PaletteHit,
-        f"""WITH q AS (SELECT to_tsquery('simple', %(all)s) AS q_all,
-                              to_tsquery('simple', %(any)s) AS q_any)
-            (SELECT 'character' AS kind, c.slug AS key, c.name AS title, c.slug AS detail,
-                    ({boost("c.name", "c.slug")} + ts_rank(c.search, q.q_all))::float AS rank
-               FROM characters c, q
-              WHERE c.search @@ q.q_all
+        f"""(SELECT 'character' AS kind, c.slug AS key, c.name AS title, c.slug AS detail,
+                    ({boost("c.name", "c.slug")} + ts_rank(c.search, {ALL}))::float AS rank
+               FROM characters c
+              WHERE c.search @@ {ALL}
               ORDER BY rank DESC, c.slug LIMIT %(limit)s)
             UNION ALL (
              SELECT DISTINCT ON (c.slug) 'character', c.slug, c.name, 'tag ' || g.name,
                     ({boost("g.name")} * 0.5)::float
-               FROM tags g
-               JOIN entity_tags e ON e.tag_id = g.id
-               JOIN characters c ON c.id = e.character_id
-              WHERE g.name LIKE %(starts)s
+               FROM (SELECT e.character_id, g.name FROM tags g
+                       JOIN entity_tags e ON e.tag_id = g.id
+                      WHERE g.name LIKE %(starts)s OFFSET 0) g  -- the few tags first
+               JOIN characters c ON c.id = g.character_id
               ORDER BY c.slug LIMIT %(limit)s)
             {takes}
             UNION ALL (
              SELECT 'scene type', t.slug, t.name, t.slug, ({boost("t.name", "t.slug")})::float
-               FROM scene_types t, q
-              WHERE {vector("t.slug", "replace(t.slug, '-', ' ')", "t.name")} @@ q.q_all
+               FROM scene_types t
+              WHERE {vector("t.slug", "replace(t.slug, '-', ' ')", "t.name")} @@ {ALL}
               ORDER BY 5 DESC, t.slug LIMIT %(limit)s)
             UNION ALL (
              SELECT 'workflow', w.name, w.name, 'version ' || max(w.version),
                     ({boost("w.name")})::float
-               FROM workflows w, q
-              WHERE {vector("w.name", "replace(w.name, '-', ' ')", "w.description")} @@ q.q_all
+               FROM workflows w
+              WHERE {vector("w.name", "replace(w.name, '-', ' ')", "w.description")} @@ {ALL}
               GROUP BY w.name ORDER BY 5 DESC, w.name LIMIT %(limit)s)
             UNION ALL (
              SELECT 'project', p.slug, p.name, p.status, ({boost("p.name", "p.slug")})::float
-               FROM projects p, q
-              WHERE {vector("p.slug", "replace(p.slug, '-', ' ')", "p.name")} @@ q.q_all
+               FROM projects p
+              WHERE {vector("p.slug", "replace(p.slug, '-', ' ')", "p.name")} @@ {ALL}
               ORDER BY 5 DESC, p.slug LIMIT %(limit)s)""",
         {
             "all": " & ".join(f"{word}:*" for word in words),
