@@ -20,9 +20,10 @@ stands (`Login.resume`), so a reload keeps the page and the session, and a revok
 expired one returns to the login form saying why. The share page stays its own public
 page on the same server (`/share?link=...`).
 
-The shell is panel-material-ui's Page (navigation in its sidebar, the theme toggle in its
-header), themed from apps/theme.py's tokens; the user's light/dark choice is stored in the
-catalog and restored at login.
+The shell is panel-material-ui's Page (navigation in its sidebar; in its header the command
+palette (Ctrl/Cmd+K, apps/palette.py), the job tray (apps/tray.py), the open page's Help
+(apps/help.py, docs/help/<page>.md) and the theme toggle), themed from apps/theme.py's
+tokens; the user's light/dark choice is stored in the catalog and restored at login.
 """
 
 from collections.abc import Callable
@@ -36,9 +37,15 @@ from panel.custom import JSComponent
 from apps import theme
 from apps.cookie_routes import COOKIE, hand_over
 from apps.cookie_routes import PATH as COOKIE_PATH
+from apps.edits_state import EditsState
+from apps.edits_view import EditsBar
+from apps.palette import PaletteView
+from apps.palette_state import PaletteState
 from apps.plugins import discover
 from apps.studio_pages import PAGES, StudioPage
 from apps.studio_state import LOGIN, StudioSession
+from apps.tray import TrayView
+from apps.tray_state import TrayState
 from trulience.config import Settings
 
 
@@ -133,10 +140,28 @@ class StudioApp:
             login.form,
             css_classes=["studio-login"],
         )
+        # the header: the command palette (Ctrl/Cmd+K), the job tray, this page's help
+        self.palette = PaletteView(PaletteState(session))
+        self.tray = TrayView(TrayState(session), session)
+        self.help_button = pn.widgets.Button(label="Help", css_classes=["studio-help"])
+        self.help_button.on_click(lambda _: self._help())
+        # undo / redo of the user's catalog edits, from any page or the CLI (PRD-51)
+        self.edits = EditsState(session.url, login)
+        self.edits.param.watch(lambda e: self._say(e.new), "notice")
+        self.edits_bar = EditsBar(state=self.edits, color="light", with_notice=False)
+        self.header = pn.Row(
+            self.palette.widget,
+            self.tray.widget,
+            self.edits_bar,
+            self.help_button,
+            login.who,
+            login.logout_button,
+            align="center",
+        )
         self.shell = pmui.Page(
             title=theme.STUDIO_NAME,
             sidebar=[self.navigation],
-            header=[pn.Row(login.who, login.logout_button, align="center")],
+            header=[self.header],
             main=[self.address, self.notice, self.login_view, self.pages],
             theme_config=theme.material_theme(),
             theme_toggle=True,
@@ -163,6 +188,13 @@ class StudioApp:
         signed_in = session.user is not None
         self.login_view.visible = not signed_in
         session.login.who.visible = session.login.logout_button.visible = signed_in
+        self.palette.widget.visible = self.tray.widget.visible = signed_in
+        self.edits_bar.visible = signed_in
+        if signed_in:
+            self.edits.refresh()
+        else:
+            self.edits.clear()
+        self.help_button.visible = signed_in and "help" in session.allowed
         self.navigation.items = [
             {"label": page.title, "icon": page.icon, "page": page.name}
             for page in session.registry.values()
@@ -196,6 +228,11 @@ class StudioApp:
     def _requery(self, name: str) -> None:
         if self.session.page == name:
             self.address.query = self._query(name)
+
+    def _help(self) -> None:
+        """The header's Help: the open page's help, in the Studio's help page."""
+        here = self.session.page
+        self.session.open("help", {"topic": "studio" if here in ("help", LOGIN) else here})
 
     def _navigated(self, page: str) -> None:
         """The browser moved (back / forward) to `page`: open it."""

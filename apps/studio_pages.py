@@ -219,3 +219,17 @@ def _guide(settings: Settings) -> PageApp:
 
 
 register(StudioPage("guide", "Getting started", "flag", Permission.VIEW, adopting(_guide)))
+
+
+def _help(settings: Settings) -> PageApp:
+    from apps.help import HelpApp
+
+    return HelpApp(settings)
+
+
+def _help_link(app: Any, args: Mapping[str, str]) -> None:
+    """`?page=help&topic=review`: that page's help (a missing topic says so)."""
+    app.show(args.get("topic", "studio"))
+
+
+register(StudioPage("help", "Help", "help", Permission.VIEW, adopting(_help), _help_link))

@@ -42,6 +42,11 @@ FIGURES = {
         rf"ratio today / now {RATIO}",
         r"verdicts identical",
     ],
+    "studio": [
+        rf"page review: first render p50 {RATIO} ms, p95 {RATIO} ms \(p95 / goal 1.5 s = {RATIO}",
+        rf"palette answer over \d+ queries: .*p95 / goal 150 ms = {RATIO}",
+        rf"ratio palette / search p95 = {RATIO}",
+    ],
     "review_player": [
         rf"ratio old / new p95 = {RATIO}",
         rf"playback .* ratio new / old = {RATIO}",

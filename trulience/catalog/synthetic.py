@@ -61,3 +61,53 @@ def change_an_old_segment(conn: psycopg.Connection) -> None:
         "UPDATE segments SET status = 'superseded' WHERE id = "
         "(SELECT min(id) FROM segments WHERE created_at < now() - interval '20 days')"
     )
+
+
+def fill_synthetic_characters(conn: psycopg.Connection, count: int, takes_every: int = 10) -> None:
+    """`count` characters (slugs `c-00001`…, names like 'Ada Lovelace 1'), each tagged with
+    one of a few tags, in project 'library'; every `takes_every`-th one with a take of scene
+    type 'walk-cycle' (for the Studio's benchmark)."""
+    conn.execute("INSERT INTO projects (slug, name) VALUES ('library', 'Library')")
+    conn.execute("INSERT INTO scene_types (slug, name) VALUES ('walk-cycle', 'Walk cycle')")
+    conn.execute(
+        "INSERT INTO scene_type_versions (scene_type_id, version) "
+        "SELECT id, 1 FROM scene_types WHERE slug = 'walk-cycle'"
+    )
+    conn.execute(
+        """INSERT INTO characters (slug, name, metadata)
+           SELECT 'c-' || lpad(n::text, 5, '0'),
+                  (ARRAY['Ada', 'Bram', 'Cleo', 'Dmitri', 'Esme', 'Farid', 'Greta',
+                         'Hugo'])[1 + n %% 8] || ' ' ||
+                  (ARRAY['Lovelace', 'Stoker', 'Patra', 'Volkov', 'Weatherwax',
+                         'Haddad', 'Garbo'])[1 + n %% 7] || ' ' || n,
+                  jsonb_build_object('bio', 'synthetic character ' || n)
+             FROM generate_series(1, %s) n""",
+        (count,),
+    )
+    conn.execute(
+        "INSERT INTO tags (name) VALUES ('hero'), ('villain'), ('extra'), ('narrator') "
+        "ON CONFLICT DO NOTHING"
+    )
+    conn.execute(
+        """INSERT INTO entity_tags (tag_id, character_id)
+           SELECT g.id, c.id FROM characters c
+             JOIN tags g ON g.name = (ARRAY['hero', 'villain', 'extra', 'narrator'])[1 + c.id % 4]
+            WHERE c.slug LIKE 'c-%'"""
+    )
+    conn.execute(
+        """INSERT INTO project_characters
+           SELECT p.id, c.id FROM projects p, characters c
+            WHERE p.slug = 'library' AND c.slug LIKE 'c-%'"""
+    )
+    conn.execute(
+        """INSERT INTO scenes (project_id, character_id, scene_type_id, scene_type_version_id,
+                               take, status, planned_segments)
+           SELECT p.id, c.id, t.id, v.id, 1,
+                  CASE WHEN c.id %% 3 = 0 THEN 'generating' ELSE 'assembled' END, 4
+             FROM projects p, characters c, scene_types t
+             JOIN scene_type_versions v ON v.scene_type_id = t.id
+            WHERE p.slug = 'library' AND t.slug = 'walk-cycle' AND c.slug LIKE 'c-%%'
+              AND c.id %% %s = 0""",
+        (takes_every,),
+    )
+    conn.execute("ANALYZE")
