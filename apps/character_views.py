@@ -135,8 +135,8 @@ class MetadataForm(pn.viewable.Viewer):
         if field.choices:
             options = ["", *(field_choice(c) for c in field.choices)]
             value = field.text if field.text in options else ""
-            return pn.widgets.Select(name=label, options=options, value=value, disabled=read_only)
-        return pn.widgets.TextInput(name=label, value=field.text, disabled=read_only)
+            return pn.widgets.Select(label=label, options=options, value=value, disabled=read_only)
+        return pn.widgets.TextInput(label=label, value=field.text, disabled=read_only)
 
     def _errors(self) -> None:
         found = self.session.field_errors
@@ -175,7 +175,7 @@ class OverridesView(pn.viewable.Viewer):
             label="Scene type", options=[], css_classes=["character-override-scene-type"]
         )
         self.text = pn.widgets.TextAreaInput(
-            name='Overrides (JSON, e.g. {"seed": 7}; {} removes)',
+            label='Overrides (JSON, e.g. {"seed": 7}; {} removes)',
             css_classes=["character-override-text"],
             height=90,
         )

@@ -71,9 +71,9 @@ def test_typing_a_name_and_enter_opens_the_character(settings):
     assert (first.kind, first.title) == ("character", "Esme Weatherwax 4")
     chosen = palette.choose()
     assert chosen == first and not palette.showing
-    # no character page is registered yet: the review queue, filtered if it holds its takes
-    assert studio.page == "review"
-    assert "Esme Weatherwax 4" in studio.message[0]
+    # the character page opens on that character
+    assert studio.page == "character"
+    assert studio.built["character"].session.title == "Esme Weatherwax 4"
 
 
 def test_a_take_opens_in_review_and_up_down_wrap(settings):
@@ -171,8 +171,8 @@ def test_the_shell_header_wires_the_palette_the_tray_and_help(settings):
     assert app.palette.widget.showing and app.palette.widget.rows[0]["kind"] == "action"
     # Enter before the answer to the last keystroke came back: the typed text is searched
     app.palette._heard({"choose": 3, "query": "Greta Garbo 6"})
-    assert not app.palette.widget.showing and app.session.page == "review"
-    assert "Greta Garbo 6" in app.session.message[0]
+    assert not app.palette.widget.showing and app.session.page == "character"
+    assert app.session.built["character"].session.title == "Greta Garbo 6"
     app.help_button.clicks += 1
     assert app.session.page == "help" and app.views["help"].visible
-    assert "# Review" in app.session.built["help"].text.object
+    assert "# Character" in app.session.built["help"].text.object

@@ -79,9 +79,9 @@ def test_ctrl_k_opens_a_character_the_tray_shows_the_queue_and_help_opens(studio
     page.screenshot(path=str(SCREENSHOTS / "studio-palette.png"))
     search.press("Enter")
     expect(page.locator(".palette-overlay")).to_be_hidden()
-    # no character page yet: the review queue, saying so
-    expect(page.locator(".studio-notice", has_text="Esme Weatherwax 4")).to_be_visible()
-    assert "page=review" in page.url
+    # the character's own page
+    expect(visible(page.locator(".character-facts")).first).to_contain_text("Esme Weatherwax 4")
+    assert "page=character" in page.url
 
     page.keyboard.press("Control+k")
     expect(search).to_be_focused()
@@ -98,6 +98,6 @@ def test_ctrl_k_opens_a_character_the_tray_shows_the_queue_and_help_opens(studio
     page.locator(".tray-open").click()
 
     visible(page.locator(".studio-help")).first.click()
-    expect(visible(page.locator(".help-topic")).first).to_contain_text("Judge takes")
+    expect(visible(page.locator(".help-topic")).first).to_contain_text("One character")
     assert "page=help" in page.url
     context.close()

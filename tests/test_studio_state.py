@@ -167,7 +167,7 @@ def test_the_shell_shows_the_form_then_the_open_page_and_the_navigation_of_the_r
     app.session.login.username.value_input = "vic"
     app.session.login.password.value_input = PASSWORD
     app.session.login.log_in()
-    assert [item["page"] for item in app.navigation.items][:4] == [
+    assert [item["page"] for item in app.navigation.items][:8] == [
         "review",
         "compare",
         "dashboards",
